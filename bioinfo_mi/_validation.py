@@ -1,0 +1,148 @@
+"""Input validation shared by every estimator.
+
+All public estimators pass their inputs through :func:`check_array` /
+:func:`check_pair`, so that every method fails the same way on bad input: a
+``ValueError`` / ``TypeError`` naming the argument and what was expected. Inputs
+are always copied (never modified in place).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+__all__ = ["check_array", "check_pair", "check_random_state", "check_positive_int", "to_base"]
+
+
+def check_array(x: Any, *, name: str = "x") -> np.ndarray:
+    """Convert ``x`` to a finite, 2-D float64 numpy array (a copy).
+
+    Parameters
+    ----------
+    x
+        numpy array, pandas DataFrame/Series, scipy sparse matrix, or anything
+        ``np.asarray`` accepts. 1-D input is treated as one column.
+    name
+        Argument name used in error messages.
+
+    Returns
+    -------
+    A new ``(n_samples, n_features)`` float64 array.
+
+    Raises
+    ------
+    TypeError
+        For non-numeric data (strings, objects, booleans are accepted as 0/1).
+    ValueError
+        For NaN/inf, empty input, or more than two dimensions.
+    """
+    if x is None:
+        raise TypeError(f"{name} must be an array-like of numbers, got None")
+    if sp.issparse(x):
+        x = x.toarray()
+    elif isinstance(x, (pd.DataFrame, pd.Series)):
+        non_numeric = [
+            str(c)
+            for c, dt in (x.dtypes.items() if isinstance(x, pd.DataFrame) else [(x.name, x.dtype)])
+            if not (pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_bool_dtype(dt))
+        ]
+        if non_numeric:
+            raise TypeError(f"{name} has non-numeric columns {non_numeric[:5]}; encode or drop them first")
+        x = x.to_numpy()
+    try:
+        arr = np.array(x, copy=True)
+    except Exception as err:  # ragged lists and the like
+        raise TypeError(f"{name} could not be converted to a numeric array: {err}") from err
+    if arr.dtype == bool:
+        arr = arr.astype(np.float64)
+    if not (np.issubdtype(arr.dtype, np.number)) or np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64, copy=False)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 1-D or 2-D (samples x features), got shape {arr.shape}")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape})")
+    if not np.isfinite(arr).all():
+        n_bad = int((~np.isfinite(arr)).sum())
+        raise ValueError(f"{name} contains {n_bad} NaN or infinite values; remove or impute them first")
+    return arr
+
+
+def check_pair(x: Any, y: Any, *, min_samples: int = 2, method: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """Validate a paired sample: both arrays via :func:`check_array`, equal length, enough rows."""
+    xa = check_array(x, name="x")
+    ya = check_array(y, name="y")
+    if xa.shape[0] != ya.shape[0]:
+        raise ValueError(
+            f"x and y must have the same number of samples (rows), got {xa.shape[0]} and {ya.shape[0]}"
+        )
+    if xa.shape[0] < min_samples:
+        what = f"method {method!r}" if method else "this estimator"
+        raise ValueError(f"{what} needs at least {min_samples} samples, got {xa.shape[0]}")
+    return xa, ya
+
+
+def check_positive_int(value: Any, *, name: str, minimum: int = 1) -> int:
+    """Return ``value`` as int, raising ``ValueError`` unless it is an integer >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_random_state(random_state: Any) -> np.random.Generator:
+    """Turn ``None``, an int, or a Generator into a ``numpy.random.Generator``."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if random_state is None or isinstance(random_state, (int, np.integer)):
+        return np.random.default_rng(random_state)
+    raise TypeError(f"random_state must be None, an int or a numpy Generator, got {type(random_state).__name__}")
+
+
+def seed_from(rng: np.random.Generator) -> int:
+    """Draw a 63-bit integer seed from ``rng`` (for torch generators and sub-streams)."""
+    return int(rng.integers(0, 2**63 - 1))
+
+
+def to_base(value_nats: Any, base: float | str) -> Any:
+    """Convert nats to ``base`` ("bits" / 2, "nats" / e, or any positive number)."""
+    return value_nats / np.log(_base_value(base))
+
+
+def _base_value(base: float | str) -> float:
+    if isinstance(base, str):
+        lookup = {"bits": 2.0, "bit": 2.0, "nats": float(np.e), "nat": float(np.e)}
+        if base not in lookup:
+            raise ValueError(f"base must be 'bits', 'nats' or a number > 1, got {base!r}")
+        return lookup[base]
+    if not np.isscalar(base) or base <= 1:
+        raise ValueError(f"base must be 'bits', 'nats' or a number > 1, got {base!r}")
+    return float(base)
+
+
+def column_spread(x: np.ndarray) -> np.ndarray:
+    """Per-column standard deviation (the spread used for jitter and for constant-column checks)."""
+    return x.std(axis=0)
+
+
+def drop_constant_columns(x: np.ndarray, *, name: str) -> np.ndarray:
+    """Remove constant columns with a warning; raise if every column is constant."""
+    spread = column_spread(x)
+    keep = spread > 0
+    if not keep.any():
+        raise ValueError(f"{name} is constant (every column has zero variance); it carries no information")
+    if not keep.all():
+        warnings.warn(
+            f"{name}: dropped {int((~keep).sum())} constant column(s) (zero variance carries no information)",
+            UserWarning,
+            stacklevel=3,
+        )
+        return x[:, keep]
+    return x

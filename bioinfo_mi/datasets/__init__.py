@@ -1,0 +1,62 @@
+"""Generated data with known mutual information (all values in bits).
+
+Gaussian (:mod:`.gaussian`)
+    :func:`gaussian_low_rank` -- LMI paper Algorithm 4 (high ambient ``d``, ``k``-dimensional
+    dependence, true MI = ``mi_bits``); :func:`correlated_gaussian` and :func:`additive_noise` --
+    the base distributions of the scale-invariance paper (Section 6.1), returning ``(x, t, mi_bits)``;
+    the analytic values alone via :func:`correlated_gaussian_mi` / :func:`additive_noise_mi`.
+MI-preserving transformations (:mod:`.transforms`)
+    :func:`randmat`, :func:`cube`, :func:`sigmoid`, :func:`duplicate_self`, :func:`duplicate_noise`
+    (scale-invariance paper, Section 6.3), chained by name with :func:`apply_transforms`
+    (names in :data:`TRANSFORM_NAMES`).
+Clusters (:mod:`.clusters`)
+    :func:`clustered` -- non-Gaussian clustered data with ``I(X; Y) = I(Lx; Ly)`` known exactly
+    (LMI paper, Section 3.2 / Theorem 4), returning ``(x, y, mi_bits)``; the label MI alone via
+    :func:`clustered_mi`.
+
+Convention: generators whose MI is derived from their parameters return it as the last element
+of a tuple; :func:`gaussian_low_rank` takes the MI as a parameter and returns ``(x, y)``.
+"""
+
+from .clusters import clustered, clustered_mi, coupling_for_mi, label_joint
+from .gaussian import (
+    additive_noise,
+    additive_noise_mi,
+    correlated_gaussian,
+    correlated_gaussian_mi,
+    gaussian_low_rank,
+    low_rank_rho,
+)
+from .transforms import (
+    TRANSFORM_ALIASES,
+    TRANSFORM_NAMES,
+    TRANSFORMS,
+    apply_transforms,
+    cube,
+    duplicate_noise,
+    duplicate_self,
+    randmat,
+    sigmoid,
+)
+
+__all__ = [
+    "gaussian_low_rank",
+    "low_rank_rho",
+    "correlated_gaussian",
+    "correlated_gaussian_mi",
+    "additive_noise",
+    "additive_noise_mi",
+    "randmat",
+    "cube",
+    "sigmoid",
+    "duplicate_self",
+    "duplicate_noise",
+    "apply_transforms",
+    "TRANSFORMS",
+    "TRANSFORM_ALIASES",
+    "TRANSFORM_NAMES",
+    "clustered",
+    "clustered_mi",
+    "coupling_for_mi",
+    "label_joint",
+]

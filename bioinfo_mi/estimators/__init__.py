@@ -1,0 +1,24 @@
+"""Numerical core: MI estimators on arrays (no AnnData).
+
+- :mod:`.knn`: pointwise KSG, BI-KSG, the out-of-sample k-NN density ratio;
+- :mod:`.normalization`: local / global / global-L-inf normalisation and the normalised KSG variants;
+- :mod:`.neural`: MINE and InfoNCE (with the Local, Global and Global-Corrected variants);
+- :mod:`.lmi`: latent MI with cross-predictive paired autoencoders.
+"""
+
+from ._result import LMIResult, MIResult
+from .knn import bi_ksg, density_ratio, ksg, ksg_pointwise
+from .normalization import ksg_global, ksg_global_linf, ksg_local, normalize
+
+__all__ = [
+    "MIResult",
+    "LMIResult",
+    "ksg",
+    "ksg_pointwise",
+    "bi_ksg",
+    "density_ratio",
+    "ksg_local",
+    "ksg_global",
+    "ksg_global_linf",
+    "normalize",
+]

@@ -1,0 +1,82 @@
+"""Result containers returned by every estimator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["MIResult", "LMIResult"]
+
+
+@dataclass(frozen=True, repr=False)
+class MIResult:
+    """A mutual-information estimate.
+
+    Attributes
+    ----------
+    mi
+        The estimate (mean of the scored pointwise values), in ``base`` units.
+    pmi
+        ``(n_samples,)`` pointwise MI; NaN where a sample was not scored.
+    method
+        Name of the estimator that produced it.
+    base
+        ``"bits"`` or ``"nats"`` (or the numeric base that was requested).
+    n_samples
+        Number of input samples.
+    params
+        The estimator parameters used (plain values only).
+    extra
+        Method-specific diagnostics (e.g. the chosen scale ``c`` of KSG-Global).
+    """
+
+    mi: float
+    pmi: np.ndarray
+    method: str
+    base: str | float
+    n_samples: int
+    params: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_scored(self) -> int:
+        """Number of samples with a pointwise value (all but LMI's training half)."""
+        return int(np.isfinite(self.pmi).sum())
+
+    def __repr__(self) -> str:
+        unit = self.base if isinstance(self.base, str) else f"log{self.base:g}"
+        return (
+            f"{type(self).__name__}(method={self.method!r}, mi={self.mi:.4f} {unit}, "
+            f"n_samples={self.n_samples}, n_scored={self.n_scored})"
+        )
+
+
+@dataclass(frozen=True, repr=False)
+class LMIResult(MIResult):
+    """Result of latent MI (Algorithm 1 of the LMI paper).
+
+    Additional attributes
+    ---------------------
+    zx, zy
+        ``(n_samples, latent_dim)`` latent embeddings of every input sample.
+    model
+        The trained :class:`~bioinfo_mi.estimators.lmi.LMIModel`; ``model.encode(x, y)``
+        embeds new samples (raw features, standardised with the training statistics).
+    train_idx, test_idx
+        Row indices used to train the networks and to estimate MI (KSG on ``test_idx`` only).
+    history
+        Per-epoch losses: columns ``epoch``, ``train_loss``, ``val_loss``.
+    best_epoch
+        Epoch whose weights were restored by early stopping (Algorithm 3).
+    """
+
+    zx: np.ndarray = field(default=None)  # type: ignore[assignment]
+    zy: np.ndarray = field(default=None)  # type: ignore[assignment]
+    model: Any = None
+    train_idx: np.ndarray = field(default=None)  # type: ignore[assignment]
+    test_idx: np.ndarray = field(default=None)  # type: ignore[assignment]
+    history: pd.DataFrame = field(default=None)  # type: ignore[assignment]
+    best_epoch: int = -1

@@ -1,0 +1,383 @@
+"""k-nearest-neighbour MI estimators: pointwise KSG, the out-of-sample density ratio, BI-KSG.
+
+Implements
+- Kraskov, Stögbauer & Grassberger (2004), algorithm 1 with the max norm, returned pointwise
+  as in Algorithm 5 of the LMI paper (Gowri et al. 2024, Appendix A.4.4);
+- the k-NN log density ratio for query pairs against a reference sample (LMI paper, Algorithm 2);
+- BI-KSG, the bias-improved KSG of Gao, Oh & Viswanath (2017), compared in the scale-invariance
+  paper (Section 2.2, Table 2-3).
+
+Tie breaking
+------------
+Count data has many exact ties; a k-th neighbour at distance 0 makes the strict marginal counts
+degenerate. Before any neighbour search every column is centred and a uniform jitter of
+``jitter * spread`` is added, where ``spread`` is the column's standard deviation (not its
+magnitude, so columns far from zero are treated like centred ones, and constant columns stay
+constant and add nothing to any distance). The jitter is drawn from ``random_state``, so results
+are reproducible. ``jitter=0`` disables it.
+
+Exactness
+---------
+Neighbour searches are exact: a KD-tree for low-dimensional joint spaces (the latent 8+8 case)
+and a chunked brute-force max-norm distance in torch otherwise. Both count marginal neighbours
+with a strict ``<`` as in Algorithm 5.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy.spatial import cKDTree
+from scipy.special import digamma, gammaln
+
+from .._validation import (
+    check_pair,
+    check_positive_int,
+    check_random_state,
+    to_base,
+)
+from ._result import MIResult
+
+__all__ = ["ksg", "ksg_pointwise", "bi_ksg", "density_ratio", "add_jitter", "KSG_TREE_MAX_DIM"]
+
+#: joint dimension up to which neighbour searches use a KD-tree (above: chunked brute force)
+KSG_TREE_MAX_DIM = 20
+#: rows per chunk of the brute-force distance matrix (chunk x n_reference floats at a time)
+_BRUTE_CHUNK_ELEMENTS = 2**24
+
+
+def add_jitter(x: np.ndarray, rng: np.random.Generator, jitter: float = 1e-10) -> np.ndarray:
+    """Centre each column and add uniform noise of ``jitter`` times the column's standard deviation.
+
+    Parameters
+    ----------
+    x
+        ``(n, d)`` float array (not modified).
+    rng
+        Source of the noise.
+    jitter
+        Relative noise amplitude; 0 returns a centred copy.
+
+    Returns
+    -------
+    A new array. Constant columns stay constant (zero spread, zero noise).
+    """
+    centred = x - x.mean(axis=0)
+    if jitter == 0:
+        return centred
+    spread = centred.std(axis=0)
+    return centred + jitter * spread * rng.random(x.shape)
+
+
+def _warn_duplicates(x: np.ndarray, y: np.ndarray) -> None:
+    n_dup = int(pd.DataFrame(np.hstack([x, y])).duplicated().sum())
+    if n_dup:
+        warnings.warn(
+            f"{n_dup} duplicated (x, y) rows: duplicates sit at distance ~0 from each other and inflate "
+            "their pointwise MI; remove them unless they are genuine repeated measurements",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _check_not_constant(x: np.ndarray, name: str) -> None:
+    if not (x.std(axis=0) > 0).any():
+        raise ValueError(f"{name} is constant (every column has zero variance); MI with a constant is 0 by definition")
+
+
+def _strictly_below(r: np.ndarray) -> np.ndarray:
+    # largest float strictly smaller than r: "distance <= this" is exactly "distance < r"
+    return np.nextafter(r, 0)
+
+
+class _NeighbourIndex:
+    """Exact max-norm neighbour searches against a fixed reference joint sample.
+
+    KD-trees (built once) when the joint dimension is at most ``KSG_TREE_MAX_DIM``; a chunked
+    brute-force distance matrix in torch otherwise (trees degrade to worse than brute force in
+    high dimension).
+    """
+
+    def __init__(self, xr: np.ndarray, yr: np.ndarray, workers: int = -1) -> None:
+        self.xr, self.yr, self.workers = xr, yr, workers
+        self.use_tree = xr.shape[1] + yr.shape[1] <= KSG_TREE_MAX_DIM
+        if self.use_tree:
+            self.joint_tree = cKDTree(np.hstack([xr, yr]))
+            self.x_tree = cKDTree(xr)
+            self.y_tree = cKDTree(yr)
+
+    def counts(
+        self, xq: np.ndarray, yq: np.ndarray, k: int, *, exclude_self: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Numbers of reference points strictly closer (in x, in y) than each query's k-th
+        joint neighbour. With ``exclude_self`` the queries are the reference rows themselves and
+        neither the neighbour search nor the counts include the query's own row."""
+        if not self.use_tree:
+            return self._brute_force(xq, yq, k, exclude_self=exclude_self)
+        n_nb = k + 1 if exclude_self else k
+        dist, _ = self.joint_tree.query(np.hstack([xq, yq]), k=n_nb, p=np.inf, workers=self.workers)
+        eps = dist.reshape(len(xq), n_nb)[:, -1]
+        radius = _strictly_below(eps)
+        nx = self.x_tree.query_ball_point(xq, radius, p=np.inf, return_length=True, workers=self.workers)
+        ny = self.y_tree.query_ball_point(yq, radius, p=np.inf, return_length=True, workers=self.workers)
+        nx = np.asarray(nx, dtype=np.int64)
+        ny = np.asarray(ny, dtype=np.int64)
+        if exclude_self:  # the query itself sits at distance 0 < eps in both marginals
+            nx -= 1
+            ny -= 1
+        return nx, ny
+
+    def _brute_force(
+        self, xq: np.ndarray, yq: np.ndarray, k: int, *, exclude_self: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        n_q, n_r = len(xq), len(self.xr)
+        txr, tyr = torch.from_numpy(self.xr), torch.from_numpy(self.yr)
+        chunk = max(1, _BRUTE_CHUNK_ELEMENTS // max(n_r, 1))
+        nx = np.empty(n_q, dtype=np.int64)
+        ny = np.empty(n_q, dtype=np.int64)
+        for start in range(0, n_q, chunk):
+            stop = min(start + chunk, n_q)
+            dx = torch.cdist(torch.from_numpy(xq[start:stop]), txr, p=float("inf"))
+            dy = torch.cdist(torch.from_numpy(yq[start:stop]), tyr, p=float("inf"))
+            dxy = torch.maximum(dx, dy)
+            if exclude_self:
+                rows = torch.arange(stop - start)
+                dxy[rows, rows + start] = float("inf")
+            eps = torch.kthvalue(dxy, k, dim=1).values[:, None]
+            cx = (dx < eps).sum(dim=1)
+            cy = (dy < eps).sum(dim=1)
+            if exclude_self:
+                cx -= 1
+                cy -= 1
+            nx[start:stop] = cx.numpy()
+            ny[start:stop] = cy.numpy()
+        return nx, ny
+
+
+def _prepare(
+    x: Any, y: Any, k: int, random_state: Any, jitter: float, method: str
+) -> tuple[np.ndarray, np.ndarray, int]:
+    k = check_positive_int(k, name="k")
+    xa, ya = check_pair(x, y, min_samples=k + 2, method=method)
+    _check_not_constant(xa, "x")
+    _check_not_constant(ya, "y")
+    if not np.isfinite(jitter) or jitter < 0:
+        raise ValueError(f"jitter must be a finite number >= 0, got {jitter!r}")
+    _warn_duplicates(xa, ya)
+    rng = check_random_state(random_state)
+    return add_jitter(xa, rng, jitter), add_jitter(ya, rng, jitter), k
+
+
+def ksg_pointwise(
+    x: Any,
+    y: Any,
+    *,
+    k: int = 3,
+    base: str | float = "bits",
+    random_state: Any = 0,
+    jitter: float = 1e-10,
+    workers: int = -1,
+) -> np.ndarray:
+    """Pointwise KSG mutual information (Kraskov algorithm 1, max norm; LMI paper Algorithm 5).
+
+    ``pmi_i = psi(k) + psi(N) - psi(n_x,i) - psi(n_y,i)`` where ``n_x,i`` counts the samples
+    (including ``i``) strictly closer to ``x_i`` than ``i``'s k-th neighbour in the joint space.
+
+    Parameters
+    ----------
+    x, y
+        Paired samples, ``(N, d_x)`` and ``(N, d_y)`` (1-D is one column); arrays, frames or sparse.
+    k
+        Number of neighbours (>= 1). The paper's default is 3.
+    base
+        ``"bits"`` (default), ``"nats"`` or a number.
+    random_state
+        Seed or Generator for the tie-breaking jitter (see module docstring).
+    jitter
+        Relative jitter amplitude (times each column's standard deviation).
+    workers
+        Threads for the KD-tree queries (-1: all cores).
+
+    Returns
+    -------
+    ``(N,)`` array of pointwise MI; its mean is the KSG estimate.
+    """
+    xa, ya, k = _prepare(x, y, k, random_state, jitter, "ksg")
+    return _ksg_pmi_prepared(xa, ya, k, base, workers)
+
+
+def _ksg_pmi_prepared(xa: np.ndarray, ya: np.ndarray, k: int, base: str | float, workers: int) -> np.ndarray:
+    n = len(xa)
+    nx, ny = _NeighbourIndex(xa, ya, workers).counts(xa, ya, k, exclude_self=True)
+    # Algorithm 5 counts the point itself: n_x(incl. self) = nx + 1
+    pmi = digamma(k) + digamma(n) - digamma(nx + 1) - digamma(ny + 1)
+    return to_base(pmi, base)
+
+
+def ksg(
+    x: Any,
+    y: Any,
+    *,
+    k: int = 3,
+    base: str | float = "bits",
+    random_state: Any = 0,
+    jitter: float = 1e-10,
+    workers: int = -1,
+) -> MIResult:
+    """KSG estimate of I(X;Y) (Kraskov et al. 2004, algorithm 1) with its pointwise terms.
+
+    See :func:`ksg_pointwise` for the parameters. Returns an :class:`MIResult` whose ``mi`` is
+    the mean of ``pmi``.
+    """
+    pmi = ksg_pointwise(x, y, k=k, base=base, random_state=random_state, jitter=jitter, workers=workers)
+    return MIResult(
+        mi=float(pmi.mean()),
+        pmi=pmi,
+        method="ksg",
+        base=base,
+        n_samples=len(pmi),
+        params={"k": k, "jitter": jitter},
+    )
+
+
+def _log_unit_ball_volume(d: int, norm: float) -> float:
+    if np.isinf(norm):
+        return d * np.log(2.0)
+    return d * np.log(2.0 * np.exp(gammaln(1.0 + 1.0 / norm))) - gammaln(1.0 + d / norm)
+
+
+def bi_ksg(
+    x: Any,
+    y: Any,
+    *,
+    k: int = 3,
+    norm: float = 2.0,
+    base: str | float = "bits",
+    random_state: Any = 0,
+    jitter: float = 1e-10,
+    workers: int = -1,
+) -> MIResult:
+    """Bias-improved KSG (Gao, Oh & Viswanath 2017, eq. 4), pointwise.
+
+    ``pmi_i = psi(k) + log N + log(c_dx c_dy / c_{dx+dy}) - log n_x,i - log n_y,i`` with
+    ``rho_i`` the k-NN distance in the joint space under the ``norm``-norm, ``n_x,i`` the number of
+    other samples with ``||x_j - x_i|| <= rho_i`` and ``c_d`` the volume of the unit ball.
+
+    Parameters
+    ----------
+    norm
+        The l_q norm for all distances; 2 as in Gao et al. (default), ``np.inf`` for the max norm.
+    Other parameters as :func:`ksg_pointwise`.
+
+    Returns
+    -------
+    :class:`MIResult` with method ``"bi-ksg"``.
+    """
+    xa, ya, k = _prepare(x, y, k, random_state, jitter, "bi-ksg")
+    norm = float(norm)
+    if not norm >= 1:
+        raise ValueError(f"norm must be >= 1 (or np.inf), got {norm}")
+    n, dx, dy = len(xa), xa.shape[1], ya.shape[1]
+    joint = np.hstack([xa, ya])
+    dist, _ = cKDTree(joint).query(joint, k=k + 1, p=norm, workers=workers)
+    rho = dist[:, k]
+    nx = np.asarray(cKDTree(xa).query_ball_point(xa, rho, p=norm, return_length=True, workers=workers)) - 1
+    ny = np.asarray(cKDTree(ya).query_ball_point(ya, rho, p=norm, return_length=True, workers=workers)) - 1
+    log_vol = _log_unit_ball_volume(dx, norm) + _log_unit_ball_volume(dy, norm) - _log_unit_ball_volume(dx + dy, norm)
+    pmi = to_base(digamma(k) + np.log(n) + log_vol - np.log(nx) - np.log(ny), base)
+    return MIResult(
+        mi=float(pmi.mean()),
+        pmi=pmi,
+        method="bi-ksg",
+        base=base,
+        n_samples=n,
+        params={"k": k, "norm": norm, "jitter": jitter},
+    )
+
+
+def density_ratio(
+    x_query: Any,
+    y_query: Any,
+    x_ref: Any | None = None,
+    y_ref: Any | None = None,
+    *,
+    k: int = 3,
+    base: str | float = "bits",
+    random_state: Any = 0,
+    jitter: float = 1e-10,
+    chunk_size: int = 65536,
+    workers: int = -1,
+) -> np.ndarray:
+    """k-NN estimate of the log density ratio ``log p(x,y) / (p(x) p(y))`` of query pairs
+    against a reference joint sample (LMI paper, Algorithm 2).
+
+    For each query ``(qx, qy)``: ``d`` is the max-norm distance to its k-th nearest reference
+    pair; ``n_x`` (``n_y``) counts reference points strictly closer than ``d`` in x (y). The
+    returned value is ``psi(k) + psi(N + 1) - psi(n_x + 1) - psi(n_y + 1)``: the query is counted
+    as one more sample, exactly as Algorithm 5 counts the point itself. (Algorithm 2 as printed
+    uses ``psi(N) - psi(n_x) - psi(n_y)``; the two differ by O(1/n), and ours stays finite for
+    ``k = 1`` where ``n_x`` can be 0.) Consequently, scoring the reference sample against itself
+    with ``x_ref=None`` (each query leaving out its own row) reproduces the KSG pointwise values.
+
+    Parameters
+    ----------
+    x_query, y_query
+        Query pairs, ``(M, d_x)`` and ``(M, d_y)``.
+    x_ref, y_ref
+        Reference joint sample ``(N, d_x)``, ``(N, d_y)``. Both ``None``: the queries are the
+        reference and each query excludes its own row (leave-one-out).
+    k
+        Number of neighbours.
+    base, random_state, jitter, workers
+        As in :func:`ksg_pointwise`. The jitter amplitude is scaled by the reference's spread.
+    chunk_size
+        Queries processed at a time, bounding memory for millions of pairs.
+
+    Returns
+    -------
+    ``(M,)`` array of pointwise log density ratios (pMI).
+    """
+    k = check_positive_int(k, name="k")
+    chunk_size = check_positive_int(chunk_size, name="chunk_size")
+    rng = check_random_state(random_state)
+    if (x_ref is None) != (y_ref is None):
+        raise ValueError("give both x_ref and y_ref, or neither (leave-one-out on the queries)")
+    loo = x_ref is None
+    xq, yq = check_pair(x_query, y_query, min_samples=1)
+    if loo:
+        xr, yr = check_pair(xq, yq, min_samples=k + 2, method="density_ratio")
+    else:
+        xr, yr = check_pair(x_ref, y_ref, min_samples=k + 1, method="density_ratio")
+        if xq.shape[1] != xr.shape[1] or yq.shape[1] != yr.shape[1]:
+            raise ValueError(
+                f"query and reference feature counts differ: x {xq.shape[1]} vs {xr.shape[1]}, "
+                f"y {yq.shape[1]} vs {yr.shape[1]}"
+            )
+    _check_not_constant(xr, "x_ref")
+    _check_not_constant(yr, "y_ref")
+    # centre and jitter with the reference statistics so queries and reference stay comparable
+    x_mean, y_mean = xr.mean(axis=0), yr.mean(axis=0)
+    x_sd, y_sd = xr.std(axis=0), yr.std(axis=0)
+    xr_j = xr - x_mean + jitter * x_sd * rng.random(xr.shape)
+    yr_j = yr - y_mean + jitter * y_sd * rng.random(yr.shape)
+    if loo:
+        xq_j, yq_j = xr_j, yr_j
+    else:
+        xq_j = xq - x_mean + jitter * x_sd * rng.random(xq.shape)
+        yq_j = yq - y_mean + jitter * y_sd * rng.random(yq.shape)
+    n_ref = len(xr_j) - 1 if loo else len(xr_j)
+    index = _NeighbourIndex(xr_j, yr_j, workers)
+    if loo:
+        nx, ny = index.counts(xq_j, yq_j, k, exclude_self=True)
+    else:
+        nx = np.empty(len(xq_j), dtype=np.int64)
+        ny = np.empty(len(xq_j), dtype=np.int64)
+        for start in range(0, len(xq_j), chunk_size):
+            sl = slice(start, start + chunk_size)
+            nx[sl], ny[sl] = index.counts(xq_j[sl], yq_j[sl], k, exclude_self=False)
+    ratio = digamma(k) + digamma(n_ref + 1) - digamma(nx + 1) - digamma(ny + 1)
+    return to_base(ratio, base)

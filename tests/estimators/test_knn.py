@@ -1,0 +1,208 @@
+"""KSG, BI-KSG and the k-NN density ratio against brute force, analytic values and the
+scale-invariance paper's propositions."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.special import digamma
+
+import bioinfo_mi as bm
+from bioinfo_mi.estimators import knn
+from bioinfo_mi.estimators.knn import add_jitter, bi_ksg, density_ratio, ksg, ksg_pointwise
+from bioinfo_mi.estimators.normalization import ksg_global, ksg_global_linf, ksg_local
+
+
+def brute_force_ksg(x, y, k):
+    """Algorithm 5 written out with full distance matrices."""
+    n = len(x)
+    dx = np.abs(x[:, None, :] - x[None, :, :]).max(axis=2)
+    dy = np.abs(y[:, None, :] - y[None, :, :]).max(axis=2)
+    dxy = np.maximum(dx, dy)
+    np.fill_diagonal(dxy, np.inf)
+    eps = np.sort(dxy, axis=1)[:, k - 1]
+    nx = (dx < eps[:, None]).sum(axis=1)  # includes the point itself (distance 0)
+    ny = (dy < eps[:, None]).sum(axis=1)
+    return (digamma(k) + digamma(n) - digamma(nx) - digamma(ny)) / np.log(2)
+
+
+def correlated(n, rho, seed, dims=1):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, dims))
+    y = rho * x + np.sqrt(1 - rho**2) * rng.normal(size=(n, dims))
+    return x, y
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+@pytest.mark.parametrize("dims", [1, 4])
+def test_ksg_equals_brute_force(k, dims):
+    x, y = correlated(400, 0.7, seed=k + dims, dims=dims)
+    y[:, 0] = np.round(y[:, 0], 1)  # add ties, resolved by the jitter
+    got = ksg_pointwise(x, y, k=k, random_state=11)
+    rng = np.random.default_rng(11)
+    xj, yj = add_jitter(x, rng), add_jitter(y, rng)
+    np.testing.assert_allclose(got, brute_force_ksg(xj, yj, k), atol=1e-10, rtol=0)
+
+
+def test_brute_force_path_matches_tree(monkeypatch):
+    x, y = correlated(300, 0.6, seed=3, dims=6)
+    tree = ksg_pointwise(x, y, k=3)
+    monkeypatch.setattr(knn, "KSG_TREE_MAX_DIM", 0)
+    brute = ksg_pointwise(x, y, k=3)
+    np.testing.assert_allclose(tree, brute, atol=1e-12)
+
+
+def test_ksg_symmetric():
+    x, y = correlated(1000, 0.5, seed=1, dims=2)
+    a = ksg_pointwise(x, y, random_state=4, jitter=0)
+    b = ksg_pointwise(y, x, random_state=4, jitter=0)
+    np.testing.assert_allclose(a, b, atol=1e-12)
+
+
+def test_ksg_bivariate_gaussian_analytic():
+    rho = 0.8
+    x, y = correlated(5000, rho, seed=7)
+    truth = -0.5 * np.log2(1 - rho**2)
+    res = ksg(x, y)
+    assert abs(res.mi - truth) < 0.05
+    assert res.pmi.shape == (5000,)
+    assert np.isclose(res.mi, res.pmi.mean())
+    nats = ksg(x, y, base="nats").mi
+    assert np.isclose(nats, res.mi * np.log(2))
+
+
+def test_proposition_2_common_scaling_and_3_one_sided():
+    x, y = correlated(1000, 0.7, seed=2, dims=2)
+    base = ksg(x, y).mi
+    for a in [1e-2, 0.37, 10.0, 1e3]:
+        assert abs(ksg(a * x, a * y).mi - base) < 1e-9
+    # one-sided scaling changes plain KSG (Proposition 3: it drifts to -1/k at the extremes)
+    assert abs(ksg(x, 1e3 * y).mi - base) > 0.05
+    assert abs(ksg(x, 1e-2 * y).mi - base) > 0.05
+
+
+@pytest.mark.parametrize("estimator", [ksg_local, ksg_global, ksg_global_linf])
+def test_normalised_variants_one_sided_invariance(estimator):
+    x, y = correlated(800, 0.7, seed=5, dims=3)
+    base = estimator(x, y).mi
+    for a in [1e-2, 1e-1, 3.3, 1e2, 1e3]:
+        assert abs(estimator(x, a * y).mi - base) < 1e-9
+        assert abs(estimator(a * x, y).mi - base) < 1e-9
+
+
+def test_ksg_global_reports_scale():
+    x, y = correlated(500, 0.7, seed=5, dims=2)
+    res = ksg_global_linf(x, y)
+    assert res.extra["scale"] in res.extra["scales"]
+    assert np.isclose(res.mi, max(res.extra["mi_per_scale"]))
+
+
+def test_density_ratio_leave_one_out_matches_ksg():
+    x, y = correlated(700, 0.6, seed=9, dims=2)
+    pmi = ksg_pointwise(x, y, random_state=1)
+    loo = density_ratio(x, y, random_state=1)
+    np.testing.assert_allclose(loo, pmi, atol=1e-12)
+    assert abs(loo.mean() - ksg(x, y, random_state=1).mi) < 1e-12
+
+
+def test_density_ratio_out_of_sample():
+    x, y = correlated(4000, 0.8, seed=10)
+    ref, query = slice(0, 3000), slice(3000, 4000)
+    scores = density_ratio(x[query], y[query], x[ref], y[ref], chunk_size=128)
+    truth = -0.5 * np.log2(1 - 0.8**2)
+    assert abs(scores.mean() - truth) < 0.1
+    # shuffled query pairs score lower than true pairs
+    shuffled = density_ratio(x[query], y[query][::-1], x[ref], y[ref])
+    assert shuffled.mean() < scores.mean() - 0.5
+    assert np.isfinite(density_ratio(x[query], y[query], x[ref], y[ref], k=1)).all()
+
+
+def test_bi_ksg_gaussian():
+    x, y = correlated(3000, 0.8, seed=12, dims=2)
+    truth = -np.log2(1 - 0.8**2)
+    assert abs(bi_ksg(x, y).mi - truth) < 0.1
+    assert abs(bi_ksg(x, y, norm=np.inf).mi - truth) < 0.1
+
+
+def test_ties_poisson_counts_independent():
+    rng = np.random.default_rng(0)
+    x = rng.poisson(0.3, size=(3000, 3)).astype(float)
+    y = rng.poisson(0.5, size=(3000, 2)).astype(float)
+    with pytest.warns(UserWarning, match="duplicated"):
+        res = ksg(x, y)
+    assert np.isfinite(res.pmi).all()
+    assert abs(res.mi) < 0.05
+
+
+def test_ties_poisson_counts_dependent_positive():
+    rng = np.random.default_rng(1)
+    lam = rng.gamma(2.0, 1.0, size=3000)
+    x = rng.poisson(lam)[:, None].astype(float)
+    y = rng.poisson(lam)[:, None].astype(float)
+    with pytest.warns(UserWarning, match="duplicated"):
+        assert ksg(x, y).mi > 0.2
+
+
+def test_jitter_uses_spread_not_magnitude():
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 3, size=(2000, 1)).astype(float) + 1e6  # ties far from zero
+    y = rng.normal(size=(2000, 1))
+    res = ksg(x, y)
+    assert np.isfinite(res.pmi).all() and abs(res.mi) < 0.05
+
+
+def test_constant_column_carries_no_information():
+    rng = np.random.default_rng(3)
+    x = np.column_stack([np.full(2000, 5.0), rng.normal(size=2000)])
+    y = rng.normal(size=(2000, 2))
+    assert abs(ksg(x, y).mi) < 0.05
+    x_big = np.column_stack([np.full(2000, 1e9), rng.normal(size=2000)])
+    assert abs(ksg(x_big, y).mi) < 0.05
+
+
+def test_input_types_and_no_mutation():
+    import pandas as pd
+
+    x, y = correlated(500, 0.7, seed=4, dims=2)
+    x0, y0 = x.copy(), y.copy()
+    a = ksg(x, y).mi
+    assert ksg(pd.DataFrame(x), pd.DataFrame(y)).mi == a
+    assert ksg(sp.csr_matrix(x), sp.csr_matrix(y)).mi == a
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(y, y0)
+    one_d = ksg(x[:, 0], y[:, 0]).mi
+    assert one_d == ksg(x[:, :1], y[:, :1]).mi
+
+
+def test_same_seed_same_numbers():
+    x, y = correlated(500, 0.7, seed=4, dims=2)
+    np.testing.assert_array_equal(ksg_pointwise(x, y, random_state=3), ksg_pointwise(x, y, random_state=3))
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"x": np.zeros((10, 2)) + np.arange(2), "y": np.ones((11, 1))}, ValueError, "same number of samples"),
+        ({"x": np.r_[np.nan, np.arange(9.0)], "y": np.arange(10.0)}, ValueError, "x contains 1 NaN"),
+        ({"x": np.arange(10.0), "y": np.r_[np.inf, np.arange(9.0)]}, ValueError, "y contains"),
+        ({"x": np.array(list("abcdefghij")), "y": np.arange(10.0)}, TypeError, "x must hold real numbers"),
+        ({"x": np.arange(10.0), "y": np.arange(10.0), "k": 0}, ValueError, "k must be an integer >= 1"),
+        ({"x": np.arange(4.0), "y": np.arange(4.0), "k": 3}, ValueError, "at least 5 samples"),
+        ({"x": np.ones((20, 3)), "y": np.arange(20.0)}, ValueError, "x is constant"),
+    ],
+)
+def test_bad_input_raises(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        ksg(**kwargs)
+
+
+def test_non_numeric_frame_raises():
+    import pandas as pd
+
+    frame = pd.DataFrame({"a": np.arange(10.0), "b": list("abcdefghij")})
+    with pytest.raises(TypeError, match="non-numeric columns"):
+        bm.mi(frame, np.arange(10.0), method="ksg")
+
+
+def test_unknown_method_lists_valid_ones():
+    with pytest.raises(ValueError, match="valid methods: .*ksg-global-linf"):
+        bm.mi(np.arange(10.0), np.arange(10.0), method="histogram")

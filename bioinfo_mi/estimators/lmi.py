@@ -183,8 +183,10 @@ class LMIModel(nn.Module):
         self.register_buffer("x_scale", torch.ones(dx))
         self.register_buffer("y_mean", torch.zeros(dy))
         self.register_buffer("y_scale", torch.ones(dy))
+        # columns of the raw input kept after dropping constant ones, and the raw widths
         self.x_keep: np.ndarray | None = None
         self.y_keep: np.ndarray | None = None
+        self.n_features_in: tuple[int, int] | None = None
         self.generator: torch.Generator | None = None
 
     def init_weights(self, generator: torch.Generator) -> None:
@@ -226,9 +228,9 @@ class LMIModel(nn.Module):
         """Raw features -> clipped standardised tensors on the model's device (training statistics)."""
         xa, ya = check_pair(x, y, min_samples=1)
         if self.x_keep is not None:
-            if xa.shape[1] != len(self.x_keep) or ya.shape[1] != len(self.y_keep):
+            if (xa.shape[1], ya.shape[1]) != self.n_features_in:
                 raise ValueError(
-                    f"model was trained on {len(self.x_keep)} x and {len(self.y_keep)} y features, "
+                    f"model was trained on {self.n_features_in[0]} x and {self.n_features_in[1]} y features, "
                     f"got {xa.shape[1]} and {ya.shape[1]}"
                 )
             xa, ya = xa[:, self.x_keep], ya[:, self.y_keep]
@@ -246,7 +248,9 @@ class LMIModel(nn.Module):
         return self._encode_tensors(tx, ty, batch_size)
 
     @torch.no_grad()
-    def _encode_tensors(self, tx: torch.Tensor, ty: torch.Tensor, batch_size: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    def _encode_tensors(
+        self, tx: torch.Tensor, ty: torch.Tensor, batch_size: int = 8192
+    ) -> tuple[np.ndarray, np.ndarray]:
         was_training = self.training
         self.eval()
         zx = torch.cat([self.x_encoder(tx[i : i + batch_size]) for i in range(0, len(tx), batch_size)])
@@ -434,6 +438,7 @@ def lmi(
     model = LMIModel(len(x_keep), len(y_keep), preset=cfg, regularizer=regularizer, alpha=alpha, lam=lam)
     model.init_weights(generator)
     model.x_keep, model.y_keep = x_keep, y_keep
+    model.n_features_in = (xa.shape[1], ya.shape[1])
     model.x_mean.copy_(torch.as_tensor(x_mean))
     model.x_scale.copy_(torch.as_tensor(x_sd))
     model.y_mean.copy_(torch.as_tensor(y_mean))

@@ -1,0 +1,130 @@
+"""Latent MI (Algorithm 1): accuracy on Algorithm 4 data, null behaviour, the paper preset's
+architecture, reproducibility and what the result exposes."""
+
+import numpy as np
+import pytest
+import torch
+
+import bioinfo_mi as bm
+from bioinfo_mi.estimators.lmi import PRESETS, LMIModel, _Dropout, hidden_width, lmi
+
+
+@pytest.fixture(scope="module")
+def low_rank():
+    return bm.datasets.gaussian_low_rank(d=200, k=1, n=2000, mi_bits=1.0, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def low_rank_result(low_rank):
+    x, y = low_rank
+    return bm.mi(x, y, method="lmi", random_state=0, epochs=60)
+
+
+def test_lmi_recovers_one_bit(low_rank_result):
+    assert abs(low_rank_result.mi - 1.0) < 0.2
+
+
+def test_lmi_independent_is_near_zero():
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(1200, 30)), rng.normal(size=(1200, 30))
+    res = lmi(x, y, random_state=1, epochs=40)
+    assert abs(res.mi) < 0.1
+
+
+def test_result_exposes_split_latents_model_history(low_rank, low_rank_result):
+    x, y = low_rank
+    res = low_rank_result
+    n = len(x)
+    assert len(res.train_idx) == len(res.test_idx) == n // 2
+    assert set(res.train_idx).isdisjoint(res.test_idx)
+    assert np.isnan(res.pmi[res.train_idx]).all()
+    assert np.isfinite(res.pmi[res.test_idx]).all()
+    assert np.isclose(res.mi, res.pmi[res.test_idx].mean())
+    assert res.zx.shape == (n, 8) and res.zy.shape == (n, 8)
+    zx, zy = res.model.encode(x[:50], y[:50])
+    np.testing.assert_allclose(zx, res.zx[:50], atol=1e-5)
+    np.testing.assert_allclose(zy, res.zy[:50], atol=1e-5)
+    assert list(res.history.columns) == ["epoch", "train_loss", "val_loss"]
+    # early stopping restored the best epoch's weights (Algorithm 3)
+    assert res.best_epoch == int(res.history["val_loss"].idxmin())
+    assert res.params["preset"] == "default"
+
+
+def test_same_seed_same_numbers():
+    x, y = bm.datasets.gaussian_low_rank(d=20, k=1, n=400, mi_bits=1.0, random_state=3)
+    a = lmi(x, y, random_state=5, epochs=5)
+    b = lmi(x, y, random_state=5, epochs=5)
+    np.testing.assert_array_equal(a.pmi, b.pmi)
+    c = lmi(x, y, random_state=6, epochs=5)
+    assert not np.array_equal(np.isnan(a.pmi), np.isnan(c.pmi)) or not np.allclose(a.pmi, c.pmi, equal_nan=True)
+
+
+def test_paper_preset_architecture():
+    cfg = PRESETS["paper"]
+    assert (cfg.lr, cfg.adam_eps, cfg.batch_size, cfg.max_epochs, cfg.patience) == (1e-4, 1e-7, 512, 300, 30)
+    assert (cfg.latent_dim, cfg.dropout, cfg.clip, cfg.estimate_fraction) == (8, 0.5, 10.0, 0.5)
+    assert hidden_width(50, cfg) == 1024 and hidden_width(1000, cfg) == 1024 and hidden_width(5000, cfg) == 4096
+    model = LMIModel(1000, 30, preset=cfg)
+    enc = [m.out_features for m in model.x_encoder if isinstance(m, torch.nn.Linear)]
+    dec = [m.out_features for m in model.yx_decoder if isinstance(m, torch.nn.Linear)]
+    assert enc == [1024, 512, 256, 8]
+    assert dec == [256, 512, 1024, 1000]
+    slopes = {m.negative_slope for m in model.modules() if isinstance(m, torch.nn.LeakyReLU)}
+    assert slopes == {0.2}
+    # decoders end in a Linear layer (no activation); encoders end in LeakyReLU
+    for dec_net in (model.xx_decoder, model.yy_decoder, model.xy_decoder, model.yx_decoder):
+        assert isinstance(dec_net[-1], torch.nn.Linear)
+    assert isinstance(model.x_encoder[-1], torch.nn.LeakyReLU)
+    # dropout 0.5 only in the cross decoders
+    assert all(m.p == 0.5 for m in model.xy_decoder if isinstance(m, _Dropout))
+    assert not any(isinstance(m, _Dropout) for m in model.xx_decoder)
+    # Xavier-uniform init: weights bounded by sqrt(6 / (fan_in + fan_out)), zero biases
+    model.init_weights(torch.Generator().manual_seed(0))
+    lin = model.x_encoder[0]
+    assert lin.weight.abs().max() <= np.sqrt(6 / (1000 + 1024)) + 1e-7
+    assert torch.all(lin.bias == 0)
+
+
+@pytest.mark.parametrize("regularizer", ["mine", "infonce"])
+def test_alternative_regularizers_run(regularizer):
+    x, y = bm.datasets.gaussian_low_rank(d=20, k=1, n=600, mi_bits=1.0, random_state=2)
+    res = lmi(x, y, regularizer=regularizer, random_state=0, epochs=15)
+    assert np.isfinite(res.mi) and -0.2 < res.mi < 2.0
+
+
+def test_constant_columns_dropped_with_warning():
+    x, y = bm.datasets.gaussian_low_rank(d=20, k=1, n=400, mi_bits=1.0, random_state=3)
+    x = np.column_stack([x, np.full(len(x), 3.0)])
+    x0 = x.copy()
+    with pytest.warns(UserWarning, match="dropped 1 constant column"):
+        res = lmi(x, y, random_state=0, epochs=3)
+    np.testing.assert_array_equal(x, x0)
+    assert np.isfinite(res.mi)
+    assert res.model.encode(x[:5], y[:5])[0].shape == (5, 8)
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"latent_dim": 0}, ValueError, "latent_dim must be an integer >= 1"),
+        ({"k": 0}, ValueError, "k must be an integer >= 1"),
+        ({"preset": "fast"}, ValueError, "valid presets"),
+        ({"regularizer": "vae"}, ValueError, "regularizer must be"),
+        ({"lr": -1.0}, ValueError, "lr must be a positive number"),
+    ],
+)
+def test_bad_parameters_raise(kwargs, exc, match):
+    x, y = np.random.default_rng(0).normal(size=(2, 100, 3))
+    with pytest.raises(exc, match=match):
+        lmi(x, y, **kwargs)
+
+
+def test_too_few_samples_for_both_halves():
+    x, y = np.random.default_rng(0).normal(size=(2, 8, 3))
+    with pytest.raises(ValueError, match="enough samples for both halves"):
+        lmi(x, y)
+
+
+def test_entirely_constant_input_raises():
+    with pytest.raises(ValueError, match="x is constant"):
+        lmi(np.ones((100, 4)), np.random.default_rng(0).normal(size=(100, 2)))

@@ -32,9 +32,19 @@ def correlated(n, rho, seed, dims=1):
     return x, y
 
 
+@pytest.fixture(params=["tree", "brute"])
+def search_path(request, monkeypatch):
+    """Run a test once with KD-trees and once with the brute-force distance path."""
+    if request.param == "tree":
+        monkeypatch.setattr(knn, "_BRUTE_MAX_PAIRS", 0)
+    else:
+        monkeypatch.setattr(knn, "KSG_TREE_MAX_DIM", 0)
+    return request.param
+
+
 @pytest.mark.parametrize("k", [1, 3, 5])
 @pytest.mark.parametrize("dims", [1, 4])
-def test_ksg_equals_brute_force(k, dims):
+def test_ksg_equals_brute_force(k, dims, search_path):
     x, y = correlated(400, 0.7, seed=k + dims, dims=dims)
     y[:, 0] = np.round(y[:, 0], 1)  # add ties, resolved by the jitter
     got = ksg_pointwise(x, y, k=k, random_state=11)
@@ -45,6 +55,7 @@ def test_ksg_equals_brute_force(k, dims):
 
 def test_brute_force_path_matches_tree(monkeypatch):
     x, y = correlated(300, 0.6, seed=3, dims=6)
+    monkeypatch.setattr(knn, "_BRUTE_MAX_PAIRS", 0)
     tree = ksg_pointwise(x, y, k=3)
     monkeypatch.setattr(knn, "KSG_TREE_MAX_DIM", 0)
     brute = ksg_pointwise(x, y, k=3)
@@ -96,7 +107,7 @@ def test_ksg_global_reports_scale():
     assert np.isclose(res.mi, max(res.extra["mi_per_scale"]))
 
 
-def test_density_ratio_leave_one_out_matches_ksg():
+def test_density_ratio_leave_one_out_matches_ksg(search_path):
     x, y = correlated(700, 0.6, seed=9, dims=2)
     pmi = ksg_pointwise(x, y, random_state=1)
     loo = density_ratio(x, y, random_state=1)
@@ -104,7 +115,7 @@ def test_density_ratio_leave_one_out_matches_ksg():
     assert abs(loo.mean() - ksg(x, y, random_state=1).mi) < 1e-12
 
 
-def test_density_ratio_out_of_sample():
+def test_density_ratio_out_of_sample(search_path):
     x, y = correlated(4000, 0.8, seed=10)
     ref, query = slice(0, 3000), slice(3000, 4000)
     scores = density_ratio(x[query], y[query], x[ref], y[ref], chunk_size=128)

@@ -8,14 +8,18 @@ are always copied (never modified in place).
 
 from __future__ import annotations
 
-import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-__all__ = ["check_array", "check_pair", "check_random_state", "check_positive_int", "to_base"]
+if TYPE_CHECKING:
+    import torch
+
+__all__ = [
+    "check_array", "check_pair", "check_random_state", "check_positive_int", "check_device", "seed_from", "to_base",
+]
 
 
 def check_array(x: Any, *, name: str = "x") -> np.ndarray:
@@ -127,22 +131,13 @@ def _base_value(base: float | str) -> float:
     return float(base)
 
 
-def column_spread(x: np.ndarray) -> np.ndarray:
-    """Per-column standard deviation (the spread used for jitter and for constant-column checks)."""
-    return x.std(axis=0)
+def check_device(device: Any) -> torch.device:
+    """Torch device to compute on: ``None`` picks CUDA when available, else CPU."""
+    import torch
 
-
-def drop_constant_columns(x: np.ndarray, *, name: str) -> np.ndarray:
-    """Remove constant columns with a warning; raise if every column is constant."""
-    spread = column_spread(x)
-    keep = spread > 0
-    if not keep.any():
-        raise ValueError(f"{name} is constant (every column has zero variance); it carries no information")
-    if not keep.all():
-        warnings.warn(
-            f"{name}: dropped {int((~keep).sum())} constant column(s) (zero variance carries no information)",
-            UserWarning,
-            stacklevel=3,
-        )
-        return x[:, keep]
-    return x
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device must be None, a device string or a torch.device, got {device!r}") from err

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .._validation import check_pair, check_positive_int, check_random_state, seed_from, to_base
+from .._validation import check_device, check_pair, check_positive_int, check_random_state, seed_from, to_base
 from ._result import LMIResult
 from .knn import ksg_pointwise
 
@@ -209,7 +209,7 @@ class LMIModel(nn.Module):
         if self.regularizer == "cross":
             reg = nn.functional.mse_loss(self.yx_decoder(zy), x) + nn.functional.mse_loss(self.xy_decoder(zx), y)
         elif self.regularizer == "mine":
-            perm = torch.randperm(len(zy), generator=self.generator, device="cpu").to(zy.device)
+            perm = torch.randperm(len(zy), generator=self.generator, device=self.generator.device).to(zy.device)
             joint = self.critic(torch.cat([zx, zy], dim=1))
             marginal = self.critic(torch.cat([zx, zy[perm]], dim=1))
             reg = -(joint.mean() - (torch.logsumexp(marginal, dim=0) - np.log(len(zy))).squeeze())
@@ -271,12 +271,6 @@ def _standardization(a: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray, 
             stacklevel=3,
         )
     return np.flatnonzero(keep), a[:, keep].mean(axis=0), sd[keep]
-
-
-def _resolve_device(device: Any) -> torch.device:
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 @torch.no_grad()
@@ -431,7 +425,7 @@ def lmi(
     rng = check_random_state(random_state)
     order = rng.permutation(n)
     train_idx, test_idx = np.sort(order[:n_train]), np.sort(order[n_train:])
-    dev = _resolve_device(device)
+    dev = check_device(device)
     generator = torch.Generator(device="cpu").manual_seed(seed_from(rng))
     model_generator = generator if dev.type == "cpu" else torch.Generator(device=dev).manual_seed(seed_from(rng))
 

@@ -47,7 +47,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._validation import check_pair, check_positive_int, check_random_state, seed_from, to_base
+from .._validation import check_device, check_pair, check_positive_int, check_random_state, seed_from, to_base
 from ._result import MIResult
 from .normalization import normalize
 
@@ -487,7 +487,7 @@ def _cross_fit(
 ) -> dict[str, Any]:
     """Train one critic per part and score each part with the critic that did not see it."""
     n = xa.shape[0]
-    dev = _resolve_device(device)
+    dev = check_device(device)
     gen = torch.Generator(device="cpu")
     gen.manual_seed(seed_from(check_random_state(random_state)))
     if folds is None:
@@ -733,15 +733,6 @@ def _check_common(
         "eval_every": check_positive_int(eval_every, name="eval_every"),
         "patience": None if patience is None else check_positive_int(patience, name="patience"),
     }
-
-
-def _resolve_device(device: str | torch.device | None) -> torch.device:
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(f"device must be None, a device string or a torch.device, got {device!r}") from err
 
 
 @contextmanager

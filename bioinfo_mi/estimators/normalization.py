@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
+from scipy.special import digamma
 
 from .._validation import check_pair, check_positive_int, check_random_state, to_base
 from ._result import MIResult
@@ -80,8 +81,6 @@ def _normalized_ksg(
     xn = add_jitter(normalize(xa, kind), rng, jitter)
     yn = add_jitter(normalize(ya, kind), rng, jitter)
     n = len(xn)
-    from scipy.special import digamma
-
     grid = np.array([1.0]) if scales is None else np.asarray(scales, dtype=float)
     if grid.ndim != 1 or len(grid) == 0 or not (grid > 0).all():
         raise ValueError(f"scales must be a non-empty 1-D array of positive numbers, got {scales!r}")

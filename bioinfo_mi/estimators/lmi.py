@@ -8,7 +8,7 @@ Pipeline
 2. Split the samples 1:1 at random into a training half and an estimation half.
 3. Train encoders E_X, E_Y and decoders D_XX, D_YY (self) and D_YX, D_XY (cross) to minimise
    L_AE + L_C (eqs. 4-5); the estimation half is the validation set of early stopping
-   (Algorithm 3, patience 30, best weights restored).
+   (Algorithm 3, best weights restored).
 4. Encode the estimation half and return pointwise KSG (Algorithm 5) on the latents; the training
    half gets NaN.
 
@@ -17,7 +17,7 @@ Presets
 ``"paper"`` reproduces Appendix A.1.2 exactly (hidden widths L, L/2, L/4 with
 L = max(2^floor(log2 d), 1024), Adam lr 1e-4, eps 1e-7, batch 512, <= 300 epochs, patience 30).
 ``"default"`` keeps the architecture's shape and the training recipe but sizes the hidden
-layers to the input (L = clip(2^ceil(log2 d), 64, 512)) and uses lr 1e-3 with patience 15, which
+layers to the input (L = clip(2^ceil(log2 d), 64, 512)) and uses lr 1e-3 with patience 10, which
 ``benchmarks/bench_lmi_presets.py`` shows to be at least as accurate and several times faster, and
 better behaved with a few hundred samples and tens of features.
 """
@@ -79,7 +79,7 @@ class LMIPreset:
     adam_eps: float = 1e-7
     batch_size: int = 512
     max_epochs: int = 300
-    patience: int = 15
+    patience: int = 10
     dropout: float = 0.5
     clip: float = 10.0
     estimate_fraction: float = 0.5

@@ -128,3 +128,19 @@ def test_too_few_samples_for_both_halves():
 def test_entirely_constant_input_raises():
     with pytest.raises(ValueError, match="x is constant"):
         lmi(np.ones((100, 4)), np.random.default_rng(0).normal(size=(100, 2)))
+
+
+def test_paper_preset_runs_and_records_parameters(capsys):
+    x, y = bm.datasets.gaussian_low_rank(d=20, k=1, n=300, mi_bits=1.0, random_state=4)
+    res = lmi(x, y, preset="paper", random_state=0, epochs=2, verbose=True)
+    assert res.params["preset"] == "paper" and res.params["lr"] == 1e-4 and res.params["max_epochs"] == 2
+    assert len(res.history) == 2
+    assert "LMI training" in capsys.readouterr().err  # tqdm progress bar
+    assert np.isfinite(res.mi)
+
+
+def test_nats_and_bits_agree():
+    x, y = bm.datasets.gaussian_low_rank(d=20, k=1, n=400, mi_bits=1.0, random_state=3)
+    bits = lmi(x, y, random_state=2, epochs=4).mi
+    nats = lmi(x, y, random_state=2, epochs=4, base="nats").mi
+    assert np.isclose(nats, bits * np.log(2))

@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 
 from .._validation import check_device, check_pair, check_positive_int, check_random_state, seed_from, to_base
 from ._result import LMIResult
-from .knn import ksg_pointwise
+from .knn import _warn_duplicates, ksg_pointwise
 
 __all__ = ["LMIPreset", "PRESETS", "LMIModel", "lmi", "hidden_width"]
 
@@ -411,6 +411,7 @@ def lmi(
         raise ValueError(f"estimate_fraction must lie in (0, 1), got {cfg.estimate_fraction}")
 
     xa, ya = check_pair(x, y, min_samples=2, method="lmi")
+    _warn_duplicates(xa, ya)
     n = len(xa)
     n_est = int(round(n * cfg.estimate_fraction))
     n_train = n - n_est
@@ -456,7 +457,10 @@ def lmi(
         )
         pmi[test_idx] = 0.0
     else:
-        pmi[test_idx] = ksg_pointwise(zx_est, zy_est, k=k, base="nats", random_state=rng)
+        with warnings.catch_warnings():
+            # duplicated latents come from duplicated inputs, which were reported above
+            warnings.filterwarnings("ignore", message=".*duplicated", category=UserWarning)
+            pmi[test_idx] = ksg_pointwise(zx_est, zy_est, k=k, base="nats", random_state=rng)
     pmi = to_base(pmi, base)
     params = {**asdict(cfg), "preset": preset_name, "regularizer": regularizer, "alpha": alpha, "lam": lam, "k": k}
     return LMIResult(

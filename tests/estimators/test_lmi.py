@@ -144,3 +144,20 @@ def test_nats_and_bits_agree():
     bits = lmi(x, y, random_state=2, epochs=4).mi
     nats = lmi(x, y, random_state=2, epochs=4, base="nats").mi
     assert np.isclose(nats, bits * np.log(2))
+
+
+def test_tied_poisson_counts_independent_near_zero():
+    rng = np.random.default_rng(0)
+    x = rng.poisson(0.2, size=(1200, 30)).astype(float)  # mostly zeros, many tied rows
+    y = rng.poisson(0.3, size=(1200, 30)).astype(float)
+    res = lmi(x, y, random_state=0, epochs=20)
+    assert np.isfinite(res.pmi[res.test_idx]).all()
+    assert abs(res.mi) < 0.1
+
+
+def test_duplicated_input_rows_warn_once():
+    x, y = bm.datasets.gaussian_low_rank(d=10, k=1, n=300, mi_bits=1.0, random_state=0)
+    x, y = np.vstack([x, x[:20]]), np.vstack([y, y[:20]])
+    with pytest.warns(UserWarning, match="20 duplicated") as record:
+        lmi(x, y, random_state=0, epochs=2)
+    assert sum("duplicated" in str(w.message) for w in record) == 1

@@ -1,0 +1,228 @@
+"""Pairing lineage-traced cells across two conditions (LMI paper, Section 4.2, Appendix A.4.2).
+
+A *pairing* takes, for every clone observed under both conditions (two time points, two wells,
+any two values of an obs column), one cell under each condition, drawn at random. LMI is then
+run on the paired expression states. Clone identity comes from an obs column or, for data
+prepared for CoSpar, from ``adata.obsm['X_clone']`` (cells x clones, binary).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from anndata import AnnData
+
+from .._validation import check_positive_int, check_random_state
+
+__all__ = ["ClonePairing", "clone_labels", "shared_clones", "draw_pairings", "get_features"]
+
+
+@dataclass(frozen=True)
+class ClonePairing:
+    """One random pairing: row ``i`` pairs cell ``cells_a[i]`` with cell ``cells_b[i]`` of clone ``clones[i]``.
+
+    ``cells_a`` / ``cells_b`` are integer row positions in the AnnData (``adata.obs_names[cells_a]``
+    gives the names).
+    """
+
+    clones: np.ndarray
+    cells_a: np.ndarray
+    cells_b: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.clones)
+
+
+def _check_obs_key(adata: AnnData, key: str, what: str) -> pd.Series:
+    if key not in adata.obs.columns:
+        raise KeyError(f"{what}: obs column {key!r} not found; available: {list(adata.obs.columns)}")
+    return adata.obs[key]
+
+
+def clone_labels(adata: AnnData, clone_key: str = "clone") -> pd.Series:
+    """Clone identity of every cell as strings (NaN for cells without a clone).
+
+    Parameters
+    ----------
+    adata
+        Annotated data.
+    clone_key
+        An obs column with clone ids, or ``"X_clone"`` to read CoSpar's ``adata.obsm['X_clone']``
+        (cells x clones, binary; a cell with several barcodes takes the first, one with none has
+        no clone). If ``clone_key`` is not an obs column but ``obsm['X_clone']`` exists, that is used.
+
+    Returns
+    -------
+    A Series indexed like ``adata.obs``.
+    """
+    if clone_key not in adata.obs.columns and (clone_key == "X_clone" or "X_clone" in adata.obsm):
+        if "X_clone" not in adata.obsm:
+            raise KeyError(f"obsm['X_clone'] not found; available obsm keys: {list(adata.obsm.keys())}")
+        mat = adata.obsm["X_clone"]
+        mat = sp.csr_matrix(mat) if not sp.issparse(mat) else mat.tocsr()
+        has = np.diff(mat.indptr) > 0
+        first = np.full(adata.n_obs, -1)
+        first[has] = mat.indices[mat.indptr[:-1][has]]  # column of the first stored entry
+        labels = pd.Series(np.where(has, first.astype(str), None), index=adata.obs_names, dtype=object)
+        labels[has] = "clone_" + labels[has]
+        return labels
+    col = _check_obs_key(adata, clone_key, "clone_key")
+    labels = col.astype(object).where(col.notna(), None)
+    labels = labels.map(lambda v: None if v is None else str(v))
+    if labels.isna().all():
+        raise ValueError(f"obs column {clone_key!r} has no clone assigned to any cell (all missing)")
+    return labels
+
+
+def _condition_mask(adata: AnnData, condition_key: str, value: Any, restrict: Mapping[str, Any] | None) -> np.ndarray:
+    col = _check_obs_key(adata, condition_key, "condition_key")
+    present = pd.unique(col.dropna())
+    if not (col == value).any():
+        raise ValueError(
+            f"condition {value!r} does not occur in obs[{condition_key!r}]; values: {sorted(map(str, present))}"
+        )
+    mask = (col == value).to_numpy()
+    for key, val in (restrict or {}).items():
+        rcol = _check_obs_key(adata, key, "restrict")
+        if not (rcol == val).any():
+            raise ValueError(f"restrict: value {val!r} does not occur in obs[{key!r}]")
+        mask &= (rcol == val).to_numpy()
+    return mask
+
+
+def resolve_conditions(adata: AnnData, condition_key: str, conditions: Sequence[Any] | None) -> tuple[Any, Any]:
+    """The two condition values to compare: as given, or the two values of ``obs[condition_key]``."""
+    col = _check_obs_key(adata, condition_key, "condition_key")
+    if conditions is None:
+        values = sorted(pd.unique(col.dropna()))
+        if len(values) != 2:
+            raise ValueError(
+                f"obs[{condition_key!r}] has {len(values)} values {values[:10]}; pass conditions=(a, b) to choose two"
+            )
+        return values[0], values[1]
+    if len(conditions) != 2 or conditions[0] == conditions[1]:
+        raise ValueError(f"conditions must be two different values, got {conditions!r}")
+    return conditions[0], conditions[1]
+
+
+def shared_clones(
+    adata: AnnData,
+    *,
+    clone_key: str = "clone",
+    condition_key: str = "time",
+    conditions: Sequence[Any] | None = None,
+    restrict: Mapping[str, Any] | None = None,
+) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Clones observed under both conditions, and each condition's cells grouped by clone.
+
+    Parameters
+    ----------
+    adata
+        Annotated data with a clone and a condition annotation.
+    clone_key
+        See :func:`clone_labels`.
+    condition_key
+        Obs column whose two values are compared (``time``, ``well``, ...).
+    conditions
+        The two values ``(a, b)``; default: the two values present.
+    restrict
+        Extra equality filters on obs, e.g. ``{"time": 6.0}`` for sisters across wells at day 6.
+
+    Returns
+    -------
+    ``(clones, cells_a, cells_b)``: the shared clone ids (sorted), and for each condition a mapping
+    clone -> integer row positions of its cells.
+    """
+    labels = clone_labels(adata, clone_key).to_numpy()
+    a, b = resolve_conditions(adata, condition_key, conditions)
+    groups = []
+    for value in (a, b):
+        mask = _condition_mask(adata, condition_key, value, restrict) & pd.notna(labels)
+        rows = np.flatnonzero(mask)
+        groups.append(pd.Series(rows).groupby(labels[rows]).apply(np.asarray).to_dict())
+    clones = np.array(sorted(set(groups[0]) & set(groups[1])), dtype=object)
+    return clones, groups[0], groups[1]
+
+
+def _draw_one_per_clone(cells: dict[str, np.ndarray], clones: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    # concatenated candidate cells with their clone's position; a random key per cell, keep the
+    # smallest key within each clone: a uniform draw, vectorised over clones
+    sizes = np.array([len(cells[c]) for c in clones])
+    rows = np.concatenate([cells[c] for c in clones])
+    owner = np.repeat(np.arange(len(clones)), sizes)
+    order = np.lexsort((rng.random(len(rows)), owner))
+    first = np.r_[0, np.cumsum(sizes)[:-1]]
+    return rows[order[first]]
+
+
+def draw_pairings(
+    adata: AnnData,
+    *,
+    clone_key: str = "clone",
+    condition_key: str = "time",
+    conditions: Sequence[Any] | None = None,
+    restrict: Mapping[str, Any] | None = None,
+    n_pairings: int = 1,
+    min_clones: int = 10,
+    random_state: Any = 0,
+) -> list[ClonePairing]:
+    """Draw ``n_pairings`` random clone pairings between two conditions (one cell per clone and condition).
+
+    Parameters
+    ----------
+    adata, clone_key, condition_key, conditions, restrict
+        See :func:`shared_clones`.
+    n_pairings
+        Number of independent random pairings (>= 1).
+    min_clones
+        Fewest shared clones accepted (LMI needs enough pairs for its two halves).
+    random_state
+        Seed or Generator; the same seed gives the same pairings.
+
+    Returns
+    -------
+    A list of :class:`ClonePairing`, each with one row per shared clone.
+    """
+    n_pairings = check_positive_int(n_pairings, name="n_pairings")
+    clones, cells_a, cells_b = shared_clones(
+        adata, clone_key=clone_key, condition_key=condition_key, conditions=conditions, restrict=restrict
+    )
+    if len(clones) < min_clones:
+        a, b = resolve_conditions(adata, condition_key, conditions)
+        raise ValueError(
+            f"found {len(clones)} clones observed under both {condition_key}={a!r} and {condition_key}={b!r}"
+            f"{f' (restricted to {dict(restrict)})' if restrict else ''}; at least {min_clones} are needed"
+        )
+    rng = check_random_state(random_state)
+    return [
+        ClonePairing(clones=clones, cells_a=_draw_one_per_clone(cells_a, clones, rng),
+                     cells_b=_draw_one_per_clone(cells_b, clones, rng))
+        for _ in range(n_pairings)
+    ]
+
+
+def get_features(adata: AnnData, *, use_rep: str | None = None, layer: str | None = None) -> np.ndarray | sp.spmatrix:
+    """The cell x feature matrix to analyse: ``adata.obsm[use_rep]``, ``adata.layers[layer]`` or ``adata.X``.
+
+    Raises ``KeyError`` naming the missing key and listing the available ones; ``ValueError`` if both
+    ``use_rep`` and ``layer`` are given. Dense or sparse is returned as stored (no copy).
+    """
+    if use_rep is not None and layer is not None:
+        raise ValueError("give use_rep or layer, not both")
+    if use_rep is not None:
+        if use_rep not in adata.obsm:
+            raise KeyError(f"use_rep {use_rep!r} not found in obsm; available: {list(adata.obsm.keys())}")
+        rep = adata.obsm[use_rep]
+        return rep.to_numpy() if isinstance(rep, pd.DataFrame) else rep
+    if layer is not None:
+        if layer not in adata.layers:
+            raise KeyError(f"layer {layer!r} not found; available layers: {list(adata.layers.keys())}")
+        return adata.layers[layer]
+    if adata.X is None:
+        raise ValueError("adata.X is empty; pass layer= or use_rep=")
+    return adata.X

@@ -1,0 +1,100 @@
+"""tl.lmi / tl.pmi on AnnData: stored keys, shuffle controls, copy semantics, n_jobs invariance."""
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+import bioinfo_mi as bm
+
+
+@pytest.fixture(scope="module")
+def lineage_adata():
+    """300 clones with a shared 2-D state; one early cell and 1-2 late cells per clone, 40 genes."""
+    rng = np.random.default_rng(0)
+    n_clones, n_genes = 300, 40
+    state = rng.normal(size=(n_clones, 2))
+    w_early, w_late = rng.normal(size=(2, n_genes)), rng.normal(size=(2, n_genes))
+    rows, xs = [], []
+    for c in range(n_clones):
+        rows.append((f"c{c}", 2.0))
+        xs.append(state[c] @ w_early + rng.normal(size=n_genes))
+        for _ in range(rng.integers(1, 3)):
+            rows.append((f"c{c}", 6.0))
+            xs.append(state[c] @ w_late + rng.normal(size=n_genes))
+    obs = pd.DataFrame(rows, columns=["clone", "time"], index=[f"cell{i}" for i in range(len(rows))])
+    adata = ad.AnnData(X=np.array(xs, dtype=np.float32), obs=obs)
+    adata.layers["sparse"] = sp.csr_matrix(adata.X)
+    return adata
+
+
+def test_lmi_writes_documented_keys_and_controls(lineage_adata, tmp_path):
+    adata = lineage_adata.copy()
+    before_obs = adata.obs.copy()
+    out = bm.tl.lmi(adata, method="ksg", n_pairings=3, n_shuffles=4, min_clones=10, progress=False)
+    assert out is None
+    res = adata.uns["lmi"]
+    assert set(res) == {"table", "summary", "params"}
+    table = res["table"]
+    assert list(table.columns) == ["pairing", "shuffled", "estimate", "n_clones"]
+    assert (~table.shuffled).sum() == 3 and table.shuffled.sum() == 4
+    summary = res["summary"].iloc[0]
+    assert summary.mi_mean > 0.5 and abs(summary.shuffled_mean) < 0.15
+    assert summary.p_value == pytest.approx(1 / 5)
+    assert res["params"]["conditions"] == [2.0, 6.0] and res["params"]["method"] == "ksg"
+    pd.testing.assert_frame_equal(adata.obs, before_obs)  # only uns['lmi'] was added
+    adata.write_h5ad(tmp_path / "lmi.h5ad")
+    back = ad.read_h5ad(tmp_path / "lmi.h5ad")
+    pd.testing.assert_frame_equal(back.uns["lmi"]["table"].reset_index(drop=True), table.reset_index(drop=True),
+                                  check_dtype=False)
+
+
+def test_copy_leaves_input_untouched(lineage_adata):
+    adata = lineage_adata.copy()
+    new = bm.tl.lmi(adata, method="ksg", n_pairings=1, n_shuffles=1, min_clones=10, copy=True,
+                    key_added="ksg_run", progress=False)
+    assert "ksg_run" in new.uns and "ksg_run" not in adata.uns
+
+
+def test_sparse_layer_equals_dense(lineage_adata):
+    a, b = lineage_adata.copy(), lineage_adata.copy()
+    bm.tl.lmi(a, method="ksg", n_pairings=2, n_shuffles=1, min_clones=10, progress=False)
+    bm.tl.lmi(b, method="ksg", layer="sparse", n_pairings=2, n_shuffles=1, min_clones=10, progress=False)
+    np.testing.assert_allclose(a.uns["lmi"]["table"].estimate, b.uns["lmi"]["table"].estimate)
+
+
+def test_lmi_results_identical_whatever_n_jobs(lineage_adata):
+    runs = []
+    for n_jobs in (1, 2):
+        adata = lineage_adata.copy()
+        bm.tl.lmi(adata, n_pairings=2, n_shuffles=1, min_clones=10, n_jobs=n_jobs, epochs=5, progress=False)
+        runs.append(adata.uns["lmi"]["table"].estimate.to_numpy())
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
+def test_pmi_per_cell(lineage_adata):
+    adata = lineage_adata.copy()
+    bm.tl.pmi(adata, method="ksg", n_pairings=3, min_clones=10, progress=False)
+    early = adata.obs["time"] == 2.0
+    assert adata.obs.loc[early, "pmi"].notna().all()  # KSG scores every paired cell
+    assert adata.obs.loc[~early, "pmi"].isna().all()  # side="early"
+    assert (adata.obs.loc[early, "pmi_n"] == 3).all()
+    assert adata.obs.loc[early, "pmi"].mean() > 0.5
+    both = lineage_adata.copy()
+    bm.tl.pmi(both, method="lmi", n_pairings=2, min_clones=10, side="both", epochs=3, progress=False)
+    scored = both.obs["pmi"].notna()
+    assert scored[~early].any() and not scored.all()  # LMI leaves its training half unscored
+
+
+def test_tool_errors(lineage_adata):
+    with pytest.raises(KeyError, match="obs column 'barcode' not found"):
+        bm.tl.lmi(lineage_adata, clone_key="barcode", progress=False)
+    with pytest.raises(KeyError, match="use_rep 'X_pca' not found"):
+        bm.tl.lmi(lineage_adata, use_rep="X_pca", progress=False)
+    with pytest.raises(ValueError, match="n_pairings must be an integer >= 1"):
+        bm.tl.lmi(lineage_adata, n_pairings=0, progress=False)
+    with pytest.raises(ValueError, match="found 300 clones .* at least 1000"):
+        bm.tl.lmi(lineage_adata, min_clones=1000, progress=False)
+    with pytest.raises(ValueError, match="side must be"):
+        bm.tl.pmi(lineage_adata, side="late", progress=False)

@@ -13,6 +13,9 @@ Clusters (:mod:`.clusters`)
     :func:`clustered` -- non-Gaussian clustered data with ``I(X; Y) = I(Lx; Ly)`` known exactly
     (LMI paper, Section 3.2 / Theorem 4), returning ``(x, y, mi_bits)``; the label MI alone via
     :func:`clustered_mi`.
+Real data (:mod:`.larry`)
+    :func:`read_larry` -- the LARRY in-vitro lineage-tracing data (Weinreb et al. 2020) as AnnData
+    (LMI paper, Section 4.2 / Appendix A.4.2); :func:`download_larry` fetches the files (needs pooch).
 
 Convention: generators whose MI is derived from their parameters return it as the last element
 of a tuple; :func:`gaussian_low_rank` takes the MI as a parameter and returns ``(x, y)``.
@@ -27,6 +30,7 @@ from .gaussian import (
     gaussian_low_rank,
     low_rank_rho,
 )
+from .larry import LARRY_BASE_URL, LARRY_FILES, download_larry, read_larry
 from .transforms import (
     TRANSFORM_ALIASES,
     TRANSFORM_NAMES,
@@ -59,4 +63,8 @@ __all__ = [
     "clustered_mi",
     "coupling_for_mi",
     "label_joint",
+    "read_larry",
+    "download_larry",
+    "LARRY_FILES",
+    "LARRY_BASE_URL",
 ]

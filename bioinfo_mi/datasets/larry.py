@@ -1,0 +1,429 @@
+"""Loader for the LARRY in-vitro lineage-tracing data (Weinreb et al., Science 2020, Experiment 1).
+
+LARRY tags haematopoietic progenitors with heritable expressed barcodes, so cells sharing a barcode
+(a *clone*) are sisters. The LMI paper (Section 4.2, Appendix A.4.2) uses this data set to measure
+the mutual information between the transcriptomes of sister cells, within and across wells, and
+pointwise MI along the neutrophil pseudotime.
+
+:func:`read_larry` turns the published files into one :class:`anndata.AnnData` with the clone
+labels both as ``obs['clone']`` (one label per cell) and in CoSpar's layout (``obsm['X_clone']``,
+``obs['time_info']``); :func:`download_larry` fetches the files with ``pooch``.
+
+The loader does no preprocessing. The LMI paper then kept cells with a clone, normalised total
+counts to 1e4, applied log1p, took 1000 highly variable genes and scaled with ``max_value=10``
+(for pMI along pseudotime it dropped cells with pseudotime < 1e4).
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import scipy.io
+import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    import anndata
+
+__all__ = ["read_larry", "download_larry", "LARRY_FILES", "LARRY_BASE_URL"]
+
+_PREFIX = "stateFate_inVitro_"
+
+#: Stems of the data files (without extension) keyed by their role.
+_STEMS: dict[str, str] = {
+    "normed_counts": f"{_PREFIX}normed_counts",
+    "metadata": f"{_PREFIX}metadata",
+    "clone_matrix": f"{_PREFIX}clone_matrix",
+    "gene_names": f"{_PREFIX}gene_names",
+    "neutrophil_pseudotime": f"{_PREFIX}neutrophil_pseudotime",
+}
+_MTX_EXTS = (".mtx", ".mtx.gz")
+_TXT_EXTS = (".txt", ".txt.gz")
+_EXTS: dict[str, tuple[str, ...]] = {
+    "normed_counts": _MTX_EXTS,
+    "metadata": _TXT_EXTS,
+    "clone_matrix": _MTX_EXTS,
+    "gene_names": _TXT_EXTS,
+    "neutrophil_pseudotime": _TXT_EXTS,
+}
+_REQUIRED_ROLES = ("normed_counts", "metadata", "clone_matrix", "gene_names")
+
+#: Columns of ``stateFate_inVitro_metadata.txt`` the loader needs.
+METADATA_COLUMNS: tuple[str, ...] = (
+    "Library",
+    "Cell barcode",
+    "Time point",
+    "Starting population",
+    "Cell type annotation",
+    "Well",
+    "SPRING-x",
+    "SPRING-y",
+)
+_PSEUDOTIME_HEADER = ("Cell index", "pseudotime")
+
+#: Remote location of the published files (all gzipped there). Not verified from this package's
+#: tests (no network); pass ``base_url=`` to :func:`download_larry` to use a mirror, e.g.
+#: ``https://kleintools.hms.harvard.edu/paper_websites/state_fate2020``.
+LARRY_BASE_URL = (
+    "https://github.com/AllonKleinLab/paper-data/raw/master/"
+    "Lineage_tracing_on_transcriptional_landscapes_links_fate_to_potential/stateFate_inVitro"
+)
+
+#: Remote file names fetched by :func:`download_larry` by default.
+LARRY_FILES: tuple[str, ...] = (
+    f"{_STEMS['normed_counts']}.mtx.gz",
+    f"{_STEMS['metadata']}.txt.gz",
+    f"{_STEMS['clone_matrix']}.mtx.gz",
+    f"{_STEMS['gene_names']}.txt.gz",
+    f"{_STEMS['neutrophil_pseudotime']}.txt.gz",
+)
+
+
+# ----------------------------------------------------------------------------------------------
+# file discovery and parsers (private, shared by the loader and the tests)
+# ----------------------------------------------------------------------------------------------
+
+
+def _find_file(folder: Path, role: str, *, required: bool = True) -> Path | None:
+    """Path of the file for ``role`` in ``folder``, trying the plain extension before ``.gz``."""
+    stem = _STEMS[role]
+    for ext in _EXTS[role]:
+        candidate = folder / f"{stem}{ext}"
+        if candidate.is_file():
+            return candidate
+    if not required:
+        return None
+    present = sorted(p.name for p in folder.iterdir())
+    wanted = " or ".join(f"{stem}{ext}" for ext in _EXTS[role])
+    raise FileNotFoundError(
+        f"LARRY file {wanted!r} not found in folder '{folder}'; files present: {present}. "
+        "Download the data with bioinfo_mi.datasets.download_larry(folder)."
+    )
+
+
+def _open_text(path: Path) -> IO[str]:
+    """Open a text file for reading, gunzipping when the name ends in ``.gz``."""
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
+def _read_gene_names(path: str | Path) -> list[str]:
+    """Gene symbols, one per line, no header (plain or gzipped).
+
+    Surrounding whitespace is stripped and blank lines at the end of the file are ignored; a blank
+    line in the middle would misalign genes and columns, so it raises ``ValueError``.
+    """
+    path = Path(path)
+    with _open_text(path) as handle:
+        names = [line.strip() for line in handle]
+    while names and names[-1] == "":
+        names.pop()
+    blank = [i + 1 for i, name in enumerate(names) if name == ""]
+    if blank:
+        raise ValueError(
+            f"gene-name file '{path}' has blank lines at line(s) {blank[:5]}; one symbol per line expected"
+        )
+    if not names:
+        raise ValueError(f"gene-name file '{path}' is empty")
+    return names
+
+
+def _read_pseudotime(path: str | Path) -> pd.Series:
+    """Neutrophil pseudotime: header ``Cell index<TAB>pseudotime``, then 0-based row index and value.
+
+    Returns a float Series indexed by the (int64) cell index, in file order.
+    """
+    path = Path(path)
+    table = pd.read_csv(path, sep="\t", compression="infer")
+    columns = [str(c).strip() for c in table.columns]
+    if tuple(c.lower() for c in columns) != tuple(c.lower() for c in _PSEUDOTIME_HEADER):
+        raise ValueError(
+            f"pseudotime file '{path}' must have the header {'<TAB>'.join(_PSEUDOTIME_HEADER)!r}; "
+            f"found columns {columns}"
+        )
+    index = pd.to_numeric(table.iloc[:, 0], errors="coerce")
+    if index.isna().any() or not np.all(np.mod(index.to_numpy(dtype=float), 1) == 0):
+        raise ValueError(f"pseudotime file '{path}': 'Cell index' must hold integer row indices")
+    index = index.astype(np.int64)
+    if (index < 0).any():
+        raise ValueError(f"pseudotime file '{path}': 'Cell index' has negative values (0-based indices expected)")
+    if index.duplicated().any():
+        dup = index[index.duplicated()].unique()[:5].tolist()
+        raise ValueError(f"pseudotime file '{path}': duplicated cell indices {dup}")
+    values = pd.to_numeric(table.iloc[:, 1], errors="coerce").astype(np.float64)
+    if values.isna().any():
+        raise ValueError(f"pseudotime file '{path}': 'pseudotime' has non-numeric or missing values")
+    return pd.Series(values.to_numpy(), index=pd.Index(index.to_numpy(), name="Cell index"), name="pseudotime")
+
+
+def _read_metadata(path: Path) -> pd.DataFrame:
+    """Metadata table (tab-separated, header row); checks the required columns are present."""
+    text_cols = {"Library": str, "Cell barcode": str, "Starting population": str, "Cell type annotation": str}
+    table = pd.read_csv(path, sep="\t", compression="infer", dtype=text_cols, keep_default_na=False)
+    table.columns = [str(c).strip() for c in table.columns]
+    missing = [c for c in METADATA_COLUMNS if c not in table.columns]
+    if missing:
+        raise KeyError(
+            f"metadata file '{path}' lacks required column(s) {missing}; available: {list(table.columns)}"
+        )
+    return table
+
+
+def _read_mtx(path: Path) -> sp.csr_matrix:
+    """Matrix Market file (plain or gzipped) as CSR."""
+    return sp.csr_matrix(scipy.io.mmread(str(path)))
+
+
+def _first_clone(clones: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """Per cell: column of its first (lowest-index) clone, or -1, and how many clones it carries."""
+    clones = clones.copy()
+    clones.eliminate_zeros()
+    clones.sort_indices()
+    n_per_cell = np.diff(clones.indptr)
+    first = np.full(clones.shape[0], -1, dtype=np.int64)
+    has = n_per_cell > 0
+    first[has] = clones.indices[clones.indptr[:-1][has]]
+    return first, n_per_cell.astype(np.int64)
+
+
+def _format_time(value: float) -> str:
+    """``2.0`` -> ``"2"``, ``2.5`` -> ``"2.5"`` (CoSpar's ``time_info`` strings)."""
+    if not np.isfinite(value):
+        return "nan"
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _well_column(values: pd.Series) -> pd.Series | pd.Categorical:
+    """``Well`` as int64 when every entry is an integer, otherwise as a categorical of strings."""
+    numeric = pd.to_numeric(values, errors="coerce")
+    if numeric.notna().all() and np.all(np.mod(numeric.to_numpy(dtype=float), 1) == 0):
+        return numeric.astype(np.int64).to_numpy()
+    return pd.Categorical(values.astype(str))
+
+
+# ----------------------------------------------------------------------------------------------
+# public API
+# ----------------------------------------------------------------------------------------------
+
+
+def read_larry(
+    path: str | Path,
+    *,
+    drop_unassigned: bool = True,
+    uppercase_genes: bool = False,
+) -> anndata.AnnData:
+    """Read the LARRY in-vitro data set (Weinreb et al. 2020, Experiment 1) into AnnData.
+
+    This is the lineage-traced scRNA-seq data the LMI paper analyses in Section 4.2 and
+    Appendix A.4.2 (MI between sister-cell transcriptomes; pMI along neutrophil pseudotime).
+
+    Parameters
+    ----------
+    path
+        Folder holding the files below; each text file may be plain (``.txt``) or gzipped
+        (``.txt.gz``), each matrix ``.mtx`` or ``.mtx.gz`` (the plain one is used when both exist).
+
+        - ``stateFate_inVitro_normed_counts.mtx``: cells × genes, total-count normalised counts;
+        - ``stateFate_inVitro_metadata.txt``: header, then one tab-separated row per cell with
+          ``Library``, ``Cell barcode``, ``Time point``, ``Starting population``,
+          ``Cell type annotation``, ``Well``, ``SPRING-x``, ``SPRING-y``;
+        - ``stateFate_inVitro_clone_matrix.mtx``: cells × clones, binary;
+        - ``stateFate_inVitro_gene_names.txt``: one symbol per line, in column order;
+        - ``stateFate_inVitro_neutrophil_pseudotime.txt`` (optional): header
+          ``Cell index<TAB>pseudotime``, then 0-based row indices into the files above.
+    drop_unassigned
+        Drop cells that carry no clone barcode (the LMI paper keeps only cells with a clone).
+    uppercase_genes
+        Upper-case the mouse gene symbols (``Gata1`` -> ``GATA1``), as the LMI paper did.
+
+    Returns
+    -------
+    :class:`anndata.AnnData` with cells in file order (minus dropped cells):
+
+    - ``X``: normalised counts, CSR ``float32``;
+    - ``obs_names``: the cell's 0-based row index in the original files, as a string (kept after
+      dropping, so a cell can always be traced back);
+    - ``var_names``: gene symbols, made unique (``-1``, ``-2`` suffixes on repeats);
+    - ``obs['clone']``: ``"clone_<j>"`` where ``j`` is the 0-based column of the clone matrix;
+      NaN for cells with no clone. A cell carrying several barcodes (several 1s in its row) gets
+      its **first** clone, the lowest column index; all of them stay in ``obsm['X_clone']``;
+    - ``obs['n_clone_barcodes']``: int, how many clones the cell's row carries (0, 1, 2, ...);
+    - ``obs['time']``: float day (2.0, 4.0, 6.0) from ``Time point``;
+    - ``obs['time_info']``: the time point as a string (``"2"``, ``"4"``, ``"6"``), CoSpar's layout;
+    - ``obs['well']``: int64 from ``Well`` (0 on day 2, then 1 or 2), categorical if not integer;
+    - ``obs['cell_type']``: categorical from ``Cell type annotation``;
+    - ``obs['library']``, ``obs['starting_population']``: categorical; ``obs['barcode']``: string;
+    - ``obs['neutrophil_pseudotime']``: float, NaN for cells not in the pseudotime file (all NaN
+      when the file is absent); aligned on the original row indices before any cell is dropped;
+    - ``obsm['X_spring']``: ``(n_cells, 2)`` SPRING coordinates (``SPRING-x``, ``SPRING-y``);
+    - ``obsm['X_clone']``: cells × clones binary CSR (``float32``), all clone columns of the file
+      in their order, CoSpar's layout;
+    - ``uns['larry']``: ``files`` (role -> file name read; ``neutrophil_pseudotime`` is ``""`` when
+      absent), ``folder``, ``n_cells_total``, ``n_clones``, ``drop_unassigned``, ``uppercase_genes``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` is not a folder or a required file is missing (the message lists the folder's files).
+    ValueError
+        If the files disagree on the number of cells or genes, or the pseudotime file refers to rows
+        that do not exist.
+    KeyError
+        If the metadata lacks a required column (the message lists those available).
+    """
+    import anndata
+    from anndata.utils import make_index_unique
+
+    folder = Path(path).expanduser()
+    if not folder.exists():
+        raise FileNotFoundError(f"LARRY folder '{folder}' does not exist; download it with download_larry('{folder}')")
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"LARRY path '{folder}' is not a folder; pass the folder that holds the stateFate files"
+        )
+
+    files = {role: _find_file(folder, role) for role in _REQUIRED_ROLES}
+    pseudotime_file = _find_file(folder, "neutrophil_pseudotime", required=False)
+
+    metadata = _read_metadata(files["metadata"])
+    genes = _read_gene_names(files["gene_names"])
+    counts = _read_mtx(files["normed_counts"]).astype(np.float32)
+    clones = _read_mtx(files["clone_matrix"])
+
+    n_cells = counts.shape[0]
+    if metadata.shape[0] != n_cells:
+        raise ValueError(
+            f"row counts disagree: {files['normed_counts'].name} has {n_cells} cells (rows) but "
+            f"{files['metadata'].name} has {metadata.shape[0]} rows after its header"
+        )
+    if clones.shape[0] != n_cells:
+        raise ValueError(
+            f"row counts disagree: {files['normed_counts'].name} has {n_cells} cells (rows) but "
+            f"{files['clone_matrix'].name} has {clones.shape[0]} rows"
+        )
+    if counts.shape[1] != len(genes):
+        raise ValueError(
+            f"gene counts disagree: {files['normed_counts'].name} has {counts.shape[1]} columns but "
+            f"{files['gene_names'].name} lists {len(genes)} gene names"
+        )
+
+    # Pseudotime indices point at rows of the original files, so align before dropping cells.
+    pseudotime = np.full(n_cells, np.nan)
+    if pseudotime_file is not None:
+        table = _read_pseudotime(pseudotime_file)
+        rows = table.index.to_numpy()
+        if rows.size and rows.max() >= n_cells:
+            bad = rows[rows >= n_cells][:5].tolist()
+            raise ValueError(
+                f"{pseudotime_file.name} refers to cell indices {bad} but the data have only {n_cells} cells "
+                "(0-based indices expected)"
+            )
+        pseudotime[rows] = table.to_numpy()
+
+    first_clone, n_barcodes = _first_clone(clones)
+    clone_labels = np.array([f"clone_{j}" if j >= 0 else np.nan for j in first_clone], dtype=object)
+    time = pd.to_numeric(metadata["Time point"], errors="coerce").to_numpy(dtype=np.float64)
+
+    obs = pd.DataFrame(
+        {
+            "clone": clone_labels,
+            "n_clone_barcodes": n_barcodes,
+            "time": time,
+            "time_info": [_format_time(t) for t in time],
+            "well": _well_column(metadata["Well"]),
+            "cell_type": pd.Categorical(metadata["Cell type annotation"].to_numpy()),
+            "library": pd.Categorical(metadata["Library"].to_numpy()),
+            "barcode": metadata["Cell barcode"].to_numpy(dtype=object),
+            "starting_population": pd.Categorical(metadata["Starting population"].to_numpy()),
+            "neutrophil_pseudotime": pseudotime,
+        },
+        index=pd.Index([str(i) for i in range(n_cells)]),
+    )
+    spring = metadata[["SPRING-x", "SPRING-y"]].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+
+    symbols = [g.upper() for g in genes] if uppercase_genes else list(genes)
+    var = pd.DataFrame(index=make_index_unique(pd.Index(symbols)))
+
+    x_clone = clones.astype(np.float32)
+    x_clone.eliminate_zeros()
+    x_clone.data[:] = 1.0
+
+    keep = first_clone >= 0 if drop_unassigned else np.ones(n_cells, dtype=bool)
+    used = {role: p.name for role, p in files.items()}
+    used["neutrophil_pseudotime"] = pseudotime_file.name if pseudotime_file is not None else ""
+
+    adata = anndata.AnnData(
+        X=counts[keep],
+        obs=obs.loc[keep].copy(),
+        var=var,
+        obsm={"X_spring": spring[keep], "X_clone": sp.csr_matrix(x_clone[keep])},
+        uns={
+            "larry": {
+                "files": used,
+                "folder": str(folder),
+                "n_cells_total": int(n_cells),
+                "n_clones": int(clones.shape[1]),
+                "drop_unassigned": bool(drop_unassigned),
+                "uppercase_genes": bool(uppercase_genes),
+            }
+        },
+    )
+    return adata
+
+
+def download_larry(
+    dest: str | Path,
+    *,
+    files: Iterable[str] = LARRY_FILES,
+    base_url: str = LARRY_BASE_URL,
+    progressbar: bool = False,
+) -> Path:
+    """Download the LARRY in-vitro files into ``dest`` (with ``pooch``), ready for :func:`read_larry`.
+
+    Files already present in ``dest`` are not fetched again (``pooch.retrieve`` caches by name). No
+    checksums are published for these files, so ``known_hash=None`` is used: the download is not
+    verified. The full data set is large (the counts matrix alone is several hundred MB gzipped).
+
+    Parameters
+    ----------
+    dest
+        Folder to write into (created if needed).
+    files
+        Remote file names to fetch, relative to ``base_url``; defaults to :data:`LARRY_FILES`
+        (counts, metadata, clone matrix, gene names, neutrophil pseudotime, all gzipped).
+    base_url
+        Where the files live; defaults to :data:`LARRY_BASE_URL` (AllonKleinLab/paper-data on GitHub).
+    progressbar
+        Show pooch's progress bar (needs ``tqdm``).
+
+    Returns
+    -------
+    The folder ``dest`` as a :class:`pathlib.Path`, to pass to :func:`read_larry`.
+
+    Raises
+    ------
+    ImportError
+        If ``pooch`` is not installed.
+    """
+    try:
+        import pooch
+    except ImportError as err:
+        raise ImportError("download_larry needs the 'pooch' package: pip install pooch") from err
+
+    names: Sequence[str] = [files] if isinstance(files, str) else list(files)
+    folder = Path(dest).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        pooch.retrieve(
+            url=f"{base_url.rstrip('/')}/{name}",
+            known_hash=None,
+            fname=name,
+            path=folder,
+            progressbar=progressbar,
+        )
+    return folder

@@ -1,0 +1,52 @@
+"""tl.markov_test: the DPI comparison calls hidden-fate dynamics non-Markovian and Markovian ones not."""
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+
+import bioinfo_mi as bm
+
+
+def lineage(hidden: bool, seed: int = 0, n_clones: int = 400, n_genes: int = 6) -> ad.AnnData:
+    """Clone state s (readable early) and, if ``hidden``, a clone-level fate h shaping only late states."""
+    rng = np.random.default_rng(seed)
+    s = rng.normal(size=n_clones)
+    h = rng.normal(size=n_clones) if hidden else np.zeros(n_clones)
+    w_early, w_late = rng.normal(size=(1, n_genes)), rng.normal(size=(2, n_genes))
+    rows, xs = [], []
+    for c in range(n_clones):
+        for _ in range(2):  # two cells per clone and condition, so pairings differ
+            rows.append((f"c{c}", 2.0, 0))
+            xs.append(s[c] * w_early[0] + 0.1 * rng.normal(size=n_genes))
+            for well in (1, 2):
+                rows.append((f"c{c}", 6.0, well))
+                xs.append(np.array([s[c], 2 * h[c]]) @ w_late + 0.5 * rng.normal(size=n_genes))
+    obs = pd.DataFrame(rows, columns=["clone", "time", "well"], index=[f"cell{i}" for i in range(len(rows))])
+    return ad.AnnData(X=np.array(xs, dtype=np.float32), obs=obs)
+
+
+@pytest.mark.parametrize("hidden", [True, False])
+def test_markov_verdict(hidden):
+    adata = lineage(hidden)
+    before = adata.obs.copy()
+    bm.tl.markov_test(adata, method="ksg", n_pairings=4, n_shuffles=2, progress=False)
+    res = adata.uns["markov_test"]
+    assert set(res) == {"table", "summary", "p_value", "markovian", "verdict", "params"}
+    assert res["markovian"] is (not hidden)
+    assert (res["p_value"] < 0.05) is hidden
+    assert res["params"]["wells"] == [1, 2] and res["params"]["early"] == 2.0
+    shuffled = res["table"][res["table"].shuffled]
+    assert shuffled.estimate.abs().mean() < 0.1
+    assert ("not Markovian" in res["verdict"]) is hidden
+    pd.testing.assert_frame_equal(adata.obs, before)
+
+
+def test_markov_copy_and_errors():
+    adata = lineage(True, n_clones=120)
+    out = bm.tl.markov_test(adata, method="ksg", n_pairings=2, n_shuffles=1, min_clones=20, copy=True, progress=False)
+    assert "markov_test" in out.uns and "markov_test" not in adata.uns
+    with pytest.raises(KeyError, match="obs column 'plate' not found"):
+        bm.tl.markov_test(adata, well_key="plate", progress=False)
+    with pytest.raises(ValueError, match="n_pairings must be an integer >= 2"):
+        bm.tl.markov_test(adata, n_pairings=1, progress=False)

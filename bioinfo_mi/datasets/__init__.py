@@ -31,6 +31,7 @@ from .gaussian import (
     low_rank_rho,
 )
 from .larry import LARRY_BASE_URL, LARRY_FILES, download_larry, read_larry
+from .lineage import lineage_state_mi, simulate_lineage
 from .transforms import (
     TRANSFORM_ALIASES,
     TRANSFORM_NAMES,
@@ -44,6 +45,8 @@ from .transforms import (
 )
 
 __all__ = [
+    "simulate_lineage",
+    "lineage_state_mi",
     "gaussian_low_rank",
     "low_rank_rho",
     "correlated_gaussian",

@@ -1,0 +1,138 @@
+"""Plots of the clone-paired MI tools: ``pl.lmi`` and ``pl.markov_test`` (LMI paper, Section 4.2, Fig. 6)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+from matplotlib.axes import Axes
+
+from ..tl.markov import EARLY_LATE, SISTERS
+from ._utils import PathLike, finish, new_axes, uns_result
+
+__all__ = ["lmi", "markov_test"]
+
+REAL_COLOR = "C0"
+SHUFFLED_COLOR = "0.55"
+_OFFSET = 0.18  # real points left of the group centre, shuffled points right of it
+_SPREAD = 0.12  # width over which the points of one strip are spread
+
+
+def _mean_sem(values: np.ndarray) -> tuple[float, float]:
+    # a single estimate has no spread to show: draw the point without a bar rather than a NaN bar
+    sem = float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else 0.0
+    return float(values.mean()), sem
+
+
+def _strips(ax: Axes, groups: Sequence[tuple[str, pd.DataFrame]]) -> None:
+    """One group per comparison: estimates of real and shuffled pairings as points, mean ± SEM as bars."""
+    labelled: set[str] = set()
+    for position, (_, table) in enumerate(groups):
+        shuffled = table["shuffled"].astype(bool).to_numpy()
+        for is_shuffled, sign, color, name in ((False, -1, REAL_COLOR, "real"), (True, 1, SHUFFLED_COLOR, "shuffled")):
+            values = table["estimate"].to_numpy(dtype=float)[shuffled == is_shuffled]
+            values = values[np.isfinite(values)]
+            if len(values) == 0:  # e.g. tl.lmi with n_shuffles=0
+                continue
+            centre = position + sign * _OFFSET
+            # evenly spread, deterministic offsets (no random jitter: the figure is reproducible)
+            xs = centre + (np.linspace(-_SPREAD / 2, _SPREAD / 2, len(values)) if len(values) > 1 else 0.0)
+            ax.scatter(xs, values, s=18, color=color, alpha=0.6, linewidths=0, zorder=2,
+                       label=None if name in labelled else name)
+            labelled.add(name)
+            mean, sem = _mean_sem(values)
+            ax.errorbar([centre + sign * _SPREAD], [mean], yerr=[sem], fmt="_", markersize=12, color="k",
+                        capsize=3, elinewidth=1.2, zorder=3)
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels([label for label, _ in groups])
+    ax.set_xlim(-0.6, len(groups) - 0.4)
+    ax.axhline(0.0, color="0.8", linewidth=0.8, zorder=1)
+    ax.set_ylabel("MI (bits)")
+    ax.legend(frameon=False, fontsize="small")
+
+
+def lmi(
+    adata: AnnData,
+    *,
+    key: str | Sequence[str] = "lmi",
+    labels: Sequence[str] | None = None,
+    ax: Axes | None = None,
+    show: bool | None = None,
+    save: PathLike | None = None,
+) -> Axes:
+    """Real vs shuffled MI estimates of one or several :func:`bioinfo_mi.tl.lmi` results (Section 4.2).
+
+    Each result is a group on the x axis: the estimates of the real clone pairings (left, coloured)
+    and of the shuffled controls (right, grey) as points, with their mean ± SEM as black bars.
+
+    Parameters
+    ----------
+    adata
+        Annotated data holding the results in ``adata.uns[key]`` (``"table"`` with ``shuffled`` and
+        ``estimate`` columns, as written by :func:`bioinfo_mi.tl.lmi`).
+    key
+        One ``uns`` key, or a list of keys drawn side by side, e.g. ``["lmi_d2_d6", "lmi_sisters"]``.
+    labels
+        Tick labels of the groups; default the keys.
+    ax
+        Axes to draw into; default a new figure.
+    show
+        Call ``plt.show()`` when ``True``; ``None`` (default) does not show.
+    save
+        Path: the figure is written there with ``bbox_inches="tight"``.
+
+    Returns
+    -------
+    The Axes drawn into.
+    """
+    keys = [key] if isinstance(key, str) else list(key)
+    if not keys:
+        raise ValueError("key: give at least one uns key")
+    labels = keys if labels is None else list(labels)
+    if len(labels) != len(keys):
+        raise ValueError(f"labels: {len(labels)} labels for {len(keys)} keys")
+    groups = [(label, uns_result(adata, k, ("table",), "lmi")["table"]) for label, k in zip(labels, keys, strict=True)]
+    ax = new_axes(ax, figsize=(1.2 + 1.4 * len(groups), 3.5))
+    _strips(ax, groups)
+    return finish(ax, show, save)
+
+
+def markov_test(
+    adata: AnnData,
+    *,
+    key: str = "markov_test",
+    ax: Axes | None = None,
+    show: bool | None = None,
+    save: PathLike | None = None,
+) -> Axes:
+    """The DPI test of :func:`bioinfo_mi.tl.markov_test`: I(early; late) vs I(late; late') (Section 4.2).
+
+    The two comparisons side by side, estimates of the real and shuffled pairings as points with
+    mean ± SEM bars; the title gives the verdict and the one-sided p-value. Markovian dynamics need
+    I(early; late) >= I(late; late'); sisters sharing significantly more reveal a hidden state.
+
+    Parameters
+    ----------
+    adata
+        Annotated data holding the result in ``adata.uns[key]``.
+    key
+        Key of the :func:`bioinfo_mi.tl.markov_test` result.
+    ax, show, save
+        As in :func:`lmi`.
+
+    Returns
+    -------
+    The Axes drawn into.
+    """
+    result = uns_result(adata, key, ("table", "p_value", "markovian"), "markov_test")
+    table = result["table"]
+    comparisons = [c for c in (EARLY_LATE, SISTERS) if (table["comparison"] == c).any()]
+    comparisons += [c for c in pd.unique(table["comparison"]) if c not in comparisons]
+    groups = [(c, table[table["comparison"] == c]) for c in comparisons]
+    ax = new_axes(ax, figsize=(4.0, 3.5))
+    _strips(ax, groups)
+    verdict = "consistent with Markovian dynamics" if result["markovian"] else "not Markovian (DPI violated)"
+    ax.set_title(f"{verdict}\none-sided p = {float(result['p_value']):.3g}", fontsize="medium")
+    return finish(ax, show, save)

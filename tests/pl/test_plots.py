@@ -1,0 +1,202 @@
+"""pl: every plot returns its Axes with the expected artists, saves a PNG, and leaves AnnData untouched."""
+
+import anndata as ad
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.axes import Axes
+from matplotlib.collections import PathCollection
+from matplotlib.container import ErrorbarContainer
+
+import bioinfo_mi as bm
+from bioinfo_mi.tl.markov import EARLY_LATE, SISTERS
+
+matplotlib.use("Agg")  # headless: no window, even with show=True
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def lmi_table(n_pairings: int, n_shuffles: int, level: float, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "pairing": list(range(n_pairings)) + list(range(n_shuffles)),
+        "shuffled": [False] * n_pairings + [True] * n_shuffles,
+        "estimate": np.r_[level + 0.05 * rng.normal(size=n_pairings), 0.01 * rng.normal(size=n_shuffles)],
+        "n_clones": 100,
+    })
+
+
+@pytest.fixture
+def adata():
+    """Cells with a SPRING embedding, a pseudotime (NaN off trajectory), pMI (NaN unscored) and MI results."""
+    rng = np.random.default_rng(0)
+    n = 400
+    pseudotime = rng.uniform(0, 60e3, size=n)
+    pseudotime[:40] = np.nan
+    pmi = 1.0 - pseudotime / 60e3 + 0.1 * rng.normal(size=n)
+    pmi[40:140] = np.nan  # 100 unscored cells with a pseudotime
+    obs = pd.DataFrame({"neutrophil_pseudotime": pseudotime, "pmi": pmi}, index=[f"cell{i}" for i in range(n)])
+    adata = ad.AnnData(X=np.zeros((n, 3), dtype=np.float32), obs=obs)
+    adata.obsm["X_spring"] = rng.normal(size=(n, 2))
+    adata.uns["lmi_d2_d6"] = {"table": lmi_table(5, 4, 1.5), "summary": pd.DataFrame([{"mi_mean": 1.5}])}
+    adata.uns["lmi_sisters"] = {"table": lmi_table(3, 2, 2.0, seed=1)}
+    el, sis = lmi_table(4, 2, 1.0), lmi_table(4, 2, 2.0, seed=1)
+    table = pd.concat([el.assign(comparison=EARLY_LATE), sis.assign(comparison=SISTERS)], ignore_index=True)
+    adata.uns["markov_test"] = {"table": table, "p_value": 0.0012, "markovian": False, "verdict": "..."}
+    return adata
+
+
+def scatter_sizes(ax: Axes) -> list[int]:
+    return [len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection)]
+
+
+def errorbars(ax: Axes) -> list[tuple[float, float]]:
+    """(mean, half-length of the bar) of every errorbar."""
+    out = []
+    for container in ax.containers:
+        if isinstance(container, ErrorbarContainer):
+            mean = container.lines[0].get_ydata()[0]
+            segment = container.lines[2][0].get_segments()[0]
+            out.append((float(mean), float(segment[1, 1] - segment[0, 1]) / 2))
+    return out
+
+
+def snapshot(adata: ad.AnnData) -> tuple:
+    return adata.obs.copy(), set(adata.obsm.keys()), {k: set(v) for k, v in adata.uns.items()}
+
+
+def assert_unchanged(adata: ad.AnnData, before: tuple) -> None:
+    obs, obsm, uns = before
+    pd.testing.assert_frame_equal(adata.obs, obs)
+    assert set(adata.obsm.keys()) == obsm and {k: set(v) for k, v in adata.uns.items()} == uns
+
+
+def test_lmi_points_and_mean_sem(adata, tmp_path):
+    before = snapshot(adata)
+    path = tmp_path / "lmi.png"
+    ax = bm.pl.lmi(adata, key="lmi_d2_d6", save=path)
+    assert isinstance(ax, Axes) and ax.get_ylabel() == "MI (bits)"
+    assert scatter_sizes(ax) == [5, 4]
+    table = adata.uns["lmi_d2_d6"]["table"]
+    real = table.loc[~table.shuffled, "estimate"]
+    (mean, half), _ = errorbars(ax)
+    assert mean == pytest.approx(real.mean()) and half == pytest.approx(real.sem())
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["lmi_d2_d6"]
+    assert path.stat().st_size > 0 and path.read_bytes()[:4] == b"\x89PNG"
+    assert_unchanged(adata, before)
+
+
+def test_lmi_several_keys_side_by_side(adata):
+    _, ax = plt.subplots()
+    out = bm.pl.lmi(adata, key=["lmi_d2_d6", "lmi_sisters"], labels=["d2-d6", "sisters"], ax=ax)
+    assert out is ax
+    assert scatter_sizes(ax) == [5, 4, 3, 2] and len(errorbars(ax)) == 4
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["d2-d6", "sisters"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["real", "shuffled"]
+
+
+def test_lmi_without_shuffles_and_single_pairing(adata):
+    adata.uns["one"] = {"table": lmi_table(1, 0, 1.0)}
+    ax = bm.pl.lmi(adata, key="one")
+    assert scatter_sizes(ax) == [1] and errorbars(ax)[0][1] == 0.0
+
+
+def test_markov_test_plot(adata, tmp_path):
+    before = snapshot(adata)
+    ax = bm.pl.markov_test(adata, save=str(tmp_path / "markov.png"))
+    assert (tmp_path / "markov.png").exists()
+    assert [t.get_text() for t in ax.get_xticklabels()] == [EARLY_LATE, SISTERS]
+    assert scatter_sizes(ax) == [4, 2, 4, 2] and len(errorbars(ax)) == 4
+    assert "not Markovian" in ax.get_title() and "p = 0.0012" in ax.get_title()
+    assert_unchanged(adata, before)
+
+
+def test_plots_of_real_tool_results():
+    """tl.lmi and tl.markov_test (fast KSG) feed pl.lmi and pl.markov_test directly."""
+    rng = np.random.default_rng(0)
+    n_clones = 60
+    state = rng.normal(size=n_clones)
+    rows, xs = [], []
+    for c in range(n_clones):
+        for time, wells in ((2.0, (0,)), (6.0, (1, 2))):
+            for well in wells:
+                for _ in range(2):  # two cells per clone and well, so pairings differ
+                    rows.append((f"c{c}", time, well))
+                    xs.append(state[c] * np.ones(3) + 0.3 * rng.normal(size=3))
+    obs = pd.DataFrame(rows, columns=["clone", "time", "well"], index=[f"cell{i}" for i in range(len(rows))])
+    adata = ad.AnnData(X=np.array(xs, dtype=np.float32), obs=obs)
+    bm.tl.lmi(adata, method="ksg", n_pairings=2, n_shuffles=2, min_clones=20, progress=False)
+    bm.tl.markov_test(adata, method="ksg", n_pairings=2, n_shuffles=1, min_clones=20, progress=False)
+    assert scatter_sizes(bm.pl.lmi(adata)) == [2, 2]
+    ax = bm.pl.markov_test(adata)
+    assert scatter_sizes(ax) == [2, 1, 2, 1] and "p = " in ax.get_title()
+
+
+def test_pmi_trend(adata, tmp_path):
+    before = snapshot(adata)
+    ax = bm.pl.pmi_trend(adata, window=50, marker=35e3, save=tmp_path / "trend.png")
+    assert (tmp_path / "trend.png").exists()
+    scored = adata.obs.dropna(subset=["pmi", "neutrophil_pseudotime"]).sort_values("neutrophil_pseudotime")
+    assert scatter_sizes(ax) == [len(scored)] == [260]
+    smooth, marker = ax.get_lines()
+    np.testing.assert_allclose(smooth.get_xdata(), scored.neutrophil_pseudotime)
+    expected = scored.pmi.rolling(50, center=True).mean().to_numpy()
+    np.testing.assert_allclose(smooth.get_ydata(), expected, equal_nan=True)
+    assert np.isnan(smooth.get_ydata()[:25]).all() and np.isfinite(smooth.get_ydata()[25:-24]).all()
+    assert list(marker.get_xdata()) == [35e3, 35e3]
+    assert ax.get_xlabel() == "neutrophil_pseudotime" and ax.get_ylabel() == "pMI (bits)"
+    assert_unchanged(adata, before)
+
+
+def test_pmi_trend_min_pseudotime_no_marker(adata):
+    ax = bm.pl.pmi_trend(adata, window=20, min_pseudotime=30e3)
+    (offsets,) = [c.get_offsets() for c in ax.collections]
+    assert offsets[:, 0].min() >= 30e3 and len(ax.get_lines()) == 1
+
+
+def test_pmi_trend_errors(adata):
+    with pytest.raises(KeyError, match=r"obs column 'pseudotime' not found; available: \['neutrophil_pseudotime'"):
+        bm.pl.pmi_trend(adata, pseudotime_key="pseudotime")
+    with pytest.raises(KeyError, match="obs column 'pmi2' not found"):
+        bm.pl.pmi_trend(adata, pmi_key="pmi2")
+    with pytest.raises(ValueError, match="only 260 cells .* fewer than window=300"):
+        bm.pl.pmi_trend(adata, window=300)
+    with pytest.raises(ValueError, match="window must be an integer >= 1"):
+        bm.pl.pmi_trend(adata, window=0)
+
+
+def test_pmi_embedding(adata, tmp_path):
+    before = snapshot(adata)
+    ax = bm.pl.pmi_embedding(adata, basis="spring", save=tmp_path / "emb.png")
+    assert (tmp_path / "emb.png").exists()
+    grey, coloured = [c for c in ax.collections if isinstance(c, PathCollection)]
+    n_unscored = int(adata.obs.pmi.isna().sum())
+    assert len(grey.get_offsets()) == n_unscored == 140
+    assert len(coloured.get_offsets()) == adata.n_obs - n_unscored
+    assert coloured.colorbar is not None and coloured.colorbar.ax in ax.figure.axes
+    values = coloured.get_array()
+    assert np.all(np.diff(values) >= 0)  # highest pMI drawn last
+    np.testing.assert_allclose(np.sort(values), np.sort(adata.obs.pmi.dropna()))
+    assert ax.get_xlabel() == "spring1"
+    assert_unchanged(adata, before)
+    assert bm.pl.pmi_embedding(adata, basis="X_spring").get_xlabel() == "spring1"
+
+
+def test_missing_keys(adata):
+    with pytest.raises(KeyError, match="uns key 'lmi' not found.*tl.lmi"):
+        bm.pl.lmi(adata)
+    with pytest.raises(KeyError, match="uns key 'nope' not found"):
+        bm.pl.lmi(adata, key=["lmi_d2_d6", "nope"])
+    del adata.uns["markov_test"]
+    with pytest.raises(KeyError, match="uns key 'markov_test' not found.*tl.markov_test"):
+        bm.pl.markov_test(adata)
+    with pytest.raises(KeyError, match=r"obsm key 'umap' \(or 'X_umap'\) not found; available: \['X_spring'\]"):
+        bm.pl.pmi_embedding(adata, basis="umap")
+    with pytest.raises(KeyError, match="obs column 'score' not found"):
+        bm.pl.pmi_embedding(adata, pmi_key="score")

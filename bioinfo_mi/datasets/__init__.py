@@ -16,6 +16,15 @@ Clusters (:mod:`.clusters`)
 Real data (:mod:`.larry`)
     :func:`read_larry` -- the LARRY in-vitro lineage-tracing data (Weinreb et al. 2020) as AnnData
     (LMI paper, Section 4.2 / Appendix A.4.2); :func:`download_larry` fetches the files (needs pooch).
+Proteins (:mod:`.proteins`)
+    :func:`read_prott5_h5` -- UniProt's per-protein ProtT5 embeddings as a table (optional length
+    filter with :func:`read_uniprot_fasta`); :func:`load_interactions` -- OmniPath ligand-receptor or
+    kinase-target pairs (needs omnipath), :func:`read_interactions` the same from a local table
+    (LMI paper, Section 4.1 / Appendix A.4.1; pair them with :func:`bioinfo_mi.pp.pair_interactions`).
+Simulated interactions (:mod:`.interactions`)
+    :func:`simulate_interactions` -- paired AnnData of interacting (source, target) protein embeddings with
+    ``I(source; target)`` known exactly (LMI paper, Section 4.1); :func:`family_affinity` the family-level
+    interaction table, :func:`oracle_auc` the held-out ROC AUC of the true density ratio.
 
 Convention: generators whose MI is derived from their parameters return it as the last element
 of a tuple; :func:`gaussian_low_rank` takes the MI as a parameter and returns ``(x, y)``.
@@ -30,8 +39,17 @@ from .gaussian import (
     gaussian_low_rank,
     low_rank_rho,
 )
+from .interactions import family_affinity, oracle_auc, simulate_interactions
 from .larry import LARRY_BASE_URL, LARRY_FILES, download_larry, read_larry
 from .lineage import lineage_state_mi, simulate_lineage
+from .proteins import (
+    PROTT5_HUMAN_URL,
+    UNIPROT_EMBEDDINGS_URL,
+    load_interactions,
+    read_interactions,
+    read_prott5_h5,
+    read_uniprot_fasta,
+)
 from .transforms import (
     TRANSFORM_ALIASES,
     TRANSFORM_NAMES,
@@ -70,4 +88,13 @@ __all__ = [
     "download_larry",
     "LARRY_FILES",
     "LARRY_BASE_URL",
+    "read_prott5_h5",
+    "read_uniprot_fasta",
+    "load_interactions",
+    "read_interactions",
+    "PROTT5_HUMAN_URL",
+    "UNIPROT_EMBEDDINGS_URL",
+    "simulate_interactions",
+    "family_affinity",
+    "oracle_auc",
 ]

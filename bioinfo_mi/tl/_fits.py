@@ -1,13 +1,20 @@
 """Repeated MI fits over clone pairings and shuffled controls, run in parallel with joblib.
 
 Every fit gets its own seed spawned from ``random_state`` by position in the job list, so the
-numbers are identical whatever ``n_jobs`` is.
+numbers are identical whatever ``n_jobs`` is. With a ``cache_dir`` each fit is stored on disk under
+a key made of its inputs (the feature rows, seed, method and options), so one analysis can be split
+into independent jobs (``fits=[i]``, e.g. one Snakemake job per pairing, see ``workflows/``) and
+assembled by a final call that finds every fit in the cache, or resumed after an interruption.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -56,6 +63,42 @@ def _fit(
     return FitResult(job=job, mi=res.mi, pmi=res.pmi)
 
 
+def _fingerprint(features: Any) -> str:
+    """Hash of a feature matrix (dense or sparse), so cached fits are never reused for other data."""
+    h = hashlib.blake2b(digest_size=16)
+    if sp.issparse(features):
+        csr = sp.csr_matrix(features)
+        for part in (csr.data, csr.indices, csr.indptr):
+            h.update(np.ascontiguousarray(part).tobytes())
+        h.update(str(csr.shape).encode())
+    else:
+        arr = np.ascontiguousarray(features)
+        h.update(arr.tobytes())
+        h.update(f"{arr.shape}{arr.dtype}".encode())
+    return h.hexdigest()
+
+
+def _cache_key(job: FitJob, method: str, options: dict[str, Any], data_key: str) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    h.update(data_key.encode())
+    h.update(np.asarray(job.x_rows, dtype=np.int64).tobytes())
+    h.update(b"|")
+    h.update(np.asarray(job.y_rows, dtype=np.int64).tobytes())
+    h.update(json.dumps([job.seed, method, sorted(options.items())], default=repr).encode())
+    return h.hexdigest()
+
+
+def _load(path: Path, job: FitJob) -> FitResult:
+    with np.load(path) as f:
+        return FitResult(job=job, mi=float(f["mi"]), pmi=f["pmi"])
+
+
+def _save(path: Path, result: FitResult) -> None:
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")  # atomic: parallel jobs never see half a file
+    np.savez(tmp, mi=result.mi, pmi=result.pmi)
+    os.replace(tmp, path)
+
+
 def spawn_seeds(random_state: Any, n: int) -> list[int]:
     """``n`` independent 32-bit seeds derived from ``random_state`` (an int or None)."""
     if isinstance(random_state, np.random.Generator):
@@ -73,20 +116,48 @@ def run_fits(
     options: dict[str, Any],
     n_jobs: int,
     progress: bool,
+    fits: Sequence[int] | None = None,
+    cache_dir: str | os.PathLike | None = None,
 ) -> list[FitResult]:
-    """Run every job (in parallel processes when ``n_jobs != 1``), with a progress bar over fits."""
-    bar = tqdm(total=len(jobs), desc=f"{method} fits", unit="fit", disable=not progress)
-    if n_jobs == 1:
-        results = []
-        for job in jobs:
-            results.append(_fit(x_features, y_features, job, method, options))
-            bar.update()
+    """Run the jobs (in parallel processes when ``n_jobs != 1``), with a progress bar over fits.
+
+    ``fits`` restricts the run to those positions of ``jobs`` (only the ones that ran are returned);
+    with ``cache_dir`` finished fits are read from and written to that folder.
+    """
+    if fits is not None:
+        fits = [int(i) for i in fits]
+        bad = [i for i in fits if not 0 <= i < len(jobs)]
+        if bad:
+            raise ValueError(f"fits must be positions in 0..{len(jobs) - 1}, got {bad}")
+        jobs = [jobs[i] for i in fits]
+    results: list[FitResult | None] = [None] * len(jobs)
+    paths: list[Path | None] = [None] * len(jobs)
+    if cache_dir is not None:
+        folder = Path(cache_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        data_key = _fingerprint(x_features) + _fingerprint(y_features)
+        for i, job in enumerate(jobs):
+            paths[i] = folder / f"{_cache_key(job, method, options, data_key)}.npz"
+            if paths[i].exists():
+                results[i] = _load(paths[i], job)
+    todo = [i for i, r in enumerate(results) if r is None]
+    bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc=f"{method} fits", unit="fit",
+               disable=not progress)
+
+    def done(i: int, res: FitResult) -> None:
+        results[i] = res
+        if paths[i] is not None:
+            _save(paths[i], res)
+        bar.update()
+
+    if n_jobs == 1 or len(todo) <= 1:
+        for i in todo:
+            done(i, _fit(x_features, y_features, jobs[i], method, options))
     else:
-        results = []
         parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")
         threads = max(1, (os.cpu_count() or 1) // n_jobs) if n_jobs > 0 else 1
-        for res in parallel(delayed(_fit)(x_features, y_features, job, method, options, threads) for job in jobs):
-            results.append(res)
-            bar.update()
+        outputs = parallel(delayed(_fit)(x_features, y_features, jobs[i], method, options, threads) for i in todo)
+        for i, res in zip(todo, outputs, strict=True):
+            done(i, res)
     bar.close()
-    return results
+    return results  # type: ignore[return-value]

@@ -1,9 +1,12 @@
-"""``tl.lmi`` and ``tl.pmi``: LMI between clone-paired cells of two conditions, with shuffle controls
-(LMI paper, Section 4.2 and Appendix A.4.2)."""
+"""``tl.lmi`` and ``tl.pmi``: LMI between clone-paired cells of two conditions (LMI paper, Section 4.2 and
+Appendix A.4.2), or between the two sides of paired data such as interaction partners (Section 4.1),
+with shuffle controls."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,6 +18,9 @@ from ..pp.pairing import draw_pairings, get_features, resolve_conditions
 from ._fits import FitJob, FitResult, run_fits, spawn_seeds
 
 __all__ = ["lmi", "pmi"]
+
+#: obsm keys of paired data (``bm.datasets.simulate_interactions``, ``bm.pp.pair_interactions``).
+PAIR_KEYS = ("source", "target")
 
 
 def _plain(value: Any) -> Any:
@@ -44,6 +50,67 @@ def _jobs(adata: AnnData, *, clone_key: str, condition_key: str, conditions: Seq
         # a shuffled control: the clone link is broken by permuting the late cells
         jobs.append(FitJob(j, True, p.cells_a, p.cells_b[shuffle_rng.permutation(len(p))], seeds[n_pairings + j]))
     return jobs, resolve_conditions(adata, condition_key, conditions), len(pairings[0])
+
+
+def _paired_jobs(n_rows: int, *, n_pairings: int, n_shuffles: int, random_state: Any) -> list[FitJob]:
+    """Paired data: every fit sees all pairs (its own seed, hence its own train/test split); shuffles permute y."""
+    seeds = spawn_seeds(random_state, n_pairings + n_shuffles + 1)
+    rows = np.arange(n_rows)
+    shuffle_rng = np.random.default_rng(seeds[-1])
+    jobs = [FitJob(i, False, rows, rows, seeds[i]) for i in range(n_pairings)]
+    jobs += [FitJob(j, True, rows, shuffle_rng.permutation(n_rows), seeds[n_pairings + j]) for j in range(n_shuffles)]
+    return jobs
+
+
+@dataclass
+class _Plan:
+    """What to fit: feature matrices of the two sides, the jobs, and how to describe them."""
+
+    x_features: Any
+    y_features: Any
+    jobs: list[FitJob]
+    size_column: str
+    size: int
+    describe: dict[str, Any]
+
+
+def _resolve_pair_keys(adata: AnnData, pair_keys: Sequence[str] | None, clone_key: str) -> tuple[str, str] | None:
+    if pair_keys is not None:
+        keys = tuple(pair_keys)
+        if len(keys) != 2:
+            raise ValueError(f"pair_keys must name two obsm entries, got {pair_keys!r}")
+        missing = [k for k in keys if k not in adata.obsm]
+        if missing:
+            raise KeyError(f"pair_keys {missing} not found in obsm; available: {list(adata.obsm.keys())}")
+        return keys  # type: ignore[return-value]
+    has_clones = clone_key in adata.obs.columns or "X_clone" in adata.obsm
+    if not has_clones and all(k in adata.obsm for k in PAIR_KEYS):
+        return PAIR_KEYS
+    return None
+
+
+def _plan(adata: AnnData, *, pair_keys: Sequence[str] | None, clone_key: str, condition_key: str,
+          conditions: Sequence[Any] | None, restrict: Mapping[str, Any] | None, use_rep: str | None,
+          layer: str | None, n_pairings: int, n_shuffles: int, random_state: Any, min_clones: int) -> _Plan:
+    keys = _resolve_pair_keys(adata, pair_keys, clone_key)
+    if keys is not None:
+        if use_rep is not None or layer is not None:
+            raise ValueError(f"paired data (obsm {list(keys)}) is analysed as stored; use_rep and layer do not apply")
+        x, y = (get_features(adata, use_rep=k) for k in keys)
+        jobs = _paired_jobs(adata.n_obs, n_pairings=n_pairings, n_shuffles=n_shuffles, random_state=random_state)
+        return _Plan(x, y, jobs, "n_pairs", adata.n_obs, {"pair_keys": list(keys)})
+    features = get_features(adata, use_rep=use_rep, layer=layer)
+    jobs, (a, b), n_clones = _jobs(adata, clone_key=clone_key, condition_key=condition_key, conditions=conditions,
+                                   restrict=restrict, n_pairings=n_pairings, n_shuffles=n_shuffles,
+                                   random_state=random_state, min_clones=min_clones)
+    describe = {"clone_key": clone_key, "condition_key": condition_key, "conditions": [a, b], "restrict": restrict,
+                "use_rep": use_rep, "layer": layer, "min_clones": min_clones}
+    return _Plan(features, features, jobs, "n_clones", n_clones, describe)
+
+
+def _check_split(fits: Sequence[int] | None, cache_dir: Any) -> None:
+    if fits is not None and cache_dir is None:
+        raise ValueError("fits runs part of an analysis into a cache; give cache_dir as well")
 
 
 def _summary(results: list[FitResult]) -> pd.DataFrame:
@@ -82,14 +149,23 @@ def lmi(
     random_state: int | None = 0,
     n_jobs: int = 1,
     progress: bool = True,
+    pair_keys: Sequence[str] | None = None,
+    fits: Sequence[int] | None = None,
+    cache_dir: str | os.PathLike | None = None,
     **estimator_options: Any,
 ) -> AnnData | None:
-    """MI between clone-paired cells of two conditions, with shuffled controls (Section 4.2).
+    """MI between clone-paired cells of two conditions, or between the two sides of paired data, with
+    shuffled controls (LMI paper, Sections 4.1 and 4.2).
 
-    For each of ``n_pairings`` random pairings (one cell per shared clone and condition, see
-    :func:`bioinfo_mi.pp.draw_pairings`) the estimator ``method`` (LMI by default) is run on the
+    Lineage data: for each of ``n_pairings`` random pairings (one cell per shared clone and condition,
+    see :func:`bioinfo_mi.pp.draw_pairings`) the estimator ``method`` (LMI by default) is run on the
     paired expression states; ``n_shuffles`` further pairings with the clone link broken (late
     cells permuted) give the null distribution.
+
+    Paired data (one row per pair, the two sides in ``obsm``, e.g. interaction partners from
+    :func:`bioinfo_mi.datasets.simulate_interactions` or :func:`bioinfo_mi.pp.pair_interactions`):
+    ``n_pairings`` fits on all pairs with different seeds (so different train/test splits), and
+    ``n_shuffles`` fits with the targets permuted.
 
     Parameters
     ----------
@@ -117,36 +193,44 @@ def lmi(
         Fits run in parallel processes (-1: all cores).
     progress
         Progress bar over fits.
+    pair_keys
+        Paired data: the two ``obsm`` entries to relate. Default: ``("source", "target")`` when both
+        exist and the data have no clone annotation, else lineage mode.
+    fits, cache_dir
+        Split one analysis into independent jobs (e.g. one cluster job per pairing, see
+        ``workflows/``): a call with ``fits=[i]`` runs only fit ``i`` (positions ``0..n_pairings-1``
+        are the real pairings, then the shuffles) into ``cache_dir`` and writes nothing to
+        ``adata``; a final call with the same arguments and no ``fits`` reads every finished fit from
+        ``cache_dir`` and writes the results, identical to a single call. A ``cache_dir`` alone
+        makes an interrupted run resumable. Cached fits are keyed by their data, seed and options.
     **estimator_options
         Passed to the estimator (e.g. ``preset``, ``epochs``).
 
     Returns
     -------
     ``None`` (or the copy when ``copy=True``). Writes ``adata.uns[key_added]`` with
-    ``"table"`` (DataFrame: ``pairing``, ``shuffled``, ``estimate``, ``n_clones``), ``"summary"``
-    (one-row DataFrame: ``mi_mean``, ``mi_sem``, ``shuffled_mean``, ``shuffled_sd``, ``p_value``,
-    counts) and ``"params"`` (every parameter used).
+    ``"table"`` (DataFrame: ``pairing``, ``shuffled``, ``estimate``, and ``n_clones`` or, for paired
+    data, ``n_pairs``), ``"summary"`` (one-row DataFrame: ``mi_mean``, ``mi_sem``, ``shuffled_mean``,
+    ``shuffled_sd``, ``p_value``, counts) and ``"params"`` (every parameter used).
     """
     check_positive_int(n_pairings, name="n_pairings")
     check_positive_int(n_shuffles, name="n_shuffles", minimum=0)
-    n_jobs = int(n_jobs)
-    features = get_features(adata, use_rep=use_rep, layer=layer)
-    jobs, (a, b), n_clones = _jobs(adata, clone_key=clone_key, condition_key=condition_key, conditions=conditions,
-                                   restrict=restrict, n_pairings=n_pairings, n_shuffles=n_shuffles,
-                                   random_state=random_state, min_clones=min_clones)
-    results = run_fits(features, features, jobs, method=method, options=estimator_options, n_jobs=n_jobs,
-                       progress=progress)
+    _check_split(fits, cache_dir)
+    plan = _plan(adata, pair_keys=pair_keys, clone_key=clone_key, condition_key=condition_key,
+                 conditions=conditions, restrict=restrict, use_rep=use_rep, layer=layer, n_pairings=n_pairings,
+                 n_shuffles=n_shuffles, random_state=random_state, min_clones=min_clones)
+    results = run_fits(plan.x_features, plan.y_features, plan.jobs, method=method, options=estimator_options,
+                       n_jobs=int(n_jobs), progress=progress, fits=fits, cache_dir=cache_dir)
+    if fits is not None:
+        return None
     table = pd.DataFrame({
         "pairing": [r.job.pairing for r in results],
         "shuffled": [r.job.shuffled for r in results],
         "estimate": [r.mi for r in results],
-        "n_clones": n_clones,
+        plan.size_column: plan.size,
     })
-    params = {
-        "clone_key": clone_key, "condition_key": condition_key, "conditions": [a, b], "restrict": restrict,
-        "use_rep": use_rep, "layer": layer, "n_pairings": n_pairings, "n_shuffles": n_shuffles, "method": method,
-        "min_clones": min_clones, "random_state": random_state, **estimator_options,
-    }
+    params = {**plan.describe, "n_pairings": n_pairings, "n_shuffles": n_shuffles, "method": method,
+              "random_state": random_state, **estimator_options}
     target = adata.copy() if copy else adata
     target.uns[key_added] = {"table": table, "summary": _summary(results), "params": _plain(params)}
     return target if copy else None
@@ -170,12 +254,16 @@ def pmi(
     random_state: int | None = 0,
     n_jobs: int = 1,
     progress: bool = True,
+    pair_keys: Sequence[str] | None = None,
+    fits: Sequence[int] | None = None,
+    cache_dir: str | os.PathLike | None = None,
     **estimator_options: Any,
 ) -> AnnData | None:
     """Pointwise MI per cell, averaged over the pairings that scored it (LMI paper, Section 4.2, Fig. 6).
 
     Parameters are those of :func:`lmi` (no shuffles), plus ``side``: ``"early"`` scores the cells
     of the first condition (as the paper shows them), ``"both"`` also the second condition's cells.
+    On paired data (see :func:`lmi`) each row is one pair and gets the pair's pMI.
 
     Returns
     -------
@@ -186,12 +274,16 @@ def pmi(
     if side not in ("early", "both"):
         raise ValueError(f"side must be 'early' or 'both', got {side!r}")
     check_positive_int(n_pairings, name="n_pairings")
-    features = get_features(adata, use_rep=use_rep, layer=layer)
-    jobs, (a, b), _ = _jobs(adata, clone_key=clone_key, condition_key=condition_key, conditions=conditions,
-                            restrict=restrict, n_pairings=n_pairings, n_shuffles=0, random_state=random_state,
-                            min_clones=min_clones)
-    results = run_fits(features, features, jobs, method=method, options=estimator_options, n_jobs=int(n_jobs),
-                       progress=progress)
+    _check_split(fits, cache_dir)
+    plan = _plan(adata, pair_keys=pair_keys, clone_key=clone_key, condition_key=condition_key,
+                 conditions=conditions, restrict=restrict, use_rep=use_rep, layer=layer, n_pairings=n_pairings,
+                 n_shuffles=0, random_state=random_state, min_clones=min_clones)
+    if "pair_keys" in plan.describe:
+        side = "early"  # one row per pair: the x side's rows are the pairs
+    results = run_fits(plan.x_features, plan.y_features, plan.jobs, method=method, options=estimator_options,
+                       n_jobs=int(n_jobs), progress=progress, fits=fits, cache_dir=cache_dir)
+    if fits is not None:
+        return None
     total = np.zeros(adata.n_obs)
     count = np.zeros(adata.n_obs, dtype=int)
     for r in results:
@@ -205,10 +297,7 @@ def pmi(
     target = adata.copy() if copy else adata
     target.obs[key_added] = values
     target.obs[f"{key_added}_n"] = count
-    params = {
-        "clone_key": clone_key, "condition_key": condition_key, "conditions": [a, b], "restrict": restrict,
-        "use_rep": use_rep, "layer": layer, "n_pairings": n_pairings, "side": side, "method": method,
-        "min_clones": min_clones, "random_state": random_state, **estimator_options,
-    }
+    params = {**plan.describe, "n_pairings": n_pairings, "side": side, "method": method,
+              "random_state": random_state, **estimator_options}
     target.uns[key_added] = {"params": _plain(params)}
     return target if copy else None

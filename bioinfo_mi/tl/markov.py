@@ -8,6 +8,8 @@ shared by sisters that is not readable from the early transcriptome: a hidden st
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -18,7 +20,7 @@ from scipy import stats
 from .._validation import check_positive_int
 from ..pp.pairing import _check_obs_key, get_features
 from ._fits import run_fits
-from .lmi import _jobs, _plain
+from .lmi import _check_split, _jobs, _plain
 
 __all__ = ["markov_test"]
 
@@ -58,6 +60,8 @@ def markov_test(
     random_state: int | None = 0,
     n_jobs: int = 1,
     progress: bool = True,
+    fits: Sequence[int] | None = None,
+    cache_dir: str | os.PathLike | None = None,
     **estimator_options: Any,
 ) -> AnnData | None:
     """Compare I(X_early; X_late) with I(X_late; X_late') over clone pairings (DPI test, Section 4.2).
@@ -80,6 +84,10 @@ def markov_test(
         Significance level of the one-sided test.
     method, min_clones, random_state, n_jobs, progress, **estimator_options
         As in :func:`bioinfo_mi.tl.lmi`; the results are identical whatever ``n_jobs``.
+    fits, cache_dir
+        Split the test into independent jobs, as in :func:`bioinfo_mi.tl.lmi`. The fits are numbered
+        over both comparisons: I(early; late) real pairings, its shuffles, then the same for
+        I(late; late'), i.e. ``2 * (n_pairings + n_shuffles)`` fits in all.
     key_added, copy
         Output key in ``adata.uns`` and scanpy's copy semantics.
 
@@ -91,6 +99,7 @@ def markov_test(
     ``"markovian"`` (``p_value >= alpha``), ``"verdict"`` (a sentence) and ``"params"``.
     """
     check_positive_int(n_pairings, name="n_pairings", minimum=2)
+    _check_split(fits, cache_dir)
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
     times = sorted(pd.unique(_check_obs_key(adata, time_key, "time_key").dropna()))
@@ -105,7 +114,9 @@ def markov_test(
     jobs_sis, _, n_sis = _jobs(adata, condition_key=well_key, conditions=wells, restrict={time_key: late},
                                random_state=seed_sis, **common)
     results = run_fits(features, features, jobs_el + jobs_sis, method=method, options=estimator_options,
-                       n_jobs=int(n_jobs), progress=progress)
+                       n_jobs=int(n_jobs), progress=progress, fits=fits, cache_dir=cache_dir)
+    if fits is not None:
+        return None
     labels = [EARLY_LATE] * len(jobs_el) + [SISTERS] * len(jobs_sis)
     table = pd.DataFrame({
         "comparison": labels,

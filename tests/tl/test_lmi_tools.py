@@ -98,3 +98,59 @@ def test_tool_errors(lineage_adata):
         bm.tl.lmi(lineage_adata, min_clones=1000, progress=False)
     with pytest.raises(ValueError, match="side must be"):
         bm.tl.pmi(lineage_adata, side="late", progress=False)
+
+
+def test_split_into_jobs_equals_one_call(lineage_adata, tmp_path):
+    """fits=[i] runs one fit into the cache and writes nothing; the assembling call equals a single call."""
+    opts = dict(n_pairings=2, n_shuffles=2, min_clones=10, epochs=3, progress=False)
+    whole = lineage_adata.copy()
+    bm.tl.lmi(whole, **opts)
+    parts = lineage_adata.copy()
+    for i in range(4):
+        assert bm.tl.lmi(parts, fits=[i], cache_dir=tmp_path, **opts) is None
+        assert "lmi" not in parts.uns
+    assert len(list(tmp_path.glob("*.npz"))) == 4
+    bm.tl.lmi(parts, cache_dir=tmp_path, n_jobs=2, **opts)  # everything cached: nothing left to fit
+    pd.testing.assert_frame_equal(parts.uns["lmi"]["table"], whole.uns["lmi"]["table"])
+    # the cache is keyed by the data: other features never reuse these fits
+    other = lineage_adata.copy()
+    other.X = other.X + 1.0
+    bm.tl.lmi(other, cache_dir=tmp_path, **opts)
+    assert len(list(tmp_path.glob("*.npz"))) == 8
+    with pytest.raises(ValueError, match="give cache_dir"):
+        bm.tl.lmi(parts, fits=[0], **opts)
+    with pytest.raises(ValueError, match="fits must be positions in 0..3"):
+        bm.tl.lmi(parts, fits=[4], cache_dir=tmp_path, **opts)
+
+
+@pytest.fixture(scope="module")
+def paired_adata():
+    """Paired data in the interaction layout: obsm['source'] / obsm['target'], one row per pair."""
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(400, 2))
+    source = np.hstack([z, rng.normal(size=(400, 6))]).astype(np.float32)
+    target = np.hstack([z + 0.3 * rng.normal(size=(400, 2)), rng.normal(size=(400, 6))]).astype(np.float32)
+    adata = ad.AnnData(X=np.zeros((400, 0), dtype=np.float32),
+                       obs=pd.DataFrame({"source_id": [f"S{i}" for i in range(400)],
+                                         "target_id": [f"T{i}" for i in range(400)]},
+                                        index=[f"pair{i}" for i in range(400)]))
+    adata.obsm["source"], adata.obsm["target"] = source, target
+    return adata
+
+
+def test_lmi_on_paired_data(paired_adata):
+    adata = paired_adata.copy()
+    bm.tl.lmi(adata, method="ksg", n_pairings=2, n_shuffles=3, progress=False)
+    res = adata.uns["lmi"]
+    assert list(res["table"].columns) == ["pairing", "shuffled", "estimate", "n_pairs"]
+    assert res["params"]["pair_keys"] == ["source", "target"]
+    truth = bm.mi(adata.obsm["source"], adata.obsm["target"], method="ksg").mi
+    real = res["table"][~res["table"].shuffled].estimate
+    np.testing.assert_allclose(real, truth)  # KSG on all pairs, whatever the seed
+    assert res["summary"].iloc[0].mi_mean > 0.4 and abs(res["summary"].iloc[0].shuffled_mean) < 0.15
+    bm.tl.pmi(adata, method="ksg", n_pairings=1, progress=False)
+    assert adata.obs["pmi"].notna().all() and adata.obs["pmi"].mean() == pytest.approx(truth)
+    with pytest.raises(ValueError, match="use_rep and layer do not apply"):
+        bm.tl.lmi(adata, use_rep="source", progress=False)
+    with pytest.raises(KeyError, match=r"pair_keys \['partner'\] not found in obsm"):
+        bm.tl.lmi(adata, pair_keys=("source", "partner"), progress=False)

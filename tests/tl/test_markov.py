@@ -50,3 +50,16 @@ def test_markov_copy_and_errors():
         bm.tl.markov_test(adata, well_key="plate", progress=False)
     with pytest.raises(ValueError, match="n_pairings must be an integer >= 2"):
         bm.tl.markov_test(adata, n_pairings=1, progress=False)
+
+
+def test_markov_split_into_jobs(tmp_path):
+    adata = bm.datasets.simulate_lineage(n_clones=150, n_genes=60, n_informative=40, hidden_fate=True,
+                                          random_state=3)
+    opts = dict(method="ksg", n_pairings=2, n_shuffles=1, min_clones=20, progress=False)
+    whole = bm.tl.markov_test(adata, copy=True, **opts)
+    for i in range(6):  # 2 comparisons x (2 real + 1 shuffled)
+        bm.tl.markov_test(adata, fits=[i], cache_dir=tmp_path, **opts)
+    assert "markov_test" not in adata.uns
+    bm.tl.markov_test(adata, cache_dir=tmp_path, **opts)
+    pd.testing.assert_frame_equal(adata.uns["markov_test"]["table"], whole.uns["markov_test"]["table"])
+    assert adata.uns["markov_test"]["p_value"] == whole.uns["markov_test"]["p_value"]

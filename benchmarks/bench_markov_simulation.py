@@ -7,6 +7,10 @@ seeds, the Markovian one in <= 1 of 10, and shuffled controls average |MI| < 0.0
 
     python benchmarks/bench_markov_simulation.py              # 10 seeds (about 40 min on 2 cores)
     python benchmarks/bench_markov_simulation.py --seeds 2
+    python benchmarks/bench_markov_simulation.py --resume   # keep finished runs of an interrupted job
+
+Each finished run is appended to ``results/markov_simulation_runs.csv`` at once, so an interrupted
+job loses at most the run in progress; ``--resume`` skips the (seed, simulation) runs already there.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import argparse
 
 import numpy as np
 import pandas as pd
-from _common import machine, timed, write
+import torch
+from _common import RESULTS, machine, timed, write
 
 import bioinfo_mi as bm
 
@@ -44,14 +49,21 @@ def main() -> None:
     parser.add_argument("--n-genes", type=int, default=1000)
     parser.add_argument("--n-pairings", type=int, default=5)
     parser.add_argument("--n-shuffles", type=int, default=2)
+    parser.add_argument("--resume", action="store_true", help="keep the runs already in the runs CSV")
     args = parser.parse_args()
-    rows = []
+    runs_csv = RESULTS / "markov_simulation_runs.csv"
+    rows = pd.read_csv(runs_csv).to_dict("records") if args.resume and runs_csv.exists() else []
+    finished = {(int(r["seed"]), bool(r["hidden_fate"])) for r in rows}
     for seed in range(args.seeds):
         for hidden in (True, False):
+            if (seed, hidden) in finished:
+                continue
             row, sec = timed(run, hidden, seed, args.n_clones, args.n_genes, args.n_pairings, args.n_shuffles)
-            rows.append({**row, "seconds": sec})
+            rows.append({**row, "seconds": sec, "torch_threads": torch.get_num_threads()})
             print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in rows[-1].items()}, flush=True)
+            write(pd.DataFrame(rows), "markov_simulation_runs")
     runs = pd.DataFrame(rows)
+    runs = runs[runs.seed < args.seeds]
     summary = runs.groupby("hidden_fate").agg(
         n_seeds=("seed", "size"), n_called_markovian=("called_markovian", "sum"),
         I_early_late=("I_early_late", "mean"), I_sisters=("I_sisters", "mean"),
@@ -60,7 +72,6 @@ def main() -> None:
     ).reset_index()
     print(f"\nMarkov test on simulate_lineage ({args.n_clones} clones x {args.n_genes} genes); {machine()}")
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    write(runs, "markov_simulation_runs")
     print("wrote", write(summary, "markov_simulation"))
 
 

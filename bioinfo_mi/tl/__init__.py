@@ -1,6 +1,7 @@
-"""Analysis tools on AnnData (scanpy style): ``lmi``, ``pmi``, ``markov_test``."""
+"""Analysis tools on AnnData (scanpy style): ``lmi``, ``pmi``, ``markov_test``, ``interaction_roc``."""
 
+from .interactions import HoldoutSplit, holdout_splits, interaction_roc, split_arrays
 from .lmi import lmi, pmi
 from .markov import markov_test
 
-__all__ = ["lmi", "pmi", "markov_test"]
+__all__ = ["lmi", "pmi", "markov_test", "interaction_roc", "holdout_splits", "split_arrays", "HoldoutSplit"]

@@ -1,0 +1,121 @@
+"""tl.interaction_roc: no leakage between held-out proteins and training, training-only normalisation,
+correct labels, chunking, determinism, split-into-jobs, errors (LMI paper, Section 4.1)."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bioinfo_mi as bm
+from bioinfo_mi.estimators.knn import density_ratio
+from bioinfo_mi.tl.interactions import _grid_scores
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    """120 sources and 120 targets in 4 families; source family f interacts with target family f."""
+    rng = np.random.default_rng(0)
+    n, dim, fam = 120, 16, 4
+    centres_s, centres_t = rng.normal(0, 3, (fam, dim)), rng.normal(0, 3, (fam, dim))
+    fs, ft = np.arange(n) % fam, np.arange(n) % fam
+    values = np.vstack([centres_s[fs] + rng.normal(size=(n, dim)), centres_t[ft] + rng.normal(size=(n, dim))])
+    emb = pd.DataFrame(values, index=[f"S{i}" for i in range(n)] + [f"T{i}" for i in range(n)])
+    src = rng.integers(0, n, 900)
+    tgt = np.array([rng.choice(np.flatnonzero(ft == fs[s])) for s in src])
+    table = pd.DataFrame({"source": [f"S{i}" for i in src], "target": [f"T{i}" for i in tgt]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bm.pp.pair_interactions(emb, table)
+
+
+def test_holdout_splits_never_leak(pairs):
+    sources, targets = pairs.obs["source_id"].to_numpy(str), pairs.obs["target_id"].to_numpy(str)
+    splits = bm.tl.holdout_splits(pairs, n_holdout=30, n_splits=4, random_state=0)
+    assert len({tuple(s.held_out) for s in splits}) == 4  # different draws
+    for split in splits:
+        assert len(np.unique(split.held_out)) == 30  # without replacement
+        train = np.zeros(pairs.n_obs, dtype=bool)
+        train[split.train_rows] = True
+        involved = np.isin(sources, split.held_out) | np.isin(targets, split.held_out)
+        assert not involved[train].any()  # no held-out protein in any training pair
+        assert involved[~train].all()  # and every other pair is left out only because of one
+    again = bm.tl.holdout_splits(pairs, n_holdout=30, n_splits=4, random_state=0)
+    assert all(np.array_equal(a.held_out, b.held_out) for a, b in zip(splits, again, strict=True))
+
+
+def test_held_out_normalised_with_training_statistics_only(pairs):
+    emb = bm.pp.interaction_proteins(pairs)
+    sources, targets = pairs.obs["source_id"].to_numpy(str), pairs.obs["target_id"].to_numpy(str)
+    split = bm.tl.holdout_splits(pairs, n_holdout=30, n_splits=1, random_state=1)[0]
+    x_train, y_train, held, mean, std = bm.tl.split_arrays(emb, sources, targets, split)
+    train_proteins = np.unique(np.concatenate([sources[split.train_rows], targets[split.train_rows]]))
+    raw = emb.loc[train_proteins].to_numpy(float)
+    np.testing.assert_allclose(mean, raw.mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(std, raw.std(axis=0, ddof=1), rtol=1e-5)
+    expected = np.clip((emb.loc[split.held_out].to_numpy(float) - mean) / std, -10, 10)
+    np.testing.assert_allclose(held, expected, rtol=1e-5, atol=1e-5)
+    # changing the held-out proteins' embeddings changes nothing on the training side
+    poisoned = emb.copy()
+    poisoned.loc[split.held_out] *= 1000.0
+    x2, y2, held2, mean2, std2 = bm.tl.split_arrays(poisoned, sources, targets, split)
+    np.testing.assert_array_equal(mean2, mean)
+    np.testing.assert_array_equal(std2, std)
+    np.testing.assert_array_equal(x2, x_train)
+    np.testing.assert_array_equal(y2, y_train)
+    assert not np.allclose(held2, held)
+
+
+def test_grid_scores_chunking_equals_one_query():
+    rng = np.random.default_rng(2)
+    zx_ref, zy_ref = rng.normal(size=(300, 3)), rng.normal(size=(300, 3))
+    zx_held, zy_held = rng.normal(size=(13, 3)), rng.normal(size=(13, 3))
+    grid = _grid_scores(zx_held, zy_held, zx_ref, zy_ref, k=3, seed=0, chunk_size=20)  # 1 row per chunk
+    full = density_ratio(np.repeat(zx_held, 13, axis=0), np.tile(zy_held, (13, 1)), zx_ref, zy_ref, k=3,
+                         random_state=0)
+    np.testing.assert_allclose(grid.ravel(), full, atol=1e-9)
+
+
+def test_interaction_roc_end_to_end(pairs, tmp_path):
+    data = pairs.copy()
+    opts = dict(n_holdout=40, n_splits=2, random_state=0, epochs=30, progress=False)
+    table = bm.tl.interaction_roc(data, **opts)
+    assert list(table.columns) == ["split", "auc", "auc_cosine", "n_holdout", "n_candidates", "n_positive",
+                                   "n_train_pairs", "mi_train"]
+    assert (table.n_candidates == 1600).all()
+    # labels: annotated ordered pairs among the held-out proteins, counted by brute force
+    holdout = data.uns["interaction_roc"]["holdout"]
+    annotated = set(zip(data.obs.source_id, data.obs.target_id, strict=True))
+    for split, group in holdout.groupby("split"):
+        ids = group.protein_id.tolist()
+        assert table.n_positive[split] == sum((s, t) in annotated for s in ids for t in ids)
+    assert table.auc.mean() > 0.75  # the families are learnable; the raw cosine is not informative
+    assert table.auc.mean() > table.auc_cosine.mean()
+    res = data.uns["interaction_roc"]
+    assert set(res) == {"table", "curves", "holdout", "params"}
+    assert set(res["curves"].score) == {"lmi", "cosine"}
+    ax = bm.pl.interaction_roc(data, save=tmp_path / "roc.png")
+    assert ax.get_xlabel() == "false positive rate" and (tmp_path / "roc.png").exists()
+    data.write_h5ad(tmp_path / "pairs.h5ad")
+    # parallel splits and the split-into-jobs route give the same numbers
+    parallel = bm.tl.interaction_roc(pairs.copy(), n_jobs=2, **opts)
+    pd.testing.assert_frame_equal(parallel, table)
+    staged = pairs.copy()
+    for i in range(2):
+        assert bm.tl.interaction_roc(staged, splits=[i], cache_dir=tmp_path / "cache", **opts) is None
+    pd.testing.assert_frame_equal(bm.tl.interaction_roc(staged, cache_dir=tmp_path / "cache", **opts), table)
+
+
+def test_interaction_roc_errors(pairs):
+    with pytest.raises(ValueError, match="n_holdout=240 needs more proteins than the 238"):
+        bm.tl.interaction_roc(pairs, n_holdout=240, progress=False)
+    broken = pairs.copy()
+    del broken.uns["embeddings"]
+    with pytest.raises(KeyError, match="embeddings"):
+        bm.tl.interaction_roc(broken, progress=False)
+    no_ids = pairs.copy()
+    no_ids.obs = no_ids.obs.drop(columns="target_id")
+    with pytest.raises(KeyError, match=r"obs columns \['target_id'\] not found"):
+        bm.tl.interaction_roc(no_ids, progress=False)
+    with pytest.raises(ValueError, match="give cache_dir"):
+        bm.tl.interaction_roc(pairs, splits=[0], progress=False)

@@ -7,7 +7,7 @@
 """
 
 from ._result import LMIResult, MIResult
-from .knn import bi_ksg, density_ratio, ksg, ksg_pointwise
+from .knn import bi_ksg, density_ratio, density_ratio_grid, ksg, ksg_pointwise
 from .normalization import ksg_global, ksg_global_linf, ksg_local, normalize
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "ksg_pointwise",
     "bi_ksg",
     "density_ratio",
+    "density_ratio_grid",
     "ksg_local",
     "ksg_global",
     "ksg_global_linf",

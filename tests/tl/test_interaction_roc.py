@@ -8,8 +8,7 @@ import pandas as pd
 import pytest
 
 import bioinfo_mi as bm
-from bioinfo_mi.estimators.knn import density_ratio
-from bioinfo_mi.tl.interactions import _grid_scores
+from bioinfo_mi.estimators import density_ratio, density_ratio_grid
 
 
 @pytest.fixture(scope="module")
@@ -66,14 +65,19 @@ def test_held_out_normalised_with_training_statistics_only(pairs):
     assert not np.allclose(held2, held)
 
 
-def test_grid_scores_chunking_equals_one_query():
+@pytest.mark.parametrize("k", [1, 3])
+def test_density_ratio_grid_equals_density_ratio_on_every_pair(k):
+    """The grid shortcut gives Algorithm 2's value for every (x_i, y_j), in any chunking."""
     rng = np.random.default_rng(2)
-    zx_ref, zy_ref = rng.normal(size=(300, 3)), rng.normal(size=(300, 3))
-    zx_held, zy_held = rng.normal(size=(13, 3)), rng.normal(size=(13, 3))
-    grid = _grid_scores(zx_held, zy_held, zx_ref, zy_ref, k=3, seed=0, chunk_size=20)  # 1 row per chunk
-    full = density_ratio(np.repeat(zx_held, 13, axis=0), np.tile(zy_held, (13, 1)), zx_ref, zy_ref, k=3,
+    zx_ref, zy_ref = rng.normal(size=(300, 3)), rng.normal(size=(300, 2))
+    zy_ref[:, 0] += zx_ref[:, 0]
+    zx_held, zy_held = rng.normal(size=(13, 3)), rng.normal(size=(11, 2))
+    full = density_ratio(np.repeat(zx_held, 11, axis=0), np.tile(zy_held, (13, 1)), zx_ref, zy_ref, k=k,
                          random_state=0)
-    np.testing.assert_allclose(grid.ravel(), full, atol=1e-9)
+    for max_elements in (300 * 11, 10**7):  # one query row per chunk, everything at once
+        grid = density_ratio_grid(zx_held, zy_held, zx_ref, zy_ref, k=k, random_state=0, max_elements=max_elements)
+        assert grid.shape == (13, 11)
+        np.testing.assert_allclose(grid.ravel(), full, atol=1e-9)
 
 
 def test_interaction_roc_end_to_end(pairs, tmp_path):
@@ -119,3 +123,16 @@ def test_interaction_roc_errors(pairs):
         bm.tl.interaction_roc(no_ids, progress=False)
     with pytest.raises(ValueError, match="give cache_dir"):
         bm.tl.interaction_roc(pairs, splits=[0], progress=False)
+
+
+def test_bipartite_candidates(pairs):
+    data = pairs.copy()
+    table = bm.tl.interaction_roc(data, n_holdout=40, n_splits=1, candidates="bipartite", random_state=0, epochs=5,
+                                  progress=False)
+    held = data.uns["interaction_roc"]["holdout"].protein_id
+    n_sources, n_targets = held.str.startswith("S").sum(), held.str.startswith("T").sum()
+    assert table.n_candidates[0] == n_sources * n_targets  # only (source, target) pairs are candidates
+    annotated = set(zip(data.obs.source_id, data.obs.target_id, strict=True))
+    assert table.n_positive[0] == sum((s, t) in annotated for s in held for t in held)  # no positive lost
+    with pytest.raises(ValueError, match="candidates must be"):
+        bm.tl.interaction_roc(data, candidates="square", progress=False)

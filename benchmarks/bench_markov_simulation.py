@@ -68,7 +68,7 @@ def main() -> None:
         n_seeds=("seed", "size"), n_called_markovian=("called_markovian", "sum"),
         I_early_late=("I_early_late", "mean"), I_sisters=("I_sisters", "mean"),
         mean_shuffled=("shuffled_mean", "mean"), mean_abs_shuffled=("shuffled_mean", lambda s: np.abs(s).mean()),
-        mean_seconds=("seconds", "mean"),
+        median_seconds=("seconds", "median"),
     ).reset_index()
     print(f"\nMarkov test on simulate_lineage ({args.n_clones} clones x {args.n_genes} genes); {machine()}")
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))

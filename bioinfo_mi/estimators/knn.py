@@ -327,6 +327,30 @@ def bi_ksg(
     )
 
 
+def _reference_frame(
+    xq: np.ndarray, yq: np.ndarray, xr: np.ndarray, yr: np.ndarray, *, jitter: float, rng: np.random.Generator,
+    loo: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Check a density-ratio reference and its queries; centre and jitter both with the reference statistics
+    (so queries and reference stay comparable). With ``loo`` the queries are the reference itself."""
+    if not loo and (xq.shape[1] != xr.shape[1] or yq.shape[1] != yr.shape[1]):
+        raise ValueError(
+            f"query and reference feature counts differ: x {xq.shape[1]} vs {xr.shape[1]}, "
+            f"y {yq.shape[1]} vs {yr.shape[1]}"
+        )
+    _check_not_constant(xr, "x_ref")
+    _check_not_constant(yr, "y_ref")
+    x_mean, y_mean = xr.mean(axis=0), yr.mean(axis=0)
+    x_sd, y_sd = xr.std(axis=0), yr.std(axis=0)
+    xr_j = xr - x_mean + jitter * x_sd * rng.random(xr.shape)
+    yr_j = yr - y_mean + jitter * y_sd * rng.random(yr.shape)
+    if loo:
+        return xr_j, yr_j, xr_j, yr_j
+    xq_j = xq - x_mean + jitter * x_sd * rng.random(xq.shape)
+    yq_j = yq - y_mean + jitter * y_sd * rng.random(yq.shape)
+    return xr_j, yr_j, xq_j, yq_j
+
+
 def density_ratio(
     x_query: Any,
     y_query: Any,
@@ -380,23 +404,7 @@ def density_ratio(
         xr, yr = check_pair(xq, yq, min_samples=k + 2, method="density_ratio")
     else:
         xr, yr = check_pair(x_ref, y_ref, min_samples=k + 1, method="density_ratio")
-        if xq.shape[1] != xr.shape[1] or yq.shape[1] != yr.shape[1]:
-            raise ValueError(
-                f"query and reference feature counts differ: x {xq.shape[1]} vs {xr.shape[1]}, "
-                f"y {yq.shape[1]} vs {yr.shape[1]}"
-            )
-    _check_not_constant(xr, "x_ref")
-    _check_not_constant(yr, "y_ref")
-    # centre and jitter with the reference statistics so queries and reference stay comparable
-    x_mean, y_mean = xr.mean(axis=0), yr.mean(axis=0)
-    x_sd, y_sd = xr.std(axis=0), yr.std(axis=0)
-    xr_j = xr - x_mean + jitter * x_sd * rng.random(xr.shape)
-    yr_j = yr - y_mean + jitter * y_sd * rng.random(yr.shape)
-    if loo:
-        xq_j, yq_j = xr_j, yr_j
-    else:
-        xq_j = xq - x_mean + jitter * x_sd * rng.random(xq.shape)
-        yq_j = yq - y_mean + jitter * y_sd * rng.random(yq.shape)
+    xr_j, yr_j, xq_j, yq_j = _reference_frame(xq, yq, xr, yr, jitter=jitter, rng=rng, loo=loo)
     n_ref = len(xr_j) - 1 if loo else len(xr_j)
     index = _NeighbourIndex(xr_j, yr_j, workers)
     if loo:
@@ -456,19 +464,7 @@ def density_ratio_grid(
     xr, yr = check_pair(x_ref, y_ref, min_samples=k + 1, method="density_ratio")
     xq = check_array(x_query, name="x_query")
     yq = check_array(y_query, name="y_query")
-    if xq.shape[1] != xr.shape[1] or yq.shape[1] != yr.shape[1]:
-        raise ValueError(
-            f"query and reference feature counts differ: x {xq.shape[1]} vs {xr.shape[1]}, "
-            f"y {yq.shape[1]} vs {yr.shape[1]}"
-        )
-    _check_not_constant(xr, "x_ref")
-    _check_not_constant(yr, "y_ref")
-    x_mean, y_mean = xr.mean(axis=0), yr.mean(axis=0)
-    x_sd, y_sd = xr.std(axis=0), yr.std(axis=0)
-    xr_j = xr - x_mean + jitter * x_sd * rng.random(xr.shape)
-    yr_j = yr - y_mean + jitter * y_sd * rng.random(yr.shape)
-    xq_j = xq - x_mean + jitter * x_sd * rng.random(xq.shape)
-    yq_j = yq - y_mean + jitter * y_sd * rng.random(yq.shape)
+    xr_j, yr_j, xq_j, yq_j = _reference_frame(xq, yq, xr, yr, jitter=jitter, rng=rng, loo=False)
     dev = check_device(device)
 
     def cheb(a: np.ndarray, b: np.ndarray) -> torch.Tensor:

@@ -11,7 +11,11 @@ from ._utils import PathLike, finish, new_axes, uns_result
 
 __all__ = ["interaction_roc"]
 
-_STYLE = {"lmi": ("C0", "LMI density ratio"), "cosine": ("0.5", "cosine similarity")}
+_STYLE = {
+    "log_odds": ("C0", "LMI log odds", "auc"),
+    "density_ratio": ("C1", "LMI density ratio", "auc_density_ratio"),
+    "cosine": ("0.5", "cosine similarity", "auc_cosine"),
+}
 
 
 def interaction_roc(
@@ -26,8 +30,9 @@ def interaction_roc(
     """ROC curves of every hold-out split of :func:`bioinfo_mi.tl.interaction_roc`, with the mean AUC.
 
     Each split's curve is drawn thin and translucent, the mean curve (over the splits, on a common
-    false-positive-rate grid) bold; the legend gives the mean ± sd AUC over splits. The cosine
-    baseline is drawn the same way in grey.
+    false-positive-rate grid) bold; the legend gives the mean ± sd AUC over splits. The baselines
+    are drawn the same way: the cosine similarity in grey and, when the result's score is
+    ``"log_odds"``, Algorithm 2's density ratio alone in orange.
 
     Parameters
     ----------
@@ -36,7 +41,7 @@ def interaction_roc(
     key
         Key of the :func:`bioinfo_mi.tl.interaction_roc` result.
     baseline
-        Also draw the cosine-similarity baseline.
+        Also draw the baselines (cosine similarity; the density ratio alone).
     ax, show, save
         As in :func:`bioinfo_mi.pl.lmi`.
 
@@ -47,10 +52,11 @@ def interaction_roc(
     result = uns_result(pairs, key, ("table", "curves"), "interaction_roc")
     table, curves = result["table"], result["curves"]
     ax = new_axes(ax, figsize=(4.0, 4.0))
-    scores = ["lmi", "cosine"] if baseline else ["lmi"]
+    chosen = str(result.get("params", {}).get("score", "density_ratio"))
+    scores = [chosen] + ([s for s in ("density_ratio", "cosine") if s != chosen] if baseline else [])
     for score in scores:
-        color, name = _STYLE[score]
-        column = "auc" if score == "lmi" else "auc_cosine"
+        color, name, column = _STYLE[score]
+        column = "auc" if score == chosen else column
         part = curves[curves["score"] == score]
         for _, curve in part.groupby("split"):
             ax.plot(curve["fpr"], curve["tpr"], color=color, alpha=0.25, linewidth=0.7)

@@ -6,7 +6,8 @@ pairs that involve no held-out protein, with embeddings normalised by the statis
 training proteins alone; every ordered pair of held-out proteins is encoded with the trained
 networks and scored by the k-NN log density ratio against the training latents; the label is
 whether the ordered pair is an annotated interaction. A baseline score, the cosine similarity of
-the raw embeddings, is evaluated on the same candidates.
+the raw embeddings, is evaluated on the same candidates. The default score adds k-NN estimates of
+the partners' role odds to the density ratio (``score="log_odds"``, see :func:`interaction_roc`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from ..pp.interactions import interaction_proteins, normalize_embeddings
 from ._fits import spawn_seeds
 from .lmi import _plain
 
-__all__ = ["interaction_roc"]
+__all__ = ["interaction_roc", "role_log_ratios"]
 
 #: False-positive rates at which every split's ROC curve is stored (for averaging and plotting).
 FPR_GRID = np.linspace(0.0, 1.0, 201)
@@ -136,34 +137,102 @@ def _roc(labels: np.ndarray, scores: np.ndarray) -> tuple[float, np.ndarray]:
     return float(roc_auc_score(labels, scores)), np.interp(FPR_GRID, fpr, tpr)
 
 
-def _run_split(embeddings: pd.DataFrame, sources: np.ndarray, targets: np.ndarray, split: HoldoutSplit,
-               options: dict[str, Any], k: int, normalize: bool, clip: float | None, chunk_size: int,
-               roles: pd.Series | None = None, threads: int | None = None) -> dict[str, Any]:
+def role_log_ratios(
+    train_embeddings: np.ndarray, source_degree: np.ndarray, target_degree: np.ndarray, query: np.ndarray, *,
+    n_neighbors: int = 10,
+) -> tuple[np.ndarray, np.ndarray]:
+    """k-NN estimates of ``log p_s(a) / q(a)`` and ``log p_t(a) / q(a)`` for query proteins ``a``.
+
+    ``p_s`` (``p_t``) is the distribution of the source (target) partner of an annotated pair and
+    ``q`` that of a protein drawn uniformly from the proteins; on a training protein ``j`` the ratio
+    is its source (target) degree over the mean degree. For a query it is the mean degree of its
+    ``n_neighbors`` nearest training proteins (Euclidean, in the normalised embedding space), with
+    one pseudo-neighbour of mean degree so that the log stays finite, over the mean degree. This
+    is the role part of the ``"log_odds"`` score of :func:`interaction_roc`.
+
+    Parameters
+    ----------
+    train_embeddings
+        ``(n_train, d)`` embeddings of the training proteins (each once).
+    source_degree, target_degree
+        ``(n_train,)`` number of training pairs in which each protein is the source / the target.
+    query
+        ``(n_query, d)`` embeddings of the proteins to score (normalised like the training ones).
+    n_neighbors
+        Neighbours averaged (capped at ``n_train``).
+
+    Returns
+    -------
+    ``(log_source, log_target)``, two ``(n_query,)`` arrays in nats.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    n_neighbors = min(check_positive_int(n_neighbors, name="n_neighbors"), len(train_embeddings))
+    index = NearestNeighbors(n_neighbors=n_neighbors, algorithm="brute").fit(train_embeddings)
+    neighbours = index.kneighbors(query, return_distance=False)
+    out = []
+    for degree in (np.asarray(source_degree, dtype=np.float64), np.asarray(target_degree, dtype=np.float64)):
+        mean = degree.mean()
+        smoothed = (degree[neighbours].sum(axis=1) + mean) / (n_neighbors + 1)
+        out.append(np.log(smoothed / mean))
+    return out[0], out[1]
+
+
+def _fit_split(embeddings: pd.DataFrame, sources: np.ndarray, targets: np.ndarray, split: HoldoutSplit,
+               options: dict[str, Any], k: int, role_neighbors: int, normalize: bool, clip: float | None,
+               chunk_size: int, threads: int | None = None) -> dict[str, Any]:
+    """Train on one split and score every ordered held-out pair (all scores, before choosing candidates)."""
     if threads is not None:  # inside a worker process: share the cores between workers
         import torch
 
         torch.set_num_threads(threads)
-    x_train, y_train, held, _, _ = split_arrays(embeddings, sources, targets, split, normalize=normalize, clip=clip)
+    x_train, y_train, held, mean, std = split_arrays(embeddings, sources, targets, split, normalize=normalize,
+                                                     clip=clip)
     fit = mi(x_train, y_train, method="lmi", random_state=split.seed, **options)
     zx_held, zy_held = fit.model.encode(held, held)
-    scores = density_ratio_grid(zx_held, zy_held, fit.zx, fit.zy, k=k, random_state=split.seed,
-                                max_elements=chunk_size)
+    ratio = density_ratio_grid(zx_held, zy_held, fit.zx, fit.zy, k=k, random_state=split.seed,
+                               max_elements=chunk_size)
+    train_sources, train_targets = sources[split.train_rows], targets[split.train_rows]
+    proteins, inverse = np.unique(np.concatenate([train_sources, train_targets]), return_inverse=True)
+    n_rows = len(train_sources)
+    source_degree = np.bincount(inverse[:n_rows], minlength=len(proteins))
+    target_degree = np.bincount(inverse[n_rows:], minlength=len(proteins))
+    values = embeddings.to_numpy(dtype=np.float32)[pd.Index(embeddings.index.astype(str)).get_indexer(proteins)]
+    if normalize:
+        values = normalize_embeddings(values, mean=mean, std=std, clip=clip)[0]
+    log_source, log_target = role_log_ratios(values, source_degree, target_degree, held, n_neighbors=role_neighbors)
     position = pd.Index(split.held_out)
     si, ti = position.get_indexer(sources), position.get_indexer(targets)
     both = (si >= 0) & (ti >= 0)
     labels = np.zeros((len(position), len(position)), dtype=bool)
     labels[si[both], ti[both]] = True  # annotated ordered pairs among the held-out proteins
     raw = embeddings.to_numpy(dtype=np.float64)[pd.Index(embeddings.index.astype(str)).get_indexer(split.held_out)]
-    cosine = _cosine(raw)
+    return {"split": split.split, "density_ratio": ratio, "log_source": log_source, "log_target": log_target,
+            "cosine": _cosine(raw), "labels": labels, "n_train_pairs": len(split.train_rows),
+            "mi_train": float(fit.mi)}
+
+
+def _evaluate(result: dict[str, Any], held_out: np.ndarray, roles: pd.Series | None, score: str) -> dict[str, Any]:
+    """AUCs and ROC curves of one split's scores on the chosen candidates."""
+    scores = {
+        "log_odds": result["density_ratio"] + result["log_source"][:, None] + result["log_target"][None, :],
+        "density_ratio": result["density_ratio"],
+        "cosine": result["cosine"],
+    }
+    labels = result["labels"]
     if roles is not None:  # bipartite: rows that can be sources, columns that can be targets
-        role = roles.reindex(split.held_out).to_numpy()
+        role = roles.reindex(held_out).to_numpy()
         rows, cols = np.isin(role, ("source", "both")), np.isin(role, ("target", "both"))
-        scores, labels, cosine = scores[rows][:, cols], labels[rows][:, cols], cosine[rows][:, cols]
-    auc, tpr = _roc(labels.ravel(), scores.ravel())
-    auc_cos, tpr_cos = _roc(labels.ravel(), cosine.ravel())
-    return {"split": split.split, "auc": auc, "auc_cosine": auc_cos, "n_holdout": len(position),
-            "n_candidates": labels.size, "n_positive": int(labels.sum()), "n_train_pairs": len(split.train_rows),
-            "mi_train": float(fit.mi), "tpr": tpr, "tpr_cosine": tpr_cos}
+        scores = {name: m[rows][:, cols] for name, m in scores.items()}
+        labels = labels[rows][:, cols]
+    row: dict[str, Any] = {"split": int(result["split"])}
+    curves = {}
+    for name in ("selected", "density_ratio", "cosine"):
+        auc, curves[name] = _roc(labels.ravel(), scores[score if name == "selected" else name].ravel())
+        row["auc" if name == "selected" else f"auc_{name}"] = auc
+    row.update(n_holdout=len(held_out), n_candidates=labels.size, n_positive=int(labels.sum()),
+               n_train_pairs=int(result["n_train_pairs"]), mi_train=float(result["mi_train"]))
+    return {"row": row, "curves": curves}
 
 
 def _cache_path(folder: Path, embeddings: pd.DataFrame, sources: np.ndarray, targets: np.ndarray,
@@ -182,6 +251,8 @@ def interaction_roc(
     n_holdout: int = 170,
     n_splits: int = 20,
     k: int = 3,
+    score: str = "log_odds",
+    role_neighbors: int = 10,
     candidates: str = "all",
     normalize: bool = True,
     clip: float | None = 10.0,
@@ -204,6 +275,18 @@ def interaction_roc(
     the ordered pair is annotated in ``pairs``. The cosine similarity of the raw embeddings is the
     baseline score on the same candidates.
 
+    Scores. Algorithm 2's ratio ``log p(a, b) / (p_s(a) p_t(b))`` compares a candidate with the
+    *partners'* marginals; it says nothing about whether ``a`` is the kind of protein that appears
+    as a source at all (a receptor, say). On the paper's candidate set, every ordered pair of
+    held-out proteins, most candidates are role-impossible (receptor-receptor, receptor->ligand),
+    and Algorithm 2 scores them as out-of-distribution queries, not low. ``score="log_odds"``
+    (default) ranks by the log odds of being annotated among candidates drawn uniformly from the
+    proteins, ``log p(a, b) / (q(a) q(b)) = log p(a, b) / (p_s(a) p_t(b)) + log p_s(a) / q(a) +
+    log p_t(b) / q(b)``: Algorithm 2 plus two role terms estimated by k-NN regression of the
+    training proteins' source and target degrees (:func:`role_log_ratios`, training proteins
+    only). ``score="density_ratio"`` is Algorithm 2 alone, the paper's score; its AUC is always
+    reported as ``auc_density_ratio``.
+
     Parameters
     ----------
     pairs
@@ -214,6 +297,11 @@ def interaction_roc(
         Held-out proteins per split (paper: 170, i.e. 28 900 candidates) and number of splits (20).
     k
         Neighbours of the density-ratio estimator.
+    score
+        ``"log_odds"`` (Algorithm 2 plus the role terms, see above) or ``"density_ratio"``
+        (Algorithm 2 alone); the score of the ``auc`` column.
+    role_neighbors
+        Neighbours of the role terms (:func:`role_log_ratios`).
     candidates
         ``"all"`` (the paper's set): every ordered pair of held-out proteins, ``n_holdout**2``.
         ``"bipartite"``: only (source-role, target-role) pairs, with roles from
@@ -243,19 +331,24 @@ def interaction_roc(
 
     Returns
     -------
-    The per-split table (one row per split): ``split``, ``auc`` (LMI density ratio), ``auc_cosine``
-    (baseline), ``n_holdout``, ``n_candidates``, ``n_positive``, ``n_train_pairs``, ``mi_train``
-    (LMI estimate on the training pairs, bits); ``n_candidates`` is ``n_holdout**2`` for
-    ``candidates="all"``. Also writes ``pairs.uns[key_added]``: ``"table"``
-    (the same), ``"curves"`` (DataFrame ``split``, ``score`` in {lmi, cosine}, ``fpr``, ``tpr``:
-    each ROC curve on a fixed FPR grid), ``"holdout"`` (DataFrame ``split``, ``protein_id``) and
-    ``"params"``. A split whose candidates hold no annotated pair (or only annotated pairs) gets
-    AUC NaN.
+    The per-split table (one row per split): ``split``, ``auc`` (the ``score``),
+    ``auc_density_ratio`` (Algorithm 2 alone), ``auc_cosine`` (baseline), ``n_holdout``,
+    ``n_candidates``, ``n_positive``, ``n_train_pairs``, ``mi_train`` (LMI estimate on the
+    training pairs, bits); ``n_candidates`` is ``n_holdout**2`` for ``candidates="all"``. Also
+    writes ``pairs.uns[key_added]``: ``"table"`` (the same), ``"curves"`` (DataFrame ``split``,
+    ``score`` in {``score``, ``"density_ratio"``, ``"cosine"``}, ``fpr``, ``tpr``: each ROC curve
+    on a fixed FPR grid), ``"holdout"`` (DataFrame ``split``, ``protein_id``) and ``"params"``. A
+    split whose candidates hold no annotated pair (or only annotated pairs) gets AUC NaN. The cache
+    holds the scores of every ordered held-out pair, so one cache serves any ``candidates`` and
+    ``score``.
     """
     k = check_positive_int(k, name="k")
     chunk_size = check_positive_int(chunk_size, name="chunk_size")
+    role_neighbors = check_positive_int(role_neighbors, name="role_neighbors")
     if candidates not in ("all", "bipartite"):
         raise ValueError(f"candidates must be 'all' or 'bipartite', got {candidates!r}")
+    if score not in ("log_odds", "density_ratio"):
+        raise ValueError(f"score must be 'log_odds' or 'density_ratio', got {score!r}")
     roles = None
     if candidates == "bipartite":
         proteins = pairs.uns.get("proteins")
@@ -278,9 +371,10 @@ def interaction_roc(
         todo_splits = [plan[int(i)] for i in splits]
     else:
         todo_splits = plan
-    settings = dict(options=estimator_options, k=k, normalize=normalize, clip=clip, chunk_size=chunk_size, roles=roles)
-    key = repr(sorted({**estimator_options, "k": k, "normalize": normalize, "clip": clip,
-                       "candidates": candidates}.items()))
+    settings = dict(options=estimator_options, k=k, role_neighbors=role_neighbors, normalize=normalize, clip=clip,
+                    chunk_size=chunk_size)
+    key = repr(sorted({**estimator_options, "k": k, "role_neighbors": role_neighbors, "normalize": normalize,
+                       "clip": clip}.items()))
     paths: list[Path | None] = [None] * len(todo_splits)
     results: list[dict[str, Any] | None] = [None] * len(todo_splits)
     if cache_dir is not None:
@@ -306,29 +400,30 @@ def interaction_roc(
     n_jobs = int(n_jobs)
     if n_jobs == 1 or len(todo) <= 1:
         for i in todo:
-            done(i, _run_split(embeddings, sources, targets, todo_splits[i], **settings))
+            done(i, _fit_split(embeddings, sources, targets, todo_splits[i], **settings))
     else:
         threads = max(1, (os.cpu_count() or 1) // n_jobs) if n_jobs > 0 else 1
         parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")
-        outputs = parallel(delayed(_run_split)(embeddings, sources, targets, todo_splits[i], threads=threads,
+        outputs = parallel(delayed(_fit_split)(embeddings, sources, targets, todo_splits[i], threads=threads,
                                                **settings) for i in todo)
         for i, res in zip(todo, outputs, strict=True):
             done(i, res)
     bar.close()
     if splits is not None:
         return None
-    rows = [{name: value for name, value in r.items() if not name.startswith("tpr")} for r in results]
-    table = pd.DataFrame(rows)
-    table["split"] = table["split"].astype(int)
+    evaluated = [_evaluate(r, split.held_out, roles, score) for r, split in zip(results, todo_splits, strict=True)]
+    table = pd.DataFrame([e["row"] for e in evaluated])
+    names = {"selected": score, "density_ratio": "density_ratio", "cosine": "cosine"}
     curves = pd.concat([
-        pd.DataFrame({"split": r["split"], "score": score, "fpr": FPR_GRID, "tpr": r[column]})
-        for r in results for score, column in (("lmi", "tpr"), ("cosine", "tpr_cosine"))
+        pd.DataFrame({"split": e["row"]["split"], "score": names[name], "fpr": FPR_GRID, "tpr": tpr})
+        for e in evaluated for name, tpr in e["curves"].items() if not (name == "density_ratio" and score == name)
     ], ignore_index=True)
     holdout = pd.DataFrame({
         "split": np.repeat([s.split for s in plan], [len(s.held_out) for s in plan]),
         "protein_id": np.concatenate([s.held_out for s in plan]).astype(object),
     })
-    params = {"n_holdout": n_holdout, "n_splits": n_splits, "k": k, "candidates": candidates, "normalize": normalize,
+    params = {"n_holdout": n_holdout, "n_splits": n_splits, "k": k, "score": score, "role_neighbors": role_neighbors,
+              "candidates": candidates, "normalize": normalize,
               "clip": float("inf") if clip is None else clip, "random_state": random_state, **estimator_options}
     pairs.uns[key_added] = {"table": table, "curves": curves, "holdout": holdout, "params": _plain(params)}
     return table

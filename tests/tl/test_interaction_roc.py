@@ -84,8 +84,8 @@ def test_interaction_roc_end_to_end(pairs, tmp_path):
     data = pairs.copy()
     opts = dict(n_holdout=40, n_splits=2, random_state=0, epochs=30, progress=False)
     table = bm.tl.interaction_roc(data, **opts)
-    assert list(table.columns) == ["split", "auc", "auc_cosine", "n_holdout", "n_candidates", "n_positive",
-                                   "n_train_pairs", "mi_train"]
+    assert list(table.columns) == ["split", "auc", "auc_density_ratio", "auc_cosine", "n_holdout", "n_candidates",
+                                   "n_positive", "n_train_pairs", "mi_train"]
     assert (table.n_candidates == 1600).all()
     # labels: annotated ordered pairs among the held-out proteins, counted by brute force
     holdout = data.uns["interaction_roc"]["holdout"]
@@ -95,9 +95,11 @@ def test_interaction_roc_end_to_end(pairs, tmp_path):
         assert table.n_positive[split] == sum((s, t) in annotated for s in ids for t in ids)
     assert table.auc.mean() > 0.75  # the families are learnable; the raw cosine is not informative
     assert table.auc.mean() > table.auc_cosine.mean()
+    # roles are disjoint: the role terms rank source-source, target-target and target->source candidates low
+    assert (table.auc > table.auc_density_ratio).all()
     res = data.uns["interaction_roc"]
     assert set(res) == {"table", "curves", "holdout", "params"}
-    assert set(res["curves"].score) == {"lmi", "cosine"}
+    assert set(res["curves"].score) == {"log_odds", "density_ratio", "cosine"}
     ax = bm.pl.interaction_roc(data, save=tmp_path / "roc.png")
     assert ax.get_xlabel() == "false positive rate" and (tmp_path / "roc.png").exists()
     data.write_h5ad(tmp_path / "pairs.h5ad")
@@ -108,6 +110,26 @@ def test_interaction_roc_end_to_end(pairs, tmp_path):
     for i in range(2):
         assert bm.tl.interaction_roc(staged, splits=[i], cache_dir=tmp_path / "cache", **opts) is None
     pd.testing.assert_frame_equal(bm.tl.interaction_roc(staged, cache_dir=tmp_path / "cache", **opts), table)
+    # the cache keeps every score: another score or candidate set is assembled without refitting
+    ratio = bm.tl.interaction_roc(staged, cache_dir=tmp_path / "cache", score="density_ratio", **opts)
+    np.testing.assert_array_equal(ratio.auc, table.auc_density_ratio)
+    assert set(staged.uns["interaction_roc"]["curves"].score) == {"density_ratio", "cosine"}
+    bm.pl.interaction_roc(staged, save=tmp_path / "roc_ratio.png")
+
+
+def test_role_log_ratios():
+    """k-NN regression of the training proteins' degrees over the mean degree, smoothed by one pseudo-neighbour."""
+    train = np.array([[0.0], [0.1], [0.2], [10.0], [10.1], [10.2]])
+    source_degree = np.array([3, 3, 3, 0, 0, 0])  # the first three only ever appear as sources
+    target_degree = np.array([0, 0, 0, 2, 2, 2])
+    log_s, log_t = bm.tl.role_log_ratios(train, source_degree, target_degree, np.array([[0.05], [10.05]]),
+                                         n_neighbors=3)
+    # near the sources: (9 + 1.5) / 4 / 1.5 = 1.75; near the targets: (0 + 1.5) / 4 / 1.5 = 0.25
+    np.testing.assert_allclose(np.exp(log_s), [1.75, 0.25])
+    np.testing.assert_allclose(np.exp(log_t), [0.25, 1.75])
+    assert np.isfinite(log_s).all() and np.isfinite(log_t).all()
+    with pytest.raises(ValueError, match="n_neighbors"):
+        bm.tl.role_log_ratios(train, source_degree, target_degree, train, n_neighbors=0)
 
 
 def test_interaction_roc_errors(pairs):
@@ -123,6 +145,8 @@ def test_interaction_roc_errors(pairs):
         bm.tl.interaction_roc(no_ids, progress=False)
     with pytest.raises(ValueError, match="give cache_dir"):
         bm.tl.interaction_roc(pairs, splits=[0], progress=False)
+    with pytest.raises(ValueError, match="score must be 'log_odds' or 'density_ratio'"):
+        bm.tl.interaction_roc(pairs, score="joint", progress=False)
 
 
 def test_bipartite_candidates(pairs):

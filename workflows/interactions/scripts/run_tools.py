@@ -29,6 +29,7 @@ def mi_kwargs(method: str) -> dict:
 
 
 roc_kwargs = dict(n_holdout=roc_cfg["n_holdout"], n_splits=roc_cfg["n_splits"], random_state=roc_cfg["random_state"],
+                  score=roc_cfg.get("score", "log_odds"), candidates=roc_cfg.get("candidates", "all"),
                   cache_dir=cache / "roc", progress=False, **options)
 
 if sm.rule == "mi_fit":

@@ -1,9 +1,9 @@
 """bioinfo_mi: mutual information between high-dimensional biological variables, in bits."""
 
-from . import datasets, estimators, pl, pp, tl
+from . import benchmark, datasets, estimators, pl, pp, tl
 from .api import METHODS, mi
 from .estimators import LMIResult, MIResult
 
 __version__ = "0.1.0"
 
-__all__ = ["mi", "METHODS", "MIResult", "LMIResult", "datasets", "estimators", "pl", "pp", "tl", "__version__"]
+__all__ = ["mi", "METHODS", "MIResult", "LMIResult", "benchmark", "datasets", "estimators", "pl", "pp", "tl", "__version__"]

@@ -1,0 +1,25 @@
+"""Benchmark tasks, a runner and accuracy metrics (the evidence behind the estimators).
+
+Modelled on the ``bmi`` benchmark (Czyż et al. 2023): a :class:`Task` is a sampler with a known
+``I(X; Y)``; :func:`run_benchmark` runs estimators (any :data:`bioinfo_mi.METHODS` entry with
+options) on tasks over seeds, in parallel and resumably, into a tidy table; :mod:`.metrics`
+summarises it (MSE, bias, normalised RMSE, Spearman and Kendall rank correlations). The scripts in
+``benchmarks/`` build the papers' figures from these pieces (see ``docs/benchmarks.md``).
+"""
+
+from .metrics import bias, kendall_tau, mse, normalized_rmse, spearman, summarize
+from .runner import Estimator, run_benchmark
+from .tasks import Task, gaussian_task
+
+__all__ = [
+    "Task",
+    "gaussian_task",
+    "Estimator",
+    "run_benchmark",
+    "summarize",
+    "mse",
+    "bias",
+    "normalized_rmse",
+    "spearman",
+    "kendall_tau",
+]

@@ -159,6 +159,34 @@ class _NeighbourIndex:
             ny -= 1
         return nx, ny
 
+    def scaled_self_counts(self, k: int, scales: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Leave-one-out counts of the reference sample against itself for ``(x, c * y)`` at every
+        ``c`` in ``scales``: two ``(len(scales), n)`` arrays. Brute force computes the marginal
+        distance blocks once per chunk and reuses them for every scale (``|c y_i - c y_j| =
+        c |y_i - y_j|`` in the max norm), instead of one neighbour search per scale."""
+        scales = np.asarray(scales, dtype=np.float64)
+        if self.use_tree:
+            out = [_NeighbourIndex(self.xr, c * self.yr, self.workers).counts(self.xr, c * self.yr, k,
+                                                                              exclude_self=True) for c in scales]
+            return np.stack([o[0] for o in out]), np.stack([o[1] for o in out])
+        n = len(self.xr)
+        txr, tyr = torch.from_numpy(self.xr), torch.from_numpy(self.yr)
+        chunk = max(1, _BRUTE_CHUNK_ELEMENTS // max(n, 1))
+        nx = np.empty((len(scales), n), dtype=np.int64)
+        ny = np.empty((len(scales), n), dtype=np.int64)
+        for start in range(0, n, chunk):
+            stop = min(start + chunk, n)
+            rows = torch.arange(stop - start)
+            dx = torch.cdist(txr[start:stop], txr, p=float("inf"))
+            dy = torch.cdist(tyr[start:stop], tyr, p=float("inf"))
+            dx[rows, rows + start] = float("inf")  # the query itself is never its own neighbour or counted
+            for i, c in enumerate(scales):
+                dyc = dy * float(c)
+                eps = torch.topk(torch.maximum(dx, dyc), k, dim=1, largest=False, sorted=True).values[:, -1:]
+                nx[i, start:stop] = (dx < eps).sum(dim=1).numpy()
+                ny[i, start:stop] = ((dyc < eps).sum(dim=1) - 1).numpy()  # dy's diagonal (0) is not excluded
+        return nx, ny
+
     def _brute_force(
         self, xq: np.ndarray, yq: np.ndarray, k: int, *, exclude_self: bool
     ) -> tuple[np.ndarray, np.ndarray]:

@@ -84,10 +84,9 @@ def _normalized_ksg(
     grid = np.array([1.0]) if scales is None else np.asarray(scales, dtype=float)
     if grid.ndim != 1 or len(grid) == 0 or not (grid > 0).all():
         raise ValueError(f"scales must be a non-empty 1-D array of positive numbers, got {scales!r}")
-    per_scale = []
-    for c in grid:  # a short loop over the 20 scales; each KSG is vectorised
-        nx, ny = _NeighbourIndex(xn, c * yn, workers).counts(xn, c * yn, k, exclude_self=True)
-        per_scale.append(to_base(digamma(k) + digamma(n) - digamma(nx + 1) - digamma(ny + 1), base))
+    # every scale at once: in high dimension the marginal distances are computed once for all scales
+    nx, ny = _NeighbourIndex(xn, yn, workers).scaled_self_counts(k, grid)
+    per_scale = list(to_base(digamma(k) + digamma(n) - digamma(nx + 1) - digamma(ny + 1), base))
     means = np.array([p.mean() for p in per_scale])
     best = int(np.argmax(means))
     extra: dict[str, Any] = {}

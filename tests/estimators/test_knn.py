@@ -107,6 +107,20 @@ def test_ksg_global_reports_scale():
     assert np.isclose(res.mi, max(res.extra["mi_per_scale"]))
 
 
+@pytest.mark.parametrize(("n", "dims"), [(400, 12), (3100, 2)])  # brute force (shared distances), KD-trees
+def test_scaled_counts_equal_one_search_per_scale(n, dims):
+    """KSG-Global's all-scales-at-once counts equal a separate neighbour search of (x, c y) per scale."""
+    from bioinfo_mi.estimators.knn import _NeighbourIndex
+
+    x, y = correlated(n, 0.7, seed=3, dims=dims)
+    scales = np.array([0.1, 0.7, 1.3, 2.0])
+    nx, ny = _NeighbourIndex(x, y).scaled_self_counts(3, scales)
+    for i, c in enumerate(scales):
+        ax, ay = _NeighbourIndex(x, c * y).counts(x, c * y, 3, exclude_self=True)
+        np.testing.assert_array_equal(nx[i], ax)
+        np.testing.assert_array_equal(ny[i], ay)
+
+
 def test_density_ratio_leave_one_out_matches_ksg(search_path):
     x, y = correlated(700, 0.6, seed=9, dims=2)
     pmi = ksg_pointwise(x, y, random_state=1)

@@ -6,4 +6,6 @@ from .estimators import LMIResult, MIResult
 
 __version__ = "0.1.0"
 
-__all__ = ["mi", "METHODS", "MIResult", "LMIResult", "benchmark", "datasets", "estimators", "pl", "pp", "tl", "__version__"]
+__all__ = [
+    "mi", "METHODS", "MIResult", "LMIResult", "benchmark", "datasets", "estimators", "pl", "pp", "tl", "__version__",
+]

@@ -8,18 +8,40 @@ summarises it (MSE, bias, normalised RMSE, Spearman and Kendall rank correlation
 """
 
 from .metrics import bias, kendall_tau, mse, normalized_rmse, spearman, summarize
-from .runner import Estimator, run_benchmark
+from .resampling_tasks import digits_tasks, mnist_tasks, resampling_tasks, species_tasks
+from .runner import Estimator, run_benchmark, sample_task
+from .scale_tasks import (
+    DEFAULT_TRIAL_DRAW,
+    SCALE_BASES,
+    base_parameter,
+    scale_curve_tasks,
+    scale_row_tasks,
+    scale_task,
+    trial_parameters,
+)
 from .tasks import Task, gaussian_task
 
 __all__ = [
     "Task",
     "gaussian_task",
+    "resampling_tasks",
+    "digits_tasks",
+    "mnist_tasks",
+    "species_tasks",
     "Estimator",
     "run_benchmark",
+    "sample_task",
     "summarize",
     "mse",
     "bias",
     "normalized_rmse",
     "spearman",
     "kendall_tau",
+    "SCALE_BASES",
+    "DEFAULT_TRIAL_DRAW",
+    "base_parameter",
+    "trial_parameters",
+    "scale_task",
+    "scale_row_tasks",
+    "scale_curve_tasks",
 ]

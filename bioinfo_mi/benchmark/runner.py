@@ -21,7 +21,7 @@ from .._validation import check_positive_int
 from ..api import METHODS, mi
 from .tasks import Task
 
-__all__ = ["Estimator", "run_benchmark"]
+__all__ = ["Estimator", "run_benchmark", "sample_task"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,29 @@ def _seeds(random_state: int, task: Task, seed: int, estimator: Estimator) -> tu
     data = np.random.SeedSequence(base).generate_state(1, np.uint64)[0]
     est = np.random.SeedSequence([*base, _int_of(estimator.name) % 2**63]).generate_state(1, np.uint64)[0]
     return int(data % 2**63), int(est % 2**32)
+
+
+def sample_task(task: Task, seed: int = 0, random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The dataset :func:`run_benchmark` draws for ``task`` and seed index ``seed``.
+
+    Lets a script run an estimator that is not in :data:`bioinfo_mi.METHODS` (e.g. the reference
+    implementation ``latentmi``) on exactly the data the benchmark's estimators saw.
+
+    Parameters
+    ----------
+    task
+        The task.
+    seed
+        Seed index (``0 .. n_seeds - 1`` of :func:`run_benchmark`).
+    random_state
+        The base seed given to :func:`run_benchmark`.
+
+    Returns
+    -------
+    ``(x, y)``.
+    """
+    data_seed, _ = _seeds(int(random_state), task, int(seed), Estimator("-", "ksg"))
+    return task.sample(data_seed)
 
 
 def _cache_file(folder: Path, random_state: int, task: Task, seed: int, estimator: Estimator) -> Path:

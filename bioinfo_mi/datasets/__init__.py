@@ -21,6 +21,12 @@ Proteins (:mod:`.proteins`)
     filter with :func:`read_uniprot_fasta`); :func:`load_interactions` -- OmniPath ligand-receptor or
     kinase-target pairs (needs omnipath), :func:`read_interactions` the same from a local table
     (LMI paper, Section 4.1 / Appendix A.4.1; pair them with :func:`bioinfo_mi.pp.pair_interactions`).
+Resampled real data (:mod:`.resampling`)
+    :func:`resample_pairs` -- Bernoulli label pairs with a prescribed correlation, each label replaced by a
+    sample of its class drawn without replacement, so ``I(X; Y) = I(Lx; Ly)`` (LMI paper, Section 3.2,
+    Theorem 4); :func:`bernoulli_mi` / :func:`correlation_for_mi` the analytic label MI,
+    :func:`class_separability` the Appendix A.3.3 check; sources :func:`load_digits_source` (scikit-learn's
+    digits, classes :data:`DIGITS_CLASSES`), :func:`read_mnist` and :func:`read_species_embeddings` (local files).
 Simulated interactions (:mod:`.interactions`)
     :func:`simulate_interactions` -- paired AnnData of interacting (source, target) protein embeddings with
     ``I(source; target)`` known exactly (LMI paper, Section 4.1); :func:`family_affinity` the family-level
@@ -49,6 +55,19 @@ from .proteins import (
     read_interactions,
     read_prott5_h5,
     read_uniprot_fasta,
+)
+from .resampling import (
+    DIGITS_CLASSES,
+    bernoulli_mi,
+    class_pools,
+    class_separability,
+    correlation_for_mi,
+    label_pairs,
+    load_digits_source,
+    max_pairs,
+    read_mnist,
+    read_species_embeddings,
+    resample_pairs,
 )
 from .transforms import (
     TRANSFORM_ALIASES,
@@ -97,4 +116,15 @@ __all__ = [
     "simulate_interactions",
     "family_affinity",
     "oracle_auc",
+    "resample_pairs",
+    "label_pairs",
+    "bernoulli_mi",
+    "correlation_for_mi",
+    "max_pairs",
+    "class_pools",
+    "class_separability",
+    "load_digits_source",
+    "read_mnist",
+    "read_species_embeddings",
+    "DIGITS_CLASSES",
 ]

@@ -3,11 +3,13 @@
 - :mod:`.knn`: pointwise KSG, BI-KSG, the out-of-sample k-NN density ratio;
 - :mod:`.normalization`: local / global / global-L-inf normalisation and the normalised KSG variants;
 - :mod:`.neural`: MINE and InfoNCE (with the Local, Global and Global-Corrected variants);
-- :mod:`.lmi`: latent MI with cross-predictive paired autoencoders.
+- :mod:`.lmi`: latent MI with cross-predictive paired autoencoders;
+- :mod:`.latent_scan`: scan LMI's latent size and pick one (:func:`scan_latent_dim`).
 """
 
 from ._result import LMIResult, MIResult
 from .knn import bi_ksg, density_ratio, density_ratio_grid, ksg, ksg_pointwise
+from .latent_scan import LatentScan, scan_latent_dim
 from .normalization import ksg_global, ksg_global_linf, ksg_local, normalize
 
 __all__ = [
@@ -22,4 +24,6 @@ __all__ = [
     "ksg_global",
     "ksg_global_linf",
     "normalize",
+    "scan_latent_dim",
+    "LatentScan",
 ]

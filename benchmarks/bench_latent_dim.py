@@ -1,0 +1,229 @@
+"""Latent-size scan (LMI paper, appendix table ``A_latent_dim_scan.csv``) and what
+``bm.estimators.scan_latent_dim`` picks.
+
+Data: Algorithm 4 (``bm.benchmark.gaussian_task``), d = 1000, k = 4, 1 bit. The paper's scan
+(authors' notebook ``A_latent_dim_scan.ipynb``) used N = 5000, one dataset, one fit per latent
+size 2, 4, 6, 8 per variable, and reports LMI-2 0.296, LMI-4 0.720, LMI-6 0.671, LMI-8 0.687 bits
+(MINE and InfoNCE about 0). Here every dataset is scanned by ``scan_latent_dim`` (``--repeats``
+fits per size, each with its own split and initialisation); the table gives the mean and sd over
+all fits per size beside the paper's value, latentmi 0.1.3 (the reference implementation, latent
+size 8 = its default) on the same data in the same run, and the size the helper picks per dataset.
+
+    python benchmarks/bench_latent_dim.py              # reduced: N=2000, 1 dataset x 3 repeats (<= 3 min, 2 cores)
+    python benchmarks/bench_latent_dim.py --full       # paper size: N=5000, 3 datasets x 3 repeats, latentmi on all
+    python benchmarks/bench_latent_dim.py --ks 1 2 4   # does the pick follow the dependence dimension?
+
+Targets: the scan reproduces the paper's shape (2 per side far below 4; 4, 6, 8 on one plateau,
+each within 0.1 bit of the paper's value at the paper's N) and the helper picks 4 = k.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from _common import machine, quiet, timed, write
+
+from bioinfo_mi.benchmark import gaussian_task, sample_task
+from bioinfo_mi.estimators import scan_latent_dim
+
+REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "A_latent_dim_scan.csv"
+FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
+D, TRUE_MI, PAPER_K, PAPER_N = 1000, 1.0, 4, 5000
+
+
+def paper_values(arg: str | None) -> pd.DataFrame:
+    """The paper's table: estimator, latent_dim (NaN for MINE/InfoNCE), estimate."""
+    for path in ([Path(arg)] if arg else []) + [REFERENCE, Path.cwd().parent / "shared" / "reference" /
+                                                 "A_latent_dim_scan.csv"]:
+        if path.exists():
+            ref = pd.read_csv(path, index_col=0)
+            dims = ref.Estimator.str.extract(r"LMI-(\d+)")[0].astype(float)
+            return pd.DataFrame({"estimator": ref.Estimator, "latent_dim": dims, "estimate": ref.Estimate})
+    print("paper table A_latent_dim_scan.csv not found; pass --reference")
+    return pd.DataFrame(columns=["estimator", "latent_dim", "estimate"])
+
+
+def run_latentmi(x: np.ndarray, y: np.ndarray, seed: int) -> float:
+    from latentmi import lmi as latentmi_lmi
+
+    np.random.seed(seed)  # noqa: NPY002 - latentmi draws its split from numpy's global RNG
+    torch.manual_seed(seed)
+    with quiet():
+        pmis, _, _ = latentmi_lmi.estimate(x, y, quiet=True)  # N_dims=8 per variable, its default
+    return float(np.nanmean(pmis))
+
+
+def cached(cache_dir: str | None, key: dict, compute):
+    """``compute()`` once per key: JSON in ``cache_dir`` so an interrupted --full run resumes."""
+    if cache_dir is None:
+        return compute()
+    folder = Path(cache_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.blake2b(json.dumps(key, sort_keys=True).encode(), digest_size=12).hexdigest()
+    path = folder / f"latent_dim_{digest}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    value = compute()
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(value))
+    os.replace(tmp, path)
+    return value
+
+
+def figure(runs: pd.DataFrame, summary: pd.DataFrame, paper: pd.DataFrame, picks: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ks = sorted(runs.k.unique())
+    fig, axes = plt.subplots(1, len(ks), figsize=(5.2 * len(ks), 4.0), squeeze=False)
+    rng = np.random.default_rng(0)
+    for ax, k in zip(axes[0], ks, strict=True):
+        ours = runs[(runs.k == k) & (runs.estimator == "LMI (bioinfo_mi)")]
+        ax.scatter(ours.latent_dim + rng.uniform(-0.15, 0.15, len(ours)), ours.estimate, s=12, color="tab:blue",
+                   alpha=0.5, label="bioinfo_mi, each fit")
+        s = summary[(summary.k == k) & (summary.estimator == "LMI (bioinfo_mi)")]
+        ax.errorbar(s.latent_dim, s["mean"], yerr=s["sd"], color="tab:blue", marker="o", capsize=3,
+                    label="bioinfo_mi, mean ± sd")
+        ref = runs[(runs.k == k) & (runs.estimator == "latentmi 0.1.3")]
+        if len(ref):
+            ax.scatter(ref.latent_dim + 0.3, ref.estimate, marker="s", facecolor="none", edgecolor="tab:green",
+                       s=40, label="latentmi 0.1.3 (default 8)")
+        if k == PAPER_K and int(runs.d.iloc[0]) == D and len(paper):
+            lmi = paper.dropna(subset=["latent_dim"])
+            ax.plot(lmi.latent_dim, lmi.estimate, "r*--", ms=11, lw=1, label=f"paper (N={PAPER_N}, one fit)")
+        chosen = picks[picks.k == k].chosen.value_counts()
+        for size, count in chosen.items():
+            ax.axvspan(size - 0.45, size + 0.45, color="orange", alpha=0.15 + 0.1 * count)
+        ax.axhline(TRUE_MI, color="k", ls=":", lw=1, label="true MI")
+        ax.set(xlabel="latent size per variable", ylabel="estimate (bits)", ylim=(-0.4, 1.15),
+               title=f"Algorithm 4, d={int(runs.d.iloc[0])}, k={k}, N={int(runs.n_samples.iloc[0])}\n"
+                     f"orange: scan_latent_dim's pick, " + ", ".join(f"{v} ({c} of {chosen.sum()} datasets)"
+                                                                     for v, c in chosen.items()))
+        ax.set_xticks(sorted(runs.latent_dim.unique()))
+        ax.legend(fontsize=7, loc="lower right", ncol=2)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--full", action="store_true", help=f"paper size: N={PAPER_N}, 3 datasets x 3 repeats")
+    parser.add_argument("--n", type=int, default=None, help="samples per dataset (default 2000, --full 5000)")
+    parser.add_argument("--datasets", type=int, default=None, help="datasets per k (default 1, --full 3)")
+    parser.add_argument("--repeats", type=int, default=3, help="fits (seeds) per latent size per dataset")
+    parser.add_argument("--d", type=int, default=D, help="ambient dimension (paper: 1000)")
+    parser.add_argument("--ks", type=int, nargs="+", default=[PAPER_K], help="dependence dimensions (paper: 4)")
+    parser.add_argument("--latent-dims", type=int, nargs="+", default=[2, 4, 6, 8])
+    parser.add_argument("--preset", default="default", help="LMI preset of bioinfo_mi (default or paper)")
+    parser.add_argument("--latentmi-datasets", type=int, default=None,
+                        help="datasets per k on which latentmi also runs (default 1, --full all)")
+    parser.add_argument("--n-jobs", type=int, default=2, help="parallel LMI fits of the scan (default 2 cores)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--cache-dir", default=None, help="resume: finished scans and latentmi fits are kept here")
+    parser.add_argument("--reference", default=None, help="path to A_latent_dim_scan.csv")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tag", default="", help="suffix of the CSV and figure names (keeps other runs' files)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    n = args.n or (PAPER_N if args.full else 2000)
+    n_datasets = args.datasets or (3 if args.full else 1)
+    n_repeats = args.repeats
+    n_latentmi = args.latentmi_datasets if args.latentmi_datasets is not None else (n_datasets if args.full else 1)
+
+    start = time.perf_counter()
+    tasks = {k: gaussian_task(args.d, k, TRUE_MI, n_samples=n) for k in args.ks}
+
+    def reference(k: int, dataset: int) -> dict:
+        """latentmi on the same data as the scan (cached like the scans)."""
+        def compute():
+            x, y = sample_task(tasks[k], dataset, random_state=args.seed)
+            est, sec = timed(run_latentmi, x, y, args.seed * 1000 + dataset)
+            return {"estimate": est, "seconds": sec}
+
+        return cached(args.cache_dir, {"latentmi": tasks[k].name, "dataset": dataset, "seed": args.seed}, compute)
+
+    ref_jobs = [(k, dataset) for k in args.ks for dataset in range(min(n_latentmi, n_datasets))]
+    rows, picks = [], []
+    for k, task in tasks.items():
+        for dataset in range(n_datasets):
+            x, y = sample_task(task, dataset, random_state=args.seed)
+            key = {"task": task.name, "dataset": dataset, "seed": args.seed, "repeats": n_repeats,
+                   "dims": args.latent_dims, "preset": args.preset}
+
+            def scan(x=x, y=y, dataset=dataset):
+                res = scan_latent_dim(x, y, latent_dims=args.latent_dims, n_repeats=n_repeats,
+                                      random_state=args.seed * 1000 + dataset, n_jobs=args.n_jobs,
+                                      preset=args.preset, progress=False)
+                return {"runs": res.runs.to_dict("list"), "chosen": res.chosen, "best": res.best}
+
+            out = cached(args.cache_dir, key, scan)
+            sec = sum(out["runs"]["seconds"])  # fit time, also right when the scan came from the cache
+            scan_runs = pd.DataFrame(out["runs"])
+            for r in scan_runs.itertuples():
+                rows.append({"k": k, "dataset": dataset, "estimator": "LMI (bioinfo_mi)", "latent_dim": r.latent_dim,
+                             "repeat": r.repeat, "estimate": r.estimate, "seconds": r.seconds, "n_samples": n,
+                             "d": args.d})
+            picks.append({"k": k, "dataset": dataset, "chosen": out["chosen"], "best": out["best"]})
+            print(f"k={k} dataset={dataset}: "
+                  + ", ".join(f"{d}: {g.estimate.mean():.3f}" for d, g in scan_runs.groupby("latent_dim"))
+                  + f" -> chosen {out['chosen']} (best {out['best']}), {sec:.0f} s of fits", flush=True)
+    for k, dataset in ref_jobs:
+        ref = reference(k, dataset)
+        rows.append({"k": k, "dataset": dataset, "estimator": "latentmi 0.1.3", "latent_dim": 8, "repeat": 0,
+                     "estimate": ref["estimate"], "seconds": ref["seconds"], "n_samples": n, "d": args.d})
+        print(f"k={k} dataset={dataset}: latentmi 0.1.3 (latent 8) {ref['estimate']:.3f}, {ref['seconds']:.0f} s",
+              flush=True)
+    elapsed = time.perf_counter() - start
+    runs = pd.DataFrame(rows)
+    picks = pd.DataFrame(picks)
+    runs = runs.merge(picks, on=["k", "dataset"], how="left").rename(columns={"chosen": "chosen_by_helper",
+                                                                              "best": "best_by_helper"})
+    name = "latent_dim_scan" + (f"_{args.tag}" if args.tag else "")
+    write(runs, f"{name}_runs")
+
+    summary = (runs.groupby(["k", "estimator", "latent_dim"], sort=True)
+               .agg(n_fits=("estimate", "size"), mean=("estimate", "mean"), sd=("estimate", "std"),
+                    median_seconds=("seconds", "median")).reset_index())
+    paper = paper_values(args.reference)
+    lmi_paper = paper.dropna(subset=["latent_dim"]).set_index("latent_dim").estimate
+    summary["paper"] = np.where((summary.k == PAPER_K) & (args.d == D), summary.latent_dim.map(lmi_paper), np.nan)
+    summary["ours_minus_paper"] = summary["mean"] - summary["paper"]
+    summary["error_vs_truth"] = summary["mean"] - TRUE_MI
+    pick_counts = picks.groupby("k").chosen.agg(lambda c: ", ".join(f"{v} ({n}x)" for v, n in c.value_counts().items()))
+    summary["helper_picks"] = summary.k.map(pick_counts)
+    path = write(summary, name)
+
+    print(f"\nLatent-size scan: Algorithm 4, d={args.d}, 1 bit, N={n}, {n_datasets} dataset(s) x {n_repeats} "
+          f"fit(s) per size, preset {args.preset!r}; {machine()}; threads {torch.get_num_threads()}, "
+          f"n_jobs {args.n_jobs}; {elapsed:.0f} s in all")
+    print(f"(paper: N={PAPER_N}, one dataset, one fit per size)\n")
+    print(summary[["k", "estimator", "latent_dim", "n_fits", "mean", "sd", "paper", "ours_minus_paper",
+                   "error_vs_truth", "median_seconds"]].to_markdown(index=False, floatfmt=".3f"))
+    paper_setting = PAPER_K in args.ks and args.d == D
+    others = paper[paper.latent_dim.isna()]
+    if len(others) and paper_setting:
+        print("\npaper, other estimators on the same task: "
+              + ", ".join(f"{r.estimator} {r.estimate:.3f}" for r in others.itertuples()))
+    print("\nscan_latent_dim picks (smallest size within 2 SE of the best mean)\n")
+    print(picks.to_markdown(index=False))
+    if len(lmi_paper) and paper_setting:
+        print(f"\nthe paper's single-fit scan has its maximum at {int(lmi_paper.idxmax())} per side; "
+              f"LMI-2 is {lmi_paper.max() - lmi_paper.min():.2f} bits below it")
+    figure(runs, summary, paper, picks, FIGURES / f"{name}.png")
+    print("\nwrote", path, "and", FIGURES / f"{name}.png")
+
+
+if __name__ == "__main__":
+    main()

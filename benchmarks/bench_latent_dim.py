@@ -22,8 +22,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import multiprocessing
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -61,20 +63,31 @@ def run_latentmi(x: np.ndarray, y: np.ndarray, seed: int) -> float:
     return float(np.nanmean(pmis))
 
 
-def cached(cache_dir: str | None, key: dict, compute):
-    """``compute()`` once per key: JSON in ``cache_dir`` so an interrupted --full run resumes."""
+def latentmi_job(x: np.ndarray, y: np.ndarray, seed: int, threads: int) -> dict:
+    """One latentmi fit with its wall time (run in its own process next to the scan's workers)."""
+    torch.set_num_threads(threads)
+    est, sec = timed(run_latentmi, x, y, seed)
+    return {"estimate": est, "seconds": sec}
+
+
+def cache_path(cache_dir: str | None, key: dict) -> Path | None:
     if cache_dir is None:
-        return compute()
-    folder = Path(cache_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+        return None
     digest = hashlib.blake2b(json.dumps(key, sort_keys=True).encode(), digest_size=12).hexdigest()
-    path = folder / f"latent_dim_{digest}.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    value = compute()
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(value))
-    os.replace(tmp, path)
+    return Path(cache_dir) / f"latent_dim_{digest}.json"
+
+
+def cache_get(path: Path | None) -> dict | None:
+    return json.loads(path.read_text()) if path is not None and path.exists() else None
+
+
+def cache_put(path: Path | None, value: dict) -> dict:
+    """Store ``value`` (atomic write) so an interrupted --full run resumes; return it."""
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(value))
+        os.replace(tmp, path)
     return value
 
 
@@ -145,30 +158,31 @@ def main() -> None:
     start = time.perf_counter()
     tasks = {k: gaussian_task(args.d, k, TRUE_MI, n_samples=n) for k in args.ks}
 
-    def reference(k: int, dataset: int) -> dict:
-        """latentmi on the same data as the scan (cached like the scans)."""
-        def compute():
-            x, y = sample_task(tasks[k], dataset, random_state=args.seed)
-            est, sec = timed(run_latentmi, x, y, args.seed * 1000 + dataset)
-            return {"estimate": est, "seconds": sec}
-
-        return cached(args.cache_dir, {"latentmi": tasks[k].name, "dataset": dataset, "seed": args.seed}, compute)
-
+    # latentmi fits: with worker processes for the scan (n_jobs != 1) they run meanwhile in one more
+    # single-threaded process, so both cores stay busy; with n_jobs=1 they run after the scans.
     ref_jobs = [(k, dataset) for k in args.ks for dataset in range(min(n_latentmi, n_datasets))]
+    ref_paths = {job: cache_path(args.cache_dir, {"latentmi": tasks[job[0]].name, "dataset": job[1],
+                                                  "seed": args.seed}) for job in ref_jobs}
+    refs = {job: cache_get(path) for job, path in ref_paths.items()}
+    todo = [job for job, value in refs.items() if value is None]
+    pool = (ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            if args.n_jobs != 1 and todo else None)
+    futures = {}
+    for job in todo if pool else []:
+        x, y = sample_task(tasks[job[0]], job[1], random_state=args.seed)
+        futures[job] = pool.submit(latentmi_job, x, y, args.seed * 1000 + job[1], 1)
     rows, picks = [], []
     for k, task in tasks.items():
         for dataset in range(n_datasets):
             x, y = sample_task(task, dataset, random_state=args.seed)
-            key = {"task": task.name, "dataset": dataset, "seed": args.seed, "repeats": n_repeats,
-                   "dims": args.latent_dims, "preset": args.preset}
-
-            def scan(x=x, y=y, dataset=dataset):
+            path = cache_path(args.cache_dir, {"task": task.name, "dataset": dataset, "seed": args.seed,
+                                               "repeats": n_repeats, "dims": args.latent_dims, "preset": args.preset})
+            out = cache_get(path)
+            if out is None:
                 res = scan_latent_dim(x, y, latent_dims=args.latent_dims, n_repeats=n_repeats,
                                       random_state=args.seed * 1000 + dataset, n_jobs=args.n_jobs,
                                       preset=args.preset, progress=False)
-                return {"runs": res.runs.to_dict("list"), "chosen": res.chosen, "best": res.best}
-
-            out = cached(args.cache_dir, key, scan)
+                out = cache_put(path, {"runs": res.runs.to_dict("list"), "chosen": res.chosen, "best": res.best})
             sec = sum(out["runs"]["seconds"])  # fit time, also right when the scan came from the cache
             scan_runs = pd.DataFrame(out["runs"])
             for r in scan_runs.itertuples():
@@ -179,12 +193,20 @@ def main() -> None:
             print(f"k={k} dataset={dataset}: "
                   + ", ".join(f"{d}: {g.estimate.mean():.3f}" for d, g in scan_runs.groupby("latent_dim"))
                   + f" -> chosen {out['chosen']} (best {out['best']}), {sec:.0f} s of fits", flush=True)
-    for k, dataset in ref_jobs:
-        ref = reference(k, dataset)
-        rows.append({"k": k, "dataset": dataset, "estimator": "latentmi 0.1.3", "latent_dim": 8, "repeat": 0,
+    for job in ref_jobs:
+        if refs[job] is None:
+            if job in futures:
+                refs[job] = cache_put(ref_paths[job], futures[job].result())
+            else:
+                x, y = sample_task(tasks[job[0]], job[1], random_state=args.seed)
+                refs[job] = cache_put(ref_paths[job], latentmi_job(x, y, args.seed * 1000 + job[1], args.threads))
+        ref = refs[job]
+        rows.append({"k": job[0], "dataset": job[1], "estimator": "latentmi 0.1.3", "latent_dim": 8, "repeat": 0,
                      "estimate": ref["estimate"], "seconds": ref["seconds"], "n_samples": n, "d": args.d})
-        print(f"k={k} dataset={dataset}: latentmi 0.1.3 (latent 8) {ref['estimate']:.3f}, {ref['seconds']:.0f} s",
-              flush=True)
+        print(f"k={job[0]} dataset={job[1]}: latentmi 0.1.3 (latent 8) {ref['estimate']:.3f}, "
+              f"{ref['seconds']:.0f} s", flush=True)
+    if pool:
+        pool.shutdown()
     elapsed = time.perf_counter() - start
     runs = pd.DataFrame(rows)
     picks = pd.DataFrame(picks)

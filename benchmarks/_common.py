@@ -43,3 +43,20 @@ def write(table: pd.DataFrame, name: str) -> Path:
     path = RESULTS / f"{name}.csv"
     table.to_csv(path, index=False)
     return path
+
+
+def run_latentmi(x: Any, y: Any, seed: int) -> float:
+    """MI (bits) from the reference implementation, latentmi 0.1.3, at its defaults (8 latent dims per side).
+
+    latentmi draws its split from numpy's global RNG and initialises with torch's, so both are
+    seeded; its per-epoch prints are silenced. Needs ``pip install -e ".[bench]"``.
+    """
+    import numpy as np
+    from latentmi import lmi as latentmi_lmi
+
+    np.random.seed(seed)  # noqa: NPY002 - latentmi draws its split from numpy's global RNG
+    torch.manual_seed(seed)
+    with quiet():
+        pmis, _, _ = latentmi_lmi.estimate(x, y, quiet=True)
+    return float(np.nanmean(pmis))
+

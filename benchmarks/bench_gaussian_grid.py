@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from _common import machine, quiet, timed, write
+from _common import machine, run_latentmi, timed, write
 
 from bioinfo_mi.benchmark import Estimator, gaussian_task, kendall_tau, mse, run_benchmark, sample_task
 
@@ -56,13 +56,6 @@ def paper_cells(path: Path | None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run_latentmi(x: np.ndarray, y: np.ndarray, seed: int) -> float:
-    from latentmi import lmi as latentmi_lmi
-
-    np.random.seed(seed)  # noqa: NPY002 - latentmi draws its split from numpy's global RNG
-    with quiet():
-        pmis, _, _ = latentmi_lmi.estimate(x, y, quiet=True)
-    return float(np.nanmean(pmis))
 
 
 def heatmaps(cells: pd.DataFrame, value: str, path: Path, *, vmax: float | None, cmap: str) -> None:

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from _common import machine, quiet, timed, write
+from _common import machine, run_latentmi, timed, write
 
 from bioinfo_mi.benchmark import gaussian_task, sample_task
 from bioinfo_mi.estimators import scan_latent_dim
@@ -53,14 +53,6 @@ def paper_values(arg: str | None) -> pd.DataFrame:
     return pd.DataFrame(columns=["estimator", "latent_dim", "estimate"])
 
 
-def run_latentmi(x: np.ndarray, y: np.ndarray, seed: int) -> float:
-    from latentmi import lmi as latentmi_lmi
-
-    np.random.seed(seed)  # noqa: NPY002 - latentmi draws its split from numpy's global RNG
-    torch.manual_seed(seed)
-    with quiet():
-        pmis, _, _ = latentmi_lmi.estimate(x, y, quiet=True)  # N_dims=8 per variable, its default
-    return float(np.nanmean(pmis))
 
 
 def latentmi_job(x: np.ndarray, y: np.ndarray, seed: int, threads: int) -> dict:

@@ -14,20 +14,9 @@ import argparse
 
 import numpy as np
 import pandas as pd
-import torch
-from _common import machine, quiet, timed, write
+from _common import machine, run_latentmi, timed, write
 
 import bioinfo_mi as bm
-
-
-def run_latentmi(x: np.ndarray, y: np.ndarray, seed: int) -> float:
-    from latentmi import lmi as latentmi_lmi
-
-    np.random.seed(seed)  # noqa: NPY002 - latentmi draws its split from numpy's global RNG
-    torch.manual_seed(seed)
-    with quiet():
-        pmis, _, _ = latentmi_lmi.estimate(x, y, quiet=True)
-    return float(np.nanmean(pmis))
 
 
 def main() -> None:

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from _common import machine, quiet, timed, write
+from _common import machine, run_latentmi, timed, write
 
 import bioinfo_mi as bm
 from bioinfo_mi.benchmark import Estimator, run_benchmark, sample_task, summarize
@@ -105,14 +105,6 @@ def paper_summary(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run_latentmi(x: np.ndarray, y: np.ndarray, seed: int) -> float:
-    from latentmi import lmi as latentmi_lmi
-
-    np.random.seed(seed)  # noqa: NPY002 - latentmi draws its split from numpy's global RNG
-    torch.manual_seed(seed)
-    with quiet():
-        pmis, _, _ = latentmi_lmi.estimate(x, y, quiet=True)
-    return float(np.nanmean(pmis))
 
 
 def build_tasks(args: argparse.Namespace) -> tuple[list, dict]:

@@ -8,10 +8,11 @@ size 2, 4, 6, 8 per variable, and reports LMI-2 0.296, LMI-4 0.720, LMI-6 0.671,
 fits per size, each with its own split and initialisation); the table gives the mean and sd over
 all fits per size beside the paper's value, latentmi 0.1.3 (the reference implementation, latent
 size 8 = its default) on the same data in the same run, and the size the helper picks per dataset.
+With ``--n-jobs 2`` (default) the scan's fits run in two worker processes and latentmi in a third.
 
-    python benchmarks/bench_latent_dim.py              # reduced: N=2000, 1 dataset x 3 repeats (<= 3 min, 2 cores)
+    python benchmarks/bench_latent_dim.py              # reduced: N=2000, 1 dataset x 2 seeds (<= 3 min, 2 cores)
     python benchmarks/bench_latent_dim.py --full       # paper size: N=5000, 3 datasets x 3 repeats, latentmi on all
-    python benchmarks/bench_latent_dim.py --ks 1 2 4   # does the pick follow the dependence dimension?
+    python benchmarks/bench_latent_dim.py --ks 1 2 --latent-dims 1 2 4 6 8 --repeats 3 --latentmi-datasets 0 --tag ks
 
 Targets: the scan reproduces the paper's shape (2 per side far below 4; 4, 6, 8 on one plateau,
 each within 0.1 bit of the paper's value at the paper's N) and the helper picks 4 = k.
@@ -127,7 +128,7 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help=f"paper size: N={PAPER_N}, 3 datasets x 3 repeats")
     parser.add_argument("--n", type=int, default=None, help="samples per dataset (default 2000, --full 5000)")
     parser.add_argument("--datasets", type=int, default=None, help="datasets per k (default 1, --full 3)")
-    parser.add_argument("--repeats", type=int, default=3, help="fits (seeds) per latent size per dataset")
+    parser.add_argument("--repeats", type=int, default=None, help="fits (seeds) per size per dataset (2; --full 3)")
     parser.add_argument("--d", type=int, default=D, help="ambient dimension (paper: 1000)")
     parser.add_argument("--ks", type=int, nargs="+", default=[PAPER_K], help="dependence dimensions (paper: 4)")
     parser.add_argument("--latent-dims", type=int, nargs="+", default=[2, 4, 6, 8])
@@ -144,7 +145,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     n = args.n or (PAPER_N if args.full else 2000)
     n_datasets = args.datasets or (3 if args.full else 1)
-    n_repeats = args.repeats
+    n_repeats = args.repeats or (3 if args.full else 2)
     n_latentmi = args.latentmi_datasets if args.latentmi_datasets is not None else (n_datasets if args.full else 1)
 
     start = time.perf_counter()

@@ -60,3 +60,14 @@ def run_latentmi(x: Any, y: Any, seed: int) -> float:
         pmis, _, _ = latentmi_lmi.estimate(x, y, quiet=True)
     return float(np.nanmean(pmis))
 
+
+def save_figure(fig: Any, path: Path, *, dpi: int = 130, tight: bool = False) -> Path:
+    """Save a matplotlib figure to ``path`` (creating its folder), close it and return the path."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, **({"bbox_inches": "tight"} if tight else {}))
+    plt.close(fig)
+    return path
+

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from _common import machine, run_latentmi, timed, write
+from _common import machine, run_latentmi, save_figure, timed, write
 
 from bioinfo_mi.benchmark import Estimator, gaussian_task, kendall_tau, mse, run_benchmark, sample_task
 
@@ -81,9 +81,7 @@ def heatmaps(cells: pd.DataFrame, value: str, path: Path, *, vmax: float | None,
         if ax is axes[0][0]:
             ax.set_ylabel("intrinsic k", fontsize="small")
     fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="MSE (bits²)" if value == "mse" else "Kendall τ")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, path, dpi=130, tight=True)
 
 
 def main() -> None:

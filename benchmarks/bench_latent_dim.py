@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from _common import machine, run_latentmi, timed, write
+from _common import machine, run_latentmi, save_figure, timed, write
 
 from bioinfo_mi.benchmark import gaussian_task, sample_task
 from bioinfo_mi.estimators import scan_latent_dim
@@ -118,9 +118,7 @@ def figure(runs: pd.DataFrame, summary: pd.DataFrame, paper: pd.DataFrame, picks
         ax.set_xticks(sorted(runs.latent_dim.unique()))
         ax.legend(fontsize=7, loc="lower right", ncol=2)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    save_figure(fig, path, dpi=130)
 
 
 def main() -> None:

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from _common import machine, run_latentmi, timed, write
+from _common import machine, run_latentmi, save_figure, timed, write
 
 import bioinfo_mi as bm
 from bioinfo_mi.benchmark import Estimator, run_benchmark, sample_task, summarize
@@ -189,9 +189,7 @@ def figure(runs: pd.DataFrame, paper: dict[str, pd.DataFrame], source: str, esti
     for ax in axes[:, 0]:
         ax.set_ylabel("estimate (bits)")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
 
 
 def fmt(v: float) -> str:

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from _common import machine, write
+from _common import machine, save_figure, write
 
 from bioinfo_mi.benchmark import Estimator, gaussian_task, run_benchmark
 
@@ -137,9 +137,7 @@ def figure(results: dict[str, pd.DataFrame], path: Path, ours_max: int) -> None:
     axes[0, -1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.text(0.01, 0.01, "+: not below eps at the largest N tested (grey lines)", fontsize=7)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
 
 
 def main() -> None:

@@ -38,7 +38,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
-from _common import machine, write  # noqa: E402
+from _common import machine, save_figure, write  # noqa: E402
 
 from bioinfo_mi.benchmark import (  # noqa: E402
     DEFAULT_TRIAL_DRAW,
@@ -260,8 +260,7 @@ def plot_curves(curves: pd.DataFrame, path: Path) -> None:
     axes[0, 1].set_title("MINE family and LMI: I(eta X; T)")
     fig.suptitle(f"Fig. 6 analogue: correlated Gaussians, d={CURVE_D}, N={CURVE_N}, rho ~ U{CURVE_RHO}")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
 
 
 def plot_table(nrmse: pd.DataFrame, path: Path) -> None:
@@ -277,8 +276,7 @@ def plot_table(nrmse: pd.DataFrame, path: Path) -> None:
     fig.colorbar(im, ax=ax, label="normalised RMSE (>1: worse than the truths' spread)")
     ax.set_title("Tables 2-3 analogue: normalised RMSE per row")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
 
 
 def main() -> None:

@@ -90,7 +90,7 @@ def main() -> None:
     parser.add_argument("--k", type=int, nargs="+", help="intrinsic dimensions (default 1 2 3; --full 1..9)")
     parser.add_argument("--d", type=int, nargs="+", help="ambient dimensions (default 10 100 1000)")
     parser.add_argument("--n-samples", type=int, default=2000)
-    parser.add_argument("--n-jobs", type=int, default=1)
+    parser.add_argument("--n-jobs", type=int, default=2, help="worker processes (torch threads are split between them)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     parser.add_argument("--cache-dir", default=None, help="resume an interrupted run from this folder")
     parser.add_argument("--no-latentmi", action="store_true")

@@ -59,6 +59,13 @@ def test_same_seed_same_numbers():
     assert not np.array_equal(np.isnan(a.pmi), np.isnan(c.pmi)) or not np.allclose(a.pmi, c.pmi, equal_nan=True)
 
 
+def test_default_preset_widths():
+    cfg = PRESETS["default"]
+    assert [hidden_width(d, cfg) for d in (1, 10, 256, 300, 512, 5000)] == [256, 256, 256, 512, 512, 512]
+    enc = [m.out_features for m in LMIModel(10, 3, preset=cfg).x_encoder if isinstance(m, torch.nn.Linear)]
+    assert enc == [256, 128, 64, 8]
+
+
 def test_paper_preset_architecture():
     cfg = PRESETS["paper"]
     assert (cfg.lr, cfg.adam_eps, cfg.batch_size, cfg.max_epochs, cfg.patience) == (1e-4, 1e-7, 512, 300, 30)

@@ -220,6 +220,7 @@ def main() -> None:
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--reference-dir", default=None, help="folder with B_MNIST.csv and B_species_mixing.csv")
+    parser.add_argument("--tag", default="", help="suffix for the CSV and figure names (keeps the default run's)")
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -335,8 +336,9 @@ def main() -> None:
         verdict = "met" if value <= TARGET_MSE else f"MISSED by {value - TARGET_MSE:.4f}"
         print(f"\nTarget LMI MSE <= {TARGET_MSE} on digits: {value:.4f} -> {verdict}")
 
-    suffix = "" if src == "digits" else f"_{src}"
-    fig_path = FIGURES / f"resampling_{src}.png"
+    tag = f"_{args.tag}" if args.tag else ""
+    suffix = ("" if src == "digits" else f"_{src}") + tag
+    fig_path = FIGURES / f"resampling_{src}{tag}.png"
     figure(runs_all, paper, src, args.estimators, fig_path)
     sep.insert(0, "classes", info["classes"])
     write(sep, f"resampling{suffix}_separability")

@@ -153,6 +153,7 @@ def main() -> None:
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--reference-dir", default=None)
+    parser.add_argument("--tag", default="", help="suffix for the CSV names (keeps the default run's CSVs)")
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -219,10 +220,11 @@ def main() -> None:
     name = "sample_complexity" if set(panels) == set(PANELS) else "sample_complexity_" + "_".join(panels)
     fig_path = FIGURES / f"{name}.png"
     figure(plot, fig_path, max(ns))
-    write(runs, "sample_complexity_runs")
-    write(curves, "sample_complexity_curves")
-    write(needed, "sample_complexity")
-    print(f"\nwrote benchmarks/results/sample_complexity*.csv and {fig_path.relative_to(ROOT)}; "
+    tag = f"_{args.tag}" if args.tag else ""
+    write(runs, f"sample_complexity{tag}_runs")
+    write(curves, f"sample_complexity{tag}_curves")
+    write(needed, f"sample_complexity{tag}")
+    print(f"\nwrote benchmarks/results/sample_complexity{tag}*.csv and {fig_path.relative_to(ROOT)}; "
           f"total {time.perf_counter() - start:.0f} s")
 
 

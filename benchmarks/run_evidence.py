@@ -1,7 +1,7 @@
 """Regenerate every table and figure of ``docs/benchmarks.md`` (both papers' evidence) in one command.
 
 Runs, one after the other, the scripts behind the document at their reduced default size (about
-30 minutes on 2 CPU cores in total) or, with ``--full``, at the papers' size:
+26 minutes on an idle 2-core CPU in total: 1541 s measured) or, with ``--full``, at the papers' size:
 
     python benchmarks/run_evidence.py             # reduced
     python benchmarks/run_evidence.py --full      # papers' size (days on CPU; use a GPU)

@@ -22,7 +22,7 @@ layers to the input (L = clip(2^ceil(log2 d), 256, 512)) and uses lr 1e-3 with p
 better behaved with a few hundred samples and tens of features. The lower bound 256 keeps the
 encoder's narrowest hidden layer (L/4 = 64) well above the 8 latent units: with L = 64 (bound 64,
 used before) LMI underestimated by 0.36 bit on average at d = 10, k = 3 on the Gaussian grid (MSE
-0.190, against 0.118 with 256; docs/benchmarks.md).
+0.190, against 0.113 with 256; ``benchmarks/bench_lmi_width.py``, docs/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -1,0 +1,65 @@
+"""LMI's encoder width and training recipe on the Gaussian grid's small-d cells (why the default
+preset's minimum hidden width is 256).
+
+Same data and seeds as ``bench_gaussian_grid.py`` (Algorithm 4, N = 2000, 10 MI values 0-2 bits
+per cell, ``random_state=0``, estimator label "LMI"); one LMI configuration per run over the cells
+k x d. Prints MSE, mean error and Kendall tau per (configuration, k, d) beside the paper's MSE, and
+writes ``benchmarks/results/lmi_width.csv``.
+
+    python benchmarks/bench_lmi_width.py                        # k 2, 3 at d = 10, six configurations
+    python benchmarks/bench_lmi_width.py --k 1 2 3 --d 10 100 --configs w64 w256
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pandas as pd
+import torch
+from _common import machine, timed, write
+from bench_gaussian_grid import paper_cells, reference_path
+
+from bioinfo_mi.benchmark import Estimator, gaussian_task, kendall_tau, mse, run_benchmark
+from bioinfo_mi.estimators.lmi import LMIPreset
+
+#: configuration name -> LMIPreset (everything else as the default preset)
+CONFIGS = {
+    "w64": LMIPreset(min_width=64),
+    "w64_b128": LMIPreset(min_width=64, batch_size=128),
+    "w256": LMIPreset(min_width=256),
+    "w256_b128": LMIPreset(min_width=256, batch_size=128),
+    "w256_p30": LMIPreset(min_width=256, patience=30),
+    "w512": LMIPreset(min_width=512),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--k", type=int, nargs="+", default=[2, 3])
+    parser.add_argument("--d", type=int, nargs="+", default=[10])
+    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (one process)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    tasks = [gaussian_task(d, k, float(m), n_samples=2000) for k in args.k for d in args.d if k <= d
+             for m in np.linspace(0.0, 2.0, 10)]
+    paper = paper_cells(reference_path(None))
+    paper = paper[paper.estimator == "LMI"][["k", "d", "paper_mse"]]
+    rows = []
+    for name in args.configs:
+        runs, seconds = timed(run_benchmark, tasks, [Estimator("LMI", "lmi", {"preset": CONFIGS[name]})],
+                              random_state=0, n_jobs=1)
+        for (k, d), g in runs.groupby(["k", "d"]):
+            rows.append({"config": name, "k": int(k), "d": int(d), "mse": mse(g.estimate, g.true_mi),
+                         "mean_error": float(np.mean(g.estimate - g.true_mi)),
+                         "tau": kendall_tau(g.estimate, g.true_mi), "s_per_fit": g.seconds.median()})
+        print(f"{name}: {seconds:.0f} s", flush=True)
+    table = pd.DataFrame(rows).merge(paper, on=["k", "d"], how="left")
+    print(f"\nLMI configurations on the Gaussian grid (N=2000, 10 MI values per cell); {machine()}\n")
+    print(table.to_markdown(index=False, floatfmt=".4f"))
+    print("wrote", write(table, "lmi_width"))
+
+
+if __name__ == "__main__":
+    main()

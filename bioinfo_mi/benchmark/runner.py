@@ -123,7 +123,10 @@ def run_benchmark(
 
     Every (task, seed) dataset is drawn once from a seed derived from ``random_state``, the task
     name and the seed index, so all estimators see the same data and adding tasks or estimators
-    changes no other row; results are identical whatever ``n_jobs`` is (timings aside).
+    changes no other row. Seeds do not depend on ``n_jobs``, and results are identical whatever
+    ``n_jobs`` is at a fixed number of torch threads per fit. ``n_jobs > 1`` gives each worker
+    ``cpu_count // n_jobs`` threads, and LMI fits at small d can differ between thread counts
+    (docs/benchmarks.md, known defect).
 
     Parameters
     ----------

@@ -36,7 +36,9 @@ truth than at the default size 8.
 
 Repeats are seeded from ``random_state`` by position (``numpy.random.SeedSequence.spawn``, as in
 :mod:`bioinfo_mi.tl._fits`) and repeat ``r`` uses the same seed for every latent size, so results
-are identical whatever ``n_jobs`` is.
+are identical whatever ``n_jobs`` is at a fixed number of torch threads per fit (``n_jobs > 1``
+gives each worker ``cpu_count // n_jobs`` threads; LMI fits at small d can differ between thread
+counts: docs/benchmarks.md, known defect).
 """
 
 from __future__ import annotations

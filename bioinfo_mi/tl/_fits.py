@@ -1,7 +1,9 @@
 """Repeated MI fits over clone pairings and shuffled controls, run in parallel with joblib.
 
 Every fit gets its own seed spawned from ``random_state`` by position in the job list, so the
-numbers are identical whatever ``n_jobs`` is. With a ``cache_dir`` each fit is stored on disk under
+numbers are identical whatever ``n_jobs`` is at a fixed number of torch threads per fit
+(``n_jobs > 1`` gives each worker ``cpu_count // n_jobs`` threads; LMI fits at small d can differ
+between thread counts: docs/benchmarks.md, known defect). With a ``cache_dir`` each fit is stored on disk under
 a key made of its inputs (the feature rows, seed, method and options), so one analysis can be split
 into independent jobs (``fits=[i]``, e.g. one Snakemake job per pairing, see ``workflows/``) and
 assembled by a final call that finds every fit in the cache, or resumed after an interruption.

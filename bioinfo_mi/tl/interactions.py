@@ -313,7 +313,8 @@ def interaction_roc(
     key_added
         Key in ``pairs.uns``.
     random_state
-        Seed of the splits and fits; results are identical whatever ``n_jobs``.
+        Seed of the splits and fits; seeds do not depend on ``n_jobs`` (thread counts: see
+        :func:`bioinfo_mi.tl.lmi`).
     n_jobs
         Splits run in parallel processes (-1: all cores).
     progress

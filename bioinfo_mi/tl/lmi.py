@@ -188,7 +188,10 @@ def lmi(
     copy
         Return a modified copy instead of writing into ``adata``.
     random_state
-        Seed of the pairings, shuffles and fits; results are identical for a given seed whatever ``n_jobs``.
+        Seed of the pairings, shuffles and fits. Seeds do not depend on ``n_jobs``; results are
+        identical whatever ``n_jobs`` at a fixed number of torch threads per fit (``n_jobs > 1``
+        gives each worker ``cpu_count // n_jobs`` threads; LMI fits at small d can differ between
+        thread counts: docs/benchmarks.md, known defect).
     n_jobs
         Fits run in parallel processes (-1: all cores).
     progress

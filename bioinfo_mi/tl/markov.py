@@ -83,7 +83,7 @@ def markov_test(
     alpha
         Significance level of the one-sided test.
     method, min_clones, random_state, n_jobs, progress, **estimator_options
-        As in :func:`bioinfo_mi.tl.lmi`; the results are identical whatever ``n_jobs``.
+        As in :func:`bioinfo_mi.tl.lmi`; seeds do not depend on ``n_jobs`` (see there for thread counts).
     fits, cache_dir
         Split the test into independent jobs, as in :func:`bioinfo_mi.tl.lmi`. The fits are numbered
         over both comparisons: I(early; late) real pairings, its shuffles, then the same for

@@ -1,0 +1,206 @@
+"""KSG calibrated against Gaussian twins: the copula KSG with its bias measured and removed.
+
+KSG (Kraskov et al. 2004) is consistent, but at a few thousand samples it underestimates badly
+once the joint dimension or the MI is large: on the ``bmi`` benchmark's sparse 25+25 Gaussian
+(1.47 bits) it reads 0.17 bits. Its bias depends on the dimension, the sample size and the
+correlation structure, all of which can be reproduced by a Gaussian with the data's correlations.
+:func:`ksg_calibrated` therefore
+
+1. replaces every column by its normal scores (the empirical Gaussian copula; MI is invariant under
+   invertible per-coordinate maps, and heavy tails are gone);
+2. computes pointwise KSG on them: ``I_KSG``;
+3. fits the Gaussian model of the normal scores: canonical correlations ``rho_i`` and the
+   bias-corrected Gaussian MI ``I_G`` (Ince et al. 2017);
+4. draws ``n_twins`` Gaussian samples of the same size, in the same coordinates and with the same
+   within-variable correlations, whose cross-correlations are the canonical correlations shrunk
+   (``rho_i^2 -> max(rho_i^2 - tau, 0)``) until the twin's exact MI equals ``max(I_G, 0)``
+   (the plug-in correlations are inflated by sampling noise, by ``d_x d_y / 2N`` nats on average);
+5. measures KSG's error on each twin, ``I_KSG(twin) - I(twin)`` (the twin's MI is known exactly),
+   and returns ``I_KSG - mean error``; the pointwise values are shifted by the same constant.
+
+For Gaussian-copula data (any monotone transform of a multivariate normal) the twin and the data
+share their distribution up to the estimated correlations, so the result is KSG with its bias
+removed, close to ``I_G``. Dependence that correlations do not show (Student-t tails, a spiral)
+is still measured by the KSG term, and its share of the bias is not corrected: the estimate is never
+worse than the uncorrected KSG by more than the twin's noise when the data are not Gaussian. At
+independence every term is ~0 (the twin is independent too).
+
+Cost: ``1 + n_twins`` KSG estimates of the same size plus one ``(d_x + d_y)``-square
+eigen-decomposition. The Gaussian model needs ``n`` well above ``d_x + d_y``; ``bm.mi``'s default
+(``method="auto"``) uses this estimator only there (see :mod:`bioinfo_mi.estimators.auto`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from .._validation import check_positive_int, check_random_state, seed_from, to_base
+from ._result import MIResult
+from .copula import copula_transform, gaussian_mi
+from .knn import _ksg_pmi_prepared, _prepare, add_jitter
+
+__all__ = ["ksg_calibrated", "gaussian_twin_model"]
+
+#: relative eigenvalue below which a direction of a variable's correlation matrix counts as absent
+_RANK_TOL = 1e-9
+#: canonical correlation treated as a deterministic linear relation (calibration impossible)
+_MAX_CORRELATION = 1 - 1e-9
+
+
+def _whitener(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Square root ``L`` (``d x r``, ``L L' = c``) and whitening ``W`` (``r x d``, ``W c W' = I``)
+    on the span of a possibly singular correlation matrix."""
+    w, q = np.linalg.eigh(c)
+    keep = w > _RANK_TOL * max(w.max(), 1e-300)
+    root = np.sqrt(w[keep])
+    return q[:, keep] * root, (q[:, keep] / root).T
+
+
+def gaussian_twin_model(xs: np.ndarray, ys: np.ndarray) -> dict[str, Any]:
+    """Gaussian model of normal scores: canonical correlations, the bias-corrected Gaussian MI and
+    the shrunken correlations of the twin whose exact MI equals ``max(I_G, 0)``.
+
+    Parameters
+    ----------
+    xs, ys
+        ``(n, d_x)``, ``(n, d_y)`` normal scores without constant columns.
+
+    Returns
+    -------
+    dict with ``lx``, ``ly`` (square roots of the within-variable correlations), ``u``, ``vt``
+    (canonical directions in whitened coordinates), ``rho`` (sample canonical correlations),
+    ``rho_twin`` (shrunken), ``gaussian_mi`` and ``twin_mi`` (nats).
+    """
+    n, dx = xs.shape
+    z = np.hstack([xs, ys])
+    c = np.atleast_2d(np.corrcoef(z, rowvar=False))
+    lx, wx = _whitener(c[:dx, :dx])
+    ly, wy = _whitener(c[dx:, dx:])
+    rx, ry = len(wx), len(wy)
+    if n <= rx + ry + 2:
+        raise ValueError(
+            f"the Gaussian calibration needs more samples than dimensions: {n} samples for {rx} + {ry} "
+            "independent columns; use method='lmi' (latent MI) for inputs this wide"
+        )
+    u, rho, vt = np.linalg.svd(wx @ c[:dx, dx:] @ wy.T)
+    if rho.size and rho.max() > _MAX_CORRELATION:
+        raise np.linalg.LinAlgError("x and y are linearly dependent (a canonical correlation is 1)")
+    # bias-corrected Gaussian MI on the whitened scores (invariant to the linear map, full rank)
+    i_g = gaussian_mi((xs - xs.mean(0)) @ wx.T, (ys - ys.mean(0)) @ wy.T)
+    target = max(i_g, 0.0)
+    r2 = rho**2
+
+    def twin_mi(tau: float) -> float:
+        return float(-0.5 * np.log1p(-np.clip(r2 - tau, 0.0, None)).sum())
+
+    lo, hi = 0.0, float(r2.max()) if r2.size else 0.0
+    if twin_mi(0.0) <= target:
+        hi = 0.0
+    else:
+        for _ in range(100):  # bisection: twin_mi decreases in tau
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if twin_mi(mid) > target else (lo, mid)
+    tau = hi
+    rho_twin = np.sqrt(np.clip(r2 - tau, 0.0, None))
+    return {"lx": lx, "ly": ly, "u": u, "vt": vt, "rho": rho, "rho_twin": rho_twin, "gaussian_mi": i_g,
+            "twin_mi": twin_mi(tau)}
+
+
+def _draw_twin(model: dict[str, Any], n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A Gaussian sample with the model's within-variable correlations and shrunken canonical ones."""
+    rx, ry = model["lx"].shape[1], model["ly"].shape[1]
+    r = len(model["rho_twin"])
+    a = rng.standard_normal((n, rx))
+    b = rng.standard_normal((n, ry))
+    s = model["rho_twin"]
+    b[:, :r] = s * a[:, :r] + np.sqrt(1.0 - s**2) * b[:, :r]
+    return a @ model["u"].T @ model["lx"].T, b @ model["vt"] @ model["ly"].T
+
+
+def ksg_calibrated(
+    x: Any,
+    y: Any,
+    *,
+    k: int = 3,
+    n_twins: int = 2,
+    base: str | float = "bits",
+    random_state: Any = 0,
+    jitter: float = 1e-10,
+    workers: int = -1,
+) -> MIResult:
+    """KSG on normal scores minus its bias on Gaussian twins of the data (see the module docstring).
+
+    Parameters
+    ----------
+    x, y
+        Paired samples ``(n, d_x)``, ``(n, d_y)``: arrays, frames or sparse matrices (not modified).
+        Needs ``n > d_x + d_y + 2`` (non-constant columns); accuracy wants ``n`` of at least ten
+        times ``d_x + d_y``.
+    k
+        Neighbours of every KSG estimate (3, as in the LMI paper).
+    n_twins
+        Gaussian twins whose KSG error is averaged (each costs one KSG estimate).
+    base
+        ``"bits"`` (default), ``"nats"`` or a number > 1.
+    random_state
+        Seed or ``numpy.random.Generator`` for the KSG jitter and the twins.
+    jitter, workers
+        As in :func:`~bioinfo_mi.estimators.ksg_pointwise`.
+
+    Returns
+    -------
+    :class:`~bioinfo_mi.MIResult` with method ``"ksg-calibrated"``: ``pmi`` is the pointwise KSG on
+    the normal scores shifted by the twins' mean error, ``mi`` its mean. ``extra`` holds
+    ``ksg`` (the uncorrected copula KSG), ``gaussian_mi`` (bias-corrected Gaussian-copula MI),
+    ``twin_mi`` (the twins' exact MI), ``twin_errors`` (KSG minus truth per twin),
+    ``canonical_correlations`` and ``calibrated`` (False when the calibration was skipped), all in
+    ``base`` units.
+    """
+    n_twins = check_positive_int(n_twins, name="n_twins")
+    xa, ya, k = _prepare(x, y, k, random_state, 0.0, "ksg-calibrated")  # validation only; no jitter yet
+    rng = check_random_state(random_state)
+    xs = copula_transform(xa[:, xa.std(axis=0) > 0])
+    ys = copula_transform(ya[:, ya.std(axis=0) > 0])
+    n = len(xs)
+    pmi = _ksg_pmi_prepared(add_jitter(xs, rng, jitter), add_jitter(ys, rng, jitter), k, "nats", workers)
+    ksg_nats = float(pmi.mean())
+    extra: dict[str, Any] = {"ksg": to_base(ksg_nats, base), "calibrated": False}
+    try:
+        model = gaussian_twin_model(xs, ys)
+    except np.linalg.LinAlgError as err:
+        warnings.warn(f"Gaussian calibration skipped ({err}); returning the uncorrected copula KSG",
+                      UserWarning, stacklevel=2)
+        model = None
+    if model is not None:
+        errors = []
+        for _ in range(n_twins):
+            twin_rng = np.random.default_rng(seed_from(rng))
+            tx, ty = _draw_twin(model, n, twin_rng)
+            tx, ty = copula_transform(tx), copula_transform(ty)
+            twin_pmi = _ksg_pmi_prepared(add_jitter(tx, twin_rng, jitter), add_jitter(ty, twin_rng, jitter),
+                                         k, "nats", workers)
+            errors.append(float(twin_pmi.mean()) - model["twin_mi"])
+        # the twin's MI is max(I_G, 0); a negative I_G (sampling noise at independence) is kept, so that
+        # the estimate stays unbiased there instead of being pushed up by the clipping
+        pmi = pmi - float(np.mean(errors)) + min(model["gaussian_mi"], 0.0)
+        extra.update(
+            calibrated=True,
+            gaussian_mi=to_base(model["gaussian_mi"], base),
+            twin_mi=to_base(model["twin_mi"], base),
+            twin_errors=[to_base(e, base) for e in errors],
+            canonical_correlations=model["rho"],
+        )
+    pmi = to_base(pmi, base)
+    return MIResult(
+        mi=float(pmi.mean()),
+        pmi=pmi,
+        method="ksg-calibrated",
+        base=base,
+        n_samples=n,
+        params={"k": k, "n_twins": n_twins, "jitter": jitter},
+        extra=extra,
+    )
+

@@ -1,0 +1,140 @@
+"""Copula transforms, the calibrated copula KSG and ``method="auto"`` (the default of ``bm.mi``)."""
+
+import numpy as np
+import pytest
+
+import bioinfo_mi as bm
+from bioinfo_mi.estimators import choose_method, copula_transform, gaussian_mi, ksg_calibrated, rank_transform
+from bioinfo_mi.estimators.calibrated import _draw_twin, gaussian_twin_model
+
+
+def sparse_gaussian(n, d, rho=0.8, n_pairs=2, seed=0):
+    """``n_pairs`` coordinate pairs with correlation ``rho`` among ``d + d`` standard normals."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, d))
+    y = rng.standard_normal((n, d))
+    y[:, :n_pairs] = rho * x[:, :n_pairs] + np.sqrt(1 - rho**2) * y[:, :n_pairs]
+    return x, y, -0.5 * n_pairs * np.log2(1 - rho**2)
+
+
+def monotone(a):
+    """Invertible, strictly increasing per-coordinate maps of very different shapes."""
+    out = a.copy()
+    out[:, 0] = np.exp(3 * a[:, 0])
+    if a.shape[1] > 1:
+        out[:, 1:] = a[:, 1:] ** 3 + 1e6
+    return out
+
+
+def test_transforms_are_ranks():
+    a = np.array([[3.0, 1.0], [1.0, 1.0], [2.0, 5.0]])
+    np.testing.assert_allclose(rank_transform(a), [[0.75, 0.375], [0.25, 0.375], [0.5, 0.75]])
+    z = copula_transform(a)
+    assert z[1, 0] < 0 < z[0, 0] and z[2, 0] == pytest.approx(0.0)
+    before = a.copy()
+    rank_transform(a)
+    np.testing.assert_array_equal(a, before)
+
+
+@pytest.mark.parametrize("transform", ["rank", "copula"])
+@pytest.mark.parametrize("method", ["ksg", "bi-ksg", "ksg-global-linf"])
+def test_transform_makes_estimates_invariant_to_monotone_maps(transform, method):
+    x, y, _ = sparse_gaussian(600, 3, seed=1)
+    a = bm.mi(x, y, method=method, transform=transform, random_state=0)
+    b = bm.mi(monotone(x), monotone(y), method=method, transform=transform, random_state=0)
+    assert abs(a.mi - b.mi) < 1e-9
+    np.testing.assert_allclose(a.pmi, b.pmi, atol=1e-9)
+    assert a.params["transform"] == transform
+
+
+def test_transform_rejects_unknown_and_keeps_inputs():
+    x, y, _ = sparse_gaussian(200, 2)
+    with pytest.raises(ValueError, match="transform"):
+        bm.mi(x, y, method="ksg", transform="log")
+    x0 = x.copy()
+    bm.mi(x, y, method="ksg", transform="copula")
+    np.testing.assert_array_equal(x, x0)
+
+
+def test_gaussian_mi_is_unbiased_on_gaussians():
+    # the bias correction removes the ~d_x d_y / 2N upward bias of the plug-in Gaussian MI
+    x, y, truth = sparse_gaussian(1000, 10, seed=2)
+    nats = gaussian_mi(x, y)
+    assert nats / np.log(2) == pytest.approx(truth, abs=0.1)
+    rng = np.random.default_rng(3)
+    null = [gaussian_mi(rng.standard_normal((500, 10)), rng.standard_normal((500, 10))) for _ in range(20)]
+    # plug-in bias here would be 100 / 1000 = 0.1 nats; the corrected mean is within its SE of 0
+    assert abs(np.mean(null)) < 3 * np.std(null) / np.sqrt(20) + 0.005
+
+
+def test_twin_has_the_model_correlations_and_target_mi():
+    x, y, _ = sparse_gaussian(3000, 4, seed=4)
+    model = gaussian_twin_model(copula_transform(x), copula_transform(y))
+    # the twin's exact MI equals max(bias-corrected Gaussian MI, 0)
+    assert model["twin_mi"] == pytest.approx(max(model["gaussian_mi"], 0.0), abs=1e-6)
+    tx, ty = _draw_twin(model, 200_000, np.random.default_rng(0))
+    c = np.corrcoef(np.hstack([tx, ty]), rowvar=False)
+    c_data = np.corrcoef(np.hstack([copula_transform(x), copula_transform(y)]), rowvar=False)
+    np.testing.assert_allclose(c[:4, :4], c_data[:4, :4], atol=0.02)  # within-x correlations kept
+    assert c[0, 4] == pytest.approx(c_data[0, 4], abs=0.03)  # the strong cross pair barely shrunk
+
+
+def test_calibration_removes_ksg_bias_in_high_dimension():
+    # 20 + 20 dimensions, 2 informative pairs, 1.47 bits: plain KSG reads about half of it
+    x, y, truth = sparse_gaussian(2000, 20, seed=5)
+    res = ksg_calibrated(x, y, random_state=0)
+    assert res.extra["calibrated"]
+    assert truth - res.extra["ksg"] > 0.5  # the uncorrected copula KSG is far off
+    assert res.mi == pytest.approx(truth, abs=0.15)  # twin noise: SD about 0.05 bits here
+    assert res.mi == pytest.approx(res.pmi.mean())
+    assert res.pmi.shape == (2000,) and np.isfinite(res.pmi).all()
+
+
+def test_calibrated_independent_mean_near_zero():
+    # bound: 10 data sets, per-estimate SD about 0.03-0.05 bits at this size -> SE of the mean <= 0.016
+    est = []
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        est.append(ksg_calibrated(rng.standard_normal((800, 4)), rng.standard_normal((800, 4)), random_state=seed).mi)
+    assert abs(np.mean(est)) < 0.05
+
+
+def test_calibrated_is_deterministic_and_invariant():
+    x, y, _ = sparse_gaussian(500, 3, seed=6)
+    a = ksg_calibrated(x, y, random_state=7)
+    b = ksg_calibrated(monotone(x), monotone(y), random_state=np.random.default_rng(7))
+    c = ksg_calibrated(x, y, random_state=7)
+    assert a.mi == c.mi
+    assert a.mi == pytest.approx(b.mi, abs=1e-9)
+
+
+def test_calibrated_ignores_constant_columns_and_falls_back_when_linear():
+    x, y, _ = sparse_gaussian(400, 2, seed=8)
+    with_const = np.hstack([x, np.ones((400, 1))])
+    assert ksg_calibrated(with_const, y).mi == pytest.approx(ksg_calibrated(x, y).mi, abs=1e-9)
+    with pytest.warns(UserWarning, match="calibration skipped"):
+        res = ksg_calibrated(x, x[:, ::-1] * 2.0)
+    assert not res.extra["calibrated"] and res.mi == pytest.approx(res.extra["ksg"], rel=1e-12)
+
+
+def test_calibrated_needs_more_samples_than_dimensions():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="more samples than dimensions"):
+        ksg_calibrated(rng.standard_normal((30, 20)), rng.standard_normal((30, 20)))
+    with pytest.raises(ValueError, match="n_twins"):
+        ksg_calibrated(rng.standard_normal((30, 2)), rng.standard_normal((30, 2)), n_twins=0)
+
+
+def test_auto_is_the_default_and_chooses_by_samples_per_dimension():
+    assert choose_method(2000, 100) == "ksg-calibrated"
+    assert choose_method(999, 100) == "lmi"
+    x, y, _ = sparse_gaussian(400, 3, seed=9)
+    res = bm.mi(x, y)
+    assert res.method == "ksg-calibrated" and res.extra["auto"]["method"] == "ksg-calibrated"
+    assert res.mi == bm.mi(x, y, method="ksg-calibrated").mi
+    wide = np.random.default_rng(1).standard_normal((60, 40))
+    res = bm.mi(wide[:, :20], wide[:, 20:], random_state=0)
+    assert res.method == "lmi" and res.extra["auto"] == {"method": "lmi", "samples_per_dim": 10.0,
+                                                          "n_samples": 60, "dim": 40}
+    with pytest.raises(ValueError, match="samples_per_dim"):
+        bm.mi(x, y, samples_per_dim=0)

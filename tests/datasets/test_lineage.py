@@ -58,4 +58,8 @@ def test_reduced_markov_test_calls_the_truth(hidden):
     res = adata.uns["markov_test"]
     assert res["markovian"] is (not hidden)
     shuffled = res["table"][res["table"].shuffled]
-    assert shuffled.estimate.abs().max() < 0.15
+    # Bound from the null spread at this size: 32 shuffled fits (markov_test with n_shuffles=8 on the
+    # Markovian simulator, random_state 0 and 1) had mean 0.018 and SD 0.058 bits, largest |value|
+    # 0.149. 0.3 is about 5 SD: a control above it means a broken null, not floating-point noise
+    # (the old bound 0.15 was 2.6 SD, and one CPU read 0.181).
+    assert shuffled.estimate.abs().max() < 0.3

@@ -136,5 +136,6 @@ def test_auto_is_the_default_and_chooses_by_samples_per_dimension():
     res = bm.mi(wide[:, :20], wide[:, 20:], random_state=0)
     assert res.method == "lmi" and res.extra["auto"] == {"method": "lmi", "samples_per_dim": 10.0,
                                                           "n_samples": 60, "dim": 40}
+    assert res.mi == bm.mi(wide[:, :20], wide[:, 20:], method="lmi", random_state=0).mi  # LMI's own fit
     with pytest.raises(ValueError, match="samples_per_dim"):
         bm.mi(x, y, samples_per_dim=0)

@@ -186,6 +186,9 @@ class LMIModel(nn.Module):
         self.register_buffer("x_scale", torch.ones(dx))
         self.register_buffer("y_mean", torch.zeros(dy))
         self.register_buffer("y_scale", torch.ones(dy))
+        # clip bounds per standardised column: clip x (column SD / scale), i.e. `clip` column SDs
+        self.register_buffer("x_bound", torch.full((dx,), float(preset.clip)))
+        self.register_buffer("y_bound", torch.full((dy,), float(preset.clip)))
         # columns of the raw input kept after dropping constant ones, and the raw widths
         self.x_keep: np.ndarray | None = None
         self.y_keep: np.ndarray | None = None
@@ -240,8 +243,8 @@ class LMIModel(nn.Module):
         device = self.x_mean.device
         tx = torch.as_tensor(xa, dtype=torch.float32, device=device)
         ty = torch.as_tensor(ya, dtype=torch.float32, device=device)
-        tx = ((tx - self.x_mean) / self.x_scale).clamp(-self.clip, self.clip)
-        ty = ((ty - self.y_mean) / self.y_scale).clamp(-self.clip, self.clip)
+        tx = torch.clamp((tx - self.x_mean) / self.x_scale, -self.x_bound, self.x_bound)
+        ty = torch.clamp((ty - self.y_mean) / self.y_scale, -self.y_bound, self.y_bound)
         return tx, ty
 
     @torch.no_grad()
@@ -262,7 +265,15 @@ class LMIModel(nn.Module):
         return zx.double().cpu().numpy(), zy.double().cpu().numpy()
 
 
-def _standardization(a: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _standardization(
+    a: np.ndarray, name: str, normalization: str = "local"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Kept (non-constant) columns, their means, the divisor of each kept column and its SD.
+
+    ``"local"``: each column by its own SD (Appendix A.1.2). ``"global-corrected"``: every column by
+    one scale, the root mean column variance, so that relative variances survive (scale-invariance
+    paper, Section 5.3).
+    """
     sd = a.std(axis=0)
     keep = sd > 0
     if not keep.any():
@@ -273,7 +284,9 @@ def _standardization(a: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray, 
             UserWarning,
             stacklevel=3,
         )
-    return np.flatnonzero(keep), a[:, keep].mean(axis=0), sd[keep]
+    sd = sd[keep]
+    scale = sd if normalization == "local" else np.full_like(sd, np.sqrt(np.mean(sd**2)))
+    return np.flatnonzero(keep), a[:, keep].mean(axis=0), scale, sd
 
 
 @torch.no_grad()
@@ -340,6 +353,7 @@ def lmi(
     regularizer: Regularizer = "cross",
     alpha: float = 1.0,
     lam: float = 1.0,
+    normalization: Literal["local", "global-corrected"] = "local",
     epochs: int | None = None,
     patience: int | None = None,
     batch_size: int | None = None,
@@ -364,6 +378,15 @@ def lmi(
         ``"cross"`` (cross-prediction, eqs. 4-5), ``"mine"`` or ``"infonce"`` (Appendix A.2.1).
     alpha, lam
         Weights of the self-reconstruction and regularisation losses.
+    normalization
+        How each variable is scaled before training. ``"local"`` (default; Appendix A.1.2): every
+        column standardised by its own SD, so all features count equally. ``"global-corrected"``:
+        centred and divided by one scale per variable, the root mean column variance (the
+        scale-invariance paper's global normalisation times ``sqrt(d)``, Section 5.3), so that
+        features keep their relative variances; right for embeddings whose axes are ranked by
+        variance (PCA, ``obsm`` representations), where per-column standardisation lifts dozens of
+        low-variance noise components to the weight of the signal. Values are clipped at
+        ``clip`` SDs of their own column either way.
     epochs, patience, batch_size, lr
         Override the preset's training settings.
     k
@@ -410,6 +433,8 @@ def lmi(
     k = check_positive_int(k, name="k")
     if regularizer not in ("cross", "mine", "infonce"):
         raise ValueError(f"regularizer must be 'cross', 'mine' or 'infonce', got {regularizer!r}")
+    if normalization not in ("local", "global-corrected"):
+        raise ValueError(f"normalization must be 'local' or 'global-corrected', got {normalization!r}")
     if not 0 < cfg.estimate_fraction < 1:
         raise ValueError(f"estimate_fraction must lie in (0, 1), got {cfg.estimate_fraction}")
 
@@ -423,8 +448,8 @@ def lmi(
             f"method 'lmi' needs enough samples for both halves: {n} samples give {n_train} training and "
             f"{n_est} estimation samples, but KSG with k={k} needs at least {k + 2} and training at least 2"
         )
-    x_keep, x_mean, x_sd = _standardization(xa, "x")
-    y_keep, y_mean, y_sd = _standardization(ya, "y")
+    x_keep, x_mean, x_sd, x_col_sd = _standardization(xa, "x", normalization)
+    y_keep, y_mean, y_sd, y_col_sd = _standardization(ya, "y", normalization)
 
     rng = check_random_state(random_state)
     order = rng.permutation(n)
@@ -441,6 +466,8 @@ def lmi(
     model.x_scale.copy_(torch.as_tensor(x_sd))
     model.y_mean.copy_(torch.as_tensor(y_mean))
     model.y_scale.copy_(torch.as_tensor(y_sd))
+    model.x_bound.copy_(torch.as_tensor(cfg.clip * x_col_sd / x_sd))
+    model.y_bound.copy_(torch.as_tensor(cfg.clip * y_col_sd / y_sd))
     model.to(dev)
     model.set_generator(model_generator)
 
@@ -465,7 +492,8 @@ def lmi(
             warnings.filterwarnings("ignore", message=".*duplicated", category=UserWarning)
             pmi[test_idx] = ksg_pointwise(zx_est, zy_est, k=k, base="nats", random_state=rng)
     pmi = to_base(pmi, base)
-    params = {**asdict(cfg), "preset": preset_name, "regularizer": regularizer, "alpha": alpha, "lam": lam, "k": k}
+    params = {**asdict(cfg), "preset": preset_name, "regularizer": regularizer, "alpha": alpha, "lam": lam, "k": k,
+              "normalization": normalization}
     return LMIResult(
         mi=float(np.nanmean(pmi)),
         pmi=pmi,

@@ -110,6 +110,23 @@ def test_constant_columns_dropped_with_warning():
     assert res.model.encode(x[:5], y[:5])[0].shape == (5, 8)
 
 
+def test_global_corrected_normalization_keeps_relative_variances():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(300, 4)) * np.array([10.0, 3.0, 1.0, 0.1])  # PCA-like: variances ranked
+    y = x[:, :1] + rng.normal(size=(300, 1))
+    local = lmi(x, y, random_state=0, epochs=2)
+    glob = lmi(x, y, random_state=0, epochs=2, normalization="global-corrected")
+    tx_local, _ = local.model.standardize(x, y)
+    tx_glob, _ = glob.model.standardize(x, y)
+    np.testing.assert_allclose(tx_local.std(0).numpy(), 1.0, atol=1e-3)  # every column standardised
+    sd = tx_glob.std(0).numpy()
+    np.testing.assert_allclose(sd / sd[2], [10.0, 3.0, 1.0, 0.1], rtol=1e-3)  # ratios kept
+    assert np.mean(sd**2) == pytest.approx(1.0, rel=1e-3)  # mean column variance one
+    assert glob.params["normalization"] == "global-corrected" and local.params["normalization"] == "local"
+    # clip bound: 10 SDs of each column's own spread, as with the local standardisation
+    np.testing.assert_allclose(glob.model.x_bound.numpy(), 10 * sd, rtol=1e-3)
+
+
 @pytest.mark.parametrize(
     "kwargs, exc, match",
     [
@@ -118,6 +135,7 @@ def test_constant_columns_dropped_with_warning():
         ({"preset": "fast"}, ValueError, "valid presets"),
         ({"regularizer": "vae"}, ValueError, "regularizer must be"),
         ({"lr": -1.0}, ValueError, "lr must be a positive number"),
+        ({"normalization": "global"}, ValueError, "normalization must be"),
     ],
 )
 def test_bad_parameters_raise(kwargs, exc, match):

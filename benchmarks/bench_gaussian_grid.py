@@ -10,8 +10,8 @@ implementation (latentmi 0.1.3) runs on a few cells of the same data.
     python benchmarks/bench_gaussian_grid.py            # reduced: k 1-3, d 10/100/1000
     python benchmarks/bench_gaussian_grid.py --full     # k 1-9, d 10..5000, all estimators (days on CPU)
 
-Reduced default: LMI and KSG on every cell with k in {1, 2, 3} and d in {10, 100, 1000}; bm.mi's
-default (``method="auto"``) on the cells where it runs the calibrated copula KSG (N >= 10 (d_x + d_y):
+Reduced default: LMI and KSG on every cell with k in {1, 2, 3} and d in {10, 100, 1000};
+``method="auto"`` on the cells where it runs the calibrated copula KSG (N >= 10 (d_x + d_y):
 d <= 100; at d = 1000 it runs LMI, the LMI row);
 KSG-Global-Linf on k = 1; MINE and InfoNCE (500 training steps instead of 2000) on k = 1, d in
 {10, 1000}; latentmi on 3 values of the cell k = 1, d = 100. Target: LMI's MSE no worse than
@@ -104,9 +104,9 @@ def main() -> None:
     ds = args.d or ([10, 50, 100, 500, 1000, 5000] if args.full else [10, 100, 1000])
     neural_steps = 2000 if args.full else 500
     core = [Estimator("LMI", "lmi"), Estimator("KSG", "ksg")]
-    # bm.mi's default (method="auto"): the calibrated copula KSG where N >= 10 (d_x + d_y), LMI itself
-    # below (there its fit is LMI's fit with the same seed, so the reduced run skips those cells)
-    default = [Estimator("default", "auto")]
+    # method="auto": the calibrated copula KSG where N >= 10 (d_x + d_y), LMI itself below (there
+    # its fit is LMI's fit with the same seed, so the reduced run skips those cells)
+    default = [Estimator("auto", "auto")]
     others = [Estimator("KSG-Global-Linf", "ksg-global-linf")]
     neural = [Estimator("MINE", "mine", {"steps": neural_steps}),
               Estimator("InfoNCE", "infonce", {"steps": neural_steps})]

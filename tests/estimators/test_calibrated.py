@@ -125,17 +125,30 @@ def test_calibrated_needs_more_samples_than_dimensions():
         ksg_calibrated(rng.standard_normal((30, 2)), rng.standard_normal((30, 2)), n_twins=0)
 
 
-def test_auto_is_the_default_and_chooses_by_samples_per_dimension():
+def test_auto_chooses_by_samples_per_dimension():
     assert choose_method(2000, 100) == "ksg-calibrated"
     assert choose_method(999, 100) == "lmi"
     x, y, _ = sparse_gaussian(400, 3, seed=9)
-    res = bm.mi(x, y)
+    res = bm.mi(x, y, method="auto")
     assert res.method == "ksg-calibrated" and res.extra["auto"]["method"] == "ksg-calibrated"
     assert res.mi == bm.mi(x, y, method="ksg-calibrated").mi
+    assert bm.mi(x, y, epochs=2).method == "lmi"  # LMI stays the package default
     wide = np.random.default_rng(1).standard_normal((60, 40))
-    res = bm.mi(wide[:, :20], wide[:, 20:], random_state=0)
+    res = bm.mi(wide[:, :20], wide[:, 20:], method="auto", random_state=0)
     assert res.method == "lmi" and res.extra["auto"] == {"method": "lmi", "samples_per_dim": 10.0,
                                                           "n_samples": 60, "dim": 40}
     assert res.mi == bm.mi(wide[:, :20], wide[:, 20:], method="lmi", random_state=0).mi  # LMI's own fit
     with pytest.raises(ValueError, match="samples_per_dim"):
-        bm.mi(x, y, samples_per_dim=0)
+        bm.mi(x, y, method="auto", samples_per_dim=0)
+
+
+def test_calibrated_never_exceeds_both_uncorrected_readings():
+    # the cap: the result is at most max(Gaussian-copula MI, copula KSG), whatever the twins say
+    rng = np.random.default_rng(10)
+    lab = rng.integers(0, 4, 600)
+    centres = rng.normal(size=(2, 4, 6)) * 2.0  # clustered: a shared discrete state
+    for x, y in [(centres[0][lab] + rng.normal(size=(600, 6)), centres[1][lab] + rng.normal(size=(600, 6))),
+                 sparse_gaussian(600, 6, seed=11)[:2]]:
+        res = ksg_calibrated(x, y, random_state=0)
+        assert res.mi <= max(res.extra["gaussian_mi"], res.extra["ksg"]) + 1e-9
+        assert isinstance(res.extra["capped"], bool)

@@ -19,9 +19,8 @@ With ``d = d_x + d_y`` non-constant columns and ``n`` samples:
   On clustered data it fails (``benchmarks/bench_clustered.py``: 1.4-6.0 bits read where the truth
   is 1.6-3 bits).
 - otherwise: :func:`~bioinfo_mi.estimators.lmi.lmi` with the default preset: with fewer than about
-  ten samples per dimension the correlations behind the calibration are mostly sampling noise
-  (label-resampled digits, 128 dimensions and 400-1000 pairs: errors of up to 1 bit), while LMI's
-  encoders compress the inputs to 8 + 8 dimensions first (LMI paper, Algorithm 1).
+  ten samples per dimension the correlations behind the calibration are mostly sampling noise,
+  while LMI's encoders compress the inputs to 8 + 8 dimensions first (LMI paper, Algorithm 1).
 
 The result is the chosen estimator's (its ``method`` says which ran); ``extra["auto"]`` records
 the choice and the rule. To fix the estimator, or to pass estimator-specific options, call it by

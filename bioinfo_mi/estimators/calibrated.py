@@ -17,7 +17,9 @@ correlation structure, all of which can be reproduced by a Gaussian with the dat
    (the plug-in correlations are inflated by sampling noise, by ``d_x d_y / 2N`` nats on average);
 5. measures KSG's error on each twin, ``I_KSG(twin) - I(twin)`` (the twin's MI is known exactly),
    and returns ``I_KSG - mean error``; the pointwise values are shifted by the same constant;
-6. caps the result at ``max(I_G, I_KSG)`` (see "Cap" below).
+6. caps the result at ``max(I_G, I_KSG)`` (see "Cap" below);
+7. before any of this is applied, checks the Gaussian model (see "Guard" below) and returns the
+   uncorrected copula KSG, with a warning, when the data contradict it.
 
 For Gaussian-copula data (any monotone transform of a multivariate normal) the twin and the data
 share their distribution up to the estimated correlations, so the result is KSG with its bias
@@ -39,19 +41,28 @@ capped at the larger of the two; ``extra["capped"]`` says when. On the ``bmi`` s
 little (mean MSE over the 40 tasks at N = 2000: 0.027 bits^2 without, 0.035 with it) and on the
 simulator's principal components it gives 0.34-0.40 (probe).
 
-Known failure: clustered data
------------------------------
-The Gaussian model itself can overstate the dependence. When X and Y share a discrete state (cell
-types, clusters), the correlations are strong and the Gaussian MI grows without bound with the
-separation of the clusters, while the true MI is at most the entropy of the shared state; the twin
-then looks like the data to KSG, and neither the correction nor the cap can tell.
-``benchmarks/bench_clustered.py`` (4 or 8 shared states, 10-50 dimensions per side, 1000 pairs,
-truth 1.6-3 bits): 1.4-6.0 bits read, MSE 4.57 bits^2, against 0.007 for LMI and 0.010 for plain
-KSG. Use LMI (the package default) or KSG for such data.
+Guard
+-----
+The Gaussian model can overstate the dependence. When X and Y share a discrete state (cell types,
+clusters), the correlations are strong and the Gaussian MI grows without bound with the separation
+of the clusters, while the true MI is at most the entropy of the shared state; the twin then looks
+like the data to KSG in the full dimension, so the correction and the cap cannot tell. In the few
+strongest canonical directions, though, KSG is reliable: along the (up to) three strongest canonical
+pairs the data carry at most the shared state's entropy, the twins carry the Gaussian value. The
+guard compares the joint KSG of the data's first ``m <= 3`` canonical variates with the twins'; when
+the twins' exceeds the data's by more than ``max(0.1 nats, 10 %)``, the Gaussian model is rejected
+(``extra["guard"]``) and the uncorrected copula KSG is returned with a warning.
 
-Cost: ``1 + n_twins`` KSG estimates of the same size plus one ``(d_x + d_y)``-square
-eigen-decomposition. The Gaussian model needs ``n`` well above ``d_x + d_y``; ``method="auto"``
-uses this estimator only there (see :mod:`bioinfo_mi.estimators.auto`).
+It catches well-separated clusters but not all clustered data: ``benchmarks/bench_clustered.py``
+(4 or 8 shared states, 10-50 dimensions per side, 1000 pairs, truth 1.6-3 bits) gives an MSE of
+about 1 bit^2 with the guard against 4.6 without, and 0.007 for LMI. Weakly separated clusters and
+many states spread the redundancy over more canonical pairs than the guard inspects (8 states:
+5.9-6.0 bits read where the truth is 3). Use LMI (the package default) or KSG for clustered data.
+On the ``bmi`` suite and the Gaussian grid the guard rejected nothing.
+
+Cost: ``1 + n_twins`` KSG estimates of the same size, as many in at most 3 + 3 dimensions for the
+guard, and one ``(d_x + d_y)``-square eigen-decomposition. The Gaussian model needs ``n`` well
+above ``d_x + d_y``; ``method="auto"`` uses this estimator only there (see :mod:`bioinfo_mi.estimators.auto`).
 """
 
 from __future__ import annotations
@@ -72,6 +83,11 @@ __all__ = ["ksg_calibrated", "gaussian_twin_model"]
 _RANK_TOL = 1e-9
 #: canonical correlation treated as a deterministic linear relation (calibration impossible)
 _MAX_CORRELATION = 1 - 1e-9
+#: strongest canonical pairs on which the data's joint KSG is compared with the twins' (the guard)
+_GUARD_PAIRS = 3
+#: the guard rejects the Gaussian model when the twins' KSG there exceeds the data's by more than
+#: max(_GUARD_ABS nats, _GUARD_REL x the twins' value)
+_GUARD_ABS, _GUARD_REL = 0.1, 0.1
 
 
 def _whitener(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -129,19 +145,29 @@ def gaussian_twin_model(xs: np.ndarray, ys: np.ndarray) -> dict[str, Any]:
             lo, hi = (mid, hi) if twin_mi(mid) > target else (lo, mid)
     tau = hi
     rho_twin = np.sqrt(np.clip(r2 - tau, 0.0, None))
-    return {"lx": lx, "ly": ly, "u": u, "vt": vt, "rho": rho, "rho_twin": rho_twin, "gaussian_mi": i_g,
-            "twin_mi": twin_mi(tau)}
+    return {"lx": lx, "ly": ly, "wx": wx, "wy": wy, "u": u, "vt": vt, "rho": rho, "rho_twin": rho_twin,
+            "gaussian_mi": i_g, "twin_mi": twin_mi(tau)}
 
 
-def _draw_twin(model: dict[str, Any], n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """A Gaussian sample with the model's within-variable correlations and shrunken canonical ones."""
+def _draw_twin(
+    model: dict[str, Any], n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A Gaussian sample with the model's within-variable correlations and shrunken canonical ones:
+    ``(x, y)`` in the data's coordinates and ``(a, b)``, its canonical variates."""
     rx, ry = model["lx"].shape[1], model["ly"].shape[1]
     r = len(model["rho_twin"])
     a = rng.standard_normal((n, rx))
     b = rng.standard_normal((n, ry))
     s = model["rho_twin"]
     b[:, :r] = s * a[:, :r] + np.sqrt(1.0 - s**2) * b[:, :r]
-    return a @ model["u"].T @ model["lx"].T, b @ model["vt"] @ model["ly"].T
+    return a @ model["u"].T @ model["lx"].T, b @ model["vt"] @ model["ly"].T, a, b
+
+
+def _canonical(model: dict[str, Any], xs: np.ndarray, ys: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``m`` canonical variates of the data (whitened, rotated by the model's SVD)."""
+    a = (xs - xs.mean(0)) @ model["wx"].T @ model["u"][:, :m]
+    b = (ys - ys.mean(0)) @ model["wy"].T @ model["vt"][:m].T
+    return a, b
 
 
 def ksg_calibrated(
@@ -180,8 +206,10 @@ def ksg_calibrated(
     the normal scores shifted by the twins' mean error, ``mi`` its mean. ``extra`` holds
     ``ksg`` (the uncorrected copula KSG), ``gaussian_mi`` (bias-corrected Gaussian-copula MI),
     ``twin_mi`` (the twins' exact MI), ``twin_errors`` (KSG minus truth per twin),
-    ``canonical_correlations``, ``calibrated`` (False when the calibration was skipped) and
-    ``capped`` (True when the result was capped at ``max(gaussian_mi, ksg)``), all in ``base`` units.
+    ``canonical_correlations``, ``calibrated`` (False when the calibration was skipped or rejected),
+    ``capped`` (True when the result was capped at ``max(gaussian_mi, ksg)``) and ``guard``
+    (``pairs``, the joint KSG of the data and of the twins along them, ``rejected``), all in ``base``
+    units.
     """
     n_twins = check_positive_int(n_twins, name="n_twins")
     xa, ya, k = _prepare(x, y, k, random_state, 0.0, "ksg-calibrated")  # validation only; no jitter yet
@@ -199,30 +227,48 @@ def ksg_calibrated(
                       UserWarning, stacklevel=2)
         model = None
     if model is not None:
-        errors = []
+        errors, guard_twin = [], []
+        m = min(_GUARD_PAIRS, int((model["rho_twin"] > 0).sum()))
         for _ in range(n_twins):
             twin_rng = np.random.default_rng(seed_from(rng))
-            tx, ty = _draw_twin(model, n, twin_rng)
+            tx, ty, ta, tb = _draw_twin(model, n, twin_rng)
             tx, ty = copula_transform(tx), copula_transform(ty)
             twin_pmi = _ksg_pmi_prepared(add_jitter(tx, twin_rng, jitter), add_jitter(ty, twin_rng, jitter),
                                          k, "nats", workers)
             errors.append(float(twin_pmi.mean()) - model["twin_mi"])
-        # the twin's MI is max(I_G, 0); a negative I_G (sampling noise at independence) is kept, so that
-        # the estimate stays unbiased there instead of being pushed up by the clipping
-        pmi = pmi - float(np.mean(errors)) + min(model["gaussian_mi"], 0.0)
-        # never above both uncorrected readings: see "Cap" in the module docstring
-        cap = max(model["gaussian_mi"], ksg_nats)
-        capped = float(pmi.mean()) > cap
-        if capped:
-            pmi = pmi - (float(pmi.mean()) - cap)
+            if m:
+                guard_twin.append(float(_ksg_pmi_prepared(ta[:, :m], tb[:, :m], k, "nats", workers).mean()))
+        guard = {"pairs": m, "rejected": False}
+        if m:  # does the data carry as much MI as the twins jointly along the strongest canonical pairs?
+            ca, cb = _canonical(model, xs, ys, m)
+            data_nats = float(_ksg_pmi_prepared(add_jitter(ca, rng, jitter), add_jitter(cb, rng, jitter), k,
+                                                "nats", workers).mean())
+            twin_nats = float(np.mean(guard_twin))
+            guard.update(ksg_data=to_base(data_nats, base), ksg_twin=to_base(twin_nats, base),
+                         rejected=twin_nats - data_nats > max(_GUARD_ABS, _GUARD_REL * twin_nats))
+        extra["guard"] = guard
         extra.update(
-            calibrated=True,
             gaussian_mi=to_base(model["gaussian_mi"], base),
             twin_mi=to_base(model["twin_mi"], base),
             twin_errors=[to_base(e, base) for e in errors],
             canonical_correlations=model["rho"],
-            capped=capped,
+            capped=False,
         )
+        if guard["rejected"]:
+            warnings.warn(
+                "the Gaussian model overstates the dependence along the strongest canonical pairs (e.g. "
+                "clustered data); returning the uncorrected copula KSG. LMI (method='lmi') suits such data",
+                UserWarning, stacklevel=2)
+        else:
+            # the twin's MI is max(I_G, 0); a negative I_G (sampling noise at independence) is kept, so
+            # that the estimate stays unbiased there instead of being pushed up by the clipping
+            pmi = pmi - float(np.mean(errors)) + min(model["gaussian_mi"], 0.0)
+            # never above both uncorrected readings: see "Cap" in the module docstring
+            cap = max(model["gaussian_mi"], ksg_nats)
+            extra["capped"] = float(pmi.mean()) > cap
+            if extra["capped"]:
+                pmi = pmi - (float(pmi.mean()) - cap)
+            extra["calibrated"] = True
     pmi = to_base(pmi, base)
     return MIResult(
         mi=float(pmi.mean()),

@@ -72,7 +72,7 @@ def test_twin_has_the_model_correlations_and_target_mi():
     model = gaussian_twin_model(copula_transform(x), copula_transform(y))
     # the twin's exact MI equals max(bias-corrected Gaussian MI, 0)
     assert model["twin_mi"] == pytest.approx(max(model["gaussian_mi"], 0.0), abs=1e-6)
-    tx, ty = _draw_twin(model, 200_000, np.random.default_rng(0))
+    tx, ty, _, _ = _draw_twin(model, 200_000, np.random.default_rng(0))
     c = np.corrcoef(np.hstack([tx, ty]), rowvar=False)
     c_data = np.corrcoef(np.hstack([copula_transform(x), copula_transform(y)]), rowvar=False)
     np.testing.assert_allclose(c[:4, :4], c_data[:4, :4], atol=0.02)  # within-x correlations kept
@@ -152,3 +152,29 @@ def test_calibrated_never_exceeds_both_uncorrected_readings():
         res = ksg_calibrated(x, y, random_state=0)
         assert res.mi <= max(res.extra["gaussian_mi"], res.extra["ksg"]) + 1e-9
         assert isinstance(res.extra["capped"], bool)
+
+
+def test_guard_rejects_the_gaussian_model_on_well_separated_clusters():
+    # 4 shared, well-separated states: MI = 2 bits, but the Gaussian model says about 3; along the three
+    # strongest canonical pairs the twins' joint KSG (~2.8 bits) exceeds the data's (~2.0) by far more
+    # than the guard's margin (max(0.1 nats, 10 %)), so the uncorrected copula KSG is returned
+    rng = np.random.default_rng(100)
+    centres = rng.normal(size=(2, 4, 10)) * 3.0
+    lab = rng.integers(0, 4, 1000)
+    x = centres[0][lab] + rng.normal(size=(1000, 10))
+    y = centres[1][lab] + rng.normal(size=(1000, 10))
+    with pytest.warns(UserWarning, match="overstates the dependence"):
+        res = ksg_calibrated(x, y, random_state=0)
+    assert res.extra["guard"]["rejected"] and not res.extra["calibrated"]
+    assert res.extra["gaussian_mi"] > 2.5  # what the calibration would have trusted
+    assert res.mi == pytest.approx(res.extra["ksg"], rel=1e-12)
+    assert res.mi == pytest.approx(2.0, abs=0.2)
+
+
+def test_guard_accepts_gaussian_data():
+    x, y, _ = sparse_gaussian(1000, 8, seed=12)
+    res = ksg_calibrated(x, y, random_state=0)
+    guard = res.extra["guard"]
+    assert guard["pairs"] >= 2 and not guard["rejected"] and res.extra["calibrated"]
+    # the shrunken twin never carries more MI along its strongest pairs than the data does by much
+    assert guard["ksg_twin"] - guard["ksg_data"] < 0.1

@@ -108,6 +108,22 @@ def _plan(adata: AnnData, *, pair_keys: Sequence[str] | None, clone_key: str, co
     return _Plan(features, features, jobs, "n_clones", n_clones, describe)
 
 
+def _representation_options(use_rep: str | None, method: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """Estimator options for ``use_rep``: LMI scales an ``obsm`` representation as a whole.
+
+    A representation's axes have meaningful, unequal variances (PCA: explained variance, most of it in
+    the first components). Standardising every axis, as LMI does with genes, lifts dozens of noise
+    components to the weight of the signal: on the lineage simulator (500 clones, 200 genes, 50 PCs)
+    LMI then read 0.01-0.11 bits, inside its shuffle spread, against 0.19-0.33 on ``.X``. With
+    ``normalization="global-corrected"`` (one scale for the whole representation) it read 0.15-0.44.
+    An explicit ``normalization`` option wins.
+    """
+    out = dict(options)
+    if use_rep is not None and method.lower() == "lmi":
+        out.setdefault("normalization", "global-corrected")
+    return out
+
+
 def _check_split(fits: Sequence[int] | None, cache_dir: Any) -> None:
     if fits is not None and cache_dir is None:
         raise ValueError("fits runs part of an analysis into a cache; give cache_dir as well")
@@ -177,6 +193,11 @@ def lmi(
         (``condition_key="well", conditions=(1, 2), restrict={"time": 6}``).
     use_rep, layer
         Features: ``adata.obsm[use_rep]``, ``adata.layers[layer]`` or ``adata.X`` (dense or sparse).
+        With LMI, genes (``.X``, a layer) are standardised one by one (the paper's recipe), while a
+        representation (``use_rep``, e.g. ``"X_pca"``) is scaled as a whole, so that its axes keep
+        their relative variances (``normalization="global-corrected"``; pass
+        ``normalization="local"`` to standardise each axis). Per-axis standardisation of 50 PCs
+        puts the noise components on a par with the signal and LMI reads ~0.
     n_pairings, n_shuffles
         Numbers of real and shuffled pairings (each one fit).
     method
@@ -222,6 +243,7 @@ def lmi(
     plan = _plan(adata, pair_keys=pair_keys, clone_key=clone_key, condition_key=condition_key,
                  conditions=conditions, restrict=restrict, use_rep=use_rep, layer=layer, n_pairings=n_pairings,
                  n_shuffles=n_shuffles, random_state=random_state, min_clones=min_clones)
+    estimator_options = _representation_options(use_rep, method, estimator_options)
     results = run_fits(plan.x_features, plan.y_features, plan.jobs, method=method, options=estimator_options,
                        n_jobs=int(n_jobs), progress=progress, fits=fits, cache_dir=cache_dir)
     if fits is not None:
@@ -283,6 +305,7 @@ def pmi(
                  n_shuffles=0, random_state=random_state, min_clones=min_clones)
     if "pair_keys" in plan.describe:
         side = "early"  # one row per pair: the x side's rows are the pairs
+    estimator_options = _representation_options(use_rep, method, estimator_options)
     results = run_fits(plan.x_features, plan.y_features, plan.jobs, method=method, options=estimator_options,
                        n_jobs=int(n_jobs), progress=progress, fits=fits, cache_dir=cache_dir)
     if fits is not None:

@@ -20,7 +20,7 @@ from scipy import stats
 from .._validation import check_positive_int
 from ..pp.pairing import _check_obs_key, get_features
 from ._fits import run_fits
-from .lmi import _check_split, _jobs, _plain
+from .lmi import _check_split, _jobs, _plain, _representation_options
 
 __all__ = ["markov_test"]
 
@@ -113,6 +113,7 @@ def markov_test(
                              random_state=seed_el, **common)
     jobs_sis, _, n_sis = _jobs(adata, condition_key=well_key, conditions=wells, restrict={time_key: late},
                                random_state=seed_sis, **common)
+    estimator_options = _representation_options(use_rep, method, estimator_options)
     results = run_fits(features, features, jobs_el + jobs_sis, method=method, options=estimator_options,
                        n_jobs=int(n_jobs), progress=progress, fits=fits, cache_dir=cache_dir)
     if fits is not None:

@@ -154,3 +154,26 @@ def test_lmi_on_paired_data(paired_adata):
         bm.tl.lmi(adata, use_rep="source", progress=False)
     with pytest.raises(KeyError, match=r"pair_keys \['partner'\] not found in obsm"):
         bm.tl.lmi(adata, pair_keys=("source", "partner"), progress=False)
+
+
+def test_pca_representation_agrees_with_genes():
+    # 50 PCs have very unequal variances; tl.lmi scales a representation as a whole
+    # (normalization="global-corrected"), so LMI on X_pca reads what it reads on the genes. With per-axis
+    # standardisation it read 0.01-0.11 here (inside the shuffle spread) against 0.19-0.33 on .X.
+    import scanpy as sc
+
+    adata = bm.datasets.simulate_lineage(n_clones=500, n_genes=200, n_informative=100, hidden_fate=True,
+                                         random_state=0)
+    bm.pp.preprocess(adata, n_top_genes=200)
+    sc.pp.pca(adata, n_comps=50)
+    bm.tl.lmi(adata, n_pairings=5, n_shuffles=0, progress=False, key_added="genes")
+    bm.tl.lmi(adata, use_rep="X_pca", n_pairings=5, n_shuffles=2, progress=False, key_added="pca")
+    genes, pca = adata.uns["genes"]["table"], adata.uns["pca"]["table"]
+    assert adata.uns["pca"]["params"]["normalization"] == "global-corrected"
+    assert "normalization" not in adata.uns["genes"]["params"]
+    # bound: one LMI fit here has an SD of about 0.07 bits over pairings, so a 5-pairing mean has an SE
+    # of about 0.035 and the difference of two means about 0.05; 0.15 is 3 SE (measured difference 0.03)
+    assert abs(pca[~pca.shuffled].estimate.mean() - genes.estimate.mean()) < 0.15
+    bm.tl.lmi(adata, use_rep="X_pca", n_pairings=2, n_shuffles=0, progress=False, key_added="local",
+              normalization="local")
+    assert adata.uns["local"]["params"]["normalization"] == "local"  # an explicit choice wins

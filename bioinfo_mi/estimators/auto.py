@@ -16,7 +16,7 @@ With ``d = d_x + d_y`` non-constant columns and ``n`` samples:
   dimensions. On the ``bmi`` benchmark suite (Czyz et al. 2023; all 40 tasks have ``d <= 100``)
   it has the lowest mean squared error of every estimator run (0.035 bits^2 on the 40 tasks at
   ``n = 2000``, next bmi's CCA at 0.194; ``benchmarks/bench_bmi_suite.py``, docs/benchmarks.md).
-  On clustered data it fails (``benchmarks/bench_clustered.py``: MSE 1.03 bits^2 with the guard of
+  On clustered data it fails (``benchmarks/bench_clustered.py``: MSE 0.56 bits^2 with the guard of
   ``ksg-calibrated``, 4.57 without, against 0.007 for LMI; up to 6.0 bits read where the truth is 3).
 - otherwise: :func:`~bioinfo_mi.estimators.lmi.lmi` with the default preset: with fewer than about
   ten samples per dimension the correlations behind the calibration are mostly sampling noise,

@@ -63,8 +63,8 @@ It catches well-separated clusters but not all clustered data: ``benchmarks/benc
 (4 or 8 shared states, 10-50 dimensions per side, 1000 pairs, truth 1.6-3 bits) gives an MSE of
 0.56 bits^2 with the guard against 4.57 without, and 0.007 for LMI. Weakly separated clusters
 (4 states, separation 1: 2.4-2.5 bits read, truth 1.98) and one of three 8-state runs (6.0 read,
-truth 3) pass it. Use LMI (the package default) or KSG for clustered data. On the ``bmi`` suite,
-the Gaussian grid and the lineage simulator's principal components it rejected nothing.
+truth 3) pass it. Use LMI (the package default) or KSG for clustered data. On the ``bmi`` suite
+and the Gaussian grid it rejected nothing.
 
 Cost: ``1 + n_twins`` KSG estimates of the same size, as many again in at most 5 + 5 dimensions
 (and up to 5 two-dimensional ones each) for the guard, and one ``(d_x + d_y)``-square

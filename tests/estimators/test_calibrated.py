@@ -171,6 +171,25 @@ def test_guard_rejects_the_gaussian_model_on_well_separated_clusters():
     assert res.mi == pytest.approx(2.0, abs=0.2)
 
 
+def test_convergence_check_rejects_clusters_the_canonical_checks_miss():
+    # 8 shared states, 20 dimensions per side (bench_clustered.py, task seed 104, sample seed 0): MI = 3
+    # bits, the Gaussian model says 6. The joint KSG along the strongest canonical pairs looks like the
+    # twins' (2.6 vs 2.8 bits) and the redundancy shortfall stays under the margin, so before the
+    # convergence check the calibration returned 6.0 bits. KSG has converged on the data (its gain from
+    # n/2 to n is about 0) but not on the twins (about 0.2 bits): the bias the twins measure is not the data's.
+    rng = np.random.default_rng(104)
+    cx, cy = rng.normal(size=(8, 20)) * 2.0, rng.normal(size=(8, 20)) * 2.0
+    rng = np.random.default_rng(0)
+    lab = rng.integers(0, 8, 1000)
+    x, y = cx[lab] + rng.normal(size=(1000, 20)), cy[lab] + rng.normal(size=(1000, 20))
+    with pytest.warns(UserWarning, match="overstates the dependence"):
+        res = ksg_calibrated(x, y, random_state=0)
+    guard = res.extra["guard"]
+    assert guard["gain_twin"] - guard["gain_data"] > 0.1
+    assert guard["rejected"] and not res.extra["calibrated"]
+    assert res.mi == pytest.approx(3.0, abs=0.25)
+
+
 def test_guard_accepts_gaussian_data():
     x, y, _ = sparse_gaussian(1000, 8, seed=12)
     res = ksg_calibrated(x, y, random_state=0)
@@ -179,4 +198,7 @@ def test_guard_accepts_gaussian_data():
     # 0.016 and SD 0.04 bits, the redundancy gap mean 0.02 and SD 0.035; the guard's threshold
     # (0.1 nats = 0.144 bits) sits more than 3 SD above both.
     assert guard["pairs"] >= 2 and guard["redundancy_pairs"] == 2
+    # convergence: over the same seeds the twins' gain from n/2 to n minus the data's had mean -0.033 and
+    # SD 0.029 bits; the threshold (0.05 nats = 0.072 bits, or half the twins' gain) is 3.6 SD above
+    assert guard["gain_twin"] - guard["gain_data"] < 0.072
     assert not guard["rejected"] and res.extra["calibrated"]

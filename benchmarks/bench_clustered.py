@@ -6,7 +6,8 @@ is at most ``log2(n_states)`` bits and approaches it as the clusters separate. I
 computed from the known mixture densities, ``E log p(x, y) / (p(x) p(y))``, over 200 000 fresh
 draws (Monte-Carlo SE printed). This is the case where the Gaussian model behind
 ``ksg-calibrated`` / ``method="auto"`` overstates the MI (the correlations are strong, the
-dependence is at most ``log2(n_states)`` bits), and the reason ``auto`` is not the package default.
+dependence is at most ``log2(n_states)`` bits) and what the guard of ``ksg-calibrated`` must catch
+for ``auto`` to be the package default.
 
     python benchmarks/bench_clustered.py     # 6 tasks x 3 seeds, N = 1000 (about 3 min on 2 cores)
 """

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = [
-    "check_array", "check_pair", "check_random_state", "check_positive_int", "check_device", "seed_from", "to_base",
+    "check_array", "check_pair", "check_random_state", "check_positive_int", "check_device", "check_options",
+    "seed_from", "to_base",
 ]
 
 
@@ -90,6 +91,27 @@ def check_pair(x: Any, y: Any, *, min_samples: int = 2, method: str = "") -> tup
         what = f"method {method!r}" if method else "this estimator"
         raise ValueError(f"{what} needs at least {min_samples} samples, got {xa.shape[0]}")
     return xa, ya
+
+
+def check_options(options: dict[str, Any], valid: set[str], *, where: str) -> None:
+    """Raise ``TypeError`` for a keyword in ``options`` that is not in ``valid``, suggesting the closest name.
+
+    Parameters
+    ----------
+    options
+        Keyword arguments as passed.
+    valid
+        Names accepted.
+    where
+        What takes them, for the message (e.g. ``"method='auto'"``).
+    """
+    import difflib
+
+    for name in options:
+        if name not in valid:
+            close = difflib.get_close_matches(name, sorted(valid), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise TypeError(f"{where} got an unexpected option {name!r}{hint} Valid options: {sorted(valid)}")
 
 
 def check_positive_int(value: Any, *, name: str, minimum: int = 1) -> int:

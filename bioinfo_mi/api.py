@@ -50,7 +50,7 @@ METHODS: dict[str, Callable[..., MIResult]] = {
 
 
 def mi(
-    x: Any, y: Any, method: str = "lmi", *, transform: str | None = None, random_state: Any = 0, **options: Any
+    x: Any, y: Any, method: str = "auto", *, transform: str | None = None, random_state: Any = 0, **options: Any
 ) -> MIResult:
     """Estimate the mutual information I(X;Y) between paired samples.
 
@@ -60,12 +60,13 @@ def mi(
         Paired samples with the same number of rows: numpy arrays, pandas frames or scipy sparse
         matrices; 1-D inputs are one column. Never modified.
     method
-        One of :data:`METHODS`. ``"lmi"`` (default). ``"auto"``: the calibrated copula KSG
-        (``"ksg-calibrated"``, KSG on normal scores minus its bias on Gaussian twins of the data) when
-        there are at least 10 samples per input dimension, LMI otherwise; lowest mean squared error
-        of all estimators on the ``bmi`` benchmark suite (``benchmarks/bench_bmi_suite.py``), but it
-        overestimates on clustered data (see :mod:`bioinfo_mi.estimators.calibrated`), so it is not
-        the default. ``"lmi"`` (latent MI, LMI paper Algorithm 1), ``"ksg"`` (Kraskov
+        One of :data:`METHODS`. ``"auto"`` (default): the calibrated copula KSG
+        (``"ksg-calibrated"``: KSG on normal scores minus its bias on Gaussian twins of the data) when
+        there are at least 10 samples per input dimension, LMI otherwise
+        (:mod:`bioinfo_mi.estimators.auto`); the lowest mean squared error of all estimators on the
+        ``bmi`` benchmark suite (``benchmarks/bench_bmi_suite.py``). On weakly separated clustered
+        data it can read high (see :mod:`bioinfo_mi.estimators.calibrated`); LMI or KSG suit data
+        known to be clustered. ``"lmi"`` (latent MI, LMI paper Algorithm 1), ``"ksg"`` (Kraskov
         et al.), ``"bi-ksg"`` (Gao et al. 2017), ``"ksg-local"``, ``"ksg-global"``,
         ``"ksg-global-linf"``, ``"mine"``, ``"mine-local"``, ``"mine-global"``,
         ``"mine-global-corrected"`` (scale-invariance paper, Table 1), ``"infonce"``.

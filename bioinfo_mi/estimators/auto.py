@@ -1,10 +1,5 @@
-"""``method="auto"``: the calibrated copula KSG where the sample is large for the dimension, latent
-MI (LMI) where it is not. Opt-in: it is not the package default.
-
-It has the lowest mean squared error of every estimator on the ``bmi`` benchmark suite, but the
-Gaussian model behind its calibration overstates the MI of clustered data (X and Y sharing a
-discrete state, as cell types do; see :mod:`bioinfo_mi.estimators.calibrated`). Until it detects
-that case, ``bm.mi`` keeps LMI as its default.
+"""``method="auto"``, the default of :func:`bioinfo_mi.mi`: the calibrated copula KSG where the
+sample is large for the dimension, latent MI (LMI) where it is not.
 
 Rule
 ----
@@ -15,25 +10,30 @@ With ``d = d_x + d_y`` non-constant columns and ``n`` samples:
   every coordinate, and the calibration removes the bias that makes plain KSG useless beyond a few
   dimensions. On the ``bmi`` benchmark suite (Czyz et al. 2023; all 40 tasks have ``d <= 100``)
   it has the lowest mean squared error of every estimator run (0.035 bits^2 on the 40 tasks at
-  ``n = 2000``, next bmi's CCA at 0.194; ``benchmarks/bench_bmi_suite.py``, docs/benchmarks.md).
-  On clustered data it fails (``benchmarks/bench_clustered.py``: MSE 0.56 bits^2 with the guard of
-  ``ksg-calibrated``, 4.57 without, against 0.007 for LMI; up to 6.0 bits read where the truth is 3).
+  ``n = 2000``, next bmi's CCA at 0.194; 0.028 at ``n = 5000``, next CCA at 0.162;
+  ``benchmarks/bench_bmi_suite.py``, docs/benchmarks.md). On clustered data (X and Y sharing a
+  discrete state, as cell types do) its Gaussian model can overstate the MI; the guard of
+  ``ksg-calibrated`` catches well-separated clusters, not weakly separated ones
+  (``benchmarks/bench_clustered.py``: MSE 0.054 bits^2, up to 0.56 bits too high, against 0.007
+  for LMI). The scanpy tools (``tl.lmi`` and friends) therefore keep LMI as their default.
 - otherwise: :func:`~bioinfo_mi.estimators.lmi.lmi` with the default preset: with fewer than about
   ten samples per dimension the correlations behind the calibration are mostly sampling noise,
   while LMI's encoders compress the inputs to 8 + 8 dimensions first (LMI paper, Algorithm 1).
 
 The result is the chosen estimator's (its ``method`` says which ran); ``extra["auto"]`` records
-the choice and the rule. To fix the estimator, or to pass estimator-specific options, call it by
-name (``method="lmi"``, ``method="ksg-calibrated"``).
+the choice and the rule. Options of either estimator may be passed; one that only the other
+estimator takes raises, naming the estimator that ran (call it by name, ``method="lmi"`` or
+``method="ksg-calibrated"``, to fix the choice).
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
 
-from .._validation import check_pair, check_positive_int
+from .._validation import check_options, check_pair, check_positive_int
 from ._result import MIResult
 from .calibrated import ksg_calibrated
 
@@ -59,6 +59,10 @@ def choose_method(n_samples: int, dim: int, samples_per_dim: float = 10.0) -> st
     return "ksg-calibrated" if n_samples >= samples_per_dim * dim else "lmi"
 
 
+def _parameters(func: Any) -> set[str]:
+    return set(inspect.signature(func).parameters) - {"x", "y"}
+
+
 def auto(
     x: Any,
     y: Any,
@@ -67,8 +71,7 @@ def auto(
     k: int = 3,
     base: str | float = "bits",
     random_state: Any = 0,
-    device: Any = None,
-    verbose: bool = False,
+    **options: Any,
 ) -> MIResult:
     """MI estimate by the calibrated copula KSG with enough samples per dimension, else LMI.
 
@@ -86,26 +89,34 @@ def auto(
         ``"bits"`` (default), ``"nats"`` or a number > 1.
     random_state
         Seed or ``numpy.random.Generator``.
-    device, verbose
-        Passed to LMI when it runs (torch device; progress bar over epochs).
+    **options
+        Options of :func:`~bioinfo_mi.estimators.ksg_calibrated` (``n_twins``, ``jitter``,
+        ``workers``) or of :func:`~bioinfo_mi.estimators.lmi.lmi` (``preset``, ``epochs``,
+        ``device``, ...). An option that only the estimator not chosen takes raises ``ValueError``.
 
     Returns
     -------
     The chosen estimator's result (:class:`~bioinfo_mi.MIResult` or :class:`~bioinfo_mi.LMIResult`)
     with ``extra["auto"]`` = ``{"method": ..., "samples_per_dim": ..., "n_samples": ..., "dim": ...}``.
     """
+    from .lmi import lmi
+
     if not (np.isscalar(samples_per_dim) and np.isfinite(samples_per_dim) and samples_per_dim > 0):
         raise ValueError(f"samples_per_dim must be a positive number, got {samples_per_dim!r}")
+    estimators = {"ksg-calibrated": ksg_calibrated, "lmi": lmi}
+    accepted = {name: _parameters(f) for name, f in estimators.items()}
+    check_options(options, set().union(*accepted.values()) | {"samples_per_dim"}, where="method='auto'")
     k = check_positive_int(k, name="k")
     xa, ya = check_pair(x, y, min_samples=k + 2, method="auto")
     dim = int((xa.std(axis=0) > 0).sum() + (ya.std(axis=0) > 0).sum())
     chosen = choose_method(len(xa), dim, samples_per_dim)
-    if chosen == "ksg-calibrated":
-        res = ksg_calibrated(xa, ya, k=k, base=base, random_state=random_state)
-    else:
-        from .lmi import lmi
-
-        res = lmi(xa, ya, k=k, base=base, random_state=random_state, device=device, verbose=verbose)
+    foreign = sorted(set(options) - accepted[chosen])
+    if foreign:
+        raise ValueError(
+            f"method='auto' chose {chosen!r} for {len(xa)} samples of {dim} non-constant columns "
+            f"(samples_per_dim={samples_per_dim:g}), which does not take {', '.join(map(repr, foreign))}; "
+            f"pass method={chosen!r} without them, or method={next(n for n in estimators if n != chosen)!r}")
+    res = estimators[chosen](xa, ya, k=k, base=base, random_state=random_state, **options)
     res.extra["auto"] = {"method": chosen, "samples_per_dim": float(samples_per_dim), "n_samples": len(xa),
                          "dim": dim}
     return res

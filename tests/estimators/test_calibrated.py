@@ -132,12 +132,26 @@ def test_auto_chooses_by_samples_per_dimension():
     res = bm.mi(x, y, method="auto")
     assert res.method == "ksg-calibrated" and res.extra["auto"]["method"] == "ksg-calibrated"
     assert res.mi == bm.mi(x, y, method="ksg-calibrated").mi
-    assert bm.mi(x, y, epochs=2).method == "lmi"  # LMI stays the package default
+    assert bm.mi(x, y).mi == res.mi  # auto is the package default
     wide = np.random.default_rng(1).standard_normal((60, 40))
     res = bm.mi(wide[:, :20], wide[:, 20:], method="auto", random_state=0)
     assert res.method == "lmi" and res.extra["auto"] == {"method": "lmi", "samples_per_dim": 10.0,
                                                           "n_samples": 60, "dim": 40}
     assert res.mi == bm.mi(wide[:, :20], wide[:, 20:], method="lmi", random_state=0).mi  # LMI's own fit
+
+
+def test_auto_routes_options_to_the_chosen_estimator():
+    x, y, _ = sparse_gaussian(400, 3, seed=9)
+    assert bm.mi(x, y, n_twins=3).params["n_twins"] == 3
+    with pytest.raises(ValueError, match="chose 'ksg-calibrated'.*does not take 'epochs'.*method='lmi'"):
+        bm.mi(x, y, epochs=2)
+    with pytest.raises(TypeError, match="unexpected option 'epohcs'; did you mean 'epochs'"):
+        bm.mi(x, y, epohcs=2)
+    wide = np.random.default_rng(1).standard_normal((60, 40))
+    res = bm.mi(wide[:, :20], wide[:, 20:], epochs=2, random_state=0)
+    assert res.method == "lmi" and res.params["max_epochs"] == 2
+    with pytest.raises(ValueError, match="chose 'lmi'.*does not take 'n_twins'"):
+        bm.mi(wide[:, :20], wide[:, 20:], n_twins=2)
     with pytest.raises(ValueError, match="samples_per_dim"):
         bm.mi(x, y, method="auto", samples_per_dim=0)
 
@@ -190,15 +204,28 @@ def test_convergence_check_rejects_clusters_the_canonical_checks_miss():
     assert res.mi == pytest.approx(3.0, abs=0.25)
 
 
+def test_guard_margin_scales_with_the_sample_size():
+    # 3 + 3 Gaussian, y = x + noise (1.5 bits), 500 samples: with a fixed 0.1-nat margin the redundancy
+    # check rejected seed 0 (shortfall 0.14 nats; its SD on Gaussian data is ~0.04 sqrt(1000 / n) nats).
+    # The margin grows as 1 / sqrt(n), and no seed here is rejected.
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        x = rng.normal(size=(500, 3))
+        y = x + rng.normal(size=(500, 3))
+        res = ksg_calibrated(x, y, random_state=0)
+        assert not res.extra["guard"]["rejected"], seed
+        assert res.mi == pytest.approx(1.5, abs=0.3)
+
+
 def test_guard_accepts_gaussian_data():
     x, y, _ = sparse_gaussian(1000, 8, seed=12)
     res = ksg_calibrated(x, y, random_state=0)
     guard = res.extra["guard"]
     # On Gaussian data both shortfalls are noise: over seeds 12-19 the twins-minus-data gap had mean
-    # 0.016 and SD 0.04 bits, the redundancy gap mean 0.02 and SD 0.035; the guard's threshold
-    # (0.1 nats = 0.144 bits) sits more than 3 SD above both.
+    # 0.016 and SD 0.04 bits, the redundancy gap mean 0.02 and SD 0.035; the guard's threshold at
+    # n = 1000 (0.16 nats = 0.23 bits) sits more than 5 SD above both.
     assert guard["pairs"] >= 2 and guard["redundancy_pairs"] == 2
     # convergence: over the same seeds the twins' gain from n/2 to n minus the data's had mean -0.033 and
-    # SD 0.029 bits; the threshold (0.05 nats = 0.072 bits, or half the twins' gain) is 3.6 SD above
+    # SD 0.029 bits; 0.072 bits is 3.6 SD above that (the guard's own threshold at n = 1000 is 0.17 bits)
     assert guard["gain_twin"] - guard["gain_data"] < 0.072
     assert not guard["rejected"] and res.extra["calibrated"]

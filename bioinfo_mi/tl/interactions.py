@@ -26,11 +26,11 @@ from joblib import Parallel, delayed
 from sklearn.metrics import roc_auc_score, roc_curve
 from tqdm.auto import tqdm
 
+from .._fits import spawn_seeds
 from .._validation import check_positive_int
 from ..api import mi
 from ..estimators.knn import density_ratio_grid
 from ..pp.interactions import interaction_proteins, normalize_embeddings
-from ._fits import spawn_seeds
 from .lmi import _plain
 
 __all__ = ["interaction_roc", "role_log_ratios"]

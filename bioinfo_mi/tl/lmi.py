@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from .._fits import FitJob, FitResult, run_fits, spawn_seeds
 from .._validation import check_positive_int
 from ..pp.pairing import draw_pairings, get_features, resolve_conditions
-from ._fits import FitJob, FitResult, run_fits, spawn_seeds
 
 __all__ = ["lmi", "pmi"]
 

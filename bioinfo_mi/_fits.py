@@ -1,4 +1,4 @@
-"""Repeated MI fits over clone pairings and shuffled controls, run in parallel with joblib.
+"""Repeated MI fits (clone pairings, shuffled controls, refits, partitions), in parallel with joblib.
 
 Every fit gets its own seed spawned from ``random_state`` by position in the job list, so the
 numbers are identical whatever ``n_jobs`` is at a fixed number of torch threads per fit
@@ -23,8 +23,6 @@ import numpy as np
 import scipy.sparse as sp
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
-
-from ..api import mi
 
 
 @dataclass(frozen=True)
@@ -61,6 +59,8 @@ def _fit(
         torch.set_num_threads(threads)
     x = _dense_rows(x_features, job.x_rows)
     y = _dense_rows(y_features, job.y_rows)
+    from .api import mi  # the repeated-fit layer sits below the API that uses it
+
     res = mi(x, y, method=method, random_state=job.seed, **options)
     return FitResult(job=job, mi=res.mi, pmi=res.pmi)
 

@@ -55,7 +55,8 @@ from ._validation import check_positive_int
 from .estimators._result import MIResult
 from .estimators.copula import copula_transform, gaussian_mi
 
-__all__ = ["PARTITIONS", "subsampling_se", "add_error_bars", "permutation_test", "SUBSAMPLED", "REFITTED"]
+__all__ = ["PARTITIONS", "subsampling_se", "sampling_se", "add_error_bars", "permutation_test", "SUBSAMPLED",
+           "REFITTED"]
 
 #: numbers of disjoint parts of the subsampling standard error
 PARTITIONS: tuple[int, ...] = (2, 3, 4, 5, 6)
@@ -168,6 +169,65 @@ def _base_factor(res: MIResult) -> float:
     return float(to_base(1.0, res.base))
 
 
+def sampling_se(res: MIResult, x: np.ndarray, y: np.ndarray, *, options: dict[str, Any], random_state: Any,
+                n_jobs: int = 1, progress: bool = False) -> tuple[float, dict[str, Any]]:
+    """Standard error of ``res.mi`` from the sampling of the data alone, for a fixed fit.
+
+    KSG family: subsampling of the estimator; ``ksg-calibrated``: subsampling of the copula KSG (or
+    of the Gaussian-copula MI when the estimate was capped at it), widened for the twins; LMI:
+    subsampling of KSG on the held-out latents; MINE / InfoNCE: the variance of the pointwise values
+    over ``n``. See the module docstring.
+
+    Parameters
+    ----------
+    res
+        The estimate.
+    x, y
+        The (transformed) inputs it was computed from.
+    options
+        The estimator options it was computed with.
+    random_state
+        Seed of the partitions.
+    n_jobs, progress
+        Parallel worker processes and a progress bar over the fits on the parts.
+
+    Returns
+    -------
+    ``(se, details)``.
+    """
+    method = res.method
+    if method in SUBSAMPLED:
+        info = subsampling_se(x, y, method=method, options=options, random_state=random_state, n_jobs=n_jobs,
+                              progress=progress)
+        return info["se"], info
+    if method == "ksg-calibrated":
+        xs = copula_transform(x[:, x.std(axis=0) > 0])
+        ys = copula_transform(y[:, y.std(axis=0) > 0])
+        extra = res.extra
+        if extra.get("capped") and extra.get("gaussian_mi", -np.inf) >= extra.get("ksg", np.inf):
+            info = _closed_form_se(xs, ys, gaussian_mi, random_state)
+            info["B"] *= _base_factor(res) ** 2
+            info["se"] *= _base_factor(res)
+            info["what"] = "Gaussian-copula MI (the estimate was capped at it)"
+            return info["se"], info
+        ksg_opts = {key: options[key] for key in ("k", "jitter", "workers", "base") if key in options}
+        info = subsampling_se(xs, ys, method="ksg", options=ksg_opts, random_state=random_state, n_jobs=n_jobs,
+                              progress=progress)
+        factor = float(np.sqrt(1 + 1 / res.params["n_twins"])) if extra.get("calibrated") else 1.0
+        info["what"] = "copula KSG" + (", times sqrt(1 + 1 / n_twins) for the twins" if factor != 1 else "")
+        return info["se"] * factor, info
+    if method == "lmi":
+        test = res.test_idx
+        info = subsampling_se(res.zx[test], res.zy[test], method="ksg",
+                              options={"k": res.params.get("k", 3), "base": res.base}, random_state=random_state)
+        info["what"] = "KSG on the held-out latents"
+        return info["se"], info
+    if method in REFITTED:
+        scored = res.pmi[np.isfinite(res.pmi)]
+        return float(np.std(scored, ddof=1) / np.sqrt(len(scored))), {"method": "variance of the pointwise values / n"}
+    raise ValueError(f"no error bars for method {method!r}")  # pragma: no cover - METHODS are covered above
+
+
 def add_error_bars(
     res: MIResult,
     x: np.ndarray,
@@ -200,54 +260,18 @@ def add_error_bars(
     -------
     A copy of ``res`` (same ``mi``) with ``se`` set.
     """
-    method = res.method
     seeds = spawn_seeds(random_state, 2)
-    if method in SUBSAMPLED:
-        info = subsampling_se(x, y, method=method, options=options, random_state=seeds[0], n_jobs=n_jobs,
-                              progress=progress)
-        se = info["se"]
-    elif method == "ksg-calibrated":
-        xs = copula_transform(x[:, x.std(axis=0) > 0])
-        ys = copula_transform(y[:, y.std(axis=0) > 0])
-        extra = res.extra
-        capped_at_gaussian = extra.get("capped") and extra.get("gaussian_mi", -np.inf) >= extra.get("ksg", np.inf)
-        if capped_at_gaussian:
-            info = _closed_form_se(xs, ys, gaussian_mi, seeds[0])
-            info["B"] *= _base_factor(res) ** 2
-            info["se"] *= _base_factor(res)
-            se = info["se"]
-            info["what"] = "Gaussian-copula MI (the estimate was capped at it)"
-        else:
-            ksg_opts = {key: options[key] for key in ("k", "jitter", "workers", "base") if key in options}
-            info = subsampling_se(xs, ys, method="ksg", options=ksg_opts, random_state=seeds[0], n_jobs=n_jobs,
-                                  progress=progress)
-            factor = np.sqrt(1 + 1 / res.params["n_twins"]) if extra.get("calibrated") else 1.0
-            se = info["se"] * float(factor)
-            info["what"] = "copula KSG" + (", times sqrt(1 + 1 / n_twins) for the twins" if factor != 1 else "")
-    elif method in REFITTED:
+    se, info = sampling_se(res, x, y, options=options, random_state=seeds[0], n_jobs=n_jobs, progress=progress)
+    if res.method in REFITTED:
         n_refits = check_positive_int(n_refits, name="n_refits")
-        refit_seeds = spawn_seeds(seeds[1], n_refits)
         rows = np.arange(len(x))
-        jobs = [FitJob(i, False, rows, rows, s) for i, s in enumerate(refit_seeds)]
-        fits = run_fits(x, y, jobs, method=method, options=options, n_jobs=n_jobs, progress=progress)
+        jobs = [FitJob(i, False, rows, rows, s) for i, s in enumerate(spawn_seeds(seeds[1], n_refits))]
+        fits = run_fits(x, y, jobs, method=res.method, options=options, n_jobs=n_jobs, progress=progress)
         values = np.array([res.mi] + [f.mi for f in fits])
         var_fit = float(np.var(values, ddof=1))
-        if method == "lmi":
-            test = res.test_idx
-            ksg_opts = {"k": res.params.get("k", 3), "base": res.base}
-            sampling = subsampling_se(res.zx[test], res.zy[test], method="ksg", options=ksg_opts,
-                                      random_state=seeds[0], n_jobs=1)
-            var_sampling = sampling["se"] ** 2
-        else:
-            scored = res.pmi[np.isfinite(res.pmi)]
-            sampling = {"method": "variance of the pointwise values / n"}
-            var_sampling = float(np.var(scored, ddof=1) / len(scored))
-        se = float(np.sqrt(var_fit + var_sampling))
         info = {"method": "refits", "n_refits": n_refits, "refit_estimates": values[1:].tolist(),
-                "fit_sd": float(np.sqrt(var_fit)), "sampling_se": float(np.sqrt(var_sampling)),
-                "sampling": sampling}
-    else:  # pragma: no cover - every method of METHODS is covered above
-        raise ValueError(f"no error bars for method {method!r}")
+                "fit_sd": float(np.sqrt(var_fit)), "sampling_se": float(se), "sampling": info}
+        se = float(np.sqrt(var_fit + se**2))
     return dataclasses.replace(res, se=float(se), extra={**res.extra, "error_bars": info})
 
 

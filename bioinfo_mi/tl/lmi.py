@@ -5,6 +5,7 @@ with shuffle controls."""
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -156,6 +157,15 @@ def _summary(results: list[FitResult]) -> pd.DataFrame:
     return pd.DataFrame([row])
 
 
+def _warn_if_in_noise(row: pd.Series) -> None:
+    """Warn when the mean estimate does not stand out of the shuffled controls."""
+    if row.n_shuffles >= 2 and np.isfinite(row.shuffled_sd) and row.mi_mean < row.shuffled_mean + 2 * row.shuffled_sd:
+        warnings.warn(
+            f"the mean estimate ({row.mi_mean:.3f} bits) lies within two SDs of the shuffled controls "
+            f"({row.shuffled_mean:.3f} +/- {row.shuffled_sd:.3f}): no dependence is resolved; more clones, "
+            "a lower-dimensional representation (use_rep) or more shuffles can tell", UserWarning, stacklevel=3)
+
+
 def lmi(
     adata: AnnData,
     *,
@@ -279,8 +289,10 @@ def lmi(
     params = {**plan.describe, "n_pairings": n_pairings, "n_shuffles": n_shuffles, "method": method,
               "error_bars": bool(error_bars),
               "random_state": random_state, **estimator_options}
+    summary = _summary(results)
+    _warn_if_in_noise(summary.iloc[0])
     target = adata.copy() if copy else adata
-    target.uns[key_added] = {"table": table, "summary": _summary(results), "params": _plain(params)}
+    target.uns[key_added] = {"table": table, "summary": summary, "params": _plain(params)}
     return target if copy else None
 
 

@@ -184,3 +184,10 @@ def test_pca_representation_agrees_with_genes():
     bm.tl.lmi(adata, use_rep="X_pca", n_pairings=2, n_shuffles=0, progress=False, key_added="local",
               normalization="local")
     assert adata.uns["local"]["params"]["normalization"] == "local"  # an explicit choice wins
+
+
+def test_lmi_warns_when_the_estimate_is_inside_the_shuffle_noise(lineage_adata):
+    adata = lineage_adata.copy()
+    adata.X = adata.X[np.random.default_rng(0).permutation(adata.n_obs)]  # expression no longer follows clones
+    with pytest.warns(UserWarning, match="within two SDs of the shuffled controls"):
+        bm.tl.lmi(adata, method="ksg", n_pairings=2, n_shuffles=4, min_clones=10, progress=False)

@@ -8,31 +8,36 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
-
 from . import datasets
 from .api import mi
 
 
-def demo(d: int, k: int, n: int, mi_bits: float, n_shuffles: int, method: str, random_state: int) -> int:
-    """Estimate MI on Algorithm 4 data plus ``n_shuffles`` shuffled controls; print a summary."""
+def demo(d: int, k: int, n: int, mi_bits: float, n_shuffles: int, method: str, random_state: int,
+         n_refits: int = 2) -> int:
+    """Estimate MI with its standard error on Algorithm 4 data, plus a permutation test with
+    ``n_shuffles`` shuffled pairings; print a summary."""
+    from scipy.stats import norm
+
     print(f"Algorithm 4 data: N={n}, d={d}, intrinsic k={k}, true MI = {mi_bits:.3f} bits")
     x, y = datasets.gaussian_low_rank(d=d, k=k, n=n, mi_bits=mi_bits, random_state=random_state)
     start = time.perf_counter()
-    res = mi(x, y, method=method, random_state=random_state)
+    res = mi(x, y, method=method, random_state=random_state, error_bars=True, n_refits=n_refits,
+             n_shuffles=n_shuffles)
     seconds = time.perf_counter() - start
     label = method if res.method == method else f"{method} ({res.method})"
-    print(f"  {label} estimate      : {res.mi:.3f} bits  (error {res.mi - mi_bits:+.3f}, {seconds:.1f} s)")
-    rng = np.random.default_rng(random_state)
-    shuffled = []
-    for i in range(n_shuffles):
-        perm = rng.permutation(n)  # breaks the pairing: true MI of the shuffled pairs is 0
-        shuffled.append(mi(x, y[perm], method=method, random_state=random_state + 1 + i).mi)
-    if shuffled:
-        s = np.array(shuffled)
-        p = (1 + np.sum(s >= res.mi)) / (1 + len(s))
-        print(f"  shuffled controls ({len(s)}): {s.mean():+.3f} +/- {s.std(ddof=1) if len(s) > 1 else 0:.3f} bits "
-              f"(truth 0); empirical p = {p:.3f}")
+    low, high = res.ci(0.95)
+    print(f"  {label} estimate: {res.mi:.3f} +/- {res.se:.3f} bits (95% CI {low:.3f} to {high:.3f}; "
+          f"error {res.mi - mi_bits:+.3f}; {seconds:.1f} s with error bars and shuffles)")
+    if res.null is not None:
+        s = res.null
+        resolution = 1 / (1 + len(s))
+        p_text = f"p <= {resolution:.3f} (the resolution of {len(s)} shuffles)" if res.p_value <= resolution \
+            else f"p = {res.p_value:.3f}"
+        line = f"  shuffled pairings ({len(s)}): {s.mean():+.3f} +/- {s.std(ddof=1) if len(s) > 1 else 0:.3f} bits " \
+               f"(truth 0); permutation {p_text}"
+        if len(s) > 1 and s.std(ddof=1) > 0:
+            line += f"; z-test against the shuffles p = {norm.sf((res.mi - s.mean()) / s.std(ddof=1)):.2g}"
+        print(line)
     return 0
 
 
@@ -47,9 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mi", type=float, default=1.0, help="true MI in bits (default 1)")
     p.add_argument("--shuffles", type=int, default=3, help="shuffled controls (default 3)")
     p.add_argument("--method", default="auto", help="estimator (default auto: LMI at the default size)")
+    p.add_argument("--refits", type=int, default=2, help="extra fits behind LMI's standard error (default 2)")
     p.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    return demo(args.d, args.k, args.n, args.mi, args.shuffles, args.method, args.seed)
+    return demo(args.d, args.k, args.n, args.mi, args.shuffles, args.method, args.seed, args.refits)
 
 
 if __name__ == "__main__":

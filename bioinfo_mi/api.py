@@ -6,7 +6,9 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from ._validation import check_pair
+import numpy as np
+
+from ._validation import check_pair, check_positive_int
 from .estimators import knn, normalization
 from .estimators._result import MIResult
 from .estimators.auto import auto
@@ -50,7 +52,18 @@ METHODS: dict[str, Callable[..., MIResult]] = {
 
 
 def mi(
-    x: Any, y: Any, method: str = "auto", *, transform: str | None = None, random_state: Any = 0, **options: Any
+    x: Any,
+    y: Any,
+    method: str = "auto",
+    *,
+    transform: str | None = None,
+    random_state: Any = 0,
+    error_bars: bool = False,
+    n_shuffles: int = 0,
+    n_refits: int = 4,
+    n_jobs: int = 1,
+    progress: bool = False,
+    **options: Any,
 ) -> MIResult:
     """Estimate the mutual information I(X;Y) between paired samples.
 
@@ -77,21 +90,57 @@ def mi(
         the same input); it also removes heavy tails. ``"auto"`` and ``"ksg-calibrated"`` use normal
         scores internally whatever ``transform`` says.
     random_state
-        Seed or ``numpy.random.Generator``; the same seed gives the same numbers on CPU.
+        Seed or ``numpy.random.Generator``; the same seed gives the same numbers on CPU. The extra
+        fits of ``error_bars`` and ``n_shuffles`` get seeds spawned from it.
+    error_bars
+        Fill ``res.se`` (standard error, ``base`` units) and so ``res.ci(level)``: subsampling
+        (Holmes & Nemenman 2019) for the KSG family, refits plus held-out sampling variance for
+        LMI, MINE and InfoNCE (:mod:`bioinfo_mi.uncertainty`). Never changes ``res.mi``.
+    n_shuffles
+        Permutation test of independence with this many shuffled pairings: ``res.null`` and
+        ``res.p_value = (1 + #{null >= mi}) / (1 + n_shuffles)``. 0 (default): no test.
+    n_refits
+        Extra fits behind the standard error of LMI, MINE and InfoNCE (default 4).
+    n_jobs
+        Worker processes for the extra fits (results do not depend on it).
+    progress
+        Progress bar over the extra fits.
     **options
         Passed to the estimator (e.g. ``k``, ``base``, ``preset``, ``latent_dim``, ``epochs``).
 
     Returns
     -------
-    :class:`~bioinfo_mi.MIResult` (``LMIResult`` for LMI) with ``mi`` (float, bits by default) and
-    ``pmi`` (``(n_samples,)`` pointwise MI, NaN where a sample was not scored).
+    :class:`~bioinfo_mi.MIResult` (``LMIResult`` for LMI) with ``mi`` (float, bits by default),
+    ``pmi`` (``(n_samples,)`` pointwise MI, NaN where a sample was not scored), and ``se``,
+    ``ci()``, ``p_value``, ``null`` as requested.
     """
     if not isinstance(method, str) or method.lower() not in METHODS:
         raise ValueError(f"unknown method {method!r}; valid methods: {sorted(METHODS)}")
-    if check_transform(transform) is not None:
+    if not isinstance(error_bars, bool | np.bool_):
+        raise TypeError(f"error_bars must be True or False, got {error_bars!r}")
+    n_shuffles = check_positive_int(n_shuffles, name="n_shuffles", minimum=0)
+    n_refits = check_positive_int(n_refits, name="n_refits")
+    if not isinstance(n_jobs, int | np.integer) or n_jobs == 0 or n_jobs < -1:
+        raise ValueError(f"n_jobs must be a positive integer or -1 (all cores), got {n_jobs!r}")
+    repeated = error_bars or n_shuffles > 0
+    if check_transform(transform) is not None or repeated:
         xa, ya = check_pair(x, y, min_samples=1)
-        x, y = apply_transform(xa, transform), apply_transform(ya, transform)
+        x, y = (apply_transform(xa, transform), apply_transform(ya, transform)) if transform else (xa, ya)
     res = METHODS[method.lower()](x, y, random_state=random_state, **options)
     if transform is not None:
         res.params["transform"] = transform
+    if repeated:
+        from ._fits import spawn_seeds
+        from .uncertainty import add_error_bars, permutation_test
+
+        # seeds of the extra fits: spawned from random_state (after the estimate, for a Generator)
+        bars_seed, shuffle_seed = spawn_seeds(random_state, 2)
+        # the extra fits run the estimator that produced res (the one "auto" chose), with its options
+        opts = {key: v for key, v in options.items() if key != "samples_per_dim"}
+        if error_bars:
+            res = add_error_bars(res, x, y, options=opts, random_state=bars_seed, n_refits=n_refits,
+                                 n_jobs=n_jobs, progress=progress)
+        if n_shuffles:
+            res = permutation_test(res, x, y, options=opts, n_shuffles=n_shuffles, random_state=shuffle_seed,
+                                   n_jobs=n_jobs, progress=progress)
     return res

@@ -42,4 +42,5 @@ def test_lmi_via_api_returns_lmi_result():
 def test_demo_runs(capsys):
     assert main(["demo", "--d", "30", "--n", "400", "--shuffles", "2"]) == 0
     out = capsys.readouterr().out
-    assert "true MI = 1.000 bits" in out and "shuffled controls (2)" in out
+    assert "true MI = 1.000 bits" in out and "shuffled pairings (2)" in out
+    assert "+/-" in out and "95% CI" in out and "p <= 0.333 (the resolution of 2 shuffles)" in out

@@ -31,6 +31,14 @@ class MIResult:
         The estimator parameters used (plain values only).
     extra
         Method-specific diagnostics (e.g. the chosen scale ``c`` of KSG-Global).
+    se
+        Standard error of ``mi`` in ``base`` units (``bm.mi(..., error_bars=True)``; NaN otherwise).
+        How it is computed per method: :mod:`bioinfo_mi.uncertainty`.
+    p_value
+        Permutation p-value of independence, ``(1 + #{null >= mi}) / (1 + n_shuffles)``
+        (``bm.mi(..., n_shuffles=n)``; NaN otherwise). Its resolution is ``1 / (1 + n_shuffles)``.
+    null
+        The estimates on the ``n_shuffles`` shuffled pairings (``None`` without a permutation test).
     """
 
     mi: float
@@ -40,6 +48,28 @@ class MIResult:
     n_samples: int
     params: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    se: float = float("nan")
+    p_value: float = float("nan")
+    null: np.ndarray | None = None
+
+    def ci(self, level: float = 0.95) -> tuple[float, float]:
+        """Normal-approximation confidence interval ``mi -/+ z se`` at ``level`` (NaN without error bars).
+
+        Parameters
+        ----------
+        level
+            Coverage, strictly between 0 and 1.
+
+        Returns
+        -------
+        ``(low, high)`` in ``base`` units.
+        """
+        from scipy.stats import norm
+
+        if not (np.isscalar(level) and 0 < level < 1):
+            raise ValueError(f"level must be a number strictly between 0 and 1, got {level!r}")
+        half = float(norm.ppf(0.5 + level / 2)) * self.se
+        return self.mi - half, self.mi + half
 
     @property
     def n_scored(self) -> int:
@@ -48,9 +78,11 @@ class MIResult:
 
     def __repr__(self) -> str:
         unit = self.base if isinstance(self.base, str) else f"log{self.base:g}"
+        se = f" +/- {self.se:.4f}" if np.isfinite(self.se) else ""
+        p = f", p_value={self.p_value:.4g} ({len(self.null)} shuffles)" if self.null is not None else ""
         return (
-            f"{type(self).__name__}(method={self.method!r}, mi={self.mi:.4f} {unit}, "
-            f"n_samples={self.n_samples}, n_scored={self.n_scored})"
+            f"{type(self).__name__}(method={self.method!r}, mi={self.mi:.4f}{se} {unit}, "
+            f"n_samples={self.n_samples}, n_scored={self.n_scored}{p})"
         )
 
 

@@ -27,13 +27,20 @@ def _mean_sem(values: np.ndarray) -> tuple[float, float]:
 
 
 def _strips(ax: Axes, groups: Sequence[tuple[str, pd.DataFrame]]) -> None:
-    """One group per comparison: estimates of real and shuffled pairings as points, mean ± SEM as bars."""
+    """One group per comparison: estimates of real and shuffled pairings as points, mean ± SEM as bars.
+
+    When the table has per-fit standard errors (column ``se``, from ``tl.lmi(error_bars=True)``), the
+    points carry them as thin bars and the mean's bar is the combined standard error
+    ``sqrt(SEM^2 + mean(se^2))`` (pairing spread and within-fit sampling error, as in the summary)."""
     labelled: set[str] = set()
     for position, (_, table) in enumerate(groups):
         shuffled = table["shuffled"].astype(bool).to_numpy()
         for is_shuffled, sign, color, name in ((False, -1, REAL_COLOR, "real"), (True, 1, SHUFFLED_COLOR, "shuffled")):
             values = table["estimate"].to_numpy(dtype=float)[shuffled == is_shuffled]
-            values = values[np.isfinite(values)]
+            fit_se = (table["se"].to_numpy(dtype=float)[shuffled == is_shuffled] if "se" in table
+                      else np.full(len(values), np.nan))
+            keep = np.isfinite(values)
+            values, fit_se = values[keep], fit_se[keep]
             if len(values) == 0:  # e.g. tl.lmi with n_shuffles=0
                 continue
             centre = position + sign * _OFFSET
@@ -43,6 +50,9 @@ def _strips(ax: Axes, groups: Sequence[tuple[str, pd.DataFrame]]) -> None:
                        label=None if name in labelled else name)
             labelled.add(name)
             mean, sem = _mean_sem(values)
+            if np.isfinite(fit_se).all() and len(fit_se):
+                ax.errorbar(xs, values, yerr=fit_se, fmt="none", ecolor=color, alpha=0.5, elinewidth=0.8, zorder=2)
+                sem = float(np.hypot(sem, np.sqrt(np.mean(fit_se**2))))
             ax.errorbar([centre + sign * _SPREAD], [mean], yerr=[sem], fmt="_", markersize=12, color="k",
                         capsize=3, elinewidth=1.2, zorder=3)
     ax.set_xticks(range(len(groups)))

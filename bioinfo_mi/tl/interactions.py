@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,15 +27,17 @@ from joblib import Parallel, delayed
 from sklearn.metrics import roc_auc_score, roc_curve
 from tqdm.auto import tqdm
 
+from .._fits import spawn_seeds
 from .._validation import check_positive_int
 from ..api import mi
 from ..estimators.knn import density_ratio_grid
 from ..pp.interactions import interaction_proteins, normalize_embeddings
-from ._fits import spawn_seeds
 from .lmi import _plain
 
 __all__ = ["interaction_roc", "role_log_ratios"]
 
+#: fewest held-out positive pairs below which interaction_roc warns that the AUC is anecdotal
+MIN_POSITIVES = 20
 #: False-positive rates at which every split's ROC curve is stored (for averaging and plotting).
 FPR_GRID = np.linspace(0.0, 1.0, 201)
 
@@ -414,6 +417,12 @@ def interaction_roc(
         return None
     evaluated = [_evaluate(r, split.held_out, roles, score) for r, split in zip(results, todo_splits, strict=True)]
     table = pd.DataFrame([e["row"] for e in evaluated])
+    few = int(table.n_positive.min())
+    if few < MIN_POSITIVES:
+        warnings.warn(
+            f"a held-out AUC rests on only {few} positive pair(s) (fewest over the splits; {MIN_POSITIVES} or "
+            f"more give an AUC uncertain by about +/-0.1 or less): read the AUC as anecdotal, or raise n_holdout",
+            UserWarning, stacklevel=2)
     names = {"selected": score, "density_ratio": "density_ratio", "cosine": "cosine"}
     curves = pd.concat([
         pd.DataFrame({"split": e["row"]["split"], "score": names[name], "fpr": FPR_GRID, "tpr": tpr})

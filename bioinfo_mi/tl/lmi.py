@@ -5,6 +5,7 @@ with shuffle controls."""
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,10 +13,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from anndata import AnnData
+from scipy import stats
 
+from .._fits import FitJob, FitResult, run_fits, spawn_seeds
 from .._validation import check_positive_int
 from ..pp.pairing import draw_pairings, get_features, resolve_conditions
-from ._fits import FitJob, FitResult, run_fits, spawn_seeds
 
 __all__ = ["lmi", "pmi"]
 
@@ -130,21 +132,38 @@ def _check_split(fits: Sequence[int] | None, cache_dir: Any) -> None:
 
 
 def _summary(results: list[FitResult]) -> pd.DataFrame:
+    """One-row summary: mean estimate with its standard errors and the shuffle test (see ``tl.lmi``)."""
     real = np.array([r.mi for r in results if not r.job.shuffled])
+    real_se = np.array([r.se for r in results if not r.job.shuffled])
     shuf = np.array([r.mi for r in results if r.job.shuffled])
-
-    def sem(a: np.ndarray) -> float:
-        return float(a.std(ddof=1) / np.sqrt(len(a))) if len(a) > 1 else float("nan")
-
+    sem = float(real.std(ddof=1) / np.sqrt(len(real))) if len(real) > 1 else float("nan")
+    # the pairings re-draw cells of the same clones, so their sampling errors do not average out:
+    # the within-fit part is added in full, not divided by the number of pairings
+    within = float(np.sqrt(np.mean(real_se**2))) if np.isfinite(real_se).all() else float("nan")
     row = {
-        "mi_mean": float(real.mean()), "mi_sem": sem(real), "n_pairings": len(real),
+        "mi_mean": float(real.mean()), "mi_sem": sem, "within_fit_se": within,
+        "mi_se": float(np.hypot(0.0 if len(real) == 1 else sem, within)), "n_pairings": len(real),
         "shuffled_mean": float(shuf.mean()) if len(shuf) else float("nan"),
         "shuffled_sd": float(shuf.std(ddof=1)) if len(shuf) > 1 else float("nan"),
         "n_shuffles": len(shuf),
-        # empirical p-value of the mean real estimate against the shuffled estimates
+        # empirical p-value of the mean real estimate against the shuffled estimates; it cannot go
+        # below its resolution 1 / (1 + n_shuffles)
         "p_value": float((1 + np.sum(shuf >= real.mean())) / (1 + len(shuf))) if len(shuf) else float("nan"),
+        "p_value_resolution": 1 / (1 + len(shuf)) if len(shuf) else float("nan"),
+        # one-sided z-test of the mean real estimate against the normal fitted to the shuffles
+        "p_value_parametric": (float(stats.norm.sf((real.mean() - shuf.mean()) / shuf.std(ddof=1)))
+                               if len(shuf) > 1 and shuf.std(ddof=1) > 0 else float("nan")),
     }
     return pd.DataFrame([row])
+
+
+def _warn_if_in_noise(row: pd.Series) -> None:
+    """Warn when the mean estimate does not stand out of the shuffled controls."""
+    if row.n_shuffles >= 2 and np.isfinite(row.shuffled_sd) and row.mi_mean < row.shuffled_mean + 2 * row.shuffled_sd:
+        warnings.warn(
+            f"the mean estimate ({row.mi_mean:.3f} bits) lies within two SDs of the shuffled controls "
+            f"({row.shuffled_mean:.3f} +/- {row.shuffled_sd:.3f}): no dependence is resolved; more clones, "
+            "a lower-dimensional representation (use_rep) or more shuffles can tell", UserWarning, stacklevel=3)
 
 
 def lmi(
@@ -159,6 +178,7 @@ def lmi(
     n_pairings: int = 5,
     n_shuffles: int = 5,
     method: str = "lmi",
+    error_bars: bool = True,
     min_clones: int = 50,
     key_added: str = "lmi",
     copy: bool = False,
@@ -202,6 +222,10 @@ def lmi(
         Numbers of real and shuffled pairings (each one fit).
     method
         Any :data:`bioinfo_mi.METHODS` entry.
+    error_bars
+        Sampling standard error of every real fit (:func:`bioinfo_mi.uncertainty.sampling_se`; for
+        LMI, subsampling of KSG on its held-out latents, a small cost beside the training), stored in
+        the table's ``se`` column and combined in the summary.
     min_clones
         Fewest shared clones accepted.
     key_added
@@ -233,9 +257,15 @@ def lmi(
     Returns
     -------
     ``None`` (or the copy when ``copy=True``). Writes ``adata.uns[key_added]`` with
-    ``"table"`` (DataFrame: ``pairing``, ``shuffled``, ``estimate``, and ``n_clones`` or, for paired
-    data, ``n_pairs``), ``"summary"`` (one-row DataFrame: ``mi_mean``, ``mi_sem``, ``shuffled_mean``,
-    ``shuffled_sd``, ``p_value``, counts) and ``"params"`` (every parameter used).
+    ``"table"`` (DataFrame: ``pairing``, ``shuffled``, ``estimate``, ``se`` (NaN for the shuffles or
+    without ``error_bars``), and ``n_clones`` or, for paired data, ``n_pairs``), ``"summary"``
+    (one-row DataFrame: ``mi_mean``; ``mi_sem``, the spread over pairings; ``within_fit_se``, the
+    root mean square of the fits' ``se``; ``mi_se = sqrt(mi_sem^2 + within_fit_se^2)``, the standard
+    error of ``mi_mean`` (the pairings share clones, so the within-fit part does not shrink with
+    their number); ``shuffled_mean``, ``shuffled_sd``; ``p_value``, the empirical
+    ``(1 + #{shuffled >= mi_mean}) / (1 + n_shuffles)``, never below ``p_value_resolution``
+    ``= 1 / (1 + n_shuffles)``; ``p_value_parametric``, a one-sided z-test of ``mi_mean`` against a
+    normal fitted to the shuffles; counts) and ``"params"`` (every parameter used).
     """
     check_positive_int(n_pairings, name="n_pairings")
     check_positive_int(n_shuffles, name="n_shuffles", minimum=0)
@@ -245,19 +275,24 @@ def lmi(
                  n_shuffles=n_shuffles, random_state=random_state, min_clones=min_clones)
     estimator_options = _representation_options(use_rep, method, estimator_options)
     results = run_fits(plan.x_features, plan.y_features, plan.jobs, method=method, options=estimator_options,
-                       n_jobs=int(n_jobs), progress=progress, fits=fits, cache_dir=cache_dir)
+                       n_jobs=int(n_jobs), progress=progress, fits=fits, cache_dir=cache_dir,
+                       with_se=[bool(error_bars) and not job.shuffled for job in plan.jobs])
     if fits is not None:
         return None
     table = pd.DataFrame({
         "pairing": [r.job.pairing for r in results],
         "shuffled": [r.job.shuffled for r in results],
         "estimate": [r.mi for r in results],
+        "se": [r.se for r in results],
         plan.size_column: plan.size,
     })
     params = {**plan.describe, "n_pairings": n_pairings, "n_shuffles": n_shuffles, "method": method,
+              "error_bars": bool(error_bars),
               "random_state": random_state, **estimator_options}
+    summary = _summary(results)
+    _warn_if_in_noise(summary.iloc[0])
     target = adata.copy() if copy else adata
-    target.uns[key_added] = {"table": table, "summary": _summary(results), "params": _plain(params)}
+    target.uns[key_added] = {"table": table, "summary": summary, "params": _plain(params)}
     return target if copy else None
 
 

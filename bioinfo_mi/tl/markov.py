@@ -17,9 +17,9 @@ import pandas as pd
 from anndata import AnnData
 from scipy import stats
 
+from .._fits import run_fits
 from .._validation import check_positive_int
 from ..pp.pairing import _check_obs_key, get_features
-from ._fits import run_fits
 from .lmi import _check_split, _jobs, _plain, _representation_options
 
 __all__ = ["markov_test"]

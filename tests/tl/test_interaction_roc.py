@@ -160,3 +160,11 @@ def test_bipartite_candidates(pairs):
     assert table.n_positive[0] == sum((s, t) in annotated for s in held for t in held)  # no positive lost
     with pytest.raises(ValueError, match="candidates must be"):
         bm.tl.interaction_roc(data, candidates="square", progress=False)
+
+
+def test_interaction_roc_warns_when_the_auc_rests_on_few_positives(pairs):
+    # 10 held-out proteins of the fixture's families give a handful of annotated pairs among them
+    with pytest.warns(UserWarning, match=r"rests on only \d+ positive pair"):
+        table = bm.tl.interaction_roc(pairs.copy(), n_holdout=10, n_splits=1, random_state=0, epochs=2,
+                                      progress=False)
+    assert table.n_positive.min() < 20

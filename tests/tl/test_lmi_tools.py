@@ -37,11 +37,17 @@ def test_lmi_writes_documented_keys_and_controls(lineage_adata, tmp_path):
     res = adata.uns["lmi"]
     assert set(res) == {"table", "summary", "params"}
     table = res["table"]
-    assert list(table.columns) == ["pairing", "shuffled", "estimate", "n_clones"]
+    assert list(table.columns) == ["pairing", "shuffled", "estimate", "se", "n_clones"]
     assert (~table.shuffled).sum() == 3 and table.shuffled.sum() == 4
+    # every real fit carries its sampling standard error (subsampling), the shuffles none
+    assert (table.se[~table.shuffled] > 0).all() and table.se[table.shuffled].isna().all()
     summary = res["summary"].iloc[0]
     assert summary.mi_mean > 0.5 and abs(summary.shuffled_mean) < 0.15
-    assert summary.p_value == pytest.approx(1 / 5)
+    assert summary.within_fit_se == pytest.approx(np.sqrt(np.mean(table.se[~table.shuffled] ** 2)))
+    assert summary.mi_se == pytest.approx(np.hypot(summary.mi_sem, summary.within_fit_se))
+    # 4 shuffles cannot give less than 1/5; the parametric test against the shuffles can
+    assert summary.p_value == pytest.approx(1 / 5) and summary.p_value_resolution == pytest.approx(1 / 5)
+    assert summary.p_value_parametric < 1e-3
     assert res["params"]["conditions"] == [2.0, 6.0] and res["params"]["method"] == "ksg"
     pd.testing.assert_frame_equal(adata.obs, before_obs)  # only uns['lmi'] was added
     adata.write_h5ad(tmp_path / "lmi.h5ad")
@@ -142,7 +148,7 @@ def test_lmi_on_paired_data(paired_adata):
     adata = paired_adata.copy()
     bm.tl.lmi(adata, method="ksg", n_pairings=2, n_shuffles=3, progress=False)
     res = adata.uns["lmi"]
-    assert list(res["table"].columns) == ["pairing", "shuffled", "estimate", "n_pairs"]
+    assert list(res["table"].columns) == ["pairing", "shuffled", "estimate", "se", "n_pairs"]
     assert res["params"]["pair_keys"] == ["source", "target"]
     truth = bm.mi(adata.obsm["source"], adata.obsm["target"], method="ksg").mi
     real = res["table"][~res["table"].shuffled].estimate
@@ -178,3 +184,10 @@ def test_pca_representation_agrees_with_genes():
     bm.tl.lmi(adata, use_rep="X_pca", n_pairings=2, n_shuffles=0, progress=False, key_added="local",
               normalization="local")
     assert adata.uns["local"]["params"]["normalization"] == "local"  # an explicit choice wins
+
+
+def test_lmi_warns_when_the_estimate_is_inside_the_shuffle_noise(lineage_adata):
+    adata = lineage_adata.copy()
+    adata.X = adata.X[np.random.default_rng(0).permutation(adata.n_obs)]  # expression no longer follows clones
+    with pytest.warns(UserWarning, match="within two SDs of the shuffled controls"):
+        bm.tl.lmi(adata, method="ksg", n_pairings=2, n_shuffles=4, min_clones=10, progress=False)

@@ -1,4 +1,4 @@
-"""Repeated MI fits over clone pairings and shuffled controls, run in parallel with joblib.
+"""Repeated MI fits (clone pairings, shuffled controls, refits, partitions), in parallel with joblib.
 
 Every fit gets its own seed spawned from ``random_state`` by position in the job list, so the
 numbers are identical whatever ``n_jobs`` is at a fixed number of torch threads per fit
@@ -24,8 +24,6 @@ import scipy.sparse as sp
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
-from ..api import mi
-
 
 @dataclass(frozen=True)
 class FitJob:
@@ -40,11 +38,13 @@ class FitJob:
 
 @dataclass(frozen=True)
 class FitResult:
-    """Estimate and pointwise MI (aligned with the job's rows; NaN where not scored) of one fit."""
+    """Estimate and pointwise MI (aligned with the job's rows; NaN where not scored) of one fit, and
+    its sampling standard error (:func:`bioinfo_mi.uncertainty.sampling_se`; NaN when not asked)."""
 
     job: FitJob
     mi: float
     pmi: np.ndarray
+    se: float = float("nan")
 
 
 def _dense_rows(features: Any, rows: np.ndarray) -> np.ndarray:
@@ -53,7 +53,8 @@ def _dense_rows(features: Any, rows: np.ndarray) -> np.ndarray:
 
 
 def _fit(
-    x_features: Any, y_features: Any, job: FitJob, method: str, options: dict[str, Any], threads: int | None = None
+    x_features: Any, y_features: Any, job: FitJob, method: str, options: dict[str, Any], threads: int | None = None,
+    with_se: bool = False,
 ) -> FitResult:
     if threads is not None:  # inside a worker process: share the cores between workers
         import torch
@@ -61,8 +62,19 @@ def _fit(
         torch.set_num_threads(threads)
     x = _dense_rows(x_features, job.x_rows)
     y = _dense_rows(y_features, job.y_rows)
+    from .api import mi  # the repeated-fit layer sits below the API that uses it
+
     res = mi(x, y, method=method, random_state=job.seed, **options)
-    return FitResult(job=job, mi=res.mi, pmi=res.pmi)
+    se = float("nan")
+    if with_se:
+        from .estimators.copula import apply_transform
+        from .uncertainty import sampling_se
+
+        opts = {key: v for key, v in options.items() if key not in ("transform", "samples_per_dim")}
+        if options.get("transform"):
+            x, y = apply_transform(x, options["transform"]), apply_transform(y, options["transform"])
+        se = sampling_se(res, x, y, options=opts, random_state=spawn_seeds(job.seed, 1)[0])[0]
+    return FitResult(job=job, mi=res.mi, pmi=res.pmi, se=se)
 
 
 def _fingerprint(features: Any) -> str:
@@ -80,24 +92,26 @@ def _fingerprint(features: Any) -> str:
     return h.hexdigest()
 
 
-def _cache_key(job: FitJob, method: str, options: dict[str, Any], data_key: str) -> str:
+def _cache_key(job: FitJob, method: str, options: dict[str, Any], data_key: str, with_se: bool = False) -> str:
     h = hashlib.blake2b(digest_size=16)
     h.update(data_key.encode())
     h.update(np.asarray(job.x_rows, dtype=np.int64).tobytes())
     h.update(b"|")
     h.update(np.asarray(job.y_rows, dtype=np.int64).tobytes())
     h.update(json.dumps([job.seed, method, sorted(options.items())], default=repr).encode())
+    if with_se:
+        h.update(b"|se")
     return h.hexdigest()
 
 
 def _load(path: Path, job: FitJob) -> FitResult:
     with np.load(path) as f:
-        return FitResult(job=job, mi=float(f["mi"]), pmi=f["pmi"])
+        return FitResult(job=job, mi=float(f["mi"]), pmi=f["pmi"], se=float(f["se"]) if "se" in f else float("nan"))
 
 
 def _save(path: Path, result: FitResult) -> None:
     tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")  # atomic: parallel jobs never see half a file
-    np.savez(tmp, mi=result.mi, pmi=result.pmi)
+    np.savez(tmp, mi=result.mi, pmi=result.pmi, se=result.se)
     os.replace(tmp, path)
 
 
@@ -120,18 +134,24 @@ def run_fits(
     progress: bool,
     fits: Sequence[int] | None = None,
     cache_dir: str | os.PathLike | None = None,
+    with_se: Sequence[bool] | None = None,
 ) -> list[FitResult]:
     """Run the jobs (in parallel processes when ``n_jobs != 1``), with a progress bar over fits.
 
     ``fits`` restricts the run to those positions of ``jobs`` (only the ones that ran are returned);
-    with ``cache_dir`` finished fits are read from and written to that folder.
+    with ``cache_dir`` finished fits are read from and written to that folder; ``with_se`` (one flag
+    per job) adds the sampling standard error of those fits.
     """
+    flags = [False] * len(jobs) if with_se is None else [bool(f) for f in with_se]
+    if len(flags) != len(jobs):
+        raise ValueError(f"with_se: {len(flags)} flags for {len(jobs)} jobs")
     if fits is not None:
         fits = [int(i) for i in fits]
         bad = [i for i in fits if not 0 <= i < len(jobs)]
         if bad:
             raise ValueError(f"fits must be positions in 0..{len(jobs) - 1}, got {bad}")
         jobs = [jobs[i] for i in fits]
+        flags = [flags[i] for i in fits]
     results: list[FitResult | None] = [None] * len(jobs)
     paths: list[Path | None] = [None] * len(jobs)
     if cache_dir is not None:
@@ -139,7 +159,7 @@ def run_fits(
         folder.mkdir(parents=True, exist_ok=True)
         data_key = _fingerprint(x_features) + _fingerprint(y_features)
         for i, job in enumerate(jobs):
-            paths[i] = folder / f"{_cache_key(job, method, options, data_key)}.npz"
+            paths[i] = folder / f"{_cache_key(job, method, options, data_key, flags[i])}.npz"
             if paths[i].exists():
                 results[i] = _load(paths[i], job)
     todo = [i for i, r in enumerate(results) if r is None]
@@ -154,11 +174,12 @@ def run_fits(
 
     if n_jobs == 1 or len(todo) <= 1:
         for i in todo:
-            done(i, _fit(x_features, y_features, jobs[i], method, options))
+            done(i, _fit(x_features, y_features, jobs[i], method, options, with_se=flags[i]))
     else:
         parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")
         threads = max(1, (os.cpu_count() or 1) // n_jobs) if n_jobs > 0 else 1
-        outputs = parallel(delayed(_fit)(x_features, y_features, jobs[i], method, options, threads) for i in todo)
+        outputs = parallel(delayed(_fit)(x_features, y_features, jobs[i], method, options, threads, flags[i])
+                           for i in todo)
         for i, res in zip(todo, outputs, strict=True):
             done(i, res)
     bar.close()

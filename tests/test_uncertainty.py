@@ -1,0 +1,124 @@
+"""Standard errors, confidence intervals and permutation tests of ``bm.mi`` (issue 12)."""
+
+import numpy as np
+import pytest
+
+import bioinfo_mi as bm
+from bioinfo_mi.uncertainty import subsampling_se
+
+
+def gaussian(n, seed, rho=0.6, d=2):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, d))
+    return x, rho * x + np.sqrt(1 - rho**2) * rng.standard_normal((n, d))
+
+
+@pytest.mark.parametrize("method", ["ksg", "bi-ksg", "ksg-global-linf", "ksg-calibrated", "auto"])
+def test_error_bars_never_change_the_estimate(method):
+    x, y = gaussian(400, 0)
+    plain = bm.mi(x, y, method=method, random_state=3)
+    res = bm.mi(x, y, method=method, random_state=3, error_bars=True)
+    assert res.mi == plain.mi
+    np.testing.assert_array_equal(res.pmi, plain.pmi)
+    assert np.isfinite(res.se) and res.se > 0
+    assert np.isnan(plain.se) and np.isnan(plain.ci()[0]) and np.isnan(plain.p_value) and plain.null is None
+    # a Generator: the estimate consumes it exactly as without error bars
+    again = bm.mi(x, y, method=method, random_state=np.random.default_rng(5), error_bars=True)
+    assert again.mi == bm.mi(x, y, method=method, random_state=np.random.default_rng(5)).mi
+
+
+def test_ci_brackets_the_estimate():
+    x, y = gaussian(400, 1)
+    res = bm.mi(x, y, method="ksg", error_bars=True)
+    low, high = res.ci(0.95)
+    assert low < res.mi < high
+    assert high - low == pytest.approx(2 * 1.959964 * res.se, rel=1e-6)
+    lo90, hi90 = res.ci(0.9)
+    assert low < lo90 < res.mi < hi90 < high
+    with pytest.raises(ValueError, match="level"):
+        res.ci(1.5)
+
+
+def test_subsampling_se_is_calibrated_on_gaussians():
+    # 30 independent data sets of one distribution: the spread of the estimates against the mean
+    # reported SE (subsampling over 2-6 disjoint parts); the band allows for the 30-sample SD's own
+    # uncertainty (13 %) and the SE's (13 %).
+    est, se = [], []
+    for seed in range(30):
+        x, y = gaussian(500, 100 + seed)
+        res = bm.mi(x, y, method="ksg", random_state=seed, error_bars=True)
+        est.append(res.mi)
+        se.append(res.se)
+    ratio = np.std(est, ddof=1) / np.mean(se)
+    assert 0.7 < ratio < 1.4, ratio
+
+
+def test_subsampling_details_and_too_few_samples():
+    x, y = gaussian(400, 2)
+    info = subsampling_se(x, y, method="ksg", options={}, random_state=0)
+    assert info["partitions"] == [2, 3, 4, 5, 6] and info["repeats"] == 2
+    assert len(info["b_per_partition"]) == 5 and info["B"] > 0
+    assert info["se"] == pytest.approx(np.sqrt(info["B"] / 400))
+    small = subsampling_se(x[:100], y[:100], method="ksg", options={}, random_state=0)
+    assert small["partitions"] == [2, 3, 4, 5]  # parts of >= 20 samples
+    with pytest.raises(ValueError, match="at least 60 samples"):
+        bm.mi(x[:50], y[:50], method="ksg", error_bars=True)
+
+
+def test_permutation_test_strong_dependence_and_resolution():
+    x, y = gaussian(300, 3, rho=0.8)
+    res = bm.mi(x, y, method="ksg", n_shuffles=99)
+    assert res.null.shape == (99,)
+    assert res.p_value == pytest.approx(0.01)  # the resolution 1 / (1 + 99): no shuffle reaches the estimate
+    assert res.extra["permutation"]["resolution"] == pytest.approx(0.01)
+    assert abs(res.null.mean()) < 0.1 and res.mi > 1.0
+
+
+def test_permutation_p_values_are_uniformish_under_independence():
+    rng = np.random.default_rng(7)
+    p = []
+    for seed in range(20):
+        x, y = rng.standard_normal((150, 2)), rng.standard_normal((150, 2))
+        p.append(bm.mi(x, y, method="ksg", n_shuffles=19, random_state=seed).p_value)
+    p = np.array(p)
+    assert 0.3 < p.mean() < 0.7, p
+    assert (p <= 0.05).mean() <= 0.2, p
+
+
+def test_same_seed_same_numbers_whatever_n_jobs():
+    x, y = gaussian(300, 4)
+    a = bm.mi(x, y, method="ksg", error_bars=True, n_shuffles=9, random_state=11, n_jobs=1)
+    b = bm.mi(x, y, method="ksg", error_bars=True, n_shuffles=9, random_state=11, n_jobs=2)
+    c = bm.mi(x, y, method="ksg", error_bars=True, n_shuffles=9, random_state=11)
+    assert a.se == b.se == c.se
+    np.testing.assert_array_equal(a.null, b.null)
+    np.testing.assert_array_equal(a.null, c.null)
+    d = bm.mi(x, y, method="ksg", error_bars=True, n_shuffles=9, random_state=12)
+    assert d.se != a.se
+
+
+def test_lmi_error_bars_from_refits_and_held_out_latents():
+    x, y = gaussian(400, 5, d=4)
+    opts = {"epochs": 3, "latent_dim": 2}
+    plain = bm.mi(x, y, method="lmi", random_state=0, **opts)
+    res = bm.mi(x, y, method="lmi", random_state=0, error_bars=True, n_refits=2, **opts)
+    assert res.mi == plain.mi
+    info = res.extra["error_bars"]
+    assert info["method"] == "refits" and len(info["refit_estimates"]) == 2
+    assert res.se == pytest.approx(np.hypot(info["fit_sd"], info["sampling_se"]))
+    assert info["sampling_se"] > 0 and res.zx is not None  # an LMIResult still
+
+
+def test_infonce_error_bars():
+    x, y = gaussian(300, 6)
+    res = bm.mi(x, y, method="infonce", random_state=0, error_bars=True, n_refits=2, steps=30)
+    assert np.isfinite(res.se) and res.se > 0
+    assert res.extra["error_bars"]["sampling"]["method"].startswith("variance of the pointwise")
+
+
+@pytest.mark.parametrize("kwargs, err", [({"error_bars": "yes"}, TypeError), ({"n_shuffles": -1}, ValueError),
+                                         ({"n_refits": 0}, ValueError), ({"n_jobs": 0}, ValueError)])
+def test_bad_arguments(kwargs, err):
+    x, y = gaussian(100, 0)
+    with pytest.raises(err):
+        bm.mi(x, y, method="ksg", **kwargs)

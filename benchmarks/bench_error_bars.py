@@ -19,7 +19,7 @@ error bars over the time without, there).
 
     python benchmarks/bench_error_bars.py            # reduced: 100 / 100 / 40 / 30 data sets
     python benchmarks/bench_error_bars.py --full     # 100 data sets for every case
-    python benchmarks/bench_error_bars.py --cases ksg lmi --datasets 20
+    python benchmarks/bench_error_bars.py --cases ksg lmi --datasets 20 --tag small   # error_bars_small*.csv
 """
 
 from __future__ import annotations
@@ -92,7 +92,9 @@ def run_case(name: str, n_datasets: int) -> pd.DataFrame:
                               **{k: v for k, v in options.items() if k != "n_jobs"})
                 t_plain = time.perf_counter() - start
                 assert res.mi == plain.mi  # error bars never change the estimate
+        info = res.extra["error_bars"]
         rows.append({"case": name, "dataset": i, "n": n, "method": res.method, "estimate": res.mi, "se": res.se,
+                     "fit_sd": info.get("fit_sd", np.nan), "sampling_se": info.get("sampling_se", np.nan),
                      "seconds_estimate": t_plain, "seconds_with_error_bars": t_bars})
     return pd.DataFrame(rows)
 
@@ -121,13 +123,15 @@ def main() -> None:
     parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
     parser.add_argument("--datasets", type=int, default=None, help="data sets per case (default: reduced)")
     parser.add_argument("--full", action="store_true", help="100 data sets for every case")
+    parser.add_argument("--tag", default="", help="suffix of the output files")
     args = parser.parse_args()
+    tag = f"_{args.tag}" if args.tag else ""
     start = time.perf_counter()
     runs = pd.concat([run_case(c, args.datasets or (100 if args.full else REDUCED[c])) for c in args.cases],
                      ignore_index=True)
     table = summarize(runs)
-    write(runs, "error_bars_runs")
-    write(table, "error_bars")
+    write(runs, f"error_bars{tag}_runs")
+    write(table, f"error_bars{tag}")
     print(f"error-bar calibration; {machine()}; {time.perf_counter() - start:.0f} s\n")
     print(table.to_markdown(index=False, floatfmt=".3f"))
     print(f"\nlatentmi (published, its README): variance of z-scores {LATENTMI_Z_VARIANCE} over 100 trials")
@@ -142,7 +146,7 @@ def main() -> None:
         ax.plot(grid, norm.pdf(grid), "k--", lw=1)
         ax.set_title(f"{name}: var(z) = {z.var(ddof=1):.2f}", fontsize="small")
         ax.set_xlabel("z = (estimate - mean) / se")
-    print("figure:", save_figure(fig, FIGURES / "error_bars.png", tight=True))
+    print("figure:", save_figure(fig, FIGURES / f"error_bars{tag}.png", tight=True))
 
 
 if __name__ == "__main__":

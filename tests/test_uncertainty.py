@@ -105,7 +105,9 @@ def test_lmi_error_bars_from_refits_and_held_out_latents():
     assert res.mi == plain.mi
     info = res.extra["error_bars"]
     assert info["method"] == "refits" and len(info["refit_estimates"]) == 2
-    assert res.se == pytest.approx(np.hypot(info["fit_sd"], info["sampling_se"]))
+    # the held-out sampling variance enters scaled from the n / 2 held-out samples to all n
+    assert info["sampling_scale"] == pytest.approx(0.5)
+    assert res.se == pytest.approx(np.sqrt(info["fit_sd"] ** 2 + 0.5 * info["sampling_se"] ** 2))
     assert info["sampling_se"] > 0 and res.zx is not None  # an LMIResult still
 
 

@@ -94,9 +94,14 @@ def markov_test(
     Returns
     -------
     ``None`` (or the copy). ``adata.uns[key_added]`` holds ``"table"`` (DataFrame: ``comparison``,
-    ``pairing``, ``shuffled``, ``estimate``), ``"summary"`` (per comparison: mean, SEM, shuffled
-    mean), ``"p_value"`` (one-sided Welch t-test of I(late; late') > I(early; late) over pairings),
-    ``"markovian"`` (``p_value >= alpha``), ``"verdict"`` (a sentence) and ``"params"``.
+    ``pairing``, ``shuffled``, ``estimate``, ``se`` (each real fit's sampling standard error,
+    :func:`bioinfo_mi.uncertainty.sampling_se`)), ``"summary"`` (per comparison and shuffled flag:
+    ``mean``, ``sem`` over pairings, ``within_fit_se``, ``se = sqrt(sem^2 + within_fit_se^2)``,
+    ``count``), ``"difference"`` (mean I(late; late') minus mean I(early; late)) and
+    ``"difference_se"``, ``"p_value"`` (one-sided z-test of ``difference > 0`` with that SE; the
+    pairings re-draw cells of the same clones, so they are not independent replicates and a t-test
+    over them overstates the evidence), ``"p_value_welch"`` (the Welch t-test over pairings, kept for
+    comparison), ``"markovian"`` (``p_value >= alpha``), ``"verdict"`` (a sentence) and ``"params"``.
     """
     check_positive_int(n_pairings, name="n_pairings", minimum=2)
     _check_split(fits, cache_dir)
@@ -114,8 +119,10 @@ def markov_test(
     jobs_sis, _, n_sis = _jobs(adata, condition_key=well_key, conditions=wells, restrict={time_key: late},
                                random_state=seed_sis, **common)
     estimator_options = _representation_options(use_rep, method, estimator_options)
-    results = run_fits(features, features, jobs_el + jobs_sis, method=method, options=estimator_options,
-                       n_jobs=int(n_jobs), progress=progress, fits=fits, cache_dir=cache_dir)
+    jobs = jobs_el + jobs_sis
+    results = run_fits(features, features, jobs, method=method, options=estimator_options,
+                       n_jobs=int(n_jobs), progress=progress, fits=fits, cache_dir=cache_dir,
+                       with_se=[not job.shuffled for job in jobs])
     if fits is not None:
         return None
     labels = [EARLY_LATE] * len(jobs_el) + [SISTERS] * len(jobs_sis)
@@ -124,19 +131,28 @@ def markov_test(
         "pairing": [r.job.pairing for r in results],
         "shuffled": [r.job.shuffled for r in results],
         "estimate": [r.mi for r in results],
+        "se": [r.se for r in results],
         "n_clones": [n_el] * len(jobs_el) + [n_sis] * len(jobs_sis),
     })
     real = table[~table.shuffled]
     el = real.loc[real.comparison == EARLY_LATE, "estimate"].to_numpy()
     sis = real.loc[real.comparison == SISTERS, "estimate"].to_numpy()
     summary = table.groupby(["comparison", "shuffled"]).estimate.agg(["mean", "sem", "count"]).reset_index()
-    p_value = float(stats.ttest_ind(sis, el, equal_var=False, alternative="greater").pvalue)
-    if not np.isfinite(p_value):  # identical estimates in both groups
-        p_value = 1.0 if sis.mean() <= el.mean() else 0.0
+    # standard error of each comparison's mean: the spread over pairings plus the fits' own sampling
+    # error in full (the pairings re-draw cells of the same clones, so it does not average out)
+    within = real.groupby("comparison").se.apply(lambda v: float(np.sqrt(np.mean(v.to_numpy() ** 2))))
+    summary["within_fit_se"] = [within[c] if not sh else np.nan for c, sh in zip(summary.comparison,
+                                                                                  summary.shuffled, strict=True)]
+    summary["se"] = np.hypot(summary["sem"], summary["within_fit_se"])
+    se_el = float(np.hypot(stats.sem(el), within[EARLY_LATE]))
+    se_sis = float(np.hypot(stats.sem(sis), within[SISTERS]))
+    diff, se_diff = float(sis.mean() - el.mean()), float(np.hypot(se_el, se_sis))
+    p_value = float(stats.norm.sf(diff / se_diff)) if se_diff > 0 else (1.0 if diff <= 0 else 0.0)
+    p_welch = float(stats.ttest_ind(sis, el, equal_var=False, alternative="greater").pvalue)
     markovian = bool(p_value >= alpha)
     verdict = (
-        f"{SISTERS} = {sis.mean():.3f} ± {stats.sem(sis):.3f} bits vs {EARLY_LATE} = {el.mean():.3f} ± "
-        f"{stats.sem(el):.3f} bits (mean ± SEM, {n_pairings} pairings); one-sided p = {p_value:.3g}. "
+        f"{SISTERS} = {sis.mean():.3f} ± {se_sis:.3f} bits vs {EARLY_LATE} = {el.mean():.3f} ± "
+        f"{se_el:.3f} bits (mean ± SE, {n_pairings} pairings); one-sided p = {p_value:.3g}. "
         + ("No significant violation of the data processing inequality: consistent with Markovian dynamics."
            if markovian else
            "The sisters share more information than the early state carries about the late one: the data "
@@ -150,6 +166,7 @@ def markov_test(
         "random_state": random_state, **estimator_options,
     }
     target = adata.copy() if copy else adata
-    target.uns[key_added] = {"table": table, "summary": summary, "p_value": p_value, "markovian": markovian,
+    target.uns[key_added] = {"table": table, "summary": summary, "p_value": p_value, "p_value_welch": p_welch,
+                             "difference": diff, "difference_se": se_diff, "markovian": markovian,
                              "verdict": verdict, "params": _plain(params)}
     return target if copy else None

@@ -32,7 +32,12 @@ def test_markov_verdict(hidden):
     before = adata.obs.copy()
     bm.tl.markov_test(adata, method="ksg", n_pairings=4, n_shuffles=2, progress=False)
     res = adata.uns["markov_test"]
-    assert set(res) == {"table", "summary", "p_value", "markovian", "verdict", "params"}
+    assert set(res) == {"table", "summary", "p_value", "p_value_welch", "difference", "difference_se", "markovian",
+                        "verdict", "params"}
+    # the z-test uses the combined SE of both means (pairing spread and the fits' sampling error)
+    real = res["table"][~res["table"].shuffled]
+    assert (real.se > 0).all()
+    assert res["difference_se"] > 0
     assert res["markovian"] is (not hidden)
     assert (res["p_value"] < 0.05) is hidden
     assert res["params"]["wells"] == [1, 2] and res["params"]["early"] == 2.0

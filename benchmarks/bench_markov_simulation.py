@@ -36,6 +36,7 @@ def run(hidden: bool, seed: int, n_clones: int, n_genes: int, n_pairings: int, n
     return {
         "hidden_fate": hidden, "seed": seed, "I_early_late": real["I(early; late)"],
         "I_sisters": real["I(late; late')"], "p_value": res["p_value"], "called_markovian": res["markovian"],
+        "p_value_welch": res.get("p_value_welch", np.nan), "difference_se": res.get("difference_se", np.nan),
         "shuffled_mean": table[table.shuffled].estimate.mean(),
         "truth_early_late": adata.uns["simulation"]["I_early_late_bits"],
         "truth_sisters": adata.uns["simulation"]["I_sisters_bits"],

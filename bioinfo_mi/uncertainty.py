@@ -20,7 +20,7 @@ KSG's ``n_m s_m^2`` still grows with ``n_m`` there (on 2 + 2 Gaussians, N = 500-
 ``n / 10`` gave 15-20 % less than the variance at ``N``), and the larger the parts, the smaller that
 bias. Cost: the estimator on 40 parts of ``n / 2`` to ``n / 6`` samples; with brute-force
 neighbour searches (``O(n_m^2)`` each) that is ``2 sum(1 / m) = 2.9`` times the full estimate,
-with KD-trees (low dimension) about 10 times.
+with KD-trees (low dimension) 5-6 times (bench_error_bars.py, 2 + 2 dimensions, N = 1000).
 
 **Calibrated copula KSG** (``ksg-calibrated``, and ``auto`` where it runs it): subsampling of plain
 KSG on the normal scores, times ``sqrt(1 + 1 / n_twins)`` for the noise of the twins' correction

@@ -42,7 +42,8 @@ def test_ci_brackets_the_estimate():
 def test_subsampling_se_is_calibrated_on_gaussians():
     # 30 independent data sets of one distribution: the spread of the estimates against the mean
     # reported SE (subsampling over 2-6 disjoint parts); the band allows for the 30-sample SD's own
-    # uncertainty (13 %) and the SE's (13 %).
+    # uncertainty (13 %) and the SE's (13 %). Measured: 1.19 on these seeds, 0.98 and 0.97 on seeds
+    # 1100-1129 and 2100-2129.
     est, se = [], []
     for seed in range(30):
         x, y = gaussian(500, 100 + seed)

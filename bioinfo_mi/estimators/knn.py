@@ -79,8 +79,16 @@ def add_jitter(x: np.ndarray, rng: np.random.Generator, jitter: float = 1e-10) -
     return centred + jitter * spread * rng.random(x.shape)
 
 
+def _count_duplicate_rows(z: np.ndarray) -> int:
+    """Rows of ``z`` equal to an earlier row (exact float equality; -0.0 == 0.0)."""
+    if len(z) <= 5000:  # byte-wise unique of whole rows: several times faster than pandas here
+        rows = np.ascontiguousarray(z + 0.0)  # + 0.0 turns -0.0 into 0.0
+        return len(rows) - len(np.unique(rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()))
+    return int(pd.DataFrame(z).duplicated().sum())
+
+
 def _warn_duplicates(x: np.ndarray, y: np.ndarray) -> None:
-    n_dup = int(pd.DataFrame(np.hstack([x, y])).duplicated().sum())
+    n_dup = _count_duplicate_rows(np.hstack([x, y]))
     if n_dup:
         warnings.warn(
             f"{n_dup} duplicated (x, y) rows: duplicates sit at distance ~0 from each other and inflate "

@@ -94,7 +94,7 @@ def mine(
     folds: int | None = 2,
     eval_every: int = 100,
     patience: int | None = 10,
-    n_shuffles: int = 10,
+    n_marginal_perms: int = 10,
     base: str | float = "bits",
     random_state: Any = 0,
     device: str | torch.device | None = None,
@@ -157,9 +157,10 @@ def mine(
     patience
         Stop a critic after this many evaluations without improvement of the held-out bound
         (default 10); ``None`` always trains for ``steps`` steps (the best weights are still kept).
-    n_shuffles
+    n_marginal_perms
         Random permutations of ``y`` whose marginal pairs are pooled for the log-partition term on
-        the scored samples. Default 10.
+        the scored samples. Default 10. (Not ``n_shuffles``: in :func:`bioinfo_mi.mi` that is the
+        permutation test of independence.)
     base
         Unit of the result: ``"bits"`` (default), ``"nats"`` or a number > 1.
     random_state
@@ -187,7 +188,7 @@ def mine(
     method = "mine" if normalization is None else f"mine-{normalization}"
     hidden_t = _check_hidden(hidden)
     batch_size = check_positive_int(batch_size, name="batch_size")
-    n_shuffles = check_positive_int(n_shuffles, name="n_shuffles")
+    n_marginal_perms = check_positive_int(n_marginal_perms, name="n_marginal_perms")
     lr = _check_positive_float(lr, name="lr")
     if ema is not None:
         ema = _check_positive_float(ema, name="ema")
@@ -200,7 +201,7 @@ def mine(
     width = xa.shape[1] + ya.shape[1]
 
     def make(gen: torch.Generator) -> _Objective:
-        return _MineObjective(_mlp(width, hidden_t, 1, gen), ema=ema, n_shuffles=n_shuffles)
+        return _MineObjective(_mlp(width, hidden_t, 1, gen), ema=ema, n_marginal_perms=n_marginal_perms)
 
     fit = _cross_fit(xa, ya, make, batch_size=batch_size, lr=lr, random_state=random_state, device=device,
                      verbose=verbose, desc=method, **common)
@@ -215,7 +216,7 @@ def mine(
         "folds": folds,
         "eval_every": eval_every,
         "patience": patience,
-        "n_shuffles": n_shuffles,
+        "n_marginal_perms": n_marginal_perms,
     }
     return _result(fit, method=method, base=base, params=params, summary_key="log_partition")
 
@@ -388,11 +389,11 @@ class _Objective(nn.Module):
 
 
 class _MineObjective(_Objective):
-    def __init__(self, net: nn.Module, *, ema: float | None, n_shuffles: int) -> None:
+    def __init__(self, net: nn.Module, *, ema: float | None, n_marginal_perms: int) -> None:
         super().__init__()
         self.net = net
         self.ema = ema
-        self.n_shuffles = n_shuffles
+        self.n_marginal_perms = n_marginal_perms
         self._log_ema: torch.Tensor | None = None
         self._perms: list[torch.Tensor] = []
 
@@ -400,7 +401,7 @@ class _MineObjective(_Objective):
         return self.net(torch.cat([x, y], dim=1)).squeeze(1)
 
     def prepare(self, m: int, gen: torch.Generator, device: torch.device) -> None:
-        self._perms = [torch.randperm(m, generator=gen).to(device) for _ in range(self.n_shuffles)]
+        self._perms = [torch.randperm(m, generator=gen).to(device) for _ in range(self.n_marginal_perms)]
 
     def train_loss(
         self, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor, midx: torch.Tensor

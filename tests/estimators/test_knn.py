@@ -2,6 +2,7 @@
 scale-invariance paper's propositions."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 from scipy.special import digamma
@@ -231,3 +232,13 @@ def test_non_numeric_frame_raises():
 def test_unknown_method_lists_valid_ones():
     with pytest.raises(ValueError, match="valid methods: .*ksg-global-linf"):
         bm.mi(np.arange(10.0), np.arange(10.0), method="histogram")
+
+
+@pytest.mark.parametrize("n", [40, 6000])  # the byte-wise path (n <= 5000) and the pandas path
+def test_duplicate_rows_are_counted_like_pandas(n):
+    from bioinfo_mi.estimators.knn import _count_duplicate_rows
+
+    z = np.random.default_rng(n).integers(0, 3, size=(n, 3)).astype(float)
+    z[0, 0] = -0.0  # equal to 0.0
+    assert _count_duplicate_rows(z) == int(pd.DataFrame(z).duplicated().sum())
+    assert _count_duplicate_rows(np.array([[0.0, 1.0], [-0.0, 1.0], [2.0, 1.0]])) == 1

@@ -165,7 +165,7 @@ def test_params_and_extra():
     res = mine(x, y, normalization="global", hidden=16, steps=40, eval_every=10, patience=None, batch_size=64)
     assert res.params == {
         "normalization": "global", "hidden": [16], "steps": 40, "epochs": None, "batch_size": 64, "lr": 1e-3,
-        "ema": 0.01, "folds": 2, "eval_every": 10, "patience": None, "n_shuffles": 10,
+        "ema": 0.01, "folds": 2, "eval_every": 10, "patience": None, "n_marginal_perms": 10,
     }
     assert len(res.extra["loss"]) == 2 and all(isinstance(v, float) for v in res.extra["loss"][0])
     assert res.extra["n_steps"] == [40, 40]
@@ -256,8 +256,8 @@ def test_bad_mine_and_infonce_specific_arguments():
         mine(x, y, normalization="global-linf")
     with pytest.raises(ValueError, match="ema"):
         mine(x, y, ema=1.5)
-    with pytest.raises(ValueError, match="n_shuffles"):
-        mine(x, y, n_shuffles=0)
+    with pytest.raises(ValueError, match="n_marginal_perms"):
+        mine(x, y, n_marginal_perms=0)
     with pytest.raises(ValueError, match="embed_dim"):
         infonce(x, y, embed_dim=0)
     with pytest.raises(ValueError, match="y is constant"):

@@ -18,9 +18,22 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = [
-    "check_array", "check_pair", "check_random_state", "check_positive_int", "check_device", "check_options",
-    "seed_from", "to_base",
+    "EstimateWarning", "check_array", "check_pair", "check_random_state", "check_positive_int", "check_device",
+    "check_options", "seed_from", "to_base",
 ]
+
+
+class EstimateWarning(UserWarning):
+    """An estimate that should not be trusted as it stands; the message gives the reason and the fix.
+
+    ``kind`` names the diagnostic (e.g. ``"no-cross-prediction"``, ``"few-samples"``), so that the
+    repeated-fit tools can count how many fits raised it and warn once. Filter these with
+    ``warnings.filterwarnings("ignore", category=bioinfo_mi.EstimateWarning)``.
+    """
+
+    def __init__(self, message: str, kind: str = "estimate") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def check_array(x: Any, *, name: str = "x") -> np.ndarray:

@@ -94,7 +94,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_positive_int, check_random_state, seed_from, to_base
+from .._validation import EstimateWarning, check_positive_int, check_random_state, seed_from, to_base
 from ._result import MIResult
 from .copula import copula_transform, gaussian_mi
 from .knn import _ksg_pmi_prepared, _prepare, add_jitter
@@ -278,8 +278,8 @@ def ksg_calibrated(
     try:
         model = gaussian_twin_model(xs, ys)
     except np.linalg.LinAlgError as err:
-        warnings.warn(f"Gaussian calibration skipped ({err}); returning the uncorrected copula KSG",
-                      UserWarning, stacklevel=2)
+        warnings.warn(EstimateWarning(f"Gaussian calibration skipped ({err}); returning the uncorrected copula KSG",
+                                      "calibration-skipped"), stacklevel=2)
         model = None
     if model is not None:
         errors, guard_twin, ratio_twin, gain_twin = [], [], [], []
@@ -331,10 +331,10 @@ def ksg_calibrated(
             capped=False,
         )
         if guard["rejected"]:
-            warnings.warn(
+            warnings.warn(EstimateWarning(
                 "the Gaussian model overstates the dependence along the strongest canonical pairs (e.g. "
                 "clustered data); returning the uncorrected copula KSG. LMI (method='lmi') suits such data",
-                UserWarning, stacklevel=2)
+                "guard-rejected"), stacklevel=2)
         else:
             # the twin's MI is max(I_G, 0); a negative I_G (sampling noise at independence) is kept, so
             # that the estimate stays unbiased there instead of being pushed up by the clipping

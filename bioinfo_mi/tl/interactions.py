@@ -28,7 +28,7 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from tqdm.auto import tqdm
 
 from .._fits import spawn_seeds
-from .._validation import check_positive_int
+from .._validation import EstimateWarning, check_positive_int
 from ..api import mi
 from ..estimators.knn import density_ratio_grid
 from ..pp.interactions import interaction_proteins, normalize_embeddings
@@ -419,10 +419,10 @@ def interaction_roc(
     table = pd.DataFrame([e["row"] for e in evaluated])
     few = int(table.n_positive.min())
     if few < MIN_POSITIVES:
-        warnings.warn(
+        warnings.warn(EstimateWarning(
             f"a held-out AUC rests on only {few} positive pair(s) (fewest over the splits; {MIN_POSITIVES} or "
             f"more give an AUC uncertain by about +/-0.1 or less): read the AUC as anecdotal, or raise n_holdout",
-            UserWarning, stacklevel=2)
+            "few-positives"), stacklevel=2)
     names = {"selected": score, "density_ratio": "density_ratio", "cosine": "cosine"}
     curves = pd.concat([
         pd.DataFrame({"split": e["row"]["split"], "score": names[name], "fpr": FPR_GRID, "tpr": tpr})

@@ -15,8 +15,8 @@ import pandas as pd
 from anndata import AnnData
 from scipy import stats
 
-from .._fits import FitJob, FitResult, run_fits, spawn_seeds
-from .._validation import check_positive_int
+from .._fits import FitJob, FitResult, run_fits, spawn_seeds, warn_fits
+from .._validation import EstimateWarning, check_positive_int
 from ..pp.pairing import draw_pairings, get_features, resolve_conditions
 
 __all__ = ["lmi", "pmi"]
@@ -160,10 +160,11 @@ def _summary(results: list[FitResult]) -> pd.DataFrame:
 def _warn_if_in_noise(row: pd.Series) -> None:
     """Warn when the mean estimate does not stand out of the shuffled controls."""
     if row.n_shuffles >= 2 and np.isfinite(row.shuffled_sd) and row.mi_mean < row.shuffled_mean + 2 * row.shuffled_sd:
-        warnings.warn(
+        warnings.warn(EstimateWarning(
             f"the mean estimate ({row.mi_mean:.3f} bits) lies within two SDs of the shuffled controls "
             f"({row.shuffled_mean:.3f} +/- {row.shuffled_sd:.3f}): no dependence is resolved; more clones, "
-            "a lower-dimensional representation (use_rep) or more shuffles can tell", UserWarning, stacklevel=3)
+            "a lower-dimensional representation (use_rep) or more shuffles can tell", "in-shuffle-noise"),
+            stacklevel=3)
 
 
 def lmi(
@@ -289,6 +290,7 @@ def lmi(
     params = {**plan.describe, "n_pairings": n_pairings, "n_shuffles": n_shuffles, "method": method,
               "error_bars": bool(error_bars),
               "random_state": random_state, **estimator_options}
+    warn_fits(results)
     summary = _summary(results)
     _warn_if_in_noise(summary.iloc[0])
     target = adata.copy() if copy else adata
@@ -345,6 +347,7 @@ def pmi(
                        n_jobs=int(n_jobs), progress=progress, fits=fits, cache_dir=cache_dir)
     if fits is not None:
         return None
+    warn_fits(results)
     total = np.zeros(adata.n_obs)
     count = np.zeros(adata.n_obs, dtype=int)
     for r in results:

@@ -17,7 +17,7 @@ import pandas as pd
 from anndata import AnnData
 from scipy import stats
 
-from .._fits import run_fits
+from .._fits import run_fits, warn_fits
 from .._validation import check_positive_int
 from ..pp.pairing import _check_obs_key, get_features
 from .lmi import _check_split, _jobs, _plain, _representation_options
@@ -125,6 +125,7 @@ def markov_test(
                        with_se=[not job.shuffled for job in jobs])
     if fits is not None:
         return None
+    warn_fits(results)
     labels = [EARLY_LATE] * len(jobs_el) + [SISTERS] * len(jobs_sis)
     table = pd.DataFrame({
         "comparison": labels,

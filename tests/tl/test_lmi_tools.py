@@ -116,7 +116,11 @@ def test_split_into_jobs_equals_one_call(lineage_adata, tmp_path):
         assert bm.tl.lmi(parts, fits=[i], cache_dir=tmp_path, **opts) is None
         assert "lmi" not in parts.uns
     assert len(list(tmp_path.glob("*.npz"))) == 4
-    bm.tl.lmi(parts, cache_dir=tmp_path, n_jobs=2, **opts)  # everything cached: nothing left to fit
+    with pytest.warns(bm.EstimateWarning, match="2 of 2 real fits: LMI: KSG scores 150 held-out") as record:
+        bm.tl.lmi(parts, cache_dir=tmp_path, n_jobs=2, **opts)  # everything cached: nothing left to fit
+    # the fits' diagnostics survive the cache and are reported once per kind
+    kinds = [w.message.kind for w in record if isinstance(w.message, bm.EstimateWarning)]
+    assert kinds.count("few-samples") == 1
     pd.testing.assert_frame_equal(parts.uns["lmi"]["table"], whole.uns["lmi"]["table"])
     # the cache is keyed by the data: other features never reuse these fits
     other = lineage_adata.copy()
@@ -191,3 +195,13 @@ def test_lmi_warns_when_the_estimate_is_inside_the_shuffle_noise(lineage_adata):
     adata.X = adata.X[np.random.default_rng(0).permutation(adata.n_obs)]  # expression no longer follows clones
     with pytest.warns(UserWarning, match="within two SDs of the shuffled controls"):
         bm.tl.lmi(adata, method="ksg", n_pairings=2, n_shuffles=4, min_clones=10, progress=False)
+
+
+def test_fit_diagnostics_reported_once_whatever_n_jobs(lineage_adata):
+    """LMI's EstimateWarnings of the real fits come back from worker processes and are counted, not repeated."""
+    for n_jobs in (1, 2):
+        with pytest.warns(bm.EstimateWarning) as record:
+            bm.tl.lmi(lineage_adata.copy(), n_pairings=2, n_shuffles=1, min_clones=10, n_jobs=n_jobs, epochs=3,
+                      progress=False)
+        few = [str(w.message) for w in record if getattr(w.message, "kind", None) == "few-samples"]
+        assert len(few) == 1 and few[0].startswith("2 of 2 real fits: LMI: KSG scores 150 held-out samples in 16")

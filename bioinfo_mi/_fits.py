@@ -148,11 +148,24 @@ def _save(path: Path, result: FitResult) -> None:
     os.replace(tmp, path)
 
 
-def spawn_seeds(random_state: Any, n: int) -> list[int]:
-    """``n`` independent 32-bit seeds derived from ``random_state`` (an int or None)."""
+def root_seed(random_state: Any) -> int:
+    """The one integer a run of repeated fits derives every seed from: ``random_state`` itself when it
+    is an int, one draw from it when it is a ``numpy.random.Generator`` (which advances it, as in
+    scikit-learn), fresh OS entropy when it is None. Tools store it with their results, so any run
+    can be repeated from its stored parameters."""
     if isinstance(random_state, np.random.Generator):
-        random_state = int(random_state.integers(0, 2**32 - 1))
-    children = np.random.SeedSequence(random_state).spawn(n)
+        return int(random_state.integers(0, 2**32 - 1))
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1)[0])
+    if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)):
+        raise TypeError(f"random_state must be None, an int or a numpy Generator, got {type(random_state).__name__}")
+    return int(random_state)
+
+
+def spawn_seeds(random_state: Any, n: int) -> list[int]:
+    """``n`` independent 32-bit seeds derived from ``random_state`` (int, Generator or None; see
+    :func:`root_seed`)."""
+    children = np.random.SeedSequence(root_seed(random_state)).spawn(n)
     return [int(c.generate_state(1)[0]) for c in children]
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 from anndata import AnnData
 from scipy import stats
 
-from .._fits import FitJob, FitResult, run_fits, spawn_seeds, warn_fits
+from .._fits import FitJob, FitResult, root_seed, run_fits, spawn_seeds, warn_fits
 from .._validation import EstimateWarning, check_positive_int
 from ..pp.pairing import draw_pairings, get_features, resolve_conditions
 
@@ -44,8 +44,7 @@ def _jobs(adata: AnnData, *, clone_key: str, condition_key: str, conditions: Seq
     pairings = draw_pairings(adata, clone_key=clone_key, condition_key=condition_key, conditions=conditions,
                              restrict=restrict, n_pairings=n_pairings + n_shuffles, min_clones=min_clones,
                              random_state=random_state)
-    seeds = spawn_seeds(random_state if not isinstance(random_state, np.random.Generator) else None,
-                        n_pairings + 2 * n_shuffles)
+    seeds = spawn_seeds(random_state, n_pairings + 2 * n_shuffles)
     shuffle_rng = np.random.default_rng(seeds[-1])
     jobs = [FitJob(i, False, p.cells_a, p.cells_b, seeds[i]) for i, p in enumerate(pairings[:n_pairings])]
     for j, p in enumerate(pairings[n_pairings:]):
@@ -95,18 +94,19 @@ def _plan(adata: AnnData, *, pair_keys: Sequence[str] | None, clone_key: str, co
           conditions: Sequence[Any] | None, restrict: Mapping[str, Any] | None, use_rep: str | None,
           layer: str | None, n_pairings: int, n_shuffles: int, random_state: Any, min_clones: int) -> _Plan:
     keys = _resolve_pair_keys(adata, pair_keys, clone_key)
+    random_state = root_seed(random_state)  # an int from here on: pairings and fit seeds share one root
     if keys is not None:
         if use_rep is not None or layer is not None:
             raise ValueError(f"paired data (obsm {list(keys)}) is analysed as stored; use_rep and layer do not apply")
         x, y = (get_features(adata, use_rep=k) for k in keys)
         jobs = _paired_jobs(adata.n_obs, n_pairings=n_pairings, n_shuffles=n_shuffles, random_state=random_state)
-        return _Plan(x, y, jobs, "n_pairs", adata.n_obs, {"pair_keys": list(keys)})
+        return _Plan(x, y, jobs, "n_pairs", adata.n_obs, {"pair_keys": list(keys), "random_state": random_state})
     features = get_features(adata, use_rep=use_rep, layer=layer)
     jobs, (a, b), n_clones = _jobs(adata, clone_key=clone_key, condition_key=condition_key, conditions=conditions,
                                    restrict=restrict, n_pairings=n_pairings, n_shuffles=n_shuffles,
                                    random_state=random_state, min_clones=min_clones)
     describe = {"clone_key": clone_key, "condition_key": condition_key, "conditions": [a, b], "restrict": restrict,
-                "use_rep": use_rep, "layer": layer, "min_clones": min_clones}
+                "use_rep": use_rep, "layer": layer, "min_clones": min_clones, "random_state": random_state}
     return _Plan(features, features, jobs, "n_clones", n_clones, describe)
 
 
@@ -126,9 +126,12 @@ def _representation_options(use_rep: str | None, method: str, options: Mapping[s
     return out
 
 
-def _check_split(fits: Sequence[int] | None, cache_dir: Any) -> None:
+def _check_split(fits: Sequence[int] | None, cache_dir: Any, random_state: Any) -> None:
     if fits is not None and cache_dir is None:
         raise ValueError("fits runs part of an analysis into a cache; give cache_dir as well")
+    if fits is not None and (isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer))):
+        raise ValueError("fits splits one analysis over several calls, which must draw the same pairings and "
+                         f"seeds: give random_state as an int, got {type(random_state).__name__}")
 
 
 def _summary(results: list[FitResult]) -> pd.DataFrame:
@@ -183,7 +186,7 @@ def lmi(
     min_clones: int = 50,
     key_added: str = "lmi",
     copy: bool = False,
-    random_state: int | None = 0,
+    random_state: int | np.random.Generator | None = 0,
     n_jobs: int = 1,
     progress: bool = True,
     pair_keys: Sequence[str] | None = None,
@@ -234,7 +237,10 @@ def lmi(
     copy
         Return a modified copy instead of writing into ``adata``.
     random_state
-        Seed of the pairings, shuffles and fits. Seeds do not depend on ``n_jobs``; results are
+        Seed of the pairings, shuffles and fits: an int, a ``numpy.random.Generator`` (one draw from
+        it becomes the root seed; two Generators in the same state give the same results) or None
+        (fresh entropy). The root seed is stored as ``params["random_state"]``, so any run can be
+        repeated; ``fits`` needs an int. Seeds do not depend on ``n_jobs``; results are
         identical whatever ``n_jobs`` at a fixed number of torch threads per fit (``n_jobs > 1``
         gives each worker ``cpu_count // n_jobs`` threads; LMI fits at small d can differ between
         thread counts: docs/benchmarks.md, known defect).
@@ -270,7 +276,7 @@ def lmi(
     """
     check_positive_int(n_pairings, name="n_pairings")
     check_positive_int(n_shuffles, name="n_shuffles", minimum=0)
-    _check_split(fits, cache_dir)
+    _check_split(fits, cache_dir, random_state)
     plan = _plan(adata, pair_keys=pair_keys, clone_key=clone_key, condition_key=condition_key,
                  conditions=conditions, restrict=restrict, use_rep=use_rep, layer=layer, n_pairings=n_pairings,
                  n_shuffles=n_shuffles, random_state=random_state, min_clones=min_clones)
@@ -289,7 +295,7 @@ def lmi(
     })
     params = {**plan.describe, "n_pairings": n_pairings, "n_shuffles": n_shuffles, "method": method,
               "error_bars": bool(error_bars),
-              "random_state": random_state, **estimator_options}
+              **estimator_options}
     warn_fits(results)
     summary = _summary(results)
     _warn_if_in_noise(summary.iloc[0])
@@ -313,7 +319,7 @@ def pmi(
     min_clones: int = 50,
     key_added: str = "pmi",
     copy: bool = False,
-    random_state: int | None = 0,
+    random_state: int | np.random.Generator | None = 0,
     n_jobs: int = 1,
     progress: bool = True,
     pair_keys: Sequence[str] | None = None,
@@ -336,7 +342,7 @@ def pmi(
     if side not in ("early", "both"):
         raise ValueError(f"side must be 'early' or 'both', got {side!r}")
     check_positive_int(n_pairings, name="n_pairings")
-    _check_split(fits, cache_dir)
+    _check_split(fits, cache_dir, random_state)
     plan = _plan(adata, pair_keys=pair_keys, clone_key=clone_key, condition_key=condition_key,
                  conditions=conditions, restrict=restrict, use_rep=use_rep, layer=layer, n_pairings=n_pairings,
                  n_shuffles=0, random_state=random_state, min_clones=min_clones)
@@ -362,6 +368,6 @@ def pmi(
     target.obs[key_added] = values
     target.obs[f"{key_added}_n"] = count
     params = {**plan.describe, "n_pairings": n_pairings, "side": side, "method": method,
-              "random_state": random_state, **estimator_options}
+              **estimator_options}
     target.uns[key_added] = {"params": _plain(params)}
     return target if copy else None

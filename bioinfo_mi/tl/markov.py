@@ -17,7 +17,7 @@ import pandas as pd
 from anndata import AnnData
 from scipy import stats
 
-from .._fits import run_fits, warn_fits
+from .._fits import root_seed, run_fits, warn_fits
 from .._validation import check_positive_int
 from ..pp.pairing import _check_obs_key, get_features
 from .lmi import _check_split, _jobs, _plain, _representation_options
@@ -57,7 +57,7 @@ def markov_test(
     min_clones: int = 50,
     key_added: str = "markov_test",
     copy: bool = False,
-    random_state: int | None = 0,
+    random_state: int | np.random.Generator | None = 0,
     n_jobs: int = 1,
     progress: bool = True,
     fits: Sequence[int] | None = None,
@@ -104,7 +104,7 @@ def markov_test(
     comparison), ``"markovian"`` (``p_value >= alpha``), ``"verdict"`` (a sentence) and ``"params"``.
     """
     check_positive_int(n_pairings, name="n_pairings", minimum=2)
-    _check_split(fits, cache_dir)
+    _check_split(fits, cache_dir, random_state)
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
     times = sorted(pd.unique(_check_obs_key(adata, time_key, "time_key").dropna()))
@@ -113,7 +113,8 @@ def markov_test(
     wells = _default_wells(adata, well_key, time_key, late) if wells is None else tuple(wells)
     features = get_features(adata, use_rep=use_rep, layer=layer)
     common = dict(clone_key=clone_key, n_pairings=n_pairings, n_shuffles=n_shuffles, min_clones=min_clones)
-    seed_el, seed_sis = (None, None) if random_state is None else (random_state, random_state + 1)
+    random_state = root_seed(random_state)  # one int (stored in params) from an int, a Generator or None
+    seed_el, seed_sis = random_state, random_state + 1
     jobs_el, _, n_el = _jobs(adata, condition_key=time_key, conditions=(early, late), restrict=None,
                              random_state=seed_el, **common)
     jobs_sis, _, n_sis = _jobs(adata, condition_key=well_key, conditions=wells, restrict={time_key: late},

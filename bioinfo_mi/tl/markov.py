@@ -19,7 +19,7 @@ from scipy import stats
 
 from .._fits import root_seed, run_fits, warn_fits
 from .._validation import check_positive_int
-from ..pp.pairing import _check_obs_key, get_features
+from ..pp.pairing import _check_obs_key, get_features, match_value, sorted_values
 from .lmi import _check_split, _jobs, _plain, _representation_options
 
 __all__ = ["markov_test"]
@@ -107,9 +107,10 @@ def markov_test(
     _check_split(fits, cache_dir, random_state)
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
-    times = sorted(pd.unique(_check_obs_key(adata, time_key, "time_key").dropna()))
-    early = times[0] if early is None else early
-    late = times[-1] if late is None else late
+    time_col = _check_obs_key(adata, time_key, "time_key")
+    times = sorted_values(time_col)  # numeric order also for times stored as strings ("2" < "10")
+    early = times[0] if early is None else match_value(time_col, early, "early")
+    late = times[-1] if late is None else match_value(time_col, late, "late")
     wells = _default_wells(adata, well_key, time_key, late) if wells is None else tuple(wells)
     features = get_features(adata, use_rep=use_rep, layer=layer)
     common = dict(clone_key=clone_key, n_pairings=n_pairings, n_shuffles=n_shuffles, min_clones=min_clones)

@@ -81,7 +81,7 @@ def _fit(
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     se = float("nan")
     if with_se:
-        from .estimators.copula import apply_transform
+        from .estimators._copula import apply_transform
         from .uncertainty import sampling_se
 
         opts = {key: v for key, v in options.items() if key not in ("transform", "samples_per_dim")}

@@ -9,34 +9,33 @@ from typing import Any
 import numpy as np
 
 from ._validation import check_pair, check_positive_int
-from .estimators import knn, normalization
+from .estimators import _knn as knn
+from .estimators import _lmi
+from .estimators import _neural as neural
+from .estimators import _normalization as normalization
+from .estimators._auto import auto
+from .estimators._calibrated import ksg_calibrated
+from .estimators._copula import apply_transform, check_transform
 from .estimators._result import MIResult
-from .estimators.auto import auto
-from .estimators.calibrated import ksg_calibrated
-from .estimators.copula import apply_transform, check_transform
 
 __all__ = ["mi", "METHODS"]
 
 
 def _neural(name: str) -> Callable[..., MIResult]:
     def run(x: Any, y: Any, **kwargs: Any) -> MIResult:
-        from .estimators import neural
-
         return getattr(neural, name)(x, y, **kwargs)
 
     return run
 
 
-def _lmi(x: Any, y: Any, **kwargs: Any) -> MIResult:
-    from .estimators import lmi
-
-    return lmi.lmi(x, y, **kwargs)
+def _run_lmi(x: Any, y: Any, **kwargs: Any) -> MIResult:
+    return _lmi.lmi(x, y, **kwargs)
 
 
 #: method name -> estimator callable ``f(x, y, **options) -> MIResult``
 METHODS: dict[str, Callable[..., MIResult]] = {
     "auto": auto,
-    "lmi": _lmi,
+    "lmi": _run_lmi,
     "ksg-calibrated": ksg_calibrated,
     "ksg": knn.ksg,
     "bi-ksg": knn.bi_ksg,
@@ -76,9 +75,9 @@ def mi(
         One of :data:`METHODS`. ``"auto"`` (default): the calibrated copula KSG
         (``"ksg-calibrated"``: KSG on normal scores minus its bias on Gaussian twins of the data) when
         there are at least 10 samples per input dimension, LMI otherwise
-        (:mod:`bioinfo_mi.estimators.auto`); the lowest mean squared error of all estimators on the
+        (:func:`bioinfo_mi.estimators.auto`); the lowest mean squared error of all estimators on the
         ``bmi`` benchmark suite (``benchmarks/bench_bmi_suite.py``). On weakly separated clustered
-        data it can read high (see :mod:`bioinfo_mi.estimators.calibrated`); LMI or KSG suit data
+        data it can read high (see :func:`bioinfo_mi.estimators.ksg_calibrated`); LMI or KSG suit data
         known to be clustered. ``"lmi"`` (latent MI, LMI paper Algorithm 1), ``"ksg"`` (Kraskov
         et al.), ``"bi-ksg"`` (Gao et al. 2017), ``"ksg-local"``, ``"ksg-global"``,
         ``"ksg-global-linf"``, ``"mine"``, ``"mine-local"``, ``"mine-global"``,

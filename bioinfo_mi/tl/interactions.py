@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from .._fits import spawn_seeds
 from .._validation import EstimateWarning, check_positive_int
 from ..api import mi
-from ..estimators.knn import density_ratio_grid
+from ..estimators._knn import density_ratio_grid
 from ..pp.interactions import interaction_proteins, normalize_embeddings
 from .lmi import _plain
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import bioinfo_mi as bm
-from bioinfo_mi.estimators.lmi import PRESETS, LMIModel, _Dropout, hidden_width, lmi
+from bioinfo_mi.estimators._lmi import PRESETS, LMIModel, _Dropout, hidden_width, lmi
 
 
 @pytest.fixture(scope="module")

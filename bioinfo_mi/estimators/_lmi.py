@@ -47,8 +47,8 @@ from .._validation import (
     seed_from,
     to_base,
 )
+from ._knn import _warn_duplicates, ksg_pointwise
 from ._result import LMIResult
-from .knn import _warn_duplicates, ksg_pointwise
 
 __all__ = ["LMIPreset", "PRESETS", "LMIModel", "lmi", "hidden_width"]
 

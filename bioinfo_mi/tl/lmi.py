@@ -16,7 +16,8 @@ from anndata import AnnData
 from scipy import stats
 
 from .._fits import FitJob, FitResult, root_seed, run_fits, spawn_seeds, warn_fits
-from .._validation import EstimateWarning, check_positive_int
+from .._validation import EstimateWarning, check_options, check_positive_int
+from ..api import METHODS, method_options
 from ..pp.pairing import draw_pairings, get_features, resolve_conditions
 
 __all__ = ["lmi", "pmi"]
@@ -110,17 +111,34 @@ def _plan(adata: AnnData, *, pair_keys: Sequence[str] | None, clone_key: str, co
     return _Plan(features, features, jobs, "n_clones", n_clones, describe)
 
 
-def _representation_options(use_rep: str | None, method: str, options: Mapping[str, Any]) -> dict[str, Any]:
-    """Estimator options for ``use_rep``: LMI scales an ``obsm`` representation as a whole.
+def _estimator_kwds(use_rep: str | None, method: str, estimator_kwds: Mapping[str, Any] | None,
+                    legacy: Mapping[str, Any], tool: str) -> dict[str, Any]:
+    """The estimator's options, validated before any fit: ``estimator_kwds`` plus the deprecated
+    keyword form, checked against the method's options (an unknown name raises ``TypeError`` naming
+    the closest valid one), and LMI's default for a representation.
 
-    A representation's axes have meaningful, unequal variances (PCA: explained variance, most of it in
-    the first components). Standardising every axis, as LMI does with genes, lifts dozens of noise
-    components to the weight of the signal: on the lineage simulator (500 clones, 200 genes, 50 PCs)
-    LMI then read 0.01-0.11 bits, inside its shuffle spread, against 0.19-0.33 on ``.X``. With
-    ``normalization="global-corrected"`` (one scale for the whole representation) it read 0.15-0.44.
-    An explicit ``normalization`` option wins.
+    LMI scales an ``obsm`` representation as a whole: its axes have meaningful, unequal variances
+    (PCA: explained variance, most of it in the first components). Standardising every axis, as LMI
+    does with genes, lifts dozens of noise components to the weight of the signal: on the lineage
+    simulator (500 clones, 200 genes, 50 PCs) LMI then read 0.01-0.11 bits, inside its shuffle
+    spread, against 0.19-0.33 on ``.X``. With ``normalization="global-corrected"`` (one scale for the
+    whole representation) it read 0.15-0.44. An explicit ``normalization`` option wins.
     """
-    out = dict(options)
+    if not isinstance(method, str) or method.lower() not in METHODS:
+        raise ValueError(f"unknown method {method!r}; valid methods: {sorted(METHODS)}")
+    if estimator_kwds is not None and not isinstance(estimator_kwds, Mapping):
+        raise TypeError(f"estimator_kwds must be a dict of estimator options, got {type(estimator_kwds).__name__}")
+    out = dict(estimator_kwds or {})
+    if legacy:
+        both = sorted(set(out) & set(legacy))
+        if both:
+            raise TypeError(f"{tool}: {both} given both in estimator_kwds and as keyword arguments")
+        warnings.warn(f"{tool}: passing estimator options as keyword arguments ({', '.join(sorted(legacy))}) is "
+                      f"deprecated and will stop working in the next release; pass estimator_kwds={dict(legacy)!r}",
+                      FutureWarning, stacklevel=3)
+        out.update(legacy)
+    check_options(out, method_options(method) | {"transform"},
+                  where=f"{tool}(method={method.lower()!r}) estimator_kwds")
     if use_rep is not None and method.lower() == "lmi":
         out.setdefault("normalization", "global-corrected")
     return out
@@ -192,6 +210,7 @@ def lmi(
     pair_keys: Sequence[str] | None = None,
     fits: Sequence[int] | None = None,
     cache_dir: str | os.PathLike | None = None,
+    estimator_kwds: Mapping[str, Any] | None = None,
     **estimator_options: Any,
 ) -> AnnData | None:
     """MI between clone-paired cells of two conditions, or between the two sides of paired data, with
@@ -258,8 +277,13 @@ def lmi(
         ``adata``; a final call with the same arguments and no ``fits`` reads every finished fit from
         ``cache_dir`` and writes the results, identical to a single call. A ``cache_dir`` alone
         makes an interrupted run resumable. Cached fits are keyed by their data, seed and options.
+    estimator_kwds
+        Options of the estimator ``method`` (e.g. ``{"preset": "paper", "epochs": 50}``; the names
+        :func:`bioinfo_mi.mi` takes for that method, and ``transform``), checked before any fit: an
+        unknown name raises ``TypeError`` naming the closest valid one. Stored as
+        ``params["estimator_kwds"]``.
     **estimator_options
-        Passed to the estimator (e.g. ``preset``, ``epochs``).
+        Deprecated form of ``estimator_kwds`` (still accepted, with a ``FutureWarning``).
 
     Returns
     -------
@@ -277,10 +301,10 @@ def lmi(
     check_positive_int(n_pairings, name="n_pairings")
     check_positive_int(n_shuffles, name="n_shuffles", minimum=0)
     _check_split(fits, cache_dir, random_state)
+    estimator_options = _estimator_kwds(use_rep, method, estimator_kwds, estimator_options, "tl.lmi")
     plan = _plan(adata, pair_keys=pair_keys, clone_key=clone_key, condition_key=condition_key,
                  conditions=conditions, restrict=restrict, use_rep=use_rep, layer=layer, n_pairings=n_pairings,
                  n_shuffles=n_shuffles, random_state=random_state, min_clones=min_clones)
-    estimator_options = _representation_options(use_rep, method, estimator_options)
     results = run_fits(plan.x_features, plan.y_features, plan.jobs, method=method, options=estimator_options,
                        n_jobs=int(n_jobs), progress=progress, fits=fits, cache_dir=cache_dir,
                        with_se=[bool(error_bars) and not job.shuffled for job in plan.jobs])
@@ -295,7 +319,7 @@ def lmi(
     })
     params = {**plan.describe, "n_pairings": n_pairings, "n_shuffles": n_shuffles, "method": method,
               "error_bars": bool(error_bars),
-              **estimator_options}
+              "estimator_kwds": estimator_options}
     warn_fits(results)
     summary = _summary(results)
     _warn_if_in_noise(summary.iloc[0])
@@ -325,6 +349,7 @@ def pmi(
     pair_keys: Sequence[str] | None = None,
     fits: Sequence[int] | None = None,
     cache_dir: str | os.PathLike | None = None,
+    estimator_kwds: Mapping[str, Any] | None = None,
     **estimator_options: Any,
 ) -> AnnData | None:
     """Pointwise MI per cell, averaged over the pairings that scored it (LMI paper, Section 4.2, Fig. 6).
@@ -343,12 +368,12 @@ def pmi(
         raise ValueError(f"side must be 'early' or 'both', got {side!r}")
     check_positive_int(n_pairings, name="n_pairings")
     _check_split(fits, cache_dir, random_state)
+    estimator_options = _estimator_kwds(use_rep, method, estimator_kwds, estimator_options, "tl.pmi")
     plan = _plan(adata, pair_keys=pair_keys, clone_key=clone_key, condition_key=condition_key,
                  conditions=conditions, restrict=restrict, use_rep=use_rep, layer=layer, n_pairings=n_pairings,
                  n_shuffles=0, random_state=random_state, min_clones=min_clones)
     if "pair_keys" in plan.describe:
         side = "early"  # one row per pair: the x side's rows are the pairs
-    estimator_options = _representation_options(use_rep, method, estimator_options)
     results = run_fits(plan.x_features, plan.y_features, plan.jobs, method=method, options=estimator_options,
                        n_jobs=int(n_jobs), progress=progress, fits=fits, cache_dir=cache_dir)
     if fits is not None:
@@ -368,6 +393,6 @@ def pmi(
     target.obs[key_added] = values
     target.obs[f"{key_added}_n"] = count
     params = {**plan.describe, "n_pairings": n_pairings, "side": side, "method": method,
-              **estimator_options}
+              "estimator_kwds": estimator_options}
     target.uns[key_added] = {"params": _plain(params)}
     return target if copy else None

@@ -9,7 +9,7 @@ shared by sisters that is not readable from the early transcriptome: a hidden st
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,7 +20,7 @@ from scipy import stats
 from .._fits import root_seed, run_fits, warn_fits
 from .._validation import check_positive_int
 from ..pp.pairing import _check_obs_key, get_features, match_value, sorted_values
-from .lmi import _check_split, _jobs, _plain, _representation_options
+from .lmi import _check_split, _estimator_kwds, _jobs, _plain
 
 __all__ = ["markov_test"]
 
@@ -62,6 +62,7 @@ def markov_test(
     progress: bool = True,
     fits: Sequence[int] | None = None,
     cache_dir: str | os.PathLike | None = None,
+    estimator_kwds: Mapping[str, Any] | None = None,
     **estimator_options: Any,
 ) -> AnnData | None:
     """Compare I(X_early; X_late) with I(X_late; X_late') over clone pairings (DPI test, Section 4.2).
@@ -82,8 +83,10 @@ def markov_test(
         Real and shuffled pairings per comparison.
     alpha
         Significance level of the one-sided test.
-    method, min_clones, random_state, n_jobs, progress, **estimator_options
+    method, min_clones, random_state, n_jobs, progress, estimator_kwds, **estimator_options
         As in :func:`bioinfo_mi.tl.lmi`; seeds do not depend on ``n_jobs`` (see there for thread counts).
+        The estimator's own options go in ``estimator_kwds`` (e.g. LMI's loss weight:
+        ``estimator_kwds={"alpha": 2.0}``, while ``alpha`` here is the significance level).
     fits, cache_dir
         Split the test into independent jobs, as in :func:`bioinfo_mi.tl.lmi`. The fits are numbered
         over both comparisons: I(early; late) real pairings, its shuffles, then the same for
@@ -105,6 +108,7 @@ def markov_test(
     """
     check_positive_int(n_pairings, name="n_pairings", minimum=2)
     _check_split(fits, cache_dir, random_state)
+    estimator_options = _estimator_kwds(use_rep, method, estimator_kwds, estimator_options, "tl.markov_test")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
     time_col = _check_obs_key(adata, time_key, "time_key")
@@ -120,7 +124,6 @@ def markov_test(
                              random_state=seed_el, **common)
     jobs_sis, _, n_sis = _jobs(adata, condition_key=well_key, conditions=wells, restrict={time_key: late},
                                random_state=seed_sis, **common)
-    estimator_options = _representation_options(use_rep, method, estimator_options)
     jobs = jobs_el + jobs_sis
     results = run_fits(features, features, jobs, method=method, options=estimator_options,
                        n_jobs=int(n_jobs), progress=progress, fits=fits, cache_dir=cache_dir,
@@ -166,7 +169,7 @@ def markov_test(
         "clone_key": clone_key, "time_key": time_key, "well_key": well_key, "early": early, "late": late,
         "wells": list(wells), "use_rep": use_rep, "layer": layer, "n_pairings": n_pairings,
         "n_shuffles": n_shuffles, "alpha": alpha, "method": method, "min_clones": min_clones,
-        "random_state": random_state, **estimator_options,
+        "random_state": random_state, "estimator_kwds": estimator_options,
     }
     target = adata.copy() if copy else adata
     target.uns[key_added] = {"table": table, "summary": summary, "p_value": p_value, "p_value_welch": p_welch,

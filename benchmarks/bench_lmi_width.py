@@ -21,7 +21,7 @@ from _common import machine, timed, write
 from bench_gaussian_grid import paper_cells, reference_path
 
 from bioinfo_mi.benchmark import Estimator, gaussian_task, kendall_tau, mse, run_benchmark
-from bioinfo_mi.estimators.lmi import LMIPreset
+from bioinfo_mi.estimators import LMIPreset
 
 #: configuration name -> LMIPreset (everything else as the default preset)
 CONFIGS = {

@@ -47,7 +47,7 @@ def main() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             bm.tl.lmi(adata, use_rep=rep, method=method, n_pairings=args.pairings, n_shuffles=args.shuffles,
-                      progress=False, key_added="run", random_state=0, **opts)
+                      progress=False, key_added="run", random_state=0, estimator_kwds=opts)
         t = adata.uns["run"]["table"].assign(features=label)
         rows.append(t)
         real, shuf = t[~t.shuffled].estimate, t[t.shuffled].estimate

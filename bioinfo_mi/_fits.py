@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,8 @@ import numpy as np
 import scipy.sparse as sp
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
+
+from ._validation import EstimateWarning
 
 
 @dataclass(frozen=True)
@@ -39,12 +42,15 @@ class FitJob:
 @dataclass(frozen=True)
 class FitResult:
     """Estimate and pointwise MI (aligned with the job's rows; NaN where not scored) of one fit, and
-    its sampling standard error (:func:`bioinfo_mi.uncertainty.sampling_se`; NaN when not asked)."""
+    its sampling standard error (:func:`bioinfo_mi.uncertainty.sampling_se`; NaN when not asked) and the
+    :class:`~bioinfo_mi.EstimateWarning` diagnostics the fit raised, as ``(kind, message)`` pairs (held
+    back so that a tool can report them once: :func:`warn_fits`)."""
 
     job: FitJob
     mi: float
     pmi: np.ndarray
     se: float = float("nan")
+    warnings: tuple[tuple[str, str], ...] = ()
 
 
 def _dense_rows(features: Any, rows: np.ndarray) -> np.ndarray:
@@ -64,17 +70,39 @@ def _fit(
     y = _dense_rows(y_features, job.y_rows)
     from .api import mi  # the repeated-fit layer sits below the API that uses it
 
-    res = mi(x, y, method=method, random_state=job.seed, **options)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", EstimateWarning)
+        res = mi(x, y, method=method, random_state=job.seed, **options)
+    held = []
+    for w in caught:
+        if isinstance(w.message, EstimateWarning):
+            held.append((w.message.kind, str(w.message)))
+        else:  # everything else is passed on as raised
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     se = float("nan")
     if with_se:
-        from .estimators.copula import apply_transform
+        from .estimators._copula import apply_transform
         from .uncertainty import sampling_se
 
         opts = {key: v for key, v in options.items() if key not in ("transform", "samples_per_dim")}
         if options.get("transform"):
             x, y = apply_transform(x, options["transform"]), apply_transform(y, options["transform"])
         se = sampling_se(res, x, y, options=opts, random_state=spawn_seeds(job.seed, 1)[0])[0]
-    return FitResult(job=job, mi=res.mi, pmi=res.pmi, se=se)
+    return FitResult(job=job, mi=res.mi, pmi=res.pmi, se=se, warnings=tuple(held))
+
+
+def warn_fits(results: Sequence[FitResult], *, stacklevel: int = 3) -> None:
+    """Report the :class:`~bioinfo_mi.EstimateWarning` diagnostics of the real (unshuffled) fits, once
+    per kind with the count of fits that raised it. Shuffled fits are expected to show no dependence,
+    so their diagnostics are not reported."""
+    real = [r for r in results if not r.job.shuffled]
+    by_kind: dict[str, list[str]] = {}
+    for r in real:
+        for kind, message in r.warnings:
+            by_kind.setdefault(kind, []).append(message)
+    for kind, messages in by_kind.items():
+        warnings.warn(EstimateWarning(f"{len(messages)} of {len(real)} real fits: {messages[0]}", kind),
+                      stacklevel=stacklevel)
 
 
 def _fingerprint(features: Any) -> str:
@@ -106,20 +134,38 @@ def _cache_key(job: FitJob, method: str, options: dict[str, Any], data_key: str,
 
 def _load(path: Path, job: FitJob) -> FitResult:
     with np.load(path) as f:
-        return FitResult(job=job, mi=float(f["mi"]), pmi=f["pmi"], se=float(f["se"]) if "se" in f else float("nan"))
+        held = (tuple(zip(f["warn_kinds"].tolist(), f["warn_messages"].tolist(), strict=True))
+                if "warn_kinds" in f else ())
+        return FitResult(job=job, mi=float(f["mi"]), pmi=f["pmi"], se=float(f["se"]) if "se" in f else float("nan"),
+                         warnings=held)
 
 
 def _save(path: Path, result: FitResult) -> None:
     tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")  # atomic: parallel jobs never see half a file
-    np.savez(tmp, mi=result.mi, pmi=result.pmi, se=result.se)
+    np.savez(tmp, mi=result.mi, pmi=result.pmi, se=result.se,
+             warn_kinds=np.array([k for k, _ in result.warnings], dtype=str),
+             warn_messages=np.array([m for _, m in result.warnings], dtype=str))
     os.replace(tmp, path)
 
 
-def spawn_seeds(random_state: Any, n: int) -> list[int]:
-    """``n`` independent 32-bit seeds derived from ``random_state`` (an int or None)."""
+def root_seed(random_state: Any) -> int:
+    """The one integer a run of repeated fits derives every seed from: ``random_state`` itself when it
+    is an int, one draw from it when it is a ``numpy.random.Generator`` (which advances it, as in
+    scikit-learn), fresh OS entropy when it is None. Tools store it with their results, so any run
+    can be repeated from its stored parameters."""
     if isinstance(random_state, np.random.Generator):
-        random_state = int(random_state.integers(0, 2**32 - 1))
-    children = np.random.SeedSequence(random_state).spawn(n)
+        return int(random_state.integers(0, 2**32 - 1))
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1)[0])
+    if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)):
+        raise TypeError(f"random_state must be None, an int or a numpy Generator, got {type(random_state).__name__}")
+    return int(random_state)
+
+
+def spawn_seeds(random_state: Any, n: int) -> list[int]:
+    """``n`` independent 32-bit seeds derived from ``random_state`` (int, Generator or None; see
+    :func:`root_seed`)."""
+    children = np.random.SeedSequence(root_seed(random_state)).spawn(n)
     return [int(c.generate_state(1)[0]) for c in children]
 
 

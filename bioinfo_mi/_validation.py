@@ -18,9 +18,22 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = [
-    "check_array", "check_pair", "check_random_state", "check_positive_int", "check_device", "check_options",
-    "seed_from", "to_base",
+    "EstimateWarning", "check_array", "check_pair", "check_random_state", "check_positive_int", "check_device",
+    "check_options", "seed_from", "to_base",
 ]
+
+
+class EstimateWarning(UserWarning):
+    """An estimate that should not be trusted as it stands; the message gives the reason and the fix.
+
+    ``kind`` names the diagnostic (e.g. ``"no-cross-prediction"``, ``"few-samples"``), so that the
+    repeated-fit tools can count how many fits raised it and warn once. Filter these with
+    ``warnings.filterwarnings("ignore", category=bioinfo_mi.EstimateWarning)``.
+    """
+
+    def __init__(self, message: str, kind: str = "estimate") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def check_array(x: Any, *, name: str = "x") -> np.ndarray:
@@ -79,8 +92,34 @@ def check_array(x: Any, *, name: str = "x") -> np.ndarray:
     return arr
 
 
+def _align(x: Any, y: Any) -> Any:
+    """``y`` with its rows in the order of ``x``'s index when both are pandas objects (pandas pairs rows
+    by label, not position); a ``ValueError`` when their labels differ or are ambiguous."""
+    if not (isinstance(x, (pd.DataFrame, pd.Series)) and isinstance(y, (pd.DataFrame, pd.Series))):
+        return y
+    if x.index.equals(y.index):
+        return y
+    if not (x.index.is_unique and y.index.is_unique):
+        raise ValueError("x and y are pandas objects whose indices differ and are not unique, so their rows "
+                         "cannot be paired by label; pass them with identical indices (or as arrays, paired "
+                         "by position)")
+    missing_y, missing_x = x.index.difference(y.index), y.index.difference(x.index)
+    if len(missing_y) or len(missing_x):
+        example = list(missing_y[:3]) or list(missing_x[:3])
+        raise ValueError(
+            f"x and y are pandas objects paired by index, but {len(missing_y)} label(s) of x are not in y's "
+            f"index and {len(missing_x)} of y are not in x's (e.g. {[str(v) for v in example]}); select the "
+            "shared rows first (e.g. y.loc[x.index]), or pass arrays to pair rows by position")
+    return y.loc[x.index]
+
+
 def check_pair(x: Any, y: Any, *, min_samples: int = 2, method: str = "") -> tuple[np.ndarray, np.ndarray]:
-    """Validate a paired sample: both arrays via :func:`check_array`, equal length, enough rows."""
+    """Validate a paired sample: both arrays via :func:`check_array`, equal length, enough rows.
+
+    Two pandas objects are paired by index, as pandas does: ``y``'s rows are put in the order of
+    ``x``'s index (results follow ``x``'s order); indices with different labels raise ``ValueError``.
+    """
+    y = _align(x, y)
     xa = check_array(x, name="x")
     ya = check_array(y, name="y")
     if xa.shape[0] != ya.shape[0]:

@@ -2,41 +2,41 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import numpy as np
 
-from ._validation import check_pair, check_positive_int
-from .estimators import knn, normalization
+from ._validation import check_options, check_pair, check_positive_int
+from .estimators import _knn as knn
+from .estimators import _lmi
+from .estimators import _neural as neural
+from .estimators import _normalization as normalization
+from .estimators._auto import auto
+from .estimators._calibrated import ksg_calibrated
+from .estimators._copula import apply_transform, check_transform
 from .estimators._result import MIResult
-from .estimators.auto import auto
-from .estimators.calibrated import ksg_calibrated
-from .estimators.copula import apply_transform, check_transform
 
-__all__ = ["mi", "METHODS"]
+__all__ = ["mi", "METHODS", "method_options"]
 
 
 def _neural(name: str) -> Callable[..., MIResult]:
     def run(x: Any, y: Any, **kwargs: Any) -> MIResult:
-        from .estimators import neural
-
         return getattr(neural, name)(x, y, **kwargs)
 
     return run
 
 
-def _lmi(x: Any, y: Any, **kwargs: Any) -> MIResult:
-    from .estimators import lmi
-
-    return lmi.lmi(x, y, **kwargs)
+def _run_lmi(x: Any, y: Any, **kwargs: Any) -> MIResult:
+    return _lmi.lmi(x, y, **kwargs)
 
 
 #: method name -> estimator callable ``f(x, y, **options) -> MIResult``
 METHODS: dict[str, Callable[..., MIResult]] = {
     "auto": auto,
-    "lmi": _lmi,
+    "lmi": _run_lmi,
     "ksg-calibrated": ksg_calibrated,
     "ksg": knn.ksg,
     "bi-ksg": knn.bi_ksg,
@@ -49,6 +49,39 @@ METHODS: dict[str, Callable[..., MIResult]] = {
     "mine-global-corrected": partial(_neural("mine"), normalization="global-corrected"),
     "infonce": _neural("infonce"),
 }
+
+
+#: the function behind each method, whose signature lists the options the method takes
+_IMPLEMENTATIONS: dict[str, Callable[..., MIResult]] = {
+    "lmi": _lmi.lmi, "ksg-calibrated": ksg_calibrated, "ksg": knn.ksg, "bi-ksg": knn.bi_ksg,
+    "ksg-local": normalization.ksg_local, "ksg-global": normalization.ksg_global,
+    "ksg-global-linf": normalization.ksg_global_linf, "infonce": neural.infonce,
+    **{name: neural.mine for name in ("mine", "mine-local", "mine-global", "mine-global-corrected")},
+}
+
+
+def method_options(method: str) -> set[str]:
+    """Names of the options that ``bm.mi(x, y, method=method, **options)`` passes to the estimator.
+
+    Parameters
+    ----------
+    method
+        One of :data:`METHODS`.
+
+    Returns
+    -------
+    The estimator's keyword parameters (for ``"auto"``: those of both estimators it chooses between,
+    and ``samples_per_dim``), without ``random_state`` (set by the caller) and without what the
+    method name fixes (MINE's ``normalization``).
+    """
+    method = method.lower()
+    if method == "auto":
+        names = set(inspect.signature(auto).parameters) | method_options("ksg-calibrated") | method_options("lmi")
+    else:
+        names = set(inspect.signature(_IMPLEMENTATIONS[method]).parameters)
+        if method.startswith("mine"):
+            names.discard("normalization")
+    return names - {"x", "y", "options", "random_state"}
 
 
 def mi(
@@ -76,9 +109,9 @@ def mi(
         One of :data:`METHODS`. ``"auto"`` (default): the calibrated copula KSG
         (``"ksg-calibrated"``: KSG on normal scores minus its bias on Gaussian twins of the data) when
         there are at least 10 samples per input dimension, LMI otherwise
-        (:mod:`bioinfo_mi.estimators.auto`); the lowest mean squared error of all estimators on the
+        (:func:`bioinfo_mi.estimators.auto`); the lowest mean squared error of all estimators on the
         ``bmi`` benchmark suite (``benchmarks/bench_bmi_suite.py``). On weakly separated clustered
-        data it can read high (see :mod:`bioinfo_mi.estimators.calibrated`); LMI or KSG suit data
+        data it can read high (see :func:`bioinfo_mi.estimators.ksg_calibrated`); LMI or KSG suit data
         known to be clustered. ``"lmi"`` (latent MI, LMI paper Algorithm 1), ``"ksg"`` (Kraskov
         et al.), ``"bi-ksg"`` (Gao et al. 2017), ``"ksg-local"``, ``"ksg-global"``,
         ``"ksg-global-linf"``, ``"mine"``, ``"mine-local"``, ``"mine-global"``,
@@ -116,6 +149,7 @@ def mi(
     """
     if not isinstance(method, str) or method.lower() not in METHODS:
         raise ValueError(f"unknown method {method!r}; valid methods: {sorted(METHODS)}")
+    check_options(options, method_options(method), where=f"method={method.lower()!r}")
     if not isinstance(error_bars, bool | np.bool_):
         raise TypeError(f"error_bars must be True or False, got {error_bars!r}")
     n_shuffles = check_positive_int(n_shuffles, name="n_shuffles", minimum=0)

@@ -56,8 +56,8 @@ import numpy as np
 
 from ._fits import FitJob, run_fits, spawn_seeds
 from ._validation import check_positive_int
+from .estimators._copula import copula_transform, gaussian_mi
 from .estimators._result import MIResult
-from .estimators.copula import copula_transform, gaussian_mi
 
 __all__ = ["PARTITIONS", "subsampling_se", "sampling_se", "add_error_bars", "permutation_test", "SUBSAMPLED",
            "REFITTED"]

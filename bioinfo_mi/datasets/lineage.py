@@ -52,7 +52,7 @@ def simulate_lineage(
     *,
     hidden_fate: bool = True,
     cells_per_condition: tuple[int, int] = (1, 3),
-    n_informative: int = 300,
+    n_informative: int | None = None,
     sigma_early: float = 0.3,
     sigma_late: float = 1.2,
     sigma_fate: float = 0.35,
@@ -68,7 +68,7 @@ def simulate_lineage(
     n_clones
         Clones; each is observed at day 2 and in wells 1 and 2 at day 6.
     n_genes, n_informative
-        Genes, of which ``n_informative`` depend on the cell state.
+        Genes, of which ``n_informative`` (default ``min(300, n_genes)``) depend on the cell state.
     hidden_fate
         Add a clone-level fate that shapes the late states but is not readable early (non-Markovian).
     cells_per_condition
@@ -95,7 +95,8 @@ def simulate_lineage(
 
     n_clones = check_positive_int(n_clones, name="n_clones")
     n_genes = check_positive_int(n_genes, name="n_genes")
-    n_informative = check_positive_int(n_informative, name="n_informative")
+    n_informative = min(300, n_genes) if n_informative is None else check_positive_int(n_informative,
+                                                                                       name="n_informative")
     if n_informative > n_genes:
         raise ValueError(f"n_informative must be <= n_genes ({n_genes}), got {n_informative}")
     lo, hi = cells_per_condition

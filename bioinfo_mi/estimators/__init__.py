@@ -1,22 +1,29 @@
 """Numerical core: MI estimators on arrays (no AnnData).
 
-- :mod:`.knn`: pointwise KSG, BI-KSG, the out-of-sample k-NN density ratio;
-- :mod:`.normalization`: local / global / global-L-inf normalisation and the normalised KSG variants;
-- :mod:`.neural`: MINE and InfoNCE (with the Local, Global and Global-Corrected variants);
-- :mod:`.lmi`: latent MI with cross-predictive paired autoencoders;
-- :mod:`.latent_scan`: scan LMI's latent size and pick one (:func:`scan_latent_dim`);
-- :mod:`.copula`: rank / normal-score transforms and the bias-corrected Gaussian(-copula) MI;
-- :mod:`.calibrated`: KSG on normal scores with its bias measured on Gaussian twins (:func:`ksg_calibrated`);
-- :mod:`.auto`: the default of ``bm.mi`` (calibrated KSG or LMI by samples per dimension).
+- :func:`ksg`, :func:`ksg_pointwise`, :func:`bi_ksg`, :func:`density_ratio`: pointwise KSG, BI-KSG,
+  the out-of-sample k-NN density ratio;
+- :func:`normalize`, :func:`ksg_local`, :func:`ksg_global`, :func:`ksg_global_linf`: local / global /
+  global-L-inf normalisation and the normalised KSG variants;
+- :func:`mine`, :func:`infonce`: MINE and InfoNCE (with the Local, Global and Global-Corrected variants);
+- :func:`lmi`, :class:`LMIPreset`, :class:`LMIModel`: latent MI with cross-predictive paired autoencoders;
+- :func:`scan_latent_dim`, :func:`choose_latent_dim`: scan LMI's latent size and pick one;
+- :func:`copula_transform`, :func:`rank_transform`, :func:`gaussian_mi`: rank / normal-score
+  transforms and the bias-corrected Gaussian(-copula) MI;
+- :func:`ksg_calibrated`: KSG on normal scores with its bias measured on Gaussian twins;
+- :func:`auto`: the default of ``bm.mi`` (calibrated KSG or LMI by samples per dimension).
+
+The implementations live in private modules (``_knn.py``, ``_lmi.py``, ...); import from here.
 """
 
+from ._auto import auto, choose_method
+from ._calibrated import ksg_calibrated
+from ._copula import copula_transform, gaussian_mi, rank_transform
+from ._knn import bi_ksg, density_ratio, density_ratio_grid, ksg, ksg_pointwise
+from ._latent_scan import LatentScan, choose_latent_dim, scan_latent_dim
+from ._lmi import PRESETS, LMIModel, LMIPreset, lmi
+from ._neural import infonce, mine
+from ._normalization import ksg_global, ksg_global_linf, ksg_local, normalize
 from ._result import LMIResult, MIResult
-from .auto import auto, choose_method
-from .calibrated import ksg_calibrated
-from .copula import copula_transform, gaussian_mi, rank_transform
-from .knn import bi_ksg, density_ratio, density_ratio_grid, ksg, ksg_pointwise
-from .latent_scan import LatentScan, scan_latent_dim
-from .normalization import ksg_global, ksg_global_linf, ksg_local, normalize
 
 __all__ = [
     "MIResult",
@@ -30,7 +37,14 @@ __all__ = [
     "ksg_global",
     "ksg_global_linf",
     "normalize",
+    "lmi",
+    "LMIPreset",
+    "LMIModel",
+    "PRESETS",
+    "mine",
+    "infonce",
     "scan_latent_dim",
+    "choose_latent_dim",
     "LatentScan",
     "auto",
     "choose_method",

@@ -95,7 +95,7 @@ class LMIResult(MIResult):
     zx, zy
         ``(n_samples, latent_dim)`` latent embeddings of every input sample.
     model
-        The trained :class:`~bioinfo_mi.estimators.lmi.LMIModel`; ``model.encode(x, y)``
+        The trained :class:`~bioinfo_mi.estimators.LMIModel`; ``model.encode(x, y)``
         embeds new samples (raw features, standardised with the training statistics).
     train_idx, test_idx
         Row indices used to train the networks and to estimate MI (KSG on ``test_idx`` only).

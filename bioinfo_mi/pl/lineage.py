@@ -9,7 +9,6 @@ import pandas as pd
 from anndata import AnnData
 from matplotlib.axes import Axes
 
-from ..tl.markov import EARLY_LATE, SISTERS
 from ._utils import PathLike, finish, new_axes, uns_result
 
 __all__ = ["lmi", "markov_test"]
@@ -138,8 +137,7 @@ def markov_test(
     """
     result = uns_result(adata, key, ("table", "p_value", "markovian"), "markov_test")
     table = result["table"]
-    comparisons = [c for c in (EARLY_LATE, SISTERS) if (table["comparison"] == c).any()]
-    comparisons += [c for c in pd.unique(table["comparison"]) if c not in comparisons]
+    comparisons = list(pd.unique(table["comparison"]))  # in the order tl.markov_test ran them
     groups = [(c, table[table["comparison"] == c]) for c in comparisons]
     ax = new_axes(ax, figsize=(4.0, 3.5))
     _strips(ax, groups)

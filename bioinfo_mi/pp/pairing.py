@@ -79,19 +79,55 @@ def clone_labels(adata: AnnData, clone_key: str = "clone") -> pd.Series:
     return labels
 
 
+def _plain_value(value: Any) -> Any:
+    """numpy scalars as Python values, so messages and stored parameters read ``2.0``, not ``np.float64(2.0)``."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _show(values: Any) -> str:
+    """Values as they are stored: numbers bare, strings quoted (so '2.0' and 2.0 never look alike)."""
+    return "[" + ", ".join(repr(_plain_value(v)) for v in values) + "]"
+
+
+def sorted_values(col: pd.Series) -> list[Any]:
+    """Distinct values of ``col`` in order, numerically when they are numbers stored as strings or
+    categories (CoSpar's ``time_info``: "2" < "4" < "10"), as Python values."""
+    present = [_plain_value(v) for v in pd.unique(col.dropna())]
+    parsed = pd.to_numeric(pd.Series([str(v) for v in present], dtype=object), errors="coerce")
+    if len(present) and parsed.notna().all():
+        return [v for _, v in sorted(zip(parsed.tolist(), present, strict=True), key=lambda t: t[0])]
+    return sorted(present, key=lambda v: (str(type(v)), v))
+
+
+def match_value(col: pd.Series, value: Any, what: str) -> Any:
+    """The value of ``col`` that ``value`` names: itself when present, else the same number written as
+    a string or stored as one (``"2"`` or ``"2.0"`` on a float time column; ``2`` on CoSpar's string
+    ``time_info``). Raises ``ValueError`` listing the stored values otherwise."""
+    value = _plain_value(value)
+    present = pd.unique(col.dropna())
+    if (col == value).any():
+        return value
+    number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+    if pd.notna(number) and not isinstance(value, bool):
+        if pd.api.types.is_numeric_dtype(col):
+            if (col == number).any():
+                return _plain_value(col[col == number].iloc[0])
+        else:
+            parsed = pd.to_numeric(pd.Series([str(v) for v in present]), errors="coerce").to_numpy()
+            hits = [v for v, p in zip(present, parsed, strict=True) if p == number]
+            if len(hits) == 1:
+                return _plain_value(hits[0])
+    shown = sorted(present, key=lambda v: (str(type(v)), v)) if len(present) < 50 else list(present[:50])
+    raise ValueError(f"{what} {value!r} does not occur in obs[{col.name!r}] (dtype {col.dtype}); "
+                     f"values: {_show(shown)}")
+
+
 def _condition_mask(adata: AnnData, condition_key: str, value: Any, restrict: Mapping[str, Any] | None) -> np.ndarray:
     col = _check_obs_key(adata, condition_key, "condition_key")
-    present = pd.unique(col.dropna())
-    if not (col == value).any():
-        raise ValueError(
-            f"condition {value!r} does not occur in obs[{condition_key!r}]; values: {sorted(map(str, present))}"
-        )
-    mask = (col == value).to_numpy()
+    mask = (col == match_value(col, value, "condition")).to_numpy()
     for key, val in (restrict or {}).items():
         rcol = _check_obs_key(adata, key, "restrict")
-        if not (rcol == val).any():
-            raise ValueError(f"restrict: value {val!r} does not occur in obs[{key!r}]")
-        mask &= (rcol == val).to_numpy()
+        mask &= (rcol == match_value(rcol, val, "restrict: value")).to_numpy()
     return mask
 
 
@@ -99,15 +135,19 @@ def resolve_conditions(adata: AnnData, condition_key: str, conditions: Sequence[
     """The two condition values to compare: as given, or the two values of ``obs[condition_key]``."""
     col = _check_obs_key(adata, condition_key, "condition_key")
     if conditions is None:
-        values = sorted(pd.unique(col.dropna()))
+        values = sorted_values(col)
         if len(values) != 2:
             raise ValueError(
-                f"obs[{condition_key!r}] has {len(values)} values {values[:10]}; pass conditions=(a, b) to choose two"
+                f"obs[{condition_key!r}] has {len(values)} values {_show(values[:10])}; pass conditions=(a, b) "
+                "to choose two"
             )
         return values[0], values[1]
-    if len(conditions) != 2 or conditions[0] == conditions[1]:
+    if len(conditions) != 2:
+        raise ValueError(f"conditions must be two values, got {conditions!r}")
+    a, b = (match_value(col, v, "condition") for v in conditions)
+    if a == b:
         raise ValueError(f"conditions must be two different values, got {conditions!r}")
-    return conditions[0], conditions[1]
+    return a, b
 
 
 def shared_clones(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,11 +28,11 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from tqdm.auto import tqdm
 
 from .._fits import spawn_seeds
-from .._validation import check_positive_int
+from .._validation import EstimateWarning, check_positive_int
 from ..api import mi
-from ..estimators.knn import density_ratio_grid
+from ..estimators._knn import density_ratio_grid
 from ..pp.interactions import interaction_proteins, normalize_embeddings
-from .lmi import _plain
+from .lmi import _estimator_kwds, _plain
 
 __all__ = ["interaction_roc", "role_log_ratios"]
 
@@ -266,6 +266,7 @@ def interaction_roc(
     chunk_size: int = 2**24,
     splits: Sequence[int] | None = None,
     cache_dir: str | os.PathLike | None = None,
+    estimator_kwds: Mapping[str, Any] | None = None,
     **estimator_options: Any,
 ) -> pd.DataFrame | None:
     """Held-out interaction prediction with the latent k-NN log density ratio (Section 4.1, Fig. 5c-d).
@@ -330,8 +331,11 @@ def interaction_roc(
         Split the evaluation into independent jobs, as ``fits`` in :func:`bioinfo_mi.tl.lmi`:
         ``splits=[i]`` runs split ``i`` into ``cache_dir`` and returns None; a final call without
         ``splits`` assembles every split from the cache.
+    estimator_kwds
+        Options of LMI (e.g. ``{"preset": "paper", "epochs": 50}``), checked before any fit as in
+        :func:`bioinfo_mi.tl.lmi`.
     **estimator_options
-        Passed to LMI (e.g. ``preset``, ``epochs``).
+        Deprecated form of ``estimator_kwds`` (still accepted, with a ``FutureWarning``).
 
     Returns
     -------
@@ -349,6 +353,7 @@ def interaction_roc(
     k = check_positive_int(k, name="k")
     chunk_size = check_positive_int(chunk_size, name="chunk_size")
     role_neighbors = check_positive_int(role_neighbors, name="role_neighbors")
+    estimator_options = _estimator_kwds(None, "lmi", estimator_kwds, estimator_options, "tl.interaction_roc")
     if candidates not in ("all", "bipartite"):
         raise ValueError(f"candidates must be 'all' or 'bipartite', got {candidates!r}")
     if score not in ("log_odds", "density_ratio"):
@@ -419,10 +424,10 @@ def interaction_roc(
     table = pd.DataFrame([e["row"] for e in evaluated])
     few = int(table.n_positive.min())
     if few < MIN_POSITIVES:
-        warnings.warn(
+        warnings.warn(EstimateWarning(
             f"a held-out AUC rests on only {few} positive pair(s) (fewest over the splits; {MIN_POSITIVES} or "
             f"more give an AUC uncertain by about +/-0.1 or less): read the AUC as anecdotal, or raise n_holdout",
-            UserWarning, stacklevel=2)
+            "few-positives"), stacklevel=2)
     names = {"selected": score, "density_ratio": "density_ratio", "cosine": "cosine"}
     curves = pd.concat([
         pd.DataFrame({"split": e["row"]["split"], "score": names[name], "fpr": FPR_GRID, "tpr": tpr})
@@ -434,6 +439,7 @@ def interaction_roc(
     })
     params = {"n_holdout": n_holdout, "n_splits": n_splits, "k": k, "score": score, "role_neighbors": role_neighbors,
               "candidates": candidates, "normalize": normalize,
-              "clip": float("inf") if clip is None else clip, "random_state": random_state, **estimator_options}
+              "clip": float("inf") if clip is None else clip, "random_state": random_state,
+              "estimator_kwds": estimator_options}
     pairs.uns[key_added] = {"table": table, "curves": curves, "holdout": holdout, "params": _plain(params)}
     return table

@@ -15,8 +15,9 @@ import pandas as pd
 from anndata import AnnData
 from scipy import stats
 
-from .._fits import FitJob, FitResult, run_fits, spawn_seeds
-from .._validation import check_positive_int
+from .._fits import FitJob, FitResult, root_seed, run_fits, spawn_seeds, warn_fits
+from .._validation import EstimateWarning, check_options, check_positive_int
+from ..api import METHODS, method_options
 from ..pp.pairing import draw_pairings, get_features, resolve_conditions
 
 __all__ = ["lmi", "pmi"]
@@ -44,8 +45,7 @@ def _jobs(adata: AnnData, *, clone_key: str, condition_key: str, conditions: Seq
     pairings = draw_pairings(adata, clone_key=clone_key, condition_key=condition_key, conditions=conditions,
                              restrict=restrict, n_pairings=n_pairings + n_shuffles, min_clones=min_clones,
                              random_state=random_state)
-    seeds = spawn_seeds(random_state if not isinstance(random_state, np.random.Generator) else None,
-                        n_pairings + 2 * n_shuffles)
+    seeds = spawn_seeds(random_state, n_pairings + 2 * n_shuffles)
     shuffle_rng = np.random.default_rng(seeds[-1])
     jobs = [FitJob(i, False, p.cells_a, p.cells_b, seeds[i]) for i, p in enumerate(pairings[:n_pairings])]
     for j, p in enumerate(pairings[n_pairings:]):
@@ -95,40 +95,61 @@ def _plan(adata: AnnData, *, pair_keys: Sequence[str] | None, clone_key: str, co
           conditions: Sequence[Any] | None, restrict: Mapping[str, Any] | None, use_rep: str | None,
           layer: str | None, n_pairings: int, n_shuffles: int, random_state: Any, min_clones: int) -> _Plan:
     keys = _resolve_pair_keys(adata, pair_keys, clone_key)
+    random_state = root_seed(random_state)  # an int from here on: pairings and fit seeds share one root
     if keys is not None:
         if use_rep is not None or layer is not None:
             raise ValueError(f"paired data (obsm {list(keys)}) is analysed as stored; use_rep and layer do not apply")
         x, y = (get_features(adata, use_rep=k) for k in keys)
         jobs = _paired_jobs(adata.n_obs, n_pairings=n_pairings, n_shuffles=n_shuffles, random_state=random_state)
-        return _Plan(x, y, jobs, "n_pairs", adata.n_obs, {"pair_keys": list(keys)})
+        return _Plan(x, y, jobs, "n_pairs", adata.n_obs, {"pair_keys": list(keys), "random_state": random_state})
     features = get_features(adata, use_rep=use_rep, layer=layer)
     jobs, (a, b), n_clones = _jobs(adata, clone_key=clone_key, condition_key=condition_key, conditions=conditions,
                                    restrict=restrict, n_pairings=n_pairings, n_shuffles=n_shuffles,
                                    random_state=random_state, min_clones=min_clones)
     describe = {"clone_key": clone_key, "condition_key": condition_key, "conditions": [a, b], "restrict": restrict,
-                "use_rep": use_rep, "layer": layer, "min_clones": min_clones}
+                "use_rep": use_rep, "layer": layer, "min_clones": min_clones, "random_state": random_state}
     return _Plan(features, features, jobs, "n_clones", n_clones, describe)
 
 
-def _representation_options(use_rep: str | None, method: str, options: Mapping[str, Any]) -> dict[str, Any]:
-    """Estimator options for ``use_rep``: LMI scales an ``obsm`` representation as a whole.
+def _estimator_kwds(use_rep: str | None, method: str, estimator_kwds: Mapping[str, Any] | None,
+                    legacy: Mapping[str, Any], tool: str) -> dict[str, Any]:
+    """The estimator's options, validated before any fit: ``estimator_kwds`` plus the deprecated
+    keyword form, checked against the method's options (an unknown name raises ``TypeError`` naming
+    the closest valid one), and LMI's default for a representation.
 
-    A representation's axes have meaningful, unequal variances (PCA: explained variance, most of it in
-    the first components). Standardising every axis, as LMI does with genes, lifts dozens of noise
-    components to the weight of the signal: on the lineage simulator (500 clones, 200 genes, 50 PCs)
-    LMI then read 0.01-0.11 bits, inside its shuffle spread, against 0.19-0.33 on ``.X``. With
-    ``normalization="global-corrected"`` (one scale for the whole representation) it read 0.15-0.44.
-    An explicit ``normalization`` option wins.
+    LMI scales an ``obsm`` representation as a whole: its axes have meaningful, unequal variances
+    (PCA: explained variance, most of it in the first components). Standardising every axis, as LMI
+    does with genes, lifts dozens of noise components to the weight of the signal: on the lineage
+    simulator (500 clones, 200 genes, 50 PCs) LMI then read 0.01-0.11 bits, inside its shuffle
+    spread, against 0.19-0.33 on ``.X``. With ``normalization="global-corrected"`` (one scale for the
+    whole representation) it read 0.15-0.44. An explicit ``normalization`` option wins.
     """
-    out = dict(options)
+    if not isinstance(method, str) or method.lower() not in METHODS:
+        raise ValueError(f"unknown method {method!r}; valid methods: {sorted(METHODS)}")
+    if estimator_kwds is not None and not isinstance(estimator_kwds, Mapping):
+        raise TypeError(f"estimator_kwds must be a dict of estimator options, got {type(estimator_kwds).__name__}")
+    out = dict(estimator_kwds or {})
+    if legacy:
+        both = sorted(set(out) & set(legacy))
+        if both:
+            raise TypeError(f"{tool}: {both} given both in estimator_kwds and as keyword arguments")
+        warnings.warn(f"{tool}: passing estimator options as keyword arguments ({', '.join(sorted(legacy))}) is "
+                      f"deprecated and will stop working in the next release; pass estimator_kwds={dict(legacy)!r}",
+                      FutureWarning, stacklevel=3)
+        out.update(legacy)
+    check_options(out, method_options(method) | {"transform"},
+                  where=f"{tool}(method={method.lower()!r}) estimator_kwds")
     if use_rep is not None and method.lower() == "lmi":
         out.setdefault("normalization", "global-corrected")
     return out
 
 
-def _check_split(fits: Sequence[int] | None, cache_dir: Any) -> None:
+def _check_split(fits: Sequence[int] | None, cache_dir: Any, random_state: Any) -> None:
     if fits is not None and cache_dir is None:
         raise ValueError("fits runs part of an analysis into a cache; give cache_dir as well")
+    if fits is not None and (isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer))):
+        raise ValueError("fits splits one analysis over several calls, which must draw the same pairings and "
+                         f"seeds: give random_state as an int, got {type(random_state).__name__}")
 
 
 def _summary(results: list[FitResult]) -> pd.DataFrame:
@@ -160,10 +181,11 @@ def _summary(results: list[FitResult]) -> pd.DataFrame:
 def _warn_if_in_noise(row: pd.Series) -> None:
     """Warn when the mean estimate does not stand out of the shuffled controls."""
     if row.n_shuffles >= 2 and np.isfinite(row.shuffled_sd) and row.mi_mean < row.shuffled_mean + 2 * row.shuffled_sd:
-        warnings.warn(
+        warnings.warn(EstimateWarning(
             f"the mean estimate ({row.mi_mean:.3f} bits) lies within two SDs of the shuffled controls "
             f"({row.shuffled_mean:.3f} +/- {row.shuffled_sd:.3f}): no dependence is resolved; more clones, "
-            "a lower-dimensional representation (use_rep) or more shuffles can tell", UserWarning, stacklevel=3)
+            "a lower-dimensional representation (use_rep) or more shuffles can tell", "in-shuffle-noise"),
+            stacklevel=3)
 
 
 def lmi(
@@ -182,12 +204,13 @@ def lmi(
     min_clones: int = 50,
     key_added: str = "lmi",
     copy: bool = False,
-    random_state: int | None = 0,
+    random_state: int | np.random.Generator | None = 0,
     n_jobs: int = 1,
     progress: bool = True,
     pair_keys: Sequence[str] | None = None,
     fits: Sequence[int] | None = None,
     cache_dir: str | os.PathLike | None = None,
+    estimator_kwds: Mapping[str, Any] | None = None,
     **estimator_options: Any,
 ) -> AnnData | None:
     """MI between clone-paired cells of two conditions, or between the two sides of paired data, with
@@ -233,7 +256,10 @@ def lmi(
     copy
         Return a modified copy instead of writing into ``adata``.
     random_state
-        Seed of the pairings, shuffles and fits. Seeds do not depend on ``n_jobs``; results are
+        Seed of the pairings, shuffles and fits: an int, a ``numpy.random.Generator`` (one draw from
+        it becomes the root seed; two Generators in the same state give the same results) or None
+        (fresh entropy). The root seed is stored as ``params["random_state"]``, so any run can be
+        repeated; ``fits`` needs an int. Seeds do not depend on ``n_jobs``; results are
         identical whatever ``n_jobs`` at a fixed number of torch threads per fit (``n_jobs > 1``
         gives each worker ``cpu_count // n_jobs`` threads; LMI fits at small d can differ between
         thread counts: docs/benchmarks.md, known defect).
@@ -251,8 +277,13 @@ def lmi(
         ``adata``; a final call with the same arguments and no ``fits`` reads every finished fit from
         ``cache_dir`` and writes the results, identical to a single call. A ``cache_dir`` alone
         makes an interrupted run resumable. Cached fits are keyed by their data, seed and options.
+    estimator_kwds
+        Options of the estimator ``method`` (e.g. ``{"preset": "paper", "epochs": 50}``; the names
+        :func:`bioinfo_mi.mi` takes for that method, and ``transform``), checked before any fit: an
+        unknown name raises ``TypeError`` naming the closest valid one. Stored as
+        ``params["estimator_kwds"]``.
     **estimator_options
-        Passed to the estimator (e.g. ``preset``, ``epochs``).
+        Deprecated form of ``estimator_kwds`` (still accepted, with a ``FutureWarning``).
 
     Returns
     -------
@@ -269,11 +300,11 @@ def lmi(
     """
     check_positive_int(n_pairings, name="n_pairings")
     check_positive_int(n_shuffles, name="n_shuffles", minimum=0)
-    _check_split(fits, cache_dir)
+    _check_split(fits, cache_dir, random_state)
+    estimator_options = _estimator_kwds(use_rep, method, estimator_kwds, estimator_options, "tl.lmi")
     plan = _plan(adata, pair_keys=pair_keys, clone_key=clone_key, condition_key=condition_key,
                  conditions=conditions, restrict=restrict, use_rep=use_rep, layer=layer, n_pairings=n_pairings,
                  n_shuffles=n_shuffles, random_state=random_state, min_clones=min_clones)
-    estimator_options = _representation_options(use_rep, method, estimator_options)
     results = run_fits(plan.x_features, plan.y_features, plan.jobs, method=method, options=estimator_options,
                        n_jobs=int(n_jobs), progress=progress, fits=fits, cache_dir=cache_dir,
                        with_se=[bool(error_bars) and not job.shuffled for job in plan.jobs])
@@ -288,7 +319,8 @@ def lmi(
     })
     params = {**plan.describe, "n_pairings": n_pairings, "n_shuffles": n_shuffles, "method": method,
               "error_bars": bool(error_bars),
-              "random_state": random_state, **estimator_options}
+              "estimator_kwds": estimator_options}
+    warn_fits(results)
     summary = _summary(results)
     _warn_if_in_noise(summary.iloc[0])
     target = adata.copy() if copy else adata
@@ -311,12 +343,13 @@ def pmi(
     min_clones: int = 50,
     key_added: str = "pmi",
     copy: bool = False,
-    random_state: int | None = 0,
+    random_state: int | np.random.Generator | None = 0,
     n_jobs: int = 1,
     progress: bool = True,
     pair_keys: Sequence[str] | None = None,
     fits: Sequence[int] | None = None,
     cache_dir: str | os.PathLike | None = None,
+    estimator_kwds: Mapping[str, Any] | None = None,
     **estimator_options: Any,
 ) -> AnnData | None:
     """Pointwise MI per cell, averaged over the pairings that scored it (LMI paper, Section 4.2, Fig. 6).
@@ -334,17 +367,18 @@ def pmi(
     if side not in ("early", "both"):
         raise ValueError(f"side must be 'early' or 'both', got {side!r}")
     check_positive_int(n_pairings, name="n_pairings")
-    _check_split(fits, cache_dir)
+    _check_split(fits, cache_dir, random_state)
+    estimator_options = _estimator_kwds(use_rep, method, estimator_kwds, estimator_options, "tl.pmi")
     plan = _plan(adata, pair_keys=pair_keys, clone_key=clone_key, condition_key=condition_key,
                  conditions=conditions, restrict=restrict, use_rep=use_rep, layer=layer, n_pairings=n_pairings,
                  n_shuffles=0, random_state=random_state, min_clones=min_clones)
     if "pair_keys" in plan.describe:
         side = "early"  # one row per pair: the x side's rows are the pairs
-    estimator_options = _representation_options(use_rep, method, estimator_options)
     results = run_fits(plan.x_features, plan.y_features, plan.jobs, method=method, options=estimator_options,
                        n_jobs=int(n_jobs), progress=progress, fits=fits, cache_dir=cache_dir)
     if fits is not None:
         return None
+    warn_fits(results)
     total = np.zeros(adata.n_obs)
     count = np.zeros(adata.n_obs, dtype=int)
     for r in results:
@@ -359,6 +393,6 @@ def pmi(
     target.obs[key_added] = values
     target.obs[f"{key_added}_n"] = count
     params = {**plan.describe, "n_pairings": n_pairings, "side": side, "method": method,
-              "random_state": random_state, **estimator_options}
+              "estimator_kwds": estimator_options}
     target.uns[key_added] = {"params": _plain(params)}
     return target if copy else None

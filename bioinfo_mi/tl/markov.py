@@ -9,7 +9,7 @@ shared by sisters that is not readable from the early transcriptome: a hidden st
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,10 +17,10 @@ import pandas as pd
 from anndata import AnnData
 from scipy import stats
 
-from .._fits import run_fits
+from .._fits import root_seed, run_fits, warn_fits
 from .._validation import check_positive_int
-from ..pp.pairing import _check_obs_key, get_features
-from .lmi import _check_split, _jobs, _plain, _representation_options
+from ..pp.pairing import _check_obs_key, get_features, match_value, sorted_values
+from .lmi import _check_split, _estimator_kwds, _jobs, _plain
 
 __all__ = ["markov_test"]
 
@@ -57,11 +57,12 @@ def markov_test(
     min_clones: int = 50,
     key_added: str = "markov_test",
     copy: bool = False,
-    random_state: int | None = 0,
+    random_state: int | np.random.Generator | None = 0,
     n_jobs: int = 1,
     progress: bool = True,
     fits: Sequence[int] | None = None,
     cache_dir: str | os.PathLike | None = None,
+    estimator_kwds: Mapping[str, Any] | None = None,
     **estimator_options: Any,
 ) -> AnnData | None:
     """Compare I(X_early; X_late) with I(X_late; X_late') over clone pairings (DPI test, Section 4.2).
@@ -82,8 +83,10 @@ def markov_test(
         Real and shuffled pairings per comparison.
     alpha
         Significance level of the one-sided test.
-    method, min_clones, random_state, n_jobs, progress, **estimator_options
+    method, min_clones, random_state, n_jobs, progress, estimator_kwds, **estimator_options
         As in :func:`bioinfo_mi.tl.lmi`; seeds do not depend on ``n_jobs`` (see there for thread counts).
+        The estimator's own options go in ``estimator_kwds`` (e.g. LMI's loss weight:
+        ``estimator_kwds={"alpha": 2.0}``, while ``alpha`` here is the significance level).
     fits, cache_dir
         Split the test into independent jobs, as in :func:`bioinfo_mi.tl.lmi`. The fits are numbered
         over both comparisons: I(early; late) real pairings, its shuffles, then the same for
@@ -94,49 +97,68 @@ def markov_test(
     Returns
     -------
     ``None`` (or the copy). ``adata.uns[key_added]`` holds ``"table"`` (DataFrame: ``comparison``,
-    ``pairing``, ``shuffled``, ``estimate``), ``"summary"`` (per comparison: mean, SEM, shuffled
-    mean), ``"p_value"`` (one-sided Welch t-test of I(late; late') > I(early; late) over pairings),
-    ``"markovian"`` (``p_value >= alpha``), ``"verdict"`` (a sentence) and ``"params"``.
+    ``pairing``, ``shuffled``, ``estimate``, ``se`` (each real fit's sampling standard error,
+    :func:`bioinfo_mi.uncertainty.sampling_se`)), ``"summary"`` (per comparison and shuffled flag:
+    ``mean``, ``sem`` over pairings, ``within_fit_se``, ``se = sqrt(sem^2 + within_fit_se^2)``,
+    ``count``), ``"difference"`` (mean I(late; late') minus mean I(early; late)) and
+    ``"difference_se"``, ``"p_value"`` (one-sided z-test of ``difference > 0`` with that SE; the
+    pairings re-draw cells of the same clones, so they are not independent replicates and a t-test
+    over them overstates the evidence), ``"p_value_welch"`` (the Welch t-test over pairings, kept for
+    comparison), ``"markovian"`` (``p_value >= alpha``), ``"verdict"`` (a sentence) and ``"params"``.
     """
     check_positive_int(n_pairings, name="n_pairings", minimum=2)
-    _check_split(fits, cache_dir)
+    _check_split(fits, cache_dir, random_state)
+    estimator_options = _estimator_kwds(use_rep, method, estimator_kwds, estimator_options, "tl.markov_test")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
-    times = sorted(pd.unique(_check_obs_key(adata, time_key, "time_key").dropna()))
-    early = times[0] if early is None else early
-    late = times[-1] if late is None else late
+    time_col = _check_obs_key(adata, time_key, "time_key")
+    times = sorted_values(time_col)  # numeric order also for times stored as strings ("2" < "10")
+    early = times[0] if early is None else match_value(time_col, early, "early")
+    late = times[-1] if late is None else match_value(time_col, late, "late")
     wells = _default_wells(adata, well_key, time_key, late) if wells is None else tuple(wells)
     features = get_features(adata, use_rep=use_rep, layer=layer)
     common = dict(clone_key=clone_key, n_pairings=n_pairings, n_shuffles=n_shuffles, min_clones=min_clones)
-    seed_el, seed_sis = (None, None) if random_state is None else (random_state, random_state + 1)
+    random_state = root_seed(random_state)  # one int (stored in params) from an int, a Generator or None
+    seed_el, seed_sis = random_state, random_state + 1
     jobs_el, _, n_el = _jobs(adata, condition_key=time_key, conditions=(early, late), restrict=None,
                              random_state=seed_el, **common)
     jobs_sis, _, n_sis = _jobs(adata, condition_key=well_key, conditions=wells, restrict={time_key: late},
                                random_state=seed_sis, **common)
-    estimator_options = _representation_options(use_rep, method, estimator_options)
-    results = run_fits(features, features, jobs_el + jobs_sis, method=method, options=estimator_options,
-                       n_jobs=int(n_jobs), progress=progress, fits=fits, cache_dir=cache_dir)
+    jobs = jobs_el + jobs_sis
+    results = run_fits(features, features, jobs, method=method, options=estimator_options,
+                       n_jobs=int(n_jobs), progress=progress, fits=fits, cache_dir=cache_dir,
+                       with_se=[not job.shuffled for job in jobs])
     if fits is not None:
         return None
+    warn_fits(results)
     labels = [EARLY_LATE] * len(jobs_el) + [SISTERS] * len(jobs_sis)
     table = pd.DataFrame({
         "comparison": labels,
         "pairing": [r.job.pairing for r in results],
         "shuffled": [r.job.shuffled for r in results],
         "estimate": [r.mi for r in results],
+        "se": [r.se for r in results],
         "n_clones": [n_el] * len(jobs_el) + [n_sis] * len(jobs_sis),
     })
     real = table[~table.shuffled]
     el = real.loc[real.comparison == EARLY_LATE, "estimate"].to_numpy()
     sis = real.loc[real.comparison == SISTERS, "estimate"].to_numpy()
     summary = table.groupby(["comparison", "shuffled"]).estimate.agg(["mean", "sem", "count"]).reset_index()
-    p_value = float(stats.ttest_ind(sis, el, equal_var=False, alternative="greater").pvalue)
-    if not np.isfinite(p_value):  # identical estimates in both groups
-        p_value = 1.0 if sis.mean() <= el.mean() else 0.0
+    # standard error of each comparison's mean: the spread over pairings plus the fits' own sampling
+    # error in full (the pairings re-draw cells of the same clones, so it does not average out)
+    within = real.groupby("comparison").se.apply(lambda v: float(np.sqrt(np.mean(v.to_numpy() ** 2))))
+    summary["within_fit_se"] = [within[c] if not sh else np.nan for c, sh in zip(summary.comparison,
+                                                                                  summary.shuffled, strict=True)]
+    summary["se"] = np.hypot(summary["sem"], summary["within_fit_se"])
+    se_el = float(np.hypot(stats.sem(el), within[EARLY_LATE]))
+    se_sis = float(np.hypot(stats.sem(sis), within[SISTERS]))
+    diff, se_diff = float(sis.mean() - el.mean()), float(np.hypot(se_el, se_sis))
+    p_value = float(stats.norm.sf(diff / se_diff)) if se_diff > 0 else (1.0 if diff <= 0 else 0.0)
+    p_welch = float(stats.ttest_ind(sis, el, equal_var=False, alternative="greater").pvalue)
     markovian = bool(p_value >= alpha)
     verdict = (
-        f"{SISTERS} = {sis.mean():.3f} ± {stats.sem(sis):.3f} bits vs {EARLY_LATE} = {el.mean():.3f} ± "
-        f"{stats.sem(el):.3f} bits (mean ± SEM, {n_pairings} pairings); one-sided p = {p_value:.3g}. "
+        f"{SISTERS} = {sis.mean():.3f} ± {se_sis:.3f} bits vs {EARLY_LATE} = {el.mean():.3f} ± "
+        f"{se_el:.3f} bits (mean ± SE, {n_pairings} pairings); one-sided p = {p_value:.3g}. "
         + ("No significant violation of the data processing inequality: consistent with Markovian dynamics."
            if markovian else
            "The sisters share more information than the early state carries about the late one: the data "
@@ -147,9 +169,10 @@ def markov_test(
         "clone_key": clone_key, "time_key": time_key, "well_key": well_key, "early": early, "late": late,
         "wells": list(wells), "use_rep": use_rep, "layer": layer, "n_pairings": n_pairings,
         "n_shuffles": n_shuffles, "alpha": alpha, "method": method, "min_clones": min_clones,
-        "random_state": random_state, **estimator_options,
+        "random_state": random_state, "estimator_kwds": estimator_options,
     }
     target = adata.copy() if copy else adata
-    target.uns[key_added] = {"table": table, "summary": summary, "p_value": p_value, "markovian": markovian,
+    target.uns[key_added] = {"table": table, "summary": summary, "p_value": p_value, "p_value_welch": p_welch,
+                             "difference": diff, "difference_se": se_diff, "markovian": markovian,
                              "verdict": verdict, "params": _plain(params)}
     return target if copy else None

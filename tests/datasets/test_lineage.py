@@ -34,6 +34,12 @@ def test_h5ad_round_trip(tmp_path):
     assert back.uns["simulation"]["hidden_fate"]
 
 
+def test_default_n_informative_fits_any_n_genes():
+    adata = simulate_lineage(n_clones=30, n_genes=40, random_state=0)  # used to fail: 300 informative > 40 genes
+    assert adata.var["informative"].all() and adata.uns["simulation"]["n_informative"] == 40
+    assert simulate_lineage(n_clones=30, n_genes=500, random_state=0).uns["simulation"]["n_informative"] == 300
+
+
 def test_deterministic_and_markov_truth():
     a = simulate_lineage(n_clones=30, n_genes=40, n_informative=10, random_state=3)
     b = simulate_lineage(n_clones=30, n_genes=40, n_informative=10, random_state=3)

@@ -5,7 +5,7 @@ import pytest
 
 import bioinfo_mi as bm
 from bioinfo_mi.estimators import choose_method, copula_transform, gaussian_mi, ksg_calibrated, rank_transform
-from bioinfo_mi.estimators.calibrated import _draw_twin, gaussian_twin_model
+from bioinfo_mi.estimators._calibrated import _draw_twin, gaussian_twin_model
 
 
 def sparse_gaussian(n, d, rho=0.8, n_pairs=2, seed=0):

@@ -8,9 +8,9 @@ import scipy.sparse as sp
 from scipy.special import digamma
 
 import bioinfo_mi as bm
-from bioinfo_mi.estimators import knn
-from bioinfo_mi.estimators.knn import add_jitter, bi_ksg, density_ratio, ksg, ksg_pointwise
-from bioinfo_mi.estimators.normalization import ksg_global, ksg_global_linf, ksg_local
+from bioinfo_mi.estimators import _knn as knn
+from bioinfo_mi.estimators._knn import add_jitter, bi_ksg, density_ratio, ksg, ksg_pointwise
+from bioinfo_mi.estimators._normalization import ksg_global, ksg_global_linf, ksg_local
 
 
 def brute_force_ksg(x, y, k):
@@ -111,7 +111,7 @@ def test_ksg_global_reports_scale():
 @pytest.mark.parametrize(("n", "dims"), [(400, 12), (3100, 2)])  # brute force (shared distances), KD-trees
 def test_scaled_counts_equal_one_search_per_scale(n, dims):
     """KSG-Global's all-scales-at-once counts equal a separate neighbour search of (x, c y) per scale."""
-    from bioinfo_mi.estimators.knn import _NeighbourIndex
+    from bioinfo_mi.estimators._knn import _NeighbourIndex
 
     x, y = correlated(n, 0.7, seed=3, dims=dims)
     scales = np.array([0.1, 0.7, 1.3, 2.0])
@@ -236,7 +236,7 @@ def test_unknown_method_lists_valid_ones():
 
 @pytest.mark.parametrize("n", [40, 6000])  # the byte-wise path (n <= 5000) and the pandas path
 def test_duplicate_rows_are_counted_like_pandas(n):
-    from bioinfo_mi.estimators.knn import _count_duplicate_rows
+    from bioinfo_mi.estimators._knn import _count_duplicate_rows
 
     z = np.random.default_rng(n).integers(0, 3, size=(n, 3)).astype(float)
     z[0, 0] = -0.0  # equal to 0.0

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 
 import bioinfo_mi as bm
-from bioinfo_mi.estimators import latent_scan
-from bioinfo_mi.estimators.latent_scan import choose_latent_dim, scan_latent_dim
-from bioinfo_mi.estimators.lmi import lmi
+from bioinfo_mi.estimators import _latent_scan as latent_scan
+from bioinfo_mi.estimators._latent_scan import choose_latent_dim, scan_latent_dim
+from bioinfo_mi.estimators._lmi import lmi
 
 FAST = {"epochs": 3, "progress": False}
 # 3-epoch fits on tiny data may well "still rise" at the largest size; the warning is tested below

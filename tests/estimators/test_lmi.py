@@ -1,12 +1,14 @@
 """Latent MI (Algorithm 1): accuracy on Algorithm 4 data, null behaviour, the paper preset's
 architecture, reproducibility and what the result exposes."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
 
 import bioinfo_mi as bm
-from bioinfo_mi.estimators.lmi import PRESETS, LMIModel, _Dropout, hidden_width, lmi
+from bioinfo_mi.estimators._lmi import PRESETS, LMIModel, _Dropout, hidden_width, lmi
 
 
 @pytest.fixture(scope="module")
@@ -22,13 +24,28 @@ def low_rank_result(low_rank):
 
 def test_lmi_recovers_one_bit(low_rank_result):
     assert abs(low_rank_result.mi - 1.0) < 0.2
+    # the cross-decoders explain much of the held-out variance, far above the no-dependence level 1 / 1000
+    assert min(low_rank_result.extra["cross_r2"]) > 0.1
 
 
 def test_lmi_independent_is_near_zero():
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=(1200, 30)), rng.normal(size=(1200, 30))
-    res = lmi(x, y, random_state=1, epochs=40)
+    with pytest.warns(bm.EstimateWarning, match="predicted neither variable") as record:
+        res = lmi(x, y, random_state=1, epochs=40)
     assert abs(res.mi) < 0.1
+    assert max(res.extra["cross_r2"]) < 1 / 600
+    assert [w.message.kind for w in record if isinstance(w.message, bm.EstimateWarning)] == ["no-cross-prediction"]
+
+
+def test_too_few_samples_for_the_latent_size_warns():
+    x, y = bm.datasets.gaussian_low_rank(d=10, k=1, n=200, mi_bits=1.0, random_state=0)
+    with pytest.warns(bm.EstimateWarning, match=r"100 held-out samples in 16 latent dimensions.*latent_dim <= 5"):
+        lmi(x, y, random_state=0, epochs=2)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        lmi(x, y, random_state=0, epochs=2, latent_dim=5)
+    assert not any(getattr(w.message, "kind", None) == "few-samples" for w in record)
 
 
 def test_result_exposes_split_latents_model_history(low_rank, low_rank_result):

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 import bioinfo_mi as bm
-from bioinfo_mi.estimators import neural
-from bioinfo_mi.estimators.neural import infonce, mine
+from bioinfo_mi.estimators import _neural as neural
+from bioinfo_mi.estimators._neural import infonce, mine
 
 #: small, fast training settings for the tests (defaults are sized for ~2000 samples)
 FAST_MINE = {"steps": 600}

@@ -108,3 +108,30 @@ def test_input_untouched(lineage):
     pd.testing.assert_frame_equal(lineage.obs, before.obs)
     np.testing.assert_array_equal(lineage.X, before.X)
     assert list(lineage.uns.keys()) == list(before.uns.keys())
+
+
+@pytest.mark.parametrize("storage", ["float", "string", "category"])
+def test_time_stored_as_numbers_strings_or_categories(lineage, storage):
+    """Conditions name a time however it is stored (CoSpar keeps "2" / "6" strings or categories):
+    2, 2.0, "2" and "2.0" all select day 2, and the default pairing compares the same cells."""
+    adata = lineage.copy()
+    if storage != "float":
+        adata.obs["time"] = adata.obs["time"].map(lambda t: f"{t:g}")
+        if storage == "category":
+            adata.obs["time"] = adata.obs["time"].astype("category")
+    reference = shared_clones(lineage, conditions=(2.0, 6.0))
+    for conditions in [(2, 6), (2.0, 6.0), ("2", "6"), ("2.0", "6.0"), None]:
+        clones, a, b = shared_clones(adata, conditions=conditions)
+        assert list(clones) == list(reference[0])
+        assert all(np.array_equal(a[c], reference[1][c]) for c in clones)
+
+
+def test_condition_messages_show_stored_values(lineage):
+    """A missing condition lists the stored values as stored: numbers bare, strings quoted."""
+    with pytest.raises(ValueError, match=r"condition '3' does not occur in obs\['time'\] \(dtype float64\); "
+                                         r"values: \[2.0, 6.0\]"):
+        draw_pairings(lineage, conditions=("3", "6"))
+    strings = lineage.copy()
+    strings.obs["time"] = strings.obs["time"].map(lambda t: f"{t:g}")
+    with pytest.raises(ValueError, match=r"values: \['2', '6'\]"):
+        draw_pairings(strings, conditions=(3, 6))

@@ -82,7 +82,7 @@ def test_density_ratio_grid_equals_density_ratio_on_every_pair(k):
 
 def test_interaction_roc_end_to_end(pairs, tmp_path):
     data = pairs.copy()
-    opts = dict(n_holdout=40, n_splits=2, random_state=0, epochs=30, progress=False)
+    opts = dict(n_holdout=40, n_splits=2, random_state=0, estimator_kwds={"epochs": 30}, progress=False)
     table = bm.tl.interaction_roc(data, **opts)
     assert list(table.columns) == ["split", "auc", "auc_density_ratio", "auc_cosine", "n_holdout", "n_candidates",
                                    "n_positive", "n_train_pairs", "mi_train"]
@@ -151,8 +151,8 @@ def test_interaction_roc_errors(pairs):
 
 def test_bipartite_candidates(pairs):
     data = pairs.copy()
-    table = bm.tl.interaction_roc(data, n_holdout=40, n_splits=1, candidates="bipartite", random_state=0, epochs=5,
-                                  progress=False)
+    table = bm.tl.interaction_roc(data, n_holdout=40, n_splits=1, candidates="bipartite", random_state=0,
+                                  estimator_kwds={"epochs": 5}, progress=False)
     held = data.uns["interaction_roc"]["holdout"].protein_id
     n_sources, n_targets = held.str.startswith("S").sum(), held.str.startswith("T").sum()
     assert table.n_candidates[0] == n_sources * n_targets  # only (source, target) pairs are candidates
@@ -165,6 +165,6 @@ def test_bipartite_candidates(pairs):
 def test_interaction_roc_warns_when_the_auc_rests_on_few_positives(pairs):
     # 10 held-out proteins of the fixture's families give a handful of annotated pairs among them
     with pytest.warns(UserWarning, match=r"rests on only \d+ positive pair"):
-        table = bm.tl.interaction_roc(pairs.copy(), n_holdout=10, n_splits=1, random_state=0, epochs=2,
-                                      progress=False)
+        table = bm.tl.interaction_roc(pairs.copy(), n_holdout=10, n_splits=1, random_state=0,
+                                      estimator_kwds={"epochs": 2}, progress=False)
     assert table.n_positive.min() < 20

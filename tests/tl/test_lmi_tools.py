@@ -74,7 +74,8 @@ def test_lmi_results_identical_whatever_n_jobs(lineage_adata):
     runs = []
     for n_jobs in (1, 2):
         adata = lineage_adata.copy()
-        bm.tl.lmi(adata, n_pairings=2, n_shuffles=1, min_clones=10, n_jobs=n_jobs, epochs=5, progress=False)
+        bm.tl.lmi(adata, n_pairings=2, n_shuffles=1, min_clones=10, n_jobs=n_jobs, estimator_kwds={"epochs": 5},
+                  progress=False)
         runs.append(adata.uns["lmi"]["table"].estimate.to_numpy())
     np.testing.assert_array_equal(runs[0], runs[1])
 
@@ -88,7 +89,8 @@ def test_pmi_per_cell(lineage_adata):
     assert (adata.obs.loc[early, "pmi_n"] == 3).all()
     assert adata.obs.loc[early, "pmi"].mean() > 0.5
     both = lineage_adata.copy()
-    bm.tl.pmi(both, method="lmi", n_pairings=2, min_clones=10, side="both", epochs=3, progress=False)
+    bm.tl.pmi(both, method="lmi", n_pairings=2, min_clones=10, side="both", estimator_kwds={"epochs": 3},
+              progress=False)
     scored = both.obs["pmi"].notna()
     assert scored[~early].any() and not scored.all()  # LMI leaves its training half unscored
 
@@ -108,7 +110,7 @@ def test_tool_errors(lineage_adata):
 
 def test_split_into_jobs_equals_one_call(lineage_adata, tmp_path):
     """fits=[i] runs one fit into the cache and writes nothing; the assembling call equals a single call."""
-    opts = dict(n_pairings=2, n_shuffles=2, min_clones=10, epochs=3, progress=False)
+    opts = dict(n_pairings=2, n_shuffles=2, min_clones=10, estimator_kwds={"epochs": 3}, progress=False)
     whole = lineage_adata.copy()
     bm.tl.lmi(whole, **opts)
     parts = lineage_adata.copy()
@@ -116,7 +118,11 @@ def test_split_into_jobs_equals_one_call(lineage_adata, tmp_path):
         assert bm.tl.lmi(parts, fits=[i], cache_dir=tmp_path, **opts) is None
         assert "lmi" not in parts.uns
     assert len(list(tmp_path.glob("*.npz"))) == 4
-    bm.tl.lmi(parts, cache_dir=tmp_path, n_jobs=2, **opts)  # everything cached: nothing left to fit
+    with pytest.warns(bm.EstimateWarning, match="2 of 2 real fits: LMI: KSG scores 150 held-out") as record:
+        bm.tl.lmi(parts, cache_dir=tmp_path, n_jobs=2, **opts)  # everything cached: nothing left to fit
+    # the fits' diagnostics survive the cache and are reported once per kind
+    kinds = [w.message.kind for w in record if isinstance(w.message, bm.EstimateWarning)]
+    assert kinds.count("few-samples") == 1
     pd.testing.assert_frame_equal(parts.uns["lmi"]["table"], whole.uns["lmi"]["table"])
     # the cache is keyed by the data: other features never reuse these fits
     other = lineage_adata.copy()
@@ -175,15 +181,15 @@ def test_pca_representation_agrees_with_genes():
     bm.tl.lmi(adata, n_pairings=5, n_shuffles=0, progress=False, key_added="genes")
     bm.tl.lmi(adata, use_rep="X_pca", n_pairings=5, n_shuffles=2, progress=False, key_added="pca")
     genes, pca = adata.uns["genes"]["table"], adata.uns["pca"]["table"]
-    assert adata.uns["pca"]["params"]["normalization"] == "global-corrected"
+    assert adata.uns["pca"]["params"]["estimator_kwds"]["normalization"] == "global-corrected"
     assert "normalization" not in adata.uns["genes"]["params"]
     # bound: one LMI fit here has an SD of about 0.06 bits over pairings (0.064 genes, 0.057 PCA), so a
     # 5-pairing mean has an SE of about 0.027 and the difference of two means about 0.04; 0.15 is about
     # 4 SE (measured difference 0.017; the two share their pairings, so the real SE is smaller)
     assert abs(pca[~pca.shuffled].estimate.mean() - genes.estimate.mean()) < 0.15
     bm.tl.lmi(adata, use_rep="X_pca", n_pairings=2, n_shuffles=0, progress=False, key_added="local",
-              normalization="local")
-    assert adata.uns["local"]["params"]["normalization"] == "local"  # an explicit choice wins
+              estimator_kwds={"normalization": "local"})
+    assert adata.uns["local"]["params"]["estimator_kwds"]["normalization"] == "local"  # an explicit choice wins
 
 
 def test_lmi_warns_when_the_estimate_is_inside_the_shuffle_noise(lineage_adata):
@@ -191,3 +197,49 @@ def test_lmi_warns_when_the_estimate_is_inside_the_shuffle_noise(lineage_adata):
     adata.X = adata.X[np.random.default_rng(0).permutation(adata.n_obs)]  # expression no longer follows clones
     with pytest.warns(UserWarning, match="within two SDs of the shuffled controls"):
         bm.tl.lmi(adata, method="ksg", n_pairings=2, n_shuffles=4, min_clones=10, progress=False)
+
+
+def test_fit_diagnostics_reported_once_whatever_n_jobs(lineage_adata):
+    """LMI's EstimateWarnings of the real fits come back from worker processes and are counted, not repeated."""
+    for n_jobs in (1, 2):
+        with pytest.warns(bm.EstimateWarning) as record:
+            bm.tl.lmi(lineage_adata.copy(), n_pairings=2, n_shuffles=1, min_clones=10, n_jobs=n_jobs,
+                      estimator_kwds={"epochs": 3}, progress=False)
+        few = [str(w.message) for w in record if getattr(w.message, "kind", None) == "few-samples"]
+        assert len(few) == 1 and few[0].startswith("2 of 2 real fits: LMI: KSG scores 150 held-out samples in 16")
+
+
+def test_generator_random_state_is_honoured(lineage_adata):
+    """Two Generators in the same state give identical tables (a Generator used to be replaced by None,
+    seeding the fits from OS entropy); the stored root seed repeats the run."""
+    opts = dict(method="ksg", n_pairings=2, n_shuffles=2, min_clones=10, progress=False)
+    a, b, c = (lineage_adata.copy() for _ in range(3))
+    bm.tl.lmi(a, random_state=np.random.default_rng(3), **opts)
+    bm.tl.lmi(b, random_state=np.random.default_rng(3), **opts)
+    pd.testing.assert_frame_equal(a.uns["lmi"]["table"], b.uns["lmi"]["table"])
+    bm.tl.lmi(c, random_state=a.uns["lmi"]["params"]["random_state"], **opts)
+    pd.testing.assert_frame_equal(a.uns["lmi"]["table"], c.uns["lmi"]["table"])
+
+
+def test_estimator_kwds_checked_before_any_fit(lineage_adata):
+    """Estimator options go in estimator_kwds; a typo fails at once naming the closest option (it used
+    to fail inside a worker); the old keyword form still works with a FutureWarning."""
+    adata = lineage_adata.copy()
+    with pytest.raises(TypeError, match="unexpected option 'epoch'; did you mean 'epochs'"):
+        bm.tl.lmi(adata, estimator_kwds={"epoch": 3}, progress=False)
+    with pytest.raises(TypeError, match="unexpected option 'latent_dim'.*Valid options: \\['base', 'jitter', 'k'"):
+        bm.tl.lmi(adata, method="ksg", estimator_kwds={"latent_dim": 4}, progress=False)
+    with pytest.raises(ValueError, match="unknown method 'lmii'"):
+        bm.tl.lmi(adata, method="lmii", progress=False)
+    with pytest.raises(TypeError, match="estimator_kwds must be a dict"):
+        bm.tl.pmi(adata, estimator_kwds=["k", 3], progress=False)
+    opts = dict(method="ksg", n_pairings=2, n_shuffles=1, min_clones=10, progress=False)
+    new = bm.tl.lmi(adata, estimator_kwds={"k": 5}, copy=True, **opts).uns["lmi"]
+    with pytest.warns(FutureWarning, match="pass estimator_kwds=\\{'k': 5\\}"):
+        old = bm.tl.lmi(adata, k=5, copy=True, **opts).uns["lmi"]
+    pd.testing.assert_frame_equal(new["table"], old["table"])
+    assert new["params"]["estimator_kwds"] == {"k": 5}
+    with pytest.raises(TypeError, match="given both"):
+        bm.tl.lmi(adata, estimator_kwds={"k": 5}, k=4, **opts)
+    with pytest.raises(TypeError, match="did you mean 'k'"):
+        bm.tl.markov_test(adata, estimator_kwds={"kk": 5}, well_key="time", progress=False)

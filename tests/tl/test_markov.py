@@ -32,7 +32,12 @@ def test_markov_verdict(hidden):
     before = adata.obs.copy()
     bm.tl.markov_test(adata, method="ksg", n_pairings=4, n_shuffles=2, progress=False)
     res = adata.uns["markov_test"]
-    assert set(res) == {"table", "summary", "p_value", "markovian", "verdict", "params"}
+    assert set(res) == {"table", "summary", "p_value", "p_value_welch", "difference", "difference_se", "markovian",
+                        "verdict", "params"}
+    # the z-test uses the combined SE of both means (pairing spread and the fits' sampling error)
+    real = res["table"][~res["table"].shuffled]
+    assert (real.se > 0).all()
+    assert res["difference_se"] > 0
     assert res["markovian"] is (not hidden)
     assert (res["p_value"] < 0.05) is hidden
     assert res["params"]["wells"] == [1, 2] and res["params"]["early"] == 2.0
@@ -63,3 +68,19 @@ def test_markov_split_into_jobs(tmp_path):
     bm.tl.markov_test(adata, cache_dir=tmp_path, **opts)
     pd.testing.assert_frame_equal(adata.uns["markov_test"]["table"], whole.uns["markov_test"]["table"])
     assert adata.uns["markov_test"]["p_value"] == whole.uns["markov_test"]["p_value"]
+
+
+def test_markov_generator_random_state():
+    """A Generator gives the same test as another Generator in the same state (it used to fail on
+    ``random_state + 1``); the root seed drawn from it is stored and repeats the run as an int."""
+    adata = lineage(True, n_clones=120)
+    opts = dict(method="ksg", n_pairings=2, n_shuffles=1, min_clones=20, progress=False)
+    a = bm.tl.markov_test(adata, random_state=np.random.default_rng(7), copy=True, **opts).uns["markov_test"]
+    b = bm.tl.markov_test(adata, random_state=np.random.default_rng(7), copy=True, **opts).uns["markov_test"]
+    pd.testing.assert_frame_equal(a["table"], b["table"])
+    root = a["params"]["random_state"]
+    assert isinstance(root, int)
+    c = bm.tl.markov_test(adata, random_state=root, copy=True, **opts).uns["markov_test"]
+    pd.testing.assert_frame_equal(a["table"], c["table"])
+    with pytest.raises(ValueError, match="give random_state as an int"):
+        bm.tl.markov_test(adata, fits=[0], cache_dir="unused", random_state=None, **opts)

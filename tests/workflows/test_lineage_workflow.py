@@ -42,7 +42,8 @@ def test_lineage_workflow_end_to_end(tmp_path):
 
     # the same analysis in one process gives the same numbers
     adata = ad.read_h5ad(out / "prepared.h5ad")
-    bm.tl.markov_test(adata, n_pairings=2, n_shuffles=1, min_clones=20, random_state=0, method="lmi", epochs=3,
+    bm.tl.markov_test(adata, n_pairings=2, n_shuffles=1, min_clones=20, random_state=0, method="lmi",
+                      estimator_kwds={"epochs": 3},
                       progress=False)
     direct = adata.uns["markov_test"]
     np.testing.assert_allclose(table["estimate"].to_numpy(), direct["table"]["estimate"].to_numpy(), rtol=1e-12)

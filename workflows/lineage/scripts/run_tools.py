@@ -18,7 +18,7 @@ torch.set_num_threads(sm.threads)
 cfg = sm.params.config
 cache = Path(sm.params.cache)
 adata = ad.read_h5ad(sm.input[0])
-estimator = {"method": cfg["estimator"]["method"], **(cfg["estimator"]["options"] or {})}
+estimator = {"method": cfg["estimator"]["method"], "estimator_kwds": cfg["estimator"]["options"] or {}}
 mt, pm = cfg["markov_test"], cfg["pmi"]
 times = sorted(adata.obs["time"].dropna().unique())
 early = times[0] if mt["early"] is None else mt["early"]

@@ -84,7 +84,7 @@ the ``bmi`` suite (N = 2000 and 5000) and the Gaussian grid (d <= 100) it reject
 Cost: ``1 + n_twins`` KSG estimates of the same size; for the guard, as many again in at most
 5 + 5 dimensions (and up to 5 two-dimensional ones each) and ``4 + 2 n_twins`` on half-samples;
 one ``(d_x + d_y)``-square eigen-decomposition. The Gaussian model needs ``n`` well above
-``d_x + d_y``; ``method="auto"`` uses this estimator only there (see :mod:`bioinfo_mi.estimators.auto`).
+``d_x + d_y``; ``method="auto"`` uses this estimator only there (see :func:`bioinfo_mi.estimators.auto`).
 """
 
 from __future__ import annotations
@@ -94,10 +94,10 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_positive_int, check_random_state, seed_from, to_base
+from .._validation import EstimateWarning, check_positive_int, check_random_state, seed_from, to_base
+from ._copula import copula_transform, gaussian_mi
+from ._knn import _ksg_pmi_prepared, _prepare, add_jitter
 from ._result import MIResult
-from .copula import copula_transform, gaussian_mi
-from .knn import _ksg_pmi_prepared, _prepare, add_jitter
 
 __all__ = ["ksg_calibrated", "gaussian_twin_model"]
 
@@ -278,8 +278,8 @@ def ksg_calibrated(
     try:
         model = gaussian_twin_model(xs, ys)
     except np.linalg.LinAlgError as err:
-        warnings.warn(f"Gaussian calibration skipped ({err}); returning the uncorrected copula KSG",
-                      UserWarning, stacklevel=2)
+        warnings.warn(EstimateWarning(f"Gaussian calibration skipped ({err}); returning the uncorrected copula KSG",
+                                      "calibration-skipped"), stacklevel=2)
         model = None
     if model is not None:
         errors, guard_twin, ratio_twin, gain_twin = [], [], [], []
@@ -331,10 +331,10 @@ def ksg_calibrated(
             capped=False,
         )
         if guard["rejected"]:
-            warnings.warn(
+            warnings.warn(EstimateWarning(
                 "the Gaussian model overstates the dependence along the strongest canonical pairs (e.g. "
                 "clustered data); returning the uncorrected copula KSG. LMI (method='lmi') suits such data",
-                UserWarning, stacklevel=2)
+                "guard-rejected"), stacklevel=2)
         else:
             # the twin's MI is max(I_G, 0); a negative I_G (sampling noise at independence) is kept, so
             # that the estimate stays unbiased there instead of being pushed up by the clipping

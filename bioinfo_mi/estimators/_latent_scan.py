@@ -57,11 +57,11 @@ from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
 from .._validation import check_pair, check_positive_int
-from .lmi import lmi
+from ._lmi import lmi
 
 __all__ = ["LatentScan", "scan_latent_dim", "choose_latent_dim"]
 
-#: options of :func:`~bioinfo_mi.estimators.lmi.lmi` that the scan sets itself
+#: options of :func:`~bioinfo_mi.estimators.lmi` that the scan sets itself
 _RESERVED = ("latent_dim", "random_state", "verbose")
 
 
@@ -213,7 +213,7 @@ def scan_latent_dim(
     Theorem 2 and the appendix latent-size scan).
 
     Each size in ``latent_dims`` (per variable, as LMI's ``latent_dim``) is fitted ``n_repeats``
-    times with :func:`~bioinfo_mi.estimators.lmi.lmi`. The chosen size is the smallest whose mean
+    times with :func:`~bioinfo_mi.estimators.lmi`. The chosen size is the smallest whose mean
     estimate is within ``max(atol, n_se * sqrt(sem(s)^2 + sem(best)^2))`` of the largest mean:
     smaller codes lose dependence (data processing inequality), larger ones add KSG dimensions
     without adding information. See the module docstring for the evidence behind the rule.
@@ -241,7 +241,7 @@ def scan_latent_dim(
     progress
         Show a tqdm progress bar over fits.
     **lmi_options
-        Passed to :func:`~bioinfo_mi.estimators.lmi.lmi` (``preset``, ``epochs``, ``base``,
+        Passed to :func:`~bioinfo_mi.estimators.lmi` (``preset``, ``epochs``, ``base``,
         ``device``, ...); ``latent_dim``, ``random_state`` and ``verbose`` are set by the scan.
 
     Returns

@@ -18,8 +18,8 @@ import numpy as np
 from scipy.special import digamma
 
 from .._validation import check_pair, check_positive_int, check_random_state, to_base
+from ._knn import _check_not_constant, _NeighbourIndex, _warn_duplicates, add_jitter
 from ._result import MIResult
-from .knn import _check_not_constant, _NeighbourIndex, _warn_duplicates, add_jitter
 
 __all__ = ["normalize", "ksg_local", "ksg_global", "ksg_global_linf", "DEFAULT_SCALES"]
 
@@ -109,7 +109,7 @@ def ksg_local(
 ) -> MIResult:
     """KSG-Local (scale-invariance paper, Table 1): KSG on locally normalised X and T.
 
-    Parameters as :func:`bioinfo_mi.estimators.knn.ksg`. Returns an :class:`MIResult`.
+    Parameters as :func:`bioinfo_mi.estimators.ksg`. Returns an :class:`MIResult`.
     """
     return _normalized_ksg(x, y, kind="local", scales=None, k=k, base=base, random_state=random_state,
                            jitter=jitter, workers=workers, method="ksg-local")

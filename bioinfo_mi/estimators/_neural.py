@@ -48,8 +48,8 @@ import torch
 from torch import nn
 
 from .._validation import check_device, check_pair, check_positive_int, check_random_state, seed_from, to_base
+from ._normalization import normalize
 from ._result import MIResult
-from .normalization import normalize
 
 __all__ = ["mine", "infonce", "MINE_NORMALIZATIONS", "MAX_THREADS"]
 

@@ -16,7 +16,7 @@ With ``d = d_x + d_y`` non-constant columns and ``n`` samples:
   ``ksg-calibrated`` catches well-separated clusters, not weakly separated ones
   (``benchmarks/bench_clustered.py``: MSE 0.054 bits^2, up to 0.56 bits too high, against 0.007
   for LMI). The scanpy tools (``tl.lmi`` and friends) therefore keep LMI as their default.
-- otherwise: :func:`~bioinfo_mi.estimators.lmi.lmi` with the default preset: with fewer than about
+- otherwise: :func:`~bioinfo_mi.estimators.lmi` with the default preset: with fewer than about
   ten samples per dimension the correlations behind the calibration are mostly sampling noise,
   while LMI's encoders compress the inputs to 8 + 8 dimensions first (LMI paper, Algorithm 1).
 
@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_options, check_pair, check_positive_int
+from ._calibrated import ksg_calibrated
 from ._result import MIResult
-from .calibrated import ksg_calibrated
 
 __all__ = ["auto", "choose_method"]
 
@@ -91,7 +91,7 @@ def auto(
         Seed or ``numpy.random.Generator``.
     **options
         Options of :func:`~bioinfo_mi.estimators.ksg_calibrated` (``n_twins``, ``jitter``,
-        ``workers``) or of :func:`~bioinfo_mi.estimators.lmi.lmi` (``preset``, ``epochs``,
+        ``workers``) or of :func:`~bioinfo_mi.estimators.lmi` (``preset``, ``epochs``,
         ``device``, ...). An option that only the estimator not chosen takes raises ``ValueError``.
 
     Returns
@@ -99,7 +99,7 @@ def auto(
     The chosen estimator's result (:class:`~bioinfo_mi.MIResult` or :class:`~bioinfo_mi.LMIResult`)
     with ``extra["auto"]`` = ``{"method": ..., "samples_per_dim": ..., "n_samples": ..., "dim": ...}``.
     """
-    from .lmi import lmi
+    from ._lmi import lmi
 
     if not (np.isscalar(samples_per_dim) and np.isfinite(samples_per_dim) and samples_per_dim > 0):
         raise ValueError(f"samples_per_dim must be a positive number, got {samples_per_dim!r}")

@@ -45,10 +45,15 @@ def run(hidden: bool, seed: int, n_clones: int, n_genes: int, n_pairings: int, n
     res = adata.uns["markov_test"]
     table = res["table"]
     real = table[~table.shuffled].groupby("comparison").estimate.mean()
+    summary = res["summary"][~res["summary"].shuffled].set_index("comparison")
+    parts = {f"{name}_{tag}": float(summary.loc[comparison, column])
+             for comparison, tag in [("I(early; late)", "el"), ("I(late; late')", "sis")]
+             for name, column in [("sem", "sem"), ("within", "within_fit_se")]}
     return {
         "hidden_fate": hidden, "seed": seed, "I_early_late": real["I(early; late)"],
         "I_sisters": real["I(late; late')"], "p_value": res["p_value"], "called_markovian": res["markovian"],
         "p_value_welch": res.get("p_value_welch", np.nan), "difference_se": res.get("difference_se", np.nan),
+        **parts,
         "shuffled_mean": table[table.shuffled].estimate.mean(),
         "truth_early_late": adata.uns["simulation"]["I_early_late_bits"],
         "truth_sisters": adata.uns["simulation"]["I_sisters_bits"],

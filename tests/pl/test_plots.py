@@ -11,7 +11,7 @@ from matplotlib.collections import PathCollection
 from matplotlib.container import ErrorbarContainer
 
 import bioinfo_mi as bm
-from bioinfo_mi.tl.markov import EARLY_LATE, SISTERS
+from bioinfo_mi.tl._markov import EARLY_LATE, SISTERS
 
 matplotlib.use("Agg")  # headless: no window, even with show=True
 

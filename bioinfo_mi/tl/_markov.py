@@ -20,7 +20,7 @@ from scipy import stats
 from .._fits import root_seed, run_fits, warn_fits
 from .._validation import check_positive_int
 from ..pp.pairing import _check_obs_key, get_features, match_value, sorted_values
-from .lmi import _check_split, _estimator_kwds, _jobs, _plain
+from ._lmi import _check_split, _estimator_kwds, _jobs, _plain, shared_within_se
 
 __all__ = ["markov_test"]
 
@@ -67,6 +67,21 @@ def markov_test(
 ) -> AnnData | None:
     """Compare I(X_early; X_late) with I(X_late; X_late') over clone pairings (DPI test, Section 4.2).
 
+    The test. If the cell state evolves as a Markov chain, two late sisters X_late and X_late' are
+    conditionally independent given their common early ancestor, so the data processing inequality
+    gives I(X_late; X_late') <= I(X_early; X_late) (with X_early standing in for the ancestor: both
+    are read from sampled cells). The null hypothesis is that inequality; a clone-level factor that
+    shapes late states but is not readable early (a hidden fate) violates it. The statistic is the
+    difference of the two comparisons' mean estimates over ``n_pairings`` clone pairings; its
+    standard error adds, for each comparison, the spread over pairings (SEM) and the part of the
+    fits' sampling error that all pairings share (the pairings re-draw cells of the same clones, so
+    that part does not shrink with their number; see the Returns of :func:`bioinfo_mi.tl.lmi`).
+    The p-value is one-sided, ``P(Z >= difference / SE)``. A Welch t-test
+    over the pairings alone, used before, treats them as independent replicates and is
+    anti-conservative (3 vs 3 re-draws of one data set gave p = 0.001); it is kept as
+    ``p_value_welch``. Calibration at the boundary of the null (equal state MIs) and power at the
+    paper's scale: ``benchmarks/bench_markov_simulation.py`` (docs/benchmarks.md).
+
     Parameters
     ----------
     adata
@@ -99,7 +114,8 @@ def markov_test(
     ``None`` (or the copy). ``adata.uns[key_added]`` holds ``"table"`` (DataFrame: ``comparison``,
     ``pairing``, ``shuffled``, ``estimate``, ``se`` (each real fit's sampling standard error,
     :func:`bioinfo_mi.uncertainty.sampling_se`)), ``"summary"`` (per comparison and shuffled flag:
-    ``mean``, ``sem`` over pairings, ``within_fit_se``, ``se = sqrt(sem^2 + within_fit_se^2)``,
+    ``mean``, ``sem`` over pairings, ``within_fit_se`` (the shared sampling error, see above),
+    ``se = sqrt(sem^2 + within_fit_se^2)``,
     ``count``), ``"difference"`` (mean I(late; late') minus mean I(early; late)) and
     ``"difference_se"``, ``"p_value"`` (one-sided z-test of ``difference > 0`` with that SE; the
     pairings re-draw cells of the same clones, so they are not independent replicates and a t-test
@@ -144,9 +160,10 @@ def markov_test(
     el = real.loc[real.comparison == EARLY_LATE, "estimate"].to_numpy()
     sis = real.loc[real.comparison == SISTERS, "estimate"].to_numpy()
     summary = table.groupby(["comparison", "shuffled"]).estimate.agg(["mean", "sem", "count"]).reset_index()
-    # standard error of each comparison's mean: the spread over pairings plus the fits' own sampling
-    # error in full (the pairings re-draw cells of the same clones, so it does not average out)
-    within = real.groupby("comparison").se.apply(lambda v: float(np.sqrt(np.mean(v.to_numpy() ** 2))))
+    # standard error of each comparison's mean: the spread over pairings plus the sampling error that
+    # all pairings share (shared_within_se: the clone sample itself)
+    within = {c: shared_within_se([r for r, label in zip(results, labels, strict=True)
+                                   if label == c and not r.job.shuffled]) for c in (EARLY_LATE, SISTERS)}
     summary["within_fit_se"] = [within[c] if not sh else np.nan for c, sh in zip(summary.comparison,
                                                                                   summary.shuffled, strict=True)]
     summary["se"] = np.hypot(summary["sem"], summary["within_fit_se"])

@@ -152,15 +152,29 @@ def _check_split(fits: Sequence[int] | None, cache_dir: Any, random_state: Any) 
                          f"seeds: give random_state as an int, got {type(random_state).__name__}")
 
 
+def shared_within_se(results: Sequence[FitResult]) -> float:
+    """The part of the fits' sampling error that every pairing shares, ``sqrt(mean(f_p * se_p^2))``.
+
+    A pairing's estimate is truth + D + e_p: D, the error of the clone sample itself, is common to
+    all pairings (they re-draw cells of the same clones); e_p (cell draws, train/test split,
+    training, which clones a fit scores) varies between them, and their spread (SEM) measures its
+    mean. A fit that scores a fraction ``f_p`` of the clones (LMI: its held-out half, 0.5; KSG: all,
+    1) has sampling variance ``se_p^2``, of which ``f_p se_p^2`` is the sampling error of all ``n``
+    clones, i.e. part of D (the rest varies with the scored subset and is in the SEM). So the standard
+    error of the mean over pairings is ``sqrt(SEM^2 + f se^2)``.
+    """
+    se = np.array([r.se for r in results], dtype=float)
+    scored = np.array([np.isfinite(r.pmi).mean() for r in results], dtype=float)
+    return float(np.sqrt(np.mean(scored * se**2))) if len(se) and np.isfinite(se).all() else float("nan")
+
+
 def _summary(results: list[FitResult]) -> pd.DataFrame:
     """One-row summary: mean estimate with its standard errors and the shuffle test (see ``tl.lmi``)."""
     real = np.array([r.mi for r in results if not r.job.shuffled])
-    real_se = np.array([r.se for r in results if not r.job.shuffled])
     shuf = np.array([r.mi for r in results if r.job.shuffled])
     sem = float(real.std(ddof=1) / np.sqrt(len(real))) if len(real) > 1 else float("nan")
-    # the pairings re-draw cells of the same clones, so their sampling errors do not average out:
-    # the within-fit part is added in full, not divided by the number of pairings
-    within = float(np.sqrt(np.mean(real_se**2))) if np.isfinite(real_se).all() else float("nan")
+    # the pairings share the clones, so the sampling error of the clone sample does not average out
+    within = shared_within_se([r for r in results if not r.job.shuffled])
     row = {
         "mi_mean": float(real.mean()), "mi_sem": sem, "within_fit_se": within,
         "mi_se": float(np.hypot(0.0 if len(real) == 1 else sem, within)), "n_pairings": len(real),
@@ -291,9 +305,10 @@ def lmi(
     ``"table"`` (DataFrame: ``pairing``, ``shuffled``, ``estimate``, ``se`` (NaN for the shuffles or
     without ``error_bars``), and ``n_clones`` or, for paired data, ``n_pairs``), ``"summary"``
     (one-row DataFrame: ``mi_mean``; ``mi_sem``, the spread over pairings; ``within_fit_se``, the
-    root mean square of the fits' ``se``; ``mi_se = sqrt(mi_sem^2 + within_fit_se^2)``, the standard
-    error of ``mi_mean`` (the pairings share clones, so the within-fit part does not shrink with
-    their number); ``shuffled_mean``, ``shuffled_sd``; ``p_value``, the empirical
+    part of the fits' sampling error that all pairings share (:func:`shared_within_se`: root mean of
+    ``f * se^2``, ``f`` the fraction of clones a fit scores; it does not shrink with the number of
+    pairings); ``mi_se = sqrt(mi_sem^2 + within_fit_se^2)``, the standard error of ``mi_mean``;
+    ``shuffled_mean``, ``shuffled_sd``; ``p_value``, the empirical
     ``(1 + #{shuffled >= mi_mean}) / (1 + n_shuffles)``, never below ``p_value_resolution``
     ``= 1 / (1 + n_shuffles)``; ``p_value_parametric``, a one-sided z-test of ``mi_mean`` against a
     normal fitted to the shuffles; counts) and ``"params"`` (every parameter used).

@@ -32,7 +32,7 @@ from .._validation import EstimateWarning, check_positive_int
 from ..api import mi
 from ..estimators._knn import density_ratio_grid
 from ..pp.interactions import interaction_proteins, normalize_embeddings
-from .lmi import _estimator_kwds, _plain
+from ._lmi import _estimator_kwds, _plain
 
 __all__ = ["interaction_roc", "role_log_ratios"]
 

@@ -15,7 +15,7 @@ z-test (``p_value``) beside the Welch t-test over pairings (``p_value_welch``) i
 
     python benchmarks/bench_markov_simulation.py              # 10 seeds (about 40 min on 2 cores)
     python benchmarks/bench_markov_simulation.py --seeds 2
-    python benchmarks/bench_markov_simulation.py --boundary   # 20 seeds, 300 clones x 300 genes (about 40 min)
+    python benchmarks/bench_markov_simulation.py --boundary   # 20 seeds, 600 clones x 500 genes (about 20 min)
     python benchmarks/bench_markov_simulation.py --resume   # keep finished runs of an interrupted job
 
 Each finished run is appended to ``results/markov_simulation_runs.csv`` at once, so an interrupted
@@ -88,8 +88,8 @@ def main() -> None:
     parser.add_argument("--resume", action="store_true", help="keep the runs already in the runs CSV")
     args = parser.parse_args()
     seeds = args.seeds or (20 if args.boundary else 10)
-    n_clones = args.n_clones or (300 if args.boundary else 1200)
-    n_genes = args.n_genes or (300 if args.boundary else 1000)
+    n_clones = args.n_clones or (600 if args.boundary else 1200)
+    n_genes = args.n_genes or (500 if args.boundary else 1000)
     name = "markov_boundary" if args.boundary else "markov_simulation"
     simulations = (False,) if args.boundary else (True, False)
     sigma_early = 1.2 if args.boundary else 0.3

@@ -243,3 +243,18 @@ def test_estimator_kwds_checked_before_any_fit(lineage_adata):
         bm.tl.lmi(adata, estimator_kwds={"k": 5}, k=4, **opts)
     with pytest.raises(TypeError, match="did you mean 'k'"):
         bm.tl.markov_test(adata, estimator_kwds={"kk": 5}, well_key="time", progress=False)
+
+
+def test_shared_within_se_counts_the_scored_fraction():
+    """Only the sampling error of the clone sample is shared by the pairings: a fit scoring half the
+    clones (LMI's held-out half) contributes se^2 / 2, one scoring all (KSG) its full se^2."""
+    from bioinfo_mi._fits import FitJob, FitResult
+    from bioinfo_mi.tl._lmi import shared_within_se
+
+    job = FitJob(0, False, np.arange(4), np.arange(4), 0)
+    half = FitResult(job, 0.3, np.array([0.1, np.nan, 0.5, np.nan]), se=0.08)
+    full = FitResult(job, 0.3, np.array([0.1, 0.2, 0.5, 0.4]), se=0.06)
+    assert shared_within_se([half, half]) == pytest.approx(0.08 / np.sqrt(2))
+    assert shared_within_se([full]) == pytest.approx(0.06)
+    assert shared_within_se([half, full]) == pytest.approx(np.sqrt((0.08**2 / 2 + 0.06**2) / 2))
+    assert np.isnan(shared_within_se([FitResult(job, 0.3, np.ones(4))]))  # no error bars asked

@@ -16,6 +16,12 @@ With ``d = d_x + d_y`` non-constant columns and ``n`` samples:
   ``ksg-calibrated`` catches well-separated clusters, not weakly separated ones
   (``benchmarks/bench_clustered.py``: MSE 0.054 bits^2, up to 0.56 bits too high, against 0.007
   for LMI). The scanpy tools (``tl.lmi`` and friends) therefore keep LMI as their default.
+  Exception: when most columns are discrete (fewer distinct values than 5 % of ``n``, e.g. 8x8
+  digit pixels with values 0-16), plain :func:`~bioinfo_mi.estimators.ksg` (with its tie-breaking
+  jitter) instead: normal scores of heavily tied columns lose the spacing between values and the
+  Gaussian twins do not describe such data. On label-resampled digits, groups 0-4 vs 5-9, 1500
+  pairs (8 data sets, truth 0-1 bit) the calibrated copula KSG had MSE 0.133 bits^2 and read
+  -0.119 at independence; plain KSG 0.040 and -0.005.
 - otherwise: :func:`~bioinfo_mi.estimators.lmi` with the default preset: with fewer than about
   ten samples per dimension the correlations behind the calibration are mostly sampling noise,
   while LMI's encoders compress the inputs to 8 + 8 dimensions first (LMI paper, Algorithm 1).
@@ -35,12 +41,29 @@ import numpy as np
 
 from .._validation import check_options, check_pair, check_positive_int
 from ._calibrated import ksg_calibrated
+from ._knn import ksg
 from ._result import MIResult
 
 __all__ = ["auto", "choose_method"]
 
 
-def choose_method(n_samples: int, dim: int, samples_per_dim: float = 10.0) -> str:
+#: a column counts as discrete when it has fewer distinct values than this fraction of the samples
+DISCRETE_FRACTION = 0.05
+
+
+def mostly_discrete(x: np.ndarray, y: np.ndarray) -> bool:
+    """Whether more than half of the non-constant columns of ``x`` and ``y`` are discrete (fewer
+    distinct values than ``DISCRETE_FRACTION`` of the samples)."""
+    a = np.hstack([x, y])
+    a = a[:, a.std(axis=0) > 0]
+    if a.shape[1] == 0:
+        return False
+    ordered = np.sort(a, axis=0)
+    distinct = 1 + (np.diff(ordered, axis=0) != 0).sum(axis=0)
+    return bool(np.mean(distinct < DISCRETE_FRACTION * len(a)) > 0.5)
+
+
+def choose_method(n_samples: int, dim: int, samples_per_dim: float = 10.0, discrete: bool = False) -> str:
     """The estimator that ``method="auto"`` runs for ``n_samples`` pairs of ``dim`` non-constant columns.
 
     Parameters
@@ -51,12 +74,16 @@ def choose_method(n_samples: int, dim: int, samples_per_dim: float = 10.0) -> st
         ``d_x + d_y`` (non-constant columns).
     samples_per_dim
         Least samples per dimension for the calibrated KSG.
+    discrete
+        Most columns are discrete (:func:`mostly_discrete`): plain KSG instead of the calibrated one.
 
     Returns
     -------
-    ``"ksg-calibrated"`` or ``"lmi"``.
+    ``"ksg-calibrated"``, ``"ksg"`` or ``"lmi"``.
     """
-    return "ksg-calibrated" if n_samples >= samples_per_dim * dim else "lmi"
+    if n_samples >= samples_per_dim * dim:
+        return "ksg" if discrete else "ksg-calibrated"
+    return "lmi"
 
 
 def _parameters(func: Any) -> set[str]:
@@ -97,26 +124,30 @@ def auto(
     Returns
     -------
     The chosen estimator's result (:class:`~bioinfo_mi.MIResult` or :class:`~bioinfo_mi.LMIResult`)
-    with ``extra["auto"]`` = ``{"method": ..., "samples_per_dim": ..., "n_samples": ..., "dim": ...}``.
+    with ``extra["auto"]`` = ``{"method": ..., "samples_per_dim": ..., "n_samples": ..., "dim": ...,
+    "discrete": ...}``.
     """
     from ._lmi import lmi
 
     if not (np.isscalar(samples_per_dim) and np.isfinite(samples_per_dim) and samples_per_dim > 0):
         raise ValueError(f"samples_per_dim must be a positive number, got {samples_per_dim!r}")
-    estimators = {"ksg-calibrated": ksg_calibrated, "lmi": lmi}
+    estimators = {"ksg-calibrated": ksg_calibrated, "ksg": ksg, "lmi": lmi}
     accepted = {name: _parameters(f) for name, f in estimators.items()}
     check_options(options, set().union(*accepted.values()) | {"samples_per_dim"}, where="method='auto'")
     k = check_positive_int(k, name="k")
     xa, ya = check_pair(x, y, min_samples=k + 2, method="auto")
     dim = int((xa.std(axis=0) > 0).sum() + (ya.std(axis=0) > 0).sum())
-    chosen = choose_method(len(xa), dim, samples_per_dim)
+    discrete = mostly_discrete(xa, ya)
+    chosen = choose_method(len(xa), dim, samples_per_dim, discrete)
     foreign = sorted(set(options) - accepted[chosen])
     if foreign:
+        # the estimator that does take them (LMI for the training options)
+        other = next((n for n in ("lmi", "ksg-calibrated") if n != chosen and set(foreign) <= accepted[n]), "lmi")
         raise ValueError(
             f"method='auto' chose {chosen!r} for {len(xa)} samples of {dim} non-constant columns "
             f"(samples_per_dim={samples_per_dim:g}), which does not take {', '.join(map(repr, foreign))}; "
-            f"pass method={chosen!r} without them, or method={next(n for n in estimators if n != chosen)!r}")
+            f"pass method={chosen!r} without them, or method={other!r}")
     res = estimators[chosen](xa, ya, k=k, base=base, random_state=random_state, **options)
     res.extra["auto"] = {"method": chosen, "samples_per_dim": float(samples_per_dim), "n_samples": len(xa),
-                         "dim": dim}
+                         "dim": dim, "discrete": discrete}
     return res

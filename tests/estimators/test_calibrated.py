@@ -136,7 +136,7 @@ def test_auto_chooses_by_samples_per_dimension():
     wide = np.random.default_rng(1).standard_normal((60, 40))
     res = bm.mi(wide[:, :20], wide[:, 20:], method="auto", random_state=0)
     assert res.method == "lmi" and res.extra["auto"] == {"method": "lmi", "samples_per_dim": 10.0,
-                                                          "n_samples": 60, "dim": 40}
+                                                          "n_samples": 60, "dim": 40, "discrete": False}
     assert res.mi == bm.mi(wide[:, :20], wide[:, 20:], method="lmi", random_state=0).mi  # LMI's own fit
 
 
@@ -229,3 +229,18 @@ def test_guard_accepts_gaussian_data():
     # SD 0.029 bits; 0.072 bits is 3.6 SD above that (the guard's own threshold at n = 1000 is 0.17 bits)
     assert guard["gain_twin"] - guard["gain_data"] < 0.072
     assert not guard["rejected"] and res.extra["calibrated"]
+
+
+def test_auto_uses_plain_ksg_on_mostly_discrete_columns():
+    """Heavily tied columns (digit pixels, small counts) lose their spacing under normal scores and
+    are not Gaussian-twin-like: auto runs plain KSG there (same number as method='ksg'), and keeps
+    the calibrated copula KSG on continuous data."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 5, size=(1000, 3)).astype(float)
+    y = x + rng.integers(0, 3, size=(1000, 3))
+    res = bm.mi(x, y, random_state=0)
+    assert res.method == "ksg" and res.extra["auto"]["discrete"] is True
+    assert res.mi == bm.mi(x, y, method="ksg", random_state=0).mi
+    cont = bm.mi(x + rng.normal(size=x.shape), y + rng.normal(size=y.shape), random_state=0)
+    assert cont.method == "ksg-calibrated" and cont.extra["auto"]["discrete"] is False
+    assert choose_method(1000, 6, discrete=True) == "ksg" and choose_method(50, 6, discrete=True) == "lmi"

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from _common import machine, run_latentmi, save_figure, timed, write
+from _common import THREADS_HELP, machine, run_latentmi, save_figure, timed, write
 
 from bioinfo_mi.benchmark import Estimator, gaussian_task, kendall_tau, mse, run_benchmark, sample_task
 
@@ -92,8 +92,8 @@ def main() -> None:
     parser.add_argument("--k", type=int, nargs="+", help="intrinsic dimensions (default 1 2 3; --full 1..9)")
     parser.add_argument("--d", type=int, nargs="+", help="ambient dimensions (default 10 100 1000)")
     parser.add_argument("--n-samples", type=int, default=2000)
-    parser.add_argument("--n-jobs", type=int, default=2, help="worker processes (torch threads are split between them)")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    parser.add_argument("--n-jobs", type=int, default=2, help="worker processes (the estimates do not depend on it)")
+    parser.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     parser.add_argument("--cache-dir", default=None, help="resume an interrupted run from this folder")
     parser.add_argument("--no-latentmi", action="store_true")
     parser.add_argument("--reference", default=None, help="path to MI_Gaussian_grids.csv")

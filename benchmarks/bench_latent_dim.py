@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from _common import machine, run_latentmi, save_figure, timed, write
+from _common import THREADS_HELP, machine, run_latentmi, save_figure, timed, write
 
 from bioinfo_mi.benchmark import gaussian_task, sample_task
 from bioinfo_mi.estimators import scan_latent_dim
@@ -134,7 +134,7 @@ def main() -> None:
     parser.add_argument("--latentmi-datasets", type=int, default=None,
                         help="datasets per k on which latentmi also runs (default 1, --full all)")
     parser.add_argument("--n-jobs", type=int, default=2, help="parallel LMI fits of the scan (default 2 cores)")
-    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help=THREADS_HELP)
     parser.add_argument("--cache-dir", default=None, help="resume: finished scans and latentmi fits are kept here")
     parser.add_argument("--reference", default=None, help="path to A_latent_dim_scan.csv")
     parser.add_argument("--seed", type=int, default=0)

@@ -16,7 +16,6 @@ import argparse
 
 import numpy as np
 import pandas as pd
-import torch
 from _common import machine, timed, write
 from bench_gaussian_grid import paper_cells, reference_path
 
@@ -39,9 +38,8 @@ def main() -> None:
     parser.add_argument("--k", type=int, nargs="+", default=[2, 3])
     parser.add_argument("--d", type=int, nargs="+", default=[10])
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
-    parser.add_argument("--threads", type=int, default=2, help="torch threads (one process)")
+    parser.add_argument("--n-jobs", type=int, default=-1, help="worker processes (the estimates do not depend on it)")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
     tasks = [gaussian_task(d, k, float(m), n_samples=2000) for k in args.k for d in args.d if k <= d
              for m in np.linspace(0.0, 2.0, 10)]
     paper = paper_cells(reference_path(None))
@@ -49,7 +47,7 @@ def main() -> None:
     rows = []
     for name in args.configs:
         runs, seconds = timed(run_benchmark, tasks, [Estimator("LMI", "lmi", {"preset": CONFIGS[name]})],
-                              random_state=0, n_jobs=1)
+                              random_state=0, n_jobs=args.n_jobs)
         for (k, d), g in runs.groupby(["k", "d"]):
             rows.append({"config": name, "k": int(k), "d": int(d), "mse": mse(g.estimate, g.true_mi),
                          "mean_error": float(np.mean(g.estimate - g.true_mi)),

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from _common import machine, run_latentmi, save_figure, timed, write
+from _common import THREADS_HELP, machine, run_latentmi, save_figure, timed, write
 
 import bioinfo_mi as bm
 from bioinfo_mi.benchmark import Estimator, run_benchmark, sample_task, summarize
@@ -216,7 +216,7 @@ def main() -> None:
                         help="datasets per alternative digits class choice (default 8, 40 with --full; 0 skips)")
     parser.add_argument("--splits", type=int, default=None, help="separability splits (default 20, 100 with --full)")
     parser.add_argument("--n-jobs", type=int, default=2, help="parallel fits (default 2: the 2-core budget)")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help=THREADS_HELP)
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--reference-dir", default=None, help="folder with B_MNIST.csv and B_species_mixing.csv")

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from _common import machine, save_figure, write
+from _common import THREADS_HELP, machine, save_figure, write
 
 from bioinfo_mi.benchmark import Estimator, gaussian_task, run_benchmark
 
@@ -149,7 +149,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=None, help="datasets per (d, N) (default 2, 10 with --full)")
     parser.add_argument("--estimators", nargs="+", default=list(ESTIMATORS), choices=list(ESTIMATORS))
     parser.add_argument("--n-jobs", type=int, default=2, help="parallel fits (default 2: the 2-core budget)")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help=THREADS_HELP)
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--reference-dir", default=None)

@@ -38,7 +38,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
-from _common import machine, save_figure, write  # noqa: E402
+from _common import THREADS_HELP, machine, save_figure, write  # noqa: E402
 
 from bioinfo_mi.benchmark import (  # noqa: E402
     DEFAULT_TRIAL_DRAW,
@@ -302,7 +302,7 @@ def main() -> None:
     parser.add_argument("--estimators", nargs="+", default=ALL_COLUMNS, choices=ALL_COLUMNS, metavar="NAME",
                         help="subset of the estimators (default all)")
     parser.add_argument("--n-jobs", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads when --n-jobs 1")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help=THREADS_HELP)
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

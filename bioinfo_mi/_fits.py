@@ -1,9 +1,12 @@
-"""Repeated MI fits (clone pairings, shuffled controls, refits, partitions), in parallel with joblib.
+"""The one layer for repeated fits: seeds, threads, the parallel loop, progress and the disk cache.
 
-Every fit gets its own seed spawned from ``random_state`` by position in the job list, so the
-numbers are identical whatever ``n_jobs`` is at a fixed number of torch threads per fit
-(``n_jobs > 1`` gives each worker ``cpu_count // n_jobs`` threads; LMI fits at small d can differ
-between thread counts: docs/benchmarks.md, known defect). With a ``cache_dir`` each fit is stored on disk under
+Every driver of many fits (clone pairings and shuffled controls in the tl tools, refits and
+partitions of the error bars, ``run_benchmark``, ``scan_latent_dim``, ``interaction_roc``) runs its
+fits through :func:`run_parallel`. Each fit gets its own seed spawned from ``random_state`` by
+position in the job list (:func:`spawn_seeds`, one rule for an int, None or a Generator), and runs
+with :data:`FIT_THREADS` torch and BLAS threads whether it runs in this process or in a worker, with
+no nested pools inside it (:func:`cpu_workers`). The numbers are therefore identical whatever
+``n_jobs`` is, on one machine. With a ``cache_dir`` each fit is stored on disk under
 a key made of its inputs (the feature rows, seed, method and options), so one analysis can be split
 into independent jobs (``fits=[i]``, e.g. one Snakemake job per pairing, see ``workflows/``) and
 assembled by a final call that finds every fit in the cache, or resumed after an interruption.
@@ -15,10 +18,11 @@ import hashlib
 import json
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -26,6 +30,119 @@ from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
 from ._validation import EstimateWarning
+
+T = TypeVar("T")
+
+#: torch (and BLAS) threads each fit of this layer runs with, whatever ``n_jobs`` is: a CPU fit is
+#: bit-reproducible only at a fixed thread count, so the count cannot follow the number of workers.
+#: One thread per fit and one fit per core is also the fastest way to run many small fits
+#: (benchmarks/bench_tl_lmi_timing.py). Override with the environment variable
+#: ``BIOINFO_MI_FIT_THREADS`` (read at import).
+FIT_THREADS: int = max(1, int(os.environ.get("BIOINFO_MI_FIT_THREADS", "1")))
+
+_budget: int | None = None  # the thread budget of the fit running in this process, if any
+
+
+@contextmanager
+def fit_threads(n: int | None = None) -> Iterator[None]:
+    """Run the block with ``n`` (default :data:`FIT_THREADS`) torch and BLAS threads, and make
+    :func:`cpu_workers` cap scipy's ``workers`` and the k-NN count pools at ``n``; the previous
+    settings are restored afterwards. Every fit of the layer runs inside it, in the calling process
+    (``n_jobs=1``) as in a worker, so its numbers do not depend on ``n_jobs``."""
+    global _budget
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    n = FIT_THREADS if n is None else max(1, int(n))
+    previous, previous_budget = torch.get_num_threads(), _budget
+    torch.set_num_threads(n)
+    _budget = n
+    try:
+        with threadpool_limits(limits=n):
+            yield
+    finally:
+        torch.set_num_threads(previous)
+        _budget = previous_budget
+
+
+def cpu_workers(workers: int = -1) -> int:
+    """The number of threads or processes a k-NN search may use: ``workers`` (``-1``: all cores)
+    outside a fit of this layer, at most the fit's thread budget inside one (no nested pools)."""
+    if _budget is None:
+        return int(workers)
+    return _budget if workers == -1 else max(1, min(int(workers), _budget))
+
+
+def check_n_jobs(n_jobs: Any) -> int:
+    """Validate ``n_jobs`` (a positive int, or -1 for all cores)."""
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
+        raise ValueError(f"n_jobs must be a positive integer or -1 (all cores), got {n_jobs!r}")
+    return int(n_jobs)
+
+
+def _in_budget(func: Callable[..., T], args: tuple, threads: int) -> T:
+    with fit_threads(threads):
+        return func(*args)
+
+
+def run_parallel(
+    func: Callable[..., T],
+    calls: Sequence[tuple],
+    *,
+    n_jobs: int,
+    progress: bool,
+    desc: str,
+    unit: str = "fit",
+    cache: Sequence[Path | None] | None = None,
+    load: Callable[[Path], T] | None = None,
+    save: Callable[[Path, T], None] | None = None,
+    keep: Callable[[T], bool] | None = None,
+) -> list[T]:
+    """``[func(*args) for args in calls]``, each call a fit with :data:`FIT_THREADS` threads, with a
+    tqdm bar: in ``min(n_jobs, number of calls)`` loky worker processes (``n_jobs=-1``: one per
+    core), or in this process when that is one or when the loop runs inside a fit of this layer.
+
+    This is the one loop every repeated-fit driver uses (the tl tools, :func:`run_fits`,
+    ``run_benchmark``, ``scan_latent_dim``, ``interaction_roc``, the error bars). ``cache`` holds one
+    path (or None) per call: an existing file is read with ``load`` instead of running the call, and
+    a finished call is written with ``save(tmp_path, result)`` to a temporary file that is then
+    renamed (atomic: parallel jobs never see half a file), unless ``keep(result)`` is false.
+    """
+    n_jobs = check_n_jobs(n_jobs)
+    results: list[Any] = [None] * len(calls)
+    done_flags = [False] * len(calls)
+    paths: list[Path | None] = list(cache) if cache is not None else [None] * len(calls)
+    if len(paths) != len(calls):
+        raise ValueError(f"cache: {len(paths)} paths for {len(calls)} calls")
+    for i, path in enumerate(paths):
+        if path is not None and path.exists():
+            results[i], done_flags[i] = load(path), True  # type: ignore[misc]
+    todo = [i for i, flag in enumerate(done_flags) if not flag]
+    bar = tqdm(total=len(calls), initial=len(calls) - len(todo), desc=desc, unit=unit, disable=not progress)
+
+    def done(i: int, res: T) -> None:
+        results[i] = res
+        path = paths[i]
+        if path is not None and save is not None and (keep is None or keep(res)):
+            tmp = path.with_suffix(f".{os.getpid()}.tmp{path.suffix}")
+            save(tmp, res)
+            os.replace(tmp, path)
+        bar.update()
+
+    # one worker per core (n_jobs=-1) or n_jobs workers, never more than there are fits, and no
+    # nested pool when this loop runs inside a fit (e.g. the error bars of one fit of a tool)
+    workers = min(len(todo), (os.cpu_count() or 1) if n_jobs == -1 else n_jobs)
+    if workers <= 1 or _budget is not None:
+        for i in todo:
+            done(i, _in_budget(func, tuple(calls[i]), FIT_THREADS))
+    else:
+        parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator")
+        outputs = parallel(delayed(_in_budget)(func, tuple(calls[i]), FIT_THREADS) for i in todo)
+        for i, res in zip(todo, outputs, strict=True):
+            done(i, res)
+    bar.close()
+    return results
+
 
 
 @dataclass(frozen=True)
@@ -59,13 +176,8 @@ def _dense_rows(features: Any, rows: np.ndarray) -> np.ndarray:
 
 
 def _fit(
-    x_features: Any, y_features: Any, job: FitJob, method: str, options: dict[str, Any], threads: int | None = None,
-    with_se: bool = False,
+    x_features: Any, y_features: Any, job: FitJob, method: str, options: dict[str, Any], with_se: bool = False,
 ) -> FitResult:
-    if threads is not None:  # inside a worker process: share the cores between workers
-        import torch
-
-        torch.set_num_threads(threads)
     x = _dense_rows(x_features, job.x_rows)
     y = _dense_rows(y_features, job.y_rows)
     from .api import mi  # the repeated-fit layer sits below the API that uses it
@@ -141,11 +253,9 @@ def _load(path: Path, job: FitJob) -> FitResult:
 
 
 def _save(path: Path, result: FitResult) -> None:
-    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")  # atomic: parallel jobs never see half a file
-    np.savez(tmp, mi=result.mi, pmi=result.pmi, se=result.se,
+    np.savez(path, mi=result.mi, pmi=result.pmi, se=result.se,
              warn_kinds=np.array([k for k, _ in result.warnings], dtype=str),
              warn_messages=np.array([m for _, m in result.warnings], dtype=str))
-    os.replace(tmp, path)
 
 
 def root_seed(random_state: Any) -> int:
@@ -159,6 +269,8 @@ def root_seed(random_state: Any) -> int:
         return int(np.random.SeedSequence().generate_state(1)[0])
     if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)):
         raise TypeError(f"random_state must be None, an int or a numpy Generator, got {type(random_state).__name__}")
+    if random_state < 0:
+        raise ValueError(f"random_state must be a non-negative integer, got {random_state}")
     return int(random_state)
 
 
@@ -198,35 +310,14 @@ def run_fits(
             raise ValueError(f"fits must be positions in 0..{len(jobs) - 1}, got {bad}")
         jobs = [jobs[i] for i in fits]
         flags = [flags[i] for i in fits]
-    results: list[FitResult | None] = [None] * len(jobs)
     paths: list[Path | None] = [None] * len(jobs)
     if cache_dir is not None:
         folder = Path(cache_dir)
         folder.mkdir(parents=True, exist_ok=True)
         data_key = _fingerprint(x_features) + _fingerprint(y_features)
-        for i, job in enumerate(jobs):
-            paths[i] = folder / f"{_cache_key(job, method, options, data_key, flags[i])}.npz"
-            if paths[i].exists():
-                results[i] = _load(paths[i], job)
-    todo = [i for i, r in enumerate(results) if r is None]
-    bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc=f"{method} fits", unit="fit",
-               disable=not progress)
-
-    def done(i: int, res: FitResult) -> None:
-        results[i] = res
-        if paths[i] is not None:
-            _save(paths[i], res)
-        bar.update()
-
-    if n_jobs == 1 or len(todo) <= 1:
-        for i in todo:
-            done(i, _fit(x_features, y_features, jobs[i], method, options, with_se=flags[i]))
-    else:
-        parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")
-        threads = max(1, (os.cpu_count() or 1) // n_jobs) if n_jobs > 0 else 1
-        outputs = parallel(delayed(_fit)(x_features, y_features, jobs[i], method, options, threads, flags[i])
-                           for i in todo)
-        for i, res in zip(todo, outputs, strict=True):
-            done(i, res)
-    bar.close()
-    return results  # type: ignore[return-value]
+        paths = [folder / f"{_cache_key(job, method, options, data_key, flag)}.npz"
+                 for job, flag in zip(jobs, flags, strict=True)]
+    by_path = {p: job for p, job in zip(paths, jobs, strict=True) if p is not None}
+    calls = [(x_features, y_features, job, method, options, flag) for job, flag in zip(jobs, flags, strict=True)]
+    return run_parallel(_fit, calls, n_jobs=n_jobs, progress=progress, desc=f"{method} fits", cache=paths,
+                        load=lambda p: _load(p, by_path[p]), save=_save)

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from ._docs import shared_docs
+from ._fits import check_n_jobs
 from ._validation import check_options, check_pair, check_positive_int
 from .estimators import _knn as knn
 from .estimators import _lmi
@@ -84,6 +86,7 @@ def method_options(method: str) -> set[str]:
     return names - {"x", "y", "options", "random_state"}
 
 
+@shared_docs
 def mi(
     x: Any,
     y: Any,
@@ -94,7 +97,7 @@ def mi(
     error_bars: bool = False,
     n_shuffles: int = 0,
     n_refits: int = 4,
-    n_jobs: int = 1,
+    n_jobs: int = -1,
     progress: bool = False,
     **options: Any,
 ) -> MIResult:
@@ -134,8 +137,7 @@ def mi(
         ``res.p_value = (1 + #{null >= mi}) / (1 + n_shuffles)``. 0 (default): no test.
     n_refits
         Extra fits behind the standard error of LMI, MINE and InfoNCE (default 4).
-    n_jobs
-        Worker processes for the extra fits (results do not depend on it).
+    {n_jobs}
     progress
         Progress bar over the extra fits.
     **options
@@ -154,8 +156,7 @@ def mi(
         raise TypeError(f"error_bars must be True or False, got {error_bars!r}")
     n_shuffles = check_positive_int(n_shuffles, name="n_shuffles", minimum=0)
     n_refits = check_positive_int(n_refits, name="n_refits")
-    if not isinstance(n_jobs, int | np.integer) or n_jobs == 0 or n_jobs < -1:
-        raise ValueError(f"n_jobs must be a positive integer or -1 (all cores), got {n_jobs!r}")
+    n_jobs = check_n_jobs(n_jobs)
     repeated = error_bars or n_shuffles > 0
     if check_transform(transform) is not None or repeated:
         xa, ya = check_pair(x, y, min_samples=1)

@@ -54,6 +54,7 @@ from typing import Any
 
 import numpy as np
 
+from ._docs import shared_docs
 from ._fits import FitJob, run_fits, spawn_seeds
 from ._validation import check_positive_int
 from .estimators._copula import copula_transform, gaussian_mi
@@ -110,6 +111,7 @@ def _fit_b(estimates: np.ndarray, parts: np.ndarray, n: int) -> dict[str, Any]:
             "B": b, "se": float(np.sqrt(b / n)), "se_rel_uncertainty": float(np.sqrt(1 / (2 * dof.sum())))}
 
 
+@shared_docs
 def subsampling_se(
     x: np.ndarray,
     y: np.ndarray,
@@ -118,7 +120,7 @@ def subsampling_se(
     options: dict[str, Any],
     random_state: Any = 0,
     partitions: tuple[int, ...] = PARTITIONS,
-    n_jobs: int = 1,
+    n_jobs: int = -1,
     progress: bool = False,
 ) -> dict[str, Any]:
     """Subsampling standard error of ``bm.mi(x, y, method, **options)`` (Holmes & Nemenman 2019).
@@ -134,8 +136,8 @@ def subsampling_se(
     partitions
         Numbers of disjoint parts (each >= 2); those whose parts would hold fewer than 20 samples
         are skipped.
-    n_jobs, progress
-        Parallel worker processes and a progress bar over the fits.
+    {n_jobs}
+    {progress}
 
     Returns
     -------
@@ -173,8 +175,9 @@ def _base_factor(res: MIResult) -> float:
     return float(to_base(1.0, res.base))
 
 
+@shared_docs
 def sampling_se(res: MIResult, x: np.ndarray, y: np.ndarray, *, options: dict[str, Any], random_state: Any,
-                n_jobs: int = 1, progress: bool = False) -> tuple[float, dict[str, Any]]:
+                n_jobs: int = -1, progress: bool = False) -> tuple[float, dict[str, Any]]:
     """Standard error of ``res.mi`` from the sampling of the data alone, for a fixed fit.
 
     KSG family: subsampling of the estimator; ``ksg-calibrated``: subsampling of the copula KSG (or
@@ -192,8 +195,8 @@ def sampling_se(res: MIResult, x: np.ndarray, y: np.ndarray, *, options: dict[st
         The estimator options it was computed with.
     random_state
         Seed of the partitions.
-    n_jobs, progress
-        Parallel worker processes and a progress bar over the fits on the parts.
+    {n_jobs}
+    {progress}
 
     Returns
     -------
@@ -232,6 +235,7 @@ def sampling_se(res: MIResult, x: np.ndarray, y: np.ndarray, *, options: dict[st
     raise ValueError(f"no error bars for method {method!r}")  # pragma: no cover - METHODS are covered above
 
 
+@shared_docs
 def add_error_bars(
     res: MIResult,
     x: np.ndarray,
@@ -240,7 +244,7 @@ def add_error_bars(
     options: dict[str, Any],
     random_state: Any,
     n_refits: int = 4,
-    n_jobs: int = 1,
+    n_jobs: int = -1,
     progress: bool = False,
 ) -> MIResult:
     """``res`` with ``se`` filled in and the details in ``extra["error_bars"]`` (see the module docstring).
@@ -257,8 +261,8 @@ def add_error_bars(
         Seed from which the partitions' and refits' seeds are spawned.
     n_refits
         Extra fits of the refitted methods (LMI, MINE, InfoNCE).
-    n_jobs, progress
-        Parallel worker processes and a progress bar over the extra fits.
+    {n_jobs}
+    {progress}
 
     Returns
     -------
@@ -284,6 +288,7 @@ def add_error_bars(
     return dataclasses.replace(res, se=float(se), extra={**res.extra, "error_bars": info})
 
 
+@shared_docs
 def permutation_test(
     res: MIResult,
     x: np.ndarray,
@@ -292,7 +297,7 @@ def permutation_test(
     options: dict[str, Any],
     n_shuffles: int,
     random_state: Any,
-    n_jobs: int = 1,
+    n_jobs: int = -1,
     progress: bool = False,
 ) -> MIResult:
     """``res`` with the shuffled estimates (``null``) and the permutation ``p_value``.
@@ -309,8 +314,8 @@ def permutation_test(
         Number of shuffled pairings.
     random_state
         Seed from which the permutations and the fits' seeds are spawned.
-    n_jobs, progress
-        Parallel worker processes and a progress bar over the fits.
+    {n_jobs}
+    {progress}
 
     Returns
     -------

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._docs import shared_docs
+
 __all__ = ["mse", "bias", "normalized_rmse", "spearman", "kendall_tau", "summarize"]
 
 
@@ -23,14 +25,13 @@ def _pair(estimate: Any, truth: Any) -> tuple[np.ndarray, np.ndarray]:
     return est, tru
 
 
+@shared_docs
 def mse(estimate: Any, truth: Any) -> float:
     """Mean squared error ``mean((estimate - truth)^2)`` (LMI paper, Fig. 2a-d and Fig. 4c).
 
     Parameters
     ----------
-    estimate, truth
-        Equal-length arrays of estimates and true values (bits). NaN estimates propagate (a
-        failed fit makes the cell NaN rather than flattering it).
+    {metric}
 
     Returns
     -------
@@ -40,22 +41,36 @@ def mse(estimate: Any, truth: Any) -> float:
     return float(np.mean((est - tru) ** 2))
 
 
+@shared_docs
 def bias(estimate: Any, truth: Any) -> float:
     """Mean signed error ``mean(estimate - truth)`` (scale-invariance paper, Section 6.3: "Bias").
 
-    Parameters and returns as :func:`mse` (bits). Negative values are underestimates.
+    Parameters
+    ----------
+    {metric}
+
+    Returns
+    -------
+    The bias (bits); negative values are underestimates.
     """
     est, tru = _pair(estimate, truth)
     return float(np.mean(est - tru))
 
 
+@shared_docs
 def normalized_rmse(estimate: Any, truth: Any) -> float:
     """RMSE over the baseline RMSE of the truths (scale-invariance paper, Section 6.3).
 
     ``sqrt(mean_i (est_i - mu_i)^2) / sqrt(mean_{i,j} (mu_i - mu_j)^2)``: 0 is perfect, about 1
-    is as bad as guessing another trial's truth. NaN when every truth is equal.
+    is as bad as guessing another trial's truth.
 
-    Parameters and returns as :func:`mse` (unitless).
+    Parameters
+    ----------
+    {metric}
+
+    Returns
+    -------
+    The normalised RMSE (unitless); NaN when every truth is equal.
     """
     est, tru = _pair(estimate, truth)
     base = np.sqrt(np.mean((tru[:, None] - tru[None, :]) ** 2))
@@ -69,18 +84,32 @@ def _rank_corr(fn: Any, estimate: Any, truth: Any) -> float:
     return float(fn(est, tru)[0])
 
 
+@shared_docs
 def spearman(estimate: Any, truth: Any) -> float:
     """Spearman rank correlation of estimates with the truth (scale-invariance paper, Section 6.3; LMI Fig. 4c).
 
-    Parameters as :func:`mse`. Returns NaN if either side is constant or an estimate is NaN.
+    Parameters
+    ----------
+    {metric}
+
+    Returns
+    -------
+    Spearman's rho; NaN if either side is constant or an estimate is NaN.
     """
     return _rank_corr(stats.spearmanr, estimate, truth)
 
 
+@shared_docs
 def kendall_tau(estimate: Any, truth: Any) -> float:
     """Kendall tau-b rank correlation of estimates with the truth (LMI paper, Fig. 2f-j).
 
-    Parameters as :func:`mse`. Returns NaN if either side is constant or an estimate is NaN.
+    Parameters
+    ----------
+    {metric}
+
+    Returns
+    -------
+    Kendall's tau-b; NaN if either side is constant or an estimate is NaN.
     """
     return _rank_corr(stats.kendalltau, estimate, truth)
 

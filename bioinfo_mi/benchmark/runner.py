@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
-from tqdm.auto import tqdm
 
+from .._docs import shared_docs
+from .._fits import check_n_jobs, run_parallel
 from .._validation import check_positive_int
 from ..api import METHODS, mi
 from .tasks import Task
@@ -89,12 +89,7 @@ def _cache_file(folder: Path, random_state: int, task: Task, seed: int, estimato
     return folder / f"{hashlib.blake2b(key.encode(), digest_size=16).hexdigest()}.json"
 
 
-def _run_one(task: Task, seed: int, estimator: Estimator, random_state: int, on_error: str,
-             threads: int | None) -> dict[str, Any]:
-    if threads is not None:  # inside a worker process: share the cores between workers
-        import torch
-
-        torch.set_num_threads(threads)
+def _run_one(task: Task, seed: int, estimator: Estimator, random_state: int, on_error: str) -> dict[str, Any]:
     data_seed, est_seed = _seeds(random_state, task, seed, estimator)
     x, y = task.sample(data_seed)
     start = time.perf_counter()
@@ -108,13 +103,14 @@ def _run_one(task: Task, seed: int, estimator: Estimator, random_state: int, on_
     return {"estimate": estimate, "seconds": time.perf_counter() - start, "error": error}
 
 
+@shared_docs
 def run_benchmark(
     tasks: Sequence[Task],
     estimators: Sequence[Estimator],
     *,
     n_seeds: int = 1,
     random_state: int = 0,
-    n_jobs: int = 1,
+    n_jobs: int = -1,
     cache_dir: str | os.PathLike | None = None,
     on_error: str = "record",
     progress: bool = True,
@@ -123,10 +119,9 @@ def run_benchmark(
 
     Every (task, seed) dataset is drawn once from a seed derived from ``random_state``, the task
     name and the seed index, so all estimators see the same data and adding tasks or estimators
-    changes no other row. Seeds do not depend on ``n_jobs``, and results are identical whatever
-    ``n_jobs`` is at a fixed number of torch threads per fit. ``n_jobs > 1`` gives each worker
-    ``cpu_count // n_jobs`` threads, and LMI fits at small d can differ between thread counts
-    (docs/benchmarks.md, known defect).
+    changes no other row. Fits run through the package's repeated-fit layer, each with the same
+    fixed number of threads (``bioinfo_mi._fits.FIT_THREADS``), so the table does not depend on
+    ``n_jobs``.
 
     Parameters
     ----------
@@ -138,9 +133,7 @@ def run_benchmark(
         Independent datasets per task.
     random_state
         Base seed (int).
-    n_jobs
-        Parallel worker processes (joblib/loky; -1: all cores); torch threads are divided
-        between workers.
+    {n_jobs}
     cache_dir
         Folder with one small JSON file per finished fit; a rerun skips finished fits, so an
         interrupted benchmark resumes where it stopped.
@@ -169,39 +162,17 @@ def run_benchmark(
     if on_error not in ("record", "raise"):
         raise ValueError(f"on_error must be 'record' or 'raise', got {on_error!r}")
     random_state = int(random_state)
+    n_jobs = check_n_jobs(n_jobs)
     jobs = [(t, s, e) for t in tasks for s in range(n_seeds) for e in estimators]
-    results: list[dict[str, Any] | None] = [None] * len(jobs)
     paths: list[Path | None] = [None] * len(jobs)
     if cache_dir is not None:
         folder = Path(cache_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        for i, (t, s, e) in enumerate(jobs):
-            paths[i] = _cache_file(folder, random_state, t, s, e)
-            if paths[i].exists():
-                results[i] = json.loads(paths[i].read_text())
-    todo = [i for i, r in enumerate(results) if r is None]
-    bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc="benchmark fits", unit="fit",
-               disable=not progress)
-
-    def done(i: int, res: dict[str, Any]) -> None:
-        results[i] = res
-        if paths[i] is not None and not res["error"]:
-            tmp = paths[i].with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(res))
-            os.replace(tmp, paths[i])
-        bar.update()
-
-    n_jobs = int(n_jobs)
-    if n_jobs == 1 or len(todo) <= 1:
-        for i in todo:
-            done(i, _run_one(*jobs[i], random_state, on_error, None))
-    else:
-        threads = max(1, (os.cpu_count() or 1) // n_jobs) if n_jobs > 0 else 1
-        parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")
-        outputs = parallel(delayed(_run_one)(*jobs[i], random_state, on_error, threads) for i in todo)
-        for i, res in zip(todo, outputs, strict=True):
-            done(i, res)
-    bar.close()
+        paths = [_cache_file(folder, random_state, t, s, e) for t, s, e in jobs]
+    results = run_parallel(_run_one, [(*job, random_state, on_error) for job in jobs], n_jobs=n_jobs,
+                           progress=progress, desc="benchmark fits", cache=paths,
+                           load=lambda p: json.loads(p.read_text()),
+                           save=lambda p, res: p.write_text(json.dumps(res)), keep=lambda res: not res["error"])
     rows = []
     for (t, s, e), res in zip(jobs, results, strict=True):
         rows.append({"task": t.name, "estimator": e.name, "seed": s, "true_mi": t.true_mi, **res,

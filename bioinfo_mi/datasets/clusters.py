@@ -44,6 +44,7 @@ from scipy.optimize import brentq
 from scipy.spatial.distance import pdist
 from scipy.stats import chi2
 
+from .._docs import shared_docs
 from .._validation import check_positive_int, check_random_state
 from ._checks import check_real
 
@@ -111,18 +112,38 @@ def label_joint(coupling: float, n_clusters: int = 2, class_weights: Any = None)
     return np.clip(joint, 0.0, None)
 
 
+@shared_docs
 def clustered_mi(coupling: float, n_clusters: int = 2, class_weights: Any = None) -> float:
     """Exact ``I(Lx; Ly)`` in bits for the joint of :func:`label_joint` (= ``I(X; Y)`` of :func:`clustered`).
 
     For two uniform classes this is ``1 - H_b((1 + c) / 2)`` with ``H_b`` the binary entropy.
+
+    Parameters
+    ----------
+    coupling
+        The coupling ``c`` in ``[0, 1]`` of :func:`label_joint`.
+    {label_classes}
+
+    Returns
+    -------
+    The mutual information in bits.
     """
     return _mi_from_joint(label_joint(coupling, n_clusters, class_weights))
 
 
+@shared_docs
 def coupling_for_mi(mi_bits: float, n_clusters: int = 2, class_weights: Any = None) -> float:
     """Coupling ``c`` in ``[0, 1]`` with ``clustered_mi(c, n_clusters, class_weights) == mi_bits``.
 
-    ``mi_bits`` must lie in ``[0, H(p)]`` (``log2(n_clusters)`` for uniform classes).
+    Parameters
+    ----------
+    mi_bits
+        Target MI, in ``[0, H(p)]`` (``log2(n_clusters)`` for uniform classes).
+    {label_classes}
+
+    Returns
+    -------
+    The coupling ``c``.
     """
     n_clusters = check_positive_int(n_clusters, name="n_clusters", minimum=2)
     p = _class_weights(class_weights, n_clusters)

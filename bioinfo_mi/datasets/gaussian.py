@@ -156,6 +156,10 @@ def correlated_gaussian_mi(d: int, rho: float) -> float:
         Dimension (>= 1).
     rho
         Per-coordinate correlation, ``-1 < rho < 1``.
+
+    Returns
+    -------
+    The mutual information in bits.
     """
     d = check_positive_int(d, name="d")
     rho = check_real(rho, name="rho", low=-1.0, high=1.0, low_inclusive=False, high_inclusive=False)
@@ -208,6 +212,10 @@ def additive_noise_mi(d: int, sigma: float) -> float:
         Dimension (>= 1).
     sigma
         Noise standard deviation (> 0).
+
+    Returns
+    -------
+    The mutual information in bits.
     """
     d = check_positive_int(d, name="d")
     sigma = check_real(sigma, name="sigma", low=0.0, low_inclusive=False)

@@ -38,7 +38,20 @@ __all__ = ["simulate_lineage", "lineage_state_mi"]
 
 
 def lineage_state_mi(sigma_early: float, sigma_late: float, sigma_fate: float, hidden_fate: bool) -> dict[str, float]:
-    """Closed-form state-level MIs (bits) of :func:`simulate_lineage`."""
+    """Closed-form state-level MIs (bits) of :func:`simulate_lineage` (Gaussian clone states).
+
+    Parameters
+    ----------
+    sigma_early, sigma_late, sigma_fate
+        Noise standard deviations of the early state, the late state and the late cells' fate
+        coordinate around the clone's unit-variance state and hidden fate (module docstring).
+    hidden_fate
+        Whether the late cells of a clone share a hidden fate that the early cells do not see.
+
+    Returns
+    -------
+    ``{"I_early_late_bits": I(early; late), "I_sisters_bits": I(late; sister late)}``.
+    """
     early_late = -0.5 * np.log2(1 - 1 / ((1 + sigma_early**2) * (1 + sigma_late**2)))
     sisters = -0.5 * np.log2(1 - 1 / (1 + sigma_late**2) ** 2)
     if hidden_fate:

@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._arrays import normalize_embeddings
 from .._validation import check_positive_int, check_random_state
 from ._checks import check_real
 from .clusters import clustered_mi, coupling_for_mi, label_joint
@@ -726,7 +727,5 @@ def read_species_embeddings(
         raise ValueError("embeddings: no protein with a species label")
     values = table.to_numpy(dtype=np.float64)
     if normalize:
-        from ..pp.interactions import normalize_embeddings
-
         values = normalize_embeddings(values, clip=clip)[0]
     return values.astype(np.float32), label.to_numpy(dtype=object)

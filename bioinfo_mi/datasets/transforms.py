@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 
+from .._docs import shared_docs
 from .._validation import check_array, check_positive_int, check_random_state
 from ._checks import check_real
 
@@ -94,21 +95,24 @@ def randmat(
     raise RuntimeError(f"randmat: no {d}x{d} matrix with condition number < {max_cond:g} in {max_tries} draws")
 
 
+@shared_docs
 def cube(x: Any, random_state: Any = None) -> np.ndarray:
     """Element-wise cube ``X' = X o X o X`` (Section 6.3, "cube"); inverse ``np.cbrt``.
 
-    ``random_state`` is ignored. Returns a new array of the same shape as ``x`` (2-D).
+    {transform}
     """
     xa = check_array(x, name="x")
     return xa * xa * xa
 
 
+@shared_docs
 def sigmoid(x: Any, random_state: Any = None) -> np.ndarray:
     """Element-wise logistic sigmoid ``X' = 1 / (1 + exp(-X))`` (Section 6.3, "sigmoid").
 
     Mathematically invertible (``logit``); in float64 values with ``|x| > ~36`` saturate to 1 (or
-    round below ~1e-300 for ``x < -700``), so very large inputs lose precision. ``random_state``
-    is ignored. Returns a new array of the same shape as ``x`` (2-D).
+    round below ~1e-300 for ``x < -700``), so very large inputs lose precision.
+
+    {transform}
     """
     xa = check_array(x, name="x")
     return expit(xa)

@@ -10,7 +10,8 @@
 - :func:`copula_transform`, :func:`rank_transform`, :func:`gaussian_mi`: rank / normal-score
   transforms and the bias-corrected Gaussian(-copula) MI;
 - :func:`ksg_calibrated`: KSG on normal scores with its bias measured on Gaussian twins;
-- :func:`auto`: the default of ``bm.mi`` (calibrated KSG or LMI by samples per dimension).
+- :func:`auto`: the default of ``bm.mi`` (calibrated KSG or LMI by samples per dimension);
+- :func:`role_log_ratios`: k-NN role odds of proteins, the role part of ``tl.interaction_roc``'s score.
 
 The implementations live in private modules (``_knn.py``, ``_lmi.py``, ...); import from here.
 """
@@ -24,6 +25,7 @@ from ._lmi import PRESETS, LMIModel, LMIPreset, lmi
 from ._neural import infonce, mine
 from ._normalization import ksg_global, ksg_global_linf, ksg_local, normalize
 from ._result import LMIResult, MIResult
+from ._roles import role_log_ratios
 
 __all__ = [
     "MIResult",
@@ -52,4 +54,5 @@ __all__ = [
     "copula_transform",
     "rank_transform",
     "gaussian_mi",
+    "role_log_ratios",
 ]

@@ -36,6 +36,8 @@ from scipy.spatial import cKDTree
 from scipy.special import digamma, gammaln
 from sklearn.neighbors import KDTree
 
+from .._docs import shared_docs
+from .._fits import cpu_workers
 from .._validation import (
     check_array,
     check_device,
@@ -120,8 +122,11 @@ def _marginal_counts(
     x_tree: KDTree, xq: np.ndarray, y_tree: KDTree, yq: np.ndarray, radius: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Points within ``radius`` (inclusive) of each query in x and in y. scikit-learn's query holds
-    the GIL, so large problems count x and y in two worker processes."""
-    if len(xq) >= _PARALLEL_COUNT_MIN and (os.cpu_count() or 1) > 1:
+    the GIL, so large problems count x and y in two worker processes (not inside a fit of the
+    repeated-fit layer with one thread: :func:`bioinfo_mi._fits.cpu_workers`)."""
+    budget = cpu_workers(-1)
+    cores = (os.cpu_count() or 1) if budget == -1 else budget
+    if len(xq) >= _PARALLEL_COUNT_MIN and cores > 1:
         from joblib import Parallel, delayed
 
         nx, ny = Parallel(n_jobs=2, backend="loky")(
@@ -140,7 +145,7 @@ class _NeighbourIndex:
     """
 
     def __init__(self, xr: np.ndarray, yr: np.ndarray, workers: int = -1) -> None:
-        self.xr, self.yr, self.workers = xr, yr, workers
+        self.xr, self.yr, self.workers = xr, yr, cpu_workers(workers)
         self.use_tree = xr.shape[1] + yr.shape[1] <= KSG_TREE_MAX_DIM and len(xr) ** 2 > _BRUTE_MAX_PAIRS
         if self.use_tree:
             # scipy's tree is fastest for the joint k-NN query (multi-threaded); scikit-learn's
@@ -236,6 +241,7 @@ def _prepare(
     return add_jitter(xa, rng, jitter), add_jitter(ya, rng, jitter), k
 
 
+@shared_docs
 def ksg_pointwise(
     x: Any,
     y: Any,
@@ -253,18 +259,7 @@ def ksg_pointwise(
 
     Parameters
     ----------
-    x, y
-        Paired samples, ``(N, d_x)`` and ``(N, d_y)`` (1-D is one column); arrays, frames or sparse.
-    k
-        Number of neighbours (>= 1). The paper's default is 3.
-    base
-        ``"bits"`` (default), ``"nats"`` or a number.
-    random_state
-        Seed or Generator for the tie-breaking jitter (see module docstring).
-    jitter
-        Relative jitter amplitude (times each column's standard deviation).
-    workers
-        Threads for the KD-tree queries (-1: all cores).
+    {ksg}
 
     Returns
     -------
@@ -282,6 +277,7 @@ def _ksg_pmi_prepared(xa: np.ndarray, ya: np.ndarray, k: int, base: str | float,
     return to_base(pmi, base)
 
 
+@shared_docs
 def ksg(
     x: Any,
     y: Any,
@@ -294,8 +290,14 @@ def ksg(
 ) -> MIResult:
     """KSG estimate of I(X;Y) (Kraskov et al. 2004, algorithm 1) with its pointwise terms.
 
-    See :func:`ksg_pointwise` for the parameters. Returns an :class:`MIResult` whose ``mi`` is
-    the mean of ``pmi``.
+    Parameters
+    ----------
+    {ksg}
+
+    Returns
+    -------
+    :class:`MIResult` with method ``"ksg"`` whose ``mi`` is the mean of ``pmi``
+    (:func:`ksg_pointwise`).
     """
     pmi = ksg_pointwise(x, y, k=k, base=base, random_state=random_state, jitter=jitter, workers=workers)
     return MIResult(
@@ -314,6 +316,7 @@ def _log_unit_ball_volume(d: int, norm: float) -> float:
     return d * np.log(2.0 * np.exp(gammaln(1.0 + 1.0 / norm))) - gammaln(1.0 + d / norm)
 
 
+@shared_docs
 def bi_ksg(
     x: Any,
     y: Any,
@@ -333,9 +336,9 @@ def bi_ksg(
 
     Parameters
     ----------
+    {ksg}
     norm
         The l_q norm for all distances; 2 as in Gao et al. (default), ``np.inf`` for the max norm.
-    Other parameters as :func:`ksg_pointwise`.
 
     Returns
     -------
@@ -347,6 +350,7 @@ def bi_ksg(
         raise ValueError(f"norm must be >= 1 (or np.inf), got {norm}")
     n, dx, dy = len(xa), xa.shape[1], ya.shape[1]
     joint = np.hstack([xa, ya])
+    workers = cpu_workers(workers)
     dist, _ = cKDTree(joint).query(joint, k=k + 1, p=norm, workers=workers)
     rho = dist[:, k]
     nx = np.asarray(cKDTree(xa).query_ball_point(xa, rho, p=norm, return_length=True, workers=workers)) - 1

@@ -34,17 +34,14 @@ Measured (``benchmarks/bench_latent_dim.py``, Algorithm 4, d = 1000, 1 bit, N = 
 the rule picks k for k = 1, 2 and 4, and the estimate at the pick is 0.04-0.07 bits closer to the
 truth than at the default size 8.
 
-Repeats are seeded from ``random_state`` by position (``numpy.random.SeedSequence.spawn``, as in
-:mod:`bioinfo_mi.tl._fits`) and repeat ``r`` uses the same seed for every latent size, so results
-are identical whatever ``n_jobs`` is at a fixed number of torch threads per fit (``n_jobs > 1``
-gives each worker ``cpu_count // n_jobs`` threads; LMI fits at small d can differ between thread
-counts: docs/benchmarks.md, known defect).
+Repeats are seeded from ``random_state`` by position through the package's repeated-fit layer
+(:mod:`bioinfo_mi._fits`: one seed rule, a fixed number of threads per fit) and repeat ``r`` uses
+the same seed for every latent size, so results are identical whatever ``n_jobs`` is.
 """
 
 from __future__ import annotations
 
 import inspect
-import os
 import time
 import warnings
 from collections.abc import Sequence
@@ -53,9 +50,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
-from tqdm.auto import tqdm
 
+from .._docs import shared_docs
+from .._fits import check_n_jobs, root_seed, run_parallel, spawn_seeds
 from .._validation import check_pair, check_positive_int
 from ._lmi import lmi
 
@@ -103,18 +100,6 @@ class LatentScan:
             f"LatentScan(chosen={self.chosen}, best={self.best}, n_repeats={self.params.get('n_repeats')}, "
             f"mean by latent_dim {{{sizes}}})"
         )
-
-
-def _spawn_seeds(random_state: Any, n: int) -> list[int]:
-    # same derivation as bioinfo_mi.tl._fits.spawn_seeds (estimators must not import from tl)
-    if isinstance(random_state, np.random.Generator):
-        random_state = int(random_state.integers(0, 2**32 - 1))
-    elif isinstance(random_state, bool) or not (random_state is None or isinstance(random_state, (int, np.integer))):
-        raise TypeError(f"random_state must be None, an int or a numpy Generator, got {type(random_state).__name__}")
-    elif random_state is not None and random_state < 0:
-        raise ValueError(f"random_state must be a non-negative integer, got {random_state}")
-    children = np.random.SeedSequence(random_state).spawn(n)
-    return [int(c.generate_state(1)[0]) for c in children]
 
 
 def _check_latent_dims(latent_dims: Any) -> list[int]:
@@ -185,17 +170,13 @@ def choose_latent_dim(
     return chosen, int(ordered.latent_dim.iloc[i_best]), threshold
 
 
-def _fit(x: np.ndarray, y: np.ndarray, latent_dim: int, seed: int, options: dict[str, Any],
-         threads: int | None) -> tuple[float, int, float]:
-    if threads is not None:  # inside a worker process: share the cores between workers
-        import torch
-
-        torch.set_num_threads(threads)
+def _fit(x: np.ndarray, y: np.ndarray, latent_dim: int, seed: int, options: dict[str, Any]) -> tuple[float, int, float]:
     start = time.perf_counter()
     res = lmi(x, y, latent_dim=latent_dim, random_state=seed, **options)
     return res.mi, int(res.extra.get("n_epochs", len(res.history))), time.perf_counter() - start
 
 
+@shared_docs
 def scan_latent_dim(
     x: Any,
     y: Any,
@@ -203,7 +184,7 @@ def scan_latent_dim(
     latent_dims: Sequence[int] = (2, 4, 6, 8),
     n_repeats: int = 3,
     random_state: Any = 0,
-    n_jobs: int = 1,
+    n_jobs: int = -1,
     n_se: float = 2.0,
     atol: float = 0.0,
     progress: bool = True,
@@ -231,9 +212,7 @@ def scan_latent_dim(
     random_state
         Int, None or Generator; repeat ``r`` gets the ``r``-th seed spawned from it and uses it for
         every latent size.
-    n_jobs
-        Parallel worker processes (joblib/loky; -1: all cores); torch threads are divided between
-        workers. The numbers do not depend on it.
+    {n_jobs}
     n_se
         Width of the noise band in standard errors of a difference of two means (default 2).
     atol
@@ -257,30 +236,18 @@ def scan_latent_dim(
     """
     dims = _check_latent_dims(latent_dims)
     n_repeats = check_positive_int(n_repeats, name="n_repeats")
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
-        raise ValueError(f"n_jobs must be a positive integer or -1 (all cores), got {n_jobs!r}")
+    n_jobs = check_n_jobs(n_jobs)
     for name, value in (("n_se", n_se), ("atol", atol)):
         if isinstance(value, bool) or not np.isscalar(value) or not np.isfinite(value) or value < 0:
             raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     options = _check_options(lmi_options)
     xa, ya = check_pair(x, y, min_samples=2, method="lmi")
-    seeds = _spawn_seeds(random_state, n_repeats)
+    root = root_seed(random_state)
+    seeds = spawn_seeds(root, n_repeats)
 
     jobs = [(dim, r) for r in range(n_repeats) for dim in dims]
-    bar = tqdm(total=len(jobs), desc="latent size scan", unit="fit", disable=not progress)
-    outputs: list[tuple[float, int, float]] = []
-    if n_jobs == 1 or len(jobs) == 1:
-        for dim, r in jobs:
-            outputs.append(_fit(xa, ya, dim, seeds[r], options, None))
-            bar.update()
-    else:
-        workers = (os.cpu_count() or 1) if n_jobs == -1 else int(n_jobs)
-        threads = max(1, (os.cpu_count() or 1) // workers)
-        parallel = Parallel(n_jobs=int(n_jobs), backend="loky", return_as="generator")
-        for out in parallel(delayed(_fit)(xa, ya, dim, seeds[r], options, threads) for dim, r in jobs):
-            outputs.append(out)
-            bar.update()
-    bar.close()
+    outputs = run_parallel(_fit, [(xa, ya, dim, seeds[r], options) for dim, r in jobs], n_jobs=n_jobs,
+                           progress=progress, desc="latent size scan")
 
     runs = pd.DataFrame(
         [{"latent_dim": dim, "repeat": r, "seed": seeds[r], "estimate": est, "n_epochs": epochs, "seconds": sec}
@@ -303,7 +270,6 @@ def scan_latent_dim(
             UserWarning,
             stacklevel=2,
         )
-    seed_param = "Generator" if isinstance(random_state, np.random.Generator) else random_state
-    params = {"latent_dims": dims, "n_repeats": n_repeats, "random_state": seed_param, "seeds": seeds,
+    params = {"latent_dims": dims, "n_repeats": n_repeats, "random_state": root, "seeds": seeds,
               "n_se": float(n_se), "atol": float(atol), "lmi_options": options}
     return LatentScan(table=table, runs=runs, chosen=chosen, best=best, params=params)

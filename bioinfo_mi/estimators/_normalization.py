@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy.special import digamma
 
+from .._docs import shared_docs
 from .._validation import check_pair, check_positive_int, check_random_state, to_base
 from ._knn import _check_not_constant, _NeighbourIndex, _warn_duplicates, add_jitter
 from ._result import MIResult
@@ -103,18 +104,26 @@ def _normalized_ksg(
     )
 
 
+@shared_docs
 def ksg_local(
     x: Any, y: Any, *, k: int = 3, base: str | float = "bits", random_state: Any = 0,
     jitter: float = 1e-10, workers: int = -1,
 ) -> MIResult:
     """KSG-Local (scale-invariance paper, Table 1): KSG on locally normalised X and T.
 
-    Parameters as :func:`bioinfo_mi.estimators.ksg`. Returns an :class:`MIResult`.
+    Parameters
+    ----------
+    {ksg}
+
+    Returns
+    -------
+    :class:`MIResult` with method ``"ksg-local"``.
     """
     return _normalized_ksg(x, y, kind="local", scales=None, k=k, base=base, random_state=random_state,
                            jitter=jitter, workers=workers, method="ksg-local")
 
 
+@shared_docs
 def ksg_global(
     x: Any, y: Any, *, k: int = 3, scales: np.ndarray | None = DEFAULT_SCALES, base: str | float = "bits",
     random_state: Any = 0, jitter: float = 1e-10, workers: int = -1,
@@ -122,12 +131,21 @@ def ksg_global(
     """KSG-Global (Table 1): ``max_c I_KSG(X_Sigma; c T_Sigma)`` with L2 global normalisation and
     ``c`` in ``scales`` (default 0.1, 0.2, ..., 2.0; Section 5.2 motivates the maximum).
 
-    Returns an :class:`MIResult`; ``extra`` holds the chosen ``scale`` and ``mi_per_scale``.
+    Parameters
+    ----------
+    {ksg}
+    {ksg_scales}
+
+    Returns
+    -------
+    :class:`MIResult` with method ``"ksg-global"``; ``extra`` holds the chosen ``scale`` and
+    ``mi_per_scale``.
     """
     return _normalized_ksg(x, y, kind="global", scales=scales, k=k, base=base, random_state=random_state,
                            jitter=jitter, workers=workers, method="ksg-global")
 
 
+@shared_docs
 def ksg_global_linf(
     x: Any, y: Any, *, k: int = 3, scales: np.ndarray | None = DEFAULT_SCALES, base: str | float = "bits",
     random_state: Any = 0, jitter: float = 1e-10, workers: int = -1,
@@ -135,7 +153,15 @@ def ksg_global_linf(
     """KSG-Global-L-inf (Table 1): ``max_c I_KSG(X_Sigma_inf; c T_Sigma_inf)`` with the L-inf
     global normalisation (Definition 3, Section 5.3) and ``c`` in ``scales``.
 
-    Returns an :class:`MIResult`; ``extra`` holds the chosen ``scale`` and ``mi_per_scale``.
+    Parameters
+    ----------
+    {ksg}
+    {ksg_scales}
+
+    Returns
+    -------
+    :class:`MIResult` with method ``"ksg-global-linf"``; ``extra`` holds the chosen ``scale`` and
+    ``mi_per_scale``.
     """
     return _normalized_ksg(x, y, kind="global-linf", scales=scales, k=k, base=base,
                            random_state=random_state, jitter=jitter, workers=workers, method="ksg-global-linf")

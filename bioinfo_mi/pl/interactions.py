@@ -7,6 +7,7 @@ import pandas as pd
 from anndata import AnnData
 from matplotlib.axes import Axes
 
+from .._docs import shared_docs
 from ._utils import PathLike, finish, new_axes, uns_result
 
 __all__ = ["interaction_roc"]
@@ -18,6 +19,7 @@ _STYLE = {
 }
 
 
+@shared_docs
 def interaction_roc(
     pairs: AnnData,
     *,
@@ -42,8 +44,7 @@ def interaction_roc(
         Key of the :func:`bioinfo_mi.tl.interaction_roc` result.
     baseline
         Also draw the baselines (cosine similarity; the density ratio alone).
-    ax, show, save
-        As in :func:`bioinfo_mi.pl.lmi`.
+    {plot}
 
     Returns
     -------

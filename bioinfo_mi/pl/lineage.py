@@ -9,6 +9,7 @@ import pandas as pd
 from anndata import AnnData
 from matplotlib.axes import Axes
 
+from .._docs import shared_docs
 from ._utils import PathLike, finish, new_axes, uns_result
 
 __all__ = ["lmi", "markov_test"]
@@ -62,6 +63,7 @@ def _strips(ax: Axes, groups: Sequence[tuple[str, pd.DataFrame]]) -> None:
     ax.legend(frameon=False, fontsize="small")
 
 
+@shared_docs
 def lmi(
     adata: AnnData,
     *,
@@ -85,12 +87,7 @@ def lmi(
         One ``uns`` key, or a list of keys drawn side by side, e.g. ``["lmi_d2_d6", "lmi_sisters"]``.
     labels
         Tick labels of the groups; default the keys.
-    ax
-        Axes to draw into; default a new figure.
-    show
-        Call ``plt.show()`` when ``True``; ``None`` (default) does not show.
-    save
-        Path: the figure is written there with ``bbox_inches="tight"``.
+    {plot}
 
     Returns
     -------
@@ -108,6 +105,7 @@ def lmi(
     return finish(ax, show, save)
 
 
+@shared_docs
 def markov_test(
     adata: AnnData,
     *,
@@ -128,8 +126,7 @@ def markov_test(
         Annotated data holding the result in ``adata.uns[key]``.
     key
         Key of the :func:`bioinfo_mi.tl.markov_test` result.
-    ax, show, save
-        As in :func:`lmi`.
+    {plot}
 
     Returns
     -------

@@ -7,6 +7,7 @@ import pandas as pd
 from anndata import AnnData
 from matplotlib.axes import Axes
 
+from .._docs import shared_docs
 from .._validation import check_positive_int
 from ._utils import PathLike, finish, new_axes, obs_column
 
@@ -21,6 +22,7 @@ def _numeric(column: pd.Series, key: str) -> np.ndarray:
     return column.to_numpy(dtype=float, na_value=np.nan)
 
 
+@shared_docs
 def pmi_trend(
     adata: AnnData,
     *,
@@ -54,12 +56,7 @@ def pmi_trend(
         Drop cells with a smaller pseudotime; default keep all.
     marker
         Pseudotime at which to draw a dashed vertical line; default none.
-    ax
-        Axes to draw into; default a new figure.
-    show
-        Call ``plt.show()`` when ``True``; ``None`` (default) does not show.
-    save
-        Path: the figure is written there with ``bbox_inches="tight"``.
+    {plot}
 
     Returns
     -------
@@ -104,6 +101,7 @@ def _embedding(adata: AnnData, basis: str) -> tuple[str, np.ndarray]:
     raise KeyError(f"basis: obsm key {basis!r} (or 'X_{basis}') not found; available: {list(adata.obsm.keys())}")
 
 
+@shared_docs
 def pmi_embedding(
     adata: AnnData,
     *,
@@ -130,8 +128,7 @@ def pmi_embedding(
         columns are drawn.
     cmap
         Matplotlib colormap of pMI.
-    ax, show, save
-        As in :func:`pmi_trend`.
+    {plot}
 
     Returns
     -------

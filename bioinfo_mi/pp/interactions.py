@@ -16,77 +16,19 @@ statistics only, through :func:`normalize_embeddings`.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from .._validation import check_array
+from .._arrays import normalize_embeddings
+from .._fits import spawn_seeds
+from .._validation import check_array, check_positive_int
 
-__all__ = ["pair_interactions", "normalize_embeddings", "interaction_proteins"]
-
-
-def normalize_embeddings(
-    values: Any,
-    *,
-    mean: Any = None,
-    std: Any = None,
-    clip: float | None = 10.0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Unit-variance normalisation per dimension, then clipping (LMI paper, Appendix A.4.1).
-
-    ``(values - mean) / std``, clipped to ``[-clip, clip]``. Without ``mean`` / ``std`` the
-    statistics are those of ``values`` itself (one row per protein, each protein once); pass the
-    statistics of a training set to normalise held-out proteins without leakage.
-
-    Parameters
-    ----------
-    values
-        ``(n_proteins, dim)`` array-like (array, DataFrame, ...) of finite numbers.
-    mean, std
-        Per-dimension statistics (length ``dim``) to use instead of those of ``values``; give both
-        or neither. ``std`` must be positive.
-    clip
-        Clip the normalised values at ``±clip`` (paper: 10); ``None`` does not clip.
-
-    Returns
-    -------
-    ``(normalized, mean, std)``: the normalised values as a float32 ``(n_proteins, dim)`` array,
-    and the float64 statistics used. Computed statistics use ``ddof=1``, as :func:`scanpy.pp.scale`
-    (the paper's preprocessing); a dimension with zero variance (or a single protein) gets
-    ``std = 1``, so it is centred but not scaled.
-
-    Raises
-    ------
-    ValueError
-        On non-finite or empty ``values``, only one of ``mean`` / ``std`` given, statistics of the
-        wrong length, a non-positive ``std``, or ``clip <= 0``.
-    """
-    data = check_array(values, name="values")
-    if clip is not None and not (np.isscalar(clip) and float(clip) > 0):
-        raise ValueError(f"clip must be a positive number or None, got {clip!r}")
-    if (mean is None) != (std is None):
-        raise ValueError("give both mean and std (statistics of a training set) or neither")
-    if mean is None:
-        mean = data.mean(axis=0)
-        std = data.std(axis=0, ddof=1) if data.shape[0] > 1 else np.zeros(data.shape[1])
-        std[~(std > 0)] = 1.0
-    else:
-        mean = np.asarray(mean, dtype=np.float64).ravel()
-        std = np.asarray(std, dtype=np.float64).ravel()
-        for name, stat in (("mean", mean), ("std", std)):
-            if stat.shape != (data.shape[1],):
-                raise ValueError(f"{name} must have one value per dimension ({data.shape[1]}), got {stat.shape[0]}")
-            if not np.isfinite(stat).all():
-                raise ValueError(f"{name} contains NaN or infinite values")
-        if not (std > 0).all():
-            raise ValueError("std must be positive in every dimension")
-    data -= mean
-    data /= std
-    if clip is not None:
-        np.clip(data, -clip, clip, out=data)
-    return data.astype(np.float32), mean, std
+__all__ = ["pair_interactions", "normalize_embeddings", "interaction_proteins", "holdout_splits", "split_arrays",
+           "HoldoutSplit"]
 
 
 def _scalar_obs_columns(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -344,3 +286,105 @@ def interaction_proteins(pairs: AnnData) -> pd.DataFrame:
     if [str(c) for c in frame.columns] == [str(i) for i in range(frame.shape[1])]:
         frame.columns = pd.RangeIndex(frame.shape[1])
     return frame
+
+
+@dataclass(frozen=True)
+class HoldoutSplit:
+    """One hold-out split: the held-out protein IDs and the pair rows left for training."""
+
+    split: int
+    held_out: np.ndarray
+    train_rows: np.ndarray
+    seed: int
+
+
+def _pair_ids(pairs: AnnData) -> tuple[np.ndarray, np.ndarray]:
+    missing = [c for c in ("source_id", "target_id") if c not in pairs.obs.columns]
+    if missing:
+        raise KeyError(
+            f"obs columns {missing} not found; available: {list(pairs.obs.columns)}. Build the pairs with "
+            "bioinfo_mi.pp.pair_interactions or bioinfo_mi.datasets.simulate_interactions"
+        )
+    return pairs.obs["source_id"].astype(str).to_numpy(), pairs.obs["target_id"].astype(str).to_numpy()
+
+
+def holdout_splits(
+    pairs: AnnData, *, n_holdout: int = 170, n_splits: int = 20, random_state: Any = 0
+) -> list[HoldoutSplit]:
+    """Draw the hold-out splits of :func:`bioinfo_mi.tl.interaction_roc` (LMI paper, Section 4.1).
+
+    Each split holds out ``n_holdout`` distinct proteins, drawn without replacement from the
+    proteins that occur in ``pairs``; its training pairs are those with neither partner held out.
+
+    Parameters
+    ----------
+    pairs
+        Paired AnnData with ``obs['source_id']`` and ``obs['target_id']``.
+    n_holdout, n_splits
+        Held-out proteins per split, number of splits.
+    random_state
+        Seed; the same seed gives the same splits (and per-split fit seeds).
+
+    Returns
+    -------
+    A list of :class:`HoldoutSplit`.
+    """
+    n_holdout = check_positive_int(n_holdout, name="n_holdout", minimum=2)
+    n_splits = check_positive_int(n_splits, name="n_splits")
+    sources, targets = _pair_ids(pairs)
+    proteins = np.unique(np.concatenate([sources, targets]))
+    if n_holdout >= len(proteins):
+        raise ValueError(
+            f"n_holdout={n_holdout} needs more proteins than the {len(proteins)} in the pairs "
+            "(some must stay for training); lower n_holdout"
+        )
+    seeds = spawn_seeds(random_state, n_splits + 1)
+    rng = np.random.default_rng(seeds[-1])
+    splits = []
+    for i in range(n_splits):
+        held = np.sort(rng.choice(proteins, size=n_holdout, replace=False))
+        involved = np.isin(sources, held) | np.isin(targets, held)
+        splits.append(HoldoutSplit(i, held, np.flatnonzero(~involved), seeds[i]))
+    return splits
+
+
+def split_arrays(
+    embeddings: pd.DataFrame, sources: np.ndarray, targets: np.ndarray, split: HoldoutSplit, *,
+    normalize: bool = True, clip: float | None = 10.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Training pairs and held-out proteins of one split, normalised with training statistics only
+    (LMI paper, Section 4.1 and Appendix A.4.1).
+
+    Parameters
+    ----------
+    embeddings
+        Raw per-protein embeddings, one row per protein ID (:func:`interaction_proteins`).
+    sources, targets
+        Source and target protein IDs of every pair (``pairs.obs['source_id']``, ``['target_id']``).
+    split
+        One split of :func:`holdout_splits`.
+    normalize
+        Unit-variance normalisation with the training proteins' statistics (each protein once).
+    clip
+        Clip the normalised values at ``±clip``; ``None`` does not clip.
+
+    Returns
+    -------
+    ``(x_train, y_train, held_out, mean, std)``: the source and target embeddings of the
+    training pairs, the held-out proteins' embeddings (rows in ``split.held_out`` order), and the
+    per-dimension statistics used.
+    """
+    train_sources, train_targets = sources[split.train_rows], targets[split.train_rows]
+    train_proteins = np.unique(np.concatenate([train_sources, train_targets]))
+    values = embeddings.to_numpy(dtype=np.float32)
+    row = pd.Index(embeddings.index.astype(str))
+    if normalize:
+        _, mean, std = normalize_embeddings(values[row.get_indexer(train_proteins)], clip=clip)
+    else:
+        mean, std = np.zeros(values.shape[1]), np.ones(values.shape[1])
+
+    def norm(ids: np.ndarray) -> np.ndarray:
+        block = values[row.get_indexer(ids)]
+        return normalize_embeddings(block, mean=mean, std=std, clip=clip)[0] if normalize else block
+
+    return norm(train_sources), norm(train_targets), norm(split.held_out), mean, std

@@ -249,8 +249,25 @@ def draw_pairings(
 def get_features(adata: AnnData, *, use_rep: str | None = None, layer: str | None = None) -> np.ndarray | sp.spmatrix:
     """The cell x feature matrix to analyse: ``adata.obsm[use_rep]``, ``adata.layers[layer]`` or ``adata.X``.
 
-    Raises ``KeyError`` naming the missing key and listing the available ones; ``ValueError`` if both
-    ``use_rep`` and ``layer`` are given. Dense or sparse is returned as stored (no copy).
+    Parameters
+    ----------
+    adata
+        The annotated data.
+    use_rep
+        Key in ``adata.obsm`` (e.g. ``"X_pca"``).
+    layer
+        Key in ``adata.layers``; neither: ``adata.X``.
+
+    Returns
+    -------
+    The matrix, dense or sparse as stored (no copy).
+
+    Raises
+    ------
+    KeyError
+        Naming the missing key and listing the available ones.
+    ValueError
+        If both ``use_rep`` and ``layer`` are given.
     """
     if use_rep is not None and layer is not None:
         raise ValueError("give use_rep or layer, not both")

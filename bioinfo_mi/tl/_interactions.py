@@ -8,6 +8,12 @@ networks and scored by the k-NN log density ratio against the training latents; 
 whether the ordered pair is an annotated interaction. A baseline score, the cosine similarity of
 the raw embeddings, is evaluated on the same candidates. The default score adds k-NN estimates of
 the partners' role odds to the density ratio (``score="log_odds"``, see :func:`interaction_roc`).
+
+:func:`interaction_roc` runs the section's four steps: plan the splits
+(:func:`bioinfo_mi.pp.holdout_splits`), fit and score every split (``_fit_split`` through the
+repeated-fit layer: :func:`bioinfo_mi.pp.split_arrays`, LMI, Algorithm 2,
+:func:`bioinfo_mi.estimators.role_log_ratios`), evaluate the candidates (``_evaluate``: AUC and
+ROC), and tabulate (``_tabulate``).
 """
 
 from __future__ import annotations
@@ -16,116 +22,36 @@ import hashlib
 import os
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from anndata import AnnData
-from joblib import Parallel, delayed
 from sklearn.metrics import roc_auc_score, roc_curve
-from tqdm.auto import tqdm
 
-from .._fits import spawn_seeds
+from .._docs import shared_docs
+from .._fits import check_n_jobs, root_seed, run_parallel
 from .._validation import EstimateWarning, check_positive_int
 from ..api import mi
 from ..estimators._knn import density_ratio_grid
-from ..pp.interactions import interaction_proteins, normalize_embeddings
+from ..estimators._roles import role_log_ratios
+from ..pp.interactions import (
+    HoldoutSplit,
+    _pair_ids,
+    holdout_splits,
+    interaction_proteins,
+    normalize_embeddings,
+    split_arrays,
+)
 from ._lmi import _estimator_kwds, _plain
 
-__all__ = ["interaction_roc", "role_log_ratios"]
+__all__ = ["interaction_roc"]
 
 #: fewest held-out positive pairs below which interaction_roc warns that the AUC is anecdotal
 MIN_POSITIVES = 20
 #: False-positive rates at which every split's ROC curve is stored (for averaging and plotting).
 FPR_GRID = np.linspace(0.0, 1.0, 201)
-
-
-@dataclass(frozen=True)
-class HoldoutSplit:
-    """One hold-out split: the held-out protein IDs and the pair rows left for training."""
-
-    split: int
-    held_out: np.ndarray
-    train_rows: np.ndarray
-    seed: int
-
-
-def _pair_ids(pairs: AnnData) -> tuple[np.ndarray, np.ndarray]:
-    missing = [c for c in ("source_id", "target_id") if c not in pairs.obs.columns]
-    if missing:
-        raise KeyError(
-            f"obs columns {missing} not found; available: {list(pairs.obs.columns)}. Build the pairs with "
-            "bioinfo_mi.pp.pair_interactions or bioinfo_mi.datasets.simulate_interactions"
-        )
-    return pairs.obs["source_id"].astype(str).to_numpy(), pairs.obs["target_id"].astype(str).to_numpy()
-
-
-def holdout_splits(
-    pairs: AnnData, *, n_holdout: int = 170, n_splits: int = 20, random_state: Any = 0
-) -> list[HoldoutSplit]:
-    """Draw the hold-out splits of :func:`interaction_roc` (LMI paper, Section 4.1).
-
-    Each split holds out ``n_holdout`` distinct proteins, drawn without replacement from the
-    proteins that occur in ``pairs``; its training pairs are those with neither partner held out.
-
-    Parameters
-    ----------
-    pairs
-        Paired AnnData with ``obs['source_id']`` and ``obs['target_id']``.
-    n_holdout, n_splits
-        Held-out proteins per split, number of splits.
-    random_state
-        Seed; the same seed gives the same splits (and per-split fit seeds).
-
-    Returns
-    -------
-    A list of :class:`HoldoutSplit`.
-    """
-    n_holdout = check_positive_int(n_holdout, name="n_holdout", minimum=2)
-    n_splits = check_positive_int(n_splits, name="n_splits")
-    sources, targets = _pair_ids(pairs)
-    proteins = np.unique(np.concatenate([sources, targets]))
-    if n_holdout >= len(proteins):
-        raise ValueError(
-            f"n_holdout={n_holdout} needs more proteins than the {len(proteins)} in the pairs "
-            "(some must stay for training); lower n_holdout"
-        )
-    seeds = spawn_seeds(random_state, n_splits + 1)
-    rng = np.random.default_rng(seeds[-1])
-    splits = []
-    for i in range(n_splits):
-        held = np.sort(rng.choice(proteins, size=n_holdout, replace=False))
-        involved = np.isin(sources, held) | np.isin(targets, held)
-        splits.append(HoldoutSplit(i, held, np.flatnonzero(~involved), seeds[i]))
-    return splits
-
-
-def split_arrays(
-    embeddings: pd.DataFrame, sources: np.ndarray, targets: np.ndarray, split: HoldoutSplit, *,
-    normalize: bool = True, clip: float | None = 10.0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Training pairs and held-out proteins of one split, normalised with training statistics only.
-
-    Returns ``(x_train, y_train, held_out, mean, std)``: the source and target embeddings of the
-    training pairs, the held-out proteins' embeddings (rows in ``split.held_out`` order), and the
-    per-dimension statistics, computed over the training proteins (each once; Appendix A.4.1).
-    """
-    train_sources, train_targets = sources[split.train_rows], targets[split.train_rows]
-    train_proteins = np.unique(np.concatenate([train_sources, train_targets]))
-    values = embeddings.to_numpy(dtype=np.float32)
-    row = pd.Index(embeddings.index.astype(str))
-    if normalize:
-        _, mean, std = normalize_embeddings(values[row.get_indexer(train_proteins)], clip=clip)
-    else:
-        mean, std = np.zeros(values.shape[1]), np.ones(values.shape[1])
-
-    def norm(ids: np.ndarray) -> np.ndarray:
-        block = values[row.get_indexer(ids)]
-        return normalize_embeddings(block, mean=mean, std=std, clip=clip)[0] if normalize else block
-
-    return norm(train_sources), norm(train_targets), norm(split.held_out), mean, std
 
 
 def _cosine(a: np.ndarray) -> np.ndarray:
@@ -140,55 +66,10 @@ def _roc(labels: np.ndarray, scores: np.ndarray) -> tuple[float, np.ndarray]:
     return float(roc_auc_score(labels, scores)), np.interp(FPR_GRID, fpr, tpr)
 
 
-def role_log_ratios(
-    train_embeddings: np.ndarray, source_degree: np.ndarray, target_degree: np.ndarray, query: np.ndarray, *,
-    n_neighbors: int = 10,
-) -> tuple[np.ndarray, np.ndarray]:
-    """k-NN estimates of ``log p_s(a) / q(a)`` and ``log p_t(a) / q(a)`` for query proteins ``a``.
-
-    ``p_s`` (``p_t``) is the distribution of the source (target) partner of an annotated pair and
-    ``q`` that of a protein drawn uniformly from the proteins; on a training protein ``j`` the ratio
-    is its source (target) degree over the mean degree. For a query it is the mean degree of its
-    ``n_neighbors`` nearest training proteins (Euclidean, in the normalised embedding space), with
-    one pseudo-neighbour of mean degree so that the log stays finite, over the mean degree. This
-    is the role part of the ``"log_odds"`` score of :func:`interaction_roc`.
-
-    Parameters
-    ----------
-    train_embeddings
-        ``(n_train, d)`` embeddings of the training proteins (each once).
-    source_degree, target_degree
-        ``(n_train,)`` number of training pairs in which each protein is the source / the target.
-    query
-        ``(n_query, d)`` embeddings of the proteins to score (normalised like the training ones).
-    n_neighbors
-        Neighbours averaged (capped at ``n_train``).
-
-    Returns
-    -------
-    ``(log_source, log_target)``, two ``(n_query,)`` arrays in nats.
-    """
-    from sklearn.neighbors import NearestNeighbors
-
-    n_neighbors = min(check_positive_int(n_neighbors, name="n_neighbors"), len(train_embeddings))
-    index = NearestNeighbors(n_neighbors=n_neighbors, algorithm="brute").fit(train_embeddings)
-    neighbours = index.kneighbors(query, return_distance=False)
-    out = []
-    for degree in (np.asarray(source_degree, dtype=np.float64), np.asarray(target_degree, dtype=np.float64)):
-        mean = degree.mean()
-        smoothed = (degree[neighbours].sum(axis=1) + mean) / (n_neighbors + 1)
-        out.append(np.log(smoothed / mean))
-    return out[0], out[1]
-
-
 def _fit_split(embeddings: pd.DataFrame, sources: np.ndarray, targets: np.ndarray, split: HoldoutSplit,
                options: dict[str, Any], k: int, role_neighbors: int, normalize: bool, clip: float | None,
-               chunk_size: int, threads: int | None = None) -> dict[str, Any]:
+               chunk_size: int) -> dict[str, Any]:
     """Train on one split and score every ordered held-out pair (all scores, before choosing candidates)."""
-    if threads is not None:  # inside a worker process: share the cores between workers
-        import torch
-
-        torch.set_num_threads(threads)
     x_train, y_train, held, mean, std = split_arrays(embeddings, sources, targets, split, normalize=normalize,
                                                      clip=clip)
     fit = mi(x_train, y_train, method="lmi", random_state=split.seed, **options)
@@ -248,6 +129,7 @@ def _cache_path(folder: Path, embeddings: pd.DataFrame, sources: np.ndarray, tar
     return folder / f"{h.hexdigest()}.npz"
 
 
+@shared_docs
 def interaction_roc(
     pairs: AnnData,
     *,
@@ -260,15 +142,16 @@ def interaction_roc(
     normalize: bool = True,
     clip: float | None = 10.0,
     key_added: str = "interaction_roc",
+    copy: bool = False,
     random_state: int | None = 0,
-    n_jobs: int = 1,
+    n_jobs: int = -1,
     progress: bool = True,
     chunk_size: int = 2**24,
     splits: Sequence[int] | None = None,
     cache_dir: str | os.PathLike | None = None,
     estimator_kwds: Mapping[str, Any] | None = None,
     **estimator_options: Any,
-) -> pd.DataFrame | None:
+) -> AnnData | None:
     """Held-out interaction prediction with the latent k-NN log density ratio (Section 4.1, Fig. 5c-d).
 
     For each of ``n_splits`` splits (:func:`holdout_splits`): LMI is trained on the pairs with no
@@ -316,11 +199,12 @@ def interaction_roc(
         Per-split normalisation with training statistics, and the clipping bound.
     key_added
         Key in ``pairs.uns``.
+    copy
+        Return a modified copy instead of writing into ``pairs``.
     random_state
-        Seed of the splits and fits; seeds do not depend on ``n_jobs`` (thread counts: see
-        :func:`bioinfo_mi.tl.lmi`).
-    n_jobs
-        Splits run in parallel processes (-1: all cores).
+        Seed of the splits and fits (int, None or Generator; the int every seed was derived from is
+        stored in ``params``); the results do not depend on ``n_jobs``.
+    {n_jobs}
     progress
         Progress bar over splits.
     chunk_size
@@ -339,95 +223,104 @@ def interaction_roc(
 
     Returns
     -------
-    The per-split table (one row per split): ``split``, ``auc`` (the ``score``),
+    ``None``, or with ``copy=True`` a modified copy of ``pairs`` (the input untouched). Writes
+    ``pairs.uns[key_added]``: ``"table"``, one row per split: ``split``, ``auc`` (the ``score``),
     ``auc_density_ratio`` (Algorithm 2 alone), ``auc_cosine`` (baseline), ``n_holdout``,
     ``n_candidates``, ``n_positive``, ``n_train_pairs``, ``mi_train`` (LMI estimate on the
-    training pairs, bits); ``n_candidates`` is ``n_holdout**2`` for ``candidates="all"``. Also
-    writes ``pairs.uns[key_added]``: ``"table"`` (the same), ``"curves"`` (DataFrame ``split``,
-    ``score`` in {``score``, ``"density_ratio"``, ``"cosine"``}, ``fpr``, ``tpr``: each ROC curve
-    on a fixed FPR grid), ``"holdout"`` (DataFrame ``split``, ``protein_id``) and ``"params"``. A
-    split whose candidates hold no annotated pair (or only annotated pairs) gets AUC NaN. The cache
-    holds the scores of every ordered held-out pair, so one cache serves any ``candidates`` and
-    ``score``.
+    training pairs, bits), with ``n_candidates`` equal to ``n_holdout**2`` for ``candidates="all"``;
+    ``"curves"`` (DataFrame ``split``, ``score`` in {``score``, ``"density_ratio"``, ``"cosine"``},
+    ``fpr``, ``tpr``: each ROC curve on a fixed FPR grid); ``"holdout"`` (DataFrame ``split``,
+    ``protein_id``); ``"params"``. A split whose candidates hold no annotated pair (or only
+    annotated pairs) gets AUC NaN. The cache holds the scores of every ordered held-out pair, so
+    one cache serves any ``candidates`` and ``score``. With ``splits`` nothing is written and
+    ``None`` is returned.
     """
     k = check_positive_int(k, name="k")
     chunk_size = check_positive_int(chunk_size, name="chunk_size")
     role_neighbors = check_positive_int(role_neighbors, name="role_neighbors")
+    n_jobs = check_n_jobs(n_jobs)
     estimator_options = _estimator_kwds(None, "lmi", estimator_kwds, estimator_options, "tl.interaction_roc")
     if candidates not in ("all", "bipartite"):
         raise ValueError(f"candidates must be 'all' or 'bipartite', got {candidates!r}")
     if score not in ("log_odds", "density_ratio"):
         raise ValueError(f"score must be 'log_odds' or 'density_ratio', got {score!r}")
-    roles = None
-    if candidates == "bipartite":
-        proteins = pairs.uns.get("proteins")
-        if not isinstance(proteins, pd.DataFrame) or "role" not in proteins.columns:
-            raise KeyError("candidates='bipartite' needs pairs.uns['proteins'] with a 'role' column "
-                           "(written by pp.pair_interactions and datasets.simulate_interactions)")
-        roles = proteins["role"].astype(str).set_axis(proteins.index.astype(str))
     if splits is not None and cache_dir is None:
         raise ValueError("splits runs part of an evaluation into a cache; give cache_dir as well")
+    roles = _candidate_roles(pairs) if candidates == "bipartite" else None
     embeddings = interaction_proteins(pairs)
     sources, targets = _pair_ids(pairs)
     unknown = sorted((set(sources) | set(targets)) - set(embeddings.index.astype(str)))
     if unknown:
         raise ValueError(f"{len(unknown)} proteins of the pairs have no row in uns['embeddings'], e.g. {unknown[:3]}")
+    random_state = root_seed(random_state)  # stored with the results: the run can be repeated
+
+    # 1. plan the splits: held-out proteins, the pairs left for training (Section 4.1)
     plan = holdout_splits(pairs, n_holdout=n_holdout, n_splits=n_splits, random_state=random_state)
     if splits is not None:
         bad = [i for i in splits if not 0 <= int(i) < n_splits]
         if bad:
             raise ValueError(f"splits must be positions in 0..{n_splits - 1}, got {bad}")
-        todo_splits = [plan[int(i)] for i in splits]
-    else:
-        todo_splits = plan
-    settings = dict(options=estimator_options, k=k, role_neighbors=role_neighbors, normalize=normalize, clip=clip,
-                    chunk_size=chunk_size)
-    key = repr(sorted({**estimator_options, "k": k, "role_neighbors": role_neighbors, "normalize": normalize,
-                       "clip": clip}.items()))
-    paths: list[Path | None] = [None] * len(todo_splits)
-    results: list[dict[str, Any] | None] = [None] * len(todo_splits)
+    todo = plan if splits is None else [plan[int(i)] for i in splits]
+    # 2. fit LMI on each split's training pairs and score every ordered held-out pair (Algorithm 2)
+    settings = {"options": estimator_options, "k": k, "role_neighbors": role_neighbors, "normalize": normalize,
+                "clip": clip, "chunk_size": chunk_size}
+    results = _fit_splits(embeddings, sources, targets, todo, settings, n_jobs=n_jobs, progress=progress,
+                          cache_dir=cache_dir)
+    if splits is not None:
+        return None
+    # 3. evaluate the chosen score on the candidates: AUC and ROC curve per split
+    evaluated = [_evaluate(r, split.held_out, roles, score) for r, split in zip(results, plan, strict=True)]
+    # 4. tabulate
+    params = {"n_holdout": n_holdout, "n_splits": n_splits, "k": k, "score": score, "role_neighbors": role_neighbors,
+              "candidates": candidates, "normalize": normalize,
+              "clip": float("inf") if clip is None else clip, "random_state": random_state,
+              "estimator_kwds": estimator_options}
+    result = _tabulate(evaluated, plan, score, params)
+    adata = pairs.copy() if copy else pairs
+    adata.uns[key_added] = result
+    return adata if copy else None
+
+
+def _candidate_roles(pairs: AnnData) -> pd.Series:
+    proteins = pairs.uns.get("proteins")
+    if not isinstance(proteins, pd.DataFrame) or "role" not in proteins.columns:
+        raise KeyError("candidates='bipartite' needs pairs.uns['proteins'] with a 'role' column "
+                       "(written by pp.pair_interactions and datasets.simulate_interactions)")
+    return proteins["role"].astype(str).set_axis(proteins.index.astype(str))
+
+
+def _fit_splits(embeddings: pd.DataFrame, sources: np.ndarray, targets: np.ndarray, todo: list[HoldoutSplit],
+                settings: dict[str, Any], *, n_jobs: int, progress: bool,
+                cache_dir: str | os.PathLike | None) -> list[dict[str, Any]]:
+    """Step 2 for every split in ``todo``, through the repeated-fit layer (parallel, cached)."""
+    key = repr(sorted({**settings["options"], **{name: settings[name] for name in
+                                                  ("k", "role_neighbors", "normalize", "clip")}}.items()))
+    paths: list[Path | None] = [None] * len(todo)
     if cache_dir is not None:
         folder = Path(cache_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        for i, split in enumerate(todo_splits):
-            paths[i] = _cache_path(folder, embeddings, sources, targets, split, key)
-            if paths[i].exists():
-                with np.load(paths[i], allow_pickle=False) as f:
-                    results[i] = {name: (f[name] if f[name].ndim else f[name].item()) for name in f.files}
-    todo = [i for i, r in enumerate(results) if r is None]
-    bar = tqdm(total=len(todo_splits), initial=len(todo_splits) - len(todo), desc="interaction splits",
-               unit="split", disable=not progress)
+        paths = [_cache_path(folder, embeddings, sources, targets, split, key) for split in todo]
 
-    def done(i: int, res: dict[str, Any]) -> None:
-        results[i] = res
-        if paths[i] is not None:
-            tmp = paths[i].with_suffix(f".{os.getpid()}.tmp.npz")
-            np.savez(tmp, **res)
-            os.replace(tmp, paths[i])
-        bar.update()
+    def load(path: Path) -> dict[str, Any]:
+        with np.load(path, allow_pickle=False) as f:
+            return {name: (f[name] if f[name].ndim else f[name].item()) for name in f.files}
 
-    n_jobs = int(n_jobs)
-    if n_jobs == 1 or len(todo) <= 1:
-        for i in todo:
-            done(i, _fit_split(embeddings, sources, targets, todo_splits[i], **settings))
-    else:
-        threads = max(1, (os.cpu_count() or 1) // n_jobs) if n_jobs > 0 else 1
-        parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")
-        outputs = parallel(delayed(_fit_split)(embeddings, sources, targets, todo_splits[i], threads=threads,
-                                               **settings) for i in todo)
-        for i, res in zip(todo, outputs, strict=True):
-            done(i, res)
-    bar.close()
-    if splits is not None:
-        return None
-    evaluated = [_evaluate(r, split.held_out, roles, score) for r, split in zip(results, todo_splits, strict=True)]
+    calls = [(embeddings, sources, targets, split, settings["options"], settings["k"], settings["role_neighbors"],
+              settings["normalize"], settings["clip"], settings["chunk_size"]) for split in todo]
+    return run_parallel(_fit_split, calls, n_jobs=n_jobs, progress=progress, desc="interaction splits", unit="split",
+                        cache=paths, load=load, save=lambda path, res: np.savez(path, **res))
+
+
+def _tabulate(evaluated: list[dict[str, Any]], plan: list[HoldoutSplit], score: str,
+              params: dict[str, Any]) -> dict[str, Any]:
+    """Step 4: the per-split table, the ROC curves on :data:`FPR_GRID`, the held-out proteins, the parameters."""
     table = pd.DataFrame([e["row"] for e in evaluated])
     few = int(table.n_positive.min())
     if few < MIN_POSITIVES:
         warnings.warn(EstimateWarning(
             f"a held-out AUC rests on only {few} positive pair(s) (fewest over the splits; {MIN_POSITIVES} or "
             f"more give an AUC uncertain by about +/-0.1 or less): read the AUC as anecdotal, or raise n_holdout",
-            "few-positives"), stacklevel=2)
+            "few-positives"), stacklevel=3)
     names = {"selected": score, "density_ratio": "density_ratio", "cosine": "cosine"}
     curves = pd.concat([
         pd.DataFrame({"split": e["row"]["split"], "score": names[name], "fpr": FPR_GRID, "tpr": tpr})
@@ -437,9 +330,4 @@ def interaction_roc(
         "split": np.repeat([s.split for s in plan], [len(s.held_out) for s in plan]),
         "protein_id": np.concatenate([s.held_out for s in plan]).astype(object),
     })
-    params = {"n_holdout": n_holdout, "n_splits": n_splits, "k": k, "score": score, "role_neighbors": role_neighbors,
-              "candidates": candidates, "normalize": normalize,
-              "clip": float("inf") if clip is None else clip, "random_state": random_state,
-              "estimator_kwds": estimator_options}
-    pairs.uns[key_added] = {"table": table, "curves": curves, "holdout": holdout, "params": _plain(params)}
-    return table
+    return {"table": table, "curves": curves, "holdout": holdout, "params": _plain(params)}

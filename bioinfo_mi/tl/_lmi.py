@@ -15,7 +15,8 @@ import pandas as pd
 from anndata import AnnData
 from scipy import stats
 
-from .._fits import FitJob, FitResult, root_seed, run_fits, spawn_seeds, warn_fits
+from .._docs import shared_docs
+from .._fits import FitJob, FitResult, check_n_jobs, root_seed, run_fits, spawn_seeds, warn_fits
 from .._validation import EstimateWarning, check_options, check_positive_int
 from ..api import METHODS, method_options
 from ..pp.pairing import draw_pairings, get_features, resolve_conditions
@@ -202,6 +203,7 @@ def _warn_if_in_noise(row: pd.Series) -> None:
             stacklevel=3)
 
 
+@shared_docs
 def lmi(
     adata: AnnData,
     *,
@@ -219,7 +221,7 @@ def lmi(
     key_added: str = "lmi",
     copy: bool = False,
     random_state: int | np.random.Generator | None = 0,
-    n_jobs: int = 1,
+    n_jobs: int = -1,
     progress: bool = True,
     pair_keys: Sequence[str] | None = None,
     fits: Sequence[int] | None = None,
@@ -273,12 +275,10 @@ def lmi(
         Seed of the pairings, shuffles and fits: an int, a ``numpy.random.Generator`` (one draw from
         it becomes the root seed; two Generators in the same state give the same results) or None
         (fresh entropy). The root seed is stored as ``params["random_state"]``, so any run can be
-        repeated; ``fits`` needs an int. Seeds do not depend on ``n_jobs``; results are
-        identical whatever ``n_jobs`` at a fixed number of torch threads per fit (``n_jobs > 1``
-        gives each worker ``cpu_count // n_jobs`` threads; LMI fits at small d can differ between
-        thread counts: docs/benchmarks.md, known defect).
-    n_jobs
-        Fits run in parallel processes (-1: all cores).
+        repeated; ``fits`` needs an int. Every fit runs with the same fixed number of threads
+        (``bioinfo_mi._fits.FIT_THREADS``) in this process or in a worker, so the results do not
+        depend on ``n_jobs``.
+    {n_jobs}
     progress
         Progress bar over fits.
     pair_keys
@@ -321,7 +321,7 @@ def lmi(
                  conditions=conditions, restrict=restrict, use_rep=use_rep, layer=layer, n_pairings=n_pairings,
                  n_shuffles=n_shuffles, random_state=random_state, min_clones=min_clones)
     results = run_fits(plan.x_features, plan.y_features, plan.jobs, method=method, options=estimator_options,
-                       n_jobs=int(n_jobs), progress=progress, fits=fits, cache_dir=cache_dir,
+                       n_jobs=check_n_jobs(n_jobs), progress=progress, fits=fits, cache_dir=cache_dir,
                        with_se=[bool(error_bars) and not job.shuffled for job in plan.jobs])
     if fits is not None:
         return None
@@ -343,6 +343,7 @@ def lmi(
     return target if copy else None
 
 
+@shared_docs
 def pmi(
     adata: AnnData,
     *,
@@ -359,7 +360,7 @@ def pmi(
     key_added: str = "pmi",
     copy: bool = False,
     random_state: int | np.random.Generator | None = 0,
-    n_jobs: int = 1,
+    n_jobs: int = -1,
     progress: bool = True,
     pair_keys: Sequence[str] | None = None,
     fits: Sequence[int] | None = None,
@@ -369,9 +370,18 @@ def pmi(
 ) -> AnnData | None:
     """Pointwise MI per cell, averaged over the pairings that scored it (LMI paper, Section 4.2, Fig. 6).
 
-    Parameters are those of :func:`lmi` (no shuffles), plus ``side``: ``"early"`` scores the cells
-    of the first condition (as the paper shows them), ``"both"`` also the second condition's cells.
     On paired data (see :func:`lmi`) each row is one pair and gets the pair's pMI.
+
+    Parameters
+    ----------
+    adata, clone_key, condition_key, conditions, restrict, use_rep, layer, n_pairings, method, min_clones
+        As in :func:`lmi` (there are no shuffles here).
+    side
+        ``"early"`` scores the cells of the first condition (as the paper shows them), ``"both"``
+        also the second condition's cells.
+    key_added, copy, random_state, progress, pair_keys, fits, cache_dir, estimator_kwds, **estimator_options
+        As in :func:`lmi`.
+    {n_jobs}
 
     Returns
     -------
@@ -390,7 +400,7 @@ def pmi(
     if "pair_keys" in plan.describe:
         side = "early"  # one row per pair: the x side's rows are the pairs
     results = run_fits(plan.x_features, plan.y_features, plan.jobs, method=method, options=estimator_options,
-                       n_jobs=int(n_jobs), progress=progress, fits=fits, cache_dir=cache_dir)
+                       n_jobs=check_n_jobs(n_jobs), progress=progress, fits=fits, cache_dir=cache_dir)
     if fits is not None:
         return None
     warn_fits(results)

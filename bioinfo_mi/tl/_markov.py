@@ -17,7 +17,8 @@ import pandas as pd
 from anndata import AnnData
 from scipy import stats
 
-from .._fits import root_seed, run_fits, warn_fits
+from .._docs import shared_docs
+from .._fits import check_n_jobs, root_seed, run_fits, warn_fits
 from .._validation import check_positive_int
 from ..pp.pairing import _check_obs_key, get_features, match_value, sorted_values
 from ._lmi import _check_split, _estimator_kwds, _jobs, _plain, shared_within_se
@@ -39,6 +40,7 @@ def _default_wells(adata: AnnData, well_key: str, time_key: str, late: Any) -> t
     return top[0], top[1]
 
 
+@shared_docs
 def markov_test(
     adata: AnnData,
     *,
@@ -58,7 +60,7 @@ def markov_test(
     key_added: str = "markov_test",
     copy: bool = False,
     random_state: int | np.random.Generator | None = 0,
-    n_jobs: int = 1,
+    n_jobs: int = -1,
     progress: bool = True,
     fits: Sequence[int] | None = None,
     cache_dir: str | os.PathLike | None = None,
@@ -98,10 +100,11 @@ def markov_test(
         Real and shuffled pairings per comparison.
     alpha
         Significance level of the one-sided test.
-    method, min_clones, random_state, n_jobs, progress, estimator_kwds, **estimator_options
-        As in :func:`bioinfo_mi.tl.lmi`; seeds do not depend on ``n_jobs`` (see there for thread counts).
+    method, min_clones, random_state, progress, estimator_kwds, **estimator_options
+        As in :func:`bioinfo_mi.tl.lmi`.
         The estimator's own options go in ``estimator_kwds`` (e.g. LMI's loss weight:
         ``estimator_kwds={"alpha": 2.0}``, while ``alpha`` here is the significance level).
+    {n_jobs}
     fits, cache_dir
         Split the test into independent jobs, as in :func:`bioinfo_mi.tl.lmi`. The fits are numbered
         over both comparisons: I(early; late) real pairings, its shuffles, then the same for
@@ -142,7 +145,7 @@ def markov_test(
                                random_state=seed_sis, **common)
     jobs = jobs_el + jobs_sis
     results = run_fits(features, features, jobs, method=method, options=estimator_options,
-                       n_jobs=int(n_jobs), progress=progress, fits=fits, cache_dir=cache_dir,
+                       n_jobs=check_n_jobs(n_jobs), progress=progress, fits=fits, cache_dir=cache_dir,
                        with_se=[not job.shuffled for job in jobs])
     if fits is not None:
         return None

@@ -97,7 +97,7 @@ def test_choice_rule_on_constructed_tables():
 def test_scan_applies_the_rule_and_warns_when_still_rising(data, monkeypatch):
     x, y = data
 
-    def plateau_at_4(x, y, latent_dim, seed, options, threads):
+    def plateau_at_4(x, y, latent_dim, seed, options):
         noise = (seed % 1000) / 1000 * 0.02  # differs between repeats, so the sd is > 0
         return 0.8 * min(latent_dim, 4) / 4 + noise, 1, 0.0
 
@@ -107,7 +107,7 @@ def test_scan_applies_the_rule_and_warns_when_still_rising(data, monkeypatch):
     assert res.chosen == 4
     assert res.table.within_noise.tolist() == [False, True, True, True]
 
-    monkeypatch.setattr(latent_scan, "_fit", lambda x, y, latent_dim, seed, options, threads:
+    monkeypatch.setattr(latent_scan, "_fit", lambda x, y, latent_dim, seed, options:
                         (latent_dim / 10 + (seed % 7) / 1000, 1, 0.0))
     with pytest.warns(UserWarning, match="largest one scanned"):
         res = scan_latent_dim(x, y, n_repeats=2, progress=False)

@@ -30,7 +30,7 @@ def pairs():
 
 def test_holdout_splits_never_leak(pairs):
     sources, targets = pairs.obs["source_id"].to_numpy(str), pairs.obs["target_id"].to_numpy(str)
-    splits = bm.tl.holdout_splits(pairs, n_holdout=30, n_splits=4, random_state=0)
+    splits = bm.pp.holdout_splits(pairs, n_holdout=30, n_splits=4, random_state=0)
     assert len({tuple(s.held_out) for s in splits}) == 4  # different draws
     for split in splits:
         assert len(np.unique(split.held_out)) == 30  # without replacement
@@ -39,15 +39,15 @@ def test_holdout_splits_never_leak(pairs):
         involved = np.isin(sources, split.held_out) | np.isin(targets, split.held_out)
         assert not involved[train].any()  # no held-out protein in any training pair
         assert involved[~train].all()  # and every other pair is left out only because of one
-    again = bm.tl.holdout_splits(pairs, n_holdout=30, n_splits=4, random_state=0)
+    again = bm.pp.holdout_splits(pairs, n_holdout=30, n_splits=4, random_state=0)
     assert all(np.array_equal(a.held_out, b.held_out) for a, b in zip(splits, again, strict=True))
 
 
 def test_held_out_normalised_with_training_statistics_only(pairs):
     emb = bm.pp.interaction_proteins(pairs)
     sources, targets = pairs.obs["source_id"].to_numpy(str), pairs.obs["target_id"].to_numpy(str)
-    split = bm.tl.holdout_splits(pairs, n_holdout=30, n_splits=1, random_state=1)[0]
-    x_train, y_train, held, mean, std = bm.tl.split_arrays(emb, sources, targets, split)
+    split = bm.pp.holdout_splits(pairs, n_holdout=30, n_splits=1, random_state=1)[0]
+    x_train, y_train, held, mean, std = bm.pp.split_arrays(emb, sources, targets, split)
     train_proteins = np.unique(np.concatenate([sources[split.train_rows], targets[split.train_rows]]))
     raw = emb.loc[train_proteins].to_numpy(float)
     np.testing.assert_allclose(mean, raw.mean(axis=0), rtol=1e-5)
@@ -57,7 +57,7 @@ def test_held_out_normalised_with_training_statistics_only(pairs):
     # changing the held-out proteins' embeddings changes nothing on the training side
     poisoned = emb.copy()
     poisoned.loc[split.held_out] *= 1000.0
-    x2, y2, held2, mean2, std2 = bm.tl.split_arrays(poisoned, sources, targets, split)
+    x2, y2, held2, mean2, std2 = bm.pp.split_arrays(poisoned, sources, targets, split)
     np.testing.assert_array_equal(mean2, mean)
     np.testing.assert_array_equal(std2, std)
     np.testing.assert_array_equal(x2, x_train)
@@ -83,7 +83,8 @@ def test_density_ratio_grid_equals_density_ratio_on_every_pair(k):
 def test_interaction_roc_end_to_end(pairs, tmp_path):
     data = pairs.copy()
     opts = dict(n_holdout=40, n_splits=2, random_state=0, estimator_kwds={"epochs": 30}, progress=False)
-    table = bm.tl.interaction_roc(data, **opts)
+    assert bm.tl.interaction_roc(data, **opts) is None
+    table = data.uns["interaction_roc"]["table"]
     assert list(table.columns) == ["split", "auc", "auc_density_ratio", "auc_cosine", "n_holdout", "n_candidates",
                                    "n_positive", "n_train_pairs", "mi_train"]
     assert (table.n_candidates == 1600).all()
@@ -104,14 +105,17 @@ def test_interaction_roc_end_to_end(pairs, tmp_path):
     assert ax.get_xlabel() == "false positive rate" and (tmp_path / "roc.png").exists()
     data.write_h5ad(tmp_path / "pairs.h5ad")
     # parallel splits and the split-into-jobs route give the same numbers
-    parallel = bm.tl.interaction_roc(pairs.copy(), n_jobs=2, **opts)
+    parallel = bm.tl.interaction_roc(pairs, n_jobs=2, copy=True, **opts).uns["interaction_roc"]["table"]
+    assert "interaction_roc" not in pairs.uns  # copy=True leaves the input untouched
     pd.testing.assert_frame_equal(parallel, table)
     staged = pairs.copy()
     for i in range(2):
         assert bm.tl.interaction_roc(staged, splits=[i], cache_dir=tmp_path / "cache", **opts) is None
-    pd.testing.assert_frame_equal(bm.tl.interaction_roc(staged, cache_dir=tmp_path / "cache", **opts), table)
+    bm.tl.interaction_roc(staged, cache_dir=tmp_path / "cache", **opts)
+    pd.testing.assert_frame_equal(staged.uns["interaction_roc"]["table"], table)
     # the cache keeps every score: another score or candidate set is assembled without refitting
-    ratio = bm.tl.interaction_roc(staged, cache_dir=tmp_path / "cache", score="density_ratio", **opts)
+    bm.tl.interaction_roc(staged, cache_dir=tmp_path / "cache", score="density_ratio", **opts)
+    ratio = staged.uns["interaction_roc"]["table"]
     np.testing.assert_array_equal(ratio.auc, table.auc_density_ratio)
     assert set(staged.uns["interaction_roc"]["curves"].score) == {"density_ratio", "cosine"}
     bm.pl.interaction_roc(staged, save=tmp_path / "roc_ratio.png")
@@ -122,14 +126,14 @@ def test_role_log_ratios():
     train = np.array([[0.0], [0.1], [0.2], [10.0], [10.1], [10.2]])
     source_degree = np.array([3, 3, 3, 0, 0, 0])  # the first three only ever appear as sources
     target_degree = np.array([0, 0, 0, 2, 2, 2])
-    log_s, log_t = bm.tl.role_log_ratios(train, source_degree, target_degree, np.array([[0.05], [10.05]]),
+    log_s, log_t = bm.estimators.role_log_ratios(train, source_degree, target_degree, np.array([[0.05], [10.05]]),
                                          n_neighbors=3)
     # near the sources: (9 + 1.5) / 4 / 1.5 = 1.75; near the targets: (0 + 1.5) / 4 / 1.5 = 0.25
     np.testing.assert_allclose(np.exp(log_s), [1.75, 0.25])
     np.testing.assert_allclose(np.exp(log_t), [0.25, 1.75])
     assert np.isfinite(log_s).all() and np.isfinite(log_t).all()
     with pytest.raises(ValueError, match="n_neighbors"):
-        bm.tl.role_log_ratios(train, source_degree, target_degree, train, n_neighbors=0)
+        bm.estimators.role_log_ratios(train, source_degree, target_degree, train, n_neighbors=0)
 
 
 def test_interaction_roc_errors(pairs):
@@ -151,8 +155,9 @@ def test_interaction_roc_errors(pairs):
 
 def test_bipartite_candidates(pairs):
     data = pairs.copy()
-    table = bm.tl.interaction_roc(data, n_holdout=40, n_splits=1, candidates="bipartite", random_state=0,
-                                  estimator_kwds={"epochs": 5}, progress=False)
+    bm.tl.interaction_roc(data, n_holdout=40, n_splits=1, candidates="bipartite", random_state=0,
+                          estimator_kwds={"epochs": 5}, progress=False)
+    table = data.uns["interaction_roc"]["table"]
     held = data.uns["interaction_roc"]["holdout"].protein_id
     n_sources, n_targets = held.str.startswith("S").sum(), held.str.startswith("T").sum()
     assert table.n_candidates[0] == n_sources * n_targets  # only (source, target) pairs are candidates
@@ -165,6 +170,18 @@ def test_bipartite_candidates(pairs):
 def test_interaction_roc_warns_when_the_auc_rests_on_few_positives(pairs):
     # 10 held-out proteins of the fixture's families give a handful of annotated pairs among them
     with pytest.warns(UserWarning, match=r"rests on only \d+ positive pair"):
-        table = bm.tl.interaction_roc(pairs.copy(), n_holdout=10, n_splits=1, random_state=0,
-                                      estimator_kwds={"epochs": 2}, progress=False)
+        out = bm.tl.interaction_roc(pairs, n_holdout=10, n_splits=1, random_state=0, copy=True,
+                                    estimator_kwds={"epochs": 2}, progress=False)
+    table = out.uns["interaction_roc"]["table"]
     assert table.n_positive.min() < 20
+
+
+def test_moved_helpers_still_reachable_from_tl_with_a_warning(pairs):
+    with pytest.warns(FutureWarning, match="moved to bioinfo_mi.pp.holdout_splits"):
+        old = bm.tl.holdout_splits
+    assert old is bm.pp.holdout_splits
+    with pytest.warns(FutureWarning, match="bioinfo_mi.estimators.role_log_ratios"):
+        assert bm.tl.role_log_ratios is bm.estimators.role_log_ratios
+    assert set(bm.tl.__all__) == {"lmi", "pmi", "markov_test", "interaction_roc"}
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        bm.tl.nothing  # noqa: B018

@@ -38,8 +38,9 @@ def test_interactions_workflow_end_to_end(tmp_path):
     roc = pd.read_csv(out / "roc_table.csv")
 
     pairs = ad.read_h5ad(out / "pairs.h5ad")
-    direct = bm.tl.interaction_roc(pairs, n_holdout=30, n_splits=2, random_state=0, estimator_kwds={"epochs": 5},
-                                   progress=False)
+    bm.tl.interaction_roc(pairs, n_holdout=30, n_splits=2, random_state=0, estimator_kwds={"epochs": 5},
+                          progress=False)
+    direct = pairs.uns["interaction_roc"]["table"]
     np.testing.assert_allclose(roc["auc"], direct["auc"], rtol=1e-12)
     bm.tl.lmi(pairs, n_pairings=1, n_shuffles=1, random_state=0, estimator_kwds={"epochs": 5}, progress=False)
     lmi_rows = mi_table[mi_table.method == "lmi"]

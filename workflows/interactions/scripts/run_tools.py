@@ -42,7 +42,8 @@ else:
         bm.tl.lmi(pairs, **mi_kwargs(method))
     pd.concat([pairs.uns[m]["table"].assign(method=m) for m in methods]).to_csv(sm.output.mi_table, index=False)
     pd.concat([pairs.uns[m]["summary"].assign(method=m) for m in methods]).to_csv(sm.output.mi_summary, index=False)
-    table = bm.tl.interaction_roc(pairs, **roc_kwargs)
+    bm.tl.interaction_roc(pairs, **roc_kwargs)
+    table = pairs.uns["interaction_roc"]["table"]
     table.to_csv(sm.output.roc_table, index=False)
     Path(sm.output.mi_fig).parent.mkdir(parents=True, exist_ok=True)
     bm.pl.lmi(pairs, key=methods, save=sm.output.mi_fig)

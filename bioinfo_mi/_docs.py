@@ -1,0 +1,84 @@
+"""Parameter descriptions shared by many public functions: one text per meaning (scanpy's
+``_doc_params`` idea). A docstring line that holds only ``{name}`` is replaced by the snippet
+``name``, indented like that line."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TypeVar
+
+F = TypeVar("F", bound=Callable)
+
+SNIPPETS: dict[str, str] = {
+    "n_jobs": """\
+n_jobs
+    Worker processes for the fits (joblib/loky). Default -1: one per core, never more than there
+    are fits. Every fit runs with the same fixed number of torch and BLAS threads
+    (``bioinfo_mi._fits.FIT_THREADS``: one, or the environment variable ``BIOINFO_MI_FIT_THREADS``)
+    in this process or in a worker, so the numbers do not depend on ``n_jobs``.""",
+    "ksg": """\
+x, y
+    Paired samples, ``(N, d_x)`` and ``(N, d_y)`` (1-D is one column); arrays, frames or sparse.
+k
+    Number of neighbours (>= 1). The paper's default is 3.
+base
+    ``"bits"`` (default), ``"nats"`` or a number.
+random_state
+    Seed or Generator for the tie-breaking jitter (see :mod:`bioinfo_mi.estimators`).
+jitter
+    Relative jitter amplitude (times each column's standard deviation).
+workers
+    Threads for the KD-tree queries (-1: all cores; inside a fit of the repeated-fit layer at most
+    its thread budget).""",
+    "metric": """\
+estimate, truth
+    Equal-length arrays of estimates and true values (bits). NaN estimates propagate (a failed fit
+    makes the cell NaN rather than flattering it).""",
+    "transform": """\
+Parameters
+----------
+x
+    Samples ``(N, d)`` (1-D is one column).
+random_state
+    Ignored (the transform is deterministic; accepted so that every transform has one signature).
+
+Returns
+-------
+A new array of the same shape as ``x`` (2-D).""",
+    "ksg_scales": """\
+scales
+    Scale factors ``c`` of the second variable; the estimate is the maximum over them.""",
+    "label_classes": """\
+n_clusters
+    Number of classes per variable (>= 2).
+class_weights
+    Class probabilities (default uniform), as in :func:`label_joint`.""",
+    "progress": """\
+progress
+    Show a tqdm progress bar over the fits.""",
+    "plot": """\
+ax
+    Axes to draw into; default a new figure.
+show
+    Call ``plt.show()`` when ``True``; ``None`` (default) does not show.
+save
+    Path: the figure is written there with ``bbox_inches="tight"``.""",
+}
+
+_PLACEHOLDER = re.compile(r"^(?P<indent>[ \t]*)\{(?P<name>\w+)\}[ \t]*$", re.MULTILINE)
+
+
+def shared_docs(func: F) -> F:
+    """Fill the ``{name}`` placeholder lines of ``func``'s docstring from :data:`SNIPPETS`."""
+
+    def fill(match: re.Match) -> str:
+        name = match.group("name")
+        if name not in SNIPPETS:
+            raise KeyError(f"{func.__qualname__}: no shared docstring snippet {name!r}; known: {sorted(SNIPPETS)}")
+        indent = match.group("indent")
+        return "\n".join(indent + line if line else line for line in SNIPPETS[name].splitlines())
+
+    if func.__doc__:
+        func.__doc__ = _PLACEHOLDER.sub(fill, func.__doc__)
+    return func

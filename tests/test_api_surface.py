@@ -1,0 +1,61 @@
+"""The public surface: every public function documents its parameters and return value (numpydoc),
+no shared docstring snippet is left unfilled, and the subpackages import one way only."""
+
+import inspect
+import re
+
+import pytest
+
+import bioinfo_mi as bm
+from bioinfo_mi import uncertainty
+
+MODULES = {"bm": bm, "bm.estimators": bm.estimators, "bm.datasets": bm.datasets, "bm.pp": bm.pp, "bm.tl": bm.tl,
+           "bm.pl": bm.pl, "bm.benchmark": bm.benchmark, "bioinfo_mi.uncertainty": uncertainty}
+
+
+def _public_functions():
+    for prefix, module in MODULES.items():
+        names = getattr(module, "__all__", None) or [n for n in dir(module) if not n.startswith("_")]
+        for name in names:
+            obj = getattr(module, name)
+            if inspect.isfunction(obj):
+                yield pytest.param(obj, id=f"{prefix}.{name}")
+
+
+@pytest.mark.parametrize("func", list(_public_functions()))
+def test_numpydoc_parameters_and_returns(func):
+    doc = inspect.getdoc(func) or ""
+    assert doc, "no docstring"
+    assert not re.search(r"^\s*\{\w+\}\s*$", doc, re.M), "unfilled shared snippet"
+    params = [p for p in inspect.signature(func).parameters.values() if p.name not in ("self", "cls")]
+    if params:
+        assert re.search(r"^Parameters\n-{10}", doc, re.M), "no Parameters section"
+        for p in params:
+            name = ("**" if p.kind is p.VAR_KEYWORD else "*" if p.kind is p.VAR_POSITIONAL else "") + p.name
+            assert re.search(rf"^(?:[\w*]+, )*{re.escape(name)}(?:, [\w*]+)*\s*(?::.*)?$", doc, re.M), \
+                f"parameter {name} not documented"
+    assert re.search(r"^(Returns|Yields)\n-{7}", doc, re.M), "no Returns section"
+
+
+LAYERS = {  # a subpackage may import from the ones listed (and from the package's root modules)
+    "estimators": set(),
+    "datasets": {"estimators"},
+    "pp": {"estimators", "datasets"},
+    "tl": {"estimators", "datasets", "pp"},
+    "pl": {"pp"},
+}
+
+
+@pytest.mark.parametrize("package", sorted(LAYERS))
+def test_one_way_layers(package):
+    """estimators know no AnnData tools, datasets never import pp, pl never imports tl."""
+    import ast
+    from pathlib import Path
+
+    root = Path(bm.__file__).parent
+    for path in (root / package).glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 2 and node.module:
+                target = node.module.split(".")[0]
+                if (root / target).is_dir():
+                    assert target in LAYERS[package], f"{path.name} imports bioinfo_mi.{target}"

@@ -85,7 +85,7 @@ def _bmi(name: str, **options) -> Callable[[np.ndarray, np.ndarray, int], float]
 
 
 def estimators() -> dict[str, Callable[[np.ndarray, np.ndarray, int], float]]:
-    neural = {"verbose": False}
+    neural = {"progress": False}
     return {
         DEFAULT: _ours("auto"),
         "LMI (ours)": _ours("lmi"),

@@ -8,7 +8,10 @@ are always copied (never modified in place).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import functools
+import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -17,9 +20,11 @@ import scipy.sparse as sp
 if TYPE_CHECKING:
     import torch
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 __all__ = [
     "EstimateWarning", "check_array", "check_pair", "check_random_state", "check_positive_int", "check_device",
-    "check_options", "seed_from", "to_base",
+    "check_options", "renamed", "seed_from", "to_base",
 ]
 
 
@@ -130,6 +135,32 @@ def check_pair(x: Any, y: Any, *, min_samples: int = 2, method: str = "") -> tup
         what = f"method {method!r}" if method else "this estimator"
         raise ValueError(f"{what} needs at least {min_samples} samples, got {xa.shape[0]}")
     return xa, ya
+
+
+def renamed(**old_to_new: str) -> Callable[[F], F]:
+    """Accept the old names of renamed keyword arguments for one release, with a ``FutureWarning``.
+
+    ``@renamed(verbose="progress")`` maps ``verbose=`` to ``progress=``; giving both raises
+    ``TypeError``. The wrapper keeps the new signature (``inspect.signature``) and lists the old
+    names in ``__renamed__`` so that option checks accept them.
+    """
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            for old, new in old_to_new.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(f"{func.__name__}() got both {new!r} and its old name {old!r}; give {new!r}")
+                    warnings.warn(f"{func.__name__}(): {old!r} was renamed to {new!r}; the old name will be removed "
+                                  "in the next release", FutureWarning, stacklevel=2)
+                    kwargs[new] = kwargs.pop(old)
+            return func(*args, **kwargs)
+
+        wrapper.__renamed__ = dict(old_to_new)  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
 def check_options(options: dict[str, Any], valid: set[str], *, where: str) -> None:

@@ -80,7 +80,8 @@ def method_options(method: str) -> set[str]:
     if method == "auto":
         names = set(inspect.signature(auto).parameters) | method_options("ksg-calibrated") | method_options("lmi")
     else:
-        names = set(inspect.signature(_IMPLEMENTATIONS[method]).parameters)
+        impl = _IMPLEMENTATIONS[method]
+        names = set(inspect.signature(impl).parameters) | set(getattr(impl, "__renamed__", {}))
         if method.startswith("mine"):
             names.discard("normalization")
     return names - {"x", "y", "options", "random_state"}

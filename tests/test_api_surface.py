@@ -59,3 +59,30 @@ def test_one_way_layers(package):
                 target = node.module.split(".")[0]
                 if (root / target).is_dir():
                     assert target in LAYERS[package], f"{path.name} imports bioinfo_mi.{target}"
+
+
+def test_renamed_keywords_still_work_for_one_release_with_a_warning():
+    x, y = bm.datasets.gaussian_low_rank(d=4, k=1, n=120, mi_bits=1.0, random_state=0)
+    fast = {"epochs": 2, "random_state": 0}
+    with pytest.warns(FutureWarning, match="'verbose' was renamed to 'progress'"):
+        old = bm.estimators.lmi(x, y, verbose=False, **fast)
+    assert old.mi == bm.estimators.lmi(x, y, progress=False, **fast).mi
+    with pytest.raises(TypeError, match="got both 'progress' and its old name 'verbose'"):
+        bm.estimators.lmi(x, y, verbose=False, progress=False, **fast)
+    # through bm.mi the old name passes the option check and reaches the estimator's warning
+    with pytest.warns(FutureWarning, match="'verbose' was renamed"):
+        bm.mi(x, y, method="lmi", verbose=False, **fast)
+    import inspect
+
+    for func, old, new in ((bm.tl.markov_test, "alpha", "significance_level"),
+                           (bm.tl.interaction_roc, "chunk_size", "max_elements"),
+                           (bm.estimators.mine, "verbose", "progress"), (bm.estimators.infonce, "verbose", "progress")):
+        assert func.__renamed__ == {old: new} and new in inspect.signature(func).parameters
+
+
+def test_markov_test_alpha_is_the_significance_level_for_one_release():
+    adata = bm.datasets.simulate_lineage(n_clones=120, n_genes=30, random_state=0)
+    with pytest.warns(FutureWarning, match="'alpha' was renamed to 'significance_level'"):
+        bm.tl.markov_test(adata, method="ksg", n_pairings=2, n_shuffles=1, min_clones=20, alpha=0.2,
+                          progress=False)
+    assert adata.uns["markov_test"]["params"]["significance_level"] == 0.2

@@ -59,7 +59,7 @@ from ._lmi import lmi
 __all__ = ["LatentScan", "scan_latent_dim", "choose_latent_dim"]
 
 #: options of :func:`~bioinfo_mi.estimators.lmi` that the scan sets itself
-_RESERVED = ("latent_dim", "random_state", "verbose")
+_RESERVED = ("latent_dim", "random_state", "progress", "verbose")
 
 
 @dataclass(frozen=True, repr=False)
@@ -221,7 +221,7 @@ def scan_latent_dim(
         Show a tqdm progress bar over fits.
     **lmi_options
         Passed to :func:`~bioinfo_mi.estimators.lmi` (``preset``, ``epochs``, ``base``,
-        ``device``, ...); ``latent_dim``, ``random_state`` and ``verbose`` are set by the scan.
+        ``device``, ...); ``latent_dim``, ``random_state`` and ``progress`` are set by the scan.
 
     Returns
     -------

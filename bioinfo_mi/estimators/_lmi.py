@@ -44,6 +44,7 @@ from .._validation import (
     check_pair,
     check_positive_int,
     check_random_state,
+    renamed,
     seed_from,
     to_base,
 )
@@ -316,14 +317,14 @@ def _train(
     y_val: torch.Tensor,
     preset: LMIPreset,
     generator: torch.Generator,
-    verbose: bool,
+    progress: bool,
 ) -> tuple[pd.DataFrame, int]:
     """Mini-batch Adam with early stopping that restores the best weights (Algorithm 3)."""
     optimizer = torch.optim.Adam(model.parameters(), lr=preset.lr, betas=(0.9, 0.999), eps=preset.adam_eps)
     n = len(x_train)
     best_loss, best_state, best_epoch, waited = float("inf"), None, -1, 0
     rows = []
-    bar = tqdm(range(preset.max_epochs), desc="LMI training", unit="epoch", disable=not verbose, leave=False)
+    bar = tqdm(range(preset.max_epochs), desc="LMI training", unit="epoch", disable=not progress, leave=False)
     model.train()
     for epoch in bar:
         perm = torch.randperm(n, generator=generator, device="cpu").to(x_train.device)
@@ -404,6 +405,7 @@ def _diagnose(
             "few-samples"), stacklevel=3)
 
 
+@renamed(verbose="progress")
 def lmi(
     x: Any,
     y: Any,
@@ -422,7 +424,7 @@ def lmi(
     base: str | float = "bits",
     random_state: Any = 0,
     device: Any = None,
-    verbose: bool = False,
+    progress: bool = False,
 ) -> LMIResult:
     """Latent MI estimate of I(X;Y) (LMI paper, Algorithm 1).
 
@@ -458,8 +460,8 @@ def lmi(
         The same seed gives the same numbers on CPU.
     device
         Torch device; default CUDA when available, else CPU.
-    verbose
-        Show a tqdm progress bar over epochs.
+    progress
+        Show a tqdm progress bar over epochs (``verbose`` is its old name).
 
     Returns
     -------
@@ -533,7 +535,7 @@ def lmi(
 
     tx, ty = model.standardize(xa, ya)
     tr, te = torch.as_tensor(train_idx, device=dev), torch.as_tensor(test_idx, device=dev)
-    history, best_epoch = _train(model, tx[tr], ty[tr], tx[te], ty[te], cfg, generator, verbose)
+    history, best_epoch = _train(model, tx[tr], ty[tr], tx[te], ty[te], cfg, generator, progress)
 
     zx, zy = model._encode_tensors(tx, ty)
     pmi = np.full(n, np.nan)

@@ -47,7 +47,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._validation import check_device, check_pair, check_positive_int, check_random_state, seed_from, to_base
+from .._validation import check_device, check_pair, check_positive_int, check_random_state, renamed, seed_from, to_base
 from ._normalization import normalize
 from ._result import MIResult
 
@@ -80,6 +80,7 @@ _LOSS_POINTS = 200
 # --------------------------------------------------------------------------------------------
 
 
+@renamed(verbose="progress")
 def mine(
     x: Any,
     y: Any,
@@ -98,7 +99,7 @@ def mine(
     base: str | float = "bits",
     random_state: Any = 0,
     device: str | torch.device | None = None,
-    verbose: bool = False,
+    progress: bool = False,
 ) -> MIResult:
     """MINE: the Donsker-Varadhan lower bound on I(X;Y), maximised over a neural critic.
 
@@ -168,8 +169,8 @@ def mine(
         for all randomness. Same seed, same result (bit-identical on CPU).
     device
         Torch device; default CUDA when available, else CPU.
-    verbose
-        Show a tqdm progress bar per critic.
+    progress
+        Show a tqdm progress bar per critic (``verbose`` is its old name).
 
     Returns
     -------
@@ -204,7 +205,7 @@ def mine(
         return _MineObjective(_mlp(width, hidden_t, 1, gen), ema=ema, n_marginal_perms=n_marginal_perms)
 
     fit = _cross_fit(xa, ya, make, batch_size=batch_size, lr=lr, random_state=random_state, device=device,
-                     verbose=verbose, desc=method, **common)
+                     progress=progress, desc=method, **common)
     params = {
         "normalization": normalization,
         "hidden": list(hidden_t),
@@ -221,6 +222,7 @@ def mine(
     return _result(fit, method=method, base=base, params=params, summary_key="log_partition")
 
 
+@renamed(verbose="progress")
 def infonce(
     x: Any,
     y: Any,
@@ -237,7 +239,7 @@ def infonce(
     base: str | float = "bits",
     random_state: Any = 0,
     device: str | torch.device | None = None,
-    verbose: bool = False,
+    progress: bool = False,
 ) -> MIResult:
     """InfoNCE lower bound on I(X;Y) with a separable critic.
 
@@ -290,8 +292,8 @@ def infonce(
         ``None``, an int or a ``numpy.random.Generator`` (seeds one ``torch.Generator``).
     device
         Torch device; default CUDA when available, else CPU.
-    verbose
-        Show a tqdm progress bar per critic.
+    progress
+        Show a tqdm progress bar per critic (``verbose`` is its old name).
 
     Returns
     -------
@@ -317,7 +319,7 @@ def infonce(
                                  _mlp(dy, hidden_t, embed_dim, gen, out_scale=_NCE_OUT_SCALE))
 
     fit = _cross_fit(xa, ya, make, batch_size=batch_size, lr=lr, random_state=random_state, device=device,
-                     verbose=verbose, desc="infonce", **common)
+                     progress=progress, desc="infonce", **common)
     params = {
         "hidden": list(hidden_t),
         "embed_dim": embed_dim,
@@ -483,7 +485,7 @@ def _cross_fit(
     lr: float,
     random_state: Any,
     device: Any,
-    verbose: bool,
+    progress: bool,
     desc: str,
 ) -> dict[str, Any]:
     """Train one critic per part and score each part with the critic that did not see it."""
@@ -523,7 +525,7 @@ def _cross_fit(
             label = desc if folds is None else f"{desc} [{k + 1}/{folds}]"
             log = _train(objective, xt[tr], yt[tr], xt[sc] if folds else None, yt[sc] if folds else None,
                          steps=max_steps, batch_size=bs, lr=lr, eval_every=eval_every, patience=patience,
-                         gen=gen, verbose=verbose, desc=label)
+                         gen=gen, progress=progress, desc=label)
             objective.eval()
             with torch.no_grad():
                 values, summary = objective.pointwise(xt[sc], yt[sc])
@@ -548,7 +550,7 @@ def _train(
     eval_every: int,
     patience: int | None,
     gen: torch.Generator,
-    verbose: bool,
+    progress: bool,
     desc: str,
 ) -> dict[str, Any]:
     """Adam with a cosine-annealed learning rate; with validation data, keeps the weights with the best
@@ -580,7 +582,7 @@ def _train(
     if validate:
         check(0)
     n_done = 0
-    pbar = _progress(steps, verbose, desc)
+    pbar = _progress(steps, progress, desc)
     for step, (idx, midx) in enumerate(_batches(x.shape[0], batch_size, steps, gen, x.device), start=1):
         loss, bound = objective.train_loss(x, y, idx, midx)
         opt.zero_grad(set_to_none=True)
@@ -652,8 +654,8 @@ class _LossTracker:
         return [float(v) for v in torch.stack(self._blocks).cpu().tolist()]
 
 
-def _progress(total: int, verbose: bool, desc: str) -> Any:
-    if not verbose:
+def _progress(total: int, show: bool, desc: str) -> Any:
+    if not show:
         return None
     from tqdm.auto import tqdm
 

@@ -32,7 +32,7 @@ from sklearn.metrics import roc_auc_score, roc_curve
 
 from .._docs import shared_docs
 from .._fits import check_n_jobs, root_seed, run_parallel
-from .._validation import EstimateWarning, check_positive_int
+from .._validation import EstimateWarning, check_positive_int, renamed
 from ..api import mi
 from ..estimators._knn import density_ratio_grid
 from ..estimators._roles import role_log_ratios
@@ -68,14 +68,14 @@ def _roc(labels: np.ndarray, scores: np.ndarray) -> tuple[float, np.ndarray]:
 
 def _fit_split(embeddings: pd.DataFrame, sources: np.ndarray, targets: np.ndarray, split: HoldoutSplit,
                options: dict[str, Any], k: int, role_neighbors: int, normalize: bool, clip: float | None,
-               chunk_size: int) -> dict[str, Any]:
+               max_elements: int) -> dict[str, Any]:
     """Train on one split and score every ordered held-out pair (all scores, before choosing candidates)."""
     x_train, y_train, held, mean, std = split_arrays(embeddings, sources, targets, split, normalize=normalize,
                                                      clip=clip)
     fit = mi(x_train, y_train, method="lmi", random_state=split.seed, **options)
     zx_held, zy_held = fit.model.encode(held, held)
     ratio = density_ratio_grid(zx_held, zy_held, fit.zx, fit.zy, k=k, random_state=split.seed,
-                               max_elements=chunk_size)
+                               max_elements=max_elements)
     train_sources, train_targets = sources[split.train_rows], targets[split.train_rows]
     proteins, inverse = np.unique(np.concatenate([train_sources, train_targets]), return_inverse=True)
     n_rows = len(train_sources)
@@ -129,6 +129,7 @@ def _cache_path(folder: Path, embeddings: pd.DataFrame, sources: np.ndarray, tar
     return folder / f"{h.hexdigest()}.npz"
 
 
+@renamed(chunk_size="max_elements")
 @shared_docs
 def interaction_roc(
     pairs: AnnData,
@@ -146,7 +147,7 @@ def interaction_roc(
     random_state: int | None = 0,
     n_jobs: int = -1,
     progress: bool = True,
-    chunk_size: int = 2**24,
+    max_elements: int = 2**24,
     splits: Sequence[int] | None = None,
     cache_dir: str | os.PathLike | None = None,
     estimator_kwds: Mapping[str, Any] | None = None,
@@ -207,7 +208,7 @@ def interaction_roc(
     {n_jobs}
     progress
         Progress bar over splits.
-    chunk_size
+    max_elements
         Joint distances held in memory at a time (candidates x training pairs; 2^24 doubles =
         128 MiB): memory stays bounded for 10^6 candidates (1000 held out), see
         :func:`bioinfo_mi.estimators.density_ratio_grid`.
@@ -236,7 +237,7 @@ def interaction_roc(
     ``None`` is returned.
     """
     k = check_positive_int(k, name="k")
-    chunk_size = check_positive_int(chunk_size, name="chunk_size")
+    max_elements = check_positive_int(max_elements, name="max_elements")
     role_neighbors = check_positive_int(role_neighbors, name="role_neighbors")
     n_jobs = check_n_jobs(n_jobs)
     estimator_options = _estimator_kwds(None, "lmi", estimator_kwds, estimator_options, "tl.interaction_roc")
@@ -263,7 +264,7 @@ def interaction_roc(
     todo = plan if splits is None else [plan[int(i)] for i in splits]
     # 2. fit LMI on each split's training pairs and score every ordered held-out pair (Algorithm 2)
     settings = {"options": estimator_options, "k": k, "role_neighbors": role_neighbors, "normalize": normalize,
-                "clip": clip, "chunk_size": chunk_size}
+                "clip": clip, "max_elements": max_elements}
     results = _fit_splits(embeddings, sources, targets, todo, settings, n_jobs=n_jobs, progress=progress,
                           cache_dir=cache_dir)
     if splits is not None:
@@ -306,7 +307,7 @@ def _fit_splits(embeddings: pd.DataFrame, sources: np.ndarray, targets: np.ndarr
             return {name: (f[name] if f[name].ndim else f[name].item()) for name in f.files}
 
     calls = [(embeddings, sources, targets, split, settings["options"], settings["k"], settings["role_neighbors"],
-              settings["normalize"], settings["clip"], settings["chunk_size"]) for split in todo]
+              settings["normalize"], settings["clip"], settings["max_elements"]) for split in todo]
     return run_parallel(_fit_split, calls, n_jobs=n_jobs, progress=progress, desc="interaction splits", unit="split",
                         cache=paths, load=load, save=lambda path, res: np.savez(path, **res))
 

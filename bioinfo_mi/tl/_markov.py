@@ -19,7 +19,7 @@ from scipy import stats
 
 from .._docs import shared_docs
 from .._fits import check_n_jobs, root_seed, run_fits, warn_fits
-from .._validation import check_positive_int
+from .._validation import check_positive_int, renamed
 from ..pp.pairing import _check_obs_key, get_features, match_value, sorted_values
 from ._lmi import _check_split, _estimator_kwds, _jobs, _plain, shared_within_se
 
@@ -40,6 +40,7 @@ def _default_wells(adata: AnnData, well_key: str, time_key: str, late: Any) -> t
     return top[0], top[1]
 
 
+@renamed(alpha="significance_level")
 @shared_docs
 def markov_test(
     adata: AnnData,
@@ -54,7 +55,7 @@ def markov_test(
     layer: str | None = None,
     n_pairings: int = 5,
     n_shuffles: int = 2,
-    alpha: float = 0.05,
+    significance_level: float = 0.05,
     method: str = "lmi",
     min_clones: int = 50,
     key_added: str = "markov_test",
@@ -98,12 +99,11 @@ def markov_test(
         Features (see :func:`bioinfo_mi.tl.lmi`).
     n_pairings, n_shuffles
         Real and shuffled pairings per comparison.
-    alpha
-        Significance level of the one-sided test.
+    significance_level
+        Significance level of the one-sided test (``alpha`` is its old name, which now belongs to
+        LMI's loss weight alone: ``estimator_kwds={"alpha": 2.0}``).
     method, min_clones, random_state, progress, estimator_kwds, **estimator_options
         As in :func:`bioinfo_mi.tl.lmi`.
-        The estimator's own options go in ``estimator_kwds`` (e.g. LMI's loss weight:
-        ``estimator_kwds={"alpha": 2.0}``, while ``alpha`` here is the significance level).
     {n_jobs}
     fits, cache_dir
         Split the test into independent jobs, as in :func:`bioinfo_mi.tl.lmi`. The fits are numbered
@@ -123,13 +123,13 @@ def markov_test(
     ``"difference_se"``, ``"p_value"`` (one-sided z-test of ``difference > 0`` with that SE; the
     pairings re-draw cells of the same clones, so they are not independent replicates and a t-test
     over them overstates the evidence), ``"p_value_welch"`` (the Welch t-test over pairings, kept for
-    comparison), ``"markovian"`` (``p_value >= alpha``), ``"verdict"`` (a sentence) and ``"params"``.
+    comparison), ``"markovian"`` (``p_value >= significance_level``), ``"verdict"`` (a sentence) and ``"params"``.
     """
     check_positive_int(n_pairings, name="n_pairings", minimum=2)
     _check_split(fits, cache_dir, random_state)
     estimator_options = _estimator_kwds(use_rep, method, estimator_kwds, estimator_options, "tl.markov_test")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
+    if not 0 < significance_level < 1:
+        raise ValueError(f"significance_level must lie in (0, 1), got {significance_level}")
     time_col = _check_obs_key(adata, time_key, "time_key")
     times = sorted_values(time_col)  # numeric order also for times stored as strings ("2" < "10")
     early = times[0] if early is None else match_value(time_col, early, "early")
@@ -175,7 +175,7 @@ def markov_test(
     diff, se_diff = float(sis.mean() - el.mean()), float(np.hypot(se_el, se_sis))
     p_value = float(stats.norm.sf(diff / se_diff)) if se_diff > 0 else (1.0 if diff <= 0 else 0.0)
     p_welch = float(stats.ttest_ind(sis, el, equal_var=False, alternative="greater").pvalue)
-    markovian = bool(p_value >= alpha)
+    markovian = bool(p_value >= significance_level)
     verdict = (
         f"{SISTERS} = {sis.mean():.3f} ± {se_sis:.3f} bits vs {EARLY_LATE} = {el.mean():.3f} ± "
         f"{se_el:.3f} bits (mean ± SE, {n_pairings} pairings); one-sided p = {p_value:.3g}. "
@@ -188,7 +188,7 @@ def markov_test(
     params = {
         "clone_key": clone_key, "time_key": time_key, "well_key": well_key, "early": early, "late": late,
         "wells": list(wells), "use_rep": use_rep, "layer": layer, "n_pairings": n_pairings,
-        "n_shuffles": n_shuffles, "alpha": alpha, "method": method, "min_clones": min_clones,
+        "n_shuffles": n_shuffles, "significance_level": significance_level, "method": method, "min_clones": min_clones,
         "random_state": random_state, "estimator_kwds": estimator_options,
     }
     target = adata.copy() if copy else adata

@@ -174,7 +174,7 @@ def test_entirely_constant_input_raises():
 
 def test_paper_preset_runs_and_records_parameters(capsys):
     x, y = bm.datasets.gaussian_low_rank(d=20, k=1, n=300, mi_bits=1.0, random_state=4)
-    res = lmi(x, y, preset="paper", random_state=0, epochs=2, verbose=True)
+    res = lmi(x, y, preset="paper", random_state=0, epochs=2, progress=True)
     assert res.params["preset"] == "paper" and res.params["lr"] == 1e-4 and res.params["max_epochs"] == 2
     assert len(res.history) == 2
     assert "LMI training" in capsys.readouterr().err  # tqdm progress bar

@@ -201,10 +201,10 @@ def test_inputs_are_not_modified_and_frames_accepted():
     check_result(one_d, 200, "mine")
 
 
-def test_verbose_progress_bar_runs():
+def test_progress_bar_runs():
     x, y, _ = gaussian(100, 2, 0.7, 2)
-    check_result(mine(x, y, verbose=True, **TINY), 100, "mine")
-    check_result(infonce(x, y, verbose=True, **TINY), 100, "infonce")
+    check_result(mine(x, y, progress=True, **TINY), 100, "mine")
+    check_result(infonce(x, y, progress=True, **TINY), 100, "infonce")
 
 
 def test_explicit_cpu_device():

@@ -12,14 +12,14 @@ from . import datasets
 from .api import mi
 
 
-def demo(d: int, k: int, n: int, mi_bits: float, n_shuffles: int, method: str, random_state: int,
+def demo(d: int, rank: int, n: int, mi_bits: float, n_shuffles: int, method: str, random_state: int,
          n_refits: int = 2) -> int:
     """Estimate MI with its standard error on Algorithm 4 data, plus a permutation test with
     ``n_shuffles`` shuffled pairings; print a summary."""
     from scipy.stats import norm
 
-    print(f"Algorithm 4 data: N={n}, d={d}, intrinsic k={k}, true MI = {mi_bits:.3f} bits")
-    x, y = datasets.gaussian_low_rank(d=d, k=k, n=n, mi_bits=mi_bits, random_state=random_state)
+    print(f"Algorithm 4 data: N={n}, d={d}, rank {rank}, true MI = {mi_bits:.3f} bits")
+    x, y = datasets.gaussian_low_rank(d=d, rank=rank, n=n, mi_bits=mi_bits, random_state=random_state)
     start = time.perf_counter()
     res = mi(x, y, method=method, random_state=random_state, error_bars=True, n_refits=n_refits,
              n_shuffles=n_shuffles)
@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("demo", help="MI with shuffle controls on Algorithm 4 data with known MI")
     p.add_argument("--d", type=int, default=1000, help="ambient dimension (default 1000)")
-    p.add_argument("--k", type=int, default=1, help="intrinsic dimension of the dependence (default 1)")
+    p.add_argument("--rank", "--k", dest="rank", type=int, default=1,
+                   help="dimension of the dependence, the paper's k (default 1; --k is the old name)")
     p.add_argument("--n", type=int, default=2000, help="samples (default 2000)")
     p.add_argument("--mi", type=float, default=1.0, help="true MI in bits (default 1)")
     p.add_argument("--shuffles", type=int, default=3, help="shuffled controls (default 3)")
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--refits", type=int, default=2, help="extra fits behind LMI's standard error (default 2)")
     p.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    return demo(args.d, args.k, args.n, args.mi, args.shuffles, args.method, args.seed, args.refits)
+    return demo(args.d, args.rank, args.n, args.mi, args.shuffles, args.method, args.seed, args.refits)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ def test_method_name_is_case_insensitive():
 
 
 def test_lmi_via_api_returns_lmi_result():
-    x, y = bm.datasets.gaussian_low_rank(d=20, k=1, n=300, mi_bits=1.0, random_state=0)
+    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n=300, mi_bits=1.0, random_state=0)
     res = bm.mi(x, y, method="lmi", random_state=0, epochs=3)
     assert isinstance(res, bm.LMIResult)
     assert np.isnan(res.pmi).sum() == 150

@@ -4,6 +4,7 @@ no shared docstring snippet is left unfilled, and the subpackages import one way
 import inspect
 import re
 
+import numpy as np
 import pytest
 
 import bioinfo_mi as bm
@@ -62,7 +63,7 @@ def test_one_way_layers(package):
 
 
 def test_renamed_keywords_still_work_for_one_release_with_a_warning():
-    x, y = bm.datasets.gaussian_low_rank(d=4, k=1, n=120, mi_bits=1.0, random_state=0)
+    x, y = bm.datasets.gaussian_low_rank(d=4, rank=1, n=120, mi_bits=1.0, random_state=0)
     fast = {"epochs": 2, "random_state": 0}
     with pytest.warns(FutureWarning, match="'verbose' was renamed to 'progress'"):
         old = bm.estimators.lmi(x, y, verbose=False, **fast)
@@ -74,6 +75,11 @@ def test_renamed_keywords_still_work_for_one_release_with_a_warning():
         bm.mi(x, y, method="lmi", verbose=False, **fast)
     import inspect
 
+    with pytest.warns(FutureWarning, match="'k' was renamed to 'rank'"):
+        old_x, _ = bm.datasets.gaussian_low_rank(d=4, k=1, n=120, mi_bits=1.0, random_state=0)
+    np.testing.assert_array_equal(old_x, x)
+    with pytest.warns(FutureWarning, match="'k' was renamed to 'n_noise'"):
+        assert bm.datasets.duplicate_noise(x, 0, k=2).shape == (120, 6)
     for func, old, new in ((bm.tl.markov_test, "alpha", "significance_level"),
                            (bm.tl.interaction_roc, "chunk_size", "max_elements"),
                            (bm.estimators.mine, "verbose", "progress"), (bm.estimators.infonce, "verbose", "progress")):

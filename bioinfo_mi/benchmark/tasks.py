@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_positive_int
+from .._validation import check_positive_int, renamed
 from ..datasets.gaussian import gaussian_low_rank
 
 __all__ = ["Task", "gaussian_task"]
@@ -67,21 +67,22 @@ class Task:
 
 
 def _gaussian_sampler(
-    n: int, rng: np.random.Generator, *, d: int, k: int, mi_bits: float
+    n: int, rng: np.random.Generator, *, d: int, rank: int, mi_bits: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    return gaussian_low_rank(d=d, k=k, n=n, mi_bits=mi_bits, random_state=rng)
+    return gaussian_low_rank(d=d, rank=rank, n=n, mi_bits=mi_bits, random_state=rng)
 
 
-def gaussian_task(d: int, k: int, mi_bits: float, n_samples: int = 2000) -> Task:
-    """Gaussian task with a ``k``-dimensional dependence in ``d`` ambient dimensions (LMI paper, Algorithm 4).
+@renamed(k="rank")
+def gaussian_task(d: int, rank: int, mi_bits: float, n_samples: int = 2000) -> Task:
+    """Gaussian task with a ``rank``-dimensional dependence in ``d`` ambient dimensions (LMI paper, Algorithm 4).
 
-    The data of Fig. 2 (N = 2000, ``mi_bits`` in 0-2, ``k`` = 1..9, ``d`` = 10..5000) and Fig. 3
-    (``k`` = 1, 1 bit, ``d`` = 1..50); see :func:`bioinfo_mi.datasets.gaussian_low_rank`.
+    The data of Fig. 2 (N = 2000, ``mi_bits`` in 0-2, ``rank`` = 1..9, ``d`` = 10..5000) and Fig. 3
+    (``rank`` = 1, 1 bit, ``d`` = 1..50); see :func:`bioinfo_mi.datasets.gaussian_low_rank`.
 
     Parameters
     ----------
-    d, k
-        Ambient and dependence dimensions (``1 <= k <= d``).
+    d, rank
+        Ambient and dependence dimensions (``1 <= rank <= d``).
     mi_bits
         True MI in bits (>= 0).
     n_samples
@@ -89,18 +90,18 @@ def gaussian_task(d: int, k: int, mi_bits: float, n_samples: int = 2000) -> Task
 
     Returns
     -------
-    A :class:`Task` named ``"gaussian-d{d}-k{k}-mi{mi_bits:.3f}-n{n_samples}"``.
+    A :class:`Task` named ``"gaussian-d{d}-rank{rank}-mi{mi_bits:.3f}-n{n_samples}"``.
     """
-    d, k = check_positive_int(d, name="d"), check_positive_int(k, name="k")
+    d, rank = check_positive_int(d, name="d"), check_positive_int(rank, name="rank")
     n_samples = check_positive_int(n_samples, name="n_samples")
-    if k > d:
-        raise ValueError(f"k must be <= d, got k={k}, d={d}")
+    if rank > d:
+        raise ValueError(f"rank must be <= d, got rank={rank}, d={d}")
     if not np.isfinite(mi_bits) or mi_bits < 0:
         raise ValueError(f"mi_bits must be a finite number >= 0, got {mi_bits!r}")
     return Task(
-        name=f"gaussian-d{d}-k{k}-mi{mi_bits:.3f}-n{n_samples}",
-        sampler=partial(_gaussian_sampler, d=d, k=k, mi_bits=float(mi_bits)),
+        name=f"gaussian-d{d}-rank{rank}-mi{mi_bits:.3f}-n{n_samples}",
+        sampler=partial(_gaussian_sampler, d=d, rank=rank, mi_bits=float(mi_bits)),
         n_samples=n_samples,
         true_mi=float(mi_bits),
-        params={"d": d, "k": k},
+        params={"d": d, "k": rank},
     )

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_positive_int, check_random_state
+from .._validation import check_positive_int, check_random_state, renamed
 from ._checks import check_real
 
 __all__ = [
@@ -37,18 +37,19 @@ LOW_RANK_VAR_X = 6.0
 LOW_RANK_VAR_Y = 3.5
 
 
-def low_rank_rho(mi_bits: float, k: int) -> float:
+@renamed(k="rank")
+def low_rank_rho(mi_bits: float, rank: int) -> float:
     """Covariance ``rho`` of each dependent pair in Algorithm 4 (LMI paper, Appendix A.3.1).
 
-    ``rho = sqrt(6 * 3.5) * sqrt(1 - 2^(-2 b / k))``, so that each of the ``k`` pairs, with covariance
-    ``[[6, rho], [rho, 3.5]]`` and hence correlation ``r = sqrt(1 - 2^(-2b/k))``, carries
-    ``-0.5 log2(1 - r^2) = b / k`` bits.
+    ``rho = sqrt(6 * 3.5) * sqrt(1 - 2^(-2 b / rank))``, so that each of the ``rank`` pairs, with
+    covariance ``[[6, rho], [rho, 3.5]]`` and hence correlation ``r = sqrt(1 - 2^(-2b/rank))``,
+    carries ``-0.5 log2(1 - r^2) = b / rank`` bits.
 
     Parameters
     ----------
     mi_bits
         Total MI ``b`` (bits, >= 0).
-    k
+    rank
         Number of dependent pairs (>= 1).
 
     Returns
@@ -56,27 +57,28 @@ def low_rank_rho(mi_bits: float, k: int) -> float:
     The covariance ``rho`` (not the correlation).
     """
     b = check_real(mi_bits, name="mi_bits", low=0.0)
-    k = check_positive_int(k, name="k")
-    return math.sqrt(LOW_RANK_VAR_X * LOW_RANK_VAR_Y) * math.sqrt(-math.expm1(-2.0 * b / k * math.log(2.0)))
+    rank = check_positive_int(rank, name="rank")
+    return math.sqrt(LOW_RANK_VAR_X * LOW_RANK_VAR_Y) * math.sqrt(-math.expm1(-2.0 * b / rank * math.log(2.0)))
 
 
+@renamed(k="rank")
 def gaussian_low_rank(
     d: int = 1000,
-    k: int = 1,
+    rank: int = 1,
     n: int = 2000,
     mi_bits: float = 1.0,
     n_nuisance: int | None = None,
     random_state: Any = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Multivariate Gaussians with a ``k``-dimensional dependence structure (LMI paper, Algorithm 4).
+    """Multivariate Gaussians with a ``rank``-dimensional dependence structure (LMI paper, Algorithm 4).
 
     Column layout of both ``x`` and ``y`` (0-based, as in the algorithm):
 
-    - ``[0, k)``: the dependent dimensions; column ``i`` of ``x`` and ``y`` is one draw of a bivariate
+    - ``[0, rank)``: the dependent dimensions; column ``i`` of ``x`` and ``y`` is one draw of a bivariate
       Gaussian ``N(0, [[6, rho], [rho, 3.5]])`` with ``rho`` from :func:`low_rank_rho`, independent
-      across ``i``, so each pair carries ``mi_bits / k`` bits;
-    - ``[k, d - n_nuisance)``: "redundant" dimensions; column ``k + j`` is an exact copy of dependent
-      column ``r_j``, with ``r_j`` uniform on ``0..k-1`` and the *same* ``r_j`` for ``x`` and ``y``;
+      across ``i``, so each pair carries ``mi_bits / rank`` bits;
+    - ``[rank, d - n_nuisance)``: "redundant" dimensions; column ``rank + j`` is an exact copy of
+      dependent column ``r_j``, with ``r_j`` uniform on ``0..rank-1`` and the *same* ``r_j`` for ``x`` and ``y``;
     - ``[d - n_nuisance, d)``: "nuisance" dimensions, independent ``N(0, 1)`` in ``x`` and in ``y``.
 
     Redundant columns are functions of the dependent ones and nuisance columns are independent of
@@ -85,16 +87,17 @@ def gaussian_low_rank(
     Parameters
     ----------
     d
-        Ambient dimension of each variable (>= k).
-    k
-        Dimension of the dependence structure (>= 1).
+        Ambient dimension of each variable (>= rank).
+    rank
+        Dimension of the dependence structure (>= 1; the paper's ``k``, renamed because ``k`` is the
+        number of neighbours everywhere else in the package; ``k=`` still works for one release).
     n
         Number of samples (>= 1).
     mi_bits
         Ground-truth ``I(X; Y)`` in bits (>= 0).
     n_nuisance
-        Number of nuisance dimensions, ``0 <= n_nuisance <= d - k``; default ``(d - k) // 2``.
-        The remaining ``d - k - n_nuisance`` dimensions are redundant copies.
+        Number of nuisance dimensions, ``0 <= n_nuisance <= d - rank``; default ``(d - rank) // 2``.
+        The remaining ``d - rank - n_nuisance`` dimensions are redundant copies.
     random_state
         ``None``, an int seed or a ``numpy.random.Generator``.
 
@@ -106,20 +109,21 @@ def gaussian_low_rank(
     Raises
     ------
     ValueError
-        If ``d < k``, ``k < 1``, ``n < 1``, ``mi_bits < 0`` (or not finite) or ``n_nuisance`` is
-        outside ``[0, d - k]``.
+        If ``d < rank``, ``rank < 1``, ``n < 1``, ``mi_bits < 0`` (or not finite) or ``n_nuisance`` is
+        outside ``[0, d - rank]``.
     """
-    k = check_positive_int(k, name="k")
+    rank = check_positive_int(rank, name="rank")
     d = check_positive_int(d, name="d")
-    if d < k:
-        raise ValueError(f"d must be >= k (ambient dimension at least the dependence dimension), got d={d}, k={k}")
+    if d < rank:
+        raise ValueError(f"d must be >= rank (ambient dimension at least the dependence dimension), got d={d}, "
+                         f"rank={rank}")
     n = check_positive_int(n, name="n")
-    rho = low_rank_rho(mi_bits, k)
+    rho = low_rank_rho(mi_bits, rank)
     if n_nuisance is None:
-        n_nuisance = (d - k) // 2
+        n_nuisance = (d - rank) // 2
     n_nuisance = check_positive_int(n_nuisance, name="n_nuisance", minimum=0)
-    if n_nuisance > d - k:
-        raise ValueError(f"n_nuisance must be <= d - k = {d - k}, got {n_nuisance}")
+    if n_nuisance > d - rank:
+        raise ValueError(f"n_nuisance must be <= d - rank = {d - rank}, got {n_nuisance}")
     rng = check_random_state(random_state)
 
     sx, sy = math.sqrt(LOW_RANK_VAR_X), math.sqrt(LOW_RANK_VAR_Y)
@@ -127,18 +131,18 @@ def gaussian_low_rank(
     x = np.empty((n, d), dtype=np.float64)
     y = np.empty((n, d), dtype=np.float64)
 
-    # k dependent bivariate pairs, via the Cholesky factor of [[6, rho], [rho, 3.5]]
-    z1 = rng.standard_normal((n, k))
-    z2 = rng.standard_normal((n, k))
-    x[:, :k] = sx * z1
-    y[:, :k] = sy * (r * z1 + math.sqrt(max(0.0, 1.0 - r * r)) * z2)
+    # rank dependent bivariate pairs, via the Cholesky factor of [[6, rho], [rho, 3.5]]
+    z1 = rng.standard_normal((n, rank))
+    z2 = rng.standard_normal((n, rank))
+    x[:, :rank] = sx * z1
+    y[:, :rank] = sy * (r * z1 + math.sqrt(max(0.0, 1.0 - r * r)) * z2)
 
     # redundant copies: the same source index for x and y
-    n_redundant = d - k - n_nuisance
+    n_redundant = d - rank - n_nuisance
     if n_redundant:
-        source = rng.integers(0, k, size=n_redundant)
-        x[:, k : k + n_redundant] = x[:, source]
-        y[:, k : k + n_redundant] = y[:, source]
+        source = rng.integers(0, rank, size=n_redundant)
+        x[:, rank : rank + n_redundant] = x[:, source]
+        y[:, rank : rank + n_redundant] = y[:, source]
 
     # independent nuisance dimensions at the end
     if n_nuisance:

@@ -30,7 +30,7 @@ import numpy as np
 from scipy.special import expit
 
 from .._docs import shared_docs
-from .._validation import check_array, check_positive_int, check_random_state
+from .._validation import check_array, check_positive_int, check_random_state, renamed
 from ._checks import check_real
 
 __all__ = [
@@ -139,8 +139,9 @@ def duplicate_self(x: Any, random_state: Any = None, *, K: int = 20) -> np.ndarr
     return np.tile(xa, (1, K))
 
 
-def duplicate_noise(x: Any, random_state: Any = 0, *, k: int = 20, sigma: float = 0.2) -> np.ndarray:
-    """Append ``k`` independent noise columns: ``X' = [X, eps]`` (Section 6.3, "duplicate-noise").
+@renamed(k="n_noise")
+def duplicate_noise(x: Any, random_state: Any = 0, *, n_noise: int = 20, sigma: float = 0.2) -> np.ndarray:
+    """Append ``n_noise`` independent noise columns: ``X' = [X, eps]`` (Section 6.3, "duplicate-noise").
 
     ``eps ~ N(0, sigma^2 I_k)`` is independent of ``X`` and ``T``, so ``I(X'; T) = I(X; T)``.
 
@@ -150,20 +151,20 @@ def duplicate_noise(x: Any, random_state: Any = 0, *, k: int = 20, sigma: float 
         ``(n, d)`` array-like (not modified).
     random_state
         ``None``, an int seed or a ``numpy.random.Generator``.
-    k
+    n_noise
         Number of noise columns (>= 1; the paper uses 20).
     sigma
         Noise standard deviation ``sigma'`` (> 0; the paper uses 0.2).
 
     Returns
     -------
-    A new ``(n, d + k)`` array; ``X`` is its first ``d`` columns.
+    A new ``(n, d + n_noise)`` array; ``X`` is its first ``d`` columns.
     """
     xa = check_array(x, name="x")
-    k = check_positive_int(k, name="k")
+    n_noise = check_positive_int(n_noise, name="n_noise")
     sigma = check_real(sigma, name="sigma", low=0.0, low_inclusive=False)
     rng = check_random_state(random_state)
-    return np.hstack([xa, sigma * rng.standard_normal((xa.shape[0], k))])
+    return np.hstack([xa, sigma * rng.standard_normal((xa.shape[0], n_noise))])
 
 
 #: canonical (long) name -> transformation

@@ -10,23 +10,23 @@ from bioinfo_mi.benchmark import Estimator, Task, gaussian_task, run_benchmark, 
 
 @pytest.fixture(scope="module")
 def tasks():
-    return [gaussian_task(d=5, k=1, mi_bits=m, n_samples=300) for m in (0.0, 0.5, 1.0)]
+    return [gaussian_task(d=5, rank=1, mi_bits=m, n_samples=300) for m in (0.0, 0.5, 1.0)]
 
 
 ESTIMATORS = [Estimator("KSG", "ksg", {"k": 3}), Estimator("KSG-Global-Linf", "ksg-global-linf")]
 
 
 def test_gaussian_task_matches_algorithm_4():
-    task = gaussian_task(d=20, k=2, mi_bits=1.5, n_samples=50)
+    task = gaussian_task(d=20, rank=2, mi_bits=1.5, n_samples=50)
     assert task.true_mi == 1.5 and task.params == {"d": 20, "k": 2} and task.n_samples == 50
     x, y = task.sample(3)
-    x2, y2 = bm.datasets.gaussian_low_rank(d=20, k=2, n=50, mi_bits=1.5, random_state=np.random.default_rng(3))
+    x2, y2 = bm.datasets.gaussian_low_rank(d=20, rank=2, n=50, mi_bits=1.5, random_state=np.random.default_rng(3))
     np.testing.assert_array_equal(x, x2)
     np.testing.assert_array_equal(y, y2)
     with pytest.raises(ValueError, match="k must be <= d"):
-        gaussian_task(d=2, k=3, mi_bits=1.0)
+        gaussian_task(d=2, rank=3, mi_bits=1.0)
     with pytest.raises(ValueError, match="mi_bits"):
-        gaussian_task(d=2, k=1, mi_bits=-1.0)
+        gaussian_task(d=2, rank=1, mi_bits=-1.0)
 
 
 def test_run_benchmark_is_deterministic_and_shares_data(tasks, tmp_path):

@@ -47,7 +47,7 @@ def test_low_rank_default_shapes() -> None:
 
 @pytest.mark.parametrize(("d", "k", "n_nuisance"), [(20, 3, None), (7, 7, None), (10, 2, 0), (10, 2, 8), (1, 1, None)])
 def test_low_rank_shapes_and_layout(d: int, k: int, n_nuisance: int | None) -> None:
-    x, y = gaussian_low_rank(d=d, k=k, n=50, mi_bits=1.0, n_nuisance=n_nuisance, random_state=1)
+    x, y = gaussian_low_rank(d=d, rank=k, n=50, mi_bits=1.0, n_nuisance=n_nuisance, random_state=1)
     assert x.shape == (50, d) and y.shape == (50, d)
     nn = (d - k) // 2 if n_nuisance is None else n_nuisance
     # redundant block: every column equals a dependent column, with the same index in x and y
@@ -69,7 +69,7 @@ def test_low_rank_rho_formula() -> None:
 @pytest.mark.parametrize(("k", "mi_bits"), [(1, 1.0), (3, 2.0), (4, 0.5)])
 def test_low_rank_statistics(k: int, mi_bits: float) -> None:
     n, d = 20000, 30
-    x, y = gaussian_low_rank(d=d, k=k, n=n, mi_bits=mi_bits, random_state=7)
+    x, y = gaussian_low_rank(d=d, rank=k, n=n, mi_bits=mi_bits, random_state=7)
     r_target = math.sqrt(1.0 - 2.0 ** (-2.0 * mi_bits / k))
     tol = 4.0 * (1.0 - r_target**2) / math.sqrt(n) + 1e-3
     for i in range(k):
@@ -90,7 +90,7 @@ def test_low_rank_statistics(k: int, mi_bits: float) -> None:
 
 def test_low_rank_nuisance_independent() -> None:
     n, d, k = 20000, 21, 1
-    x, y = gaussian_low_rank(d=d, k=k, n=n, mi_bits=1.5, random_state=3)
+    x, y = gaussian_low_rank(d=d, rank=k, n=n, mi_bits=1.5, random_state=3)
     n_nuisance = (d - k) // 2
     nuis = slice(d - n_nuisance, d)
     assert np.allclose(x[:, nuis].var(axis=0), 1.0, atol=0.05)
@@ -104,19 +104,19 @@ def test_low_rank_nuisance_independent() -> None:
 
 
 def test_low_rank_zero_mi_and_full_rank() -> None:
-    x, y = gaussian_low_rank(d=4, k=4, n=20000, mi_bits=0.0, random_state=0)
+    x, y = gaussian_low_rank(d=4, rank=4, n=20000, mi_bits=0.0, random_state=0)
     c = np.corrcoef(x.T, y.T)[:4, 4:]
     assert np.abs(c).max() < 5.0 / math.sqrt(20000)
 
 
 def test_low_rank_deterministic() -> None:
-    a = gaussian_low_rank(d=15, k=2, n=100, random_state=11)
-    b = gaussian_low_rank(d=15, k=2, n=100, random_state=11)
-    c = gaussian_low_rank(d=15, k=2, n=100, random_state=12)
+    a = gaussian_low_rank(d=15, rank=2, n=100, random_state=11)
+    b = gaussian_low_rank(d=15, rank=2, n=100, random_state=11)
+    c = gaussian_low_rank(d=15, rank=2, n=100, random_state=12)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
     assert not np.array_equal(a[0], c[0])
-    g1 = gaussian_low_rank(d=15, k=2, n=100, random_state=np.random.default_rng(5))
-    g2 = gaussian_low_rank(d=15, k=2, n=100, random_state=np.random.default_rng(5))
+    g1 = gaussian_low_rank(d=15, rank=2, n=100, random_state=np.random.default_rng(5))
+    g2 = gaussian_low_rank(d=15, rank=2, n=100, random_state=np.random.default_rng(5))
     assert np.array_equal(g1[0], g2[0]) and np.array_equal(g1[1], g2[1])
 
 
@@ -174,7 +174,7 @@ def test_transform_shapes(xt: tuple[np.ndarray, np.ndarray]) -> None:
     assert duplicate_self(x).shape == (300, 60)
     assert duplicate_self(x, K=2).shape == (300, 6)
     assert duplicate_noise(x, 0).shape == (300, 23)
-    assert duplicate_noise(x, 0, k=5).shape == (300, 8)
+    assert duplicate_noise(x, 0, n_noise=5).shape == (300, 8)
     assert cube(x[:, 0]).shape == (300, 1)  # 1-D input is one column
 
 
@@ -327,12 +327,12 @@ def test_clustered_deterministic() -> None:
 @pytest.mark.parametrize(
     ("func", "kwargs", "argname"),
     [
-        (gaussian_low_rank, {"d": 2, "k": 3}, "d"),
-        (gaussian_low_rank, {"k": 0}, "k"),
+        (gaussian_low_rank, {"d": 2, "rank": 3}, "d"),
+        (gaussian_low_rank, {"rank": 0}, "rank"),
         (gaussian_low_rank, {"n": 0}, "n"),
         (gaussian_low_rank, {"mi_bits": -0.1}, "mi_bits"),
         (gaussian_low_rank, {"mi_bits": float("nan")}, "mi_bits"),
-        (gaussian_low_rank, {"d": 10, "k": 2, "n_nuisance": 9}, "n_nuisance"),
+        (gaussian_low_rank, {"d": 10, "rank": 2, "n_nuisance": 9}, "n_nuisance"),
         (gaussian_low_rank, {"n_nuisance": -1}, "n_nuisance"),
         (correlated_gaussian, {"rho": 1.0}, "rho"),
         (correlated_gaussian, {"rho": -1.5}, "rho"),
@@ -362,8 +362,8 @@ def test_bad_transform_input_raises(xt: tuple[np.ndarray, np.ndarray]) -> None:
     x, _ = xt
     with pytest.raises(ValueError, match="K"):
         duplicate_self(x, K=0)
-    with pytest.raises(ValueError, match="k"):
-        duplicate_noise(x, 0, k=0)
+    with pytest.raises(ValueError, match="n_noise"):
+        duplicate_noise(x, 0, n_noise=0)
     with pytest.raises(ValueError, match="sigma"):
         duplicate_noise(x, 0, sigma=-1.0)
     with pytest.raises(ValueError, match="x"):

@@ -13,7 +13,7 @@ from bioinfo_mi.estimators._lmi import PRESETS, LMIModel, _Dropout, hidden_width
 
 @pytest.fixture(scope="module")
 def low_rank():
-    return bm.datasets.gaussian_low_rank(d=200, k=1, n=2000, mi_bits=1.0, random_state=0)
+    return bm.datasets.gaussian_low_rank(d=200, rank=1, n=2000, mi_bits=1.0, random_state=0)
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def test_lmi_independent_is_near_zero():
 
 
 def test_too_few_samples_for_the_latent_size_warns():
-    x, y = bm.datasets.gaussian_low_rank(d=10, k=1, n=200, mi_bits=1.0, random_state=0)
+    x, y = bm.datasets.gaussian_low_rank(d=10, rank=1, n=200, mi_bits=1.0, random_state=0)
     with pytest.warns(bm.EstimateWarning, match=r"100 held-out samples in 16 latent dimensions.*latent_dim <= 5"):
         lmi(x, y, random_state=0, epochs=2)
     with warnings.catch_warnings(record=True) as record:
@@ -68,7 +68,7 @@ def test_result_exposes_split_latents_model_history(low_rank, low_rank_result):
 
 
 def test_same_seed_same_numbers():
-    x, y = bm.datasets.gaussian_low_rank(d=20, k=1, n=400, mi_bits=1.0, random_state=3)
+    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n=400, mi_bits=1.0, random_state=3)
     a = lmi(x, y, random_state=5, epochs=5)
     b = lmi(x, y, random_state=5, epochs=5)
     np.testing.assert_array_equal(a.pmi, b.pmi)
@@ -111,13 +111,13 @@ def test_paper_preset_architecture():
 
 @pytest.mark.parametrize("regularizer", ["mine", "infonce"])
 def test_alternative_regularizers_run(regularizer):
-    x, y = bm.datasets.gaussian_low_rank(d=20, k=1, n=600, mi_bits=1.0, random_state=2)
+    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n=600, mi_bits=1.0, random_state=2)
     res = lmi(x, y, regularizer=regularizer, random_state=0, epochs=15)
     assert np.isfinite(res.mi) and -0.2 < res.mi < 2.0
 
 
 def test_constant_columns_dropped_with_warning():
-    x, y = bm.datasets.gaussian_low_rank(d=20, k=1, n=400, mi_bits=1.0, random_state=3)
+    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n=400, mi_bits=1.0, random_state=3)
     x = np.column_stack([x, np.full(len(x), 3.0)])
     x0 = x.copy()
     with pytest.warns(UserWarning, match="dropped 1 constant column"):
@@ -173,7 +173,7 @@ def test_entirely_constant_input_raises():
 
 
 def test_paper_preset_runs_and_records_parameters(capsys):
-    x, y = bm.datasets.gaussian_low_rank(d=20, k=1, n=300, mi_bits=1.0, random_state=4)
+    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n=300, mi_bits=1.0, random_state=4)
     res = lmi(x, y, preset="paper", random_state=0, epochs=2, progress=True)
     assert res.params["preset"] == "paper" and res.params["lr"] == 1e-4 and res.params["max_epochs"] == 2
     assert len(res.history) == 2
@@ -182,7 +182,7 @@ def test_paper_preset_runs_and_records_parameters(capsys):
 
 
 def test_nats_and_bits_agree():
-    x, y = bm.datasets.gaussian_low_rank(d=20, k=1, n=400, mi_bits=1.0, random_state=3)
+    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n=400, mi_bits=1.0, random_state=3)
     bits = lmi(x, y, random_state=2, epochs=4).mi
     nats = lmi(x, y, random_state=2, epochs=4, base="nats").mi
     assert np.isclose(nats, bits * np.log(2))
@@ -198,7 +198,7 @@ def test_tied_poisson_counts_independent_near_zero():
 
 
 def test_duplicated_input_rows_warn_once():
-    x, y = bm.datasets.gaussian_low_rank(d=10, k=1, n=300, mi_bits=1.0, random_state=0)
+    x, y = bm.datasets.gaussian_low_rank(d=10, rank=1, n=300, mi_bits=1.0, random_state=0)
     x, y = np.vstack([x, x[:20]]), np.vstack([y, y[:20]])
     with pytest.warns(UserWarning, match="20 duplicated") as record:
         lmi(x, y, random_state=0, epochs=2)

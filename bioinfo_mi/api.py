@@ -140,7 +140,8 @@ def mi(
         Extra fits behind the standard error of LMI, MINE and InfoNCE (default 4).
     {n_jobs}
     progress
-        Progress bar over the extra fits.
+        Progress bars: over the extra fits, and the estimator's own training bar (LMI, MINE,
+        InfoNCE, and ``auto`` where it runs LMI); one meaning of ``progress`` across the package.
     **options
         Passed to the estimator (e.g. ``k``, ``base``, ``preset``, ``latent_dim``, ``epochs``).
 
@@ -162,7 +163,9 @@ def mi(
     if check_transform(transform) is not None or repeated:
         xa, ya = check_pair(x, y, min_samples=1)
         x, y = (apply_transform(xa, transform), apply_transform(ya, transform)) if transform else (xa, ya)
-    res = METHODS[method.lower()](x, y, random_state=random_state, **options)
+    trains = "progress" in method_options(method)  # the estimator has a training bar of its own
+    main_options = {**options, "progress": True} if progress and trains and "progress" not in options else options
+    res = METHODS[method.lower()](x, y, random_state=random_state, **main_options)
     if transform is not None:
         res.params["transform"] = transform
     if repeated:

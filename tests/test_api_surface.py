@@ -92,3 +92,12 @@ def test_markov_test_alpha_is_the_significance_level_for_one_release():
         bm.tl.markov_test(adata, method="ksg", n_pairings=2, n_shuffles=1, min_clones=20, alpha=0.2,
                           progress=False)
     assert adata.uns["markov_test"]["params"]["significance_level"] == 0.2
+
+
+def test_progress_means_progress_bars_everywhere(capsys):
+    x, y = bm.datasets.gaussian_low_rank(d=4, rank=1, n=200, mi_bits=1.0, random_state=0)
+    quiet = bm.mi(x, y, method="lmi", epochs=3, random_state=0)
+    shown = bm.mi(x, y, method="lmi", epochs=3, random_state=0, progress=True)
+    assert shown.mi == quiet.mi and "LMI training" in capsys.readouterr().err  # the estimator's own bar
+    # auto on 200 x (4 + 4) runs the calibrated KSG, which has no training bar: progress is not an error there
+    assert bm.mi(x, y, progress=True).method == "ksg-calibrated"

@@ -119,7 +119,8 @@ def auto(
     **options
         Options of :func:`~bioinfo_mi.estimators.ksg_calibrated` (``n_twins``, ``jitter``,
         ``workers``) or of :func:`~bioinfo_mi.estimators.lmi` (``preset``, ``epochs``,
-        ``device``, ...). An option that only the estimator not chosen takes raises ``ValueError``.
+        ``device``, ...). An option that only the estimator not chosen takes raises ``ValueError``,
+        except ``progress`` (LMI's training bar), which is ignored where KSG runs.
 
     Returns
     -------
@@ -139,6 +140,8 @@ def auto(
     dim = int((xa.std(axis=0) > 0).sum() + (ya.std(axis=0) > 0).sum())
     discrete = mostly_discrete(xa, ya)
     chosen = choose_method(len(xa), dim, samples_per_dim, discrete)
+    if "progress" in options and "progress" not in accepted[chosen]:  # a display option: only where it applies
+        options = {key: v for key, v in options.items() if key != "progress"}
     foreign = sorted(set(options) - accepted[chosen])
     if foreign:
         # the estimator that does take them (LMI for the training options)

@@ -19,6 +19,8 @@ ESTIMATORS = [Estimator("KSG", "ksg", {"k": 3}), Estimator("KSG-Global-Linf", "k
 def test_gaussian_task_matches_algorithm_4():
     task = gaussian_task(d=20, rank=2, mi_bits=1.5, n_samples=50)
     assert task.true_mi == 1.5 and task.params == {"d": 20, "k": 2} and task.n_samples == 50
+    # the name seeds the data of every benchmark table: it must not change with parameter renames
+    assert task.name == "gaussian-d20-k2-mi1.500-n50"
     x, y = task.sample(3)
     x2, y2 = bm.datasets.gaussian_low_rank(d=20, rank=2, n=50, mi_bits=1.5, random_state=np.random.default_rng(3))
     np.testing.assert_array_equal(x, x2)

@@ -137,9 +137,14 @@ def run_parallel(
             done(i, _in_budget(func, tuple(calls[i]), FIT_THREADS))
     else:
         parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator")
-        outputs = parallel(delayed(_in_budget)(func, tuple(calls[i]), FIT_THREADS) for i in todo)
-        for i, res in zip(todo, outputs, strict=True):
-            done(i, res)
+        with warnings.catch_warnings():
+            # loky replaces a worker whose memory grew by 300 MB (a trained network) and says so; the
+            # pending fits run on the new worker with their own seeds, so nothing is lost or changed
+            warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given to the executor",
+                                    category=UserWarning)
+            outputs = parallel(delayed(_in_budget)(func, tuple(calls[i]), FIT_THREADS) for i in todo)
+            for i, res in zip(todo, outputs, strict=True):
+                done(i, res)
     bar.close()
     return results
 

@@ -98,6 +98,8 @@ def main() -> None:
     parser.add_argument("--no-latentmi", action="store_true")
     parser.add_argument("--reference", default=None, help="path to MI_Gaussian_grids.csv")
     args = parser.parse_args()
+    if not args.no_latentmi:  # fail now, not after the fits
+        import latentmi  # noqa: F401 - needs pip install -e ".[bench]", or pass --no-latentmi
     if args.threads:
         torch.set_num_threads(args.threads)
     ks = args.k or (list(range(1, 10)) if args.full else [1, 2, 3])

@@ -40,6 +40,9 @@ T = TypeVar("T")
 #: ``BIOINFO_MI_FIT_THREADS`` (read at import).
 FIT_THREADS: int = max(1, int(os.environ.get("BIOINFO_MI_FIT_THREADS", "1")))
 
+#: methods whose estimates do not depend on the number of threads (exact neighbour counts, no BLAS):
+#: their repeated fits run in this process with every thread instead of in worker processes
+THREAD_EXACT = frozenset({"ksg", "bi-ksg", "ksg-local", "ksg-global", "ksg-global-linf"})
 _budget: int | None = None  # the thread budget of the fit running in this process, if any
 
 
@@ -97,10 +100,15 @@ def run_parallel(
     load: Callable[[Path], T] | None = None,
     save: Callable[[Path, T], None] | None = None,
     keep: Callable[[T], bool] | None = None,
+    thread_exact: bool = False,
 ) -> list[T]:
     """``[func(*args) for args in calls]``, each call a fit with :data:`FIT_THREADS` threads, with a
     tqdm bar: in ``min(n_jobs, number of calls)`` loky worker processes (``n_jobs=-1``: one per
     core), or in this process when that is one or when the loop runs inside a fit of this layer.
+    ``thread_exact=True`` declares that a call's result does not depend on its number of threads
+    (exact k-NN counts): the calls then run one after the other in this process, each with the
+    ``n_jobs`` threads (no worker start-up, which costs more than a KSG fit on a few thousand
+    samples).
 
     This is the one loop every repeated-fit driver uses (the tl tools, :func:`run_fits`,
     ``run_benchmark``, ``scan_latent_dim``, ``interaction_roc``, the error bars). ``cache`` holds one
@@ -131,8 +139,12 @@ def run_parallel(
 
     # one worker per core (n_jobs=-1) or n_jobs workers, never more than there are fits, and no
     # nested pool when this loop runs inside a fit (e.g. the error bars of one fit of a tool)
-    workers = min(len(todo), (os.cpu_count() or 1) if n_jobs == -1 else n_jobs)
-    if workers <= 1 or _budget is not None:
+    cores = (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
+    workers = min(len(todo), cores)
+    if thread_exact and _budget is None:
+        for i in todo:
+            done(i, _in_budget(func, tuple(calls[i]), cores))
+    elif workers <= 1 or _budget is not None:
         for i in todo:
             done(i, _in_budget(func, tuple(calls[i]), FIT_THREADS))
     else:
@@ -325,4 +337,4 @@ def run_fits(
     by_path = {p: job for p, job in zip(paths, jobs, strict=True) if p is not None}
     calls = [(x_features, y_features, job, method, options, flag) for job, flag in zip(jobs, flags, strict=True)]
     return run_parallel(_fit, calls, n_jobs=n_jobs, progress=progress, desc=f"{method} fits", cache=paths,
-                        load=lambda p: _load(p, by_path[p]), save=_save)
+                        load=lambda p: _load(p, by_path[p]), save=_save, thread_exact=method in THREAD_EXACT)

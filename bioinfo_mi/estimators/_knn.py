@@ -18,9 +18,12 @@ are reproducible. ``jitter=0`` disables it.
 
 Exactness
 ---------
-Neighbour searches are exact: a KD-tree for low-dimensional joint spaces (the latent 8+8 case)
-and a chunked brute-force max-norm distance in torch otherwise. Both count marginal neighbours
-with a strict ``<`` as in Algorithm 5.
+Neighbour searches are exact brute force: up to ``NUMBA_MAX_DIM`` joint dimensions (the latent
+8 + 8 case and every low-dimensional one) the compiled kernel of :mod:`._knn_numba`, which visits
+only the references that two or three coordinates do not already rule out; above, chunked
+max-norm distance matrices in torch (per-coordinate pruning buys nothing there, and torch's
+blocked ``cdist`` is faster). Both count marginal neighbours with a strict ``<`` as in Algorithm 5
+and give the same integers; neither depends on the number of threads.
 """
 
 from __future__ import annotations
@@ -34,7 +37,6 @@ import pandas as pd
 import torch
 from scipy.spatial import cKDTree
 from scipy.special import digamma, gammaln
-from sklearn.neighbors import KDTree
 
 from .._docs import shared_docs
 from .._fits import cpu_workers
@@ -46,14 +48,14 @@ from .._validation import (
     check_random_state,
     to_base,
 )
+from . import _knn_numba
 from ._result import MIResult
 
-__all__ = ["ksg", "ksg_pointwise", "bi_ksg", "density_ratio", "density_ratio_grid", "add_jitter", "KSG_TREE_MAX_DIM"]
+__all__ = ["ksg", "ksg_pointwise", "bi_ksg", "density_ratio", "density_ratio_grid", "add_jitter", "NUMBA_MAX_DIM"]
 
-#: joint dimension up to which neighbour searches use a KD-tree (above: chunked brute force)
-KSG_TREE_MAX_DIM = 20
-#: below this many (query, reference) pairs brute force beats the trees even in low dimension
-_BRUTE_MAX_PAIRS = 3000**2
+#: joint dimension up to which neighbour searches use the compiled kernel (above: torch brute
+#: force; on 2 cores the two are even at 100 + 100 dimensions, torch 2x faster at 1000 + 1000)
+NUMBA_MAX_DIM = 200
 #: rows per chunk of the brute-force distance matrix (chunk x n_reference floats at a time)
 _BRUTE_CHUNK_ELEMENTS = 2**24
 
@@ -105,54 +107,16 @@ def _check_not_constant(x: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} is constant (every column has zero variance); MI with a constant is 0 by definition")
 
 
-def _strictly_below(r: np.ndarray) -> np.ndarray:
-    # largest float strictly smaller than r: "distance <= this" is exactly "distance < r"
-    return np.nextafter(r, 0)
-
-
-#: queries above which the two marginal count passes run in two processes
-_PARALLEL_COUNT_MIN = 20000
-
-
-def _count(tree: KDTree, q: np.ndarray, radius: np.ndarray) -> np.ndarray:
-    return tree.query_radius(q, radius, count_only=True).astype(np.int64)
-
-
-def _marginal_counts(
-    x_tree: KDTree, xq: np.ndarray, y_tree: KDTree, yq: np.ndarray, radius: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Points within ``radius`` (inclusive) of each query in x and in y. scikit-learn's query holds
-    the GIL, so large problems count x and y in two worker processes (not inside a fit of the
-    repeated-fit layer with one thread: :func:`bioinfo_mi._fits.cpu_workers`)."""
-    budget = cpu_workers(-1)
-    cores = (os.cpu_count() or 1) if budget == -1 else budget
-    if len(xq) >= _PARALLEL_COUNT_MIN and cores > 1:
-        from joblib import Parallel, delayed
-
-        nx, ny = Parallel(n_jobs=2, backend="loky")(
-            delayed(_count)(tree, q, radius) for tree, q in ((x_tree, xq), (y_tree, yq))
-        )
-        return nx, ny
-    return _count(x_tree, xq, radius), _count(y_tree, yq, radius)
-
-
 class _NeighbourIndex:
-    """Exact max-norm neighbour searches against a fixed reference joint sample.
-
-    KD-trees (built once) when the joint dimension is at most ``KSG_TREE_MAX_DIM``; a chunked
-    brute-force distance matrix in torch otherwise (trees degrade to worse than brute force in
-    high dimension).
-    """
+    """Exact max-norm neighbour searches against a fixed reference joint sample (see the module
+    docstring: the compiled kernel up to ``NUMBA_MAX_DIM`` joint dimensions, torch above)."""
 
     def __init__(self, xr: np.ndarray, yr: np.ndarray, workers: int = -1) -> None:
         self.xr, self.yr, self.workers = xr, yr, cpu_workers(workers)
-        self.use_tree = xr.shape[1] + yr.shape[1] <= KSG_TREE_MAX_DIM and len(xr) ** 2 > _BRUTE_MAX_PAIRS
-        if self.use_tree:
-            # scipy's tree is fastest for the joint k-NN query (multi-threaded); scikit-learn's
-            # count-only radius query is ~2x faster than scipy's for the marginal counts
-            self.joint_tree = cKDTree(np.hstack([xr, yr]))
-            self.x_tree = KDTree(xr, metric="chebyshev")
-            self.y_tree = KDTree(yr, metric="chebyshev")
+        self.compiled = xr.shape[1] + yr.shape[1] <= NUMBA_MAX_DIM
+
+    def _threads(self) -> int:
+        return (os.cpu_count() or 1) if self.workers == -1 else max(1, self.workers)
 
     def counts(
         self, xq: np.ndarray, yq: np.ndarray, k: int, *, exclude_self: bool
@@ -160,28 +124,20 @@ class _NeighbourIndex:
         """Numbers of reference points strictly closer (in x, in y) than each query's k-th
         joint neighbour. With ``exclude_self`` the queries are the reference rows themselves and
         neither the neighbour search nor the counts include the query's own row."""
-        if not self.use_tree:
-            return self._brute_force(xq, yq, k, exclude_self=exclude_self)
-        n_nb = k + 1 if exclude_self else k
-        dist, _ = self.joint_tree.query(np.hstack([xq, yq]), k=n_nb, p=np.inf, workers=self.workers)
-        eps = dist.reshape(len(xq), n_nb)[:, -1]
-        radius = _strictly_below(eps)
-        nx, ny = _marginal_counts(self.x_tree, xq, self.y_tree, yq, radius)
-        if exclude_self:  # the query itself sits at distance 0 < eps in both marginals
-            nx -= 1
-            ny -= 1
-        return nx, ny
+        if self.compiled:
+            return _knn_numba.counts(xq, yq, self.xr, self.yr, k, exclude_self=exclude_self,
+                                     threads=self._threads())
+        return self._brute_force(xq, yq, k, exclude_self=exclude_self)
 
     def scaled_self_counts(self, k: int, scales: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Leave-one-out counts of the reference sample against itself for ``(x, c * y)`` at every
-        ``c`` in ``scales``: two ``(len(scales), n)`` arrays. Brute force computes the marginal
-        distance blocks once per chunk and reuses them for every scale (``|c y_i - c y_j| =
-        c |y_i - y_j|`` in the max norm), instead of one neighbour search per scale."""
+        ``c`` in ``scales``: two ``(len(scales), n)`` arrays. The marginal distances of a pair are
+        computed once and reused for every scale (``|c y_i - c y_j| = c |y_i - y_j|`` in the max
+        norm), instead of one neighbour search per scale."""
         scales = np.asarray(scales, dtype=np.float64)
-        if self.use_tree:
-            out = [_NeighbourIndex(self.xr, c * self.yr, self.workers).counts(self.xr, c * self.yr, k,
-                                                                              exclude_self=True) for c in scales]
-            return np.stack([o[0] for o in out]), np.stack([o[1] for o in out])
+        if self.compiled:
+            return _knn_numba.counts(self.xr, self.yr, self.xr, self.yr, k, scales=scales, exclude_self=True,
+                                     threads=self._threads())
         n = len(self.xr)
         txr, tyr = torch.from_numpy(self.xr), torch.from_numpy(self.yr)
         chunk = max(1, _BRUTE_CHUNK_ELEMENTS // max(n, 1))

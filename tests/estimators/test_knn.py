@@ -33,13 +33,11 @@ def correlated(n, rho, seed, dims=1):
     return x, y
 
 
-@pytest.fixture(params=["tree", "brute"])
+@pytest.fixture(params=["compiled", "torch"])
 def search_path(request, monkeypatch):
-    """Run a test once with KD-trees and once with the brute-force distance path."""
-    if request.param == "tree":
-        monkeypatch.setattr(knn, "_BRUTE_MAX_PAIRS", 0)
-    else:
-        monkeypatch.setattr(knn, "KSG_TREE_MAX_DIM", 0)
+    """Run a test once with the compiled kernel and once with torch's distance matrices."""
+    if request.param == "torch":
+        monkeypatch.setattr(knn, "NUMBA_MAX_DIM", 0)
     return request.param
 
 
@@ -54,13 +52,55 @@ def test_ksg_equals_brute_force(k, dims, search_path):
     np.testing.assert_allclose(got, brute_force_ksg(xj, yj, k), atol=1e-10, rtol=0)
 
 
-def test_brute_force_path_matches_tree(monkeypatch):
-    x, y = correlated(300, 0.6, seed=3, dims=6)
-    monkeypatch.setattr(knn, "_BRUTE_MAX_PAIRS", 0)
-    tree = ksg_pointwise(x, y, k=3)
-    monkeypatch.setattr(knn, "KSG_TREE_MAX_DIM", 0)
-    brute = ksg_pointwise(x, y, k=3)
-    np.testing.assert_allclose(tree, brute, atol=1e-12)
+def full_counts(xq, yq, xr, yr, k, exclude_self):
+    """Strict marginal counts below the k-th joint neighbour, from full distance matrices."""
+    dx = np.abs(xq[:, None, :] - xr[None, :, :]).max(axis=2)
+    dy = np.abs(yq[:, None, :] - yr[None, :, :]).max(axis=2)
+    if exclude_self:
+        np.fill_diagonal(dx, np.inf)
+        np.fill_diagonal(dy, np.inf)
+    eps = np.sort(np.maximum(dx, dy), axis=1)[:, k - 1]
+    return (dx < eps[:, None]).sum(axis=1), (dy < eps[:, None]).sum(axis=1)
+
+
+@pytest.mark.parametrize(
+    ("n", "dx", "dy", "layout"),
+    [(1500, 8, 8, "gaussian"), (2500, 1, 1, "gaussian"), (2000, 3, 1, "gaussian"), (1200, 1, 5, "gaussian"),
+     (1500, 2, 2, "clusters"), (1500, 2, 3, "sorted"), (800, 4, 4, "heavy-tailed")],
+)
+def test_compiled_counts_equal_full_distance_matrices(n, dx, dy, layout):
+    """The cell-pruned kernel gives exactly the counts of the full distance matrices, whatever the
+    layout of the data (clusters leave empty cells; sorted input; heavy tails stretch the grid),
+    for the sample against itself and for separate queries, with one thread or two."""
+    from bioinfo_mi.estimators import _knn_numba
+
+    rng = np.random.default_rng(n + dx)
+    x = rng.normal(size=(n, dx))
+    y = 0.6 * x[:, :1] + rng.normal(size=(n, dy))
+    if layout == "clusters":
+        x += 20 * rng.integers(0, 3, size=(n, 1))
+    elif layout == "sorted":
+        order = np.argsort(x[:, 0])
+        x, y = x[order], y[order]
+    elif layout == "heavy-tailed":
+        x, y = rng.standard_t(1, size=(n, dx)), rng.standard_t(1, size=(n, dy)) + x[:, :1]
+    want = full_counts(x, y, x, y, 3, exclude_self=True)
+    for threads in (1, 2):
+        got = _knn_numba.counts(x, y, x, y, 3, exclude_self=True, threads=threads)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+    xq, yq = 1.5 * rng.normal(size=(97, dx)), 1.5 * rng.normal(size=(97, dy))  # some outside the sample's range
+    want = full_counts(xq, yq, x, y, 4, exclude_self=False)
+    got = _knn_numba.counts(xq, yq, x, y, 4, exclude_self=False, threads=2)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_compiled_kernel_matches_torch(monkeypatch):
+    x, y = correlated(600, 0.6, seed=3, dims=6)
+    compiled = ksg_pointwise(x, y, k=3)
+    monkeypatch.setattr(knn, "NUMBA_MAX_DIM", 0)
+    np.testing.assert_array_equal(compiled, ksg_pointwise(x, y, k=3))
 
 
 def test_ksg_symmetric():
@@ -108,11 +148,13 @@ def test_ksg_global_reports_scale():
     assert np.isclose(res.mi, max(res.extra["mi_per_scale"]))
 
 
-@pytest.mark.parametrize(("n", "dims"), [(400, 12), (3100, 2)])  # brute force (shared distances), KD-trees
-def test_scaled_counts_equal_one_search_per_scale(n, dims):
+@pytest.mark.parametrize(("n", "dims", "path"), [(400, 12, "compiled"), (3100, 2, "compiled"), (400, 12, "torch")])
+def test_scaled_counts_equal_one_search_per_scale(n, dims, path, monkeypatch):
     """KSG-Global's all-scales-at-once counts equal a separate neighbour search of (x, c y) per scale."""
     from bioinfo_mi.estimators._knn import _NeighbourIndex
 
+    if path == "torch":
+        monkeypatch.setattr(knn, "NUMBA_MAX_DIM", 0)
     x, y = correlated(n, 0.7, seed=3, dims=dims)
     scales = np.array([0.1, 0.7, 1.3, 2.0])
     nx, ny = _NeighbourIndex(x, y).scaled_self_counts(3, scales)

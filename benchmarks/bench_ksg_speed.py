@@ -1,0 +1,149 @@
+"""KSG speed at the size of a latent analysis (issue 12's cost targets), beside the peers.
+
+Data: N = 50 000 pairs of 8 + 8 dimensions (the latent size LMI uses), two distributions:
+``rho0.6`` Gaussians with correlation 0.6 between every x_i and y_i (the slowest case for the
+KD-trees the package used before), and ``latent`` 4 dependent pairs (rho 0.8) + 4 independent
+dimensions per side. On each:
+
+- the neighbour counts of one KSG estimate (k = 3) with the package's search (exact, compiled
+  with numba, :mod:`bioinfo_mi.estimators._knn_numba`) and with the KD-trees it used before
+  (scipy joint k-NN query + scikit-learn count-only radius queries); then one ``bm.mi`` KSG
+  estimate and
+  latentmi 0.1.3's KSG (its NPEET adaptation) on the same data; the counts of the first two must be
+  identical;
+- ``bm.mi(x, y, method="ksg", n_shuffles=99)``: the permutation test (target: under 5 minutes
+  on 2 cores);
+- ``bm.mi(x, y, method="ksg", error_bars=True)``: the cost over the estimate alone (target: at
+  most 3x).
+
+A second, small case (2 + 2 Gaussians, rho 0.6, N = 1000: the calibration case of
+bench_error_bars.py) gives the error-bar cost ratio where per-call overhead matters most.
+
+    python benchmarks/bench_ksg_speed.py                 # everything (~10 min on 2 cores)
+    python benchmarks/bench_ksg_speed.py --n 20000 --no-latentmi --no-shuffles
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from _common import machine, save_figure, timed, write
+
+import bioinfo_mi as bm
+from bioinfo_mi.estimators import _knn
+
+FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
+
+
+def rho_pairs(n: int, d: int, rho: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d))
+    return x, rho * x + np.sqrt(1 - rho**2) * rng.normal(size=(n, d))
+
+
+def latent_like(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 8))
+    y = rng.normal(size=(n, 8))
+    y[:, :4] = 0.8 * x[:, :4] + 0.6 * y[:, :4]
+    return x, y
+
+
+def tree_counts(x: np.ndarray, y: np.ndarray, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """The package's search before commit 'numba KSG' (kept here as the baseline): scipy's KD-tree
+    for the joint k-NN query, scikit-learn's count-only radius queries for the marginals."""
+    from scipy.spatial import cKDTree
+    from sklearn.neighbors import KDTree
+
+    dist, _ = cKDTree(np.hstack([x, y])).query(np.hstack([x, y]), k=k + 1, p=np.inf, workers=-1)
+    radius = np.nextafter(dist[:, -1], 0)  # "<= radius" is "< eps"
+    nx = KDTree(x, metric="chebyshev").query_radius(x, radius, count_only=True) - 1
+    ny = KDTree(y, metric="chebyshev").query_radius(y, radius, count_only=True) - 1
+    return nx.astype(np.int64), ny.astype(np.int64)
+
+
+def brute_counts(x: np.ndarray, y: np.ndarray, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """The package's search (exact, compiled; :mod:`bioinfo_mi.estimators._knn_numba`)."""
+    return _knn._NeighbourIndex(x, y).counts(x, y, k, exclude_self=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=50_000)
+    parser.add_argument("--cases", nargs="+", default=["rho0.6", "latent"], choices=["rho0.6", "latent"])
+    parser.add_argument("--no-latentmi", action="store_true")
+    parser.add_argument("--no-shuffles", action="store_true", help="skip the 99-shuffle test")
+    parser.add_argument("--no-trees", action="store_true", help="skip the KD-tree timing")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    warnings.simplefilter("ignore")
+    rows = []
+    for case in args.cases:
+        x, y = rho_pairs(args.n, 8, 0.6, seed=1) if case == "rho0.6" else latent_like(args.n, seed=2)
+        xa, ya = _knn.add_jitter(x, np.random.default_rng(0)), _knn.add_jitter(y, np.random.default_rng(1))
+        row: dict = {"case": case, "n": args.n, "dims": "8+8"}
+        brute_counts(xa[:500], ya[:500])  # compile / load the kernel outside the timing
+        (bx, by), row["seconds_counts_brute"] = timed(brute_counts, xa, ya)
+        if not args.no_trees:
+            (tx, ty), row["seconds_counts_trees"] = timed(tree_counts, xa, ya)
+            row["counts_identical"] = bool(np.array_equal(bx, tx) and np.array_equal(by, ty))
+            row["speedup_vs_trees"] = row["seconds_counts_trees"] / row["seconds_counts_brute"]
+        res, row["seconds_estimate"] = timed(bm.mi, x, y, method="ksg", random_state=0)
+        row["mi_bits"] = res.mi
+        if not args.no_latentmi:
+            from latentmi import ksg as latentmi_ksg
+
+            np.random.seed(0)  # noqa: NPY002 - latentmi jitters with the global RNG
+            ref, row["seconds_latentmi"] = timed(latentmi_ksg.mi, x, y)
+            row["mi_latentmi_bits"] = float(np.mean(ref))
+            row["speedup_vs_latentmi"] = row["seconds_latentmi"] / row["seconds_estimate"]
+        bars, row["seconds_error_bars"] = timed(bm.mi, x, y, method="ksg", random_state=0, error_bars=True)
+        assert bars.mi == res.mi
+        row["se_bits"] = bars.se
+        row["error_bar_cost_ratio"] = row["seconds_error_bars"] / row["seconds_estimate"]
+        if not args.no_shuffles:
+            test, row["seconds_99_shuffles"] = timed(bm.mi, x, y, method="ksg", random_state=0, n_shuffles=99)
+            row["p_value"] = test.p_value
+            row["null_mean_bits"] = float(np.mean(test.null))
+        rows.append(row)
+        print(row, flush=True)
+    x, y = rho_pairs(1000, 2, 0.6, seed=3)
+    small = {"case": "2+2 rho0.6 (calibration case)", "n": 1000, "dims": "2+2"}
+    t_plain = [timed(bm.mi, x, y, method="ksg", random_state=i)[1] for i in range(5)]
+    t_bars = [timed(bm.mi, x, y, method="ksg", random_state=i, error_bars=True)[1] for i in range(5)]
+    small.update(seconds_estimate=float(np.median(t_plain)), seconds_error_bars=float(np.median(t_bars)))
+    small["error_bar_cost_ratio"] = small["seconds_error_bars"] / small["seconds_estimate"]
+    rows.append(small)
+    table = pd.DataFrame(rows)
+    path = write(table, "ksg_speed")
+    print(f"\nKSG speed (k = 3); {machine()}; {time.perf_counter() - start:.0f} s")
+    print(table.to_markdown(index=False, floatfmt=".3f"))
+    print("targets: seconds_99_shuffles < 300; error_bar_cost_ratio <= 3")
+    print(f"wrote {path}")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    big = table[table.n == args.n]
+    cols = [c for c in ("seconds_counts_trees", "seconds_counts_brute", "seconds_latentmi", "seconds_estimate",
+                        "seconds_error_bars", "seconds_99_shuffles") if c in big]
+    fig, ax = plt.subplots(figsize=(7, 3))
+    width = 0.8 / max(len(big), 1)
+    for i, (_, row) in enumerate(big.iterrows()):
+        ax.barh(np.arange(len(cols)) + i * width, [row[c] for c in cols], height=width, label=row["case"])
+    ax.set_yticks(np.arange(len(cols)) + 0.4 - width / 2, [c.replace("seconds_", "") for c in cols])
+    ax.set_xscale("log")
+    ax.set_xlabel(f"seconds (N = {args.n}, 8 + 8 dims, 2 cores)")
+    ax.axvline(300, color="grey", ls=":", lw=1)
+    ax.legend(fontsize="small")
+    print(f"wrote {save_figure(fig, FIGURES / 'ksg_speed.png', tight=True)}")
+
+
+if __name__ == "__main__":
+    main()

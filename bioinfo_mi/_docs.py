@@ -29,8 +29,8 @@ random_state
 jitter
     Relative jitter amplitude (times each column's standard deviation).
 workers
-    Threads for the KD-tree queries (-1: all cores; inside a fit of the repeated-fit layer at most
-    its thread budget).""",
+    Threads for the neighbour searches (-1: all cores; inside a fit of the repeated-fit layer at most
+    its thread budget). The estimate does not depend on it (exact counts).""",
     "metric": """\
 estimate, truth
     Equal-length arrays of estimates and true values (bits). NaN estimates propagate (a failed fit

@@ -18,9 +18,11 @@ KSG upward). The partitions give 30 degrees of freedom, so ``se`` itself is unce
 ``1 / sqrt(2 * 30) = 13 %`` (``extra["error_bars"]["se_rel_uncertainty"]``). Parts stop at ``n / 6``:
 KSG's ``n_m s_m^2`` still grows with ``n_m`` there (on 2 + 2 Gaussians, N = 500-2000, parts of
 ``n / 10`` gave 15-20 % less than the variance at ``N``), and the larger the parts, the smaller that
-bias. Cost: the estimator on 40 parts of ``n / 2`` to ``n / 6`` samples; with brute-force
-neighbour searches (``O(n_m^2)`` each) that is ``2 sum(1 / m) = 2.9`` times the full estimate,
-with KD-trees (low dimension) 5-6 times (bench_error_bars.py, 2 + 2 dimensions, N = 1000).
+bias. Cost: the estimator on 40 parts of ``n / 2`` to ``n / 6`` samples, run in this process with
+every thread (KSG's counts are exact, so threads cannot change them): with neighbour searches of
+cost ``O(n_m^2)`` that would be ``2 sum(1 / m) = 2.9`` times the full estimate; the pruned searches
+are relatively cheaper on large samples, so it is more: 5.7 times at N = 50 000, 8 + 8 dimensions
+(benchmarks/bench_ksg_speed.py).
 
 **Calibrated copula KSG** (``ksg-calibrated``, and ``auto`` where it runs it): subsampling of plain
 KSG on the normal scores, times ``sqrt(1 + 1 / n_twins)`` for the noise of the twins' correction

@@ -82,14 +82,36 @@ def _tile_joint(qx: np.ndarray, qy: np.ndarray, xr_t: np.ndarray, yr_t: np.ndarr
 
 
 @nb.njit(cache=True, nogil=True, fastmath=_FASTMATH)
-def _visit_joint(xq, yq, xr_t, yr_t, qi, j0, size, own, scales, kb, dxt, dyt, joint):  # noqa: ANN001, ANN202
+def _visit_joint(xq, yq, xr_t, yr_t, yr_rows, qi, j0, size, own, scales, kb, dxt, dyt, joint, idx):  # noqa: ANN001, ANN202
     """Merge references ``j0:j0 + size`` into the k smallest joint distances of query ``qi``."""
     o = own[qi] - j0
     if scales.shape[0] == 1 and scales[0] == 1.0:
-        _tile_joint(xq[qi], yq[qi], xr_t, yr_t, j0, size, joint)
+        # two stages: x distances for the whole run (vectorised), y only for the references whose x
+        # distance is still below the current k-th distance (a few per cent once the bound is
+        # tight), read from the row-major copy of y
+        _tile_distances(xq[qi], xr_t, j0, size, dxt)
         if 0 <= o < size:
-            joint[o] = np.inf
-        _insert_tile(joint, size, kb[0])
+            dxt[o] = np.inf
+        kbt = kb[0]
+        k = kbt.shape[0]
+        bound = kbt[k - 1]
+        n_in = 0
+        for m in range(size):
+            idx[n_in] = m
+            n_in += dxt[m] < bound
+        qy = yq[qi]
+        for i in range(n_in):
+            m = idx[i]
+            v = dxt[m]
+            row = yr_rows[j0 + m]
+            for d in range(qy.shape[0]):
+                v = max(v, abs(row[d] - qy[d]))
+            if v < kbt[k - 1]:
+                p = k - 1
+                while p > 0 and kbt[p - 1] > v:
+                    kbt[p] = kbt[p - 1]
+                    p -= 1
+                kbt[p] = v
         return
     _tile_distances(xq[qi], xr_t, j0, size, dxt)
     _tile_distances(yq[qi], yr_t, j0, size, dyt)
@@ -116,7 +138,7 @@ def _outside(box, c, u0, u1, w0, w1):  # noqa: ANN001, ANN202
 
 
 @nb.njit(cache=True, nogil=True, parallel=True, fastmath=_FASTMATH)
-def _kth_distances(xq, yq, xr_t, yr_t, k, scales, own, blocks, block_cell, cells, box, n1, steps, v_is_y, v_col):  # noqa: ANN001, ANN202
+def _kth_distances(xq, yq, xr_t, yr_t, yr_rows, k, scales, own, blocks, block_cell, cells, box, n1, steps, v_is_y, v_col):  # noqa: ANN001, ANN202
     """Pass 1: ``(S, n_q)`` k-th joint distances. Queries and references are in the cell layout of
     (x_0, y_0) sorted by coordinate ``v_col`` of y (``v_is_y``) or x (see :class:`_Layout`);
     ``own[i]``: reference index of query ``i`` or -1."""
@@ -131,6 +153,7 @@ def _kth_distances(xq, yq, xr_t, yr_t, k, scales, own, blocks, block_cell, cells
         dxt = np.empty(_TILE)
         dyt = np.empty(_TILE)
         joint = np.empty(_TILE)
+        idx = np.empty(_TILE, dtype=np.int64)
         # seed each query's bound with the references nearest in the sort coordinate inside its own
         # cell, so that its windows are narrow from the start; the seed tile is visited again below
         # and only the bound it proved is kept
@@ -142,7 +165,7 @@ def _kth_distances(xq, yq, xr_t, yr_t, k, scales, own, blocks, block_cell, cells
             lo = max(a0, min(mid - _TILE // 2, a1 - _TILE))
             size = min(a1, lo + _TILE) - lo
             kb = best[qi - q0]
-            _visit_joint(xq, yq, xr_t, yr_t, qi, lo, size, own, scales, kb, dxt, dyt, joint)
+            _visit_joint(xq, yq, xr_t, yr_t, yr_rows, qi, lo, size, own, scales, kb, dxt, dyt, joint, idx)
             bound = 0.0
             for t in range(n_s):
                 bound = max(bound, kb[t, k - 1] / min(scales[t], 1.0))
@@ -185,8 +208,8 @@ def _kth_distances(xq, yq, xr_t, yr_t, k, scales, own, blocks, block_cell, cells
                         vq = yq[qi, v_col] if v_is_y else xq[qi, v_col]
                         lo, hi = _cell_range(cells, c, vr, vq, bound_v if v_is_y else bound_u)
                         for j0 in range(lo, hi, _TILE):
-                            _visit_joint(xq, yq, xr_t, yr_t, qi, j0, min(_TILE, hi - j0), own, scales, kb, dxt,
-                                         dyt, joint)
+                            _visit_joint(xq, yq, xr_t, yr_t, yr_rows, qi, j0, min(_TILE, hi - j0), own, scales, kb,
+                                         dxt, dyt, joint, idx)
         for qi in range(q0, q1):
             for t in range(n_s):
                 eps[t, qi] = best[qi - q0, t, k - 1]
@@ -364,7 +387,8 @@ def counts(
         out = np.empty((len(grid), len(qo)))
         out[:, qo] = _kth_distances(np.ascontiguousarray(xs[qo]), np.ascontiguousarray(ys[qo]),
                                     np.ascontiguousarray(xr[layout.ref_order].T),
-                                    np.ascontiguousarray(yr[layout.ref_order].T), int(k), grid, own, layout.blocks,
+                                    np.ascontiguousarray(yr[layout.ref_order].T),
+                                    np.ascontiguousarray(yr[layout.ref_order]), int(k), grid, own, layout.blocks,
                                     layout.block_cell, layout.cells, layout.box, layout.n1, layout.steps, v_is_y,
                                     v_col)
         return out

@@ -138,7 +138,9 @@ def _outside(box, c, u0, u1, w0, w1):  # noqa: ANN001, ANN202
 
 
 @nb.njit(cache=True, nogil=True, parallel=True, fastmath=_FASTMATH)
-def _kth_distances(xq, yq, xr_t, yr_t, yr_rows, k, scales, own, blocks, block_cell, cells, box, n1, steps, v_is_y, v_col):  # noqa: ANN001, ANN202
+def _kth_distances(  # noqa: ANN202 - numba kernel
+    xq, yq, xr_t, yr_t, yr_rows, k, scales, own, blocks, block_cell, cells, box, n1, steps, v_is_y, v_col  # noqa: ANN001
+):
     """Pass 1: ``(S, n_q)`` k-th joint distances. Queries and references are in the cell layout of
     (x_0, y_0) sorted by coordinate ``v_col`` of y (``v_is_y``) or x (see :class:`_Layout`);
     ``own[i]``: reference index of query ``i`` or -1."""

@@ -105,9 +105,9 @@ def run_parallel(
     """``[func(*args) for args in calls]``, each call a fit with :data:`FIT_THREADS` threads, with a
     tqdm bar: in ``min(n_jobs, number of calls)`` loky worker processes (``n_jobs=-1``: one per
     core), or in this process when that is one or when the loop runs inside a fit of this layer.
-    ``thread_exact=True`` declares that a call is thread-safe and releases the GIL for its heavy
-    work (exact k-NN counts): the calls then run in ``workers`` threads of this process instead of
-    worker processes (no worker start-up, which costs more than a KSG fit on a few thousand
+    ``thread_exact=True`` declares that a call's result does not depend on its number of threads
+    (exact k-NN counts): the calls then run one after the other in this process, each with the
+    ``n_jobs`` threads (no worker start-up, which costs more than a KSG fit on a few thousand
     samples).
 
     This is the one loop every repeated-fit driver uses (the tl tools, :func:`run_fits`,
@@ -141,13 +141,11 @@ def run_parallel(
     # nested pool when this loop runs inside a fit (e.g. the error bars of one fit of a tool)
     cores = (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
     workers = min(len(todo), cores)
-    if thread_exact and workers > 1 and _budget is None:
-        # threads of this process, one fit each (numba and numpy release the GIL): no worker start-up
-        with fit_threads(FIT_THREADS):
-            outputs = Parallel(n_jobs=workers, backend="threading", return_as="generator")(
-                delayed(func)(*calls[i]) for i in todo)
-            for i, res in zip(todo, outputs, strict=True):
-                done(i, res)
+    if thread_exact and _budget is None:
+        # one after the other in this process, each call with all the threads (not in Python threads:
+        # a fit records its warnings with warnings.catch_warnings, which is not thread-safe)
+        for i in todo:
+            done(i, _in_budget(func, tuple(calls[i]), cores))
     elif workers <= 1 or _budget is not None:
         for i in todo:
             done(i, _in_budget(func, tuple(calls[i]), FIT_THREADS))

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from _common import machine, save_figure, timed, write
+from bench_ksg_vs_latentmi import latent_like
 
 import bioinfo_mi as bm
 from bioinfo_mi.estimators import _knn
@@ -44,14 +45,6 @@ def rho_pairs(n: int, d: int, rho: float, seed: int) -> tuple[np.ndarray, np.nda
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, d))
     return x, rho * x + np.sqrt(1 - rho**2) * rng.normal(size=(n, d))
-
-
-def latent_like(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 8))
-    y = rng.normal(size=(n, 8))
-    y[:, :4] = 0.8 * x[:, :4] + 0.6 * y[:, :4]
-    return x, y
 
 
 def tree_counts(x: np.ndarray, y: np.ndarray, k: int = 3) -> tuple[np.ndarray, np.ndarray]:

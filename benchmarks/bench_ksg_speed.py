@@ -19,7 +19,7 @@ dimensions per side. On each:
 A second, small case (2 + 2 Gaussians, rho 0.6, N = 1000: the calibration case of
 bench_error_bars.py) gives the error-bar cost ratio where per-call overhead matters most.
 
-    python benchmarks/bench_ksg_speed.py                 # everything (~10 min on 2 cores)
+    python benchmarks/bench_ksg_speed.py                 # everything (~11 min on 2 cores)
     python benchmarks/bench_ksg_speed.py --n 20000 --no-latentmi --no-shuffles
 """
 

@@ -43,6 +43,14 @@ FIT_THREADS: int = max(1, int(os.environ.get("BIOINFO_MI_FIT_THREADS", "1")))
 #: methods whose estimates do not depend on the number of threads (exact neighbour counts, no BLAS):
 #: their repeated fits run in this process with every thread instead of in worker processes
 THREAD_EXACT = frozenset({"ksg", "bi-ksg", "ksg-local", "ksg-global", "ksg-global-linf"})
+#: from this many samples in all the fits of one loop on, repeated fits of the :data:`THREAD_EXACT`
+#: methods go to worker processes after all (one thread each, as every other method): the loop then
+#: takes long enough to repay the workers' start-up (a few seconds: each imports the package), and in
+#: worker processes the serial parts of one fit (sorting into cells, copies, validation) overlap with
+#: another's search. On 2 cores, 99 KSG shuffles (8 + 8 dimensions) broke even at N = 10 000 (1e6
+#: samples in all) and were 13 % faster in processes at N = 20 000 (benchmarks/bench_ksg_speed.py
+#: at N = 50 000).
+THREAD_EXACT_MAX_SAMPLES = 2_000_000
 _budget: int | None = None  # the thread budget of the fit running in this process, if any
 
 
@@ -108,7 +116,8 @@ def run_parallel(
     ``thread_exact=True`` declares that a call's result does not depend on its number of threads
     (exact k-NN counts): the calls then run one after the other in this process, each with the
     ``n_jobs`` threads (no worker start-up, which costs more than a KSG fit on a few thousand
-    samples).
+    samples). :func:`run_fits` sets it for the :data:`THREAD_EXACT` methods when the loop holds
+    fewer than :data:`THREAD_EXACT_MAX_SAMPLES` samples in all.
 
     This is the one loop every repeated-fit driver uses (the tl tools, :func:`run_fits`,
     ``run_benchmark``, ``scan_latent_dim``, ``interaction_roc``, the error bars). ``cache`` holds one
@@ -339,4 +348,6 @@ def run_fits(
     by_path = {p: job for p, job in zip(paths, jobs, strict=True) if p is not None}
     calls = [(x_features, y_features, job, method, options, flag) for job, flag in zip(jobs, flags, strict=True)]
     return run_parallel(_fit, calls, n_jobs=n_jobs, progress=progress, desc=f"{method} fits", cache=paths,
-                        load=lambda p: _load(p, by_path[p]), save=_save, thread_exact=method in THREAD_EXACT)
+                        load=lambda p: _load(p, by_path[p]), save=_save,
+                        thread_exact=method in THREAD_EXACT
+                        and sum(len(job.x_rows) for job in jobs) < THREAD_EXACT_MAX_SAMPLES)

@@ -21,8 +21,8 @@ KSG's ``n_m s_m^2`` still grows with ``n_m`` there (on 2 + 2 Gaussians, N = 500-
 bias. Cost: the estimator on 40 parts of ``n / 2`` to ``n / 6`` samples, run in this process with
 every thread (KSG's counts are exact, so threads cannot change them): with neighbour searches of
 cost ``O(n_m^2)`` that would be ``2 sum(1 / m) = 2.9`` times the full estimate; the pruned searches
-are relatively cheaper on large samples, so it is more: 5.7 times at N = 50 000, 8 + 8 dimensions
-(benchmarks/bench_ksg_speed.py).
+are relatively cheaper on large samples, so it is more: 4.3-4.5 times at N = 50 000, 8 + 8
+dimensions (the error bars took 5.3-5.5 times the estimate alone; benchmarks/bench_ksg_speed.py).
 
 **Calibrated copula KSG** (``ksg-calibrated``, and ``auto`` where it runs it): subsampling of plain
 KSG on the normal scores, times ``sqrt(1 + 1 / n_twins)`` for the noise of the twins' correction

@@ -98,6 +98,23 @@ def test_same_seed_same_numbers_whatever_n_jobs():
     assert d.se != a.se
 
 
+def test_large_ksg_loops_in_worker_processes_give_the_same_numbers(monkeypatch):
+    """Above THREAD_EXACT_MAX_SAMPLES the thread-exact fits go to worker processes (one thread each):
+    the same shuffles and standard error as one after the other in this process with every thread."""
+    import bioinfo_mi._fits as fits
+
+    x, y = gaussian(300, 4)
+    a = bm.mi(x, y, method="ksg", error_bars=True, n_shuffles=5, random_state=3, n_jobs=2)
+    calls = []
+    real = fits.Parallel
+    monkeypatch.setattr(fits, "Parallel", lambda *args, **kw: calls.append(kw) or real(*args, **kw))
+    monkeypatch.setattr(fits, "THREAD_EXACT_MAX_SAMPLES", 0)
+    b = bm.mi(x, y, method="ksg", error_bars=True, n_shuffles=5, random_state=3, n_jobs=2)
+    assert len(calls) == 2  # the partitions and the shuffles
+    assert a.se == b.se
+    np.testing.assert_array_equal(a.null, b.null)
+
+
 def test_lmi_error_bars_from_refits_and_held_out_latents():
     x, y = gaussian(400, 5, d=4)
     opts = {"epochs": 3, "latent_dim": 2}

@@ -153,20 +153,37 @@ def _check_split(fits: Sequence[int] | None, cache_dir: Any, random_state: Any) 
                          f"seeds: give random_state as an int, got {type(random_state).__name__}")
 
 
-def shared_within_se(results: Sequence[FitResult]) -> float:
-    """The part of the fits' sampling error that every pairing shares, ``sqrt(mean(f_p * se_p^2))``.
+def shared_variance(results: Sequence[FitResult]) -> float:
+    """Estimate of the variance that every pairing's estimate shares, ``mean(se_p^2) - s^2`` (may be
+    negative; :func:`shared_within_se` clips it at 0).
 
-    A pairing's estimate is truth + D + e_p: D, the error of the clone sample itself, is common to
-    all pairings (they re-draw cells of the same clones); e_p (cell draws, train/test split,
-    training, which clones a fit scores) varies between them, and their spread (SEM) measures its
-    mean. A fit that scores a fraction ``f_p`` of the clones (LMI: its held-out half, 0.5; KSG: all,
-    1) has sampling variance ``se_p^2``, of which ``f_p se_p^2`` is the sampling error of all ``n``
-    clones, i.e. part of D (the rest varies with the scored subset and is in the SEM). So the standard
-    error of the mean over pairings is ``sqrt(SEM^2 + f se^2)``.
+    A pairing's estimate is truth + D + e_p. D, the error of the clone sample itself, is common to
+    all pairings (they re-draw cells of the same clones); e_p varies between them: which clones a
+    fit scores (LMI: its held-out half), which cells represent each clone, the network's training.
+    A fit's own sampling variance ``se_p^2`` (:func:`bioinfo_mi.uncertainty.sampling_se`, on the
+    samples it scores) contains D and the sampling parts of e_p, but not the training noise; the
+    variance ``s^2`` of the estimates over the pairings contains all of e_p and not D. So
+    ``mean(se_p^2) - s^2`` estimates ``var(D)`` minus the training variance: exact for KSG (no
+    training), a lower bound for LMI, where ``s^2 / n_pairings`` (the SEM term) carries the training
+    noise instead. The bound used before, ``f se_p^2`` (``f`` the fraction of clones scored), is an
+    upper bound: it also counts the cell draws as shared, and gave standard errors 1.3-1.6 times the
+    observed spread over data sets (docs/benchmarks.md, ``tl.markov_test`` calibration). With one
+    pairing nothing varies between pairings and the whole ``se^2`` is its error. NaN when a fit has
+    no standard error.
     """
     se = np.array([r.se for r in results], dtype=float)
-    scored = np.array([np.isfinite(r.pmi).mean() for r in results], dtype=float)
-    return float(np.sqrt(np.mean(scored * se**2))) if len(se) and np.isfinite(se).all() else float("nan")
+    if not len(se) or not np.isfinite(se).all():
+        return float("nan")
+    est = np.array([r.mi for r in results], dtype=float)
+    return float(np.mean(se**2) - (np.var(est, ddof=1) if len(est) > 1 else 0.0))
+
+
+def shared_within_se(results: Sequence[FitResult]) -> float:
+    """The part of the fits' sampling error that every pairing shares: ``sqrt(max(0, v))`` with ``v``
+    from :func:`shared_variance`. The standard error of the mean over pairings is
+    ``sqrt(SEM^2 + shared_within_se^2)``."""
+    v = shared_variance(results)
+    return float(np.sqrt(max(v, 0.0))) if np.isfinite(v) else v
 
 
 def _summary(results: list[FitResult]) -> pd.DataFrame:
@@ -305,9 +322,11 @@ def lmi(
     ``"table"`` (DataFrame: ``pairing``, ``shuffled``, ``estimate``, ``se`` (NaN for the shuffles or
     without ``error_bars``), and ``n_clones`` or, for paired data, ``n_pairs``), ``"summary"``
     (one-row DataFrame: ``mi_mean``; ``mi_sem``, the spread over pairings; ``within_fit_se``, the
-    part of the fits' sampling error that all pairings share (:func:`shared_within_se`: root mean of
-    ``f * se^2``, ``f`` the fraction of clones a fit scores; it does not shrink with the number of
-    pairings); ``mi_se = sqrt(mi_sem^2 + within_fit_se^2)``, the standard error of ``mi_mean``;
+    part of the fits' sampling error that all pairings share (the clone sample itself, which does not
+    shrink with the number of pairings: ``sqrt(max(0, mean(se^2) - s^2))``, ``s^2`` the variance of
+    the estimates over the pairings, which already holds the cell draws, the train/test splits and
+    the training; with one pairing, its ``se``); ``mi_se = sqrt(mi_sem^2 + within_fit_se^2)``, the
+    standard error of ``mi_mean``;
     ``shuffled_mean``, ``shuffled_sd``; ``p_value``, the empirical
     ``(1 + #{shuffled >= mi_mean}) / (1 + n_shuffles)``, never below ``p_value_resolution``
     ``= 1 / (1 + n_shuffles)``; ``p_value_parametric``, a one-sided z-test of ``mi_mean`` against a

@@ -21,7 +21,7 @@ from .._docs import shared_docs
 from .._fits import check_n_jobs, root_seed, run_fits, warn_fits
 from .._validation import check_positive_int, renamed
 from ..pp.pairing import _check_obs_key, get_features, match_value, sorted_values
-from ._lmi import _check_split, _estimator_kwds, _jobs, _plain, shared_within_se
+from ._lmi import _check_split, _estimator_kwds, _jobs, _plain, shared_variance
 
 __all__ = ["markov_test"]
 
@@ -78,7 +78,9 @@ def markov_test(
     difference of the two comparisons' mean estimates over ``n_pairings`` clone pairings; its
     standard error adds, for each comparison, the spread over pairings (SEM) and the part of the
     fits' sampling error that all pairings share (the pairings re-draw cells of the same clones, so
-    that part does not shrink with their number; see the Returns of :func:`bioinfo_mi.tl.lmi`).
+    that part does not shrink with their number): ``mean(se^2) - s^2`` per comparison (the fits'
+    sampling variance beyond what already varies between pairings,
+    :func:`bioinfo_mi.tl._lmi.shared_variance`), the two summed and clipped at 0.
     The p-value is one-sided, ``P(Z >= difference / SE)``. A Welch t-test
     over the pairings alone, used before, treats them as independent replicates and is
     anti-conservative (3 vs 3 re-draws of one data set gave p = 0.001); it is kept as
@@ -164,15 +166,18 @@ def markov_test(
     sis = real.loc[real.comparison == SISTERS, "estimate"].to_numpy()
     summary = table.groupby(["comparison", "shuffled"]).estimate.agg(["mean", "sem", "count"]).reset_index()
     # standard error of each comparison's mean: the spread over pairings plus the sampling error that
-    # all pairings share (shared_within_se: the clone sample itself)
-    within = {c: shared_within_se([r for r, label in zip(results, labels, strict=True)
-                                   if label == c and not r.job.shuffled]) for c in (EARLY_LATE, SISTERS)}
+    # all pairings share (shared_variance: the clone sample itself); for the difference, the two shared
+    # variances are added before clipping at 0 (each is a noisy difference of variances)
+    shared = {c: shared_variance([r for r, label in zip(results, labels, strict=True)
+                                  if label == c and not r.job.shuffled]) for c in (EARLY_LATE, SISTERS)}
+    within = {c: float(np.sqrt(max(v, 0.0))) if np.isfinite(v) else v for c, v in shared.items()}
     summary["within_fit_se"] = [within[c] if not sh else np.nan for c, sh in zip(summary.comparison,
                                                                                   summary.shuffled, strict=True)]
     summary["se"] = np.hypot(summary["sem"], summary["within_fit_se"])
     se_el = float(np.hypot(stats.sem(el), within[EARLY_LATE]))
     se_sis = float(np.hypot(stats.sem(sis), within[SISTERS]))
-    diff, se_diff = float(sis.mean() - el.mean()), float(np.hypot(se_el, se_sis))
+    diff = float(sis.mean() - el.mean())
+    se_diff = float(np.sqrt(stats.sem(el) ** 2 + stats.sem(sis) ** 2 + max(shared[EARLY_LATE] + shared[SISTERS], 0.0)))
     p_value = float(stats.norm.sf(diff / se_diff)) if se_diff > 0 else (1.0 if diff <= 0 else 0.0)
     p_welch = float(stats.ttest_ind(sis, el, equal_var=False, alternative="greater").pvalue)
     markovian = bool(p_value >= significance_level)

@@ -43,7 +43,9 @@ def test_lmi_writes_documented_keys_and_controls(lineage_adata, tmp_path):
     assert (table.se[~table.shuffled] > 0).all() and table.se[table.shuffled].isna().all()
     summary = res["summary"].iloc[0]
     assert summary.mi_mean > 0.5 and abs(summary.shuffled_mean) < 0.15
-    assert summary.within_fit_se == pytest.approx(np.sqrt(np.mean(table.se[~table.shuffled] ** 2)))
+    real = table[~table.shuffled]
+    shared = np.mean(real.se**2) - np.var(real.estimate, ddof=1)
+    assert summary.within_fit_se == pytest.approx(np.sqrt(max(shared, 0.0)))
     assert summary.mi_se == pytest.approx(np.hypot(summary.mi_sem, summary.within_fit_se))
     # 4 shuffles cannot give less than 1/5; the parametric test against the shuffles can
     assert summary.p_value == pytest.approx(1 / 5) and summary.p_value_resolution == pytest.approx(1 / 5)
@@ -245,16 +247,18 @@ def test_estimator_kwds_checked_before_any_fit(lineage_adata):
         bm.tl.markov_test(adata, estimator_kwds={"kk": 5}, well_key="time", progress=False)
 
 
-def test_shared_within_se_counts_the_scored_fraction():
-    """Only the sampling error of the clone sample is shared by the pairings: a fit scoring half the
-    clones (LMI's held-out half) contributes se^2 / 2, one scoring all (KSG) its full se^2."""
+def test_shared_within_se_is_the_sampling_variance_beyond_the_pairing_spread():
+    """The pairings share the clone sample: its variance is the fits' sampling variance minus what
+    already varies between pairings (clipped at 0); one pairing keeps its whole se."""
     from bioinfo_mi._fits import FitJob, FitResult
-    from bioinfo_mi.tl._lmi import shared_within_se
+    from bioinfo_mi.tl._lmi import shared_variance, shared_within_se
 
     job = FitJob(0, False, np.arange(4), np.arange(4), 0)
-    half = FitResult(job, 0.3, np.array([0.1, np.nan, 0.5, np.nan]), se=0.08)
-    full = FitResult(job, 0.3, np.array([0.1, 0.2, 0.5, 0.4]), se=0.06)
-    assert shared_within_se([half, half]) == pytest.approx(0.08 / np.sqrt(2))
-    assert shared_within_se([full]) == pytest.approx(0.06)
-    assert shared_within_se([half, full]) == pytest.approx(np.sqrt((0.08**2 / 2 + 0.06**2) / 2))
+    fits = [FitResult(job, mi, np.ones(4), se=se) for mi, se in ((0.30, 0.08), (0.34, 0.06), (0.26, 0.07))]
+    expected = np.mean([0.08**2, 0.06**2, 0.07**2]) - np.var([0.30, 0.34, 0.26], ddof=1)
+    assert shared_variance(fits) == pytest.approx(expected)
+    assert shared_within_se(fits) == pytest.approx(np.sqrt(expected))
+    spread = [FitResult(job, mi, np.ones(4), se=0.02) for mi in (0.1, 0.3, 0.5)]  # spread beyond the se
+    assert shared_variance(spread) < 0 and shared_within_se(spread) == 0.0
+    assert shared_within_se([fits[0]]) == pytest.approx(0.08)
     assert np.isnan(shared_within_se([FitResult(job, 0.3, np.ones(4))]))  # no error bars asked

@@ -14,8 +14,9 @@ Clusters (:mod:`.clusters`)
     (LMI paper, Section 3.2 / Theorem 4), returning ``(x, y, mi_bits)``; the label MI alone via
     :func:`clustered_mi`.
 Real data (:mod:`.larry`)
-    :func:`read_larry` -- the LARRY in-vitro lineage-tracing data (Weinreb et al. 2020) as AnnData
-    (LMI paper, Section 4.2 / Appendix A.4.2); :func:`download_larry` fetches the files (needs pooch).
+    :func:`read_larry` -- the LARRY lineage-tracing data (Weinreb et al. 2020; in vitro, in vivo or
+    cytokine perturbations) as AnnData (LMI paper, Section 4.2 / Appendix A.4.2);
+    :func:`download_larry` fetches an experiment's files from the Klein lab (:func:`larry_files`).
 Proteins (:mod:`.proteins`)
     :func:`read_prott5_h5` -- UniProt's per-protein ProtT5 embeddings as a table (optional length
     filter with :func:`read_uniprot_fasta`); :func:`load_interactions` -- OmniPath ligand-receptor or
@@ -46,7 +47,7 @@ from .gaussian import (
     low_rank_rho,
 )
 from .interactions import family_affinity, oracle_auc, simulate_interactions
-from .larry import LARRY_BASE_URL, LARRY_FILES, download_larry, read_larry
+from .larry import LARRY_BASE_URL, LARRY_EXPERIMENTS, LARRY_FILES, download_larry, larry_files, read_larry
 from .lineage import lineage_state_mi, simulate_lineage
 from .proteins import (
     PROTT5_HUMAN_URL,
@@ -106,6 +107,8 @@ __all__ = [
     "read_larry",
     "download_larry",
     "LARRY_FILES",
+    "LARRY_EXPERIMENTS",
+    "larry_files",
     "LARRY_BASE_URL",
     "read_prott5_h5",
     "read_uniprot_fasta",

@@ -1,4 +1,5 @@
-"""Loader for the LARRY in-vitro lineage-tracing data (Weinreb et al., Science 2020, Experiment 1).
+"""Loader for the LARRY lineage-tracing data (Weinreb et al., Science 2020): Experiment 1 (in vitro),
+2 (in vivo) and 3 (cytokine perturbations).
 
 LARRY tags haematopoietic progenitors with heritable expressed barcodes, so cells sharing a barcode
 (a *clone*) are sisters. The LMI paper (Section 4.2, Appendix A.4.2) uses this data set to measure
@@ -7,7 +8,8 @@ pointwise MI along the neutrophil pseudotime.
 
 :func:`read_larry` turns the published files into one :class:`anndata.AnnData` with the clone
 labels both as ``obs['clone']`` (one label per cell) and in CoSpar's layout (``obsm['X_clone']``,
-``obs['time_info']``); :func:`download_larry` fetches the files with ``pooch``.
+``obs['time_info']``); :func:`download_larry` fetches an experiment's files with ``pooch`` from the Klein lab's server
+(:data:`LARRY_BASE_URL`).
 
 The loader does no preprocessing. The LMI paper then kept cells with a clone, normalised total
 counts to 1e4, applied log1p, took 1000 highly variable genes and scaled with ``max_value=10``
@@ -19,7 +21,7 @@ from __future__ import annotations
 import gzip
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,18 +31,15 @@ import scipy.sparse as sp
 if TYPE_CHECKING:
     import anndata
 
-__all__ = ["read_larry", "download_larry", "LARRY_FILES", "LARRY_BASE_URL"]
+__all__ = ["read_larry", "download_larry", "larry_files", "LARRY_FILES", "LARRY_BASE_URL", "LARRY_EXPERIMENTS"]
 
-_PREFIX = "stateFate_inVitro_"
-
-#: Stems of the data files (without extension) keyed by their role.
-_STEMS: dict[str, str] = {
-    "normed_counts": f"{_PREFIX}normed_counts",
-    "metadata": f"{_PREFIX}metadata",
-    "clone_matrix": f"{_PREFIX}clone_matrix",
-    "gene_names": f"{_PREFIX}gene_names",
-    "neutrophil_pseudotime": f"{_PREFIX}neutrophil_pseudotime",
+#: File-name prefix of each experiment of Weinreb et al. 2020 (the names the Klein lab serves them under).
+LARRY_EXPERIMENTS: dict[str, str] = {
+    "in_vitro": "stateFate_inVitro_",  # Experiment 1: days 2, 4, 6 in culture, sisters split between wells
+    "in_vivo": "stateFate_inVivo_",  # Experiment 2: day 2 before transplantation, days 9 and 16
+    "cytokine": "stateFate_cytokinePerturbation_",  # Experiment 3: clones split between cytokine conditions
 }
+_ROLES = ("normed_counts", "metadata", "clone_matrix", "gene_names", "neutrophil_pseudotime")
 _MTX_EXTS = (".mtx", ".mtx.gz")
 _TXT_EXTS = (".txt", ".txt.gz")
 _EXTS: dict[str, tuple[str, ...]] = {
@@ -63,24 +62,54 @@ METADATA_COLUMNS: tuple[str, ...] = (
     "SPRING-x",
     "SPRING-y",
 )
+#: Metadata columns each experiment must have (the in-vivo and cytokine files have no ``Well`` nor
+#: ``Starting population``; the cytokine file has ``Cytokine condition``). Optional columns (``Well``,
+#: ``Starting population``, ``Cytokine condition``, ``SPRING-x`` / ``SPRING-y``) are read when present.
+EXPERIMENT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "in_vitro": METADATA_COLUMNS,
+    "in_vivo": ("Library", "Cell barcode", "Time point", "Cell type annotation"),
+    "cytokine": ("Library", "Cell barcode", "Time point", "Cell type annotation", "Cytokine condition"),
+}
 _PSEUDOTIME_HEADER = ("Cell index", "pseudotime")
 
-#: Remote location of the published files (all gzipped there). Not verified from this package's
-#: tests (no network); pass ``base_url=`` to :func:`download_larry` to use a mirror, e.g.
-#: ``https://kleintools.hms.harvard.edu/paper_websites/state_fate2020``.
-LARRY_BASE_URL = (
-    "https://github.com/AllonKleinLab/paper-data/raw/master/"
-    "Lineage_tracing_on_transcriptional_landscapes_links_fate_to_potential/stateFate_inVitro"
-)
+#: Where the Klein lab serves the published files (all gzipped, flat names
+#: ``stateFate_<experiment>_<role>``): the links of the data's public description, the README of
+#: AllonKleinLab/paper-data, folder
+#: ``Lineage_tracing_on_transcriptional_landscapes_links_state_to_fate_during_differentiation``
+#: (that GitHub folder holds only the README). Mirror without the pseudotime file: GEO GSE140802
+#: (per-sample files prefixed ``GSM4185642_`` in vitro, ``GSM4185643_`` in vivo, ``GSM4185644_`` cytokine).
+LARRY_BASE_URL = "https://kleintools.hms.harvard.edu/paper_websites/state_fate2020"
 
-#: Remote file names fetched by :func:`download_larry` by default.
-LARRY_FILES: tuple[str, ...] = (
-    f"{_STEMS['normed_counts']}.mtx.gz",
-    f"{_STEMS['metadata']}.txt.gz",
-    f"{_STEMS['clone_matrix']}.mtx.gz",
-    f"{_STEMS['gene_names']}.txt.gz",
-    f"{_STEMS['neutrophil_pseudotime']}.txt.gz",
-)
+
+def _check_experiment(experiment: str) -> str:
+    if experiment not in LARRY_EXPERIMENTS:
+        raise ValueError(f"experiment must be one of {sorted(LARRY_EXPERIMENTS)}, got {experiment!r}")
+    return experiment
+
+
+def _stem(role: str, experiment: str = "in_vitro") -> str:
+    return f"{LARRY_EXPERIMENTS[_check_experiment(experiment)]}{role}"
+
+
+def larry_files(experiment: str = "in_vitro") -> tuple[str, ...]:
+    """Remote file names of one LARRY experiment (the four core files; in vitro also the neutrophil
+    pseudotime, the only experiment that has one).
+
+    Parameters
+    ----------
+    experiment
+        ``"in_vitro"``, ``"in_vivo"`` or ``"cytokine"``.
+
+    Returns
+    -------
+    File names relative to :data:`LARRY_BASE_URL`.
+    """
+    roles = _ROLES if experiment == "in_vitro" else _REQUIRED_ROLES
+    return tuple(f"{_stem(role, experiment)}{_EXTS[role][-1]}" for role in roles)
+
+
+#: Remote file names fetched by :func:`download_larry` by default (the in-vitro experiment).
+LARRY_FILES: tuple[str, ...] = larry_files("in_vitro")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -88,9 +117,9 @@ LARRY_FILES: tuple[str, ...] = (
 # ----------------------------------------------------------------------------------------------
 
 
-def _find_file(folder: Path, role: str, *, required: bool = True) -> Path | None:
+def _find_file(folder: Path, role: str, *, required: bool = True, experiment: str = "in_vitro") -> Path | None:
     """Path of the file for ``role`` in ``folder``, trying the plain extension before ``.gz``."""
-    stem = _STEMS[role]
+    stem = _stem(role, experiment)
     for ext in _EXTS[role]:
         candidate = folder / f"{stem}{ext}"
         if candidate.is_file():
@@ -101,7 +130,7 @@ def _find_file(folder: Path, role: str, *, required: bool = True) -> Path | None
     wanted = " or ".join(f"{stem}{ext}" for ext in _EXTS[role])
     raise FileNotFoundError(
         f"LARRY file {wanted!r} not found in folder '{folder}'; files present: {present}. "
-        "Download the data with bioinfo_mi.datasets.download_larry(folder)."
+        f"Download the data with bioinfo_mi.datasets.download_larry(folder, experiment={experiment!r})."
     )
 
 
@@ -161,15 +190,17 @@ def _read_pseudotime(path: str | Path) -> pd.Series:
     return pd.Series(values.to_numpy(), index=pd.Index(index.to_numpy(), name="Cell index"), name="pseudotime")
 
 
-def _read_metadata(path: Path) -> pd.DataFrame:
-    """Metadata table (tab-separated, header row); checks the required columns are present."""
-    text_cols = {"Library": str, "Cell barcode": str, "Starting population": str, "Cell type annotation": str}
+def _read_metadata(path: Path, experiment: str = "in_vitro") -> pd.DataFrame:
+    """Metadata table (tab-separated, header row); checks the experiment's required columns are present."""
+    text_cols = {"Library": str, "Cell barcode": str, "Starting population": str, "Cell type annotation": str,
+                 "Cytokine condition": str}
     table = pd.read_csv(path, sep="\t", compression="infer", dtype=text_cols, keep_default_na=False)
     table.columns = [str(c).strip() for c in table.columns]
-    missing = [c for c in METADATA_COLUMNS if c not in table.columns]
+    missing = [c for c in EXPERIMENT_COLUMNS[experiment] if c not in table.columns]
     if missing:
         raise KeyError(
-            f"metadata file '{path}' lacks required column(s) {missing}; available: {list(table.columns)}"
+            f"metadata file '{path}' lacks required column(s) {missing} of the {experiment!r} experiment; "
+            f"available: {list(table.columns)}"
         )
     return table
 
@@ -214,19 +245,22 @@ def _well_column(values: pd.Series) -> pd.Series | pd.Categorical:
 def read_larry(
     path: str | Path,
     *,
+    experiment: str = "in_vitro",
     drop_unassigned: bool = True,
     uppercase_genes: bool = False,
 ) -> anndata.AnnData:
-    """Read the LARRY in-vitro data set (Weinreb et al. 2020, Experiment 1) into AnnData.
+    """Read a LARRY data set (Weinreb et al. 2020) into AnnData; by default Experiment 1 (in vitro).
 
-    This is the lineage-traced scRNA-seq data the LMI paper analyses in Section 4.2 and
-    Appendix A.4.2 (MI between sister-cell transcriptomes; pMI along neutrophil pseudotime).
+    The in-vitro experiment is the lineage-traced scRNA-seq data the LMI paper analyses in Section
+    4.2 and Appendix A.4.2 (MI between sister-cell transcriptomes; pMI along neutrophil pseudotime).
 
     Parameters
     ----------
     path
         Folder holding the files below; each text file may be plain (``.txt``) or gzipped
         (``.txt.gz``), each matrix ``.mtx`` or ``.mtx.gz`` (the plain one is used when both exist).
+        The names are those of the in-vitro experiment; the others have the prefix
+        ``stateFate_inVivo_`` or ``stateFate_cytokinePerturbation_`` and no pseudotime file.
 
         - ``stateFate_inVitro_normed_counts.mtx``: cells × genes, total-count normalised counts;
         - ``stateFate_inVitro_metadata.txt``: header, then one tab-separated row per cell with
@@ -236,6 +270,15 @@ def read_larry(
         - ``stateFate_inVitro_gene_names.txt``: one symbol per line, in column order;
         - ``stateFate_inVitro_neutrophil_pseudotime.txt`` (optional): header
           ``Cell index<TAB>pseudotime``, then 0-based row indices into the files above.
+
+        The in-vivo metadata need ``Library``, ``Cell barcode``, ``Time point`` (days 2, 9, 16) and
+        ``Cell type annotation``; the cytokine metadata also ``Cytokine condition``. ``Well``,
+        ``Starting population`` and the SPRING coordinates are read where present. The clone matrix
+        is cells × clones in vitro and is published clones × cells for the cytokine experiment: a
+        matrix whose columns, not rows, match the cells is transposed.
+    experiment
+        ``"in_vitro"`` (Experiment 1), ``"in_vivo"`` (Experiment 2, transplantation) or
+        ``"cytokine"`` (Experiment 3, cytokine perturbations).
     drop_unassigned
         Drop cells that carry no clone barcode (the LMI paper keeps only cells with a clone).
     uppercase_genes
@@ -255,16 +298,19 @@ def read_larry(
     - ``obs['n_clone_barcodes']``: int, how many clones the cell's row carries (0, 1, 2, ...);
     - ``obs['time']``: float day (2.0, 4.0, 6.0) from ``Time point``;
     - ``obs['time_info']``: the time point as a string (``"2"``, ``"4"``, ``"6"``), CoSpar's layout;
-    - ``obs['well']``: int64 from ``Well`` (0 on day 2, then 1 or 2), categorical if not integer;
+    - ``obs['well']``: int64 from ``Well`` (0 on day 2, then 1 or 2), categorical if not integer
+      (only where the metadata have ``Well``: in vitro);
     - ``obs['cell_type']``: categorical from ``Cell type annotation``;
-    - ``obs['library']``, ``obs['starting_population']``: categorical; ``obs['barcode']``: string;
+    - ``obs['library']``: categorical; ``obs['barcode']``: string; ``obs['starting_population']``
+      (where present) and ``obs['cytokine']`` (``Cytokine condition``, cytokine experiment): categorical;
     - ``obs['neutrophil_pseudotime']``: float, NaN for cells not in the pseudotime file (all NaN
       when the file is absent); aligned on the original row indices before any cell is dropped;
-    - ``obsm['X_spring']``: ``(n_cells, 2)`` SPRING coordinates (``SPRING-x``, ``SPRING-y``);
+    - ``obsm['X_spring']``: ``(n_cells, 2)`` SPRING coordinates (``SPRING-x``, ``SPRING-y``), where present;
     - ``obsm['X_clone']``: cells × clones binary CSR (``float32``), all clone columns of the file
       in their order, CoSpar's layout;
-    - ``uns['larry']``: ``files`` (role -> file name read; ``neutrophil_pseudotime`` is ``""`` when
-      absent), ``folder``, ``n_cells_total``, ``n_clones``, ``drop_unassigned``, ``uppercase_genes``.
+    - ``uns['larry']``: ``experiment``, ``files`` (role -> file name read; ``neutrophil_pseudotime``
+      is ``""`` when absent), ``folder``, ``n_cells_total``, ``n_clones``,
+      ``clone_matrix_transposed``, ``drop_unassigned``, ``uppercase_genes``.
 
     Raises
     ------
@@ -279,18 +325,20 @@ def read_larry(
     import anndata
     from anndata.utils import make_index_unique
 
+    experiment = _check_experiment(experiment)
     folder = Path(path).expanduser()
     if not folder.exists():
-        raise FileNotFoundError(f"LARRY folder '{folder}' does not exist; download it with download_larry('{folder}')")
+        raise FileNotFoundError(f"LARRY folder '{folder}' does not exist; download it with "
+                                f"download_larry('{folder}', experiment={experiment!r})")
     if not folder.is_dir():
         raise FileNotFoundError(
             f"LARRY path '{folder}' is not a folder; pass the folder that holds the stateFate files"
         )
 
-    files = {role: _find_file(folder, role) for role in _REQUIRED_ROLES}
-    pseudotime_file = _find_file(folder, "neutrophil_pseudotime", required=False)
+    files = {role: _find_file(folder, role, experiment=experiment) for role in _REQUIRED_ROLES}
+    pseudotime_file = _find_file(folder, "neutrophil_pseudotime", required=False, experiment=experiment)
 
-    metadata = _read_metadata(files["metadata"])
+    metadata = _read_metadata(files["metadata"], experiment)
     genes = _read_gene_names(files["gene_names"])
     counts = _read_mtx(files["normed_counts"]).astype(np.float32)
     clones = _read_mtx(files["clone_matrix"])
@@ -301,10 +349,14 @@ def read_larry(
             f"row counts disagree: {files['normed_counts'].name} has {n_cells} cells (rows) but "
             f"{files['metadata'].name} has {metadata.shape[0]} rows after its header"
         )
+    transposed = clones.shape[0] != n_cells and clones.shape[1] == n_cells
+    if transposed:  # published clones x cells (the cytokine experiment)
+        clones = sp.csr_matrix(clones.T)
     if clones.shape[0] != n_cells:
         raise ValueError(
             f"row counts disagree: {files['normed_counts'].name} has {n_cells} cells (rows) but "
-            f"{files['clone_matrix'].name} has {clones.shape[0]} rows"
+            f"{files['clone_matrix'].name} is {clones.shape[0]} x {clones.shape[1]}: neither its rows nor its "
+            "columns match the cells"
         )
     if counts.shape[1] != len(genes):
         raise ValueError(
@@ -329,22 +381,26 @@ def read_larry(
     clone_labels = np.array([f"clone_{j}" if j >= 0 else np.nan for j in first_clone], dtype=object)
     time = pd.to_numeric(metadata["Time point"], errors="coerce").to_numpy(dtype=np.float64)
 
-    obs = pd.DataFrame(
-        {
-            "clone": clone_labels,
-            "n_clone_barcodes": n_barcodes,
-            "time": time,
-            "time_info": [_format_time(t) for t in time],
-            "well": _well_column(metadata["Well"]),
-            "cell_type": pd.Categorical(metadata["Cell type annotation"].to_numpy()),
-            "library": pd.Categorical(metadata["Library"].to_numpy()),
-            "barcode": metadata["Cell barcode"].to_numpy(dtype=object),
-            "starting_population": pd.Categorical(metadata["Starting population"].to_numpy()),
-            "neutrophil_pseudotime": pseudotime,
-        },
-        index=pd.Index([str(i) for i in range(n_cells)]),
-    )
-    spring = metadata[["SPRING-x", "SPRING-y"]].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    columns: dict[str, Any] = {
+        "clone": clone_labels,
+        "n_clone_barcodes": n_barcodes,
+        "time": time,
+        "time_info": [_format_time(t) for t in time],
+    }
+    if "Well" in metadata:
+        columns["well"] = _well_column(metadata["Well"])
+    columns.update(cell_type=pd.Categorical(metadata["Cell type annotation"].to_numpy()),
+                   library=pd.Categorical(metadata["Library"].to_numpy()),
+                   barcode=metadata["Cell barcode"].to_numpy(dtype=object))
+    if "Starting population" in metadata:
+        columns["starting_population"] = pd.Categorical(metadata["Starting population"].to_numpy())
+    if "Cytokine condition" in metadata:
+        columns["cytokine"] = pd.Categorical(metadata["Cytokine condition"].to_numpy())
+    columns["neutrophil_pseudotime"] = pseudotime
+    obs = pd.DataFrame(columns, index=pd.Index([str(i) for i in range(n_cells)]))
+    has_spring = {"SPRING-x", "SPRING-y"} <= set(metadata.columns)
+    spring = (metadata[["SPRING-x", "SPRING-y"]].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+              if has_spring else None)
 
     symbols = [g.upper() for g in genes] if uppercase_genes else list(genes)
     var = pd.DataFrame(index=make_index_unique(pd.Index(symbols)))
@@ -361,9 +417,11 @@ def read_larry(
         X=counts[keep],
         obs=obs.loc[keep].copy(),
         var=var,
-        obsm={"X_spring": spring[keep], "X_clone": sp.csr_matrix(x_clone[keep])},
+        obsm={"X_clone": sp.csr_matrix(x_clone[keep]), **({"X_spring": spring[keep]} if has_spring else {})},
         uns={
             "larry": {
+                "experiment": experiment,
+                "clone_matrix_transposed": bool(transposed),
                 "files": used,
                 "folder": str(folder),
                 "n_cells_total": int(n_cells),
@@ -379,27 +437,36 @@ def read_larry(
 def download_larry(
     dest: str | Path,
     *,
-    files: Iterable[str] = LARRY_FILES,
+    experiment: str = "in_vitro",
+    files: Iterable[str] | None = None,
     base_url: str = LARRY_BASE_URL,
     progressbar: bool = False,
 ) -> Path:
-    """Download the LARRY in-vitro files into ``dest`` (with ``pooch``), ready for :func:`read_larry`.
+    """Download one LARRY experiment's files into ``dest`` (with ``pooch``), ready for :func:`read_larry`.
 
-    Files already present in ``dest`` are not fetched again (``pooch.retrieve`` caches by name). No
-    checksums are published for these files, so ``known_hash=None`` is used: the download is not
-    verified. The full data set is large (the counts matrix alone is several hundred MB gzipped).
+    The files are those the public description of the data links to (AllonKleinLab/paper-data,
+    ``Lineage_tracing_on_transcriptional_landscapes_links_state_to_fate_during_differentiation/README.md``),
+    served by the Klein lab at :data:`LARRY_BASE_URL`. Files already in ``dest`` are not fetched
+    again, so an interrupted download resumes with the files still missing (``pooch`` writes each file
+    to a temporary name and renames it when complete, so a broken transfer never leaves a partial
+    file). No checksums are published for these files, so the download is not verified
+    (``known_hash=None``). The in-vitro counts matrix alone is several hundred MB gzipped.
 
     Parameters
     ----------
     dest
         Folder to write into (created if needed).
+    experiment
+        ``"in_vitro"`` (default), ``"in_vivo"`` or ``"cytokine"``: see :func:`read_larry`.
     files
-        Remote file names to fetch, relative to ``base_url``; defaults to :data:`LARRY_FILES`
-        (counts, metadata, clone matrix, gene names, neutrophil pseudotime, all gzipped).
+        Remote file names to fetch, relative to ``base_url``; default :func:`larry_files`
+        ``(experiment)`` (counts, metadata, clone matrix, gene names; in vitro also the neutrophil
+        pseudotime; all gzipped).
     base_url
-        Where the files live; defaults to :data:`LARRY_BASE_URL` (AllonKleinLab/paper-data on GitHub).
+        Where the files live; default :data:`LARRY_BASE_URL`. A mirror with the same file names
+        works too.
     progressbar
-        Show pooch's progress bar (needs ``tqdm``).
+        Show pooch's progress bar.
 
     Returns
     -------
@@ -409,21 +476,30 @@ def download_larry(
     ------
     ImportError
         If ``pooch`` is not installed.
+    OSError
+        If a download fails: the message names the URL and how to continue (another ``base_url``, or
+        the files placed by hand in a folder for :func:`read_larry`).
     """
+    experiment = _check_experiment(experiment)
     try:
         import pooch
     except ImportError as err:
         raise ImportError("download_larry needs the 'pooch' package: pip install pooch") from err
 
-    names: Sequence[str] = [files] if isinstance(files, str) else list(files)
+    names: Sequence[str] = larry_files(experiment) if files is None else (
+        [files] if isinstance(files, str) else list(files))
     folder = Path(dest).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
     for name in names:
-        pooch.retrieve(
-            url=f"{base_url.rstrip('/')}/{name}",
-            known_hash=None,
-            fname=name,
-            path=folder,
-            progressbar=progressbar,
-        )
+        url = f"{base_url.rstrip('/')}/{name}"
+        try:
+            pooch.retrieve(url=url, known_hash=None, fname=name, path=folder, progressbar=progressbar)
+        except Exception as err:  # requests' HTTPError / ConnectionError, OSError, ...
+            done = sorted(p.name for p in folder.iterdir() if p.name in names)
+            raise OSError(
+                f"downloading {url} failed ({type(err).__name__}: {err}). Files already in '{folder}': {done} "
+                "(they are kept; calling download_larry again fetches only the missing ones). To use another "
+                "source pass base_url= (a folder URL holding the same file names), or download the files by "
+                f"hand into a folder and read it with read_larry(folder, experiment={experiment!r})."
+            ) from err
     return folder

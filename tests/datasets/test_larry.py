@@ -1,4 +1,4 @@
-"""Tests for the LARRY in-vitro loader on tiny files written in the published layouts."""
+"""Tests for the LARRY loader (three experiments) on tiny files written in the published layouts."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 import scipy.io
 import scipy.sparse as sp
 
-from bioinfo_mi.datasets import LARRY_FILES, download_larry, read_larry
+from bioinfo_mi.datasets import LARRY_BASE_URL, LARRY_FILES, download_larry, larry_files, read_larry
 from bioinfo_mi.datasets.larry import METADATA_COLUMNS, _read_gene_names, _read_pseudotime
 
 REAL_DIR = Path("/work/shared/formats/larry")
@@ -71,20 +71,21 @@ def write_larry(
     metadata: pd.DataFrame | None = None,
     clones: sp.spmatrix | None = None,
     genes: list[str] | None = None,
+    prefix: str = PREFIX,
 ) -> Path:
     """Write the five LARRY files (optionally gzipped) into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
-    scipy.io.mmwrite(str(folder / f"{PREFIX}normed_counts.mtx"), sp.coo_matrix(counts_matrix()))
+    scipy.io.mmwrite(str(folder / f"{prefix}normed_counts.mtx"), sp.coo_matrix(counts_matrix()))
     if clones is None:
         rows, cols = zip(*CLONE_ENTRIES, strict=True)
         clones = sp.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(N_CELLS, N_CLONES))
-    scipy.io.mmwrite(str(folder / f"{PREFIX}clone_matrix.mtx"), sp.coo_matrix(clones))
-    (folder / f"{PREFIX}gene_names.txt").write_text("\n".join(GENES if genes is None else genes) + "\n")
+    scipy.io.mmwrite(str(folder / f"{prefix}clone_matrix.mtx"), sp.coo_matrix(clones))
+    (folder / f"{prefix}gene_names.txt").write_text("\n".join(GENES if genes is None else genes) + "\n")
     meta = metadata_table() if metadata is None else metadata
-    meta.to_csv(folder / f"{PREFIX}metadata.txt", sep="\t", index=False)
+    meta.to_csv(folder / f"{prefix}metadata.txt", sep="\t", index=False)
     if with_pseudotime:
         lines = ["Cell index\tpseudotime"] + [f"{i}\t{v}" for i, v in PSEUDOTIME.items()]
-        (folder / f"{PREFIX}neutrophil_pseudotime.txt").write_text("\n".join(lines) + "\n")
+        (folder / f"{prefix}neutrophil_pseudotime.txt").write_text("\n".join(lines) + "\n")
     if gz:
         for path in list(folder.iterdir()):
             _gzip_file(path)
@@ -290,7 +291,7 @@ def test_metadata_row_mismatch(tmp_path: Path) -> None:
 def test_clone_row_mismatch(tmp_path: Path) -> None:
     clones = sp.coo_matrix((np.ones(2), ([0, 1], [0, 1])), shape=(N_CELLS + 1, N_CLONES))
     folder = write_larry(tmp_path / "d", clones=clones)
-    with pytest.raises(ValueError, match=rf"{N_CELLS} cells .*clone_matrix.mtx has {N_CELLS + 1} rows"):
+    with pytest.raises(ValueError, match=rf"{N_CELLS} cells .*clone_matrix.mtx is {N_CELLS + 1} x {N_CLONES}"):
         read_larry(folder)
 
 
@@ -336,11 +337,13 @@ def test_gene_names_blank_line(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def test_download_larry_uses_pooch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _fake_pooch(monkeypatch: pytest.MonkeyPatch, fail_on: str | None = None) -> list[dict]:
     calls: list[dict] = []
 
     def fake_retrieve(*, url: str, known_hash, fname: str, path, progressbar: bool = False) -> str:
         calls.append({"url": url, "known_hash": known_hash, "fname": fname, "path": Path(path)})
+        if fail_on is not None and fname.endswith(fail_on):
+            raise ConnectionError("HTTP 404 Not Found")  # what requests raises, mocked: no network here
         target = Path(path) / fname
         target.write_bytes(b"")
         return str(target)
@@ -348,16 +351,19 @@ def test_download_larry_uses_pooch(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     fake = types.ModuleType("pooch")
     fake.retrieve = fake_retrieve  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "pooch", fake)
+    return calls
 
+
+def test_download_larry_uses_pooch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _fake_pooch(monkeypatch)
     dest = tmp_path / "data" / "larry"
     out = download_larry(dest)
     assert out == dest and dest.is_dir()
-    assert [c["fname"] for c in calls] == list(LARRY_FILES)
+    assert [c["fname"] for c in calls] == list(LARRY_FILES) == list(larry_files("in_vitro"))
     assert all(c["known_hash"] is None and c["path"] == dest for c in calls)
+    # the Klein lab's server, as linked from the data's description (AllonKleinLab/paper-data README)
     assert calls[1]["url"] == (
-        "https://github.com/AllonKleinLab/paper-data/raw/master/"
-        "Lineage_tracing_on_transcriptional_landscapes_links_fate_to_potential/stateFate_inVitro/"
-        "stateFate_inVitro_metadata.txt.gz"
+        "https://kleintools.hms.harvard.edu/paper_websites/state_fate2020/stateFate_inVitro_metadata.txt.gz"
     )
 
     calls.clear()
@@ -370,6 +376,69 @@ def test_download_larry_uses_pooch(tmp_path: Path, monkeypatch: pytest.MonkeyPat
             "path": dest,
         }
     ]
+
+
+@pytest.mark.parametrize(("experiment", "prefix"), [("in_vivo", "stateFate_inVivo_"),
+                                                     ("cytokine", "stateFate_cytokinePerturbation_")])
+def test_download_other_experiments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, experiment: str,
+                                    prefix: str) -> None:
+    calls = _fake_pooch(monkeypatch)
+    download_larry(tmp_path, experiment=experiment)
+    names = [c["fname"] for c in calls]
+    assert names == [f"{prefix}{role}" for role in ("normed_counts.mtx.gz", "metadata.txt.gz", "clone_matrix.mtx.gz",
+                                                    "gene_names.txt.gz")]  # no pseudotime outside in vitro
+    assert all(c["url"] == f"{LARRY_BASE_URL}/{c['fname']}" for c in calls)
+
+
+def test_download_failure_names_the_url_and_the_way_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _fake_pooch(monkeypatch, fail_on="clone_matrix.mtx.gz")
+    with pytest.raises(OSError) as err:
+        download_larry(tmp_path, experiment="in_vivo")
+    message = str(err.value)
+    assert f"{LARRY_BASE_URL}/stateFate_inVivo_clone_matrix.mtx.gz" in message and "404" in message
+    assert "base_url=" in message and "read_larry(folder, experiment='in_vivo')" in message
+    assert "stateFate_inVivo_metadata.txt.gz" in message  # what is already there (kept)
+    assert len(calls) == 3  # stopped at the failing file
+    calls.clear()
+    with pytest.raises(ValueError, match="experiment must be one of"):
+        download_larry(tmp_path, experiment="invitro")
+    assert calls == []
+
+
+def test_in_vivo_and_cytokine_experiments(tmp_path: Path) -> None:
+    """The in-vivo metadata have no Well, Starting population or SPRING columns; the cytokine ones a
+    Cytokine condition, and its clone matrix is published clones x cells."""
+    vivo_times = [2.0] * 4 + [9.0] * 4 + [16.0] * 4
+    vivo = metadata_table().drop(columns=["Well", "Starting population", "SPRING-x", "SPRING-y"])
+    vivo["Time point"] = vivo_times
+    folder = write_larry(tmp_path / "vivo", metadata=vivo, prefix="stateFate_inVivo_", with_pseudotime=False)
+    with pytest.raises(FileNotFoundError, match="experiment='in_vitro'"):
+        read_larry(folder)  # in-vitro names are not there
+    adata = read_larry(folder, experiment="in_vivo", drop_unassigned=False)
+    assert adata.obs["time_info"].tolist() == [str(int(t)) for t in vivo_times]
+    assert "well" not in adata.obs and "starting_population" not in adata.obs and "X_spring" not in adata.obsm
+    assert adata.obs["neutrophil_pseudotime"].isna().all()
+    assert adata.uns["larry"]["experiment"] == "in_vivo" and not adata.uns["larry"]["clone_matrix_transposed"]
+
+    cyto = metadata_table().drop(columns=["Well", "Starting population"])
+    cyto["Cytokine condition"] = ["SCF", "EPO", "GM-CSF"] * 4
+    rows, cols = zip(*CLONE_ENTRIES, strict=True)
+    clones_by_cells = sp.coo_matrix((np.ones(len(rows)), (cols, rows)), shape=(N_CLONES, N_CELLS))
+    prefix = "stateFate_cytokinePerturbation_"
+    folder = write_larry(tmp_path / "cyto", metadata=cyto, clones=clones_by_cells, prefix=prefix,
+                         with_pseudotime=False)
+    adata = read_larry(folder, experiment="cytokine")
+    assert adata.uns["larry"]["clone_matrix_transposed"]
+    assert adata.n_obs == N_CELLS - len(UNASSIGNED) and adata.obsm["X_clone"].shape == (adata.n_obs, N_CLONES)
+    assert adata.obs["clone"].tolist() == [f"clone_{EXPECTED_CLONE[c]}" for c in sorted(EXPECTED_CLONE)]
+    assert adata.obs["cytokine"].astype(str).tolist() == [cyto["Cytokine condition"][c] for c in sorted(EXPECTED_CLONE)]
+    assert "X_spring" in adata.obsm
+    with pytest.raises(KeyError, match="'Cytokine condition'.*'cytokine' experiment"):
+        write_larry(tmp_path / "cyto2", metadata=cyto.drop(columns="Cytokine condition"), prefix=prefix,
+                    with_pseudotime=False)
+        read_larry(tmp_path / "cyto2", experiment="cytokine")
+    with pytest.raises(ValueError, match="experiment must be one of"):
+        read_larry(folder, experiment="vitro")
 
 
 def test_download_larry_without_pooch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

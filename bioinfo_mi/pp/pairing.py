@@ -38,8 +38,15 @@ class ClonePairing:
         return len(self.clones)
 
 
+#: obs columns read in their place when the named one is absent: CoSpar keeps the time point as
+#: ``obs['time_info']`` (strings such as "2", "4", "6"), so objects prepared for CoSpar work as they come
+_COSPAR_KEYS = {"time": "time_info"}
+
+
 def _check_obs_key(adata: AnnData, key: str, what: str) -> pd.Series:
     if key not in adata.obs.columns:
+        if _COSPAR_KEYS.get(key) in adata.obs.columns:
+            return adata.obs[_COSPAR_KEYS[key]]
         raise KeyError(f"{what}: obs column {key!r} not found; available: {list(adata.obs.columns)}")
     return adata.obs[key]
 

@@ -29,8 +29,21 @@ EARLY_LATE = "I(early; late)"
 SISTERS = "I(late; late')"
 
 
+def _check_wells(adata: AnnData, well_key: str) -> pd.Series:
+    """The well annotation, or a KeyError that says what it is for and how to supply it."""
+    if well_key not in adata.obs.columns:
+        raise KeyError(
+            f"well_key: obs column {well_key!r} not found (available: {list(adata.obs.columns)}). The test compares "
+            "late sister cells split between two wells (or any two groups of sisters): pass well_key= naming the "
+            "obs column that records it, and wells=(a, b) for its two values if there are more. Objects prepared "
+            "for CoSpar do not keep the well: read the LARRY files with bm.datasets.read_larry (obs['well']) or "
+            "copy the 'Well' column of the published metadata into obs."
+        )
+    return adata.obs[well_key]
+
+
 def _default_wells(adata: AnnData, well_key: str, time_key: str, late: Any) -> tuple[Any, Any]:
-    wells = _check_obs_key(adata, well_key, "well_key")[adata.obs[time_key] == late].dropna()
+    wells = _check_wells(adata, well_key)[(_check_obs_key(adata, time_key, "time_key") == late).to_numpy()].dropna()
     counts = wells.value_counts()
     if len(counts) < 2:
         raise ValueError(
@@ -92,7 +105,10 @@ def markov_test(
     adata
         Lineage-traced cells with clone, time and well annotations.
     clone_key, time_key, well_key
-        Obs columns (``clone_key`` may also be CoSpar's ``obsm['X_clone']``).
+        Obs columns (``clone_key`` may also be CoSpar's ``obsm['X_clone']``, used when the obs column is
+        absent; ``time_key="time"`` reads CoSpar's ``obs['time_info']`` when there is no ``time``
+        column; time values may be numbers, strings or categories such as ``"2"``, ``"4"``, ``"6"``).
+        Without the well column the test stops before any fit, naming it.
     early, late
         Time points; default the smallest and the largest value of ``obs[time_key]``.
     wells
@@ -136,6 +152,7 @@ def markov_test(
     times = sorted_values(time_col)  # numeric order also for times stored as strings ("2" < "10")
     early = times[0] if early is None else match_value(time_col, early, "early")
     late = times[-1] if late is None else match_value(time_col, late, "late")
+    _check_wells(adata, well_key)
     wells = _default_wells(adata, well_key, time_key, late) if wells is None else tuple(wells)
     features = get_features(adata, use_rep=use_rep, layer=layer)
     common = dict(clone_key=clone_key, n_pairings=n_pairings, n_shuffles=n_shuffles, min_clones=min_clones)

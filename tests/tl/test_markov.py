@@ -84,3 +84,53 @@ def test_markov_generator_random_state():
     pd.testing.assert_frame_equal(a["table"], c["table"])
     with pytest.raises(ValueError, match="give random_state as an int"):
         bm.tl.markov_test(adata, fits=[0], cache_dir="unused", random_state=None, **opts)
+
+
+def cospar_like(adata: ad.AnnData, *, keep_well: bool) -> ad.AnnData:
+    """The object as CoSpar stores it (cs.pp.initialize_adata_object): time as a categorical of strings
+    in obs['time_info'], obs['state_info'], the clones only as a binary CSR obsm['X_clone'], and the
+    representations X_pca / X_emb; no 'clone' or 'time' column, and no well unless kept."""
+    import scipy.sparse as sp
+
+    clones = pd.Categorical(adata.obs["clone"])
+    x_clone = sp.csr_matrix((np.ones(adata.n_obs), (np.arange(adata.n_obs), clones.codes)),
+                            shape=(adata.n_obs, len(clones.categories)))
+    obs = pd.DataFrame({"time_info": pd.Categorical(adata.obs["time"].map(lambda t: str(int(t)))),
+                        "state_info": pd.Categorical(np.where(adata.X[:, 0] > 0, "Neu", "Mono"))},
+                       index=adata.obs_names)
+    if keep_well:
+        obs["well"] = adata.obs["well"].to_numpy()
+    out = ad.AnnData(X=adata.X.copy(), obs=obs)
+    out.obsm["X_clone"] = x_clone
+    out.obsm["X_pca"] = adata.X - adata.X.mean(axis=0)
+    out.obsm["X_emb"] = adata.X[:, :2].copy()
+    out.uns["time_ordering"] = np.array(["2", "6"])
+    return out
+
+
+def test_cospar_objects_work_as_they_come(tmp_path, monkeypatch):
+    """Clones from obsm['X_clone'], time from the string categories of obs['time_info'] (after an h5ad
+    round trip); without a well column the test stops before any fit and says how to supply one."""
+    adata = lineage(True, n_clones=150)
+    opts = dict(method="ksg", n_pairings=2, n_shuffles=1, min_clones=20, progress=False, random_state=0)
+    reference = bm.tl.markov_test(adata, copy=True, **opts).uns["markov_test"]
+    path = tmp_path / "cospar.h5ad"
+    cospar_like(adata, keep_well=True).write_h5ad(path)
+    cospar = ad.read_h5ad(path)
+    assert isinstance(cospar.obs["time_info"].dtype, pd.CategoricalDtype) and "clone" not in cospar.obs
+    bm.tl.markov_test(cospar, **opts)
+    res = cospar.uns["markov_test"]
+    assert res["params"]["early"] == "2" and res["params"]["late"] == "6"
+    # the same clones as with the plain columns (their names, hence the drawn pairings, differ) and the verdict
+    assert (res["table"].n_clones == reference["table"].n_clones).all()
+    assert res["markovian"] is reference["markovian"] is False
+    bm.tl.lmi(cospar, use_rep="X_pca", conditions=("2", "6"), **opts)
+    bm.tl.lmi(cospar, use_rep="X_emb", conditions=(2, 6), key_added="lmi_emb", **opts)
+    assert cospar.uns["lmi_emb"]["params"]["conditions"] == ["2", "6"]
+
+    no_well = cospar_like(adata, keep_well=False)
+    import bioinfo_mi.tl._markov as markov
+
+    monkeypatch.setattr(markov, "run_fits", lambda *a, **k: pytest.fail("fits started without a well column"))
+    with pytest.raises(KeyError, match=r"obs column 'well' not found.*pass well_key=.*read_larry"):
+        bm.tl.markov_test(no_well, **opts)

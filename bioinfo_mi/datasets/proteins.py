@@ -8,8 +8,9 @@ partners (ligand-receptor and kinase-target pairs annotated in OmniPath). Two in
   (one row per UniProt accession), optionally dropping proteins longer than 12 000 residues, as the
   paper did, using the matching UniProt FASTA (:func:`read_uniprot_fasta`);
 - interaction pairs: :func:`load_interactions` queries OmniPath through its python client
-  (``pip install omnipath``); :func:`read_interactions` reads any local table with the same
-  information (a saved OmniPath export, or your own list of pairs).
+  (``pip install omnipath``), or reads the OmniPath-derived ligand-receptor resource that the
+  ``liana`` package ships (``source="liana"``, no network); :func:`read_interactions` reads any
+  local table with the same information (a saved OmniPath export, or your own list of pairs).
 
 Both interaction functions return the same *standard interaction frame*: columns ``source`` and
 ``target`` (UniProt accessions, strings) followed by the table's other columns, unchanged. Pairs
@@ -354,13 +355,48 @@ def _standardize_interactions(
     return frame
 
 
+#: The OmniPath-derived resources the ``liana`` package ships in its wheel (one csv, a ``resource``
+#: column naming the set; ``consensus`` is liana's default ligand-receptor resource)
+LIANA_RESOURCE = ("liana", "resource/omni_resource.csv")
+
+
+def _liana_ligrec(resource: str) -> pd.DataFrame:
+    """liana's bundled ligand-receptor table (no network), rows of ``resource``."""
+    from importlib import resources
+
+    try:
+        files = resources.files(LIANA_RESOURCE[0])
+    except ModuleNotFoundError as err:
+        raise ImportError(
+            "load_interactions(source='liana') reads the ligand-receptor resource the liana package ships: "
+            "pip install liana (or pip install bioinfo_mi[proteins])"
+        ) from err
+    path = files.joinpath(LIANA_RESOURCE[1])
+    if not path.is_file():
+        raise FileNotFoundError(f"this liana installation has no {LIANA_RESOURCE[1]} (looked in {files}); "
+                                "liana >= 1.0 ships it")
+    with path.open("r", encoding="utf-8") as handle:
+        table = pd.read_csv(handle)
+    table = table.drop(columns=[c for c in table.columns if str(c).startswith("Unnamed") or str(c) == ""])
+    missing = [c for c in ("source", "target", "source_genesymbol", "target_genesymbol", "resource")
+               if c not in table.columns]
+    if missing:
+        raise ValueError(f"liana's {LIANA_RESOURCE[1]} lacks column(s) {missing}; found {list(table.columns)}")
+    names = sorted(table["resource"].astype(str).unique())
+    if resource not in names:
+        raise ValueError(f"resource {resource!r} is not in liana's {LIANA_RESOURCE[1]}; choose from {names}")
+    return table.loc[table["resource"] == resource].reset_index(drop=True)
+
+
 def load_interactions(
     kind: str = "ligrec",
     *,
+    source: str = "omnipath",
+    resource: str = "consensus",
     exclude_complexes: bool = True,
     **query: Any,
 ) -> pd.DataFrame:
-    """Download ligand-receptor or kinase-target interactions from OmniPath (LMI paper, Section 4.1).
+    """Ligand-receptor or kinase-target interactions from OmniPath, or offline from liana (LMI paper, Section 4.1).
 
     Calls ``omnipath.interactions.LigRecExtra.get()`` (``kind="ligrec"``) or
     ``omnipath.interactions.KinaseExtra.get()`` (``kind="kinase"``) of the OmniPath python client,
@@ -368,12 +404,25 @@ def load_interactions(
     ``omnipath`` package (``pip install omnipath`` or ``pip install bioinfo_mi[proteins]``). Note
     that *importing* the client already contacts the server unless its ``autoload`` option is off
     (``OMNIPATH_AUTOLOAD=false``, or ``autoload = False`` in ``~/.config/omnipathdb.ini``). Offline,
-    use :func:`read_interactions` on a saved table.
+    use ``source="liana"`` (ligand-receptor pairs) or :func:`read_interactions` on a saved table.
+
+    ``source="liana"`` reads, without any network call, the OmniPath-derived ligand-receptor
+    resource that the ``liana`` package (scverse) ships inside its wheel
+    (``liana/resource/omni_resource.csv``; by default its ``consensus`` set, the one
+    ``liana.resource.select_resource()`` returns), with the same columns as the OmniPath route
+    (``source`` / ``target`` UniProt accessions, complexes as ``COMPLEX:P1_P2``,
+    ``source_genesymbol``, ``target_genesymbol``) and the same handling of complexes.
 
     Parameters
     ----------
     kind
-        ``"ligrec"`` (ligand-receptor) or ``"kinase"`` (kinase-target).
+        ``"ligrec"`` (ligand-receptor) or ``"kinase"`` (kinase-target; OmniPath only).
+    source
+        ``"omnipath"`` (default; needs the network and the ``omnipath`` client) or ``"liana"``
+        (offline; needs the ``liana`` package).
+    resource
+        With ``source="liana"``: the set of liana's table to keep (``"consensus"``; others such as
+        ``"cellphonedb"`` or ``"cellchatdb"`` are rows of the same table).
     exclude_complexes
         Drop interactions whose source or target is a complex (``COMPLEX:P1_P2``): a complex has no
         single sequence embedding. The number dropped is reported in a warning.
@@ -392,15 +441,29 @@ def load_interactions(
     Raises
     ------
     ValueError
-        If ``kind`` is not ``"ligrec"`` or ``"kinase"``.
+        If ``kind`` is not ``"ligrec"`` or ``"kinase"``, ``source`` is not ``"omnipath"`` or
+        ``"liana"``, or ``kind="kinase"`` is asked of liana.
     ImportError
-        If the ``omnipath`` client is not installed.
+        If the ``omnipath`` client (or, for ``source="liana"``, ``liana``) is not installed.
     ConnectionError
         If OmniPath cannot be reached (the client raises a bare ``RuntimeError`` or a ``requests``
         error after its retries); the message says how to use a local table instead.
     """
     if kind not in _OMNIPATH_CLASSES:
         raise ValueError(f"kind must be one of {list(_OMNIPATH_CLASSES)}, got {kind!r}")
+    if source not in ("omnipath", "liana"):
+        raise ValueError(f"source must be 'omnipath' or 'liana', got {source!r}")
+    if source == "liana":
+        if kind != "ligrec":
+            raise ValueError(
+                "kind='kinase': kinase-substrate interactions come from OmniPath only (liana ships ligand-receptor "
+                "pairs); use source='omnipath' online, or read_interactions() on a saved OmniPath table offline"
+            )
+        if query:
+            raise TypeError(f"source='liana' takes no OmniPath query options, got {sorted(query)}")
+        return _standardize_interactions(_liana_ligrec(resource), source_col="source", target_col="target",
+                                         exclude_complexes=exclude_complexes,
+                                         origin=f"liana {LIANA_RESOURCE[1]} ({resource})")
     try:
         import omnipath
     except ImportError as err:

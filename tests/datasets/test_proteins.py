@@ -342,3 +342,57 @@ def test_load_interactions_without_client(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setitem(sys.modules, "omnipath", None)  # makes `import omnipath` raise ImportError
     with pytest.raises(ImportError, match="pip install omnipath"):
         load_interactions("kinase")
+
+
+# ---------------------------------------------------------------------------------------------
+# liana's bundled ligand-receptor resource (offline route of load_interactions)
+# ---------------------------------------------------------------------------------------------
+
+# the first lines of liana/resource/omni_resource.csv as liana ships it (written from R: an unnamed,
+# quoted row-index column; complexes as COMPLEX:P1_P2 with "_"-joined gene symbols)
+LIANA_CSV = '''"","source","target","source_genesymbol","target_genesymbol","resource"
+"1","O00182","P08575","LGALS9","PTPRC","consensus"
+"2","O14511","COMPLEX:P04626_P21860","NRG2","ERBB2_ERBB3","consensus"
+"3","P01375","P19438","TNF","TNFRSF1A","consensus"
+"4","P05231","COMPLEX:P08887_P40189","IL6","IL6R_IL6ST","consensus"
+"5","P01375","P20333","TNF","TNFRSF1B","cellphonedb"
+"6","P0C0L5","P20023","C4B_2","CR2","italk"
+'''
+
+
+@pytest.fixture
+def fake_liana(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    package = tmp_path / "site" / "liana"
+    (package / "resource").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "resource" / "__init__.py").write_text("")
+    (package / "resource" / "omni_resource.csv").write_text(LIANA_CSV)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    for name in [m for m in sys.modules if m == "liana" or m.startswith("liana.")]:
+        monkeypatch.delitem(sys.modules, name)
+    return package
+
+
+def test_load_interactions_from_liana_offline(fake_liana: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "omnipath", None)  # the OmniPath client is never imported
+    with pytest.warns(UserWarning, match="dropped 2 involving a complex"):
+        frame = load_interactions("ligrec", source="liana")
+    assert frame[["source", "target"]].values.tolist() == [["O00182", "P08575"], ["P01375", "P19438"]]
+    assert list(frame.columns) == ["source", "target", "source_genesymbol", "target_genesymbol", "resource"]
+    assert frame.attrs["interactions"]["n_input"] == 4 and frame.attrs["interactions"]["n_complexes"] == 2
+    kept = load_interactions("ligrec", source="liana", exclude_complexes=False)
+    assert kept.target.tolist()[1] == "COMPLEX:P04626_P21860" and len(kept) == 4  # as the OmniPath route
+    other = load_interactions("ligrec", source="liana", resource="cellphonedb")
+    assert other.source_genesymbol.tolist() == ["TNF"]
+    with pytest.raises(ValueError, match="resource 'nope' is not in liana.*'cellphonedb', 'consensus', 'italk'"):
+        load_interactions("ligrec", source="liana", resource="nope")
+    with pytest.raises(ValueError, match="kinase-substrate interactions come from OmniPath only"):
+        load_interactions("kinase", source="liana")
+    with pytest.raises(ValueError, match="source must be 'omnipath' or 'liana'"):
+        load_interactions("ligrec", source="cellphonedb")
+
+
+def test_load_interactions_from_liana_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "liana", None)
+    with pytest.raises(ImportError, match="pip install liana"):
+        load_interactions("ligrec", source="liana")

@@ -18,7 +18,8 @@ Real data (:mod:`.larry`)
     cytokine perturbations) as AnnData (LMI paper, Section 4.2 / Appendix A.4.2);
     :func:`download_larry` fetches an experiment's files from the Klein lab (:func:`larry_files`).
 Proteins (:mod:`.proteins`)
-    :func:`read_prott5_h5` -- UniProt's per-protein ProtT5 embeddings as a table (optional length
+    :func:`download_prott5` -- UniProt's per-protein ProtT5 embeddings of a reference proteome;
+    :func:`read_prott5_h5` -- such a file as a table (optional length
     filter with :func:`read_uniprot_fasta`); :func:`load_interactions` -- OmniPath ligand-receptor or
     kinase-target pairs (needs omnipath), :func:`read_interactions` the same from a local table
     (LMI paper, Section 4.1 / Appendix A.4.1; pair them with :func:`bioinfo_mi.pp.pair_interactions`).
@@ -52,6 +53,7 @@ from .lineage import lineage_state_mi, simulate_lineage
 from .proteins import (
     PROTT5_HUMAN_URL,
     UNIPROT_EMBEDDINGS_URL,
+    download_prott5,
     load_interactions,
     read_interactions,
     read_prott5_h5,
@@ -111,6 +113,7 @@ __all__ = [
     "larry_files",
     "LARRY_BASE_URL",
     "read_prott5_h5",
+    "download_prott5",
     "read_uniprot_fasta",
     "load_interactions",
     "read_interactions",

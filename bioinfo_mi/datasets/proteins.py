@@ -33,7 +33,10 @@ __all__ = [
     "read_uniprot_fasta",
     "load_interactions",
     "read_interactions",
+    "download_prott5",
     "PROTT5_HUMAN_URL",
+    "PROTT5_BASE_URL",
+    "PROTT5_PROTEOMES",
     "UNIPROT_EMBEDDINGS_URL",
 ]
 
@@ -45,6 +48,26 @@ PROTT5_HUMAN_URL = (
     "https://ftp.uniprot.org/pub/databases/uniprot/current_release/knowledgebase/embeddings/"
     "UP000005640_9606/per-protein.h5"
 )
+
+#: Folder of UniProt's embedding files, one sub-folder per reference proteome (``UP..._<taxon>``) and
+#: ``uniprot_sprot`` for all of Swiss-Prot, each holding ``per-protein.h5``.
+PROTT5_BASE_URL = "https://ftp.uniprot.org/pub/databases/uniprot/current_release/knowledgebase/embeddings"
+
+#: Reference proteomes with embeddings on UniProt's server, by proteome ID (the folder adds the taxon)
+#: and by common name.
+PROTT5_PROTEOMES: dict[str, str] = {
+    "UP000005640": "UP000005640_9606",  # human
+    "UP000000589": "UP000000589_10090",  # mouse
+    "UP000002494": "UP000002494_10116",  # rat
+    "UP000006548": "UP000006548_3702",  # Arabidopsis thaliana
+    "UP000001940": "UP000001940_6239",  # Caenorhabditis elegans
+    "UP000000625": "UP000000625_83333",  # Escherichia coli K-12
+    "UP000464024": "UP000464024_2697049",  # SARS-CoV-2
+    "human": "UP000005640_9606",
+    "mouse": "UP000000589_10090",
+    "rat": "UP000002494_10116",
+    "swissprot": "uniprot_sprot",
+}
 
 #: Prefix OmniPath gives to protein complexes (``COMPLEX:P1_P2``), which have no single embedding.
 COMPLEX_PREFIX = "COMPLEX:"
@@ -164,6 +187,105 @@ def _read_embedding_matrix(path: Path, dtype: np.dtype) -> tuple[list[str], np.n
             node.read_direct(matrix, dest_sel=np.s_[row])
     assert matrix is not None
     return names, matrix
+
+
+def _proteome_folder(proteome: str) -> str:
+    """UniProt's embedding folder of ``proteome`` (an ID, ``ID_taxon``, a common name or ``swissprot``)."""
+    if not isinstance(proteome, str) or not proteome:
+        raise TypeError(f"proteome must be a UniProt proteome ID such as 'UP000005640', got {proteome!r}")
+    key = proteome.strip()
+    if key in PROTT5_PROTEOMES or key.lower() in PROTT5_PROTEOMES:
+        return PROTT5_PROTEOMES.get(key, PROTT5_PROTEOMES.get(key.lower(), key))
+    if key == "uniprot_sprot" or (key.startswith("UP") and "_" in key and key.split("_")[1].isdigit()):
+        return key
+    raise ValueError(
+        f"proteome {proteome!r}: pass a reference proteome as UniProt names its embedding folder, "
+        f"'UP<id>_<taxon id>' (e.g. 'UP000005640_9606'), one of {sorted(PROTT5_PROTEOMES)}, or "
+        f"'swissprot'; the folders are listed at {PROTT5_BASE_URL}/ ({UNIPROT_EMBEDDINGS_URL})"
+    )
+
+
+def _check_per_protein_layout(path: Path) -> int:
+    """Number of proteins of a per-protein file, after checking its first entries' layout."""
+    import h5py
+
+    if not h5py.is_hdf5(path):
+        raise ValueError(f"'{path}' is not an HDF5 file; expected UniProt's per-protein embeddings")
+    with h5py.File(path, "r") as handle:
+        names = list(handle.keys())
+        for name in names[:5]:
+            node = handle[name]
+            if not isinstance(node, h5py.Dataset) or node.ndim != 1 or node.dtype.kind not in "fiu":
+                raise ValueError(
+                    f"'{path}' is not in UniProt's per-protein layout (one 1-D numeric dataset per accession at "
+                    f"the root): '{name}' is {node!r}"
+                )
+    if not names:
+        raise ValueError(f"'{path}' holds no embedding")
+    return len(names)
+
+
+def download_prott5(
+    dest: str | Path,
+    *,
+    proteome: str = "UP000005640_9606",
+    base_url: str = PROTT5_BASE_URL,
+    progressbar: bool = False,
+) -> Path:
+    """Download UniProt's per-protein ProtT5 embeddings of a reference proteome (LMI paper, Section 4.1).
+
+    The file is UniProt's ``<base_url>/<proteome folder>/per-protein.h5`` (mean-pooled
+    ``prottrans_t5_xl_u50`` vectors of 1024 numbers; about 20 600 proteins for human), fetched with
+    ``pooch`` into ``dest`` as ``prott5_<folder>_per-protein.h5``; a file already there is not
+    fetched again (``pooch`` writes to a temporary name and renames it when complete). Its layout is
+    checked before the path is returned; read it with :func:`read_prott5_h5`.
+
+    Parameters
+    ----------
+    dest
+        Folder to write into (created if needed).
+    proteome
+        The reference proteome: UniProt's embedding folder name ``"UP<id>_<taxon id>"``, a proteome
+        ID of :data:`PROTT5_PROTEOMES` (``"UP000005640"``: human, the default), a common name
+        (``"human"``, ``"mouse"``, ``"rat"``) or ``"swissprot"`` (all of UniProtKB/Swiss-Prot).
+    base_url
+        Folder holding the proteome folders (default :data:`PROTT5_BASE_URL`; e.g. the EBI mirror
+        ``https://ftp.ebi.ac.uk/pub/databases/uniprot/current_release/knowledgebase/embeddings``).
+    progressbar
+        Show pooch's progress bar.
+
+    Returns
+    -------
+    Path of the downloaded ``.h5`` file.
+
+    Raises
+    ------
+    ValueError
+        If ``proteome`` is not recognisable, or the file is not in the per-protein layout.
+    ImportError
+        If ``pooch`` is not installed.
+    OSError
+        If the download fails (the message names the URL and the alternatives).
+    """
+    folder_name = _proteome_folder(proteome)
+    try:
+        import pooch
+    except ImportError as err:
+        raise ImportError("download_prott5 needs the 'pooch' package: pip install pooch") from err
+    folder = Path(dest).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    url = f"{base_url.rstrip('/')}/{folder_name}/per-protein.h5"
+    fname = f"prott5_{folder_name}_per-protein.h5"
+    try:
+        path = Path(pooch.retrieve(url=url, known_hash=None, fname=fname, path=folder, progressbar=progressbar))
+    except Exception as err:  # requests' HTTPError / ConnectionError, OSError, ...
+        raise OSError(
+            f"downloading {url} failed ({type(err).__name__}: {err}). Check the proteome folder at "
+            f"{PROTT5_BASE_URL}/, pass base_url= for a mirror, or download per-protein.h5 by hand and read it "
+            "with read_prott5_h5(path)"
+        ) from err
+    _check_per_protein_layout(path)
+    return path
 
 
 def read_prott5_h5(

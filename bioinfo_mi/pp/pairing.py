@@ -8,6 +8,7 @@ prepared for CoSpar, from ``adata.obsm['X_clone']`` (cells x clones, binary).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,8 +52,19 @@ def _check_obs_key(adata: AnnData, key: str, what: str) -> pd.Series:
     return adata.obs[key]
 
 
+#: clone labels that real tables use for cells without a clone; read as missing, never as one clone
+MISSING_CLONE_LABELS = frozenset({"", "NA", "N/A", "na", "nan", "NaN", "None", "none", "null", "-1"})
+#: a clone holding more than this share of the cells with a clone (among 10 or more clones) is reported
+LARGE_CLONE_SHARE = 0.2
+
+
 def clone_labels(adata: AnnData, clone_key: str = "clone") -> pd.Series:
     """Clone identity of every cell as strings (NaN for cells without a clone).
+
+    The placeholders real tables use for unbarcoded cells (:data:`MISSING_CLONE_LABELS`: ``""``,
+    ``"NA"``, ``"nan"``, ``"None"``, ``"-1"``, ...) count as missing, so they never pair up as one
+    giant clone; a clone holding more than 20 % of the cells with a clone (among 10 or more clones)
+    raises a warning naming it.
 
     Parameters
     ----------
@@ -80,9 +92,18 @@ def clone_labels(adata: AnnData, clone_key: str = "clone") -> pd.Series:
         return labels
     col = _check_obs_key(adata, clone_key, "clone_key")
     labels = col.astype(object).where(col.notna(), None)
-    labels = labels.map(lambda v: None if v is None else str(v))
+    labels = labels.map(lambda v: None if v is None else str(v).strip())
+    placeholder = labels.isin(MISSING_CLONE_LABELS)
+    labels[placeholder] = None
     if labels.isna().all():
         raise ValueError(f"obs column {clone_key!r} has no clone assigned to any cell (all missing)")
+    counts = labels.value_counts()
+    if len(counts) >= 10 and counts.iloc[0] > LARGE_CLONE_SHARE * counts.sum():
+        warnings.warn(
+            f"clone {counts.index[0]!r} of obs[{clone_key!r}] holds {counts.iloc[0]} of the {counts.sum()} cells "
+            f"with a clone ({counts.iloc[0] / counts.sum():.0%}; the next largest {counts.iloc[1]}): is it a placeholder for "
+            f"cells without a barcode? Set those cells to NaN (already treated as missing: "
+            f"{sorted(MISSING_CLONE_LABELS)})", UserWarning, stacklevel=3)
     return labels
 
 

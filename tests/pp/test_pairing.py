@@ -135,3 +135,28 @@ def test_condition_messages_show_stored_values(lineage):
     strings.obs["time"] = strings.obs["time"].map(lambda t: f"{t:g}")
     with pytest.raises(ValueError, match=r"values: \['2', '6'\]"):
         draw_pairings(strings, conditions=(3, 6))
+
+
+@pytest.mark.parametrize("placeholder", ["", "NA", "nan", "-1", "None"])
+def test_missing_clone_placeholders_are_not_one_clone(lineage, placeholder):
+    """Unbarcoded cells labelled with a placeholder at both time points must not become one shared clone."""
+    adata = lineage.copy()
+    clone = adata.obs["clone"].astype(object)
+    clone[clone.isna()] = placeholder
+    unbarcoded = pd.DataFrame({"clone": [placeholder] * 4, "time": [2.0, 2.0, 6.0, 6.0], "well": [1] * 4},
+                              index=[f"extra{i}" for i in range(4)])
+    obs = pd.concat([adata.obs.assign(clone=clone), unbarcoded])
+    adata = ad.AnnData(X=np.zeros((len(obs), 2), dtype=np.float32), obs=obs)
+    labels = clone_labels(adata, "clone")
+    assert labels[obs["clone"] == placeholder].isna().all()
+    clones, _, _ = shared_clones(adata, clone_key="clone", condition_key="time")
+    assert placeholder not in set(clones) and len(clones) == 30
+
+
+def test_a_giant_clone_is_reported(lineage):
+    adata = lineage.copy()
+    clone = adata.obs["clone"].astype(object).copy()
+    clone[: len(clone) // 2] = "0"  # e.g. 0 used for "no barcode" without saying so
+    adata.obs["clone"] = clone
+    with pytest.warns(UserWarning, match="clone '0' of obs\\['clone'\\] holds .* placeholder"):
+        clone_labels(adata, "clone")

@@ -101,8 +101,8 @@ def clone_labels(adata: AnnData, clone_key: str = "clone") -> pd.Series:
     if len(counts) >= 10 and counts.iloc[0] > LARGE_CLONE_SHARE * counts.sum():
         warnings.warn(
             f"clone {counts.index[0]!r} of obs[{clone_key!r}] holds {counts.iloc[0]} of the {counts.sum()} cells "
-            f"with a clone ({counts.iloc[0] / counts.sum():.0%}; the next largest {counts.iloc[1]}): is it a placeholder for "
-            f"cells without a barcode? Set those cells to NaN (already treated as missing: "
+            f"with a clone ({counts.iloc[0] / counts.sum():.0%}; the next largest {counts.iloc[1]}): is it a "
+            f"placeholder for cells without a barcode? Set those cells to NaN (already treated as missing: "
             f"{sorted(MISSING_CLONE_LABELS)})", UserWarning, stacklevel=3)
     return labels
 

@@ -9,6 +9,7 @@ published calibration (variance of z-scores 1.10-1.26 over 100 trials, its READM
 
 Cases
     ``ksg``: KSG (k = 3) on 2 + 2 Gaussians with correlation 0.6 per pair, N = 1000 (subsampling SE).
+    ``ksg-8d``: KSG on 8 + 8 Gaussians (LMI's latent size), correlation 0.5 per pair, N = 1000.
     ``ksg-student``: KSG on 2 + 2 Student-t (3 degrees of freedom, shared scale), N = 1000: non-Gaussian.
     ``auto``: the default (the calibrated copula KSG here) on a 5 + 5 Gaussian with two correlated
     pairs (rho 0.8) under a half-cube map, N = 2000.
@@ -20,6 +21,8 @@ error bars over the time without, there).
     python benchmarks/bench_error_bars.py            # reduced: 100 / 100 / 40 / 30 data sets
     python benchmarks/bench_error_bars.py --full     # 100 data sets for every case
     python benchmarks/bench_error_bars.py --cases ksg lmi --datasets 20 --tag small   # error_bars_small*.csv
+    python benchmarks/bench_error_bars.py --cases ksg ksg-8d --partitions 3 4 5 6 --repeats 1 --tag r1
+                                                   # another design of the subsampling SE
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from scipy.stats import norm
 from tqdm.auto import tqdm
 
 import bioinfo_mi as bm
+from bioinfo_mi import uncertainty
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
 #: latentmi's README: variance of z-scores over 100 trials, per setting
@@ -64,15 +68,20 @@ def algorithm4(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray
     return bm.datasets.gaussian_low_rank(d=100, rank=1, n=n, mi_bits=1.0, random_state=int(rng.integers(2**31)))
 
 
+def gaussian_8d(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    return gaussian_pairs(n, rng, d=8, rho=0.5)
+
+
 CASES = {
     "ksg": (gaussian_pairs, 1000, "ksg", {}),
+    "ksg-8d": (gaussian_8d, 1000, "ksg", {}),  # LMI's latent size (8 + 8)
     "ksg-student": (student_pairs, 1000, "ksg", {}),
     "auto": (half_cube_sparse, 2000, "auto", {}),
     "lmi": (algorithm4, 2000, "lmi", {"n_jobs": 2}),  # the 4 refits in 2 processes
 }
 #: data sets on which the estimate alone is timed too (the cost ratio; the estimate is the same)
 TIMED = 5
-REDUCED = {"ksg": 100, "ksg-student": 100, "auto": 40, "lmi": 30}
+REDUCED = {"ksg": 100, "ksg-8d": 100, "ksg-student": 100, "auto": 40, "lmi": 30}
 
 
 def run_case(name: str, n_datasets: int) -> pd.DataFrame:
@@ -124,7 +133,18 @@ def main() -> None:
     parser.add_argument("--datasets", type=int, default=None, help="data sets per case (default: reduced)")
     parser.add_argument("--full", action="store_true", help="100 data sets for every case")
     parser.add_argument("--tag", default="", help="suffix of the output files")
+    parser.add_argument("--partitions", type=int, nargs="+", default=None,
+                        help="numbers of parts of the subsampling SE (default bioinfo_mi.uncertainty.PARTITIONS)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="random partitions per number of parts (default bioinfo_mi.uncertainty.REPEATS)")
     args = parser.parse_args()
+    # other designs of the subsampling standard error, to compare calibration and cost before changing them
+    # (set in this process: the partitions of these sizes run here, not in worker processes)
+    if args.partitions:
+        uncertainty.PARTITIONS = tuple(args.partitions)
+    if args.repeats:
+        uncertainty.REPEATS = args.repeats
+    print(f"subsampling SE: partitions {uncertainty.PARTITIONS}, repeats {uncertainty.REPEATS}")
     tag = f"_{args.tag}" if args.tag else ""
     start = time.perf_counter()
     runs = pd.concat([run_case(c, args.datasets or (100 if args.full else REDUCED[c])) for c in args.cases],

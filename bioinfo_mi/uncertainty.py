@@ -121,7 +121,7 @@ def subsampling_se(
     method: str,
     options: dict[str, Any],
     random_state: Any = 0,
-    partitions: tuple[int, ...] = PARTITIONS,
+    partitions: tuple[int, ...] | None = None,
     n_jobs: int = -1,
     progress: bool = False,
 ) -> dict[str, Any]:
@@ -136,8 +136,8 @@ def subsampling_se(
     random_state
         Seed of the partitions and of the fits on the parts.
     partitions
-        Numbers of disjoint parts (each >= 2); those whose parts would hold fewer than 20 samples
-        are skipped.
+        Numbers of disjoint parts (each >= 2; default :data:`PARTITIONS`); those whose parts would
+        hold fewer than 20 samples are skipped.
     {n_jobs}
     {progress}
 
@@ -147,7 +147,7 @@ def subsampling_se(
     ``se_rel_uncertainty``.
     """
     n = len(x)
-    usable = _usable_partitions(n, tuple(int(m) for m in partitions))
+    usable = _usable_partitions(n, tuple(int(m) for m in (PARTITIONS if partitions is None else partitions)))
     jobs, parts = _partition_jobs(n, usable, random_state)
     results = run_fits(x, y, jobs, method=method, options=options, n_jobs=n_jobs, progress=progress)
     est = np.array([r.mi for r in results])
@@ -158,11 +158,10 @@ def subsampling_se(
     return out
 
 
-def _closed_form_se(x: np.ndarray, y: np.ndarray, func: Any, random_state: Any,
-                    partitions: tuple[int, ...] = PARTITIONS) -> dict[str, Any]:
+def _closed_form_se(x: np.ndarray, y: np.ndarray, func: Any, random_state: Any) -> dict[str, Any]:
     """Subsampling standard error of a cheap closed-form estimate ``func(x, y)``, in process."""
     n = len(x)
-    usable = _usable_partitions(n, partitions)
+    usable = _usable_partitions(n, PARTITIONS)
     jobs, parts = _partition_jobs(n, usable, random_state)
     est = np.array([func(x[j.x_rows], y[j.y_rows]) for j in jobs])
     out = _fit_b(est, np.array(parts), n)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import shutil
 import sys
-import types
 from pathlib import Path
 
 import anndata
@@ -337,25 +336,8 @@ def test_gene_names_blank_line(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _fake_pooch(monkeypatch: pytest.MonkeyPatch, fail_on: str | None = None) -> list[dict]:
-    calls: list[dict] = []
-
-    def fake_retrieve(*, url: str, known_hash, fname: str, path, progressbar: bool = False) -> str:
-        calls.append({"url": url, "known_hash": known_hash, "fname": fname, "path": Path(path)})
-        if fail_on is not None and fname.endswith(fail_on):
-            raise ConnectionError("HTTP 404 Not Found")  # what requests raises, mocked: no network here
-        target = Path(path) / fname
-        target.write_bytes(b"")
-        return str(target)
-
-    fake = types.ModuleType("pooch")
-    fake.retrieve = fake_retrieve  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "pooch", fake)
-    return calls
-
-
-def test_download_larry_uses_pooch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = _fake_pooch(monkeypatch)
+def test_download_larry_uses_pooch(tmp_path: Path, fake_pooch) -> None:
+    calls = fake_pooch()
     dest = tmp_path / "data" / "larry"
     out = download_larry(dest)
     assert out == dest and dest.is_dir()
@@ -380,9 +362,8 @@ def test_download_larry_uses_pooch(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 @pytest.mark.parametrize(("experiment", "prefix"), [("in_vivo", "stateFate_inVivo_"),
                                                      ("cytokine", "stateFate_cytokinePerturbation_")])
-def test_download_other_experiments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, experiment: str,
-                                    prefix: str) -> None:
-    calls = _fake_pooch(monkeypatch)
+def test_download_other_experiments(tmp_path: Path, fake_pooch, experiment: str, prefix: str) -> None:
+    calls = fake_pooch()
     download_larry(tmp_path, experiment=experiment)
     names = [c["fname"] for c in calls]
     assert names == [f"{prefix}{role}" for role in ("normed_counts.mtx.gz", "metadata.txt.gz", "clone_matrix.mtx.gz",
@@ -390,8 +371,8 @@ def test_download_other_experiments(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert all(c["url"] == f"{LARRY_BASE_URL}/{c['fname']}" for c in calls)
 
 
-def test_download_failure_names_the_url_and_the_way_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = _fake_pooch(monkeypatch, fail_on="clone_matrix.mtx.gz")
+def test_download_failure_names_the_url_and_the_way_out(tmp_path: Path, fake_pooch) -> None:
+    calls = fake_pooch(fail_on="clone_matrix.mtx.gz")
     with pytest.raises(OSError) as err:
         download_larry(tmp_path, experiment="in_vivo")
     message = str(err.value)

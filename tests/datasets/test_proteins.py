@@ -403,32 +403,12 @@ def test_load_interactions_from_liana_not_installed(monkeypatch: pytest.MonkeyPa
 # ---------------------------------------------------------------------------------------------
 
 
-def _fake_retrieve(monkeypatch: pytest.MonkeyPatch, write, fail: bool = False) -> list[dict]:
-    import types
-
-    calls: list[dict] = []
-
-    def retrieve(*, url: str, known_hash, fname: str, path, progressbar: bool = False) -> str:
-        calls.append({"url": url, "fname": fname, "known_hash": known_hash})
-        if fail:
-            raise ConnectionError("HTTP 404 Not Found")
-        target = Path(path) / fname
-        if not target.exists():
-            write(target)
-        return str(target)
-
-    fake = types.ModuleType("pooch")
-    fake.retrieve = retrieve  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "pooch", fake)
-    return calls
-
-
-def test_download_prott5_proteomes_and_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_download_prott5_proteomes_and_layout(tmp_path: Path, fake_pooch) -> None:
     from bioinfo_mi.datasets import download_prott5, read_prott5_h5
     from bioinfo_mi.datasets.proteins import PROTT5_BASE_URL
 
     entries = {"P12345": np.arange(4.0), "Q67890": np.ones(4)}
-    calls = _fake_retrieve(monkeypatch, lambda target: write_h5(target, entries, np.float16))
+    calls = fake_pooch(lambda target: write_h5(target, entries, np.float16))
     path = download_prott5(tmp_path)  # human by default
     assert calls[0]["url"] == f"{PROTT5_BASE_URL}/UP000005640_9606/per-protein.h5" == PROTT5_HUMAN_URL
     assert path == tmp_path / "prott5_UP000005640_9606_per-protein.h5"
@@ -441,16 +421,16 @@ def test_download_prott5_proteomes_and_layout(tmp_path: Path, monkeypatch: pytes
         download_prott5(tmp_path, proteome="UP000999999")  # unknown ID without its taxon
 
 
-def test_download_prott5_checks_the_file_and_reports_failures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_download_prott5_checks_the_file_and_reports_failures(tmp_path: Path, fake_pooch) -> None:
     from bioinfo_mi.datasets import download_prott5
 
     def per_residue(target: Path) -> None:  # a group per protein: the per-residue layout
         with h5py.File(target, "w") as handle:
             handle.create_group("P12345").create_dataset("emb", data=np.ones((3, 4)))
 
-    _fake_retrieve(monkeypatch, per_residue)
+    fake_pooch(per_residue)
     with pytest.raises(ValueError, match="not in UniProt's per-protein layout"):
         download_prott5(tmp_path)
-    _fake_retrieve(monkeypatch, per_residue, fail=True)
+    fake_pooch(per_residue, fail_on="per-protein.h5")
     with pytest.raises(OSError, match=r"downloading https://.*UP000000589_10090/per-protein.h5 failed.*base_url="):
         download_prott5(tmp_path / "other", proteome="mouse")

@@ -21,7 +21,7 @@ from .._docs import shared_docs
 from .._fits import check_n_jobs, root_seed, run_fits, warn_fits
 from .._validation import check_positive_int, renamed
 from ..pp.pairing import _check_obs_key, get_features, match_value, sorted_values
-from ._lmi import _check_split, _estimator_kwds, _jobs, _plain, shared_variance
+from ._lmi import _check_split, _estimator_kwds, _jobs, _plain, shared_variance, shared_within_se
 
 __all__ = ["markov_test"]
 
@@ -185,9 +185,10 @@ def markov_test(
     # standard error of each comparison's mean: the spread over pairings plus the sampling error that
     # all pairings share (shared_variance: the clone sample itself); for the difference, the two shared
     # variances are added before clipping at 0 (each is a noisy difference of variances)
-    shared = {c: shared_variance([r for r, label in zip(results, labels, strict=True)
-                                  if label == c and not r.job.shuffled]) for c in (EARLY_LATE, SISTERS)}
-    within = {c: float(np.sqrt(max(v, 0.0))) if np.isfinite(v) else v for c, v in shared.items()}
+    real_fits = {c: [r for r, label in zip(results, labels, strict=True) if label == c and not r.job.shuffled]
+                 for c in (EARLY_LATE, SISTERS)}
+    shared = {c: shared_variance(fits_c) for c, fits_c in real_fits.items()}
+    within = {c: shared_within_se(fits_c) for c, fits_c in real_fits.items()}
     summary["within_fit_se"] = [within[c] if not sh else np.nan for c, sh in zip(summary.comparison,
                                                                                   summary.shuffled, strict=True)]
     summary["se"] = np.hypot(summary["sem"], summary["within_fit_se"])

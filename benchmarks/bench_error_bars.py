@@ -11,6 +11,8 @@ Cases
     ``ksg``: KSG (k = 3) on 2 + 2 Gaussians with correlation 0.6 per pair, N = 1000 (subsampling SE).
     ``ksg-8d``: KSG on 8 + 8 Gaussians (LMI's latent size), correlation 0.5 per pair, N = 1000.
     ``ksg-student``: KSG on 2 + 2 Student-t (3 degrees of freedom, shared scale), N = 1000: non-Gaussian.
+    ``ksg-large``, ``ksg-8d-large``: as ``ksg`` and ``ksg-8d`` with N = 20 000, where the subsampling
+    SE uses its cheaper design (``uncertainty.LARGE_PARTITIONS`` once each, from ``LARGE_N`` samples).
     ``auto``: the default (the calibrated copula KSG here) on a 5 + 5 Gaussian with two correlated
     pairs (rho 0.8) under a half-cube map, N = 2000.
     ``lmi``: LMI on Algorithm 4 (d = 100, k = 1, 1 bit, N = 2000) with 4 refits (in 2 processes).
@@ -76,12 +78,16 @@ CASES = {
     "ksg": (gaussian_pairs, 1000, "ksg", {}),
     "ksg-8d": (gaussian_8d, 1000, "ksg", {}),  # LMI's latent size (8 + 8)
     "ksg-student": (student_pairs, 1000, "ksg", {}),
+    # from bioinfo_mi.uncertainty.LARGE_N samples on the subsampling SE uses its cheaper design
+    "ksg-large": (gaussian_pairs, 20_000, "ksg", {}),
+    "ksg-8d-large": (gaussian_8d, 20_000, "ksg", {}),
     "auto": (half_cube_sparse, 2000, "auto", {}),
     "lmi": (algorithm4, 2000, "lmi", {"n_jobs": 2}),  # the 4 refits in 2 processes
 }
 #: data sets on which the estimate alone is timed too (the cost ratio; the estimate is the same)
 TIMED = 5
-REDUCED = {"ksg": 100, "ksg-8d": 100, "ksg-student": 100, "auto": 40, "lmi": 30}
+REDUCED = {"ksg": 100, "ksg-8d": 100, "ksg-student": 100, "ksg-large": 60, "ksg-8d-large": 40, "auto": 40,
+           "lmi": 30}
 
 
 def run_case(name: str, n_datasets: int) -> pd.DataFrame:

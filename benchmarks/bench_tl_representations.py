@@ -5,7 +5,10 @@ Data: ``bm.datasets.simulate_lineage`` (hidden fate, state-level truth I(day 2; 
 with 5 pairings and 3 shuffles on: ``.X`` (genes standardised one by one), ``obsm["X_pca"]`` as
 ``tl.lmi`` treats it by default (``normalization="global-corrected"``: one scale for the whole
 representation) and ``obsm["X_pca"]`` with every PC standardised (``normalization="local"``, what
-``tl.lmi`` did before). Also plain KSG on ``X_pca`` for reference.
+``tl.lmi`` did before). Also plain KSG on ``X_pca`` for reference. The same three on an scVI-like
+latent (``obsm["X_scvi_like"]``: posterior means of the 10-dimensional negative-binomial VAE of
+``benchmarks/_vae.py``, trained on the counts before preprocessing, as scVI is; scvi-tools itself is
+not a dependency).
 
     python benchmarks/bench_tl_representations.py               # 1200 clones (about 5 min on 2 cores)
     python benchmarks/bench_tl_representations.py --clones 500  # quick
@@ -17,9 +20,11 @@ import argparse
 import time
 import warnings
 
+import numpy as np
 import pandas as pd
 import scanpy as sc
 from _common import machine, write
+from _vae import scvi_like_latent
 
 import bioinfo_mi as bm
 
@@ -28,6 +33,9 @@ RUNS = [
     ("X_pca, default (global-corrected)", "X_pca", "lmi", {}),
     ("X_pca, per-PC standardised (local)", "X_pca", "lmi", {"normalization": "local"}),
     ("X_pca, KSG", "X_pca", "ksg", {}),
+    ("X_scvi_like, default (global-corrected)", "X_scvi_like", "lmi", {}),
+    ("X_scvi_like, per-axis standardised (local)", "X_scvi_like", "lmi", {"normalization": "local"}),
+    ("X_scvi_like, KSG", "X_scvi_like", "ksg", {}),
 ]
 
 
@@ -39,6 +47,10 @@ def main() -> None:
     args = parser.parse_args()
     adata = bm.datasets.simulate_lineage(n_clones=args.clones, hidden_fate=True, random_state=0)
     truth = adata.uns["simulation"]["I_early_late_bits"]
+    start = time.perf_counter()
+    adata.obsm["X_scvi_like"] = scvi_like_latent(adata.X, n_latent=10, seed=0)
+    print(f"scVI-like VAE: {time.perf_counter() - start:.0f} s; SD per axis",
+          np.round(adata.obsm["X_scvi_like"].std(axis=0), 3))
     bm.pp.preprocess(adata, n_top_genes=min(1000, adata.n_vars))
     sc.pp.pca(adata, n_comps=50)
     rows, summary = [], []

@@ -110,16 +110,16 @@ def mi(
         Paired samples with the same number of rows: numpy arrays, pandas frames or scipy sparse
         matrices; 1-D inputs are one column. Never modified.
     method
-        One of :data:`METHODS`. ``"auto"`` (default): the calibrated copula KSG
-        (``"ksg-calibrated"``: KSG on normal scores minus its bias on Gaussian twins of the data) when
-        there are at least 10 samples per input dimension, LMI otherwise
-        (:func:`bioinfo_mi.estimators.auto`); the lowest mean squared error of all estimators on the
-        ``bmi`` benchmark suite (``benchmarks/bench_bmi_suite.py``). On weakly separated clustered
-        data it can read high (see :func:`bioinfo_mi.estimators.ksg_calibrated`); LMI or KSG suit data
-        known to be clustered. ``"lmi"`` (latent MI, LMI paper Algorithm 1), ``"ksg"`` (Kraskov
-        et al.), ``"bi-ksg"`` (Gao et al. 2017), ``"ksg-local"``, ``"ksg-global"``,
-        ``"ksg-global-linf"``, ``"mine"``, ``"mine-local"``, ``"mine-global"``,
-        ``"mine-global-corrected"`` (scale-invariance paper, Table 1), ``"infonce"``.
+        One of :data:`METHODS`. ``"auto"`` (default): the calibrated copula KSG (``"ksg-calibrated"``: KSG
+        on normal scores minus its bias on Gaussian twins of the data) when there are at least 10 samples
+        per input dimension, LMI otherwise, and plain KSG from 2 samples per dimension up where most columns
+        are discrete (:func:`bioinfo_mi.estimators.auto`); the lowest mean squared error of all estimators
+        on the ``bmi`` benchmark suite (``benchmarks/bench_bmi_suite.py``). On weakly separated clustered
+        data it can read high (see :func:`bioinfo_mi.estimators.ksg_calibrated`); LMI or KSG suit data known
+        to be clustered. ``"lmi"`` (latent MI, LMI paper Algorithm 1), ``"ksg"`` (Kraskov et al.),
+        ``"bi-ksg"`` (Gao et al. 2017), ``"ksg-local"``, ``"ksg-global"``, ``"ksg-global-linf"``,
+        ``"mine"``, ``"mine-local"``, ``"mine-global"``, ``"mine-global-corrected"`` (scale-invariance
+        paper, Table 1), ``"infonce"``.
     transform
         Per-coordinate transform applied to ``x`` and ``y`` before the estimator: ``None`` (default),
         ``"rank"`` (uniform scores) or ``"copula"`` (normal scores). MI is invariant under invertible

@@ -22,7 +22,14 @@ bias. Cost: the estimator on 40 parts of ``n / 2`` to ``n / 6`` samples, run in 
 every thread (KSG's counts are exact, so threads cannot change them): with neighbour searches of
 cost ``O(n_m^2)`` that would be ``2 sum(1 / m) = 2.9`` times the full estimate; the pruned searches
 are relatively cheaper on large samples, so it is more: 4.3-4.5 times at N = 50 000, 8 + 8
-dimensions (the error bars took 5.3-5.5 times the estimate alone; benchmarks/bench_ksg_speed.py).
+dimensions. **From** ``LARGE_N`` **= 10 000 samples on**, where one fit takes seconds, the design is
+``LARGE_PARTITIONS`` (3, ..., 6) once each (``LARGE_REPEATS``): 18 parts, 14 degrees of freedom
+(``se`` uncertain by about 19 %), about 1.7 times the estimate (the halves, the dearest level,
+are left out; the weighting by ``m - 1`` gave them the least weight anyway). Calibration over 60
+data sets of 2 + 2 Gaussians (rho 0.6, N = 20 000): SD / mean SE 0.91, coverage 0.97; 40 data sets
+of 8 + 8 (rho 0.5): 1.19, 0.88 (benchmarks/bench_error_bars.py, cases ``ksg-large`` and
+``ksg-8d-large``). Error bars at N = 50 000, 8 + 8: 2.6-2.7 times the estimate alone (5.3-5.5 with the small-sample
+design; benchmarks/bench_ksg_speed.py).
 
 **Calibrated copula KSG** (``ksg-calibrated``, and ``auto`` where it runs it): subsampling of plain
 KSG on the normal scores, times ``sqrt(1 + 1 / n_twins)`` for the noise of the twins' correction
@@ -69,6 +76,11 @@ __all__ = ["PARTITIONS", "subsampling_se", "sampling_se", "add_error_bars", "per
 PARTITIONS: tuple[int, ...] = (2, 3, 4, 5, 6)
 #: independent random partitions per number of parts
 REPEATS = 2
+#: from this many samples on, the cheaper design below (the fits cost seconds there)
+LARGE_N = 10_000
+#: numbers of parts and random partitions per number from ``LARGE_N`` samples on (14 degrees of freedom)
+LARGE_PARTITIONS: tuple[int, ...] = (3, 4, 5, 6)
+LARGE_REPEATS = 1
 #: smallest part the subsampling standard error uses
 MIN_PART = 20
 #: methods whose standard error comes from subsampling the estimator itself
@@ -77,14 +89,25 @@ SUBSAMPLED = frozenset({"ksg", "bi-ksg", "ksg-local", "ksg-global", "ksg-global-
 REFITTED = frozenset({"lmi", "mine", "mine-local", "mine-global", "mine-global-corrected", "infonce"})
 
 
-def _partition_jobs(n: int, partitions: tuple[int, ...], random_state: Any) -> tuple[list[FitJob], list[int]]:
-    """``REPEATS`` random partitions into ``m`` disjoint parts for every ``m``: one job per part;
+def _design(n: int, partitions: tuple[int, ...] | None) -> tuple[tuple[int, ...], int]:
+    """Numbers of parts and random partitions per number for ``n`` samples (explicit ``partitions``
+    win, with ``REPEATS``)."""
+    if partitions is not None:
+        return tuple(int(m) for m in partitions), REPEATS
+    if n >= LARGE_N:
+        return LARGE_PARTITIONS, LARGE_REPEATS
+    return PARTITIONS, REPEATS
+
+
+def _partition_jobs(n: int, partitions: tuple[int, ...], repeats: int,
+                    random_state: Any) -> tuple[list[FitJob], list[int]]:
+    """``repeats`` random partitions into ``m`` disjoint parts for every ``m``: one job per part;
     ``parts`` labels each job with its partition (``(m, repeat)``, encoded ``m * 1000 + repeat``)."""
-    seeds = spawn_seeds(random_state, REPEATS * sum(partitions) + 1)
+    seeds = spawn_seeds(random_state, repeats * sum(partitions) + 1)
     rng = np.random.default_rng(seeds[-1])
     jobs, parts = [], []
     for m in partitions:
-        for r in range(REPEATS):
+        for r in range(repeats):
             order = rng.permutation(n)[: (n // m) * m].reshape(m, n // m)
             for rows in order:
                 jobs.append(FitJob(m, False, np.sort(rows), np.sort(rows), seeds[len(jobs)]))
@@ -101,14 +124,14 @@ def _usable_partitions(n: int, partitions: tuple[int, ...]) -> tuple[int, ...]:
     return usable
 
 
-def _fit_b(estimates: np.ndarray, parts: np.ndarray, n: int) -> dict[str, Any]:
+def _fit_b(estimates: np.ndarray, parts: np.ndarray, n: int, repeats: int) -> dict[str, Any]:
     """``B`` of ``var = B / n_m`` from the estimates on the parts, and ``se = sqrt(B / n)``."""
     labels = np.unique(parts)
     ms = labels // 1000
     b_part = np.array([(n // m) * np.var(estimates[parts == lab], ddof=1) for m, lab in zip(ms, labels, strict=True)])
     dof = ms - 1
     b = float(np.sum(dof * b_part) / np.sum(dof))
-    return {"partitions": sorted(set(ms.tolist())), "repeats": REPEATS,
+    return {"partitions": sorted(set(ms.tolist())), "repeats": repeats,
             "b_per_partition": [float(np.mean(b_part[ms == m])) for m in sorted(set(ms.tolist()))],
             "B": b, "se": float(np.sqrt(b / n)), "se_rel_uncertainty": float(np.sqrt(1 / (2 * dof.sum())))}
 
@@ -136,8 +159,9 @@ def subsampling_se(
     random_state
         Seed of the partitions and of the fits on the parts.
     partitions
-        Numbers of disjoint parts (each >= 2; default :data:`PARTITIONS`); those whose parts would
-        hold fewer than 20 samples are skipped.
+        Numbers of disjoint parts (each >= 2), each used :data:`REPEATS` times; default
+        :data:`PARTITIONS` twice each below :data:`LARGE_N` samples, :data:`LARGE_PARTITIONS` once
+        each from there on. Partitions whose parts would hold fewer than 20 samples are skipped.
     {n_jobs}
     {progress}
 
@@ -147,13 +171,14 @@ def subsampling_se(
     ``se_rel_uncertainty``.
     """
     n = len(x)
-    usable = _usable_partitions(n, tuple(int(m) for m in (PARTITIONS if partitions is None else partitions)))
-    jobs, parts = _partition_jobs(n, usable, random_state)
+    partitions, repeats = _design(n, partitions)
+    usable = _usable_partitions(n, partitions)
+    jobs, parts = _partition_jobs(n, usable, repeats, random_state)
     results = run_fits(x, y, jobs, method=method, options=options, n_jobs=n_jobs, progress=progress)
     est = np.array([r.mi for r in results])
     if not np.isfinite(est).all():
         raise ValueError(f"{method} returned a non-finite estimate on a part of the subsampling standard error")
-    out = _fit_b(est, np.array(parts), n)
+    out = _fit_b(est, np.array(parts), n, repeats)
     out["method"] = "subsampling (Holmes & Nemenman 2019)"
     return out
 
@@ -161,10 +186,11 @@ def subsampling_se(
 def _closed_form_se(x: np.ndarray, y: np.ndarray, func: Any, random_state: Any) -> dict[str, Any]:
     """Subsampling standard error of a cheap closed-form estimate ``func(x, y)``, in process."""
     n = len(x)
-    usable = _usable_partitions(n, PARTITIONS)
-    jobs, parts = _partition_jobs(n, usable, random_state)
+    partitions, repeats = _design(n, None)
+    usable = _usable_partitions(n, partitions)
+    jobs, parts = _partition_jobs(n, usable, repeats, random_state)
     est = np.array([func(x[j.x_rows], y[j.y_rows]) for j in jobs])
-    out = _fit_b(est, np.array(parts), n)
+    out = _fit_b(est, np.array(parts), n, repeats)
     out["method"] = "subsampling (Holmes & Nemenman 2019)"
     return out
 

@@ -66,6 +66,22 @@ def test_subsampling_details_and_too_few_samples():
         bm.mi(x[:50], y[:50], method="ksg", error_bars=True)
 
 
+def test_subsampling_design_from_large_n_on():
+    """From LARGE_N samples on, one random partition into 3, ..., 6 parts (the fits cost seconds there);
+    an explicit ``partitions`` keeps REPEATS."""
+    from bioinfo_mi import uncertainty
+
+    x, y = gaussian(uncertainty.LARGE_N, 4)
+    info = subsampling_se(x, y, method="ksg", options={}, random_state=0)
+    assert info["partitions"] == [3, 4, 5, 6] and info["repeats"] == 1
+    assert info["se_rel_uncertainty"] == pytest.approx(np.sqrt(1 / (2 * 14)))
+    assert 0.7 < info["se"] * np.sqrt(uncertainty.LARGE_N) < 3.0  # measured sqrt(n) SD: 1.4-1.6 bits (N = 1000-20 000)
+    explicit = subsampling_se(x, y, method="ksg", options={}, random_state=0, partitions=(4, 5))
+    assert explicit["partitions"] == [4, 5] and explicit["repeats"] == uncertainty.REPEATS
+    below = subsampling_se(x[:-1], y[:-1], method="ksg", options={}, random_state=0)
+    assert below["partitions"] == [2, 3, 4, 5, 6] and below["repeats"] == 2
+
+
 def test_permutation_test_strong_dependence_and_resolution():
     x, y = gaussian(300, 3, rho=0.8)
     res = bm.mi(x, y, method="ksg", n_shuffles=99)

@@ -243,4 +243,19 @@ def test_auto_uses_plain_ksg_on_mostly_discrete_columns():
     assert res.mi == bm.mi(x, y, method="ksg", random_state=0).mi
     cont = bm.mi(x + rng.normal(size=x.shape), y + rng.normal(size=y.shape), random_state=0)
     assert cont.method == "ksg-calibrated" and cont.extra["auto"]["discrete"] is False
-    assert choose_method(1000, 6, discrete=True) == "ksg" and choose_method(50, 6, discrete=True) == "lmi"
+    assert choose_method(1000, 6, discrete=True) == "ksg" and choose_method(10, 6, discrete=True) == "lmi"
+    # 2-10 samples per dimension: plain KSG on discrete columns (digits: LMI learns little from a few
+    # hundred tied samples), LMI on continuous ones and below 2 per dimension
+    assert choose_method(300, 128, discrete=True) == "ksg" and choose_method(300, 128) == "lmi"
+    assert choose_method(255, 128, discrete=True) == "lmi"
+    assert choose_method(300, 128, samples_per_dim=1.0, discrete=True) == "ksg"
+    assert choose_method(120, 128, samples_per_dim=1.0) == "lmi"
+
+
+def test_auto_runs_plain_ksg_on_discrete_columns_with_few_samples_per_dimension():
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 4, size=(120, 20)).astype(float)  # 3 samples per dimension, 4 values per column
+    y = x + rng.integers(0, 2, size=(120, 20))
+    res = bm.mi(x, y, random_state=0)
+    assert res.method == "ksg" and res.extra["auto"]["discrete"] is True
+    assert res.mi == bm.mi(x, y, method="ksg", random_state=0).mi

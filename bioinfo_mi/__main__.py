@@ -1,7 +1,8 @@
 """Command line: ``python -m bioinfo_mi demo`` estimates MI with shuffle controls on generated data
 with a known answer (Algorithm 4 of the LMI paper) and prints the estimate beside the truth. The
 default method is ``bm.mi``'s (``"auto"``), which runs LMI at the demo's default size (2000 samples
-of 1000 + 1000 dimensions)."""
+of 1000 + 1000 dimensions).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from .api import mi
 def demo(d: int, rank: int, n: int, mi_bits: float, n_shuffles: int, method: str, random_state: int,
          n_refits: int = 2) -> int:
     """Estimate MI with its standard error on Algorithm 4 data, plus a permutation test with
-    ``n_shuffles`` shuffled pairings; print a summary."""
+    ``n_shuffles`` shuffled pairings; print a summary.
+    """
     from scipy.stats import norm
 
     print(f"Algorithm 4 data: N={n}, d={d}, rank {rank}, true MI = {mi_bits:.3f} bits")
@@ -41,22 +43,38 @@ def demo(d: int, rank: int, n: int, mi_bits: float, n_shuffles: int, method: str
     return 0
 
 
+#: Demo sizes: the default (LMI on 2000 samples of 1000 + 1000 dimensions, about a minute on 2 CPU cores)
+#: and ``--quick`` (400 samples of 20 + 20 dimensions: 10 samples per dimension, where ``auto`` runs the
+#: calibrated copula KSG; seconds on a CPU, used by the packaging smoke test). Explicit options win.
+DEMO_SIZES = {
+    "default": {"d": 1000, "n": 2000, "shuffles": 3, "refits": 2},
+    "quick": {"d": 20, "n": 400, "shuffles": 1, "refits": 1},
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m bioinfo_mi`` and the ``bioinfo-mi`` script."""
     parser = argparse.ArgumentParser(prog="bioinfo-mi", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("demo", help="MI with shuffle controls on Algorithm 4 data with known MI")
-    p.add_argument("--d", type=int, default=1000, help="ambient dimension (default 1000)")
+    default, quick = DEMO_SIZES["default"], DEMO_SIZES["quick"]
+    p.add_argument("--quick", action="store_true",
+                   help=f"a small problem that runs in seconds on a CPU: d={quick['d']}, n={quick['n']}, "
+                        f"{quick['shuffles']} shuffle, {quick['refits']} refit (options given explicitly win)")
+    p.add_argument("--d", type=int, default=None, help=f"ambient dimension (default {default['d']})")
     p.add_argument("--rank", "--k", dest="rank", type=int, default=1,
                    help="dimension of the dependence, the paper's k (default 1; --k is the old name)")
-    p.add_argument("--n", type=int, default=2000, help="samples (default 2000)")
+    p.add_argument("--n", type=int, default=None, help=f"samples (default {default['n']})")
     p.add_argument("--mi", type=float, default=1.0, help="true MI in bits (default 1)")
-    p.add_argument("--shuffles", type=int, default=3, help="shuffled controls (default 3)")
+    p.add_argument("--shuffles", type=int, default=None, help=f"shuffled controls (default {default['shuffles']})")
     p.add_argument("--method", default="auto", help="estimator (default auto: LMI at the default size)")
-    p.add_argument("--refits", type=int, default=2, help="extra fits behind LMI's standard error (default 2)")
+    p.add_argument("--refits", type=int, default=None,
+                   help=f"extra fits behind LMI's standard error (default {default['refits']})")
     p.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    return demo(args.d, args.rank, args.n, args.mi, args.shuffles, args.method, args.seed, args.refits)
+    size = {name: value if getattr(args, name) is None else getattr(args, name)
+            for name, value in DEMO_SIZES["quick" if args.quick else "default"].items()}
+    return demo(size["d"], args.rank, size["n"], args.mi, size["shuffles"], args.method, args.seed, size["refits"])
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Parameter descriptions shared by many public functions: one text per meaning (scanpy's
 ``_doc_params`` idea). A docstring line that holds only ``{name}`` is replaced by the snippet
-``name``, indented like that line."""
+``name``, indented like that line.
+"""
 
 from __future__ import annotations
 

@@ -59,7 +59,8 @@ def fit_threads(n: int | None = None) -> Iterator[None]:
     """Run the block with ``n`` (default :data:`FIT_THREADS`) torch and BLAS threads, and make
     :func:`cpu_workers` cap scipy's ``workers`` and the k-NN count pools at ``n``; the previous
     settings are restored afterwards. Every fit of the layer runs inside it, in the calling process
-    (``n_jobs=1``) as in a worker, so its numbers do not depend on ``n_jobs``."""
+    (``n_jobs=1``) as in a worker, so its numbers do not depend on ``n_jobs``.
+    """
     global _budget
     import torch
     from threadpoolctl import threadpool_limits
@@ -77,8 +78,9 @@ def fit_threads(n: int | None = None) -> Iterator[None]:
 
 
 def cpu_workers(workers: int = -1) -> int:
-    """The number of threads or processes a k-NN search may use: ``workers`` (``-1``: all cores)
-    outside a fit of this layer, at most the fit's thread budget inside one (no nested pools)."""
+    """Return the number of threads or processes a k-NN search may use: ``workers`` (``-1``: all cores)
+    outside a fit of this layer, at most the fit's thread budget inside one (no nested pools).
+    """
     if _budget is None:
         return int(workers)
     return _budget if workers == -1 else max(1, min(int(workers), _budget))
@@ -189,7 +191,8 @@ class FitResult:
     """Estimate and pointwise MI (aligned with the job's rows; NaN where not scored) of one fit, and
     its sampling standard error (:func:`bioinfo_mi.uncertainty.sampling_se`; NaN when not asked) and the
     :class:`~bioinfo_mi.EstimateWarning` diagnostics the fit raised, as ``(kind, message)`` pairs (held
-    back so that a tool can report them once: :func:`warn_fits`)."""
+    back so that a tool can report them once: :func:`warn_fits`).
+    """
 
     job: FitJob
     mi: float
@@ -234,7 +237,8 @@ def _fit(
 def warn_fits(results: Sequence[FitResult], *, stacklevel: int = 3) -> None:
     """Report the :class:`~bioinfo_mi.EstimateWarning` diagnostics of the real (unshuffled) fits, once
     per kind with the count of fits that raised it. Shuffled fits are expected to show no dependence,
-    so their diagnostics are not reported."""
+    so their diagnostics are not reported.
+    """
     real = [r for r in results if not r.job.shuffled]
     by_kind: dict[str, list[str]] = {}
     for r in real:
@@ -287,10 +291,11 @@ def _save(path: Path, result: FitResult) -> None:
 
 
 def root_seed(random_state: Any) -> int:
-    """The one integer a run of repeated fits derives every seed from: ``random_state`` itself when it
+    """Return the one integer a run of repeated fits derives every seed from: ``random_state`` itself when it
     is an int, one draw from it when it is a ``numpy.random.Generator`` (which advances it, as in
     scikit-learn), fresh OS entropy when it is None. Tools store it with their results, so any run
-    can be repeated from its stored parameters."""
+    can be repeated from its stored parameters.
+    """
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(0, 2**32 - 1))
     if random_state is None:
@@ -304,7 +309,8 @@ def root_seed(random_state: Any) -> int:
 
 def spawn_seeds(random_state: Any, n: int) -> list[int]:
     """``n`` independent 32-bit seeds derived from ``random_state`` (int, Generator or None; see
-    :func:`root_seed`)."""
+    :func:`root_seed`).
+    """
     children = np.random.SeedSequence(root_seed(random_state)).spawn(n)
     return [int(c.generate_state(1)[0]) for c in children]
 

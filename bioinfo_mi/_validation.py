@@ -99,7 +99,8 @@ def check_array(x: Any, *, name: str = "x") -> np.ndarray:
 
 def _align(x: Any, y: Any) -> Any:
     """``y`` with its rows in the order of ``x``'s index when both are pandas objects (pandas pairs rows
-    by label, not position); a ``ValueError`` when their labels differ or are ambiguous."""
+    by label, not position); a ``ValueError`` when their labels differ or are ambiguous.
+    """
     if not (isinstance(x, (pd.DataFrame, pd.Series)) and isinstance(y, (pd.DataFrame, pd.Series))):
         return y
     if x.index.equals(y.index):

@@ -91,7 +91,8 @@ REFITTED = frozenset({"lmi", "mine", "mine-local", "mine-global", "mine-global-c
 
 def _design(n: int, partitions: tuple[int, ...] | None) -> tuple[tuple[int, ...], int]:
     """Numbers of parts and random partitions per number for ``n`` samples (explicit ``partitions``
-    win, with ``REPEATS``)."""
+    win, with ``REPEATS``).
+    """
     if partitions is not None:
         return tuple(int(m) for m in partitions), REPEATS
     if n >= LARGE_N:
@@ -102,7 +103,8 @@ def _design(n: int, partitions: tuple[int, ...] | None) -> tuple[tuple[int, ...]
 def _partition_jobs(n: int, partitions: tuple[int, ...], repeats: int,
                     random_state: Any) -> tuple[list[FitJob], list[int]]:
     """``repeats`` random partitions into ``m`` disjoint parts for every ``m``: one job per part;
-    ``parts`` labels each job with its partition (``(m, repeat)``, encoded ``m * 1000 + repeat``)."""
+    ``parts`` labels each job with its partition (``(m, repeat)``, encoded ``m * 1000 + repeat``).
+    """
     seeds = spawn_seeds(random_state, repeats * sum(partitions) + 1)
     rng = np.random.default_rng(seeds[-1])
     jobs, parts = [], []
@@ -205,7 +207,7 @@ def _base_factor(res: MIResult) -> float:
 @shared_docs
 def sampling_se(res: MIResult, x: np.ndarray, y: np.ndarray, *, options: dict[str, Any], random_state: Any,
                 n_jobs: int = -1, progress: bool = False) -> tuple[float, dict[str, Any]]:
-    """Standard error of ``res.mi`` from the sampling of the data alone, for a fixed fit.
+    """Compute the standard error of ``res.mi`` from the sampling of the data alone, for a fixed fit.
 
     KSG family: subsampling of the estimator; ``ksg-calibrated``: subsampling of the copula KSG (or
     of the Gaussian-copula MI when the estimate was capped at it), widened for the twins; LMI:

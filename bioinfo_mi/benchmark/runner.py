@@ -43,6 +43,7 @@ class Estimator:
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        """Check that ``method`` names a known estimator (``bioinfo_mi.METHODS``)."""
         if self.method.lower() not in METHODS:
             raise ValueError(f"unknown method {self.method!r} for estimator {self.name!r}; valid: {sorted(METHODS)}")
 
@@ -53,7 +54,7 @@ def _int_of(*parts: Any) -> int:
 
 
 def _seeds(random_state: int, task: Task, seed: int, estimator: Estimator) -> tuple[int, int]:
-    """Data seed (shared by every estimator on this task and seed) and estimator seed."""
+    """Return the data seed (shared by every estimator on this task and seed) and the estimator seed."""
     base = [int(random_state) % 2**63, _int_of(task.name) % 2**63, int(seed)]
     data = np.random.SeedSequence(base).generate_state(1, np.uint64)[0]
     est = np.random.SeedSequence([*base, _int_of(estimator.name) % 2**63]).generate_state(1, np.uint64)[0]
@@ -61,7 +62,7 @@ def _seeds(random_state: int, task: Task, seed: int, estimator: Estimator) -> tu
 
 
 def sample_task(task: Task, seed: int = 0, random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """The dataset :func:`run_benchmark` draws for ``task`` and seed index ``seed``.
+    """Return the dataset :func:`run_benchmark` draws for ``task`` and seed index ``seed``.
 
     Lets a script run an estimator that is not in :data:`bioinfo_mi.METHODS` (e.g. the reference
     implementation ``latentmi``) on exactly the data the benchmark's estimators saw.

@@ -81,7 +81,7 @@ def _check_base(base: Any) -> str:
 
 
 def _short_names(transforms: str | Sequence[str]) -> tuple[str, ...]:
-    """Transformation names as the paper's short names (rm, cb, sg, ds, dn), validated."""
+    """Return the transformation names as the paper's short names (rm, cb, sg, ds, dn), validated."""
     seq = [transforms] if isinstance(transforms, str) else list(transforms)
     long_to_short = {v: k for k, v in TRANSFORM_ALIASES.items()}
     out = []
@@ -108,7 +108,7 @@ def _mi_of(base: str, d: int, parameter: float) -> float:
 
 
 def base_parameter(base: str, d: int, mi_bits: float) -> float:
-    """The base distribution's parameter that gives ``I(X; T) = mi_bits`` (Section 6.1).
+    """Return the base distribution's parameter that gives ``I(X; T) = mi_bits`` (Section 6.1).
 
     Inverts ``-d/2 log2(1 - rho^2)`` (correlated) and ``d/2 log2(1 + 1/sigma^2)`` (additive).
 
@@ -322,7 +322,7 @@ def scale_row_tasks(
     scale: float = 1.0,
     random_state: int = 0,
 ) -> list[Task]:
-    """The trials of one row of Tables 2-3 (Section 6.3.2): one task per trial.
+    """Return the trials of one row of Tables 2-3 (Section 6.3.2): one task per trial.
 
     Trial ``i`` has a random parameter (:func:`trial_parameters`) and a fixed data seed, both
     derived from ``(random_state, base, d, n_samples)`` only, so every row (and every ``scale``)

@@ -178,9 +178,10 @@ def simulate_lineage(
     adata.var_names = [f"gene_{g}" for g in range(n_genes)]
     adata.var["informative"] = np.arange(n_genes) < n_informative
     adata.obsm["X_clone"] = x_clone
-    adata.obsm["X_spring"] = np.column_stack([maturation, z[:, 1] * (time == 6.0)]) + 0.02 * rng.standard_normal(
-        (n_total, 2)
-    )
+    # SPRING-like layout: maturation across, the fate coordinate up at day 6; day-2 cells (no fate yet)
+    # spread in a band around 0 so that every time point stays readable (the same random draws as before)
+    jitter = rng.standard_normal((n_total, 2)) * np.where(time == 6.0, 0.02, 0.25)[:, None]
+    adata.obsm["X_spring"] = np.column_stack([maturation, z[:, 1] * (time == 6.0)]) + jitter
     adata.uns["simulation"] = {
         "hidden_fate": hidden_fate, "n_clones": n_clones, "n_informative": n_informative,
         "sigma_early": sigma_early, "sigma_late": sigma_late, "sigma_fate": sigma_fate,

@@ -153,7 +153,7 @@ def _missing_h5_message(path: Path) -> str:
 
 
 def _read_embedding_matrix(path: Path, dtype: np.dtype) -> tuple[list[str], np.ndarray]:
-    """Accessions (file order) and the ``(n_proteins, dim)`` matrix of a UniProt per-protein file."""
+    """Read the accessions (file order) and the ``(n_proteins, dim)`` matrix of a UniProt per-protein file."""
     import h5py
 
     expected = "one 1-D numeric dataset per protein at the root, named by UniProt accession"
@@ -206,7 +206,7 @@ def _proteome_folder(proteome: str) -> str:
 
 
 def _check_per_protein_layout(path: Path) -> int:
-    """Number of proteins of a per-protein file, after checking its first entries' layout."""
+    """Count the proteins of a per-protein file, after checking its first entries' layout."""
     import h5py
 
     if not h5py.is_hdf5(path):
@@ -411,7 +411,7 @@ def _standardize_interactions(
     exclude_complexes: bool,
     origin: str,
 ) -> pd.DataFrame:
-    """The standard interaction frame: ``source``, ``target`` (str) first, other columns unchanged.
+    """Return the standard interaction frame: ``source``, ``target`` (str) first, other columns unchanged.
 
     Drops rows with a missing partner, and complexes when ``exclude_complexes``; counts go to
     ``attrs["interactions"]`` and, when rows were dropped, to a warning.
@@ -483,7 +483,7 @@ LIANA_RESOURCE = ("liana", "resource/omni_resource.csv")
 
 
 def _liana_ligrec(resource: str) -> pd.DataFrame:
-    """liana's bundled ligand-receptor table (no network), rows of ``resource``."""
+    """Read liana's bundled ligand-receptor table (no network), rows of ``resource``."""
     from importlib import resources
 
     try:

@@ -240,7 +240,7 @@ def _row_keys(x: np.ndarray) -> np.ndarray:
 def class_pools(
     data: Any, labels: Any, classes: Any = None, *, warn: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The two pools of distinct samples that :func:`resample_pairs` draws from (LMI paper, Section 3.2).
+    """Return the two pools of distinct samples that :func:`resample_pairs` draws from (LMI paper, Section 3.2).
 
     Rows of ``data`` whose label is in neither class are ignored; exact duplicate rows within a
     class are kept once, and a row that occurs in both classes is dropped from both (its label could

@@ -65,7 +65,8 @@ DISCRETE_SAMPLES_PER_DIM = 2.0
 
 def mostly_discrete(x: np.ndarray, y: np.ndarray) -> bool:
     """Whether more than half of the non-constant columns of ``x`` and ``y`` are discrete (fewer
-    distinct values than ``max(DISCRETE_FRACTION * n, DISCRETE_MIN_VALUES)``)."""
+    distinct values than ``max(DISCRETE_FRACTION * n, DISCRETE_MIN_VALUES)``).
+    """
     a = np.hstack([x, y])
     a = a[:, a.std(axis=0) > 0]
     if a.shape[1] == 0:
@@ -76,7 +77,7 @@ def mostly_discrete(x: np.ndarray, y: np.ndarray) -> bool:
 
 
 def choose_method(n_samples: int, dim: int, samples_per_dim: float = 10.0, discrete: bool = False) -> str:
-    """The estimator that ``method="auto"`` runs for ``n_samples`` pairs of ``dim`` non-constant columns.
+    """Return the estimator that ``method="auto"`` runs for ``n_samples`` pairs of ``dim`` non-constant columns.
 
     Parameters
     ----------

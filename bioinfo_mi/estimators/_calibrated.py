@@ -125,7 +125,8 @@ _SLOPE_ABS, _SLOPE_NOISE, _SLOPE_REL = 0.05, 0.12, 0.5
 
 def _whitener(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Square root ``L`` (``d x r``, ``L L' = c``) and whitening ``W`` (``r x d``, ``W c W' = I``)
-    on the span of a possibly singular correlation matrix."""
+    on the span of a possibly singular correlation matrix.
+    """
     w, q = np.linalg.eigh(c)
     keep = w > _RANK_TOL * max(w.max(), 1e-300)
     root = np.sqrt(w[keep])
@@ -185,8 +186,9 @@ def gaussian_twin_model(xs: np.ndarray, ys: np.ndarray) -> dict[str, Any]:
 def _draw_twin(
     model: dict[str, Any], n: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """A Gaussian sample with the model's within-variable correlations and shrunken canonical ones:
-    ``(x, y)`` in the data's coordinates and ``(a, b)``, its canonical variates."""
+    """Draw a Gaussian sample with the model's within-variable correlations and shrunken canonical ones:
+    ``(x, y)`` in the data's coordinates and ``(a, b)``, its canonical variates.
+    """
     rx, ry = model["lx"].shape[1], model["ly"].shape[1]
     r = len(model["rho_twin"])
     a = rng.standard_normal((n, rx))
@@ -207,7 +209,8 @@ def _joint_over_sum(a: np.ndarray, b: np.ndarray, k: int, workers: int) -> tuple
 def _half_gain(x: np.ndarray, y: np.ndarray, full: float, k: int, rng: np.random.Generator, splits: int,
                workers: int) -> float:
     """How much KSG gains from ``n / 2`` to ``n`` samples: the full-sample KSG (nats) minus the mean KSG
-    of the two halves of ``splits`` random half-splits."""
+    of the two halves of ``splits`` random half-splits.
+    """
     h = len(x) // 2
     halves = []
     for _ in range(splits):
@@ -217,7 +220,7 @@ def _half_gain(x: np.ndarray, y: np.ndarray, full: float, k: int, rng: np.random
 
 
 def _canonical(model: dict[str, Any], xs: np.ndarray, ys: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """The first ``m`` canonical variates of the data (whitened, rotated by the model's SVD)."""
+    """Return the first ``m`` canonical variates of the data (whitened, rotated by the model's SVD)."""
     a = (xs - xs.mean(0)) @ model["wx"].T @ model["u"][:, :m]
     b = (ys - ys.mean(0)) @ model["wy"].T @ model["vt"][:m].T
     return a, b

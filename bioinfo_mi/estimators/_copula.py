@@ -50,7 +50,7 @@ def rank_transform(a: np.ndarray) -> np.ndarray:
 
 
 def copula_transform(a: np.ndarray) -> np.ndarray:
-    """Normal scores ``Phi^{-1}(r / (n + 1))`` of every column (the empirical Gaussian copula).
+    """Compute the normal scores ``Phi^{-1}(r / (n + 1))`` of every column (the empirical Gaussian copula).
 
     Parameters
     ----------

@@ -109,7 +109,8 @@ def _check_not_constant(x: np.ndarray, name: str) -> None:
 
 class _NeighbourIndex:
     """Exact max-norm neighbour searches against a fixed reference joint sample (see the module
-    docstring: the compiled kernel up to ``NUMBA_MAX_DIM`` joint dimensions, torch above)."""
+    docstring: the compiled kernel up to ``NUMBA_MAX_DIM`` joint dimensions, torch above).
+    """
 
     def __init__(self, xr: np.ndarray, yr: np.ndarray, workers: int = -1) -> None:
         self.xr, self.yr, self.workers = xr, yr, cpu_workers(workers)
@@ -123,7 +124,8 @@ class _NeighbourIndex:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Numbers of reference points strictly closer (in x, in y) than each query's k-th
         joint neighbour. With ``exclude_self`` the queries are the reference rows themselves and
-        neither the neighbour search nor the counts include the query's own row."""
+        neither the neighbour search nor the counts include the query's own row.
+        """
         if self.compiled:
             return _knn_numba.counts(xq, yq, self.xr, self.yr, k, exclude_self=exclude_self,
                                      threads=self._threads())
@@ -133,7 +135,8 @@ class _NeighbourIndex:
         """Leave-one-out counts of the reference sample against itself for ``(x, c * y)`` at every
         ``c`` in ``scales``: two ``(len(scales), n)`` arrays. The marginal distances of a pair are
         computed once and reused for every scale (``|c y_i - c y_j| = c |y_i - y_j|`` in the max
-        norm), instead of one neighbour search per scale."""
+        norm), instead of one neighbour search per scale.
+        """
         scales = np.asarray(scales, dtype=np.float64)
         if self.compiled:
             return _knn_numba.counts(self.xr, self.yr, self.xr, self.yr, k, scales=scales, exclude_self=True,
@@ -328,7 +331,8 @@ def _reference_frame(
     loo: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Check a density-ratio reference and its queries; centre and jitter both with the reference statistics
-    (so queries and reference stay comparable). With ``loo`` the queries are the reference itself."""
+    (so queries and reference stay comparable). With ``loo`` the queries are the reference itself.
+    """
     if not loo and (xq.shape[1] != xr.shape[1] or yq.shape[1] != yr.shape[1]):
         raise ValueError(
             f"query and reference feature counts differ: x {xq.shape[1]} vs {xr.shape[1]}, "

@@ -118,7 +118,7 @@ def _visit_joint(xq, yq, xr_t, yr_t, yr_rows, qi, j0, size, own, scales, kb, dxt
 
 @nb.njit(cache=True, nogil=True, fastmath=_FASTMATH, inline="always")
 def _cell_range(cells, c, vr, v, width):  # noqa: ANN001, ANN202
-    """References of cell ``c`` whose sort coordinate lies within ``width`` of ``v``."""
+    """Return the references of cell ``c`` whose sort coordinate lies within ``width`` of ``v``."""
     a, b = cells[c], cells[c + 1]
     return (a + np.searchsorted(vr[a:b], v - width), a + np.searchsorted(vr[a:b], v + width, side="right"))
 
@@ -135,7 +135,8 @@ def _kth_distances(  # noqa: ANN202 - numba kernel
 ):
     """Pass 1: ``(S, n_q)`` k-th joint distances. Queries and references are in the cell layout of
     (x_0, y_0) sorted by coordinate ``v_col`` of y (``v_is_y``) or x (see :class:`_Layout`);
-    ``own[i]``: reference index of query ``i`` or -1."""
+    ``own[i]``: reference index of query ``i`` or -1.
+    """
     n_q, n_s = xq.shape[0], scales.shape[0]
     n0 = (cells.shape[0] - 1) // n1
     vr = yr_t[v_col] if v_is_y else xr_t[v_col]
@@ -224,7 +225,8 @@ def _bin_range(u, width, origin, step, n):  # noqa: ANN001, ANN202
 def _strict_counts(q, r_t, radius, scales, own, blocks, cells, box, n1, origin, steps, v_col):  # noqa: ANN001, ANN202
     """Pass 2, one marginal, in the cell layout of its first two coordinates sorted by coordinate
     ``v_col``. Counts of references ``j != own[i]`` with ``scales[s] * |q_i - r_j| < radius[s, i]``:
-    ``(S, n_q)``."""
+    ``(S, n_q)``.
+    """
     n_s = scales.shape[0]
     n0 = (cells.shape[0] - 1) // n1
     u1_col = 1 if r_t.shape[0] > 1 else 0
@@ -265,7 +267,8 @@ def _strict_counts(q, r_t, radius, scales, own, blocks, cells, box, n1, origin, 
 class _Layout:
     """References (and queries) in the cells of a regular grid on two coordinates ``(u0, u1)``,
     sorted by a third coordinate ``v`` inside each cell; query blocks never cross a cell.
-    ``box[c]``: the exact range of ``u0`` and ``u1`` over the references of cell ``c``."""
+    ``box[c]``: the exact range of ``u0`` and ``u1`` over the references of cell ``c``.
+    """
 
     def __init__(self, ur: tuple[np.ndarray, np.ndarray, np.ndarray],
                  uq: tuple[np.ndarray, np.ndarray, np.ndarray] | None, widths: tuple[float, float]) -> None:
@@ -318,7 +321,8 @@ _MAX_BINS = 256
 
 def _cell_width(radius: float) -> float:
     """Cells about half as wide as the typical search radius: narrow enough to prune, wide enough
-    that the runs inside a cell are long."""
+    that the runs inside a cell are long.
+    """
     return 0.5 * float(radius)
 
 

@@ -97,6 +97,7 @@ class LMIPreset:
     estimate_fraction: float = 0.5
 
 
+#: name -> :class:`LMIPreset` for ``lmi(..., preset=name)``: ``"default"`` and ``"paper"`` (Appendix A.1.2)
 PRESETS: dict[str, LMIPreset] = {
     "paper": LMIPreset(width_rule="paper", lr=1e-4, max_epochs=300, patience=30),
     "default": LMIPreset(),
@@ -358,7 +359,8 @@ def _cross_r2(
     model: LMIModel, x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor, y_test: torch.Tensor
 ) -> tuple[float, float]:
     """Held-out R^2 of the cross-decoders (x from z_y, y from z_x) against the trivial predictor, the
-    training mean: 1 - SSE(decoder) / SSE(mean), pooled over columns, on the standardised inputs."""
+    training mean: 1 - SSE(decoder) / SSE(mean), pooled over columns, on the standardised inputs.
+    """
     model.eval()
     out = []
     for target, source, train, decoder, encoder in [(x_test, y_test, x_train, model.yx_decoder, model.y_encoder),

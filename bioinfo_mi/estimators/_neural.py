@@ -555,7 +555,8 @@ def _train(
 ) -> dict[str, Any]:
     """Adam with a cosine-annealed learning rate; with validation data, keeps the weights with the best
     held-out bound (checked at step 0 and every ``eval_every`` steps) and stops after ``patience``
-    checks without improvement."""
+    checks without improvement.
+    """
     opt = torch.optim.Adam(objective.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
     tracker = _LossTracker(steps)

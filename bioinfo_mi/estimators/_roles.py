@@ -1,5 +1,6 @@
 """k-NN estimates of the partners' role odds, the role part of the ``"log_odds"`` interaction score
-(:func:`bioinfo_mi.tl.interaction_roc`, LMI paper Section 4.1)."""
+(:func:`bioinfo_mi.tl.interaction_roc`, LMI paper Section 4.1).
+"""
 
 from __future__ import annotations
 

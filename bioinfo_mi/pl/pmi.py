@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 from matplotlib.axes import Axes
+from matplotlib.colors import CenteredNorm
 
 from .._docs import shared_docs
 from .._validation import check_positive_int
@@ -55,7 +56,8 @@ def pmi_trend(
     min_pseudotime
         Drop cells with a smaller pseudotime; default keep all.
     marker
-        Pseudotime at which to draw a dashed vertical line; default none.
+        Pseudotime at which to draw a dashed vertical line; default none. It must lie within the
+        scored cells' pseudotime range (a line where there are no data would mislead).
     {plot}
 
     Returns
@@ -83,6 +85,9 @@ def pmi_trend(
     ax.scatter(x, y, s=4, color="C0", alpha=0.15, linewidths=0, rasterized=True, label="cells")
     ax.plot(x, smooth, color="C0", linewidth=2, label=f"rolling mean ({window} cells)")
     if marker is not None:
+        if not (x[0] <= marker <= x[-1]):
+            raise ValueError(f"marker={marker!r} lies outside the scored cells' pseudotime "
+                             f"[{x[0]:.4g}, {x[-1]:.4g}]; give a pseudotime within the data or None")
         ax.axvline(marker, color="k", linestyle="--", linewidth=1)
     ax.set_xlabel(pseudotime_key)
     ax.set_ylabel("pMI (bits)")
@@ -107,14 +112,14 @@ def pmi_embedding(
     *,
     pmi_key: str = "pmi",
     basis: str = "X_spring",
-    cmap: str = "viridis",
+    cmap: str = "RdBu_r",
     ax: Axes | None = None,
     show: bool | None = None,
     save: PathLike | None = None,
 ) -> Axes:
     """Cells on a 2-D embedding coloured by pointwise MI (LMI paper, Fig. 6b).
 
-    Unscored cells (pMI NaN) are drawn grey underneath; scored cells on top, coloured by pMI with
+    Unscored cells (pMI NaN) are drawn light grey underneath; scored cells on top, coloured by pMI with
     a colour bar, the highest values drawn last so they stay visible (as scanpy does).
 
     Parameters
@@ -127,7 +132,9 @@ def pmi_embedding(
         ``obsm`` key of the embedding; ``"spring"`` and ``"X_spring"`` both work. The first two
         columns are drawn.
     cmap
-        Matplotlib colormap of pMI.
+        Matplotlib colormap of pMI. pMI is signed (negative where the pair is less likely than
+        under independence), so the default is a diverging map with its centre, white, at 0 bits
+        and limits symmetric about 0.
     {plot}
 
     Returns
@@ -145,8 +152,8 @@ def pmi_embedding(
     size = min(20.0, 12000.0 / max(adata.n_obs, 1))
     ax.scatter(coords[~scored, 0], coords[~scored, 1], s=size, color=UNSCORED_COLOR, linewidths=0,
                rasterized=True, zorder=1)
-    points = ax.scatter(coords[order, 0], coords[order, 1], c=pmi[order], cmap=cmap, s=size, linewidths=0,
-                        rasterized=True, zorder=2)
+    points = ax.scatter(coords[order, 0], coords[order, 1], c=pmi[order], cmap=cmap, norm=CenteredNorm(vcenter=0.0),
+                        s=size, linewidths=0, rasterized=True, zorder=2)
     ax.figure.colorbar(points, ax=ax, label="pMI (bits)")
     ax.set_xlabel(f"{name}1")
     ax.set_ylabel(f"{name}2")

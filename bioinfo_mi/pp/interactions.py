@@ -32,7 +32,7 @@ __all__ = ["pair_interactions", "normalize_embeddings", "interaction_proteins", 
 
 
 def _scalar_obs_columns(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """The columns of ``table`` that can live in ``.obs`` and survive ``write_h5ad``, and the names dropped.
+    """Return the columns of ``table`` that can live in ``.obs`` and survive ``write_h5ad``, and the names dropped.
 
     Numbers, booleans and categoricals are kept as they are; columns of strings too (strings with
     missing values become categoricals). Columns holding lists, sets, dicts, or mixed types are

@@ -36,6 +36,7 @@ class ClonePairing:
     cells_b: np.ndarray
 
     def __len__(self) -> int:
+        """Return the number of pairs."""
         return len(self.clones)
 
 
@@ -108,7 +109,7 @@ def clone_labels(adata: AnnData, clone_key: str = "clone") -> pd.Series:
 
 
 def _plain_value(value: Any) -> Any:
-    """numpy scalars as Python values, so messages and stored parameters read ``2.0``, not ``np.float64(2.0)``."""
+    """Convert numpy scalars to Python values, so messages and parameters read ``2.0``, not ``np.float64(2.0)``."""
     return value.item() if isinstance(value, np.generic) else value
 
 
@@ -119,7 +120,8 @@ def _show(values: Any) -> str:
 
 def sorted_values(col: pd.Series) -> list[Any]:
     """Distinct values of ``col`` in order, numerically when they are numbers stored as strings or
-    categories (CoSpar's ``time_info``: "2" < "4" < "10"), as Python values."""
+    categories (CoSpar's ``time_info``: "2" < "4" < "10"), as Python values.
+    """
     present = [_plain_value(v) for v in pd.unique(col.dropna())]
     parsed = pd.to_numeric(pd.Series([str(v) for v in present], dtype=object), errors="coerce")
     if len(present) and parsed.notna().all():
@@ -128,9 +130,10 @@ def sorted_values(col: pd.Series) -> list[Any]:
 
 
 def match_value(col: pd.Series, value: Any, what: str) -> Any:
-    """The value of ``col`` that ``value`` names: itself when present, else the same number written as
+    """Return the value of ``col`` that ``value`` names: itself when present, else the same number written as
     a string or stored as one (``"2"`` or ``"2.0"`` on a float time column; ``2`` on CoSpar's string
-    ``time_info``). Raises ``ValueError`` listing the stored values otherwise."""
+    ``time_info``). Raises ``ValueError`` listing the stored values otherwise.
+    """
     value = _plain_value(value)
     present = pd.unique(col.dropna())
     if (col == value).any():
@@ -160,7 +163,7 @@ def _condition_mask(adata: AnnData, condition_key: str, value: Any, restrict: Ma
 
 
 def resolve_conditions(adata: AnnData, condition_key: str, conditions: Sequence[Any] | None) -> tuple[Any, Any]:
-    """The two condition values to compare: as given, or the two values of ``obs[condition_key]``."""
+    """Return the two condition values to compare: as given, or the two values of ``obs[condition_key]``."""
     col = _check_obs_key(adata, condition_key, "condition_key")
     if conditions is None:
         values = sorted_values(col)
@@ -275,7 +278,7 @@ def draw_pairings(
 
 
 def get_features(adata: AnnData, *, use_rep: str | None = None, layer: str | None = None) -> np.ndarray | sp.spmatrix:
-    """The cell x feature matrix to analyse: ``adata.obsm[use_rep]``, ``adata.layers[layer]`` or ``adata.X``.
+    """Return the cell x feature matrix to analyse: ``adata.obsm[use_rep]``, ``adata.layers[layer]`` or ``adata.X``.
 
     Parameters
     ----------

@@ -1,6 +1,7 @@
 """``tl.lmi`` and ``tl.pmi``: LMI between clone-paired cells of two conditions (LMI paper, Section 4.2 and
 Appendix A.4.2), or between the two sides of paired data such as interaction partners (Section 4.1),
-with shuffle controls."""
+with shuffle controls.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ PAIR_KEYS = ("source", "target")
 
 
 def _plain(value: Any) -> Any:
-    """A value h5ad can store (None -> 'None', tuples -> lists, numpy scalars -> Python)."""
+    """Convert a value to one h5ad can store (None -> 'None', tuples -> lists, numpy scalars -> Python)."""
     if value is None:
         return "None"
     if isinstance(value, (tuple, list)):
@@ -114,7 +115,7 @@ def _plan(adata: AnnData, *, pair_keys: Sequence[str] | None, clone_key: str, co
 
 def _estimator_kwds(use_rep: str | None, method: str, estimator_kwds: Mapping[str, Any] | None,
                     legacy: Mapping[str, Any], tool: str) -> dict[str, Any]:
-    """The estimator's options, validated before any fit: ``estimator_kwds`` plus the deprecated
+    """Return the estimator's options, validated before any fit: ``estimator_kwds`` plus the deprecated
     keyword form, checked against the method's options (an unknown name raises ``TypeError`` naming
     the closest valid one), and LMI's default for a representation.
 
@@ -181,9 +182,10 @@ def shared_variance(results: Sequence[FitResult]) -> float:
 
 
 def shared_within_se(results: Sequence[FitResult]) -> float:
-    """The part of the fits' sampling error that every pairing shares: ``sqrt(max(0, v))`` with ``v``
+    """Return the part of the fits' sampling error that every pairing shares: ``sqrt(max(0, v))`` with ``v``
     from :func:`shared_variance`. The standard error of the mean over pairings is
-    ``sqrt(SEM^2 + shared_within_se^2)``."""
+    ``sqrt(SEM^2 + shared_within_se^2)``.
+    """
     v = shared_variance(results)
     return float(np.sqrt(max(v, 0.0))) if np.isfinite(v) else v
 

@@ -30,7 +30,7 @@ SISTERS = "I(late; late')"
 
 
 def _check_wells(adata: AnnData, well_key: str) -> pd.Series:
-    """The well annotation, or a KeyError that says what it is for and how to supply it."""
+    """Return the well annotation, or raise a KeyError that says what it is for and how to supply it."""
     if well_key not in adata.obs.columns:
         raise KeyError(
             f"well_key: obs column {well_key!r} not found (available: {list(adata.obs.columns)}). The test compares "

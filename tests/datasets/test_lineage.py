@@ -15,6 +15,9 @@ def test_layout_matches_loader():
     assert set(adata.obs.loc[adata.obs.time == 6.0, "well"]) == {1, 2}
     assert adata.obs["clone"].isna().sum() == 10
     assert adata.obsm["X_spring"].shape == (adata.n_obs, 2)
+    # every time point readable in the layout: day-2 cells spread in a band, not on a line
+    early = adata.obsm["X_spring"][(adata.obs.time == 2.0).to_numpy()]
+    assert early[:, 1].std() > 0.15 and early[:, 0].std() > 0.05
     # X_clone agrees with the clone column (CoSpar layout)
     labels = bm.pp.clone_labels(adata[:, :].copy(), "X_clone")
     has = adata.obs["clone"].notna().to_numpy()

@@ -87,7 +87,8 @@ def test_lmi_points_and_mean_sem(adata, tmp_path):
     real = table.loc[~table.shuffled, "estimate"]
     (mean, half), _ = errorbars(ax)
     assert mean == pytest.approx(real.mean()) and half == pytest.approx(real.sem())
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["lmi_d2_d6"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["lmi_d2_d6\n(n = 5 + 4 shuffled)"]  # n of the SEM
+    assert ax.get_legend().get_title().get_text() == "SE = SEM over the n pairings"
     assert path.stat().st_size > 0 and path.read_bytes()[:4] == b"\x89PNG"
     assert_unchanged(adata, before)
 
@@ -97,8 +98,20 @@ def test_lmi_several_keys_side_by_side(adata):
     out = bm.pl.lmi(adata, key=["lmi_d2_d6", "lmi_sisters"], labels=["d2-d6", "sisters"], ax=ax)
     assert out is ax
     assert scatter_sizes(ax) == [5, 4, 3, 2] and len(errorbars(ax)) == 4
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["d2-d6", "sisters"]
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["real", "shuffled"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["d2-d6\n(n = 5 + 4 shuffled)",
+                                                             "sisters\n(n = 3 + 2 shuffled)"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["real pairings", "shuffled pairings", "mean ± SE"]
+
+
+def test_lmi_and_markov_plots_draw_the_true_value(adata):
+    ax = bm.pl.lmi(adata, key=["lmi_d2_d6", "lmi_sisters"], truth=[0.34, None])
+    lines = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert len(lines) == 1 and list(lines[0].get_ydata()) == [0.34, 0.34]
+    assert "true value" in [t.get_text() for t in ax.get_legend().get_texts()]
+    ax = bm.pl.markov_test(adata, truth=[0.34, 1.27])
+    assert sorted(line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == "--") == [0.34, 1.27]
+    with pytest.raises(ValueError, match="truth: 1 values for 2 groups"):
+        bm.pl.markov_test(adata, truth=[0.34])
 
 
 def test_lmi_without_shuffles_and_single_pairing(adata):
@@ -111,7 +124,8 @@ def test_markov_test_plot(adata, tmp_path):
     before = snapshot(adata)
     ax = bm.pl.markov_test(adata, save=str(tmp_path / "markov.png"))
     assert (tmp_path / "markov.png").exists()
-    assert [t.get_text() for t in ax.get_xticklabels()] == [EARLY_LATE, SISTERS]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [f"{EARLY_LATE}\n(n = 4 + 2 shuffled)",
+                                                             f"{SISTERS}\n(n = 4 + 2 shuffled)"]
     assert scatter_sizes(ax) == [4, 2, 4, 2] and len(errorbars(ax)) == 4
     assert "not Markovian" in ax.get_title() and "p = 0.0012" in ax.get_title()
     assert_unchanged(adata, before)
@@ -169,6 +183,8 @@ def test_pmi_trend_errors(adata):
         bm.pl.pmi_trend(adata, window=300)
     with pytest.raises(ValueError, match="window must be an integer >= 1"):
         bm.pl.pmi_trend(adata, window=0)
+    with pytest.raises(ValueError, match=r"marker=90000.0 lies outside the scored cells' pseudotime"):
+        bm.pl.pmi_trend(adata, window=20, marker=9e4)  # no line where there are no data
 
 
 def test_pmi_embedding(adata, tmp_path):
@@ -184,6 +200,8 @@ def test_pmi_embedding(adata, tmp_path):
     assert np.all(np.diff(values) >= 0)  # highest pMI drawn last
     np.testing.assert_allclose(np.sort(values), np.sort(adata.obs.pmi.dropna()))
     assert ax.get_xlabel() == "spring1"
+    norm = coloured.norm  # signed pMI: diverging map centred at 0 bits, symmetric limits
+    assert coloured.get_cmap().name == "RdBu_r" and norm.vmin == pytest.approx(-norm.vmax)
     assert_unchanged(adata, before)
     assert bm.pl.pmi_embedding(adata, basis="X_spring").get_xlabel() == "spring1"
 

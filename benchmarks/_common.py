@@ -73,5 +73,7 @@ def save_figure(fig: Any, path: Path, *, dpi: int = 130, tight: bool = False) ->
 
 
 #: help text of the benchmarks' --threads option: it sets torch threads for the peers' fits only
-THREADS_HELP = ("torch threads of fits outside bioinfo_mi's repeated-fit layer (latentmi); ours run with one "
-                "thread per fit (bioinfo_mi._fits.FIT_THREADS) whatever this says")
+THREADS_HELP = (
+    "torch threads of fits outside bioinfo_mi's repeated-fit layer (latentmi); ours run with one "
+    "thread per fit (bioinfo_mi._fits.FIT_THREADS) whatever this says"
+)

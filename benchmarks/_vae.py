@@ -20,12 +20,12 @@ from torch import nn
 class _VAE(nn.Module):
     def __init__(self, n_genes: int, n_latent: int, n_hidden: int) -> None:
         super().__init__()
-        self.encoder = nn.Sequential(nn.Linear(n_genes, n_hidden), nn.BatchNorm1d(n_hidden), nn.ReLU(),
-                                     nn.Dropout(0.1))
+        self.encoder = nn.Sequential(nn.Linear(n_genes, n_hidden), nn.BatchNorm1d(n_hidden), nn.ReLU(), nn.Dropout(0.1))
         self.mean = nn.Linear(n_hidden, n_latent)
         self.log_var = nn.Linear(n_hidden, n_latent)
-        self.decoder = nn.Sequential(nn.Linear(n_latent, n_hidden), nn.BatchNorm1d(n_hidden), nn.ReLU(),
-                                     nn.Linear(n_hidden, n_genes))
+        self.decoder = nn.Sequential(
+            nn.Linear(n_latent, n_hidden), nn.BatchNorm1d(n_hidden), nn.ReLU(), nn.Linear(n_hidden, n_genes)
+        )
         self.log_theta = nn.Parameter(torch.zeros(n_genes))
 
     def loss(self, counts: torch.Tensor) -> torch.Tensor:
@@ -36,15 +36,27 @@ class _VAE(nn.Module):
         mu = torch.softmax(self.decoder(z), dim=1) * library
         theta = torch.exp(self.log_theta)
         eps = 1e-8
-        log_nb = (torch.lgamma(counts + theta) - torch.lgamma(theta) - torch.lgamma(counts + 1)
-                  + theta * (torch.log(theta + eps) - torch.log(theta + mu + eps))
-                  + counts * (torch.log(mu + eps) - torch.log(theta + mu + eps)))
-        kl = 0.5 * (mean ** 2 + torch.exp(log_var) - 1 - log_var).sum(dim=1)
+        log_nb = (
+            torch.lgamma(counts + theta)
+            - torch.lgamma(theta)
+            - torch.lgamma(counts + 1)
+            + theta * (torch.log(theta + eps) - torch.log(theta + mu + eps))
+            + counts * (torch.log(mu + eps) - torch.log(theta + mu + eps))
+        )
+        kl = 0.5 * (mean**2 + torch.exp(log_var) - 1 - log_var).sum(dim=1)
         return (-log_nb.sum(dim=1) + kl).mean()
 
 
-def scvi_like_latent(counts, *, n_latent: int = 10, n_hidden: int = 128, epochs: int = 100,
-                     batch_size: int = 128, lr: float = 1e-3, seed: int = 0) -> np.ndarray:
+def scvi_like_latent(
+    counts,
+    *,
+    n_latent: int = 10,
+    n_hidden: int = 128,
+    epochs: int = 100,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    seed: int = 0,
+) -> np.ndarray:
     """Posterior means ``(n_cells, n_latent)`` of a scVI-like VAE trained on ``counts`` (cells x genes, >= 0).
 
     Non-integer counts (normalised ones) are rounded. Deterministic for a seed on one machine.
@@ -59,7 +71,7 @@ def scvi_like_latent(counts, *, n_latent: int = 10, n_hidden: int = 128, epochs:
     for _ in range(epochs):
         order = torch.randperm(len(x), generator=gen)
         for start in range(0, len(x) - 1, batch_size):
-            batch = x[order[start:start + batch_size]]
+            batch = x[order[start : start + batch_size]]
             if len(batch) < 2:  # BatchNorm needs two cells
                 continue
             optimizer.zero_grad()

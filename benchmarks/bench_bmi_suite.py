@@ -113,8 +113,14 @@ def run(n_values: list[int], seeds: list[int], names: list[str], full: bool, cac
 
     ests = estimators()
     cache.mkdir(parents=True, exist_ok=True)
-    jobs = [(t, n, s, e) for t in BENCHMARK_TASKS for n in n_values for s in seeds for e in names
-            if runs_for(t, BENCHMARK_TASKS[t].dim_x + BENCHMARK_TASKS[t].dim_y, e, full)]
+    jobs = [
+        (t, n, s, e)
+        for t in BENCHMARK_TASKS
+        for n in n_values
+        for s in seeds
+        for e in names
+        if runs_for(t, BENCHMARK_TASKS[t].dim_x + BENCHMARK_TASKS[t].dim_y, e, full)
+    ]
     rows, samples = [], {}
     for task_name, n, seed, est in tqdm(jobs, desc="bmi suite", unit="fit"):
         task = BENCHMARK_TASKS[task_name]
@@ -135,9 +141,18 @@ def run(n_values: list[int], seeds: list[int], names: list[str], full: bool, cac
                 estimate = float(ests[est](x, y, seed))
             except Exception as exc:  # noqa: BLE001 - recorded in the table
                 estimate, error = float("nan"), f"{type(exc).__name__}: {exc}"[:200]
-        row = {"task": task_name, "n_samples": n, "seed": seed, "estimator": est, "dim_x": task.dim_x,
-               "dim_y": task.dim_y, "true_mi": task.mutual_information / LN2, "estimate": estimate,
-               "seconds": time.perf_counter() - start, "error": error}
+        row = {
+            "task": task_name,
+            "n_samples": n,
+            "seed": seed,
+            "estimator": est,
+            "dim_x": task.dim_x,
+            "dim_y": task.dim_y,
+            "true_mi": task.mutual_information / LN2,
+            "estimate": estimate,
+            "seconds": time.perf_counter() - start,
+            "error": error,
+        }
         tmp = key.with_suffix(".tmp")
         tmp.write_text(json.dumps(row))
         tmp.replace(key)
@@ -149,9 +164,13 @@ def summarize(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-task table (mean estimate and MSE per estimator) and the mean MSE per estimator on the
     tasks where every compared estimator ran (``common``) and on all the tasks it ran (``own``)."""
     r = runs.assign(sq=(runs.estimate - runs.true_mi) ** 2)
-    per_task = r.groupby(["n_samples", "task", "estimator"]).agg(
-        true_mi=("true_mi", "first"), estimate=("estimate", "mean"), mse=("sq", "mean"),
-        seconds=("seconds", "mean")).reset_index()
+    per_task = (
+        r.groupby(["n_samples", "task", "estimator"])
+        .agg(
+            true_mi=("true_mi", "first"), estimate=("estimate", "mean"), mse=("sq", "mean"), seconds=("seconds", "mean")
+        )
+        .reset_index()
+    )
     rows = []
     for n, g in per_task.groupby("n_samples"):
         wide = g.pivot(index="task", columns="estimator", values="mse")
@@ -159,9 +178,17 @@ def summarize(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             sub = wide.loc[tasks]
             complete = sub.columns[sub.notna().all()]  # estimators that ran on every task of the scope
             for est in complete:
-                rows.append({"n_samples": n, "scope": scope, "n_tasks": len(tasks), "estimator": est,
-                             "mean_mse": float(sub[est].mean()), "worst_task_mse": float(sub[est].max()),
-                             "seconds_per_task": float(g[g.estimator == est].seconds.mean())})
+                rows.append(
+                    {
+                        "n_samples": n,
+                        "scope": scope,
+                        "n_tasks": len(tasks),
+                        "estimator": est,
+                        "mean_mse": float(sub[est].mean()),
+                        "worst_task_mse": float(sub[est].max()),
+                        "seconds_per_task": float(g[g.estimator == est].seconds.mean()),
+                    }
+                )
     summary = pd.DataFrame(rows).sort_values(["n_samples", "scope", "mean_mse"])
     return per_task, summary
 

@@ -67,8 +67,15 @@ def main() -> None:
         truth, se = true_mi(cx, cy)
         for seed in range(args.seeds):
             x, y = sample(cx, cy, args.n, np.random.default_rng(seed))
-            row = {"states": n_states, "d": d, "separation": sep, "seed": seed, "true_mi": truth, "truth_se": se,
-                   "gaussian_copula_mi": gaussian_mi(copula_transform(x), copula_transform(y)) / np.log(2)}
+            row = {
+                "states": n_states,
+                "d": d,
+                "separation": sep,
+                "seed": seed,
+                "true_mi": truth,
+                "truth_se": se,
+                "gaussian_copula_mi": gaussian_mi(copula_transform(x), copula_transform(y)) / np.log(2),
+            }
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 for m in METHODS:
@@ -77,8 +84,11 @@ def main() -> None:
     runs = pd.DataFrame(rows)
     write(runs, "clustered_runs")
     cols = ["gaussian_copula_mi", *METHODS]
-    table = runs.groupby(["states", "d", "separation"]).agg(
-        true_mi=("true_mi", "first"), **{c: (c, "mean") for c in cols}).reset_index()
+    table = (
+        runs.groupby(["states", "d", "separation"])
+        .agg(true_mi=("true_mi", "first"), **{c: (c, "mean") for c in cols})
+        .reset_index()
+    )
     mse = {c: float(((runs[c] - runs.true_mi) ** 2).mean()) for c in cols}
     write(table, "clustered")
     print(f"clustered tasks, N={args.n}, {args.seeds} seeds; {machine()}; {time.perf_counter() - start:.0f} s")

@@ -49,16 +49,32 @@ def main() -> None:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     res = bm.mi(x, y, method=method, random_state=0)
-                rows.append({"n_samples": n, "dataset": i, "seed": seed, "true_mi": task.true_mi, "estimator": name,
-                             "ran": res.method, "estimate": res.mi, "seconds": time.perf_counter() - start})
+                rows.append(
+                    {
+                        "n_samples": n,
+                        "dataset": i,
+                        "seed": seed,
+                        "true_mi": task.true_mi,
+                        "estimator": name,
+                        "ran": res.method,
+                        "estimate": res.mi,
+                        "seconds": time.perf_counter() - start,
+                    }
+                )
                 print(rows[-1], flush=True)
     runs = pd.DataFrame(rows)
     runs["sq_error"] = (runs.estimate - runs.true_mi) ** 2
     grid = runs[runs.seed == 0]
-    summary = grid.groupby(["n_samples", "estimator"], sort=False).agg(
-        mse=("sq_error", "mean"), at_zero=("estimate", lambda s: s.iloc[0]), ran=("ran", "first"),
-        seconds=("seconds", "mean"),
-    ).reset_index()
+    summary = (
+        grid.groupby(["n_samples", "estimator"], sort=False)
+        .agg(
+            mse=("sq_error", "mean"),
+            at_zero=("estimate", lambda s: s.iloc[0]),
+            ran=("ran", "first"),
+            seconds=("seconds", "mean"),
+        )
+        .reset_index()
+    )
     null = runs[runs.true_mi == 0].groupby(["n_samples", "estimator"], sort=False).estimate
     summary = summary.merge(null.agg(null_mean="mean", null_sd="std").reset_index(), on=["n_samples", "estimator"])
     print(f"digits 0-4 vs 5-9, 8 data sets per size (truth 0-1 bit); {machine()}")

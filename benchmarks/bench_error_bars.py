@@ -86,8 +86,7 @@ CASES = {
 }
 #: data sets on which the estimate alone is timed too (the cost ratio; the estimate is the same)
 TIMED = 5
-REDUCED = {"ksg": 100, "ksg-8d": 100, "ksg-student": 100, "ksg-large": 60, "ksg-8d-large": 40, "auto": 40,
-           "lmi": 30}
+REDUCED = {"ksg": 100, "ksg-8d": 100, "ksg-student": 100, "ksg-large": 60, "ksg-8d-large": 40, "auto": 40, "lmi": 30}
 
 
 def run_case(name: str, n_datasets: int) -> pd.DataFrame:
@@ -103,14 +102,26 @@ def run_case(name: str, n_datasets: int) -> pd.DataFrame:
             t_plain = float("nan")
             if i < TIMED:
                 start = time.perf_counter()
-                plain = bm.mi(x, y, method=method, random_state=i,
-                              **{k: v for k, v in options.items() if k != "n_jobs"})
+                plain = bm.mi(
+                    x, y, method=method, random_state=i, **{k: v for k, v in options.items() if k != "n_jobs"}
+                )
                 t_plain = time.perf_counter() - start
                 assert res.mi == plain.mi  # error bars never change the estimate
         info = res.extra["error_bars"]
-        rows.append({"case": name, "dataset": i, "n": n, "method": res.method, "estimate": res.mi, "se": res.se,
-                     "fit_sd": info.get("fit_sd", np.nan), "sampling_se": info.get("sampling_se", np.nan),
-                     "seconds_estimate": t_plain, "seconds_with_error_bars": t_bars})
+        rows.append(
+            {
+                "case": name,
+                "dataset": i,
+                "n": n,
+                "method": res.method,
+                "estimate": res.mi,
+                "se": res.se,
+                "fit_sd": info.get("fit_sd", np.nan),
+                "sampling_se": info.get("sampling_se", np.nan),
+                "seconds_estimate": t_plain,
+                "seconds_with_error_bars": t_bars,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -121,12 +132,22 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
         z = (g.estimate - centre) / g.se
         half = norm.ppf(0.975) * g.se
         sd = g.estimate.std(ddof=1)
-        out.append({"case": name, "method": g.method.iloc[0], "n": int(g.n.iloc[0]), "datasets": len(g),
-                    "mean_estimate": centre, "sd_estimates": sd, "mean_se": g.se.mean(),
-                    "sd_over_se": sd / g.se.mean(), "z_mean": z.mean(), "z_variance": z.var(ddof=1),
-                    "coverage_95": float(((g.estimate - half <= centre) & (centre <= g.estimate + half)).mean()),
-                    "cost_ratio": (g.seconds_with_error_bars[g.seconds_estimate.notna()].sum()
-                                   / g.seconds_estimate.sum())})
+        out.append(
+            {
+                "case": name,
+                "method": g.method.iloc[0],
+                "n": int(g.n.iloc[0]),
+                "datasets": len(g),
+                "mean_estimate": centre,
+                "sd_estimates": sd,
+                "mean_se": g.se.mean(),
+                "sd_over_se": sd / g.se.mean(),
+                "z_mean": z.mean(),
+                "z_variance": z.var(ddof=1),
+                "coverage_95": float(((g.estimate - half <= centre) & (centre <= g.estimate + half)).mean()),
+                "cost_ratio": (g.seconds_with_error_bars[g.seconds_estimate.notna()].sum() / g.seconds_estimate.sum()),
+            }
+        )
     table = pd.DataFrame(out)
     table["sd_over_se_ok"] = table.sd_over_se.between(0.8, 1.25)
     table["coverage_ok"] = table.coverage_95.between(0.90, 0.98)
@@ -139,10 +160,19 @@ def main() -> None:
     parser.add_argument("--datasets", type=int, default=None, help="data sets per case (default: reduced)")
     parser.add_argument("--full", action="store_true", help="100 data sets for every case")
     parser.add_argument("--tag", default="", help="suffix of the output files")
-    parser.add_argument("--partitions", type=int, nargs="+", default=None,
-                        help="numbers of parts of the subsampling SE (default bioinfo_mi.uncertainty.PARTITIONS)")
-    parser.add_argument("--repeats", type=int, default=None,
-                        help="random partitions per number of parts (default bioinfo_mi.uncertainty.REPEATS)")
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        nargs="+",
+        default=None,
+        help="numbers of parts of the subsampling SE (default bioinfo_mi.uncertainty.PARTITIONS)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="random partitions per number of parts (default bioinfo_mi.uncertainty.REPEATS)",
+    )
     args = parser.parse_args()
     # other designs of the subsampling standard error, to compare calibration and cost before changing them
     # (set in this process: the partitions of these sizes run here, not in worker processes)
@@ -153,8 +183,9 @@ def main() -> None:
     print(f"subsampling SE: partitions {uncertainty.PARTITIONS}, repeats {uncertainty.REPEATS}")
     tag = f"_{args.tag}" if args.tag else ""
     start = time.perf_counter()
-    runs = pd.concat([run_case(c, args.datasets or (100 if args.full else REDUCED[c])) for c in args.cases],
-                     ignore_index=True)
+    runs = pd.concat(
+        [run_case(c, args.datasets or (100 if args.full else REDUCED[c])) for c in args.cases], ignore_index=True
+    )
     table = summarize(runs)
     write(runs, f"error_bars{tag}_runs")
     write(table, f"error_bars{tag}")

@@ -39,8 +39,10 @@ PAPER_NAMES = {"LMI": "LMI", "KSG": "KSG", "MINE": "MINE", "InfoNCE": "InfoNCE"}
 
 
 def reference_path(arg: str | None) -> Path | None:
-    for path in ([Path(arg)] if arg else []) + [REFERENCE, Path.cwd().parent / "shared" / "reference" /
-                                                 "MI_Gaussian_grids.csv"]:
+    for path in ([Path(arg)] if arg else []) + [
+        REFERENCE,
+        Path.cwd().parent / "shared" / "reference" / "MI_Gaussian_grids.csv",
+    ]:
         if path.exists():
             return path
     return None
@@ -53,11 +55,16 @@ def paper_cells(path: Path | None) -> pd.DataFrame:
     ref = pd.read_csv(path, index_col=0).rename(columns={"Ambient dimensions": "d", "Intrinsic dimensions": "k"})
     rows = []
     for (name, k, d), g in ref.groupby(["Estimator", "k", "d"]):
-        rows.append({"estimator": name, "k": int(k), "d": int(d), "paper_mse": mse(g.Estimate, g["True MI"]),
-                     "paper_tau": kendall_tau(g.Estimate, g["True MI"])})
+        rows.append(
+            {
+                "estimator": name,
+                "k": int(k),
+                "d": int(d),
+                "paper_mse": mse(g.Estimate, g["True MI"]),
+                "paper_tau": kendall_tau(g.Estimate, g["True MI"]),
+            }
+        )
     return pd.DataFrame(rows)
-
-
 
 
 def heatmaps(cells: pd.DataFrame, value: str, path: Path, *, vmax: float | None, cmap: str) -> None:
@@ -70,14 +77,27 @@ def heatmaps(cells: pd.DataFrame, value: str, path: Path, *, vmax: float | None,
     fig, axes = plt.subplots(1, len(names), figsize=(2.6 * len(names), 2.8), squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
         grid = cells[cells.estimator == name].pivot(index="k", columns="d", values=value)
-        im = ax.imshow(grid.to_numpy(dtype=float), cmap=cmap, vmin=0 if value == "mse" else -1, vmax=vmax,
-                       aspect="auto", origin="lower")
+        im = ax.imshow(
+            grid.to_numpy(dtype=float),
+            cmap=cmap,
+            vmin=0 if value == "mse" else -1,
+            vmax=vmax,
+            aspect="auto",
+            origin="lower",
+        )
         ax.set_xticks(range(grid.shape[1]), [str(c) for c in grid.columns], fontsize="x-small", rotation=45)
         ax.set_yticks(range(grid.shape[0]), [str(r) for r in grid.index], fontsize="x-small")
         for (i, j), v in np.ndenumerate(grid.to_numpy(dtype=float)):
             if np.isfinite(v):
-                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6,
-                        color="white" if (value == "mse" and v > 0.5 * (vmax or 1)) else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{v:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="white" if (value == "mse" and v > 0.5 * (vmax or 1)) else "black",
+                )
         ax.set_title(name, fontsize="small")
         ax.set_xlabel("ambient d", fontsize="small")
         if ax is axes[0][0]:
@@ -110,18 +130,24 @@ def main() -> None:
     # its fit is LMI's fit with the same seed, so the reduced run skips those cells)
     default = [Estimator("auto", "auto")]
     others = [Estimator("KSG-Global-Linf", "ksg-global-linf")]
-    neural = [Estimator("MINE", "mine", {"steps": neural_steps}),
-              Estimator("InfoNCE", "infonce", {"steps": neural_steps})]
-    tasks = [gaussian_task(d, k, float(m), n_samples=args.n_samples) for k in ks for d in ds if k <= d
-             for m in MI_VALUES]
+    neural = [
+        Estimator("MINE", "mine", {"steps": neural_steps}),
+        Estimator("InfoNCE", "infonce", {"steps": neural_steps}),
+    ]
+    tasks = [
+        gaussian_task(d, k, float(m), n_samples=args.n_samples) for k in ks for d in ds if k <= d for m in MI_VALUES
+    ]
     # reduced run: the baselines on the k = 1 row (the neural ones at the smallest and largest d)
     other_tasks = tasks if args.full else [t for t in tasks if t.params["k"] == 1]
     neural_tasks = other_tasks if args.full else [t for t in other_tasks if t.params["d"] in (min(ds), max(ds))]
     default_tasks = tasks if args.full else [t for t in tasks if args.n_samples >= 10 * 2 * t.params["d"]]
     opts = dict(random_state=0, n_jobs=args.n_jobs, cache_dir=args.cache_dir)
-    parts, seconds = timed(lambda: [run_benchmark(t, e, **opts) for t, e in ((tasks, core), (default_tasks, default),
-                                                                             (other_tasks, others),
-                                                                             (neural_tasks, neural))])
+    parts, seconds = timed(
+        lambda: [
+            run_benchmark(t, e, **opts)
+            for t, e in ((tasks, core), (default_tasks, default), (other_tasks, others), (neural_tasks, neural))
+        ]
+    )
     runs = pd.concat(parts, ignore_index=True)
 
     if not args.no_latentmi:  # the reference implementation on the same data as a few LMI fits
@@ -129,50 +155,102 @@ def main() -> None:
         for task in cell[3:9:2]:
             x, y = sample_task(task, 0, random_state=0)
             est, sec = timed(run_latentmi, x, y, 0)
-            runs.loc[len(runs)] = {"task": task.name, "estimator": "latentmi", "seed": 0, "true_mi": task.true_mi,
-                                   "estimate": est, "seconds": sec, "error": "", "n_samples": task.n_samples,
-                                   **task.params}
+            runs.loc[len(runs)] = {
+                "task": task.name,
+                "estimator": "latentmi",
+                "seed": 0,
+                "true_mi": task.true_mi,
+                "estimate": est,
+                "seconds": sec,
+                "error": "",
+                "n_samples": task.n_samples,
+                **task.params,
+            }
     write(runs, "gaussian_grid_runs")
 
     cells = []
     for (name, k, d), g in runs.groupby(["estimator", "k", "d"], sort=False):
-        cells.append({"estimator": name, "k": int(k), "d": int(d), "n": len(g),
-                      "mse": mse(g.estimate, g.true_mi), "tau": kendall_tau(g.estimate, g.true_mi),
-                      "seconds": g.seconds.median()})
+        cells.append(
+            {
+                "estimator": name,
+                "k": int(k),
+                "d": int(d),
+                "n": len(g),
+                "mse": mse(g.estimate, g.true_mi),
+                "tau": kendall_tau(g.estimate, g.true_mi),
+                "seconds": g.seconds.median(),
+            }
+        )
     cells = pd.DataFrame(cells)
     paper = paper_cells(reference_path(args.reference))
     paper_lookup = paper.assign(estimator=paper.estimator.map({v: k for k, v in PAPER_NAMES.items()}))
     cells = cells.merge(paper_lookup.dropna(subset=["estimator"]), on=["estimator", "k", "d"], how="left")
     full_cells = cells[cells.n == len(MI_VALUES)]
-    best = (full_cells.loc[full_cells.groupby(["k", "d"]).mse.idxmin(), ["k", "d", "estimator"]]
-            .rename(columns={"estimator": "best_mse"}))
-    best_tau = (full_cells.loc[full_cells.groupby(["k", "d"]).tau.idxmax(), ["k", "d", "estimator"]]
-                .rename(columns={"estimator": "best_tau"}))
+    best = full_cells.loc[full_cells.groupby(["k", "d"]).mse.idxmin(), ["k", "d", "estimator"]].rename(
+        columns={"estimator": "best_mse"}
+    )
+    best_tau = full_cells.loc[full_cells.groupby(["k", "d"]).tau.idxmax(), ["k", "d", "estimator"]].rename(
+        columns={"estimator": "best_tau"}
+    )
     write(cells, "gaussian_grid")
 
     lmi = cells[cells.estimator == "LMI"].copy()
     lmi["ours_minus_paper"] = lmi.mse - lmi.paper_mse
     lmi["target_met"] = np.where(lmi.k <= 3, lmi.mse <= lmi.paper_mse, pd.NA)
     lmi = lmi.merge(best, on=["k", "d"], how="left").merge(best_tau, on=["k", "d"], how="left")
-    print(f"\nGaussian grid (Algorithm 4, N={args.n_samples}, {len(MI_VALUES)} MI values per cell); {machine()}; "
-          f"{seconds:.0f} s for the bioinfo_mi fits")
+    print(
+        f"\nGaussian grid (Algorithm 4, N={args.n_samples}, {len(MI_VALUES)} MI values per cell); {machine()}; "
+        f"{seconds:.0f} s for the bioinfo_mi fits"
+    )
     print("\nLMI MSE per cell beside the paper's (target: ours <= paper for k <= 3)\n")
-    print(lmi[["k", "d", "mse", "paper_mse", "ours_minus_paper", "target_met", "tau", "paper_tau", "best_mse",
-               "best_tau", "seconds"]].to_markdown(index=False, floatfmt=".3f"))
+    print(
+        lmi[
+            [
+                "k",
+                "d",
+                "mse",
+                "paper_mse",
+                "ours_minus_paper",
+                "target_met",
+                "tau",
+                "paper_tau",
+                "best_mse",
+                "best_tau",
+                "seconds",
+            ]
+        ].to_markdown(index=False, floatfmt=".3f")
+    )
     print("\nAll estimators: MSE (paper's MSE) per cell\n")
-    table = cells.assign(value=[f"{m:.3f}" + (f" ({p:.3f})" if np.isfinite(p) else "")
-                                for m, p in zip(cells.mse, cells.paper_mse.astype(float), strict=True)])
+    table = cells.assign(
+        value=[
+            f"{m:.3f}" + (f" ({p:.3f})" if np.isfinite(p) else "")
+            for m, p in zip(cells.mse, cells.paper_mse.astype(float), strict=True)
+        ]
+    )
     print(table.pivot(index=["k", "d"], columns="estimator", values="value").to_markdown())
     if (runs.estimator == "latentmi").any():
         ref = runs[runs.estimator == "latentmi"].merge(runs[runs.estimator == "LMI"], on="task", suffixes=("", "_ours"))
         print("\nlatentmi 0.1.3 (reference implementation) on the same data\n")
-        print(pd.DataFrame({"true_mi": ref.true_mi, "latentmi": ref.estimate, "ours": ref.estimate_ours,
-                            "latentmi_s": ref.seconds, "ours_s": ref.seconds_ours,
-                            "speedup": ref.seconds / ref.seconds_ours}).to_markdown(index=False, floatfmt=".3f"))
+        print(
+            pd.DataFrame(
+                {
+                    "true_mi": ref.true_mi,
+                    "latentmi": ref.estimate,
+                    "ours": ref.estimate_ours,
+                    "latentmi_s": ref.seconds,
+                    "ours_s": ref.seconds_ours,
+                    "speedup": ref.seconds / ref.seconds_ours,
+                }
+            ).to_markdown(index=False, floatfmt=".3f")
+        )
     heatmaps(cells[cells.n == len(MI_VALUES)], "mse", FIGURES / "gaussian_grid_mse.png", vmax=1.0, cmap="viridis_r")
     heatmaps(cells[cells.n == len(MI_VALUES)], "tau", FIGURES / "gaussian_grid_tau.png", vmax=1.0, cmap="RdBu")
-    print("\nfigures:", FIGURES / "gaussian_grid_mse.png", FIGURES / "gaussian_grid_tau.png",
-          f"(threads {torch.get_num_threads()}, cpu {os.cpu_count()})")
+    print(
+        "\nfigures:",
+        FIGURES / "gaussian_grid_mse.png",
+        FIGURES / "gaussian_grid_tau.png",
+        f"(threads {torch.get_num_threads()}, cpu {os.cpu_count()})",
+    )
 
 
 if __name__ == "__main__":

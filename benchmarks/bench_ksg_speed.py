@@ -124,8 +124,18 @@ def main() -> None:
     import matplotlib.pyplot as plt
 
     big = table[table.n == args.n]
-    cols = [c for c in ("seconds_counts_trees", "seconds_counts_brute", "seconds_latentmi", "seconds_estimate",
-                        "seconds_error_bars", "seconds_99_shuffles") if c in big]
+    cols = [
+        c
+        for c in (
+            "seconds_counts_trees",
+            "seconds_counts_brute",
+            "seconds_latentmi",
+            "seconds_estimate",
+            "seconds_error_bars",
+            "seconds_99_shuffles",
+        )
+        if c in big
+    ]
     fig, ax = plt.subplots(figsize=(7, 3))
     width = 0.8 / max(len(big), 1)
     for i, (_, row) in enumerate(big.iterrows()):

@@ -45,15 +45,17 @@ def main() -> None:
             np.random.seed(rep)  # noqa: NPY002 - latentmi jitters with the global RNG
             ref, t = timed(latentmi_ksg.mi, x, y)
             ref_t.append(t)
-        rows.append({
-            "n": n,
-            "mi_bioinfo_mi": ours.mean(),
-            "mi_latentmi": ref.mean(),
-            "abs_diff_mean_pmi": abs(ours.mean() - ref.mean()),
-            "max_abs_diff_pmi": float(np.abs(ours - ref).max()),
-            "seconds_bioinfo_mi": float(np.median(ours_t)),
-            "seconds_latentmi": float(np.median(ref_t)),
-        })
+        rows.append(
+            {
+                "n": n,
+                "mi_bioinfo_mi": ours.mean(),
+                "mi_latentmi": ref.mean(),
+                "abs_diff_mean_pmi": abs(ours.mean() - ref.mean()),
+                "max_abs_diff_pmi": float(np.abs(ours - ref).max()),
+                "seconds_bioinfo_mi": float(np.median(ours_t)),
+                "seconds_latentmi": float(np.median(ref_t)),
+            }
+        )
         rows[-1]["speedup"] = rows[-1]["seconds_latentmi"] / rows[-1]["seconds_bioinfo_mi"]
         print(rows[-1], flush=True)
     table = pd.DataFrame(rows)

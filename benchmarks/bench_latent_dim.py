@@ -44,16 +44,16 @@ D, TRUE_MI, PAPER_K, PAPER_N = 1000, 1.0, 4, 5000
 
 def paper_values(arg: str | None) -> pd.DataFrame:
     """The paper's table: estimator, latent_dim (NaN for MINE/InfoNCE), estimate."""
-    for path in ([Path(arg)] if arg else []) + [REFERENCE, Path.cwd().parent / "shared" / "reference" /
-                                                 "A_latent_dim_scan.csv"]:
+    for path in ([Path(arg)] if arg else []) + [
+        REFERENCE,
+        Path.cwd().parent / "shared" / "reference" / "A_latent_dim_scan.csv",
+    ]:
         if path.exists():
             ref = pd.read_csv(path, index_col=0)
             dims = ref.Estimator.str.extract(r"LMI-(\d+)")[0].astype(float)
             return pd.DataFrame({"estimator": ref.Estimator, "latent_dim": dims, "estimate": ref.Estimate})
     print("paper table A_latent_dim_scan.csv not found; pass --reference")
     return pd.DataFrame(columns=["estimator", "latent_dim", "estimate"])
-
-
 
 
 def latentmi_job(x: np.ndarray, y: np.ndarray, seed: int, threads: int) -> dict:
@@ -95,15 +95,35 @@ def figure(runs: pd.DataFrame, summary: pd.DataFrame, paper: pd.DataFrame, picks
     rng = np.random.default_rng(0)
     for ax, k in zip(axes[0], ks, strict=True):
         ours = runs[(runs.k == k) & (runs.estimator == "LMI (bioinfo_mi)")]
-        ax.scatter(ours.latent_dim + rng.uniform(-0.15, 0.15, len(ours)), ours.estimate, s=12, color="tab:blue",
-                   alpha=0.5, label="bioinfo_mi, each fit")
+        ax.scatter(
+            ours.latent_dim + rng.uniform(-0.15, 0.15, len(ours)),
+            ours.estimate,
+            s=12,
+            color="tab:blue",
+            alpha=0.5,
+            label="bioinfo_mi, each fit",
+        )
         s = summary[(summary.k == k) & (summary.estimator == "LMI (bioinfo_mi)")]
-        ax.errorbar(s.latent_dim, s["mean"], yerr=s["sd"], color="tab:blue", marker="o", capsize=3,
-                    label="bioinfo_mi, mean ± sd")
+        ax.errorbar(
+            s.latent_dim,
+            s["mean"],
+            yerr=s["sd"],
+            color="tab:blue",
+            marker="o",
+            capsize=3,
+            label="bioinfo_mi, mean ± sd",
+        )
         ref = runs[(runs.k == k) & (runs.estimator == "latentmi 0.1.3")]
         if len(ref):
-            ax.scatter(ref.latent_dim + 0.3, ref.estimate, marker="s", facecolor="none", edgecolor="tab:green",
-                       s=40, label="latentmi 0.1.3 (default 8)")
+            ax.scatter(
+                ref.latent_dim + 0.3,
+                ref.estimate,
+                marker="s",
+                facecolor="none",
+                edgecolor="tab:green",
+                s=40,
+                label="latentmi 0.1.3 (default 8)",
+            )
         if k == PAPER_K and int(runs.d.iloc[0]) == D and len(paper):
             lmi = paper.dropna(subset=["latent_dim"])
             ax.plot(lmi.latent_dim, lmi.estimate, "r*--", ms=11, lw=1, label=f"paper (N={PAPER_N}, one fit)")
@@ -111,10 +131,14 @@ def figure(runs: pd.DataFrame, summary: pd.DataFrame, paper: pd.DataFrame, picks
         for size, count in chosen.items():
             ax.axvspan(size - 0.45, size + 0.45, color="orange", alpha=0.15 + 0.1 * count)
         ax.axhline(TRUE_MI, color="k", ls=":", lw=1, label="true MI")
-        ax.set(xlabel="latent size per variable", ylabel="estimate (bits)", ylim=(-0.4, 1.15),
-               title=f"Algorithm 4, d={int(runs.d.iloc[0])}, k={k}, N={int(runs.n_samples.iloc[0])}\n"
-                     f"orange: scan_latent_dim's pick, " + ", ".join(f"{v} ({c} of {chosen.sum()} datasets)"
-                                                                     for v, c in chosen.items()))
+        ax.set(
+            xlabel="latent size per variable",
+            ylabel="estimate (bits)",
+            ylim=(-0.4, 1.15),
+            title=f"Algorithm 4, d={int(runs.d.iloc[0])}, k={k}, N={int(runs.n_samples.iloc[0])}\n"
+            f"orange: scan_latent_dim's pick, "
+            + ", ".join(f"{v} ({c} of {chosen.sum()} datasets)" for v, c in chosen.items()),
+        )
         ax.set_xticks(sorted(runs.latent_dim.unique()))
         ax.legend(fontsize=7, loc="lower right", ncol=2)
     fig.tight_layout()
@@ -131,8 +155,12 @@ def main() -> None:
     parser.add_argument("--ks", type=int, nargs="+", default=[PAPER_K], help="dependence dimensions (paper: 4)")
     parser.add_argument("--latent-dims", type=int, nargs="+", default=[2, 4, 6, 8])
     parser.add_argument("--preset", default="default", help="LMI preset of bioinfo_mi (default or paper)")
-    parser.add_argument("--latentmi-datasets", type=int, default=None,
-                        help="datasets per k on which latentmi also runs (default 1, --full all)")
+    parser.add_argument(
+        "--latentmi-datasets",
+        type=int,
+        default=None,
+        help="datasets per k on which latentmi also runs (default 1, --full all)",
+    )
     parser.add_argument("--n-jobs", type=int, default=2, help="parallel LMI fits of the scan (default 2 cores)")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help=THREADS_HELP)
     parser.add_argument("--cache-dir", default=None, help="resume: finished scans and latentmi fits are kept here")
@@ -152,12 +180,17 @@ def main() -> None:
     # latentmi fits: with worker processes for the scan (n_jobs != 1) they run meanwhile in one more
     # single-threaded process, so both cores stay busy; with n_jobs=1 they run after the scans.
     ref_jobs = [(k, dataset) for k in args.ks for dataset in range(min(n_latentmi, n_datasets))]
-    ref_paths = {job: cache_path(args.cache_dir, {"latentmi": tasks[job[0]].name, "dataset": job[1],
-                                                  "seed": args.seed}) for job in ref_jobs}
+    ref_paths = {
+        job: cache_path(args.cache_dir, {"latentmi": tasks[job[0]].name, "dataset": job[1], "seed": args.seed})
+        for job in ref_jobs
+    }
     refs = {job: cache_get(path) for job, path in ref_paths.items()}
     todo = [job for job, value in refs.items() if value is None]
-    pool = (ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-            if args.n_jobs != 1 and todo else None)
+    pool = (
+        ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        if args.n_jobs != 1 and todo
+        else None
+    )
     futures = {}
     for job in todo if pool else []:
         x, y = sample_task(tasks[job[0]], job[1], random_state=args.seed)
@@ -166,24 +199,53 @@ def main() -> None:
     for k, task in tasks.items():
         for dataset in range(n_datasets):
             x, y = sample_task(task, dataset, random_state=args.seed)
-            path = cache_path(args.cache_dir, {"task": task.name, "dataset": dataset, "seed": args.seed,
-                                               "repeats": n_repeats, "dims": args.latent_dims, "preset": args.preset})
+            path = cache_path(
+                args.cache_dir,
+                {
+                    "task": task.name,
+                    "dataset": dataset,
+                    "seed": args.seed,
+                    "repeats": n_repeats,
+                    "dims": args.latent_dims,
+                    "preset": args.preset,
+                },
+            )
             out = cache_get(path)
             if out is None:
-                res = scan_latent_dim(x, y, latent_dims=args.latent_dims, n_repeats=n_repeats,
-                                      random_state=args.seed * 1000 + dataset, n_jobs=args.n_jobs,
-                                      preset=args.preset, progress=False)
+                res = scan_latent_dim(
+                    x,
+                    y,
+                    latent_dims=args.latent_dims,
+                    n_repeats=n_repeats,
+                    random_state=args.seed * 1000 + dataset,
+                    n_jobs=args.n_jobs,
+                    preset=args.preset,
+                    progress=False,
+                )
                 out = cache_put(path, {"runs": res.runs.to_dict("list"), "chosen": res.chosen, "best": res.best})
             sec = sum(out["runs"]["seconds"])  # fit time, also right when the scan came from the cache
             scan_runs = pd.DataFrame(out["runs"])
             for r in scan_runs.itertuples():
-                rows.append({"k": k, "dataset": dataset, "estimator": "LMI (bioinfo_mi)", "latent_dim": r.latent_dim,
-                             "repeat": r.repeat, "estimate": r.estimate, "seconds": r.seconds, "n_samples": n,
-                             "d": args.d})
+                rows.append(
+                    {
+                        "k": k,
+                        "dataset": dataset,
+                        "estimator": "LMI (bioinfo_mi)",
+                        "latent_dim": r.latent_dim,
+                        "repeat": r.repeat,
+                        "estimate": r.estimate,
+                        "seconds": r.seconds,
+                        "n_samples": n,
+                        "d": args.d,
+                    }
+                )
             picks.append({"k": k, "dataset": dataset, "chosen": out["chosen"], "best": out["best"]})
-            print(f"k={k} dataset={dataset}: "
-                  + ", ".join(f"{d}: {g.estimate.mean():.3f}" for d, g in scan_runs.groupby("latent_dim"))
-                  + f" -> chosen {out['chosen']} (best {out['best']}), {sec:.0f} s of fits", flush=True)
+            print(
+                f"k={k} dataset={dataset}: "
+                + ", ".join(f"{d}: {g.estimate.mean():.3f}" for d, g in scan_runs.groupby("latent_dim"))
+                + f" -> chosen {out['chosen']} (best {out['best']}), {sec:.0f} s of fits",
+                flush=True,
+            )
     for job in ref_jobs:
         if refs[job] is None:
             if job in futures:
@@ -192,23 +254,44 @@ def main() -> None:
                 x, y = sample_task(tasks[job[0]], job[1], random_state=args.seed)
                 refs[job] = cache_put(ref_paths[job], latentmi_job(x, y, args.seed * 1000 + job[1], args.threads))
         ref = refs[job]
-        rows.append({"k": job[0], "dataset": job[1], "estimator": "latentmi 0.1.3", "latent_dim": 8, "repeat": 0,
-                     "estimate": ref["estimate"], "seconds": ref["seconds"], "n_samples": n, "d": args.d})
-        print(f"k={job[0]} dataset={job[1]}: latentmi 0.1.3 (latent 8) {ref['estimate']:.3f}, "
-              f"{ref['seconds']:.0f} s", flush=True)
+        rows.append(
+            {
+                "k": job[0],
+                "dataset": job[1],
+                "estimator": "latentmi 0.1.3",
+                "latent_dim": 8,
+                "repeat": 0,
+                "estimate": ref["estimate"],
+                "seconds": ref["seconds"],
+                "n_samples": n,
+                "d": args.d,
+            }
+        )
+        print(
+            f"k={job[0]} dataset={job[1]}: latentmi 0.1.3 (latent 8) {ref['estimate']:.3f}, {ref['seconds']:.0f} s",
+            flush=True,
+        )
     if pool:
         pool.shutdown()
     elapsed = time.perf_counter() - start
     runs = pd.DataFrame(rows)
     picks = pd.DataFrame(picks)
-    runs = runs.merge(picks, on=["k", "dataset"], how="left").rename(columns={"chosen": "chosen_by_helper",
-                                                                              "best": "best_by_helper"})
+    runs = runs.merge(picks, on=["k", "dataset"], how="left").rename(
+        columns={"chosen": "chosen_by_helper", "best": "best_by_helper"}
+    )
     name = "latent_dim_scan" + (f"_{args.tag}" if args.tag else "")
     write(runs, f"{name}_runs")
 
-    summary = (runs.groupby(["k", "estimator", "latent_dim"], sort=True)
-               .agg(n_fits=("estimate", "size"), mean=("estimate", "mean"), sd=("estimate", "std"),
-                    median_seconds=("seconds", "median")).reset_index())
+    summary = (
+        runs.groupby(["k", "estimator", "latent_dim"], sort=True)
+        .agg(
+            n_fits=("estimate", "size"),
+            mean=("estimate", "mean"),
+            sd=("estimate", "std"),
+            median_seconds=("seconds", "median"),
+        )
+        .reset_index()
+    )
     paper = paper_values(args.reference)
     lmi_paper = paper.dropna(subset=["latent_dim"]).set_index("latent_dim").estimate
     summary["paper"] = np.where((summary.k == PAPER_K) & (args.d == D), summary.latent_dim.map(lmi_paper), np.nan)
@@ -218,22 +301,42 @@ def main() -> None:
     summary["helper_picks"] = summary.k.map(pick_counts)
     path = write(summary, name)
 
-    print(f"\nLatent-size scan: Algorithm 4, d={args.d}, 1 bit, N={n}, {n_datasets} dataset(s) x {n_repeats} "
-          f"fit(s) per size, preset {args.preset!r}; {machine()}; threads {torch.get_num_threads()}, "
-          f"n_jobs {args.n_jobs}; {elapsed:.0f} s in all")
+    print(
+        f"\nLatent-size scan: Algorithm 4, d={args.d}, 1 bit, N={n}, {n_datasets} dataset(s) x {n_repeats} "
+        f"fit(s) per size, preset {args.preset!r}; {machine()}; threads {torch.get_num_threads()}, "
+        f"n_jobs {args.n_jobs}; {elapsed:.0f} s in all"
+    )
     print(f"(paper: N={PAPER_N}, one dataset, one fit per size)\n")
-    print(summary[["k", "estimator", "latent_dim", "n_fits", "mean", "sd", "paper", "ours_minus_paper",
-                   "error_vs_truth", "median_seconds"]].to_markdown(index=False, floatfmt=".3f"))
+    print(
+        summary[
+            [
+                "k",
+                "estimator",
+                "latent_dim",
+                "n_fits",
+                "mean",
+                "sd",
+                "paper",
+                "ours_minus_paper",
+                "error_vs_truth",
+                "median_seconds",
+            ]
+        ].to_markdown(index=False, floatfmt=".3f")
+    )
     paper_setting = PAPER_K in args.ks and args.d == D
     others = paper[paper.latent_dim.isna()]
     if len(others) and paper_setting:
-        print("\npaper, other estimators on the same task: "
-              + ", ".join(f"{r.estimator} {r.estimate:.3f}" for r in others.itertuples()))
+        print(
+            "\npaper, other estimators on the same task: "
+            + ", ".join(f"{r.estimator} {r.estimate:.3f}" for r in others.itertuples())
+        )
     print("\nscan_latent_dim picks (smallest size within 2 SE of the best mean)\n")
     print(picks.to_markdown(index=False))
     if len(lmi_paper) and paper_setting:
-        print(f"\nthe paper's single-fit scan has its maximum at {int(lmi_paper.idxmax())} per side; "
-              f"LMI-2 is {lmi_paper.max() - lmi_paper.min():.2f} bits below it")
+        print(
+            f"\nthe paper's single-fit scan has its maximum at {int(lmi_paper.idxmax())} per side; "
+            f"LMI-2 is {lmi_paper.max() - lmi_paper.min():.2f} bits below it"
+        )
     figure(runs, summary, paper, picks, FIGURES / f"{name}.png")
     print("\nwrote", path, "and", FIGURES / f"{name}.png")
 

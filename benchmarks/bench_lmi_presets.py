@@ -47,15 +47,30 @@ def main() -> None:
             x, y, truth = SETTINGS[setting](seed)
             for name in args.estimators:
                 est, sec = timed(ESTIMATORS[name], x, y, seed)
-                rows.append({"setting": setting, "seed": seed, "estimator": name, "true_mi": truth,
-                             "estimate": est, "error": est - truth, "seconds": sec})
+                rows.append(
+                    {
+                        "setting": setting,
+                        "seed": seed,
+                        "estimator": name,
+                        "true_mi": truth,
+                        "estimate": est,
+                        "error": est - truth,
+                        "seconds": sec,
+                    }
+                )
                 print(f"{setting:24s} seed={seed} {name:12s} est={est:.3f} truth={truth:.3f} {sec:.1f}s", flush=True)
     runs = pd.DataFrame(rows)
     runs["abs_error"] = runs["error"].abs()
-    summary = runs.groupby(["setting", "estimator"], sort=False).agg(
-        mean_abs_error=("abs_error", "mean"), mean_error=("error", "mean"), mean_seconds=("seconds", "mean"),
-        n_runs=("seed", "size"),
-    ).reset_index()
+    summary = (
+        runs.groupby(["setting", "estimator"], sort=False)
+        .agg(
+            mean_abs_error=("abs_error", "mean"),
+            mean_error=("error", "mean"),
+            mean_seconds=("seconds", "mean"),
+            n_runs=("seed", "size"),
+        )
+        .reset_index()
+    )
     print(f"\nLMI presets vs plain KSG; {machine()}")
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     write(runs, "lmi_presets_runs")

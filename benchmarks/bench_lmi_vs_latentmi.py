@@ -40,13 +40,23 @@ def main() -> None:
                     preset = name.split()[-1]
                     res, sec = timed(bm.mi, x, y, method="lmi", preset=preset, random_state=seed)
                     est = res.mi
-                rows.append({"k": k, "seed": seed, "estimator": name, "estimate": est,
-                             "abs_error": abs(est - args.mi), "seconds": sec})
+                rows.append(
+                    {
+                        "k": k,
+                        "seed": seed,
+                        "estimator": name,
+                        "estimate": est,
+                        "abs_error": abs(est - args.mi),
+                        "seconds": sec,
+                    }
+                )
                 print(f"k={k} seed={seed} {name:20s} estimate={est:.3f} time={sec:.1f}s", flush=True)
     runs = pd.DataFrame(rows)
-    summary = runs.groupby(["k", "estimator"], sort=False).agg(
-        mean_abs_error=("abs_error", "mean"), mean_seconds=("seconds", "mean"), n_runs=("seed", "size")
-    ).reset_index()
+    summary = (
+        runs.groupby(["k", "estimator"], sort=False)
+        .agg(mean_abs_error=("abs_error", "mean"), mean_seconds=("seconds", "mean"), n_runs=("seed", "size"))
+        .reset_index()
+    )
     if "latentmi" in args.estimators:
         ref = summary[summary.estimator == "latentmi"].set_index("k")["mean_seconds"]
         summary["speedup_vs_latentmi"] = summary["latentmi_seconds"] = np.nan

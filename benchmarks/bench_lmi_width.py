@@ -40,18 +40,36 @@ def main() -> None:
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument("--n-jobs", type=int, default=-1, help="worker processes (the estimates do not depend on it)")
     args = parser.parse_args()
-    tasks = [gaussian_task(d, k, float(m), n_samples=2000) for k in args.k for d in args.d if k <= d
-             for m in np.linspace(0.0, 2.0, 10)]
+    tasks = [
+        gaussian_task(d, k, float(m), n_samples=2000)
+        for k in args.k
+        for d in args.d
+        if k <= d
+        for m in np.linspace(0.0, 2.0, 10)
+    ]
     paper = paper_cells(reference_path(None))
     paper = paper[paper.estimator == "LMI"][["k", "d", "paper_mse"]]
     rows = []
     for name in args.configs:
-        runs, seconds = timed(run_benchmark, tasks, [Estimator("LMI", "lmi", {"preset": CONFIGS[name]})],
-                              random_state=0, n_jobs=args.n_jobs)
+        runs, seconds = timed(
+            run_benchmark,
+            tasks,
+            [Estimator("LMI", "lmi", {"preset": CONFIGS[name]})],
+            random_state=0,
+            n_jobs=args.n_jobs,
+        )
         for (k, d), g in runs.groupby(["k", "d"]):
-            rows.append({"config": name, "k": int(k), "d": int(d), "mse": mse(g.estimate, g.true_mi),
-                         "mean_error": float(np.mean(g.estimate - g.true_mi)),
-                         "tau": kendall_tau(g.estimate, g.true_mi), "s_per_fit": g.seconds.median()})
+            rows.append(
+                {
+                    "config": name,
+                    "k": int(k),
+                    "d": int(d),
+                    "mse": mse(g.estimate, g.true_mi),
+                    "mean_error": float(np.mean(g.estimate - g.true_mi)),
+                    "tau": kendall_tau(g.estimate, g.true_mi),
+                    "s_per_fit": g.seconds.median(),
+                }
+            )
         print(f"{name}: {seconds:.0f} s", flush=True)
     table = pd.DataFrame(rows).merge(paper, on=["k", "d"], how="left")
     print(f"\nLMI configurations on the Gaussian grid (N=2000, 10 MI values per cell); {machine()}\n")

@@ -35,10 +35,12 @@ from scipy import stats
 import bioinfo_mi as bm
 
 
-def run(hidden: bool, seed: int, n_clones: int, n_genes: int, n_pairings: int, n_shuffles: int,
-        sigma_early: float) -> dict:
-    adata = bm.datasets.simulate_lineage(n_clones=n_clones, n_genes=n_genes, hidden_fate=hidden,
-                                         sigma_early=sigma_early, random_state=seed)
+def run(
+    hidden: bool, seed: int, n_clones: int, n_genes: int, n_pairings: int, n_shuffles: int, sigma_early: float
+) -> dict:
+    adata = bm.datasets.simulate_lineage(
+        n_clones=n_clones, n_genes=n_genes, hidden_fate=hidden, sigma_early=sigma_early, random_state=seed
+    )
     adata = adata[adata.obs["clone"].notna()].copy()
     bm.pp.preprocess(adata, n_top_genes=min(1000, n_genes))
     bm.tl.markov_test(adata, n_pairings=n_pairings, n_shuffles=n_shuffles, random_state=seed, progress=False)
@@ -46,13 +48,20 @@ def run(hidden: bool, seed: int, n_clones: int, n_genes: int, n_pairings: int, n
     table = res["table"]
     real = table[~table.shuffled].groupby("comparison").estimate.mean()
     summary = res["summary"][~res["summary"].shuffled].set_index("comparison")
-    parts = {f"{name}_{tag}": float(summary.loc[comparison, column])
-             for comparison, tag in [("I(early; late)", "el"), ("I(late; late')", "sis")]
-             for name, column in [("sem", "sem"), ("within", "within_fit_se")]}
+    parts = {
+        f"{name}_{tag}": float(summary.loc[comparison, column])
+        for comparison, tag in [("I(early; late)", "el"), ("I(late; late')", "sis")]
+        for name, column in [("sem", "sem"), ("within", "within_fit_se")]
+    }
     return {
-        "hidden_fate": hidden, "seed": seed, "I_early_late": real["I(early; late)"],
-        "I_sisters": real["I(late; late')"], "p_value": res["p_value"], "called_markovian": res["markovian"],
-        "p_value_welch": res.get("p_value_welch", np.nan), "difference_se": res.get("difference_se", np.nan),
+        "hidden_fate": hidden,
+        "seed": seed,
+        "I_early_late": real["I(early; late)"],
+        "I_sisters": real["I(late; late')"],
+        "p_value": res["p_value"],
+        "called_markovian": res["markovian"],
+        "p_value_welch": res.get("p_value_welch", np.nan),
+        "difference_se": res.get("difference_se", np.nan),
         **parts,
         "shuffled_mean": table[table.shuffled].estimate.mean(),
         "truth_early_late": adata.uns["simulation"]["I_early_late_bits"],
@@ -66,13 +75,18 @@ def calibration(runs: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for test, column in [("z-test (p_value)", "p_value"), ("Welch over pairings (p_value_welch)", "p_value_welch")]:
         p = runs[column].to_numpy(float)
-        rows.append({
-            "test": test, "n_seeds": len(p), "frac_p_below_0.05": float(np.mean(p < 0.05)),
-            "frac_p_below_0.10": float(np.mean(p < 0.10)), "median_p": float(np.median(p)),
-            "ks_uniform_p": float(stats.kstest(p, "uniform").pvalue),
-            "z_mean": float(z.mean()) if column == "p_value" else np.nan,
-            "z_var": float(z.var(ddof=1)) if column == "p_value" else np.nan,
-        })
+        rows.append(
+            {
+                "test": test,
+                "n_seeds": len(p),
+                "frac_p_below_0.05": float(np.mean(p < 0.05)),
+                "frac_p_below_0.10": float(np.mean(p < 0.10)),
+                "median_p": float(np.median(p)),
+                "ks_uniform_p": float(stats.kstest(p, "uniform").pvalue),
+                "z_mean": float(z.mean()) if column == "p_value" else np.nan,
+                "z_var": float(z.var(ddof=1)) if column == "p_value" else np.nan,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -83,8 +97,11 @@ def main() -> None:
     parser.add_argument("--n-genes", type=int, default=None, help="genes (default 1000; --boundary 500)")
     parser.add_argument("--n-pairings", type=int, default=5)
     parser.add_argument("--n-shuffles", type=int, default=2)
-    parser.add_argument("--boundary", action="store_true",
-                        help="calibration: Markovian simulator with sigma_early = sigma_late (equal state MIs)")
+    parser.add_argument(
+        "--boundary",
+        action="store_true",
+        help="calibration: Markovian simulator with sigma_early = sigma_late (equal state MIs)",
+    )
     parser.add_argument("--resume", action="store_true", help="keep the runs already in the runs CSV")
     args = parser.parse_args()
     seeds = args.seeds or (20 if args.boundary else 10)
@@ -106,17 +123,28 @@ def main() -> None:
             write(pd.DataFrame(rows), f"{name}_runs")
     runs = pd.DataFrame(rows)
     runs = runs[runs.seed < seeds]
-    print(f"\nMarkov test on simulate_lineage ({n_clones} clones x {n_genes} genes, sigma_early {sigma_early}); "
-          f"{machine()}")
+    print(
+        f"\nMarkov test on simulate_lineage ({n_clones} clones x {n_genes} genes, sigma_early {sigma_early}); "
+        f"{machine()}"
+    )
     if args.boundary:
         summary = calibration(runs)
     else:
-        summary = runs.groupby("hidden_fate").agg(
-            n_seeds=("seed", "size"), n_called_markovian=("called_markovian", "sum"),
-            I_early_late=("I_early_late", "mean"), I_sisters=("I_sisters", "mean"),
-            mean_shuffled=("shuffled_mean", "mean"), mean_abs_shuffled=("shuffled_mean", lambda s: np.abs(s).mean()),
-            max_p=("p_value", "max"), min_p=("p_value", "min"), median_seconds=("seconds", "median"),
-        ).reset_index()
+        summary = (
+            runs.groupby("hidden_fate")
+            .agg(
+                n_seeds=("seed", "size"),
+                n_called_markovian=("called_markovian", "sum"),
+                I_early_late=("I_early_late", "mean"),
+                I_sisters=("I_sisters", "mean"),
+                mean_shuffled=("shuffled_mean", "mean"),
+                mean_abs_shuffled=("shuffled_mean", lambda s: np.abs(s).mean()),
+                max_p=("p_value", "max"),
+                min_p=("p_value", "min"),
+                median_seconds=("seconds", "median"),
+            )
+            .reset_index()
+        )
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print("wrote", write(summary, name))
 

@@ -86,8 +86,14 @@ def paper_tables(folder: Path | None) -> dict[str, pd.DataFrame]:
         path = folder / name
         if path.exists():
             ref = pd.read_csv(path, index_col=0)
-            out[key] = pd.DataFrame({"estimator": ref.Measure.str.strip(), "estimate": ref.Estimate,
-                                     "true_mi": ref["Label MI"], "seconds": ref.Time})
+            out[key] = pd.DataFrame(
+                {
+                    "estimator": ref.Measure.str.strip(),
+                    "estimate": ref.Estimate,
+                    "true_mi": ref["Label MI"],
+                    "seconds": ref.Time,
+                }
+            )
     return out
 
 
@@ -99,12 +105,20 @@ def paper_summary(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             hit = summ[summ.estimator.isin(names)]
             if len(hit):
                 row = hit.iloc[0]
-                rows.append({"paper_source": key, "estimator": ours, "paper_name": row.estimator, "mse": row.mse,
-                             "bias": row.bias, "spearman": row.spearman, "kendall_tau": row.kendall_tau,
-                             "seconds": row.seconds, "n": row.n})
+                rows.append(
+                    {
+                        "paper_source": key,
+                        "estimator": ours,
+                        "paper_name": row.estimator,
+                        "mse": row.mse,
+                        "bias": row.bias,
+                        "spearman": row.spearman,
+                        "kendall_tau": row.kendall_tau,
+                        "seconds": row.seconds,
+                        "n": row.n,
+                    }
+                )
     return pd.DataFrame(rows)
-
-
 
 
 def build_tasks(args: argparse.Namespace) -> tuple[list, dict]:
@@ -122,8 +136,9 @@ def build_tasks(args: argparse.Namespace) -> tuple[list, dict]:
         digits = [d for group in classes for d in (group if isinstance(group, tuple) else (group,))]
         n_samples = args.n_samples or 5000
         data, labels = bm.datasets.read_mnist(args.mnist_path, digits=digits, subset=args.mnist_subset)
-        tasks = bm.benchmark.resampling_tasks(data, labels, n_samples=n_samples, n_datasets=n_datasets,
-                                              classes=classes, source="mnist")
+        tasks = bm.benchmark.resampling_tasks(
+            data, labels, n_samples=n_samples, n_datasets=n_datasets, classes=classes, source="mnist"
+        )
     else:
         if args.proteome:
             mapping = {}
@@ -139,20 +154,35 @@ def build_tasks(args: argparse.Namespace) -> tuple[list, dict]:
             raise SystemExit("--source species needs --proteome NAME=h5 (twice) or --embeddings and --species-table")
         classes = parse_classes(args.classes)
         n_samples = args.n_samples or 4402
-        tasks = bm.benchmark.resampling_tasks(data, labels, n_samples=n_samples, n_datasets=n_datasets,
-                                              classes=classes, source="species")
+        tasks = bm.benchmark.resampling_tasks(
+            data, labels, n_samples=n_samples, n_datasets=n_datasets, classes=classes, source="species"
+        )
     pools = bm.datasets.class_pools(data, labels, classes, warn=False)
-    info = {"source": args.source, "classes": tasks[0].params["classes"].replace("|", " vs "), "n_samples": n_samples,
-            "dim": int(data.shape[1]), "pool_sizes": [p.shape[0] for p in pools], "data": data, "labels": labels,
-            "class_arg": classes}
+    info = {
+        "source": args.source,
+        "classes": tasks[0].params["classes"].replace("|", " vs "),
+        "n_samples": n_samples,
+        "dim": int(data.shape[1]),
+        "pool_sizes": [p.shape[0] for p in pools],
+        "data": data,
+        "labels": labels,
+        "class_arg": classes,
+    }
     return tasks, info
 
 
 def separability(info: dict, n_splits: int) -> pd.DataFrame:
     rows = []
     for clf in ("logistic", "knn"):
-        res, sec = timed(bm.datasets.class_separability, info["data"], info["labels"], info["class_arg"],
-                         classifier=clf, n_splits=n_splits, random_state=0)
+        res, sec = timed(
+            bm.datasets.class_separability,
+            info["data"],
+            info["labels"],
+            info["class_arg"],
+            classifier=clf,
+            n_splits=n_splits,
+            random_state=0,
+        )
         rows.append({"classifier": clf, **res, "seconds": sec})
     return pd.DataFrame(rows)
 
@@ -166,8 +196,9 @@ def figure(runs: pd.DataFrame, paper: dict[str, pd.DataFrame], source: str, esti
     ref_key = "species" if source == "species" else "MNIST"
     ref = paper.get(ref_key)
     nrows = 2 if ref is not None else 1
-    fig, axes = plt.subplots(nrows, len(estimators), figsize=(3.0 * len(estimators), 3.0 * nrows), squeeze=False,
-                             sharex=True, sharey=True)
+    fig, axes = plt.subplots(
+        nrows, len(estimators), figsize=(3.0 * len(estimators), 3.0 * nrows), squeeze=False, sharex=True, sharey=True
+    )
     main = runs[runs.setting == "main"]
     for j, name in enumerate(estimators):
         ax = axes[0, j]
@@ -178,8 +209,9 @@ def figure(runs: pd.DataFrame, paper: dict[str, pd.DataFrame], source: str, esti
             rsub = ref[ref.estimator.isin(PAPER_NAMES[name])]
             axr = axes[1, j]
             axr.scatter(rsub.true_mi, rsub.estimate, s=10, alpha=0.7, color="C1")
-            axr.set_title(f"{name} (paper, {ref_key})\nMSE {bm.benchmark.mse(rsub.estimate, rsub.true_mi):.4f}",
-                          fontsize=9)
+            axr.set_title(
+                f"{name} (paper, {ref_key})\nMSE {bm.benchmark.mse(rsub.estimate, rsub.true_mi):.4f}", fontsize=9
+            )
     for ax in axes.ravel():
         ax.plot([0, 1], [0, 1], color="k", lw=0.8, ls="--")
         ax.set_xlim(-0.05, 1.05)
@@ -201,10 +233,10 @@ def main() -> None:
     parser.add_argument("--source", choices=["digits", "mnist", "species"], default="digits")
     parser.add_argument("--full", action="store_true", help="200 datasets, more latentmi and sensitivity datasets")
     parser.add_argument("--n-datasets", type=int, default=None, help="default 24 (200 with --full)")
-    parser.add_argument("--n-samples", type=int, default=None, help="pairs per dataset (digits 580, mnist 5000, "
-                        "species 4402)")
-    parser.add_argument("--classes", default=None, help="two groups of labels, e.g. '2,3|4,6' or "
-                        "'E. coli|A. thaliana'")
+    parser.add_argument(
+        "--n-samples", type=int, default=None, help="pairs per dataset (digits 580, mnist 5000, species 4402)"
+    )
+    parser.add_argument("--classes", default=None, help="two groups of labels, e.g. '2,3|4,6' or 'E. coli|A. thaliana'")
     parser.add_argument("--mnist-path", default=None)
     parser.add_argument("--mnist-subset", choices=["train", "test", "all"], default="all")
     parser.add_argument("--proteome", action="append", default=None, help="NAME=per-protein.h5, once per species")
@@ -212,8 +244,12 @@ def main() -> None:
     parser.add_argument("--species-table", default=None, help="CSV/TSV with columns accession, species")
     parser.add_argument("--estimators", nargs="+", default=list(ESTIMATORS), choices=list(ESTIMATORS))
     parser.add_argument("--latentmi", type=int, default=None, help="datasets for latentmi (default 2, 10 with --full)")
-    parser.add_argument("--alternatives", type=int, default=None,
-                        help="datasets per alternative digits class choice (default 8, 40 with --full; 0 skips)")
+    parser.add_argument(
+        "--alternatives",
+        type=int,
+        default=None,
+        help="datasets per alternative digits class choice (default 8, 40 with --full; 0 skips)",
+    )
     parser.add_argument("--splits", type=int, default=None, help="separability splits (default 20, 100 with --full)")
     parser.add_argument("--n-jobs", type=int, default=2, help="parallel fits (default 2: the 2-core budget)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help=THREADS_HELP)
@@ -234,16 +270,20 @@ def main() -> None:
 
     tasks, info = build_tasks(args)
     estimators = [ESTIMATORS[name] for name in args.estimators]
-    print(f"Resampling benchmark: source {info['source']}, classes {info['classes'] or 'the two labels'} "
-          f"({info['pool_sizes'][0]} / {info['pool_sizes'][1]} distinct samples), {len(tasks)} datasets of "
-          f"{info['n_samples']} pairs, {info['dim']} dims; {machine()}", flush=True)
+    print(
+        f"Resampling benchmark: source {info['source']}, classes {info['classes'] or 'the two labels'} "
+        f"({info['pool_sizes'][0]} / {info['pool_sizes'][1]} distinct samples), {len(tasks)} datasets of "
+        f"{info['n_samples']} pairs, {info['dim']} dims; {machine()}",
+        flush=True,
+    )
 
     sep = separability(info, n_splits)
     print("\nClass separability (Appendix A.3.3; paper: logistic accuracy > 0.98):")
     print(sep.to_string(index=False, float_format=lambda v: f"{v:.4f}"), flush=True)
 
-    runs = run_benchmark(tasks, estimators, n_seeds=1, random_state=args.seed, n_jobs=args.n_jobs,
-                         cache_dir=args.cache_dir)
+    runs = run_benchmark(
+        tasks, estimators, n_seeds=1, random_state=args.seed, n_jobs=args.n_jobs, cache_dir=args.cache_dir
+    )
     runs["setting"] = "main"
     all_runs = [runs]
 
@@ -252,8 +292,9 @@ def main() -> None:
         alt_est = [e for e in estimators if e.name in ("LMI", "KSG")]
         for label, classes, n in DIGITS_ALTERNATIVES:
             alt_tasks = bm.benchmark.digits_tasks(n_alt, n, classes=classes)
-            alt = run_benchmark(alt_tasks, alt_est, n_seeds=1, random_state=args.seed, n_jobs=args.n_jobs,
-                                cache_dir=args.cache_dir)
+            alt = run_benchmark(
+                alt_tasks, alt_est, n_seeds=1, random_state=args.seed, n_jobs=args.n_jobs, cache_dir=args.cache_dir
+            )
             alt["setting"] = f"classes {label}"
             all_runs.append(alt)
 
@@ -265,9 +306,20 @@ def main() -> None:
             task = tasks[i]
             x, y = sample_task(task, 0, args.seed)
             est, sec = timed(run_latentmi, x, y, int(i))
-            rows.append({"task": task.name, "estimator": "latentmi", "seed": 0, "true_mi": task.true_mi,
-                         "estimate": est, "seconds": sec, "error": "", "n_samples": task.n_samples,
-                         **dict(task.params), "setting": "latentmi subset"})
+            rows.append(
+                {
+                    "task": task.name,
+                    "estimator": "latentmi",
+                    "seed": 0,
+                    "true_mi": task.true_mi,
+                    "estimate": est,
+                    "seconds": sec,
+                    "error": "",
+                    "n_samples": task.n_samples,
+                    **dict(task.params),
+                    "setting": "latentmi subset",
+                }
+            )
             print(f"latentmi on {task.name}: {est:.3f} (truth {task.true_mi:.3f}) in {sec:.1f}s", flush=True)
         all_runs.append(pd.DataFrame(rows))
     runs_all = pd.concat(all_runs, ignore_index=True)
@@ -281,8 +333,9 @@ def main() -> None:
     for name in args.estimators:
         row = {"estimator": name}
         ours = main_sum.loc[name]
-        row.update(mse=ours.mse, bias=ours.bias, spearman=ours.spearman, kendall_tau=ours.kendall_tau,
-                   seconds=ours.seconds)
+        row.update(
+            mse=ours.mse, bias=ours.bias, spearman=ours.spearman, kendall_tau=ours.kendall_tau, seconds=ours.seconds
+        )
         for key in ("MNIST", "species"):
             hit = psum[(psum.paper_source == key) & (psum.estimator == name)] if len(psum) else psum
             if len(hit):
@@ -294,25 +347,32 @@ def main() -> None:
     table = pd.DataFrame(table)
 
     src = info["source"]
-    print(f"\n## Resampling ({src}, classes {info['classes']}, {len(tasks)} datasets x {info['n_samples']} pairs) "
-          "vs the paper's Fig. 4c (MNIST 0/1: 5000 pairs, 784 dims; ProtT5 species: 4402 pairs, 1024 dims)")
+    print(
+        f"\n## Resampling ({src}, classes {info['classes']}, {len(tasks)} datasets x {info['n_samples']} pairs) "
+        "vs the paper's Fig. 4c (MNIST 0/1: 5000 pairs, 784 dims; ProtT5 species: 4402 pairs, 1024 dims)"
+    )
     print("Times: median seconds per fit; ours on this CPU (indicative, shared machine), the paper's on an RTX 3090.\n")
     has_paper = "paper_MNIST_mse" in table
     head = "| estimator | MSE | bias | Spearman | Kendall | s/fit |"
     sep_line = "|---|---|---|---|---|---|"
     if has_paper:
-        head += (" paper MNIST MSE | diff | paper species MSE | diff | paper Spearman MNIST / species |"
-                 " paper s/fit MNIST |")
+        head += (
+            " paper MNIST MSE | diff | paper species MSE | diff | paper Spearman MNIST / species | paper s/fit MNIST |"
+        )
         sep_line += "---|---|---|---|---|---|"
     print(head)
     print(sep_line)
     for r in table.itertuples():
-        line = (f"| {r.estimator} | {fmt(r.mse)} | {fmt(r.bias)} | {fmt(r.spearman)} | {fmt(r.kendall_tau)} | "
-                f"{r.seconds:.2f} |")
+        line = (
+            f"| {r.estimator} | {fmt(r.mse)} | {fmt(r.bias)} | {fmt(r.spearman)} | {fmt(r.kendall_tau)} | "
+            f"{r.seconds:.2f} |"
+        )
         if has_paper:
-            line += (f" {fmt(r.paper_MNIST_mse)} | {r.mse_minus_paper_MNIST:+.4f} | {fmt(r.paper_species_mse)} | "
-                     f"{r.mse_minus_paper_species:+.4f} | {fmt(r.paper_MNIST_spearman)} / "
-                     f"{fmt(r.paper_species_spearman)} | {r.paper_MNIST_seconds:.1f} |")
+            line += (
+                f" {fmt(r.paper_MNIST_mse)} | {r.mse_minus_paper_MNIST:+.4f} | {fmt(r.paper_species_mse)} | "
+                f"{r.mse_minus_paper_species:+.4f} | {fmt(r.paper_MNIST_spearman)} / "
+                f"{fmt(r.paper_species_spearman)} | {r.paper_MNIST_seconds:.1f} |"
+            )
         print(line)
 
     other = summary[summary.setting != "main"]
@@ -321,15 +381,19 @@ def main() -> None:
         print("| setting | estimator | n | MSE | bias | Spearman | s/fit |")
         print("|---|---|---|---|---|---|---|")
         for r in other.itertuples():
-            print(f"| {r.setting} | {r.estimator} | {r.n} | {fmt(r.mse)} | {fmt(r.bias)} | {fmt(r.spearman)} | "
-                  f"{r.seconds:.2f} |")
+            print(
+                f"| {r.setting} | {r.estimator} | {r.n} | {fmt(r.mse)} | {fmt(r.bias)} | {fmt(r.spearman)} | "
+                f"{r.seconds:.2f} |"
+            )
     if n_latentmi > 0 and "LMI" in args.estimators:
         lat = runs_all[runs_all.setting == "latentmi subset"]
         ours = runs[(runs.estimator == "LMI") & runs.task.isin(lat.task)].set_index("task").loc[lat.task]
         ratio = lat.seconds.mean() / ours.seconds.mean()
-        print(f"\nSame {len(lat)} datasets: LMI MSE {bm.benchmark.mse(ours.estimate, ours.true_mi):.4f} in "
-              f"{ours.seconds.mean():.1f} s/fit; latentmi MSE {bm.benchmark.mse(lat.estimate, lat.true_mi):.4f} in "
-              f"{lat.seconds.mean():.1f} s/fit (latentmi / ours time ratio {ratio:.1f}x)")
+        print(
+            f"\nSame {len(lat)} datasets: LMI MSE {bm.benchmark.mse(ours.estimate, ours.true_mi):.4f} in "
+            f"{ours.seconds.mean():.1f} s/fit; latentmi MSE {bm.benchmark.mse(lat.estimate, lat.true_mi):.4f} in "
+            f"{lat.seconds.mean():.1f} s/fit (latentmi / ours time ratio {ratio:.1f}x)"
+        )
         summary.loc[summary.setting == "latentmi subset", "time_ratio_vs_lmi"] = ratio
     if src == "digits" and "LMI" in main_sum.index:
         value = main_sum.loc["LMI", "mse"]
@@ -344,8 +408,10 @@ def main() -> None:
     write(sep, f"resampling{suffix}_separability")
     write(runs_all, f"resampling{suffix}_runs")
     write(pd.concat([summary, psum.assign(setting="paper")], ignore_index=True), f"resampling{suffix}")
-    print(f"\nwrote benchmarks/results/resampling{suffix}*.csv and {fig_path.relative_to(ROOT)}; "
-          f"total {time.perf_counter() - start:.0f} s")
+    print(
+        f"\nwrote benchmarks/results/resampling{suffix}*.csv and {fig_path.relative_to(ROOT)}; "
+        f"total {time.perf_counter() - start:.0f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -56,15 +56,26 @@ def main() -> None:
     rows = []
     for n in args.holdout:
         zx, zy = rng.normal(size=(n, 8)), rng.normal(size=(n, 8))
-        scores, sec, mib = peak_rss_during(density_ratio_grid, zx, zy, zx_ref, zy_ref, k=3, random_state=0,
-                                           max_elements=args.chunk_size)
+        scores, sec, mib = peak_rss_during(
+            density_ratio_grid, zx, zy, zx_ref, zy_ref, k=3, random_state=0, max_elements=args.chunk_size
+        )
         assert np.isfinite(scores).all()
-        rows.append({"n_holdout": n, "candidates": n * n, "n_ref": args.n_ref, "seconds": sec,
-                     "peak_extra_mib": mib, "scores_mib": scores.nbytes / 2**20})
+        rows.append(
+            {
+                "n_holdout": n,
+                "candidates": n * n,
+                "n_ref": args.n_ref,
+                "seconds": sec,
+                "peak_extra_mib": mib,
+                "scores_mib": scores.nbytes / 2**20,
+            }
+        )
         print(rows[-1], flush=True)
     table = pd.DataFrame(rows)
-    print(f"\nheld-out scoring, max_elements={args.chunk_size}; {machine()}; "
-          f"max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(
+        f"\nheld-out scoring, max_elements={args.chunk_size}; {machine()}; "
+        f"max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+    )
     print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     print("wrote", write(table, "roc_scoring"))
 

@@ -86,7 +86,8 @@ def needed_table(runs: pd.DataFrame, eps: float) -> pd.DataFrame:
     """Mean |error| per (estimator, d, N) -> samples needed per (estimator, d)."""
     runs = runs.assign(abs_error=(runs.estimate - runs.true_mi).abs())
     curves = runs.groupby(["estimator", "d", "n_samples"], as_index=False).agg(
-        mean_abs_error=("abs_error", "mean"), n=("abs_error", "size"))
+        mean_abs_error=("abs_error", "mean"), n=("abs_error", "size")
+    )
     rows = []
     for (name, d), g in curves.groupby(["estimator", "d"]):
         value, flag = samples_needed(g.n_samples.to_numpy(), g.mean_abs_error.to_numpy(), eps)
@@ -98,9 +99,16 @@ def reference_runs(folder: Path | None, panel: str) -> pd.DataFrame | None:
     if folder is None or not (folder / PANELS[panel][0]).exists():
         return None
     ref = pd.read_csv(folder / PANELS[panel][0], index_col=0)
-    return pd.DataFrame({"estimator": ref.Estimator.str.strip(), "d": ref["Ambient dimensions"],
-                         "k": ref["Intrinsic dimensions"], "n_samples": ref["Sample number"],
-                         "true_mi": ref["True MI"], "estimate": ref.Estimate})
+    return pd.DataFrame(
+        {
+            "estimator": ref.Estimator.str.strip(),
+            "d": ref["Ambient dimensions"],
+            "k": ref["Intrinsic dimensions"],
+            "n_samples": ref["Sample number"],
+            "true_mi": ref["True MI"],
+            "estimate": ref.Estimate,
+        }
+    )
 
 
 def label(value: float, flag: str) -> str:
@@ -125,8 +133,16 @@ def figure(results: dict[str, pd.DataFrame], path: Path, ours_max: int) -> None:
             top = 1.1 * (ours_max if who == "ours" else max(PAPER_NS))  # where "not reached" is drawn
             y = np.where(np.isfinite(g.samples_needed), g.samples_needed, top)
             style = "-" if who == "ours" else ":"
-            ax.plot(g.d, y, style, color=colors.get(name, "k"), marker="o" if who == "ours" else "s",
-                    ms=4, label=f"{name} ({who})", alpha=0.9 if who == "ours" else 0.6)
+            ax.plot(
+                g.d,
+                y,
+                style,
+                color=colors.get(name, "k"),
+                marker="o" if who == "ours" else "s",
+                ms=4,
+                label=f"{name} ({who})",
+                alpha=0.9 if who == "ours" else 0.6,
+            )
             plus = ~np.isfinite(g.samples_needed)
             ax.scatter(g.d[plus], np.full(plus.sum(), top), marker="+", s=80, color=colors.get(name, "k"), zorder=5)
         ax.set_title(f"{panel} rank, eps = {PANELS[panel][1]}")
@@ -162,18 +178,28 @@ def main() -> None:
     dims = args.dims or (PAPER_DIMS if args.full else [1, 25, 50])
     ns = sorted(args.ns or (PAPER_NS if args.full else [1000, 2000, 4000]))
     reps = args.reps or (10 if args.full else 2)
-    folder = next((p for p in ([Path(args.reference_dir)] if args.reference_dir else []) + REFERENCE_DIRS
-                   if (p / PANELS["low"][0]).exists()), None)
+    folder = next(
+        (
+            p
+            for p in ([Path(args.reference_dir)] if args.reference_dir else []) + REFERENCE_DIRS
+            if (p / PANELS["low"][0]).exists()
+        ),
+        None,
+    )
     estimators = [ESTIMATORS[name] for name in args.estimators]
-    print(f"Sample complexity (Fig. 3): panels {panels}, d {dims}, N {ns}, {reps} datasets per (d, N), "
-          f"{TRUE_MI} bit; {machine()}", flush=True)
+    print(
+        f"Sample complexity (Fig. 3): panels {panels}, d {dims}, N {ns}, {reps} datasets per (d, N), "
+        f"{TRUE_MI} bit; {machine()}",
+        flush=True,
+    )
 
     all_runs, all_needed, all_curves, plot = [], [], [], {}
     for panel in panels:
         eps = PANELS[panel][1]
         tasks = [gaussian_task(d, rank(panel, d), TRUE_MI, n) for d in dims for n in ns]
-        runs = run_benchmark(tasks, estimators, n_seeds=reps, random_state=args.seed, n_jobs=args.n_jobs,
-                             cache_dir=args.cache_dir)
+        runs = run_benchmark(
+            tasks, estimators, n_seeds=reps, random_state=args.seed, n_jobs=args.n_jobs, cache_dir=args.cache_dir
+        )
         runs["panel"] = panel
         all_runs.append(runs)
         ours, curves = needed_table(runs, eps)
@@ -199,8 +225,10 @@ def main() -> None:
         all_curves.append(curve)
         plot[panel] = needed[needed.who.isin(["ours", "paper"])]
 
-        print(f"\n## {panel} rank (k = {'1' if panel == 'low' else 'floor(0.1 d)' if panel == 'medium' else 'd'}), "
-              f"eps = {eps}: samples needed for mean |error| < eps\n")
+        print(
+            f"\n## {panel} rank (k = {'1' if panel == 'low' else 'floor(0.1 d)' if panel == 'medium' else 'd'}), "
+            f"eps = {eps}: samples needed for mean |error| < eps\n"
+        )
         wide = needed.assign(text=[label(v, f) for v, f in zip(needed.samples_needed, needed.flag, strict=True)])
         wide = wide.pivot_table(index=["estimator", "d"], columns="who", values="text", aggfunc="first")
         cols = [c for c in ["ours", "paper, this grid", "paper"] if c in wide.columns]
@@ -224,8 +252,10 @@ def main() -> None:
     write(runs, f"sample_complexity{tag}_runs")
     write(curves, f"sample_complexity{tag}_curves")
     write(needed, f"sample_complexity{tag}")
-    print(f"\nwrote benchmarks/results/sample_complexity{tag}*.csv and {fig_path.relative_to(ROOT)}; "
-          f"total {time.perf_counter() - start:.0f} s")
+    print(
+        f"\nwrote benchmarks/results/sample_complexity{tag}*.csv and {fig_path.relative_to(ROOT)}; "
+        f"total {time.perf_counter() - start:.0f} s"
+    )
 
 
 if __name__ == "__main__":

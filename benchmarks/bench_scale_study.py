@@ -62,15 +62,18 @@ METRICS = {"normalized_rmse": "nRMSE", "spearman": "Spearman", "bias": "bias"}
 # Table 3 = correlated Gaussians (N = 200 or 1000), d values as printed in the paper's tables.
 # --------------------------------------------------------------------------------------------
 FULL_ROWS: list[tuple[str, str, int, int, tuple[str, ...]]] = [
-    *[("Table 2", "additive", 4, 1000, tr) for tr in
-      [(), ("rm",), ("cb",), ("sg",), ("ds",), ("dn",), ("cb", "dn"), ("sg", "dn"), ("rm", "ds")]],
-    *[("Table 2", "additive", 9, 1000, tr) for tr in
-      [(), ("cb",), ("sg",), ("dn",), ("rm", "cb"), ("sg", "dn"), ("rm", "cb", "sg", "dn")]],
+    *[
+        ("Table 2", "additive", 4, 1000, tr)
+        for tr in [(), ("rm",), ("cb",), ("sg",), ("ds",), ("dn",), ("cb", "dn"), ("sg", "dn"), ("rm", "ds")]
+    ],
+    *[
+        ("Table 2", "additive", 9, 1000, tr)
+        for tr in [(), ("cb",), ("sg",), ("dn",), ("rm", "cb"), ("sg", "dn"), ("rm", "cb", "sg", "dn")]
+    ],
     *[("Table 2", "additive", 2, 1000, tr) for tr in [("rm", "cb"), ("rm", "sg", "ds")]],
     *[("Table 3", "correlated", 2, 200, tr) for tr in [(), ("ds",), ("cb",)]],
     *[("Table 3", "correlated", 5, 200, tr) for tr in [("cb",), ("cb", "ds")]],
-    *[("Table 3", "correlated", 5, 1000, tr) for tr in
-      [(), ("rm",), ("cb",), ("sg",), ("ds",), ("dn",), ("rm", "dn")]],
+    *[("Table 3", "correlated", 5, 1000, tr) for tr in [(), ("rm",), ("cb",), ("sg",), ("ds",), ("dn",), ("rm", "dn")]],
     *[("Table 3", "correlated", 10, 1000, tr) for tr in [("cb",), ("dn",), ("cb", "dn")]],
     ("Table 3", "correlated", 2, 1000, ("sg",)),
 ]
@@ -100,7 +103,7 @@ PAPER_MATCHED: dict[tuple[str, str, int, int, tuple[str, ...]], dict] = {
     ("Table 2", "additive", 4, 1000, ("ds",)): {
         "row": "Table 2, row 6 (d = 4)",
         "evidence": "one check mark, in the ds column; KSG, BI-KSG, KSG-Local and KSG-Global-Linf equal those "
-                    "of row 7 (KSG-invariant transformation on shared trials) while KSG-Global is worse",
+        "of row 7 (KSG-invariant transformation on shared trials) while KSG-Global is worse",
         "normalized_rmse": [0.332, 0.342, 0.304, 0.520, 0.297, 0.276, 0.369, 0.642, 0.375],
         "spearman": [0.994, 0.994, 0.995, 0.994, 0.994, 0.931, 0.922, 0.922, 0.951],
         "bias": [-0.282, -0.298, -0.247, -0.426, -0.239, -0.122, -0.223, -0.494, -0.232],
@@ -108,7 +111,7 @@ PAPER_MATCHED: dict[tuple[str, str, int, int, tuple[str, ...]], dict] = {
     ("Table 2", "additive", 4, 1000, ("dn",)): {
         "row": "Table 2, row 7 (d = 4)",
         "evidence": "one check mark, in the dn column; KSG-Local ruined (1.327), the other KSG columns as in "
-                    "row 6, MINE-Local and MINE-Global-Corrected bias >= 0",
+        "row 6, MINE-Local and MINE-Global-Corrected bias >= 0",
         "normalized_rmse": [0.332, 0.342, 1.327, 0.298, 0.297, 0.622, 0.423, 0.895, 0.269],
         "spearman": [0.994, 0.994, 0.954, 0.995, 0.994, 0.876, 0.865, 0.917, 0.942],
         "bias": [-0.282, -0.298, -1.107, -0.239, -0.239, -0.486, 0.002, -0.719, 0.118],
@@ -116,7 +119,7 @@ PAPER_MATCHED: dict[tuple[str, str, int, int, tuple[str, ...]], dict] = {
     ("Table 3", "correlated", 2, 200, ()): {
         "row": "Table 3, row 1 (N = 200, d = 2)",
         "evidence": "no check mark and all five KSG columns equal within 0.012 (KSG-Global not degraded, so "
-                    "not ds): untransformed unit-variance data, where every normalisation is ~identity",
+        "not ds): untransformed unit-variance data, where every normalisation is ~identity",
         "normalized_rmse": [0.125, 0.125, 0.122, 0.113, 0.115, 0.573, 0.579, 0.601, 0.555],
         "spearman": [0.918, 0.922, 0.924, 0.938, 0.936, 0.478, 0.711, 0.596, 0.801],
         "bias": [-0.021, -0.023, -0.020, 0.014, 0.015, -0.238, -0.247, -0.257, -0.238],
@@ -124,7 +127,7 @@ PAPER_MATCHED: dict[tuple[str, str, int, int, tuple[str, ...]], dict] = {
     ("Table 3", "correlated", 5, 1000, ("dn",)): {
         "row": "Table 3, row 10 (N = 1000, d printed as 'r.', read as 5)",
         "evidence": "one check mark; KSG-Local ruined (0.793) while KSG = KSG-Global = KSG-Global-Linf, "
-                    "MINE-Local bias +0.171 and MINE-Global-Corrected +0.076: the duplicate-noise signature",
+        "MINE-Local bias +0.171 and MINE-Global-Corrected +0.076: the duplicate-noise signature",
         "normalized_rmse": [0.258, 0.259, 0.793, 0.253, 0.253, 0.514, 0.489, 0.680, 0.285],
         "spearman": [0.990, 0.989, 0.812, 0.985, 0.986, 0.974, 0.847, 0.968, 0.954],
         "bias": [-0.149, -0.152, -0.486, -0.134, -0.134, -0.304, 0.171, -0.441, 0.076],
@@ -229,8 +232,12 @@ def markdown(df: pd.DataFrame, floatfmt: str = ".3f") -> str:
     cols = list(df.columns)
     lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
     for _, r in df.iterrows():
-        cells = [format(v, floatfmt) if isinstance(v, (float, np.floating)) and np.isfinite(v) else
-                 ("" if isinstance(v, float) and np.isnan(v) else str(v)) for v in r.tolist()]
+        cells = [
+            format(v, floatfmt)
+            if isinstance(v, (float, np.floating)) and np.isfinite(v)
+            else ("" if isinstance(v, float) and np.isnan(v) else str(v))
+            for v in r.tolist()
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -281,26 +288,50 @@ def plot_table(nrmse: pd.DataFrame, path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--full", action="store_true", help="paper's size: all rows, 40 trials, MINE 2000 steps, "
-                        "Fig. 6 with 20 factors x 20 datasets")
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="paper's size: all rows, 40 trials, MINE 2000 steps, Fig. 6 with 20 factors x 20 datasets",
+    )
     parser.add_argument("--trials", type=int, default=None, help="trials per row (default 10; --full 40)")
-    parser.add_argument("--mine-steps", type=int, default=None, help="max MINE steps per critic (default 300; "
-                        "--full: the library default 2000)")
+    parser.add_argument(
+        "--mine-steps",
+        type=int,
+        default=None,
+        help="max MINE steps per critic (default 300; --full: the library default 2000)",
+    )
     parser.add_argument("--curve-points", type=int, default=None, help="scale factors (default 8; --full 20)")
     parser.add_argument("--curve-trials", type=int, default=None, help="datasets per factor (default 3; --full 20)")
-    parser.add_argument("--rows", choices=["reduced", "matched", "all"], default=None,
-                        help="which rows: reduced (default, 8 rows), matched (the 4 rows compared number by number "
-                        "with the paper) or all (34 rows; the default with --full)")
-    parser.add_argument("--mine-in-sample", action="store_true",
-                        help="MINE as originally published: one critic trained on all samples and evaluated on them "
-                        "(folds=None) instead of cross-fitting")
+    parser.add_argument(
+        "--rows",
+        choices=["reduced", "matched", "all"],
+        default=None,
+        help="which rows: reduced (default, 8 rows), matched (the 4 rows compared number by number "
+        "with the paper) or all (34 rows; the default with --full)",
+    )
+    parser.add_argument(
+        "--mine-in-sample",
+        action="store_true",
+        help="MINE as originally published: one critic trained on all samples and evaluated on them "
+        "(folds=None) instead of cross-fitting",
+    )
     parser.add_argument("--out-suffix", default="", help="suffix for the CSV and figure names (e.g. _insample)")
     parser.add_argument("--no-curves", action="store_true", help="skip the Fig. 6 curves")
-    parser.add_argument("--bi-ksg-norm", type=float, default=np.inf,
-                        help="norm of BI-KSG (default inf: the paper's BI-KSG is invariant to duplicate-self, "
-                        "which only the max-norm version is)")
-    parser.add_argument("--estimators", nargs="+", default=ALL_COLUMNS, choices=ALL_COLUMNS, metavar="NAME",
-                        help="subset of the estimators (default all)")
+    parser.add_argument(
+        "--bi-ksg-norm",
+        type=float,
+        default=np.inf,
+        help="norm of BI-KSG (default inf: the paper's BI-KSG is invariant to duplicate-self, "
+        "which only the max-norm version is)",
+    )
+    parser.add_argument(
+        "--estimators",
+        nargs="+",
+        default=ALL_COLUMNS,
+        choices=ALL_COLUMNS,
+        metavar="NAME",
+        help="subset of the estimators (default all)",
+    )
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help=THREADS_HELP)
     parser.add_argument("--cache-dir", default=None)
@@ -326,8 +357,12 @@ def main() -> None:
         reduced.append(f"Fig. 6 with {points} scale factors x {curve_trials} datasets (paper: 20 x 20)")
     print("Scale study (scale-invariance paper, Tables 2-3 and Fig. 6);", machine())
     print("Reduced run: " + "; ".join(reduced) if reduced else "Full run (paper's settings).")
-    print("Per-trial truth:", {b: f"{k} ~ U{r}" for b, (k, r) in DEFAULT_TRIAL_DRAW.items()},
-          "(the paper gives no range; see bioinfo_mi.benchmark.scale_tasks)", flush=True)
+    print(
+        "Per-trial truth:",
+        {b: f"{k} ~ U{r}" for b, (k, r) in DEFAULT_TRIAL_DRAW.items()},
+        "(the paper gives no range; see bioinfo_mi.benchmark.scale_tasks)",
+        flush=True,
+    )
 
     if args.mine_in_sample:
         print("MINE trained and evaluated in sample (folds=None), as originally published.")
@@ -335,15 +370,31 @@ def main() -> None:
     task_of_row: dict[str, list] = {}
     for row in rows:
         _, base, d, n, tr = row
-        task_of_row[row_label(row)] = scale_row_tasks(base, d, tr, n_trials=trials, n_samples=n,
-                                                      random_state=args.seed)
+        task_of_row[row_label(row)] = scale_row_tasks(base, d, tr, n_trials=trials, n_samples=n, random_state=args.seed)
     scales = np.logspace(-2, 3, points)
-    curve_tasks = [] if args.no_curves else scale_curve_tasks(CURVE_BASE, CURVE_D, scales, n_trials=curve_trials,
-                                                              n_samples=CURVE_N, param_range=CURVE_RHO,
-                                                              random_state=args.seed)
+    curve_tasks = (
+        []
+        if args.no_curves
+        else scale_curve_tasks(
+            CURVE_BASE,
+            CURVE_D,
+            scales,
+            n_trials=curve_trials,
+            n_samples=CURVE_N,
+            param_range=CURVE_RHO,
+            random_state=args.seed,
+        )
+    )
     unique = {t.name: t for ts in task_of_row.values() for t in ts} | {t.name: t for t in curve_tasks}
-    runs = run_benchmark(list(unique.values()), ests, n_seeds=1, random_state=args.seed, n_jobs=args.n_jobs,
-                         cache_dir=args.cache_dir, progress=False)
+    runs = run_benchmark(
+        list(unique.values()),
+        ests,
+        n_seeds=1,
+        random_state=args.seed,
+        n_jobs=args.n_jobs,
+        cache_dir=args.cache_dir,
+        progress=False,
+    )
     runs = runs.drop(columns=["row"], errors="ignore")
     label_of = {t.name: label for label, ts in task_of_row.items() for t in ts}
     table_runs = runs[runs.task.isin(label_of)].assign(row=lambda r: r.task.map(label_of))
@@ -369,9 +420,10 @@ def main() -> None:
             summary.loc[sel, "paper_row"] = ref["row"]
     write(summary.astype({"row": str, "estimator": str}), f"scale_study{args.out_suffix}")
 
-    pivots = {m: summary.pivot(index="row", columns="estimator", values=m)
-              .reindex(index=order, columns=ALL_COLUMNS)
-              for m in METRICS}
+    pivots = {
+        m: summary.pivot(index="row", columns="estimator", values=m).reindex(index=order, columns=ALL_COLUMNS)
+        for m in METRICS
+    }
     nrmse = pivots["normalized_rmse"]
     for table in ("Table 2", "Table 3"):
         idx = [r for r in order if r.startswith(table)]
@@ -407,8 +459,14 @@ def main() -> None:
             line["bias within 0.05"] = "yes" if abs(line["bias diff"]) <= 0.05 else "NO"
             bias_checks.append(abs(line["bias diff"]) <= 0.05)
             lines.append(line)
-        lines.append({"estimator": "LMI (ours only)", "nRMSE ours": float(sub.loc["LMI", "normalized_rmse"]),
-                      "Spearman ours": float(sub.loc["LMI", "spearman"]), "bias ours": float(sub.loc["LMI", "bias"])})
+        lines.append(
+            {
+                "estimator": "LMI (ours only)",
+                "nRMSE ours": float(sub.loc["LMI", "normalized_rmse"]),
+                "Spearman ours": float(sub.loc["LMI", "spearman"]),
+                "bias ours": float(sub.loc["LMI", "bias"]),
+            }
+        )
         print(markdown(pd.DataFrame(lines)))
     if bias_checks:
         print(f"\nBias within 0.05 bits of the paper: {sum(bias_checks)} of {len(bias_checks)} matched cells.")
@@ -433,10 +491,12 @@ def main() -> None:
     print(markdown(pd.DataFrame(gaps)))
     lmi_rank = nrmse.rank(axis=1, method="min")["LMI"].dropna()
     if len(lmi_rank):
-        print(f"\nLMI (extra column): median nRMSE rank {lmi_rank.median():.0f} "
-              f"of {int(nrmse.notna().any().sum())}; "
-              f"best overall in {int((lmi_rank == 1).sum())}/{len(lmi_rank)} rows; "
-              f"nRMSE < 1 in {int((nrmse['LMI'] < 1).sum())}/{len(lmi_rank)} rows.")
+        print(
+            f"\nLMI (extra column): median nRMSE rank {lmi_rank.median():.0f} "
+            f"of {int(nrmse.notna().any().sum())}; "
+            f"best overall in {int((lmi_rank == 1).sum())}/{len(lmi_rank)} rows; "
+            f"nRMSE < 1 in {int((nrmse['LMI'] < 1).sum())}/{len(lmi_rank)} rows."
+        )
     FIGURES.mkdir(parents=True, exist_ok=True)
     plot_table(nrmse, FIGURES / f"scale_study_nrmse{args.out_suffix}.png")
 
@@ -445,21 +505,33 @@ def main() -> None:
         names = {t.name for t in curve_tasks}
         cr = runs[runs.task.isin(names)].copy()
         cr["sq"] = (cr.estimate - cr.true_mi) ** 2
-        curves = cr.groupby(["estimator", "scale"]).agg(
-            mean_estimate=("estimate", "mean"), sd_estimate=("estimate", "std"), mean_true_mi=("true_mi", "mean"),
-            mse=("sq", "mean"), n=("estimate", "size"), n_failed=("estimate", lambda s: int(s.isna().sum())),
-        ).reset_index()
+        curves = (
+            cr.groupby(["estimator", "scale"])
+            .agg(
+                mean_estimate=("estimate", "mean"),
+                sd_estimate=("estimate", "std"),
+                mean_true_mi=("true_mi", "mean"),
+                mse=("sq", "mean"),
+                n=("estimate", "size"),
+                n_failed=("estimate", lambda s: int(s.isna().sum())),
+            )
+            .reset_index()
+        )
         curves["rmse"] = np.sqrt(curves.pop("mse"))
         write(curves, f"scale_curves{args.out_suffix}")
         plot_curves(curves, FIGURES / f"scale_curves{args.out_suffix}.png")
         wide = curves.pivot(index="estimator", columns="scale", values="mean_estimate").reindex(ALL_COLUMNS)
         wide.columns = [f"eta={s:.3g}" for s in wide.columns]
-        print(f"\n## Fig. 6 analogue: mean estimate (bits) vs one-sided scale factor; correlated d={CURVE_D}, "
-              f"N={CURVE_N}, {curve_trials} datasets, mean truth {curves.mean_true_mi.mean():.3f} bits\n")
+        print(
+            f"\n## Fig. 6 analogue: mean estimate (bits) vs one-sided scale factor; correlated d={CURVE_D}, "
+            f"N={CURVE_N}, {curve_trials} datasets, mean truth {curves.mean_true_mi.mean():.3f} bits\n"
+        )
         print(markdown(wide.reset_index()))
-        print("\nPaper (Section 6.2.1, text only): plain KSG -> about -0.33 as eta grows (Proposition 3: -1/k), "
-              "-> 0 as eta shrinks (NPEET's distance correction); plain MINE -> 0 as eta -> 0 (Proposition 5); "
-              "local and global variants level.")
+        print(
+            "\nPaper (Section 6.2.1, text only): plain KSG -> about -0.33 as eta grows (Proposition 3: -1/k), "
+            "-> 0 as eta shrinks (NPEET's distance correction); plain MINE -> 0 as eta -> 0 (Proposition 5); "
+            "local and global variants level."
+        )
         print("figure:", FIGURES / f"scale_curves{args.out_suffix}.png")
     print("figure:", FIGURES / f"scale_study_nrmse{args.out_suffix}.png")
     print(f"\nTotal wall time {time.perf_counter() - start:.0f} s with --n-jobs {args.n_jobs}.")

@@ -26,12 +26,22 @@ def main() -> None:
     bm.pp.preprocess(adata, n_top_genes=1000)
     rows = []
     for n_jobs in args.n_jobs:
-        _, sec = timed(bm.tl.lmi, adata, n_pairings=args.n_pairings, n_shuffles=args.n_shuffles, n_jobs=n_jobs,
-                       progress=False)
+        _, sec = timed(
+            bm.tl.lmi, adata, n_pairings=args.n_pairings, n_shuffles=args.n_shuffles, n_jobs=n_jobs, progress=False
+        )
         summary = adata.uns["lmi"]["summary"].iloc[0]
-        rows.append({"n_jobs": n_jobs, "n_fits": args.n_pairings + args.n_shuffles, "seconds": sec,
-                     "mi_mean": summary.mi_mean, "mi_sem": summary.mi_sem, "shuffled_mean": summary.shuffled_mean,
-                     "shuffled_sd": summary.shuffled_sd, "p_value": summary.p_value})
+        rows.append(
+            {
+                "n_jobs": n_jobs,
+                "n_fits": args.n_pairings + args.n_shuffles,
+                "seconds": sec,
+                "mi_mean": summary.mi_mean,
+                "mi_sem": summary.mi_sem,
+                "shuffled_mean": summary.shuffled_mean,
+                "shuffled_sd": summary.shuffled_sd,
+                "p_value": summary.p_value,
+            }
+        )
         print(rows[-1], flush=True)
     table = pd.DataFrame(rows)
     print(f"\ntl.lmi, 1200 clones x 1000 genes, day 2 vs day 6; {machine()}")

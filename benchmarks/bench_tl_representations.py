@@ -49,8 +49,10 @@ def main() -> None:
     truth = adata.uns["simulation"]["I_early_late_bits"]
     start = time.perf_counter()
     adata.obsm["X_scvi_like"] = scvi_like_latent(adata.X, n_latent=10, seed=0)
-    print(f"scVI-like VAE: {time.perf_counter() - start:.0f} s; SD per axis",
-          np.round(adata.obsm["X_scvi_like"].std(axis=0), 3))
+    print(
+        f"scVI-like VAE: {time.perf_counter() - start:.0f} s; SD per axis",
+        np.round(adata.obsm["X_scvi_like"].std(axis=0), 3),
+    )
     bm.pp.preprocess(adata, n_top_genes=min(1000, adata.n_vars))
     sc.pp.pca(adata, n_comps=50)
     rows, summary = [], []
@@ -58,13 +60,30 @@ def main() -> None:
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            bm.tl.lmi(adata, use_rep=rep, method=method, n_pairings=args.pairings, n_shuffles=args.shuffles,
-                      progress=False, key_added="run", random_state=0, estimator_kwds=opts)
+            bm.tl.lmi(
+                adata,
+                use_rep=rep,
+                method=method,
+                n_pairings=args.pairings,
+                n_shuffles=args.shuffles,
+                progress=False,
+                key_added="run",
+                random_state=0,
+                estimator_kwds=opts,
+            )
         t = adata.uns["run"]["table"].assign(features=label)
         rows.append(t)
         real, shuf = t[~t.shuffled].estimate, t[t.shuffled].estimate
-        summary.append({"features": label, "mi_mean": real.mean(), "mi_sd": real.std(), "shuffled_mean": shuf.mean(),
-                        "shuffled_sd": shuf.std(), "seconds": time.perf_counter() - start})
+        summary.append(
+            {
+                "features": label,
+                "mi_mean": real.mean(),
+                "mi_sd": real.std(),
+                "shuffled_mean": shuf.mean(),
+                "shuffled_sd": shuf.std(),
+                "seconds": time.perf_counter() - start,
+            }
+        )
     summary = pd.DataFrame(summary)
     genes = summary.mi_mean.iloc[0]
     summary["minus_genes"] = summary.mi_mean - genes

@@ -44,8 +44,7 @@ import bioinfo_mi as bm
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 H5_NAME = "prott5_UP000005640_9606_per-protein.h5"
 #: the paper's figures that are not in its released tables (text of Sections 4.1-4.2)
-PAPER_TEXT = {"I(day 2; day 6)": 0.31, "pMI onset pseudotime": 35e3,
-              "ROC AUC ligrec": 0.87, "ROC AUC kinase": 0.74}
+PAPER_TEXT = {"I(day 2; day 6)": 0.31, "pMI onset pseudotime": 35e3, "ROC AUC ligrec": 0.87, "ROC AUC kinase": 0.74}
 
 
 def paper_values() -> dict[str, float]:
@@ -68,19 +67,43 @@ def paper_values() -> dict[str, float]:
 
 def settings(reduced: bool) -> dict[str, Any]:
     if reduced:  # a smoke run: every step on tiny files, KSG instead of trained networks
-        return dict(n_top_genes=40, n_pairings=2, n_shuffles=2, min_clones=10, method="ksg", n_splits=2,
-                    n_holdout=20, window=10, min_pseudotime=0.0, roc_kwds={"epochs": 5})
-    return dict(n_top_genes=1000, n_pairings=20, n_shuffles=5, min_clones=50, method="lmi", n_splits=20,
-                n_holdout=170, window=100, min_pseudotime=1e4, roc_kwds={})
+        return dict(
+            n_top_genes=40,
+            n_pairings=2,
+            n_shuffles=2,
+            min_clones=10,
+            method="ksg",
+            n_splits=2,
+            n_holdout=20,
+            window=10,
+            min_pseudotime=0.0,
+            roc_kwds={"epochs": 5},
+        )
+    return dict(
+        n_top_genes=1000,
+        n_pairings=20,
+        n_shuffles=5,
+        min_clones=50,
+        method="lmi",
+        n_splits=20,
+        n_holdout=170,
+        window=100,
+        min_pseudotime=1e4,
+        roc_kwds={},
+    )
 
 
 def larry_folder(data_dir: Path, offline: bool) -> Path:
     folder = data_dir / "larry"
-    if not (folder / "stateFate_inVitro_metadata.txt.gz").exists() and not (
-            folder / "stateFate_inVitro_metadata.txt").exists():
+    if (
+        not (folder / "stateFate_inVitro_metadata.txt.gz").exists()
+        and not (folder / "stateFate_inVitro_metadata.txt").exists()
+    ):
         if offline:
-            raise FileNotFoundError(f"--offline: no LARRY files in {folder}; put the in-vitro files there "
-                                    "(bm.datasets.larry_files('in_vitro')) or run once without --offline")
+            raise FileNotFoundError(
+                f"--offline: no LARRY files in {folder}; put the in-vitro files there "
+                "(bm.datasets.larry_files('in_vitro')) or run once without --offline"
+            )
         bm.datasets.download_larry(folder, progressbar=True)
     return folder
 
@@ -92,8 +115,10 @@ def interactions(data_dir: Path, kind: str, offline: bool) -> pd.DataFrame:
     if offline:
         if kind == "ligrec":
             return bm.datasets.load_interactions("ligrec", source="liana")
-        raise FileNotFoundError(f"--offline: no {saved}; kinase-substrate pairs come from OmniPath only "
-                                "(run once online, which saves them there)")
+        raise FileNotFoundError(
+            f"--offline: no {saved}; kinase-substrate pairs come from OmniPath only "
+            "(run once online, which saves them there)"
+        )
     frame = bm.datasets.load_interactions(kind)
     frame.to_csv(saved, index=False)
     return frame
@@ -102,41 +127,74 @@ def interactions(data_dir: Path, kind: str, offline: bool) -> pd.DataFrame:
 def pmi_onset(obs: pd.DataFrame, window: int, min_pseudotime: float) -> tuple[float, float, float]:
     """Pseudotime where the rolling mean of pMI (over ``window`` cells ordered by pseudotime) rises
     fastest, and the mean pMI before and after 35e3 (the paper's mark)."""
-    cells = obs.loc[obs["pmi"].notna() & (obs["neutrophil_pseudotime"] >= min_pseudotime),
-                    ["neutrophil_pseudotime", "pmi"]].sort_values("neutrophil_pseudotime")
+    cells = obs.loc[
+        obs["pmi"].notna() & (obs["neutrophil_pseudotime"] >= min_pseudotime), ["neutrophil_pseudotime", "pmi"]
+    ].sort_values("neutrophil_pseudotime")
     if len(cells) < 2 * window:
         return float("nan"), float("nan"), float("nan")
     smooth = cells["pmi"].rolling(window, center=True).mean().to_numpy()
     rise = smooth[window:] - smooth[:-window]
     at = int(np.nanargmax(rise)) + window // 2
     mark = cells["neutrophil_pseudotime"] < PAPER_TEXT["pMI onset pseudotime"]
-    return (float(cells["neutrophil_pseudotime"].iloc[at]), float(cells.loc[mark, "pmi"].mean()),
-            float(cells.loc[~mark, "pmi"].mean()))
+    return (
+        float(cells["neutrophil_pseudotime"].iloc[at]),
+        float(cells.loc[mark, "pmi"].mean()),
+        float(cells.loc[~mark, "pmi"].mean()),
+    )
 
 
 def lineage(data_dir: Path, cfg: dict[str, Any], offline: bool, seed: int) -> list[dict[str, Any]]:
     adata = bm.datasets.read_larry(larry_folder(data_dir, offline), uppercase_genes=True)
     # read_larry keeps only cells with a clone (as the paper did); Appendix A.4.2 preprocessing
     bm.pp.preprocess(adata, n_top_genes=min(cfg["n_top_genes"], adata.n_vars))
-    common = dict(method=cfg["method"], n_pairings=cfg["n_pairings"], min_clones=cfg["min_clones"],
-                  random_state=seed, progress=True)
+    common = dict(
+        method=cfg["method"],
+        n_pairings=cfg["n_pairings"],
+        min_clones=cfg["min_clones"],
+        random_state=seed,
+        progress=True,
+    )
     rows = []
-    bm.tl.lmi(adata, condition_key="time", conditions=(2, 6), n_shuffles=cfg["n_shuffles"], key_added="d2_d6",
-              **common)
-    bm.tl.lmi(adata, condition_key="well", conditions=(1, 2), restrict={"time": 6}, n_shuffles=cfg["n_shuffles"],
-              key_added="d6_d6", **common)
+    bm.tl.lmi(adata, condition_key="time", conditions=(2, 6), n_shuffles=cfg["n_shuffles"], key_added="d2_d6", **common)
+    bm.tl.lmi(
+        adata,
+        condition_key="well",
+        conditions=(1, 2),
+        restrict={"time": 6},
+        n_shuffles=cfg["n_shuffles"],
+        key_added="d6_d6",
+        **common,
+    )
     for key, name in (("d2_d6", "I(day 2; day 6)"), ("d6_d6", "I(day 6; day 6')")):
         s = adata.uns[key]["summary"].iloc[0]
-        rows.append({"quantity": name, "ours": s.mi_mean, "ours_se": s.mi_se, "shuffles": s.shuffled_mean,
-                     "detail": f"{int(s.n_pairings)} pairings, p = {s.p_value:.3g}"})
+        rows.append(
+            {
+                "quantity": name,
+                "ours": s.mi_mean,
+                "ours_se": s.mi_se,
+                "shuffles": s.shuffled_mean,
+                "detail": f"{int(s.n_pairings)} pairings, p = {s.p_value:.3g}",
+            }
+        )
     bm.tl.markov_test(adata, n_shuffles=cfg["n_shuffles"], **common)
     res = adata.uns["markov_test"]
-    rows.append({"quantity": "Markov test p-value", "ours": res["p_value"], "paper": np.nan,
-                 "detail": "Markovian" if res["markovian"] else "not Markovian (paper: not Markovian)"})
+    rows.append(
+        {
+            "quantity": "Markov test p-value",
+            "ours": res["p_value"],
+            "paper": np.nan,
+            "detail": "Markovian" if res["markovian"] else "not Markovian (paper: not Markovian)",
+        }
+    )
     bm.tl.pmi(adata, condition_key="time", conditions=(2, 6), **common)
     onset, before, after = pmi_onset(adata.obs, cfg["window"], cfg["min_pseudotime"])
-    rows.append({"quantity": "pMI onset pseudotime", "ours": onset,
-                 "detail": f"mean pMI below / above 35e3: {before:.3f} / {after:.3f}"})
+    rows.append(
+        {
+            "quantity": "pMI onset pseudotime",
+            "ours": onset,
+            "detail": f"mean pMI below / above 35e3: {before:.3f} / {after:.3f}",
+        }
+    )
     return rows
 
 
@@ -151,19 +209,43 @@ def proteins(data_dir: Path, cfg: dict[str, Any], offline: bool, seed: int) -> l
     for kind in ("ligrec", "kinase"):
         pairs = bm.pp.pair_interactions(embeddings, interactions(data_dir, kind, offline))
         label = "LMI" if cfg["method"] == "lmi" else cfg["method"]
-        bm.tl.lmi(pairs, method=cfg["method"], n_pairings=min(cfg["n_pairings"], 3), n_shuffles=cfg["n_shuffles"],
-                  random_state=seed, progress=True)
+        bm.tl.lmi(
+            pairs,
+            method=cfg["method"],
+            n_pairings=min(cfg["n_pairings"], 3),
+            n_shuffles=cfg["n_shuffles"],
+            random_state=seed,
+            progress=True,
+        )
         s = pairs.uns["lmi"]["summary"].iloc[0]
-        rows.append({"quantity": f"I({kind}) {label}", "ours": s.mi_mean, "ours_se": s.mi_se,
-                     "shuffles": s.shuffled_mean, "detail": f"{pairs.n_obs} pairs"})
+        rows.append(
+            {
+                "quantity": f"I({kind}) {label}",
+                "ours": s.mi_mean,
+                "ours_se": s.mi_se,
+                "shuffles": s.shuffled_mean,
+                "detail": f"{pairs.n_obs} pairs",
+            }
+        )
         rows.append({"quantity": f"I({kind}) {label} shuffled", "ours": s.shuffled_mean})
         # the density-ratio score needs LMI's latents whatever method measured the MI
-        bm.tl.interaction_roc(pairs, n_holdout=cfg["n_holdout"], n_splits=cfg["n_splits"], random_state=seed,
-                              progress=True, estimator_kwds=cfg["roc_kwds"])
+        bm.tl.interaction_roc(
+            pairs,
+            n_holdout=cfg["n_holdout"],
+            n_splits=cfg["n_splits"],
+            random_state=seed,
+            progress=True,
+            estimator_kwds=cfg["roc_kwds"],
+        )
         table = pairs.uns["interaction_roc"]["table"]
-        rows.append({"quantity": f"ROC AUC {kind}", "ours": float(table["auc"].mean()),
-                     "ours_se": float(table["auc"].std(ddof=1) / np.sqrt(len(table))),
-                     "detail": f"{len(table)} splits of {cfg['n_holdout']} held-out proteins"})
+        rows.append(
+            {
+                "quantity": f"ROC AUC {kind}",
+                "ours": float(table["auc"].mean()),
+                "ours_se": float(table["auc"].std(ddof=1) / np.sqrt(len(table))),
+                "detail": f"{len(table)} splits of {cfg['n_holdout']} held-out proteins",
+            }
+        )
     return rows
 
 
@@ -194,9 +276,18 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     args.out.mkdir(parents=True, exist_ok=True)
     name = "real_data_reduced.csv" if args.reduced else "real_data.csv"
     table.to_csv(args.out / name, index=False)
-    (args.out / name).with_suffix(".json").write_text(json.dumps(
-        {"settings": cfg, "seed": args.seed, "data_dir": str(args.data_dir), "offline": args.offline,
-         "seconds": time.perf_counter() - start}, indent=2))
+    (args.out / name).with_suffix(".json").write_text(
+        json.dumps(
+            {
+                "settings": cfg,
+                "seed": args.seed,
+                "data_dir": str(args.data_dir),
+                "offline": args.offline,
+                "seconds": time.perf_counter() - start,
+            },
+            indent=2,
+        )
+    )
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"wrote {args.out / name}; {time.perf_counter() - start:.0f} s")

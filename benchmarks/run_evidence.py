@@ -35,8 +35,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--full", action="store_true", help="run every script at the papers' size")
     parser.add_argument("--only", nargs="+", choices=sorted(SCRIPTS), help="run only these parts")
-    parser.add_argument("--cache-dir", default=None,
-                        help="resume: finished fits are kept in <cache-dir>/<name> and skipped on a rerun")
+    parser.add_argument(
+        "--cache-dir", default=None, help="resume: finished fits are kept in <cache-dir>/<name> and skipped on a rerun"
+    )
     args = parser.parse_args()
     (HERE / "results").mkdir(exist_ok=True)
     timings = []

@@ -8,6 +8,16 @@ from .estimators import LMIResult, MIResult
 __version__ = "0.1.0"
 
 __all__ = [
-    "mi", "METHODS", "MIResult", "EstimateWarning", "LMIResult", "benchmark", "datasets", "estimators", "pl", "pp",
-    "tl", "__version__",
+    "mi",
+    "METHODS",
+    "MIResult",
+    "EstimateWarning",
+    "LMIResult",
+    "benchmark",
+    "datasets",
+    "estimators",
+    "pl",
+    "pp",
+    "tl",
+    "__version__",
 ]

@@ -13,8 +13,9 @@ from . import datasets
 from .api import mi
 
 
-def demo(d: int, rank: int, n: int, mi_bits: float, n_shuffles: int, method: str, random_state: int,
-         n_refits: int = 2) -> int:
+def demo(
+    d: int, rank: int, n: int, mi_bits: float, n_shuffles: int, method: str, random_state: int, n_refits: int = 2
+) -> int:
     """Estimate MI with its standard error on Algorithm 4 data, plus a permutation test with
     ``n_shuffles`` shuffled pairings; print a summary.
     """
@@ -23,20 +24,26 @@ def demo(d: int, rank: int, n: int, mi_bits: float, n_shuffles: int, method: str
     print(f"Algorithm 4 data: N={n}, d={d}, rank {rank}, true MI = {mi_bits:.3f} bits")
     x, y = datasets.gaussian_low_rank(d=d, rank=rank, n=n, mi_bits=mi_bits, random_state=random_state)
     start = time.perf_counter()
-    res = mi(x, y, method=method, random_state=random_state, error_bars=True, n_refits=n_refits,
-             n_shuffles=n_shuffles)
+    res = mi(x, y, method=method, random_state=random_state, error_bars=True, n_refits=n_refits, n_shuffles=n_shuffles)
     seconds = time.perf_counter() - start
     label = method if res.method == method else f"{method} ({res.method})"
     low, high = res.ci(0.95)
-    print(f"  {label} estimate: {res.mi:.3f} +/- {res.se:.3f} bits (95% CI {low:.3f} to {high:.3f}; "
-          f"error {res.mi - mi_bits:+.3f}; {seconds:.1f} s with error bars and shuffles)")
+    print(
+        f"  {label} estimate: {res.mi:.3f} +/- {res.se:.3f} bits (95% CI {low:.3f} to {high:.3f}; "
+        f"error {res.mi - mi_bits:+.3f}; {seconds:.1f} s with error bars and shuffles)"
+    )
     if res.null is not None:
         s = res.null
         resolution = 1 / (1 + len(s))
-        p_text = f"p <= {resolution:.3f} (the resolution of {len(s)} shuffles)" if res.p_value <= resolution \
+        p_text = (
+            f"p <= {resolution:.3f} (the resolution of {len(s)} shuffles)"
+            if res.p_value <= resolution
             else f"p = {res.p_value:.3f}"
-        line = f"  shuffled pairings ({len(s)}): {s.mean():+.3f} +/- {s.std(ddof=1) if len(s) > 1 else 0:.3f} bits " \
-               f"(truth 0); permutation {p_text}"
+        )
+        line = (
+            f"  shuffled pairings ({len(s)}): {s.mean():+.3f} +/- {s.std(ddof=1) if len(s) > 1 else 0:.3f} bits "
+            f"(truth 0); permutation {p_text}"
+        )
         if len(s) > 1 and s.std(ddof=1) > 0:
             line += f"; z-test against the shuffles p = {norm.sf((res.mi - s.mean()) / s.std(ddof=1)):.2g}"
         print(line)
@@ -58,22 +65,34 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("demo", help="MI with shuffle controls on Algorithm 4 data with known MI")
     default, quick = DEMO_SIZES["default"], DEMO_SIZES["quick"]
-    p.add_argument("--quick", action="store_true",
-                   help=f"a small problem that runs in seconds on a CPU: d={quick['d']}, n={quick['n']}, "
-                        f"{quick['shuffles']} shuffle, {quick['refits']} refit (options given explicitly win)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"a small problem that runs in seconds on a CPU: d={quick['d']}, n={quick['n']}, "
+        f"{quick['shuffles']} shuffle, {quick['refits']} refit (options given explicitly win)",
+    )
     p.add_argument("--d", type=int, default=None, help=f"ambient dimension (default {default['d']})")
-    p.add_argument("--rank", "--k", dest="rank", type=int, default=1,
-                   help="dimension of the dependence, the paper's k (default 1; --k is the old name)")
+    p.add_argument(
+        "--rank",
+        "--k",
+        dest="rank",
+        type=int,
+        default=1,
+        help="dimension of the dependence, the paper's k (default 1; --k is the old name)",
+    )
     p.add_argument("--n", type=int, default=None, help=f"samples (default {default['n']})")
     p.add_argument("--mi", type=float, default=1.0, help="true MI in bits (default 1)")
     p.add_argument("--shuffles", type=int, default=None, help=f"shuffled controls (default {default['shuffles']})")
     p.add_argument("--method", default="auto", help="estimator (default auto: LMI at the default size)")
-    p.add_argument("--refits", type=int, default=None,
-                   help=f"extra fits behind LMI's standard error (default {default['refits']})")
+    p.add_argument(
+        "--refits", type=int, default=None, help=f"extra fits behind LMI's standard error (default {default['refits']})"
+    )
     p.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    size = {name: value if getattr(args, name) is None else getattr(args, name)
-            for name, value in DEMO_SIZES["quick" if args.quick else "default"].items()}
+    size = {
+        name: value if getattr(args, name) is None else getattr(args, name)
+        for name, value in DEMO_SIZES["quick" if args.quick else "default"].items()
+    }
     return demo(size["d"], args.rank, size["n"], args.mi, size["shuffles"], args.method, args.seed, size["refits"])
 
 

@@ -165,14 +165,14 @@ def run_parallel(
         with warnings.catch_warnings():
             # loky replaces a worker whose memory grew by 300 MB (a trained network) and says so; the
             # pending fits run on the new worker with their own seeds, so nothing is lost or changed
-            warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given to the executor",
-                                    category=UserWarning)
+            warnings.filterwarnings(
+                "ignore", message="A worker stopped while some jobs were given to the executor", category=UserWarning
+            )
             outputs = parallel(delayed(_in_budget)(func, tuple(calls[i]), FIT_THREADS) for i in todo)
             for i, res in zip(todo, outputs, strict=True):
                 done(i, res)
     bar.close()
     return results
-
 
 
 @dataclass(frozen=True)
@@ -207,7 +207,12 @@ def _dense_rows(features: Any, rows: np.ndarray) -> np.ndarray:
 
 
 def _fit(
-    x_features: Any, y_features: Any, job: FitJob, method: str, options: dict[str, Any], with_se: bool = False,
+    x_features: Any,
+    y_features: Any,
+    job: FitJob,
+    method: str,
+    options: dict[str, Any],
+    with_se: bool = False,
 ) -> FitResult:
     x = _dense_rows(x_features, job.x_rows)
     y = _dense_rows(y_features, job.y_rows)
@@ -245,8 +250,9 @@ def warn_fits(results: Sequence[FitResult], *, stacklevel: int = 3) -> None:
         for kind, message in r.warnings:
             by_kind.setdefault(kind, []).append(message)
     for kind, messages in by_kind.items():
-        warnings.warn(EstimateWarning(f"{len(messages)} of {len(real)} real fits: {messages[0]}", kind),
-                      stacklevel=stacklevel)
+        warnings.warn(
+            EstimateWarning(f"{len(messages)} of {len(real)} real fits: {messages[0]}", kind), stacklevel=stacklevel
+        )
 
 
 def _fingerprint(features: Any) -> str:
@@ -278,16 +284,23 @@ def _cache_key(job: FitJob, method: str, options: dict[str, Any], data_key: str,
 
 def _load(path: Path, job: FitJob) -> FitResult:
     with np.load(path) as f:
-        held = (tuple(zip(f["warn_kinds"].tolist(), f["warn_messages"].tolist(), strict=True))
-                if "warn_kinds" in f else ())
-        return FitResult(job=job, mi=float(f["mi"]), pmi=f["pmi"], se=float(f["se"]) if "se" in f else float("nan"),
-                         warnings=held)
+        held = (
+            tuple(zip(f["warn_kinds"].tolist(), f["warn_messages"].tolist(), strict=True)) if "warn_kinds" in f else ()
+        )
+        return FitResult(
+            job=job, mi=float(f["mi"]), pmi=f["pmi"], se=float(f["se"]) if "se" in f else float("nan"), warnings=held
+        )
 
 
 def _save(path: Path, result: FitResult) -> None:
-    np.savez(path, mi=result.mi, pmi=result.pmi, se=result.se,
-             warn_kinds=np.array([k for k, _ in result.warnings], dtype=str),
-             warn_messages=np.array([m for _, m in result.warnings], dtype=str))
+    np.savez(
+        path,
+        mi=result.mi,
+        pmi=result.pmi,
+        se=result.se,
+        warn_kinds=np.array([k for k, _ in result.warnings], dtype=str),
+        warn_messages=np.array([m for _, m in result.warnings], dtype=str),
+    )
 
 
 def root_seed(random_state: Any) -> int:
@@ -349,11 +362,20 @@ def run_fits(
         folder = Path(cache_dir)
         folder.mkdir(parents=True, exist_ok=True)
         data_key = _fingerprint(x_features) + _fingerprint(y_features)
-        paths = [folder / f"{_cache_key(job, method, options, data_key, flag)}.npz"
-                 for job, flag in zip(jobs, flags, strict=True)]
+        paths = [
+            folder / f"{_cache_key(job, method, options, data_key, flag)}.npz"
+            for job, flag in zip(jobs, flags, strict=True)
+        ]
     by_path = {p: job for p, job in zip(paths, jobs, strict=True) if p is not None}
     calls = [(x_features, y_features, job, method, options, flag) for job, flag in zip(jobs, flags, strict=True)]
-    return run_parallel(_fit, calls, n_jobs=n_jobs, progress=progress, desc=f"{method} fits", cache=paths,
-                        load=lambda p: _load(p, by_path[p]), save=_save,
-                        thread_exact=method in THREAD_EXACT
-                        and sum(len(job.x_rows) for job in jobs) < THREAD_EXACT_MAX_SAMPLES)
+    return run_parallel(
+        _fit,
+        calls,
+        n_jobs=n_jobs,
+        progress=progress,
+        desc=f"{method} fits",
+        cache=paths,
+        load=lambda p: _load(p, by_path[p]),
+        save=_save,
+        thread_exact=method in THREAD_EXACT and sum(len(job.x_rows) for job in jobs) < THREAD_EXACT_MAX_SAMPLES,
+    )

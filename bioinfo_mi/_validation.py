@@ -23,8 +23,16 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = [
-    "EstimateWarning", "check_array", "check_pair", "check_random_state", "check_positive_int", "check_device",
-    "check_options", "renamed", "seed_from", "to_base",
+    "EstimateWarning",
+    "check_array",
+    "check_pair",
+    "check_random_state",
+    "check_positive_int",
+    "check_device",
+    "check_options",
+    "renamed",
+    "seed_from",
+    "to_base",
 ]
 
 
@@ -106,16 +114,19 @@ def _align(x: Any, y: Any) -> Any:
     if x.index.equals(y.index):
         return y
     if not (x.index.is_unique and y.index.is_unique):
-        raise ValueError("x and y are pandas objects whose indices differ and are not unique, so their rows "
-                         "cannot be paired by label; pass them with identical indices (or as arrays, paired "
-                         "by position)")
+        raise ValueError(
+            "x and y are pandas objects whose indices differ and are not unique, so their rows "
+            "cannot be paired by label; pass them with identical indices (or as arrays, paired "
+            "by position)"
+        )
     missing_y, missing_x = x.index.difference(y.index), y.index.difference(x.index)
     if len(missing_y) or len(missing_x):
         example = list(missing_y[:3]) or list(missing_x[:3])
         raise ValueError(
             f"x and y are pandas objects paired by index, but {len(missing_y)} label(s) of x are not in y's "
             f"index and {len(missing_x)} of y are not in x's (e.g. {[str(v) for v in example]}); select the "
-            "shared rows first (e.g. y.loc[x.index]), or pass arrays to pair rows by position")
+            "shared rows first (e.g. y.loc[x.index]), or pass arrays to pair rows by position"
+        )
     return y.loc[x.index]
 
 
@@ -129,9 +140,7 @@ def check_pair(x: Any, y: Any, *, min_samples: int = 2, method: str = "") -> tup
     xa = check_array(x, name="x")
     ya = check_array(y, name="y")
     if xa.shape[0] != ya.shape[0]:
-        raise ValueError(
-            f"x and y must have the same number of samples (rows), got {xa.shape[0]} and {ya.shape[0]}"
-        )
+        raise ValueError(f"x and y must have the same number of samples (rows), got {xa.shape[0]} and {ya.shape[0]}")
     if xa.shape[0] < min_samples:
         what = f"method {method!r}" if method else "this estimator"
         raise ValueError(f"{what} needs at least {min_samples} samples, got {xa.shape[0]}")
@@ -153,8 +162,12 @@ def renamed(**old_to_new: str) -> Callable[[F], F]:
                 if old in kwargs:
                     if new in kwargs:
                         raise TypeError(f"{func.__name__}() got both {new!r} and its old name {old!r}; give {new!r}")
-                    warnings.warn(f"{func.__name__}(): {old!r} was renamed to {new!r}; the old name will be removed "
-                                  "in the next release", FutureWarning, stacklevel=2)
+                    warnings.warn(
+                        f"{func.__name__}(): {old!r} was renamed to {new!r}; the old name will be removed "
+                        "in the next release",
+                        FutureWarning,
+                        stacklevel=2,
+                    )
                     kwargs[new] = kwargs.pop(old)
             return func(*args, **kwargs)
 

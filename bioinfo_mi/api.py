@@ -55,9 +55,14 @@ METHODS: dict[str, Callable[..., MIResult]] = {
 
 #: the function behind each method, whose signature lists the options the method takes
 _IMPLEMENTATIONS: dict[str, Callable[..., MIResult]] = {
-    "lmi": _lmi.lmi, "ksg-calibrated": ksg_calibrated, "ksg": knn.ksg, "bi-ksg": knn.bi_ksg,
-    "ksg-local": normalization.ksg_local, "ksg-global": normalization.ksg_global,
-    "ksg-global-linf": normalization.ksg_global_linf, "infonce": neural.infonce,
+    "lmi": _lmi.lmi,
+    "ksg-calibrated": ksg_calibrated,
+    "ksg": knn.ksg,
+    "bi-ksg": knn.bi_ksg,
+    "ksg-local": normalization.ksg_local,
+    "ksg-global": normalization.ksg_global,
+    "ksg-global-linf": normalization.ksg_global_linf,
+    "infonce": neural.infonce,
     **{name: neural.mine for name in ("mine", "mine-local", "mine-global", "mine-global-corrected")},
 }
 
@@ -177,9 +182,18 @@ def mi(
         # the extra fits run the estimator that produced res (the one "auto" chose), with its options
         opts = {key: v for key, v in options.items() if key != "samples_per_dim"}
         if error_bars:
-            res = add_error_bars(res, x, y, options=opts, random_state=bars_seed, n_refits=n_refits,
-                                 n_jobs=n_jobs, progress=progress)
+            res = add_error_bars(
+                res, x, y, options=opts, random_state=bars_seed, n_refits=n_refits, n_jobs=n_jobs, progress=progress
+            )
         if n_shuffles:
-            res = permutation_test(res, x, y, options=opts, n_shuffles=n_shuffles, random_state=shuffle_seed,
-                                   n_jobs=n_jobs, progress=progress)
+            res = permutation_test(
+                res,
+                x,
+                y,
+                options=opts,
+                n_shuffles=n_shuffles,
+                random_state=shuffle_seed,
+                n_jobs=n_jobs,
+                progress=progress,
+            )
     return res

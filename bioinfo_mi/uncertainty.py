@@ -69,8 +69,15 @@ from ._validation import check_positive_int
 from .estimators._copula import copula_transform, gaussian_mi
 from .estimators._result import MIResult
 
-__all__ = ["PARTITIONS", "subsampling_se", "sampling_se", "add_error_bars", "permutation_test", "SUBSAMPLED",
-           "REFITTED"]
+__all__ = [
+    "PARTITIONS",
+    "subsampling_se",
+    "sampling_se",
+    "add_error_bars",
+    "permutation_test",
+    "SUBSAMPLED",
+    "REFITTED",
+]
 
 #: numbers of disjoint parts of the subsampling standard error
 PARTITIONS: tuple[int, ...] = (2, 3, 4, 5, 6)
@@ -100,8 +107,9 @@ def _design(n: int, partitions: tuple[int, ...] | None) -> tuple[tuple[int, ...]
     return PARTITIONS, REPEATS
 
 
-def _partition_jobs(n: int, partitions: tuple[int, ...], repeats: int,
-                    random_state: Any) -> tuple[list[FitJob], list[int]]:
+def _partition_jobs(
+    n: int, partitions: tuple[int, ...], repeats: int, random_state: Any
+) -> tuple[list[FitJob], list[int]]:
     """``repeats`` random partitions into ``m`` disjoint parts for every ``m``: one job per part;
     ``parts`` labels each job with its partition (``(m, repeat)``, encoded ``m * 1000 + repeat``).
     """
@@ -122,7 +130,8 @@ def _usable_partitions(n: int, partitions: tuple[int, ...]) -> tuple[int, ...]:
     if len(usable) < 2:
         raise ValueError(
             f"error_bars needs at least {3 * MIN_PART} samples for the subsampling standard error (parts of "
-            f">= {MIN_PART} samples in at least two partitions); got {n}")
+            f">= {MIN_PART} samples in at least two partitions); got {n}"
+        )
     return usable
 
 
@@ -133,9 +142,14 @@ def _fit_b(estimates: np.ndarray, parts: np.ndarray, n: int, repeats: int) -> di
     b_part = np.array([(n // m) * np.var(estimates[parts == lab], ddof=1) for m, lab in zip(ms, labels, strict=True)])
     dof = ms - 1
     b = float(np.sum(dof * b_part) / np.sum(dof))
-    return {"partitions": sorted(set(ms.tolist())), "repeats": repeats,
-            "b_per_partition": [float(np.mean(b_part[ms == m])) for m in sorted(set(ms.tolist()))],
-            "B": b, "se": float(np.sqrt(b / n)), "se_rel_uncertainty": float(np.sqrt(1 / (2 * dof.sum())))}
+    return {
+        "partitions": sorted(set(ms.tolist())),
+        "repeats": repeats,
+        "b_per_partition": [float(np.mean(b_part[ms == m])) for m in sorted(set(ms.tolist()))],
+        "B": b,
+        "se": float(np.sqrt(b / n)),
+        "se_rel_uncertainty": float(np.sqrt(1 / (2 * dof.sum()))),
+    }
 
 
 @shared_docs
@@ -205,8 +219,16 @@ def _base_factor(res: MIResult) -> float:
 
 
 @shared_docs
-def sampling_se(res: MIResult, x: np.ndarray, y: np.ndarray, *, options: dict[str, Any], random_state: Any,
-                n_jobs: int = -1, progress: bool = False) -> tuple[float, dict[str, Any]]:
+def sampling_se(
+    res: MIResult,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    options: dict[str, Any],
+    random_state: Any,
+    n_jobs: int = -1,
+    progress: bool = False,
+) -> tuple[float, dict[str, Any]]:
     """Compute the standard error of ``res.mi`` from the sampling of the data alone, for a fixed fit.
 
     KSG family: subsampling of the estimator; ``ksg-calibrated``: subsampling of the copula KSG (or
@@ -233,8 +255,9 @@ def sampling_se(res: MIResult, x: np.ndarray, y: np.ndarray, *, options: dict[st
     """
     method = res.method
     if method in SUBSAMPLED:
-        info = subsampling_se(x, y, method=method, options=options, random_state=random_state, n_jobs=n_jobs,
-                              progress=progress)
+        info = subsampling_se(
+            x, y, method=method, options=options, random_state=random_state, n_jobs=n_jobs, progress=progress
+        )
         return info["se"], info
     if method == "ksg-calibrated":
         xs = copula_transform(x[:, x.std(axis=0) > 0])
@@ -247,15 +270,21 @@ def sampling_se(res: MIResult, x: np.ndarray, y: np.ndarray, *, options: dict[st
             info["what"] = "Gaussian-copula MI (the estimate was capped at it)"
             return info["se"], info
         ksg_opts = {key: options[key] for key in ("k", "jitter", "workers", "base") if key in options}
-        info = subsampling_se(xs, ys, method="ksg", options=ksg_opts, random_state=random_state, n_jobs=n_jobs,
-                              progress=progress)
+        info = subsampling_se(
+            xs, ys, method="ksg", options=ksg_opts, random_state=random_state, n_jobs=n_jobs, progress=progress
+        )
         factor = float(np.sqrt(1 + 1 / res.params["n_twins"])) if extra.get("calibrated") else 1.0
         info["what"] = "copula KSG" + (", times sqrt(1 + 1 / n_twins) for the twins" if factor != 1 else "")
         return info["se"] * factor, info
     if method == "lmi":
         test = res.test_idx
-        info = subsampling_se(res.zx[test], res.zy[test], method="ksg",
-                              options={"k": res.params.get("k", 3), "base": res.base}, random_state=random_state)
+        info = subsampling_se(
+            res.zx[test],
+            res.zy[test],
+            method="ksg",
+            options={"k": res.params.get("k", 3), "base": res.base},
+            random_state=random_state,
+        )
         info["what"] = "KSG on the held-out latents"
         return info["se"], info
     if method in REFITTED:
@@ -310,9 +339,15 @@ def add_error_bars(
         # the data set itself, i.e. of the mean over all splits, which uses every sample: the held-out
         # sampling variance (n_scored samples) scaled to all n samples
         scale = res.n_scored / res.n_samples
-        info = {"method": "refits", "n_refits": n_refits, "refit_estimates": values[1:].tolist(),
-                "fit_sd": float(np.sqrt(var_fit)), "sampling_se": float(se), "sampling_scale": scale,
-                "sampling": info}
+        info = {
+            "method": "refits",
+            "n_refits": n_refits,
+            "refit_estimates": values[1:].tolist(),
+            "fit_sd": float(np.sqrt(var_fit)),
+            "sampling_se": float(se),
+            "sampling_scale": scale,
+            "sampling": info,
+        }
         se = float(np.sqrt(var_fit + scale * se**2))
     return dataclasses.replace(res, se=float(se), extra={**res.extra, "error_bars": info})
 
@@ -358,6 +393,9 @@ def permutation_test(
     fits = run_fits(x, y, jobs, method=res.method, options=options, n_jobs=n_jobs, progress=progress)
     null = np.array([f.mi for f in fits])
     p = (1 + int(np.sum(null >= res.mi))) / (1 + n_shuffles)
-    return dataclasses.replace(res, null=null, p_value=float(p),
-                               extra={**res.extra, "permutation": {"n_shuffles": n_shuffles,
-                                                                   "resolution": 1 / (1 + n_shuffles)}})
+    return dataclasses.replace(
+        res,
+        null=null,
+        p_value=float(p),
+        extra={**res.extra, "permutation": {"n_shuffles": n_shuffles, "resolution": 1 / (1 + n_shuffles)}},
+    )

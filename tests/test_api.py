@@ -7,8 +7,17 @@ import bioinfo_mi as bm
 from bioinfo_mi.__main__ import main
 
 REQUIRED = [
-    "lmi", "ksg", "bi-ksg", "ksg-local", "ksg-global", "ksg-global-linf",
-    "mine", "mine-local", "mine-global", "mine-global-corrected", "infonce",
+    "lmi",
+    "ksg",
+    "bi-ksg",
+    "ksg-local",
+    "ksg-global",
+    "ksg-global-linf",
+    "mine",
+    "mine-local",
+    "mine-global",
+    "mine-global-corrected",
+    "infonce",
 ]
 
 

@@ -10,8 +10,16 @@ import pytest
 import bioinfo_mi as bm
 from bioinfo_mi import uncertainty
 
-MODULES = {"bm": bm, "bm.estimators": bm.estimators, "bm.datasets": bm.datasets, "bm.pp": bm.pp, "bm.tl": bm.tl,
-           "bm.pl": bm.pl, "bm.benchmark": bm.benchmark, "bioinfo_mi.uncertainty": uncertainty}
+MODULES = {
+    "bm": bm,
+    "bm.estimators": bm.estimators,
+    "bm.datasets": bm.datasets,
+    "bm.pp": bm.pp,
+    "bm.tl": bm.tl,
+    "bm.pl": bm.pl,
+    "bm.benchmark": bm.benchmark,
+    "bioinfo_mi.uncertainty": uncertainty,
+}
 
 
 def _public_functions():
@@ -33,8 +41,9 @@ def test_numpydoc_parameters_and_returns(func):
         assert re.search(r"^Parameters\n-{10}", doc, re.M), "no Parameters section"
         for p in params:
             name = ("**" if p.kind is p.VAR_KEYWORD else "*" if p.kind is p.VAR_POSITIONAL else "") + p.name
-            assert re.search(rf"^(?:[\w*]+, )*{re.escape(name)}(?:, [\w*]+)*\s*(?::.*)?$", doc, re.M), \
+            assert re.search(rf"^(?:[\w*]+, )*{re.escape(name)}(?:, [\w*]+)*\s*(?::.*)?$", doc, re.M), (
                 f"parameter {name} not documented"
+            )
     assert re.search(r"^(Returns|Yields)\n-{7}", doc, re.M), "no Returns section"
 
 
@@ -80,17 +89,19 @@ def test_renamed_keywords_still_work_for_one_release_with_a_warning():
     np.testing.assert_array_equal(old_x, x)
     with pytest.warns(FutureWarning, match="'k' was renamed to 'n_noise'"):
         assert bm.datasets.duplicate_noise(x, 0, k=2).shape == (120, 6)
-    for func, old, new in ((bm.tl.markov_test, "alpha", "significance_level"),
-                           (bm.tl.interaction_roc, "chunk_size", "max_elements"),
-                           (bm.estimators.mine, "verbose", "progress"), (bm.estimators.infonce, "verbose", "progress")):
+    for func, old, new in (
+        (bm.tl.markov_test, "alpha", "significance_level"),
+        (bm.tl.interaction_roc, "chunk_size", "max_elements"),
+        (bm.estimators.mine, "verbose", "progress"),
+        (bm.estimators.infonce, "verbose", "progress"),
+    ):
         assert func.__renamed__ == {old: new} and new in inspect.signature(func).parameters
 
 
 def test_markov_test_alpha_is_the_significance_level_for_one_release():
     adata = bm.datasets.simulate_lineage(n_clones=120, n_genes=30, random_state=0)
     with pytest.warns(FutureWarning, match="'alpha' was renamed to 'significance_level'"):
-        bm.tl.markov_test(adata, method="ksg", n_pairings=2, n_shuffles=1, min_clones=20, alpha=0.2,
-                          progress=False)
+        bm.tl.markov_test(adata, method="ksg", n_pairings=2, n_shuffles=1, min_clones=20, alpha=0.2, progress=False)
     assert adata.uns["markov_test"]["params"]["significance_level"] == 0.2
 
 

@@ -12,8 +12,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 #: subpackages whose ``__all__`` the API reference must cover
-MODULES = ["bioinfo_mi", "bioinfo_mi.estimators", "bioinfo_mi.datasets", "bioinfo_mi.pp", "bioinfo_mi.tl",
-           "bioinfo_mi.pl", "bioinfo_mi.benchmark", "bioinfo_mi.uncertainty"]
+MODULES = [
+    "bioinfo_mi",
+    "bioinfo_mi.estimators",
+    "bioinfo_mi.datasets",
+    "bioinfo_mi.pp",
+    "bioinfo_mi.tl",
+    "bioinfo_mi.pl",
+    "bioinfo_mi.benchmark",
+    "bioinfo_mi.uncertainty",
+]
 #: top-level names that are modules (documented by their own sections) or not API
 NOT_LISTED = {"benchmark", "datasets", "estimators", "pl", "pp", "tl", "__version__"}
 
@@ -24,14 +32,42 @@ def test_docs_build_without_warnings(tmp_path):
             pytest.fail(f"{package} is not installed: pip install -e '.[doc]' (the test extra includes it)")
     out = tmp_path / "html"
     proc = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", "-d", str(tmp_path / "doctrees"),
-         str(DOCS), str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-W",
+            "--keep-going",
+            "-q",
+            "-b",
+            "html",
+            "-d",
+            str(tmp_path / "doctrees"),
+            str(DOCS),
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, f"sphinx-build failed:\n{proc.stdout[-5000:]}\n{proc.stderr[-10000:]}"
-    for page in ("index", "installation", "quickstart", "choosing_estimator", "benchmarks", "real_data", "workflows",
-                 "citing", "contributing", "api", "tutorials/lineage_markov", "tutorials/protein_interactions",
-                 "generated/bioinfo_mi.mi", "generated/bioinfo_mi.tl.lmi"):
+    for page in (
+        "index",
+        "installation",
+        "quickstart",
+        "choosing_estimator",
+        "benchmarks",
+        "real_data",
+        "workflows",
+        "citing",
+        "contributing",
+        "api",
+        "tutorials/lineage_markov",
+        "tutorials/protein_interactions",
+        "generated/bioinfo_mi.mi",
+        "generated/bioinfo_mi.tl.lmi",
+    ):
         assert (out / f"{page}.html").is_file(), page
     # the figures of docs/benchmarks.md are copied with it
     assert any((out / "_images").glob("*.png"))

@@ -29,15 +29,36 @@ REPO = Path(__file__).resolve().parents[1]
 VERSION = bioinfo_mi.__version__
 NAME = "bioinfo_mi"
 #: without git: working-tree entries that are not sources (environments, caches, build outputs)
-NOT_SOURCES = (".git", ".venv", "venv", "build", "dist", "_build", "*.egg-info", "__pycache__", ".pytest_cache",
-               ".ruff_cache", ".snakemake", "*.pyc", "bmi_suite_cache")
+NOT_SOURCES = (
+    ".git",
+    ".venv",
+    "venv",
+    "build",
+    "dist",
+    "_build",
+    "*.egg-info",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".snakemake",
+    "*.pyc",
+    "bmi_suite_cache",
+)
 
 
 def _copy_sources(dest: Path) -> None:
     """Copy what a clone holds plus untracked files git does not ignore (no caches, environments, outputs)."""
     try:
-        listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                                capture_output=True, check=True).stdout.decode().split("\0")
+        listed = (
+            subprocess.run(
+                ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                cwd=REPO,
+                capture_output=True,
+                check=True,
+            )
+            .stdout.decode()
+            .split("\0")
+        )
     except (OSError, subprocess.CalledProcessError):
         shutil.copytree(REPO, dest, ignore=shutil.ignore_patterns(*NOT_SOURCES), symlinks=True)
         return
@@ -55,8 +76,7 @@ def _env() -> dict[str, str]:
 
 
 def _run(cmd: list[str | Path], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, env=_env(), capture_output=True, text=True,
-                          timeout=timeout)
+    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, f"{cmd} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
     return proc
 
@@ -73,8 +93,12 @@ def dists(tmp_path_factory) -> dict[str, Path | str]:
     _copy_sources(src)
     out = root / "dist"
     proc = _run([sys.executable, "-m", "build", "--no-isolation", "--outdir", out, src], cwd=root)
-    return {"root": root, "log": proc.stdout,
-            "sdist": out / f"{NAME}-{VERSION}.tar.gz", "wheel": out / f"{NAME}-{VERSION}-py3-none-any.whl"}
+    return {
+        "root": root,
+        "log": proc.stdout,
+        "sdist": out / f"{NAME}-{VERSION}.tar.gz",
+        "wheel": out / f"{NAME}-{VERSION}-py3-none-any.whl",
+    }
 
 
 def test_build_names_the_version(dists):
@@ -116,15 +140,18 @@ def test_installed_wheel_runs_demo(dists):
     # directory named in a .pth file is not scanned for .pth files, so the editable install's hook stays off
     here = sysconfig.get_paths()
     deps = dict.fromkeys([here["purelib"], here["platlib"], *site.getsitepackages()])
-    venv_site = Path(_run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          cwd=root).stdout.strip())
+    venv_site = Path(
+        _run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=root).stdout.strip()
+    )
     (venv_site / "_test_environment.pth").write_text("\n".join(deps) + "\n")
-    _run([python, "-m", "pip", "install", "--no-deps", "--no-index", "--no-build-isolation", dists["wheel"]],
-         cwd=root)
+    _run([python, "-m", "pip", "install", "--no-deps", "--no-index", "--no-build-isolation", dists["wheel"]], cwd=root)
 
-    where = json.loads(_run([python, "-c", "import json, bioinfo_mi; "
-                                           "print(json.dumps([bioinfo_mi.__file__, bioinfo_mi.__version__]))"],
-                            cwd=root).stdout)
+    where = json.loads(
+        _run(
+            [python, "-c", "import json, bioinfo_mi; print(json.dumps([bioinfo_mi.__file__, bioinfo_mi.__version__]))"],
+            cwd=root,
+        ).stdout
+    )
     installed = Path(where[0]).resolve()
     assert installed.is_relative_to(venv_site.resolve()), f"bioinfo_mi imported from {installed}, not the wheel"
     assert not installed.is_relative_to(REPO / "bioinfo_mi")

@@ -152,8 +152,15 @@ def test_infonce_error_bars():
     assert res.extra["error_bars"]["sampling"]["method"].startswith("variance of the pointwise")
 
 
-@pytest.mark.parametrize("kwargs, err", [({"error_bars": "yes"}, TypeError), ({"n_shuffles": -1}, ValueError),
-                                         ({"n_refits": 0}, ValueError), ({"n_jobs": 0}, ValueError)])
+@pytest.mark.parametrize(
+    "kwargs, err",
+    [
+        ({"error_bars": "yes"}, TypeError),
+        ({"n_shuffles": -1}, ValueError),
+        ({"n_refits": 0}, ValueError),
+        ({"n_jobs": 0}, ValueError),
+    ],
+)
 def test_bad_arguments(kwargs, err):
     x, y = gaussian(100, 0)
     with pytest.raises(err):

@@ -138,9 +138,15 @@ def summarize(results: pd.DataFrame, by: Sequence[str] = ("estimator",)) -> pd.D
         key = key if isinstance(key, tuple) else (key,)
         est, tru = group["estimate"].to_numpy(float), group["true_mi"].to_numpy(float)
         row = dict(zip(by, key, strict=True))
-        row.update(n=len(group), n_failed=int(np.isnan(est).sum()), mse=mse(est, tru), bias=bias(est, tru),
-                   normalized_rmse=normalized_rmse(est, tru), spearman=spearman(est, tru),
-                   kendall_tau=kendall_tau(est, tru))
+        row.update(
+            n=len(group),
+            n_failed=int(np.isnan(est).sum()),
+            mse=mse(est, tru),
+            bias=bias(est, tru),
+            normalized_rmse=normalized_rmse(est, tru),
+            spearman=spearman(est, tru),
+            kendall_tau=kendall_tau(est, tru),
+        )
         if "seconds" in group:
             row["seconds"] = float(group["seconds"].median())
         rows.append(row)

@@ -43,7 +43,12 @@ PAPER_N_SAMPLES = {"mnist": 5000, "species": 4402}
 
 
 def _resampling_sampler(
-    n: int, rng: np.random.Generator, *, pools: tuple[np.ndarray, np.ndarray], correlation: float, p: float,
+    n: int,
+    rng: np.random.Generator,
+    *,
+    pools: tuple[np.ndarray, np.ndarray],
+    correlation: float,
+    p: float,
     disjoint: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     x, y, _, _ = _draw_from_pools(pools, n, correlation, p, disjoint, rng)
@@ -132,13 +137,15 @@ def resampling_tasks(
     for i, target in enumerate(targets):
         rho = correlation_for_mi(float(target), p)
         true_mi = bernoulli_mi(rho, p)
-        tasks.append(Task(
-            name=f"resample-{source}-{digest}-{i:03d}-n{n_samples}-mi{true_mi:.4f}",
-            sampler=partial(_resampling_sampler, pools=pools, correlation=rho, p=float(p), disjoint=bool(disjoint)),
-            n_samples=n_samples,
-            true_mi=true_mi,
-            params={"source": source, "classes": label, "dataset": i, "correlation": rho, "dim": pools[0].shape[1]},
-        ))
+        tasks.append(
+            Task(
+                name=f"resample-{source}-{digest}-{i:03d}-n{n_samples}-mi{true_mi:.4f}",
+                sampler=partial(_resampling_sampler, pools=pools, correlation=rho, p=float(p), disjoint=bool(disjoint)),
+                n_samples=n_samples,
+                true_mi=true_mi,
+                params={"source": source, "classes": label, "dataset": i, "correlation": rho, "dim": pools[0].shape[1]},
+            )
+        )
     return tasks
 
 
@@ -171,8 +178,16 @@ def digits_tasks(
     Tasks with ``source="digits"``, 64 dimensions (pixel values scaled to [0, 1]).
     """
     data, labels = load_digits_source()
-    return resampling_tasks(data, labels, n_samples=n_samples, n_datasets=n_datasets, classes=classes,
-                            mi_range=mi_range, disjoint=disjoint, source="digits")
+    return resampling_tasks(
+        data,
+        labels,
+        n_samples=n_samples,
+        n_datasets=n_datasets,
+        classes=classes,
+        mi_range=mi_range,
+        disjoint=disjoint,
+        source="digits",
+    )
 
 
 def mnist_tasks(
@@ -209,8 +224,16 @@ def mnist_tasks(
     if len(digits) != 2:
         raise ValueError(f"digits must name two digits, got {digits}")
     data, labels = read_mnist(path, digits=digits, subset=subset)
-    return resampling_tasks(data, labels, n_samples=n_samples, n_datasets=n_datasets, classes=digits,
-                            mi_range=mi_range, disjoint=disjoint, source="mnist")
+    return resampling_tasks(
+        data,
+        labels,
+        n_samples=n_samples,
+        n_datasets=n_datasets,
+        classes=digits,
+        mi_range=mi_range,
+        disjoint=disjoint,
+        source="mnist",
+    )
 
 
 def species_tasks(
@@ -243,5 +266,13 @@ def species_tasks(
     Tasks with ``source="species"``.
     """
     data, labels = read_species_embeddings(embeddings, species, normalize=normalize)
-    return resampling_tasks(data, labels, n_samples=n_samples, n_datasets=n_datasets, classes=classes,
-                            mi_range=mi_range, disjoint=disjoint, source="species")
+    return resampling_tasks(
+        data,
+        labels,
+        n_samples=n_samples,
+        n_datasets=n_datasets,
+        classes=classes,
+        mi_range=mi_range,
+        disjoint=disjoint,
+        source="species",
+    )

@@ -85,8 +85,18 @@ def sample_task(task: Task, seed: int = 0, random_state: int = 0) -> tuple[np.nd
 
 
 def _cache_file(folder: Path, random_state: int, task: Task, seed: int, estimator: Estimator) -> Path:
-    key = json.dumps([random_state, task.name, task.n_samples, task.true_mi, seed, estimator.name,
-                      estimator.method, sorted((k, repr(v)) for k, v in estimator.options.items())])
+    key = json.dumps(
+        [
+            random_state,
+            task.name,
+            task.n_samples,
+            task.true_mi,
+            seed,
+            estimator.name,
+            estimator.method,
+            sorted((k, repr(v)) for k, v in estimator.options.items()),
+        ]
+    )
     return folder / f"{hashlib.blake2b(key.encode(), digest_size=16).hexdigest()}.json"
 
 
@@ -170,17 +180,36 @@ def run_benchmark(
         folder = Path(cache_dir)
         folder.mkdir(parents=True, exist_ok=True)
         paths = [_cache_file(folder, random_state, t, s, e) for t, s, e in jobs]
-    results = run_parallel(_run_one, [(*job, random_state, on_error) for job in jobs], n_jobs=n_jobs,
-                           progress=progress, desc="benchmark fits", cache=paths,
-                           load=lambda p: json.loads(p.read_text()),
-                           save=lambda p, res: p.write_text(json.dumps(res)), keep=lambda res: not res["error"])
+    results = run_parallel(
+        _run_one,
+        [(*job, random_state, on_error) for job in jobs],
+        n_jobs=n_jobs,
+        progress=progress,
+        desc="benchmark fits",
+        cache=paths,
+        load=lambda p: json.loads(p.read_text()),
+        save=lambda p, res: p.write_text(json.dumps(res)),
+        keep=lambda res: not res["error"],
+    )
     rows = []
     for (t, s, e), res in zip(jobs, results, strict=True):
-        rows.append({"task": t.name, "estimator": e.name, "seed": s, "true_mi": t.true_mi, **res,
-                     "n_samples": t.n_samples, **dict(t.params)})
+        rows.append(
+            {
+                "task": t.name,
+                "estimator": e.name,
+                "seed": s,
+                "true_mi": t.true_mi,
+                **res,
+                "n_samples": t.n_samples,
+                **dict(t.params),
+            }
+        )
     table = pd.DataFrame(rows)
     failed = table[table.error != ""]
     if len(failed):
-        warnings.warn(f"{len(failed)} of {len(table)} fits failed (estimate NaN), e.g. "
-                      f"{failed.estimator.iloc[0]} on {failed.task.iloc[0]}: {failed.error.iloc[0]}", stacklevel=2)
+        warnings.warn(
+            f"{len(failed)} of {len(table)} fits failed (estimate NaN), e.g. "
+            f"{failed.estimator.iloc[0]} on {failed.task.iloc[0]}: {failed.error.iloc[0]}",
+            stacklevel=2,
+        )
     return table

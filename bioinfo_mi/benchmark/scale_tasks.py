@@ -91,8 +91,10 @@ def _short_names(transforms: str | Sequence[str]) -> tuple[str, ...]:
         key = name.strip().lower().replace("-", "_")
         key = long_to_short.get(key, key)
         if key not in TRANSFORM_ALIASES:
-            raise ValueError(f"transforms: unknown transformation {name!r}; valid: "
-                             f"{list(TRANSFORM_ALIASES)} or {list(long_to_short)}")
+            raise ValueError(
+                f"transforms: unknown transformation {name!r}; valid: "
+                f"{list(TRANSFORM_ALIASES)} or {list(long_to_short)}"
+            )
         out.append(key)
     return tuple(out)
 
@@ -291,21 +293,24 @@ def scale_task(
             name += f"-seed{data_seed}"
     return Task(
         name=name,
-        sampler=partial(_scale_sampler, base=base, d=d, parameter=parameter, transforms=short, scale=scale,
-                        data_seed=data_seed),
+        sampler=partial(
+            _scale_sampler, base=base, d=d, parameter=parameter, transforms=short, scale=scale, data_seed=data_seed
+        ),
         n_samples=n_samples,
         true_mi=_mi_of(base, d, parameter),
         params={"base": base, "d": d, "transforms": label, "scale": scale, "parameter": parameter},
     )
 
 
-def _trial_design(base: str, d: int, n_trials: int, n_samples: int, mi_range: Any, param_range: Any,
-                  random_state: int) -> tuple[np.ndarray, list[int]]:
+def _trial_design(
+    base: str, d: int, n_trials: int, n_samples: int, mi_range: Any, param_range: Any, random_state: int
+) -> tuple[np.ndarray, list[int]]:
     """Per-trial parameters and data seeds of a (base, d, n_samples) block, independent of the row."""
     seq = np.random.SeedSequence([int(random_state) % 2**63, list(SCALE_BASES).index(base), d, n_samples])
     param_seq, data_seq = seq.spawn(2)
-    params = trial_parameters(base, d, n_trials, mi_range=mi_range, param_range=param_range,
-                              random_state=np.random.default_rng(param_seq))
+    params = trial_parameters(
+        base, d, n_trials, mi_range=mi_range, param_range=param_range, random_state=np.random.default_rng(param_seq)
+    )
     seeds = [int(s) for s in data_seq.generate_state(n_trials, np.uint64) % 2**63]
     return params, seeds
 
@@ -354,10 +359,25 @@ def scale_row_tasks(
     params, seeds = _trial_design(base, d, n_trials, n_samples, mi_range, param_range, random_state)
     tasks = []
     for i, (p, s) in enumerate(zip(params, seeds, strict=True)):
-        task = scale_task(base, d, float(p), transforms=short, scale=scale, n_samples=n_samples, data_seed=s,
-                          name=f"scale-{base}-d{d}-n{n_samples}-{label}-s{scale:.10g}-t{i:02d}")
-        tasks.append(Task(task.name, task.sampler, task.n_samples, task.true_mi,
-                          {**task.params, "trial": i, "row": f"{base} d={d} n={n_samples} {label}"}))
+        task = scale_task(
+            base,
+            d,
+            float(p),
+            transforms=short,
+            scale=scale,
+            n_samples=n_samples,
+            data_seed=s,
+            name=f"scale-{base}-d{d}-n{n_samples}-{label}-s{scale:.10g}-t{i:02d}",
+        )
+        tasks.append(
+            Task(
+                task.name,
+                task.sampler,
+                task.n_samples,
+                task.true_mi,
+                {**task.params, "trial": i, "row": f"{base} d={d} n={n_samples} {label}"},
+            )
+        )
     return tasks
 
 
@@ -395,6 +415,18 @@ def scale_curve_tasks(
         raise ValueError(f"scales must be a non-empty 1-D sequence of positive finite numbers, got {scales!r}")
     if len(np.unique(scales)) != len(scales):
         raise ValueError("scales must not repeat a value")
-    return [task for s in scales for task in scale_row_tasks(
-        base, d, (), n_trials=n_trials, n_samples=n_samples, mi_range=mi_range, param_range=param_range,
-        scale=float(s), random_state=random_state)]
+    return [
+        task
+        for s in scales
+        for task in scale_row_tasks(
+            base,
+            d,
+            (),
+            n_trials=n_trials,
+            n_samples=n_samples,
+            mi_range=mi_range,
+            param_range=param_range,
+            scale=float(s),
+            random_state=random_state,
+        )
+    ]

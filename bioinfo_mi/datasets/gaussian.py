@@ -115,8 +115,9 @@ def gaussian_low_rank(
     rank = check_positive_int(rank, name="rank")
     d = check_positive_int(d, name="d")
     if d < rank:
-        raise ValueError(f"d must be >= rank (ambient dimension at least the dependence dimension), got d={d}, "
-                         f"rank={rank}")
+        raise ValueError(
+            f"d must be >= rank (ambient dimension at least the dependence dimension), got d={d}, rank={rank}"
+        )
     n = check_positive_int(n, name="n")
     rho = low_rank_rho(mi_bits, rank)
     if n_nuisance is None:

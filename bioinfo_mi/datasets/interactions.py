@@ -183,7 +183,12 @@ def _sample_pairs(
 
 
 def _embeddings(
-    family: np.ndarray, n_families_total: int, dim: int, latent_dim: int, family_spread: float, noise: float,
+    family: np.ndarray,
+    n_families_total: int,
+    dim: int,
+    latent_dim: int,
+    family_spread: float,
+    noise: float,
     rng: np.random.Generator,
 ) -> np.ndarray:
     """Per-protein embeddings: family centre + spread in the latent, random tanh network, noise."""
@@ -311,8 +316,9 @@ def simulate_interactions(
     src_family = np.repeat(np.arange(n_families), src_sizes)
     tgt_family = np.repeat(np.arange(n_families), tgt_sizes)
     # one latent space for both roles: target families are latent families K..2K-1
-    emb = _embeddings(np.r_[src_family, tgt_family + n_families], 2 * n_families, dim, latent_dim,
-                      family_spread, noise, rng)
+    emb = _embeddings(
+        np.r_[src_family, tgt_family + n_families], 2 * n_families, dim, latent_dim, family_spread, noise, rng
+    )
 
     width = max(4, len(str(max(n_sources, n_targets))))
     fam_width = max(2, len(str(n_families)))

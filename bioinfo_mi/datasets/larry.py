@@ -192,8 +192,13 @@ def _read_pseudotime(path: str | Path) -> pd.Series:
 
 def _read_metadata(path: Path, experiment: str = "in_vitro") -> pd.DataFrame:
     """Metadata table (tab-separated, header row); checks the experiment's required columns are present."""
-    text_cols = {"Library": str, "Cell barcode": str, "Starting population": str, "Cell type annotation": str,
-                 "Cytokine condition": str}
+    text_cols = {
+        "Library": str,
+        "Cell barcode": str,
+        "Starting population": str,
+        "Cell type annotation": str,
+        "Cytokine condition": str,
+    }
     table = pd.read_csv(path, sep="\t", compression="infer", dtype=text_cols, keep_default_na=False)
     table.columns = [str(c).strip() for c in table.columns]
     missing = [c for c in EXPERIMENT_COLUMNS[experiment] if c not in table.columns]
@@ -328,8 +333,10 @@ def read_larry(
     experiment = _check_experiment(experiment)
     folder = Path(path).expanduser()
     if not folder.exists():
-        raise FileNotFoundError(f"LARRY folder '{folder}' does not exist; download it with "
-                                f"download_larry('{folder}', experiment={experiment!r})")
+        raise FileNotFoundError(
+            f"LARRY folder '{folder}' does not exist; download it with "
+            f"download_larry('{folder}', experiment={experiment!r})"
+        )
     if not folder.is_dir():
         raise FileNotFoundError(
             f"LARRY path '{folder}' is not a folder; pass the folder that holds the stateFate files"
@@ -389,9 +396,11 @@ def read_larry(
     }
     if "Well" in metadata:
         columns["well"] = _well_column(metadata["Well"])
-    columns.update(cell_type=pd.Categorical(metadata["Cell type annotation"].to_numpy()),
-                   library=pd.Categorical(metadata["Library"].to_numpy()),
-                   barcode=metadata["Cell barcode"].to_numpy(dtype=object))
+    columns.update(
+        cell_type=pd.Categorical(metadata["Cell type annotation"].to_numpy()),
+        library=pd.Categorical(metadata["Library"].to_numpy()),
+        barcode=metadata["Cell barcode"].to_numpy(dtype=object),
+    )
     if "Starting population" in metadata:
         columns["starting_population"] = pd.Categorical(metadata["Starting population"].to_numpy())
     if "Cytokine condition" in metadata:
@@ -399,8 +408,11 @@ def read_larry(
     columns["neutrophil_pseudotime"] = pseudotime
     obs = pd.DataFrame(columns, index=pd.Index([str(i) for i in range(n_cells)]))
     has_spring = {"SPRING-x", "SPRING-y"} <= set(metadata.columns)
-    spring = (metadata[["SPRING-x", "SPRING-y"]].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
-              if has_spring else None)
+    spring = (
+        metadata[["SPRING-x", "SPRING-y"]].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+        if has_spring
+        else None
+    )
 
     symbols = [g.upper() for g in genes] if uppercase_genes else list(genes)
     var = pd.DataFrame(index=make_index_unique(pd.Index(symbols)))
@@ -486,8 +498,9 @@ def download_larry(
     except ImportError as err:
         raise ImportError("download_larry needs the 'pooch' package: pip install pooch") from err
 
-    names: Sequence[str] = larry_files(experiment) if files is None else (
-        [files] if isinstance(files, str) else list(files))
+    names: Sequence[str] = (
+        larry_files(experiment) if files is None else ([files] if isinstance(files, str) else list(files))
+    )
     folder = Path(dest).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
     for name in names:

@@ -108,15 +108,21 @@ def simulate_lineage(
 
     n_clones = check_positive_int(n_clones, name="n_clones")
     n_genes = check_positive_int(n_genes, name="n_genes")
-    n_informative = min(300, n_genes) if n_informative is None else check_positive_int(n_informative,
-                                                                                       name="n_informative")
+    n_informative = (
+        min(300, n_genes) if n_informative is None else check_positive_int(n_informative, name="n_informative")
+    )
     if n_informative > n_genes:
         raise ValueError(f"n_informative must be <= n_genes ({n_genes}), got {n_informative}")
     lo, hi = cells_per_condition
     if not (1 <= lo <= hi):
         raise ValueError(f"cells_per_condition must be (low, high) with 1 <= low <= high, got {cells_per_condition}")
-    for name, value in [("sigma_early", sigma_early), ("sigma_late", sigma_late), ("sigma_fate", sigma_fate),
-                        ("loading_scale", loading_scale), ("mean_library", mean_library)]:
+    for name, value in [
+        ("sigma_early", sigma_early),
+        ("sigma_late", sigma_late),
+        ("sigma_fate", sigma_fate),
+        ("loading_scale", loading_scale),
+        ("mean_library", mean_library),
+    ]:
         if not (np.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be a positive number, got {value!r}")
     rng = check_random_state(random_state)
@@ -162,18 +168,21 @@ def simulate_lineage(
     pseudotime = np.where(cell_type == "Monocyte", np.nan, pseudotime)
 
     clone_labels = np.where(clone_of >= 0, np.char.add("clone_", clone_of.astype(str)), None)
-    obs = pd.DataFrame({
-        "clone": pd.Series(clone_labels, dtype=object),
-        "time": time,
-        "time_info": np.where(time == 2.0, "2", "6"),
-        "well": well.astype(int),
-        "cell_type": pd.Categorical(cell_type),
-        "neutrophil_pseudotime": pseudotime,
-    })
+    obs = pd.DataFrame(
+        {
+            "clone": pd.Series(clone_labels, dtype=object),
+            "time": time,
+            "time_info": np.where(time == 2.0, "2", "6"),
+            "well": well.astype(int),
+            "cell_type": pd.Categorical(cell_type),
+            "neutrophil_pseudotime": pseudotime,
+        }
+    )
     obs.index = [f"cell_{i}" for i in range(n_total)]
     has = clone_of >= 0
-    x_clone = sp.csr_matrix((np.ones(has.sum(), dtype=np.float32), (np.flatnonzero(has), clone_of[has])),
-                            shape=(n_total, n_clones))
+    x_clone = sp.csr_matrix(
+        (np.ones(has.sum(), dtype=np.float32), (np.flatnonzero(has), clone_of[has])), shape=(n_total, n_clones)
+    )
     adata = ad.AnnData(X=sp.csr_matrix(normed.astype(np.float32)), obs=obs)
     adata.var_names = [f"gene_{g}" for g in range(n_genes)]
     adata.var["informative"] = np.arange(n_genes) < n_informative
@@ -183,9 +192,14 @@ def simulate_lineage(
     jitter = rng.standard_normal((n_total, 2)) * np.where(time == 6.0, 0.02, 0.25)[:, None]
     adata.obsm["X_spring"] = np.column_stack([maturation, z[:, 1] * (time == 6.0)]) + jitter
     adata.uns["simulation"] = {
-        "hidden_fate": hidden_fate, "n_clones": n_clones, "n_informative": n_informative,
-        "sigma_early": sigma_early, "sigma_late": sigma_late, "sigma_fate": sigma_fate,
-        "loading_scale": loading_scale, "mean_library": mean_library,
+        "hidden_fate": hidden_fate,
+        "n_clones": n_clones,
+        "n_informative": n_informative,
+        "sigma_early": sigma_early,
+        "sigma_late": sigma_late,
+        "sigma_fate": sigma_fate,
+        "loading_scale": loading_scale,
+        "mean_library": mean_library,
         **lineage_state_mi(sigma_early, sigma_late, sigma_fate, hidden_fate),
     }
     return adata

@@ -495,13 +495,15 @@ def _liana_ligrec(resource: str) -> pd.DataFrame:
         ) from err
     path = files.joinpath(LIANA_RESOURCE[1])
     if not path.is_file():
-        raise FileNotFoundError(f"this liana installation has no {LIANA_RESOURCE[1]} (looked in {files}); "
-                                "liana >= 1.0 ships it")
+        raise FileNotFoundError(
+            f"this liana installation has no {LIANA_RESOURCE[1]} (looked in {files}); liana >= 1.0 ships it"
+        )
     with path.open("r", encoding="utf-8") as handle:
         table = pd.read_csv(handle)
     table = table.drop(columns=[c for c in table.columns if str(c).startswith("Unnamed") or str(c) == ""])
-    missing = [c for c in ("source", "target", "source_genesymbol", "target_genesymbol", "resource")
-               if c not in table.columns]
+    missing = [
+        c for c in ("source", "target", "source_genesymbol", "target_genesymbol", "resource") if c not in table.columns
+    ]
     if missing:
         raise ValueError(f"liana's {LIANA_RESOURCE[1]} lacks column(s) {missing}; found {list(table.columns)}")
     names = sorted(table["resource"].astype(str).unique())
@@ -583,9 +585,13 @@ def load_interactions(
             )
         if query:
             raise TypeError(f"source='liana' takes no OmniPath query options, got {sorted(query)}")
-        return _standardize_interactions(_liana_ligrec(resource), source_col="source", target_col="target",
-                                         exclude_complexes=exclude_complexes,
-                                         origin=f"liana {LIANA_RESOURCE[1]} ({resource})")
+        return _standardize_interactions(
+            _liana_ligrec(resource),
+            source_col="source",
+            target_col="target",
+            exclude_complexes=exclude_complexes,
+            origin=f"liana {LIANA_RESOURCE[1]} ({resource})",
+        )
     try:
         import omnipath
     except ImportError as err:

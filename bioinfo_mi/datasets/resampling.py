@@ -225,8 +225,10 @@ def _class_index(labels: np.ndarray, classes: Any) -> tuple[np.ndarray, tuple[li
     for c, group in enumerate(groups):
         hit = pd.Series(labels).isin(group).to_numpy()
         if not hit.any():
-            raise ValueError(f"classes: class {c} ({group}) matches no label; labels hold e.g. "
-                             f"{list(pd.unique(pd.Series(labels))[:10])}")
+            raise ValueError(
+                f"classes: class {c} ({group}) matches no label; labels hold e.g. "
+                f"{list(pd.unique(pd.Series(labels))[:10])}"
+            )
         index[hit] = c
     return index, groups
 
@@ -237,9 +239,7 @@ def _row_keys(x: np.ndarray) -> np.ndarray:
     return x.view(np.dtype((np.void, x.dtype.itemsize * x.shape[1]))).ravel()
 
 
-def class_pools(
-    data: Any, labels: Any, classes: Any = None, *, warn: bool = True
-) -> tuple[np.ndarray, np.ndarray]:
+def class_pools(data: Any, labels: Any, classes: Any = None, *, warn: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Return the two pools of distinct samples that :func:`resample_pairs` draws from (LMI paper, Section 3.2).
 
     Rows of ``data`` whose label is in neither class are ignored; exact duplicate rows within a
@@ -283,8 +283,11 @@ def class_pools(
     ok = first & ~in_both
     n_dropped = int(x.shape[0] - ok.sum())
     if n_dropped and warn:
-        warnings.warn(f"class_pools: dropped {n_dropped} duplicated row(s) of data ({int(in_both.sum())} in both "
-                      "classes); each remaining sample is distinct", stacklevel=2)
+        warnings.warn(
+            f"class_pools: dropped {n_dropped} duplicated row(s) of data ({int(in_both.sum())} in both "
+            "classes); each remaining sample is distinct",
+            stacklevel=2,
+        )
     pools = (x[ok & (index == 0)], x[ok & (index == 1)])
     for c in (0, 1):
         if pools[c].shape[0] == 0:
@@ -327,7 +330,11 @@ def max_pairs(class_sizes: Sequence[int], p: float = 0.5, *, disjoint: bool = Fa
 
 
 def _draw_from_pools(
-    pools: tuple[np.ndarray, np.ndarray], n: int, correlation: float, p: float, disjoint: bool,
+    pools: tuple[np.ndarray, np.ndarray],
+    n: int,
+    correlation: float,
+    p: float,
+    disjoint: bool,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     lx, ly = label_pairs(n, correlation=correlation, p=p, random_state=rng)
@@ -510,8 +517,14 @@ def load_digits_source(*, scale: bool = True) -> tuple[np.ndarray, np.ndarray]:
     return x, digits.astype(np.int64)
 
 
-_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
-               0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+_IDX_DTYPES = {
+    0x08: np.uint8,
+    0x09: np.int8,
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
 
 
 def _read_idx(path: Path) -> np.ndarray:
@@ -603,8 +616,10 @@ def read_mnist(
             needed = [f"{a}_{part}" for part in parts for a in ("x", "y")]
             missing = [k for k in needed if k not in archive.files]
             if missing:
-                raise ValueError(f"path: '{path}' lacks arrays {missing}; expected Keras' mnist.npz "
-                                 f"(x_train, y_train, x_test, y_test), found {archive.files}")
+                raise ValueError(
+                    f"path: '{path}' lacks arrays {missing}; expected Keras' mnist.npz "
+                    f"(x_train, y_train, x_test, y_test), found {archive.files}"
+                )
             pairs = [(archive[f"x_{part}"], archive[f"y_{part}"]) for part in parts]
     elif path.is_file():
         pairs.append((_read_idx(path), _read_idx(_labels_path_for(path))))
@@ -633,8 +648,9 @@ def _embedding_table(source: Any) -> pd.DataFrame:
         return source
     if isinstance(source, (str, Path)):
         return read_prott5_h5(source)
-    raise TypeError("embeddings must be a DataFrame (accession index) or a per-protein.h5 path, "
-                    f"got {type(source).__name__}")
+    raise TypeError(
+        f"embeddings must be a DataFrame (accession index) or a per-protein.h5 path, got {type(source).__name__}"
+    )
 
 
 def _species_map(species: Any) -> pd.Series:
@@ -720,8 +736,10 @@ def read_species_embeddings(
         table, label = table[label.notna().to_numpy()], label[label.notna()]
     ambiguous = table.index.duplicated(keep=False)
     if ambiguous.any():
-        warnings.warn(f"read_species_embeddings: dropped {int(ambiguous.sum())} row(s) of accessions listed "
-                      "more than once", stacklevel=2)
+        warnings.warn(
+            f"read_species_embeddings: dropped {int(ambiguous.sum())} row(s) of accessions listed more than once",
+            stacklevel=2,
+        )
         table, label = table[~ambiguous], label[~ambiguous]
     if table.shape[0] == 0:
         raise ValueError("embeddings: no protein with a species label")

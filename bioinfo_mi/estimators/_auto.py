@@ -166,8 +166,14 @@ def auto(
         raise ValueError(
             f"method='auto' chose {chosen!r} for {len(xa)} samples of {dim} non-constant columns "
             f"(samples_per_dim={samples_per_dim:g}), which does not take {', '.join(map(repr, foreign))}; "
-            f"pass method={chosen!r} without them, or method={other!r}")
+            f"pass method={chosen!r} without them, or method={other!r}"
+        )
     res = estimators[chosen](xa, ya, k=k, base=base, random_state=random_state, **options)
-    res.extra["auto"] = {"method": chosen, "samples_per_dim": float(samples_per_dim), "n_samples": len(xa),
-                         "dim": dim, "discrete": discrete}
+    res.extra["auto"] = {
+        "method": chosen,
+        "samples_per_dim": float(samples_per_dim),
+        "n_samples": len(xa),
+        "dim": dim,
+        "discrete": discrete,
+    }
     return res

@@ -179,8 +179,18 @@ def gaussian_twin_model(xs: np.ndarray, ys: np.ndarray) -> dict[str, Any]:
             lo, hi = (mid, hi) if twin_mi(mid) > target else (lo, mid)
     tau = hi
     rho_twin = np.sqrt(np.clip(r2 - tau, 0.0, None))
-    return {"lx": lx, "ly": ly, "wx": wx, "wy": wy, "u": u, "vt": vt, "rho": rho, "rho_twin": rho_twin,
-            "gaussian_mi": i_g, "twin_mi": twin_mi(tau)}
+    return {
+        "lx": lx,
+        "ly": ly,
+        "wx": wx,
+        "wy": wy,
+        "u": u,
+        "vt": vt,
+        "rho": rho,
+        "rho_twin": rho_twin,
+        "gaussian_mi": i_g,
+        "twin_mi": twin_mi(tau),
+    }
 
 
 def _draw_twin(
@@ -201,13 +211,15 @@ def _draw_twin(
 def _joint_over_sum(a: np.ndarray, b: np.ndarray, k: int, workers: int) -> tuple[float, float]:
     """Joint KSG (nats) of the canonical pairs ``(a[:, i], b[:, i])`` and the sum of their 2-D KSGs."""
     joint = float(_ksg_pmi_prepared(a, b, k, "nats", workers).mean())
-    pairs = sum(float(_ksg_pmi_prepared(a[:, i:i + 1], b[:, i:i + 1], k, "nats", workers).mean())
-                for i in range(a.shape[1]))
+    pairs = sum(
+        float(_ksg_pmi_prepared(a[:, i : i + 1], b[:, i : i + 1], k, "nats", workers).mean()) for i in range(a.shape[1])
+    )
     return joint, pairs
 
 
-def _half_gain(x: np.ndarray, y: np.ndarray, full: float, k: int, rng: np.random.Generator, splits: int,
-               workers: int) -> float:
+def _half_gain(
+    x: np.ndarray, y: np.ndarray, full: float, k: int, rng: np.random.Generator, splits: int, workers: int
+) -> float:
     """How much KSG gains from ``n / 2`` to ``n`` samples: the full-sample KSG (nats) minus the mean KSG
     of the two halves of ``splits`` random half-splits.
     """
@@ -215,7 +227,7 @@ def _half_gain(x: np.ndarray, y: np.ndarray, full: float, k: int, rng: np.random
     halves = []
     for _ in range(splits):
         p = rng.permutation(len(x))
-        halves += [float(_ksg_pmi_prepared(x[q], y[q], k, "nats", workers).mean()) for q in (p[:h], p[h:2 * h])]
+        halves += [float(_ksg_pmi_prepared(x[q], y[q], k, "nats", workers).mean()) for q in (p[:h], p[h : 2 * h])]
     return full - float(np.mean(halves))
 
 
@@ -281,13 +293,17 @@ def ksg_calibrated(
     try:
         model = gaussian_twin_model(xs, ys)
     except np.linalg.LinAlgError as err:
-        warnings.warn(EstimateWarning(f"Gaussian calibration skipped ({err}); returning the uncorrected copula KSG",
-                                      "calibration-skipped"), stacklevel=2)
+        warnings.warn(
+            EstimateWarning(
+                f"Gaussian calibration skipped ({err}); returning the uncorrected copula KSG", "calibration-skipped"
+            ),
+            stacklevel=2,
+        )
         model = None
     if model is not None:
         errors, guard_twin, ratio_twin, gain_twin = [], [], [], []
         m = min(_GUARD_PAIRS, int((model["rho_twin"] > 0).sum()))
-        pair_mi = -0.5 * np.log1p(-model["rho_twin"] ** 2)  # the twin's MI per canonical pair (nats)
+        pair_mi = -0.5 * np.log1p(-(model["rho_twin"] ** 2))  # the twin's MI per canonical pair (nats)
         mr = min(_RATIO_PAIRS, int((pair_mi >= _RATIO_MIN_PAIR_MI).sum()))
         for _ in range(n_twins):
             twin_rng = np.random.default_rng(seed_from(rng))
@@ -305,11 +321,15 @@ def ksg_calibrated(
         guard_abs = max(_GUARD_ABS, _GUARD_NOISE * np.sqrt(1000 / n))  # ~4 SD of the shortfalls on Gaussian data
         if m:  # does the data carry as much MI as the twins jointly along the strongest canonical pairs?
             ca, cb = _canonical(model, xs, ys, m)
-            data_nats = float(_ksg_pmi_prepared(add_jitter(ca, rng, jitter), add_jitter(cb, rng, jitter), k,
-                                                "nats", workers).mean())
+            data_nats = float(
+                _ksg_pmi_prepared(add_jitter(ca, rng, jitter), add_jitter(cb, rng, jitter), k, "nats", workers).mean()
+            )
             twin_nats = float(np.mean(guard_twin))
-            guard.update(ksg_data=to_base(data_nats, base), ksg_twin=to_base(twin_nats, base),
-                         rejected=twin_nats - data_nats > max(guard_abs, _GUARD_REL * twin_nats))
+            guard.update(
+                ksg_data=to_base(data_nats, base),
+                ksg_twin=to_base(twin_nats, base),
+                rejected=twin_nats - data_nats > max(guard_abs, _GUARD_REL * twin_nats),
+            )
         if mr >= 2:  # redundancy between pairs: the data's joint falls short of its pairs' sum
             ca, cb = _canonical(model, xs, ys, mr)
             ca, cb = add_jitter(ca, rng, jitter), add_jitter(cb, rng, jitter)
@@ -334,10 +354,14 @@ def ksg_calibrated(
             capped=False,
         )
         if guard["rejected"]:
-            warnings.warn(EstimateWarning(
-                "the Gaussian model overstates the dependence along the strongest canonical pairs (e.g. "
-                "clustered data); returning the uncorrected copula KSG. LMI (method='lmi') suits such data",
-                "guard-rejected"), stacklevel=2)
+            warnings.warn(
+                EstimateWarning(
+                    "the Gaussian model overstates the dependence along the strongest canonical pairs (e.g. "
+                    "clustered data); returning the uncorrected copula KSG. LMI (method='lmi') suits such data",
+                    "guard-rejected",
+                ),
+                stacklevel=2,
+            )
         else:
             # the twin's MI is max(I_G, 0); a negative I_G (sampling noise at independence) is kept, so
             # that the estimate stays unbiased there instead of being pushed up by the clipping
@@ -358,4 +382,3 @@ def ksg_calibrated(
         params={"k": k, "n_twins": n_twins, "jitter": jitter},
         extra=extra,
     )
-

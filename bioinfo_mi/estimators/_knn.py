@@ -119,16 +119,13 @@ class _NeighbourIndex:
     def _threads(self) -> int:
         return (os.cpu_count() or 1) if self.workers == -1 else max(1, self.workers)
 
-    def counts(
-        self, xq: np.ndarray, yq: np.ndarray, k: int, *, exclude_self: bool
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def counts(self, xq: np.ndarray, yq: np.ndarray, k: int, *, exclude_self: bool) -> tuple[np.ndarray, np.ndarray]:
         """Numbers of reference points strictly closer (in x, in y) than each query's k-th
         joint neighbour. With ``exclude_self`` the queries are the reference rows themselves and
         neither the neighbour search nor the counts include the query's own row.
         """
         if self.compiled:
-            return _knn_numba.counts(xq, yq, self.xr, self.yr, k, exclude_self=exclude_self,
-                                     threads=self._threads())
+            return _knn_numba.counts(xq, yq, self.xr, self.yr, k, exclude_self=exclude_self, threads=self._threads())
         return self._brute_force(xq, yq, k, exclude_self=exclude_self)
 
     def scaled_self_counts(self, k: int, scales: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -139,8 +136,9 @@ class _NeighbourIndex:
         """
         scales = np.asarray(scales, dtype=np.float64)
         if self.compiled:
-            return _knn_numba.counts(self.xr, self.yr, self.xr, self.yr, k, scales=scales, exclude_self=True,
-                                     threads=self._threads())
+            return _knn_numba.counts(
+                self.xr, self.yr, self.xr, self.yr, k, scales=scales, exclude_self=True, threads=self._threads()
+            )
         n = len(self.xr)
         txr, tyr = torch.from_numpy(self.xr), torch.from_numpy(self.yr)
         chunk = max(1, _BRUTE_CHUNK_ELEMENTS // max(n, 1))
@@ -327,7 +325,13 @@ def bi_ksg(
 
 
 def _reference_frame(
-    xq: np.ndarray, yq: np.ndarray, xr: np.ndarray, yr: np.ndarray, *, jitter: float, rng: np.random.Generator,
+    xq: np.ndarray,
+    yq: np.ndarray,
+    xr: np.ndarray,
+    yr: np.ndarray,
+    *,
+    jitter: float,
+    rng: np.random.Generator,
     loo: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Check a density-ratio reference and its queries; centre and jitter both with the reference statistics

@@ -41,12 +41,12 @@ _FASTMATH = {"nnan", "nsz"}  # finite inputs; abs, max and comparisons are exact
 @nb.njit(cache=True, nogil=True, fastmath=_FASTMATH, inline="always")
 def _tile_distances(q: np.ndarray, r_t: np.ndarray, j0: int, size: int, out: np.ndarray) -> None:
     """``out[m] = max_d |q[d] - r_t[d, j0 + m]|`` for ``m < size`` (vectorised over ``m``)."""
-    row = r_t[0, j0:j0 + size]
+    row = r_t[0, j0 : j0 + size]
     v = q[0]
     for m in range(size):
         out[m] = abs(row[m] - v)
     for d in range(1, q.shape[0]):
-        row = r_t[d, j0:j0 + size]
+        row = r_t[d, j0 : j0 + size]
         v = q[d]
         for m in range(size):
             out[m] = max(out[m], abs(row[m] - v))
@@ -126,12 +126,27 @@ def _cell_range(cells, c, vr, v, width):  # noqa: ANN001, ANN202
 @nb.njit(cache=True, nogil=True, fastmath=_FASTMATH, inline="always")
 def _outside(box, c, u0, u1, w0, w1):  # noqa: ANN001, ANN202
     """Whether every reference of cell ``c`` is at least ``w0`` from ``u0`` or ``w1`` from ``u1``."""
-    return (box[c, 0] - u0 >= w0 or u0 - box[c, 1] >= w0 or box[c, 2] - u1 >= w1 or u1 - box[c, 3] >= w1)
+    return box[c, 0] - u0 >= w0 or u0 - box[c, 1] >= w0 or box[c, 2] - u1 >= w1 or u1 - box[c, 3] >= w1
 
 
 @nb.njit(cache=True, nogil=True, parallel=True, fastmath=_FASTMATH)
 def _kth_distances(  # noqa: ANN202 - numba kernel
-    xq, yq, xr_t, yr_t, yr_rows, k, scales, own, blocks, block_cell, cells, box, n1, steps, v_is_y, v_col  # noqa: ANN001
+    xq,
+    yq,
+    xr_t,
+    yr_t,
+    yr_rows,
+    k,
+    scales,
+    own,
+    blocks,
+    block_cell,
+    cells,
+    box,
+    n1,
+    steps,
+    v_is_y,
+    v_col,  # noqa: ANN001
 ):
     """Pass 1: ``(S, n_q)`` k-th joint distances. Queries and references are in the cell layout of
     (x_0, y_0) sorted by coordinate ``v_col`` of y (``v_is_y``) or x (see :class:`_Layout`);
@@ -176,8 +191,11 @@ def _kth_distances(  # noqa: ANN202 - numba kernel
                 for t in range(n_s):
                     reach_u = max(reach_u, min(best[i, t, k - 1], seed[i]))
                     reach_v = max(reach_v, min(best[i, t, k - 1] / scales[t], seed[i]))
-            if ring > 1 and (ring - 1) * steps[0] >= reach_u * (1 + _MARGIN) and (
-                    ring - 1) * steps[1] >= reach_v * (1 + _MARGIN):
+            if (
+                ring > 1
+                and (ring - 1) * steps[0] >= reach_u * (1 + _MARGIN)
+                and (ring - 1) * steps[1] >= reach_v * (1 + _MARGIN)
+            ):
                 break
             for d0 in range(-ring, ring + 1):
                 for d1 in range(-ring, ring + 1):
@@ -203,8 +221,23 @@ def _kth_distances(  # noqa: ANN202 - numba kernel
                         vq = yq[qi, v_col] if v_is_y else xq[qi, v_col]
                         lo, hi = _cell_range(cells, c, vr, vq, bound_v if v_is_y else bound_u)
                         for j0 in range(lo, hi, _TILE):
-                            _visit_joint(xq, yq, xr_t, yr_t, yr_rows, qi, j0, min(_TILE, hi - j0), own, scales, kb,
-                                         dxt, dyt, joint, idx)
+                            _visit_joint(
+                                xq,
+                                yq,
+                                xr_t,
+                                yr_t,
+                                yr_rows,
+                                qi,
+                                j0,
+                                min(_TILE, hi - j0),
+                                own,
+                                scales,
+                                kb,
+                                dxt,
+                                dyt,
+                                joint,
+                                idx,
+                            )
         for qi in range(q0, q1):
             for t in range(n_s):
                 eps[t, qi] = best[qi - q0, t, k - 1]
@@ -270,8 +303,12 @@ class _Layout:
     ``box[c]``: the exact range of ``u0`` and ``u1`` over the references of cell ``c``.
     """
 
-    def __init__(self, ur: tuple[np.ndarray, np.ndarray, np.ndarray],
-                 uq: tuple[np.ndarray, np.ndarray, np.ndarray] | None, widths: tuple[float, float]) -> None:
+    def __init__(
+        self,
+        ur: tuple[np.ndarray, np.ndarray, np.ndarray],
+        uq: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+        widths: tuple[float, float],
+    ) -> None:
         grids = [self._grid(u, w) for u, w in zip(ur[:2], widths, strict=True)]
         self.n1 = grids[1][2]
         self.steps = np.array([grids[0][1], grids[1][1]])
@@ -383,12 +420,24 @@ def counts(
         else:
             own = np.full(len(qo), -1)
         out = np.empty((len(grid), len(qo)))
-        out[:, qo] = _kth_distances(np.ascontiguousarray(xs[qo]), np.ascontiguousarray(ys[qo]),
-                                    np.ascontiguousarray(xr[layout.ref_order].T),
-                                    np.ascontiguousarray(yr[layout.ref_order].T),
-                                    np.ascontiguousarray(yr[layout.ref_order]), int(k), grid, own, layout.blocks,
-                                    layout.block_cell, layout.cells, layout.box, layout.n1, layout.steps, v_is_y,
-                                    v_col)
+        out[:, qo] = _kth_distances(
+            np.ascontiguousarray(xs[qo]),
+            np.ascontiguousarray(ys[qo]),
+            np.ascontiguousarray(xr[layout.ref_order].T),
+            np.ascontiguousarray(yr[layout.ref_order].T),
+            np.ascontiguousarray(yr[layout.ref_order]),
+            int(k),
+            grid,
+            own,
+            layout.blocks,
+            layout.block_cell,
+            layout.cells,
+            layout.box,
+            layout.n1,
+            layout.steps,
+            v_is_y,
+            v_col,
+        )
         return out
 
     previous = nb.get_num_threads()
@@ -409,9 +458,20 @@ def counts(
             qo = lay.query_order
             own = _rank(lay.ref_order)[qo] if exclude_self else np.full(n_q, -1)
             c = np.empty((len(grid), n_q), dtype=np.int64)
-            c[:, qo] = _strict_counts(np.ascontiguousarray(q[qo]), np.ascontiguousarray(r[lay.ref_order].T),
-                                      np.ascontiguousarray(eps[:, qo]), sc, own, lay.blocks, lay.cells, lay.box, lay.n1,
-                                      lay.origin, lay.steps, v)
+            c[:, qo] = _strict_counts(
+                np.ascontiguousarray(q[qo]),
+                np.ascontiguousarray(r[lay.ref_order].T),
+                np.ascontiguousarray(eps[:, qo]),
+                sc,
+                own,
+                lay.blocks,
+                lay.cells,
+                lay.box,
+                lay.n1,
+                lay.origin,
+                lay.steps,
+                v,
+            )
             out.append(c)
     finally:
         nb.set_num_threads(previous)

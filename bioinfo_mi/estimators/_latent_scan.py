@@ -127,9 +127,7 @@ def _check_options(options: dict[str, Any]) -> dict[str, Any]:
     return dict(options)
 
 
-def choose_latent_dim(
-    table: pd.DataFrame, *, n_se: float = 2.0, atol: float = 0.0
-) -> tuple[int, int, pd.Series]:
+def choose_latent_dim(table: pd.DataFrame, *, n_se: float = 2.0, atol: float = 0.0) -> tuple[int, int, pd.Series]:
     """Apply the choice rule of :func:`scan_latent_dim` to a scan table (LMI paper, Section 5
     Limitations and Theorem 2; the module docstring explains the rule).
 
@@ -246,12 +244,19 @@ def scan_latent_dim(
     seeds = spawn_seeds(root, n_repeats)
 
     jobs = [(dim, r) for r in range(n_repeats) for dim in dims]
-    outputs = run_parallel(_fit, [(xa, ya, dim, seeds[r], options) for dim, r in jobs], n_jobs=n_jobs,
-                           progress=progress, desc="latent size scan")
+    outputs = run_parallel(
+        _fit,
+        [(xa, ya, dim, seeds[r], options) for dim, r in jobs],
+        n_jobs=n_jobs,
+        progress=progress,
+        desc="latent size scan",
+    )
 
     runs = pd.DataFrame(
-        [{"latent_dim": dim, "repeat": r, "seed": seeds[r], "estimate": est, "n_epochs": epochs, "seconds": sec}
-         for (dim, r), (est, epochs, sec) in zip(jobs, outputs, strict=True)]
+        [
+            {"latent_dim": dim, "repeat": r, "seed": seeds[r], "estimate": est, "n_epochs": epochs, "seconds": sec}
+            for (dim, r), (est, epochs, sec) in zip(jobs, outputs, strict=True)
+        ]
     )
     wide = runs.pivot(index="latent_dim", columns="repeat", values="estimate").sort_index()
     wide.columns = [f"estimate_{r}" for r in wide.columns]
@@ -270,6 +275,13 @@ def scan_latent_dim(
             UserWarning,
             stacklevel=2,
         )
-    params = {"latent_dims": dims, "n_repeats": n_repeats, "random_state": root, "seeds": seeds,
-              "n_se": float(n_se), "atol": float(atol), "lmi_options": options}
+    params = {
+        "latent_dims": dims,
+        "n_repeats": n_repeats,
+        "random_state": root,
+        "seeds": seeds,
+        "n_se": float(n_se),
+        "atol": float(atol),
+        "lmi_options": options,
+    }
     return LatentScan(table=table, runs=runs, chosen=chosen, best=best, params=params)

@@ -132,10 +132,14 @@ def _leaky() -> nn.Module:
 
 def _encoder(d: int, width: int, latent: int) -> nn.Sequential:
     return nn.Sequential(
-        nn.Linear(d, width), _leaky(),
-        nn.Linear(width, width // 2), _leaky(),
-        nn.Linear(width // 2, width // 4), _leaky(),
-        nn.Linear(width // 4, latent), _leaky(),
+        nn.Linear(d, width),
+        _leaky(),
+        nn.Linear(width, width // 2),
+        _leaky(),
+        nn.Linear(width // 2, width // 4),
+        _leaky(),
+        nn.Linear(width // 4, latent),
+        _leaky(),
     )
 
 
@@ -186,9 +190,7 @@ class LMIModel(nn.Module):
         elif regularizer == "mine":
             self.critic = nn.Sequential(nn.Linear(2 * latent, latent), nn.ReLU(), nn.Linear(latent, 1))
         elif regularizer == "infonce":
-            self.critic = nn.Sequential(
-                nn.Linear(2 * latent, latent), nn.ReLU(), nn.Linear(latent, 1), nn.Softplus()
-            )
+            self.critic = nn.Sequential(nn.Linear(2 * latent, latent), nn.ReLU(), nn.Linear(latent, 1), nn.Softplus())
         else:
             raise ValueError(f"regularizer must be 'cross', 'mine' or 'infonce', got {regularizer!r}")
         # standardisation of the raw inputs (set by lmi(); identity by default)
@@ -363,10 +365,14 @@ def _cross_r2(
     """
     model.eval()
     out = []
-    for target, source, train, decoder, encoder in [(x_test, y_test, x_train, model.yx_decoder, model.y_encoder),
-                                                    (y_test, x_test, y_train, model.xy_decoder, model.x_encoder)]:
-        sse = sum(float(((decoder(encoder(source[i : i + 4096])) - target[i : i + 4096]) ** 2).sum())
-                  for i in range(0, len(target), 4096))
+    for target, source, train, decoder, encoder in [
+        (x_test, y_test, x_train, model.yx_decoder, model.y_encoder),
+        (y_test, x_test, y_train, model.xy_decoder, model.x_encoder),
+    ]:
+        sse = sum(
+            float(((decoder(encoder(source[i : i + 4096])) - target[i : i + 4096]) ** 2).sum())
+            for i in range(0, len(target), 4096)
+        )
         sse_mean = float(((target - train.mean(dim=0)) ** 2).sum())
         out.append(1.0 - sse / sse_mean if sse_mean > 0 else 0.0)
     return out[0], out[1]
@@ -384,27 +390,41 @@ SAMPLES_PER_DIM = 10
 
 
 def _diagnose(
-    estimate: float, base: str | float, cross_r2: tuple[float, float] | None, *, n_est: int, latent_dim: int,
+    estimate: float,
+    base: str | float,
+    cross_r2: tuple[float, float] | None,
+    *,
+    n_est: int,
+    latent_dim: int,
     n_features: tuple[int, int],
 ) -> None:
     """Warn (:class:`~bioinfo_mi.EstimateWarning`) when an LMI estimate should not be trusted as is."""
     unit = base if isinstance(base, str) else f"log-{base} units"
     if cross_r2 is not None and max(cross_r2) < NULL_R2 / n_est:
-        warnings.warn(EstimateWarning(
-            f"LMI: on held-out samples the cross-decoders predicted neither variable from the other's latent "
-            f"better than its mean does (R^2 x<-y = {cross_r2[0]:.4f}, y<-x = {cross_r2[1]:.4f}, below "
-            f"{NULL_R2:g}/n_held_out = {NULL_R2 / n_est:.4f}, the level of independent data), so the latents "
-            f"carry little of any dependence and the estimate ({estimate:.3f} {unit}) can fall far below the "
-            "truth, down to ~0. If you expect dependence: use method='ksg-calibrated' (or 'auto') when "
-            "n >= 10 (d_x + d_y); normalization='global-corrected' for PCA-like inputs whose axes differ in "
-            "variance; more samples, or more epochs/patience.", "no-cross-prediction"), stacklevel=3)
+        warnings.warn(
+            EstimateWarning(
+                f"LMI: on held-out samples the cross-decoders predicted neither variable from the other's latent "
+                f"better than its mean does (R^2 x<-y = {cross_r2[0]:.4f}, y<-x = {cross_r2[1]:.4f}, below "
+                f"{NULL_R2:g}/n_held_out = {NULL_R2 / n_est:.4f}, the level of independent data), so the latents "
+                f"carry little of any dependence and the estimate ({estimate:.3f} {unit}) can fall far below the "
+                "truth, down to ~0. If you expect dependence: use method='ksg-calibrated' (or 'auto') when "
+                "n >= 10 (d_x + d_y); normalization='global-corrected' for PCA-like inputs whose axes differ in "
+                "variance; more samples, or more epochs/patience.",
+                "no-cross-prediction",
+            ),
+            stacklevel=3,
+        )
     n_dims = 2 * min(latent_dim, max(n_features))
     if n_est < SAMPLES_PER_DIM * n_dims:
-        warnings.warn(EstimateWarning(
-            f"LMI: KSG scores {n_est} held-out samples in {n_dims} latent dimensions; below about "
-            f"{SAMPLES_PER_DIM} samples per dimension ({SAMPLES_PER_DIM * n_dims} here) it is biased "
-            f"(usually downwards). Use latent_dim <= {max(1, n_est // (2 * SAMPLES_PER_DIM))} or more samples.",
-            "few-samples"), stacklevel=3)
+        warnings.warn(
+            EstimateWarning(
+                f"LMI: KSG scores {n_est} held-out samples in {n_dims} latent dimensions; below about "
+                f"{SAMPLES_PER_DIM} samples per dimension ({SAMPLES_PER_DIM * n_dims} here) it is biased "
+                f"(usually downwards). Use latent_dim <= {max(1, n_est // (2 * SAMPLES_PER_DIM))} or more samples.",
+                "few-samples",
+            ),
+            stacklevel=3,
+        )
 
 
 @renamed(verbose="progress")
@@ -557,10 +577,23 @@ def lmi(
             pmi[test_idx] = ksg_pointwise(zx_est, zy_est, k=k, base="nats", random_state=rng)
     pmi = to_base(pmi, base)
     cross_r2 = _cross_r2(model, tx[tr], ty[tr], tx[te], ty[te]) if regularizer == "cross" else None
-    _diagnose(float(np.nanmean(pmi)), base, cross_r2, n_est=n_est, latent_dim=cfg.latent_dim, n_features=(
-        len(x_keep), len(y_keep)))
-    params = {**asdict(cfg), "preset": preset_name, "regularizer": regularizer, "alpha": alpha, "lam": lam, "k": k,
-              "normalization": normalization}
+    _diagnose(
+        float(np.nanmean(pmi)),
+        base,
+        cross_r2,
+        n_est=n_est,
+        latent_dim=cfg.latent_dim,
+        n_features=(len(x_keep), len(y_keep)),
+    )
+    params = {
+        **asdict(cfg),
+        "preset": preset_name,
+        "regularizer": regularizer,
+        "alpha": alpha,
+        "lam": lam,
+        "k": k,
+        "normalization": normalization,
+    }
     return LMIResult(
         mi=float(np.nanmean(pmi)),
         pmi=pmi,
@@ -568,8 +601,11 @@ def lmi(
         base=base,
         n_samples=n,
         params=params,
-        extra={"device": str(dev), "n_epochs": len(history),
-               **({"cross_r2": cross_r2} if cross_r2 is not None else {})},
+        extra={
+            "device": str(dev),
+            "n_epochs": len(history),
+            **({"cross_r2": cross_r2} if cross_r2 is not None else {}),
+        },
         zx=zx,
         zy=zy,
         model=model,

@@ -204,8 +204,18 @@ def mine(
     def make(gen: torch.Generator) -> _Objective:
         return _MineObjective(_mlp(width, hidden_t, 1, gen), ema=ema, n_marginal_perms=n_marginal_perms)
 
-    fit = _cross_fit(xa, ya, make, batch_size=batch_size, lr=lr, random_state=random_state, device=device,
-                     progress=progress, desc=method, **common)
+    fit = _cross_fit(
+        xa,
+        ya,
+        make,
+        batch_size=batch_size,
+        lr=lr,
+        random_state=random_state,
+        device=device,
+        progress=progress,
+        desc=method,
+        **common,
+    )
     params = {
         "normalization": normalization,
         "hidden": list(hidden_t),
@@ -315,11 +325,23 @@ def infonce(
     dx, dy = xa.shape[1], ya.shape[1]
 
     def make(gen: torch.Generator) -> _Objective:
-        return _InfoNCEObjective(_mlp(dx, hidden_t, embed_dim, gen, out_scale=_NCE_OUT_SCALE),
-                                 _mlp(dy, hidden_t, embed_dim, gen, out_scale=_NCE_OUT_SCALE))
+        return _InfoNCEObjective(
+            _mlp(dx, hidden_t, embed_dim, gen, out_scale=_NCE_OUT_SCALE),
+            _mlp(dy, hidden_t, embed_dim, gen, out_scale=_NCE_OUT_SCALE),
+        )
 
-    fit = _cross_fit(xa, ya, make, batch_size=batch_size, lr=lr, random_state=random_state, device=device,
-                     progress=progress, desc="infonce", **common)
+    fit = _cross_fit(
+        xa,
+        ya,
+        make,
+        batch_size=batch_size,
+        lr=lr,
+        random_state=random_state,
+        device=device,
+        progress=progress,
+        desc="infonce",
+        **common,
+    )
     params = {
         "hidden": list(hidden_t),
         "embed_dim": embed_dim,
@@ -350,8 +372,9 @@ def _linear(d_in: int, d_out: int, gen: torch.Generator) -> nn.Linear:
     return layer
 
 
-def _mlp(d_in: int, hidden: tuple[int, ...], d_out: int, gen: torch.Generator, *,
-         out_scale: float = 1.0) -> nn.Sequential:
+def _mlp(
+    d_in: int, hidden: tuple[int, ...], d_out: int, gen: torch.Generator, *, out_scale: float = 1.0
+) -> nn.Sequential:
     """ReLU MLP; the output layer's initial weights and bias are multiplied by ``out_scale``."""
     layers: list[nn.Module] = []
     width = d_in
@@ -509,8 +532,17 @@ def _cross_fit(
             fold_of[p] = k
 
     pmi_nats = np.full(n, np.nan)
-    out: dict[str, Any] = {"loss": [], "loss_every": [], "val_bound": [], "best_step": [], "n_steps": [], "summary": [],
-                           "scored": parts, "fold": fold_of, "device": str(dev)}
+    out: dict[str, Any] = {
+        "loss": [],
+        "loss_every": [],
+        "val_bound": [],
+        "best_step": [],
+        "n_steps": [],
+        "summary": [],
+        "scored": parts,
+        "fold": fold_of,
+        "device": str(dev),
+    }
     with _limited_threads():
         xt = torch.as_tensor(xa, dtype=torch.float32).to(dev)
         yt = torch.as_tensor(ya, dtype=torch.float32).to(dev)
@@ -523,9 +555,21 @@ def _cross_fit(
             objective = make(gen).to(dev)
             objective.prepare(len(score_idx), gen, dev)
             label = desc if folds is None else f"{desc} [{k + 1}/{folds}]"
-            log = _train(objective, xt[tr], yt[tr], xt[sc] if folds else None, yt[sc] if folds else None,
-                         steps=max_steps, batch_size=bs, lr=lr, eval_every=eval_every, patience=patience,
-                         gen=gen, progress=progress, desc=label)
+            log = _train(
+                objective,
+                xt[tr],
+                yt[tr],
+                xt[sc] if folds else None,
+                yt[sc] if folds else None,
+                steps=max_steps,
+                batch_size=bs,
+                lr=lr,
+                eval_every=eval_every,
+                patience=patience,
+                gen=gen,
+                progress=progress,
+                desc=label,
+            )
             objective.eval()
             with torch.no_grad():
                 values, summary = objective.pointwise(xt[sc], yt[sc])
@@ -668,8 +712,9 @@ def _progress(total: int, show: bool, desc: str) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
-def _result(fit: dict[str, Any], *, method: str, base: str | float, params: dict[str, Any],
-            summary_key: str | None) -> MIResult:
+def _result(
+    fit: dict[str, Any], *, method: str, base: str | float, params: dict[str, Any], summary_key: str | None
+) -> MIResult:
     pmi = np.asarray(to_base(fit["pmi_nats"], base), dtype=np.float64)
     extra: dict[str, Any] = {
         "loss": fit["loss"],
@@ -725,9 +770,7 @@ def _check_positive_float(value: Any, *, name: str) -> float:
     return float(value)
 
 
-def _check_common(
-    steps: Any, epochs: Any, folds: Any, eval_every: Any, patience: Any, base: Any
-) -> dict[str, Any]:
+def _check_common(steps: Any, epochs: Any, folds: Any, eval_every: Any, patience: Any, base: Any) -> dict[str, Any]:
     """Validate the training-schedule arguments shared by both estimators (before any work)."""
     to_base(1.0, base)  # raises for an invalid base
     return {

@@ -106,8 +106,14 @@ def _normalized_ksg(
 
 @shared_docs
 def ksg_local(
-    x: Any, y: Any, *, k: int = 3, base: str | float = "bits", random_state: Any = 0,
-    jitter: float = 1e-10, workers: int = -1,
+    x: Any,
+    y: Any,
+    *,
+    k: int = 3,
+    base: str | float = "bits",
+    random_state: Any = 0,
+    jitter: float = 1e-10,
+    workers: int = -1,
 ) -> MIResult:
     """KSG-Local (scale-invariance paper, Table 1): KSG on locally normalised X and T.
 
@@ -119,14 +125,31 @@ def ksg_local(
     -------
     :class:`MIResult` with method ``"ksg-local"``.
     """
-    return _normalized_ksg(x, y, kind="local", scales=None, k=k, base=base, random_state=random_state,
-                           jitter=jitter, workers=workers, method="ksg-local")
+    return _normalized_ksg(
+        x,
+        y,
+        kind="local",
+        scales=None,
+        k=k,
+        base=base,
+        random_state=random_state,
+        jitter=jitter,
+        workers=workers,
+        method="ksg-local",
+    )
 
 
 @shared_docs
 def ksg_global(
-    x: Any, y: Any, *, k: int = 3, scales: np.ndarray | None = DEFAULT_SCALES, base: str | float = "bits",
-    random_state: Any = 0, jitter: float = 1e-10, workers: int = -1,
+    x: Any,
+    y: Any,
+    *,
+    k: int = 3,
+    scales: np.ndarray | None = DEFAULT_SCALES,
+    base: str | float = "bits",
+    random_state: Any = 0,
+    jitter: float = 1e-10,
+    workers: int = -1,
 ) -> MIResult:
     """KSG-Global (Table 1): ``max_c I_KSG(X_Sigma; c T_Sigma)`` with L2 global normalisation and
     ``c`` in ``scales`` (default 0.1, 0.2, ..., 2.0; Section 5.2 motivates the maximum).
@@ -141,14 +164,31 @@ def ksg_global(
     :class:`MIResult` with method ``"ksg-global"``; ``extra`` holds the chosen ``scale`` and
     ``mi_per_scale``.
     """
-    return _normalized_ksg(x, y, kind="global", scales=scales, k=k, base=base, random_state=random_state,
-                           jitter=jitter, workers=workers, method="ksg-global")
+    return _normalized_ksg(
+        x,
+        y,
+        kind="global",
+        scales=scales,
+        k=k,
+        base=base,
+        random_state=random_state,
+        jitter=jitter,
+        workers=workers,
+        method="ksg-global",
+    )
 
 
 @shared_docs
 def ksg_global_linf(
-    x: Any, y: Any, *, k: int = 3, scales: np.ndarray | None = DEFAULT_SCALES, base: str | float = "bits",
-    random_state: Any = 0, jitter: float = 1e-10, workers: int = -1,
+    x: Any,
+    y: Any,
+    *,
+    k: int = 3,
+    scales: np.ndarray | None = DEFAULT_SCALES,
+    base: str | float = "bits",
+    random_state: Any = 0,
+    jitter: float = 1e-10,
+    workers: int = -1,
 ) -> MIResult:
     """KSG-Global-L-inf (Table 1): ``max_c I_KSG(X_Sigma_inf; c T_Sigma_inf)`` with the L-inf
     global normalisation (Definition 3, Section 5.3) and ``c`` in ``scales``.
@@ -163,5 +203,15 @@ def ksg_global_linf(
     :class:`MIResult` with method ``"ksg-global-linf"``; ``extra`` holds the chosen ``scale`` and
     ``mi_per_scale``.
     """
-    return _normalized_ksg(x, y, kind="global-linf", scales=scales, k=k, base=base,
-                           random_state=random_state, jitter=jitter, workers=workers, method="ksg-global-linf")
+    return _normalized_ksg(
+        x,
+        y,
+        kind="global-linf",
+        scales=scales,
+        k=k,
+        base=base,
+        random_state=random_state,
+        jitter=jitter,
+        workers=workers,
+        method="ksg-global-linf",
+    )

@@ -12,7 +12,11 @@ __all__ = ["role_log_ratios"]
 
 
 def role_log_ratios(
-    train_embeddings: np.ndarray, source_degree: np.ndarray, target_degree: np.ndarray, query: np.ndarray, *,
+    train_embeddings: np.ndarray,
+    source_degree: np.ndarray,
+    target_degree: np.ndarray,
+    query: np.ndarray,
+    *,
     n_neighbors: int = 10,
 ) -> tuple[np.ndarray, np.ndarray]:
     """k-NN estimates of ``log p_s(a) / q(a)`` and ``log p_t(a) / q(a)`` for query proteins ``a``.

@@ -43,8 +43,11 @@ def _strips(ax: Axes, groups: Sequence[tuple[str, pd.DataFrame]], truth: Sequenc
         counts = {}
         for is_shuffled, sign, color, name in ((False, -1, REAL_COLOR, "real"), (True, 1, SHUFFLED_COLOR, "shuffled")):
             values = table["estimate"].to_numpy(dtype=float)[shuffled == is_shuffled]
-            fit_se = (table["se"].to_numpy(dtype=float)[shuffled == is_shuffled] if "se" in table
-                      else np.full(len(values), np.nan))
+            fit_se = (
+                table["se"].to_numpy(dtype=float)[shuffled == is_shuffled]
+                if "se" in table
+                else np.full(len(values), np.nan)
+            )
             keep = np.isfinite(values)
             values, fit_se = values[keep], fit_se[keep]
             counts[name] = len(values)
@@ -53,32 +56,65 @@ def _strips(ax: Axes, groups: Sequence[tuple[str, pd.DataFrame]], truth: Sequenc
             centre = position + sign * _OFFSET
             # evenly spread, deterministic offsets (no random jitter: the figure is reproducible)
             xs = centre + (np.linspace(-_SPREAD / 2, _SPREAD / 2, len(values)) if len(values) > 1 else 0.0)
-            ax.scatter(xs, values, s=18, color=color, alpha=0.6, linewidths=0, zorder=2,
-                       label=None if name in labelled else f"{name} pairings")
+            ax.scatter(
+                xs,
+                values,
+                s=18,
+                color=color,
+                alpha=0.6,
+                linewidths=0,
+                zorder=2,
+                label=None if name in labelled else f"{name} pairings",
+            )
             labelled.add(name)
             mean, sem = _mean_sem(values)
             if np.isfinite(fit_se).all() and len(fit_se):
                 ax.errorbar(xs, values, yerr=fit_se, fmt="none", ecolor=color, alpha=0.5, elinewidth=0.8, zorder=2)
                 sem = float(np.hypot(sem, np.sqrt(np.mean(fit_se**2))))
                 combined = True
-            ax.errorbar([centre + sign * _SPREAD], [mean], yerr=[sem], fmt="_", markersize=12, color="k",
-                        capsize=3, elinewidth=1.2, zorder=3, label=None if "bar" in labelled else "mean ± SE")
+            ax.errorbar(
+                [centre + sign * _SPREAD],
+                [mean],
+                yerr=[sem],
+                fmt="_",
+                markersize=12,
+                color="k",
+                capsize=3,
+                elinewidth=1.2,
+                zorder=3,
+                label=None if "bar" in labelled else "mean ± SE",
+            )
             labelled.add("bar")
-        ticks.append(f"{label}\n(n = {counts['real']}" + (f" + {counts['shuffled']} shuffled)" if counts["shuffled"]
-                                                          else ")"))
+        ticks.append(
+            f"{label}\n(n = {counts['real']}" + (f" + {counts['shuffled']} shuffled)" if counts["shuffled"] else ")")
+        )
         value = None if truth is None else truth[position]
         if value is not None and np.isfinite(value):
-            ax.plot([position - 0.4, position + 0.4], [value, value], color="C3", linestyle="--", linewidth=1.2,
-                    zorder=1, label=None if "truth" in labelled else "true value")
+            ax.plot(
+                [position - 0.4, position + 0.4],
+                [value, value],
+                color="C3",
+                linestyle="--",
+                linewidth=1.2,
+                zorder=1,
+                label=None if "truth" in labelled else "true value",
+            )
             labelled.add("truth")
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels(ticks)
     ax.set_xlim(-0.6, len(groups) - 0.4)
     ax.axhline(0.0, color="0.8", linewidth=0.8, zorder=1)
     ax.set_ylabel("MI (bits)")
-    what = ("SE = sqrt(SEM over pairings² + mean within-fit SE²)" if combined
-            else "SE = SEM over the n pairings")
-    ax.legend(frameon=False, fontsize="small", title=what, title_fontsize="x-small")
+    what = "SE = sqrt(SEM over pairings² + mean within-fit SE²)" if combined else "SE = SEM over the n pairings"
+    # outside the axes, on the right: inside it covered the points of the last group
+    ax.legend(
+        frameon=False,
+        fontsize="small",
+        title=what,
+        title_fontsize="x-small",
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+    )
 
 
 def _check_truth(truth: float | Sequence[float | None] | None, n_groups: int) -> list[float | None] | None:

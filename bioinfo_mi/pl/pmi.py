@@ -86,8 +86,10 @@ def pmi_trend(
     ax.plot(x, smooth, color="C0", linewidth=2, label=f"rolling mean ({window} cells)")
     if marker is not None:
         if not (x[0] <= marker <= x[-1]):
-            raise ValueError(f"marker={marker!r} lies outside the scored cells' pseudotime "
-                             f"[{x[0]:.4g}, {x[-1]:.4g}]; give a pseudotime within the data or None")
+            raise ValueError(
+                f"marker={marker!r} lies outside the scored cells' pseudotime "
+                f"[{x[0]:.4g}, {x[-1]:.4g}]; give a pseudotime within the data or None"
+            )
         ax.axvline(marker, color="k", linestyle="--", linewidth=1)
     ax.set_xlabel(pseudotime_key)
     ax.set_ylabel("pMI (bits)")
@@ -150,10 +152,20 @@ def pmi_embedding(
 
     ax = new_axes(ax, figsize=(4.5, 4.0))
     size = min(20.0, 12000.0 / max(adata.n_obs, 1))
-    ax.scatter(coords[~scored, 0], coords[~scored, 1], s=size, color=UNSCORED_COLOR, linewidths=0,
-               rasterized=True, zorder=1)
-    points = ax.scatter(coords[order, 0], coords[order, 1], c=pmi[order], cmap=cmap, norm=CenteredNorm(vcenter=0.0),
-                        s=size, linewidths=0, rasterized=True, zorder=2)
+    ax.scatter(
+        coords[~scored, 0], coords[~scored, 1], s=size, color=UNSCORED_COLOR, linewidths=0, rasterized=True, zorder=1
+    )
+    points = ax.scatter(
+        coords[order, 0],
+        coords[order, 1],
+        c=pmi[order],
+        cmap=cmap,
+        norm=CenteredNorm(vcenter=0.0),
+        s=size,
+        linewidths=0,
+        rasterized=True,
+        zorder=2,
+    )
     ax.figure.colorbar(points, ax=ax, label="pMI (bits)")
     ax.set_xlabel(f"{name}1")
     ax.set_ylabel(f"{name}2")

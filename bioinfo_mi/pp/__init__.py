@@ -17,5 +17,11 @@ from .pairing import ClonePairing, clone_labels, draw_pairings, get_features, sh
 from .preprocess import preprocess
 
 __all__ = ["ClonePairing", "clone_labels", "draw_pairings", "get_features", "preprocess", "shared_clones"]
-__all__ += ["interaction_proteins", "normalize_embeddings", "pair_interactions", "holdout_splits", "split_arrays",
-            "HoldoutSplit"]
+__all__ += [
+    "interaction_proteins",
+    "normalize_embeddings",
+    "pair_interactions",
+    "holdout_splits",
+    "split_arrays",
+    "HoldoutSplit",
+]

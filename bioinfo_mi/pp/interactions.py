@@ -27,8 +27,14 @@ from .._arrays import normalize_embeddings
 from .._fits import spawn_seeds
 from .._validation import check_array, check_positive_int
 
-__all__ = ["pair_interactions", "normalize_embeddings", "interaction_proteins", "holdout_splits", "split_arrays",
-           "HoldoutSplit"]
+__all__ = [
+    "pair_interactions",
+    "normalize_embeddings",
+    "interaction_proteins",
+    "holdout_splits",
+    "split_arrays",
+    "HoldoutSplit",
+]
 
 
 def _scalar_obs_columns(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -349,8 +355,13 @@ def holdout_splits(
 
 
 def split_arrays(
-    embeddings: pd.DataFrame, sources: np.ndarray, targets: np.ndarray, split: HoldoutSplit, *,
-    normalize: bool = True, clip: float | None = 10.0,
+    embeddings: pd.DataFrame,
+    sources: np.ndarray,
+    targets: np.ndarray,
+    split: HoldoutSplit,
+    *,
+    normalize: bool = True,
+    clip: float | None = 10.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Training pairs and held-out proteins of one split, normalised with training statistics only
     (LMI paper, Section 4.1 and Appendix A.4.1).

@@ -104,7 +104,10 @@ def clone_labels(adata: AnnData, clone_key: str = "clone") -> pd.Series:
             f"clone {counts.index[0]!r} of obs[{clone_key!r}] holds {counts.iloc[0]} of the {counts.sum()} cells "
             f"with a clone ({counts.iloc[0] / counts.sum():.0%}; the next largest {counts.iloc[1]}): is it a "
             f"placeholder for cells without a barcode? Set those cells to NaN (already treated as missing: "
-            f"{sorted(MISSING_CLONE_LABELS)})", UserWarning, stacklevel=3)
+            f"{sorted(MISSING_CLONE_LABELS)})",
+            UserWarning,
+            stacklevel=3,
+        )
     return labels
 
 
@@ -149,8 +152,9 @@ def match_value(col: pd.Series, value: Any, what: str) -> Any:
             if len(hits) == 1:
                 return _plain_value(hits[0])
     shown = sorted(present, key=lambda v: (str(type(v)), v)) if len(present) < 50 else list(present[:50])
-    raise ValueError(f"{what} {value!r} does not occur in obs[{col.name!r}] (dtype {col.dtype}); "
-                     f"values: {_show(shown)}")
+    raise ValueError(
+        f"{what} {value!r} does not occur in obs[{col.name!r}] (dtype {col.dtype}); values: {_show(shown)}"
+    )
 
 
 def _condition_mask(adata: AnnData, condition_key: str, value: Any, restrict: Mapping[str, Any] | None) -> np.ndarray:
@@ -271,8 +275,11 @@ def draw_pairings(
         )
     rng = check_random_state(random_state)
     return [
-        ClonePairing(clones=clones, cells_a=_draw_one_per_clone(cells_a, clones, rng),
-                     cells_b=_draw_one_per_clone(cells_b, clones, rng))
+        ClonePairing(
+            clones=clones,
+            cells_a=_draw_one_per_clone(cells_a, clones, rng),
+            cells_b=_draw_one_per_clone(cells_b, clones, rng),
+        )
         for _ in range(n_pairings)
     ]
 

@@ -18,7 +18,11 @@ def __getattr__(name: str):
         import importlib
 
         where = _MOVED[name]
-        _warnings.warn(f"bioinfo_mi.tl.{name} moved to bioinfo_mi.{where}.{name}; the old name will be removed in "
-                       "the next release", FutureWarning, stacklevel=2)
+        _warnings.warn(
+            f"bioinfo_mi.tl.{name} moved to bioinfo_mi.{where}.{name}; the old name will be removed in "
+            "the next release",
+            FutureWarning,
+            stacklevel=2,
+        )
         return getattr(importlib.import_module(f"bioinfo_mi.{where}"), name)
     raise AttributeError(f"module 'bioinfo_mi.tl' has no attribute {name!r}")

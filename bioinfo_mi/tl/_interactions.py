@@ -66,16 +66,27 @@ def _roc(labels: np.ndarray, scores: np.ndarray) -> tuple[float, np.ndarray]:
     return float(roc_auc_score(labels, scores)), np.interp(FPR_GRID, fpr, tpr)
 
 
-def _fit_split(embeddings: pd.DataFrame, sources: np.ndarray, targets: np.ndarray, split: HoldoutSplit,
-               options: dict[str, Any], k: int, role_neighbors: int, normalize: bool, clip: float | None,
-               max_elements: int) -> dict[str, Any]:
+def _fit_split(
+    embeddings: pd.DataFrame,
+    sources: np.ndarray,
+    targets: np.ndarray,
+    split: HoldoutSplit,
+    options: dict[str, Any],
+    k: int,
+    role_neighbors: int,
+    normalize: bool,
+    clip: float | None,
+    max_elements: int,
+) -> dict[str, Any]:
     """Train on one split and score every ordered held-out pair (all scores, before choosing candidates)."""
-    x_train, y_train, held, mean, std = split_arrays(embeddings, sources, targets, split, normalize=normalize,
-                                                     clip=clip)
+    x_train, y_train, held, mean, std = split_arrays(
+        embeddings, sources, targets, split, normalize=normalize, clip=clip
+    )
     fit = mi(x_train, y_train, method="lmi", random_state=split.seed, **options)
     zx_held, zy_held = fit.model.encode(held, held)
-    ratio = density_ratio_grid(zx_held, zy_held, fit.zx, fit.zy, k=k, random_state=split.seed,
-                               max_elements=max_elements)
+    ratio = density_ratio_grid(
+        zx_held, zy_held, fit.zx, fit.zy, k=k, random_state=split.seed, max_elements=max_elements
+    )
     train_sources, train_targets = sources[split.train_rows], targets[split.train_rows]
     proteins, inverse = np.unique(np.concatenate([train_sources, train_targets]), return_inverse=True)
     n_rows = len(train_sources)
@@ -91,9 +102,16 @@ def _fit_split(embeddings: pd.DataFrame, sources: np.ndarray, targets: np.ndarra
     labels = np.zeros((len(position), len(position)), dtype=bool)
     labels[si[both], ti[both]] = True  # annotated ordered pairs among the held-out proteins
     raw = embeddings.to_numpy(dtype=np.float64)[pd.Index(embeddings.index.astype(str)).get_indexer(split.held_out)]
-    return {"split": split.split, "density_ratio": ratio, "log_source": log_source, "log_target": log_target,
-            "cosine": _cosine(raw), "labels": labels, "n_train_pairs": len(split.train_rows),
-            "mi_train": float(fit.mi)}
+    return {
+        "split": split.split,
+        "density_ratio": ratio,
+        "log_source": log_source,
+        "log_target": log_target,
+        "cosine": _cosine(raw),
+        "labels": labels,
+        "n_train_pairs": len(split.train_rows),
+        "mi_train": float(fit.mi),
+    }
 
 
 def _evaluate(result: dict[str, Any], held_out: np.ndarray, roles: pd.Series | None, score: str) -> dict[str, Any]:
@@ -114,13 +132,19 @@ def _evaluate(result: dict[str, Any], held_out: np.ndarray, roles: pd.Series | N
     for name in ("selected", "density_ratio", "cosine"):
         auc, curves[name] = _roc(labels.ravel(), scores[score if name == "selected" else name].ravel())
         row["auc" if name == "selected" else f"auc_{name}"] = auc
-    row.update(n_holdout=len(held_out), n_candidates=labels.size, n_positive=int(labels.sum()),
-               n_train_pairs=int(result["n_train_pairs"]), mi_train=float(result["mi_train"]))
+    row.update(
+        n_holdout=len(held_out),
+        n_candidates=labels.size,
+        n_positive=int(labels.sum()),
+        n_train_pairs=int(result["n_train_pairs"]),
+        mi_train=float(result["mi_train"]),
+    )
     return {"row": row, "curves": curves}
 
 
-def _cache_path(folder: Path, embeddings: pd.DataFrame, sources: np.ndarray, targets: np.ndarray,
-                split: HoldoutSplit, key: str) -> Path:
+def _cache_path(
+    folder: Path, embeddings: pd.DataFrame, sources: np.ndarray, targets: np.ndarray, split: HoldoutSplit, key: str
+) -> Path:
     h = hashlib.blake2b(digest_size=16)
     h.update(np.ascontiguousarray(embeddings.to_numpy(dtype=np.float32)).tobytes())
     for ids in (embeddings.index.astype(str).to_numpy(), sources, targets, split.held_out):
@@ -263,19 +287,34 @@ def interaction_roc(
             raise ValueError(f"splits must be positions in 0..{n_splits - 1}, got {bad}")
     todo = plan if splits is None else [plan[int(i)] for i in splits]
     # 2. fit LMI on each split's training pairs and score every ordered held-out pair (Algorithm 2)
-    settings = {"options": estimator_options, "k": k, "role_neighbors": role_neighbors, "normalize": normalize,
-                "clip": clip, "max_elements": max_elements}
-    results = _fit_splits(embeddings, sources, targets, todo, settings, n_jobs=n_jobs, progress=progress,
-                          cache_dir=cache_dir)
+    settings = {
+        "options": estimator_options,
+        "k": k,
+        "role_neighbors": role_neighbors,
+        "normalize": normalize,
+        "clip": clip,
+        "max_elements": max_elements,
+    }
+    results = _fit_splits(
+        embeddings, sources, targets, todo, settings, n_jobs=n_jobs, progress=progress, cache_dir=cache_dir
+    )
     if splits is not None:
         return None
     # 3. evaluate the chosen score on the candidates: AUC and ROC curve per split
     evaluated = [_evaluate(r, split.held_out, roles, score) for r, split in zip(results, plan, strict=True)]
     # 4. tabulate
-    params = {"n_holdout": n_holdout, "n_splits": n_splits, "k": k, "score": score, "role_neighbors": role_neighbors,
-              "candidates": candidates, "normalize": normalize,
-              "clip": float("inf") if clip is None else clip, "random_state": random_state,
-              "estimator_kwds": estimator_options}
+    params = {
+        "n_holdout": n_holdout,
+        "n_splits": n_splits,
+        "k": k,
+        "score": score,
+        "role_neighbors": role_neighbors,
+        "candidates": candidates,
+        "normalize": normalize,
+        "clip": float("inf") if clip is None else clip,
+        "random_state": random_state,
+        "estimator_kwds": estimator_options,
+    }
     result = _tabulate(evaluated, plan, score, params)
     adata = pairs.copy() if copy else pairs
     adata.uns[key_added] = result
@@ -285,17 +324,33 @@ def interaction_roc(
 def _candidate_roles(pairs: AnnData) -> pd.Series:
     proteins = pairs.uns.get("proteins")
     if not isinstance(proteins, pd.DataFrame) or "role" not in proteins.columns:
-        raise KeyError("candidates='bipartite' needs pairs.uns['proteins'] with a 'role' column "
-                       "(written by pp.pair_interactions and datasets.simulate_interactions)")
+        raise KeyError(
+            "candidates='bipartite' needs pairs.uns['proteins'] with a 'role' column "
+            "(written by pp.pair_interactions and datasets.simulate_interactions)"
+        )
     return proteins["role"].astype(str).set_axis(proteins.index.astype(str))
 
 
-def _fit_splits(embeddings: pd.DataFrame, sources: np.ndarray, targets: np.ndarray, todo: list[HoldoutSplit],
-                settings: dict[str, Any], *, n_jobs: int, progress: bool,
-                cache_dir: str | os.PathLike | None) -> list[dict[str, Any]]:
+def _fit_splits(
+    embeddings: pd.DataFrame,
+    sources: np.ndarray,
+    targets: np.ndarray,
+    todo: list[HoldoutSplit],
+    settings: dict[str, Any],
+    *,
+    n_jobs: int,
+    progress: bool,
+    cache_dir: str | os.PathLike | None,
+) -> list[dict[str, Any]]:
     """Step 2 for every split in ``todo``, through the repeated-fit layer (parallel, cached)."""
-    key = repr(sorted({**settings["options"], **{name: settings[name] for name in
-                                                  ("k", "role_neighbors", "normalize", "clip")}}.items()))
+    key = repr(
+        sorted(
+            {
+                **settings["options"],
+                **{name: settings[name] for name in ("k", "role_neighbors", "normalize", "clip")},
+            }.items()
+        )
+    )
     paths: list[Path | None] = [None] * len(todo)
     if cache_dir is not None:
         folder = Path(cache_dir)
@@ -306,29 +361,63 @@ def _fit_splits(embeddings: pd.DataFrame, sources: np.ndarray, targets: np.ndarr
         with np.load(path, allow_pickle=False) as f:
             return {name: (f[name] if f[name].ndim else f[name].item()) for name in f.files}
 
-    calls = [(embeddings, sources, targets, split, settings["options"], settings["k"], settings["role_neighbors"],
-              settings["normalize"], settings["clip"], settings["max_elements"]) for split in todo]
-    return run_parallel(_fit_split, calls, n_jobs=n_jobs, progress=progress, desc="interaction splits", unit="split",
-                        cache=paths, load=load, save=lambda path, res: np.savez(path, **res))
+    calls = [
+        (
+            embeddings,
+            sources,
+            targets,
+            split,
+            settings["options"],
+            settings["k"],
+            settings["role_neighbors"],
+            settings["normalize"],
+            settings["clip"],
+            settings["max_elements"],
+        )
+        for split in todo
+    ]
+    return run_parallel(
+        _fit_split,
+        calls,
+        n_jobs=n_jobs,
+        progress=progress,
+        desc="interaction splits",
+        unit="split",
+        cache=paths,
+        load=load,
+        save=lambda path, res: np.savez(path, **res),
+    )
 
 
-def _tabulate(evaluated: list[dict[str, Any]], plan: list[HoldoutSplit], score: str,
-              params: dict[str, Any]) -> dict[str, Any]:
+def _tabulate(
+    evaluated: list[dict[str, Any]], plan: list[HoldoutSplit], score: str, params: dict[str, Any]
+) -> dict[str, Any]:
     """Step 4: the per-split table, the ROC curves on :data:`FPR_GRID`, the held-out proteins, the parameters."""
     table = pd.DataFrame([e["row"] for e in evaluated])
     few = int(table.n_positive.min())
     if few < MIN_POSITIVES:
-        warnings.warn(EstimateWarning(
-            f"a held-out AUC rests on only {few} positive pair(s) (fewest over the splits; {MIN_POSITIVES} or "
-            f"more give an AUC uncertain by about +/-0.1 or less): read the AUC as anecdotal, or raise n_holdout",
-            "few-positives"), stacklevel=3)
+        warnings.warn(
+            EstimateWarning(
+                f"a held-out AUC rests on only {few} positive pair(s) (fewest over the splits; {MIN_POSITIVES} or "
+                f"more give an AUC uncertain by about +/-0.1 or less): read the AUC as anecdotal, or raise n_holdout",
+                "few-positives",
+            ),
+            stacklevel=3,
+        )
     names = {"selected": score, "density_ratio": "density_ratio", "cosine": "cosine"}
-    curves = pd.concat([
-        pd.DataFrame({"split": e["row"]["split"], "score": names[name], "fpr": FPR_GRID, "tpr": tpr})
-        for e in evaluated for name, tpr in e["curves"].items() if not (name == "density_ratio" and score == name)
-    ], ignore_index=True)
-    holdout = pd.DataFrame({
-        "split": np.repeat([s.split for s in plan], [len(s.held_out) for s in plan]),
-        "protein_id": np.concatenate([s.held_out for s in plan]).astype(object),
-    })
+    curves = pd.concat(
+        [
+            pd.DataFrame({"split": e["row"]["split"], "score": names[name], "fpr": FPR_GRID, "tpr": tpr})
+            for e in evaluated
+            for name, tpr in e["curves"].items()
+            if not (name == "density_ratio" and score == name)
+        ],
+        ignore_index=True,
+    )
+    holdout = pd.DataFrame(
+        {
+            "split": np.repeat([s.split for s in plan], [len(s.held_out) for s in plan]),
+            "protein_id": np.concatenate([s.held_out for s in plan]).astype(object),
+        }
+    )
     return {"table": table, "curves": curves, "holdout": holdout, "params": _plain(params)}

@@ -41,12 +41,28 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _jobs(adata: AnnData, *, clone_key: str, condition_key: str, conditions: Sequence[Any] | None,
-          restrict: Mapping[str, Any] | None, n_pairings: int, n_shuffles: int, random_state: Any,
-          min_clones: int) -> tuple[list[FitJob], tuple[Any, Any], int]:
-    pairings = draw_pairings(adata, clone_key=clone_key, condition_key=condition_key, conditions=conditions,
-                             restrict=restrict, n_pairings=n_pairings + n_shuffles, min_clones=min_clones,
-                             random_state=random_state)
+def _jobs(
+    adata: AnnData,
+    *,
+    clone_key: str,
+    condition_key: str,
+    conditions: Sequence[Any] | None,
+    restrict: Mapping[str, Any] | None,
+    n_pairings: int,
+    n_shuffles: int,
+    random_state: Any,
+    min_clones: int,
+) -> tuple[list[FitJob], tuple[Any, Any], int]:
+    pairings = draw_pairings(
+        adata,
+        clone_key=clone_key,
+        condition_key=condition_key,
+        conditions=conditions,
+        restrict=restrict,
+        n_pairings=n_pairings + n_shuffles,
+        min_clones=min_clones,
+        random_state=random_state,
+    )
     seeds = spawn_seeds(random_state, n_pairings + 2 * n_shuffles)
     shuffle_rng = np.random.default_rng(seeds[-1])
     jobs = [FitJob(i, False, p.cells_a, p.cells_b, seeds[i]) for i, p in enumerate(pairings[:n_pairings])]
@@ -93,9 +109,21 @@ def _resolve_pair_keys(adata: AnnData, pair_keys: Sequence[str] | None, clone_ke
     return None
 
 
-def _plan(adata: AnnData, *, pair_keys: Sequence[str] | None, clone_key: str, condition_key: str,
-          conditions: Sequence[Any] | None, restrict: Mapping[str, Any] | None, use_rep: str | None,
-          layer: str | None, n_pairings: int, n_shuffles: int, random_state: Any, min_clones: int) -> _Plan:
+def _plan(
+    adata: AnnData,
+    *,
+    pair_keys: Sequence[str] | None,
+    clone_key: str,
+    condition_key: str,
+    conditions: Sequence[Any] | None,
+    restrict: Mapping[str, Any] | None,
+    use_rep: str | None,
+    layer: str | None,
+    n_pairings: int,
+    n_shuffles: int,
+    random_state: Any,
+    min_clones: int,
+) -> _Plan:
     keys = _resolve_pair_keys(adata, pair_keys, clone_key)
     random_state = root_seed(random_state)  # an int from here on: pairings and fit seeds share one root
     if keys is not None:
@@ -105,16 +133,33 @@ def _plan(adata: AnnData, *, pair_keys: Sequence[str] | None, clone_key: str, co
         jobs = _paired_jobs(adata.n_obs, n_pairings=n_pairings, n_shuffles=n_shuffles, random_state=random_state)
         return _Plan(x, y, jobs, "n_pairs", adata.n_obs, {"pair_keys": list(keys), "random_state": random_state})
     features = get_features(adata, use_rep=use_rep, layer=layer)
-    jobs, (a, b), n_clones = _jobs(adata, clone_key=clone_key, condition_key=condition_key, conditions=conditions,
-                                   restrict=restrict, n_pairings=n_pairings, n_shuffles=n_shuffles,
-                                   random_state=random_state, min_clones=min_clones)
-    describe = {"clone_key": clone_key, "condition_key": condition_key, "conditions": [a, b], "restrict": restrict,
-                "use_rep": use_rep, "layer": layer, "min_clones": min_clones, "random_state": random_state}
+    jobs, (a, b), n_clones = _jobs(
+        adata,
+        clone_key=clone_key,
+        condition_key=condition_key,
+        conditions=conditions,
+        restrict=restrict,
+        n_pairings=n_pairings,
+        n_shuffles=n_shuffles,
+        random_state=random_state,
+        min_clones=min_clones,
+    )
+    describe = {
+        "clone_key": clone_key,
+        "condition_key": condition_key,
+        "conditions": [a, b],
+        "restrict": restrict,
+        "use_rep": use_rep,
+        "layer": layer,
+        "min_clones": min_clones,
+        "random_state": random_state,
+    }
     return _Plan(features, features, jobs, "n_clones", n_clones, describe)
 
 
-def _estimator_kwds(use_rep: str | None, method: str, estimator_kwds: Mapping[str, Any] | None,
-                    legacy: Mapping[str, Any], tool: str) -> dict[str, Any]:
+def _estimator_kwds(
+    use_rep: str | None, method: str, estimator_kwds: Mapping[str, Any] | None, legacy: Mapping[str, Any], tool: str
+) -> dict[str, Any]:
     """Return the estimator's options, validated before any fit: ``estimator_kwds`` plus the deprecated
     keyword form, checked against the method's options (an unknown name raises ``TypeError`` naming
     the closest valid one), and LMI's default for a representation.
@@ -137,12 +182,16 @@ def _estimator_kwds(use_rep: str | None, method: str, estimator_kwds: Mapping[st
         both = sorted(set(out) & set(legacy))
         if both:
             raise TypeError(f"{tool}: {both} given both in estimator_kwds and as keyword arguments")
-        warnings.warn(f"{tool}: passing estimator options as keyword arguments ({', '.join(sorted(legacy))}) is "
-                      f"deprecated and will stop working in the next release; pass estimator_kwds={dict(legacy)!r}",
-                      FutureWarning, stacklevel=3)
+        warnings.warn(
+            f"{tool}: passing estimator options as keyword arguments ({', '.join(sorted(legacy))}) is "
+            f"deprecated and will stop working in the next release; pass estimator_kwds={dict(legacy)!r}",
+            FutureWarning,
+            stacklevel=3,
+        )
         out.update(legacy)
-    check_options(out, method_options(method) | {"transform"},
-                  where=f"{tool}(method={method.lower()!r}) estimator_kwds")
+    check_options(
+        out, method_options(method) | {"transform"}, where=f"{tool}(method={method.lower()!r}) estimator_kwds"
+    )
     if use_rep is not None and method.lower() == "lmi":
         out.setdefault("normalization", "global-corrected")
     return out
@@ -152,8 +201,10 @@ def _check_split(fits: Sequence[int] | None, cache_dir: Any, random_state: Any) 
     if fits is not None and cache_dir is None:
         raise ValueError("fits runs part of an analysis into a cache; give cache_dir as well")
     if fits is not None and (isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer))):
-        raise ValueError("fits splits one analysis over several calls, which must draw the same pairings and "
-                         f"seeds: give random_state as an int, got {type(random_state).__name__}")
+        raise ValueError(
+            "fits splits one analysis over several calls, which must draw the same pairings and "
+            f"seeds: give random_state as an int, got {type(random_state).__name__}"
+        )
 
 
 def shared_variance(results: Sequence[FitResult]) -> float:
@@ -198,8 +249,11 @@ def _summary(results: list[FitResult]) -> pd.DataFrame:
     # the pairings share the clones, so the sampling error of the clone sample does not average out
     within = shared_within_se([r for r in results if not r.job.shuffled])
     row = {
-        "mi_mean": float(real.mean()), "mi_sem": sem, "within_fit_se": within,
-        "mi_se": float(np.hypot(0.0 if len(real) == 1 else sem, within)), "n_pairings": len(real),
+        "mi_mean": float(real.mean()),
+        "mi_sem": sem,
+        "within_fit_se": within,
+        "mi_se": float(np.hypot(0.0 if len(real) == 1 else sem, within)),
+        "n_pairings": len(real),
         "shuffled_mean": float(shuf.mean()) if len(shuf) else float("nan"),
         "shuffled_sd": float(shuf.std(ddof=1)) if len(shuf) > 1 else float("nan"),
         "n_shuffles": len(shuf),
@@ -208,8 +262,11 @@ def _summary(results: list[FitResult]) -> pd.DataFrame:
         "p_value": float((1 + np.sum(shuf >= real.mean())) / (1 + len(shuf))) if len(shuf) else float("nan"),
         "p_value_resolution": 1 / (1 + len(shuf)) if len(shuf) else float("nan"),
         # one-sided z-test of the mean real estimate against the normal fitted to the shuffles
-        "p_value_parametric": (float(stats.norm.sf((real.mean() - shuf.mean()) / shuf.std(ddof=1)))
-                               if len(shuf) > 1 and shuf.std(ddof=1) > 0 else float("nan")),
+        "p_value_parametric": (
+            float(stats.norm.sf((real.mean() - shuf.mean()) / shuf.std(ddof=1)))
+            if len(shuf) > 1 and shuf.std(ddof=1) > 0
+            else float("nan")
+        ),
     }
     return pd.DataFrame([row])
 
@@ -217,11 +274,15 @@ def _summary(results: list[FitResult]) -> pd.DataFrame:
 def _warn_if_in_noise(row: pd.Series) -> None:
     """Warn when the mean estimate does not stand out of the shuffled controls."""
     if row.n_shuffles >= 2 and np.isfinite(row.shuffled_sd) and row.mi_mean < row.shuffled_mean + 2 * row.shuffled_sd:
-        warnings.warn(EstimateWarning(
-            f"the mean estimate ({row.mi_mean:.3f} bits) lies within two SDs of the shuffled controls "
-            f"({row.shuffled_mean:.3f} +/- {row.shuffled_sd:.3f}): no dependence is resolved; more clones, "
-            "a lower-dimensional representation (use_rep) or more shuffles can tell", "in-shuffle-noise"),
-            stacklevel=3)
+        warnings.warn(
+            EstimateWarning(
+                f"the mean estimate ({row.mi_mean:.3f} bits) lies within two SDs of the shuffled controls "
+                f"({row.shuffled_mean:.3f} +/- {row.shuffled_sd:.3f}): no dependence is resolved; more clones, "
+                "a lower-dimensional representation (use_rep) or more shuffles can tell",
+                "in-shuffle-noise",
+            ),
+            stacklevel=3,
+        )
 
 
 @shared_docs
@@ -340,24 +401,51 @@ def lmi(
     check_positive_int(n_shuffles, name="n_shuffles", minimum=0)
     _check_split(fits, cache_dir, random_state)
     estimator_options = _estimator_kwds(use_rep, method, estimator_kwds, estimator_options, "tl.lmi")
-    plan = _plan(adata, pair_keys=pair_keys, clone_key=clone_key, condition_key=condition_key,
-                 conditions=conditions, restrict=restrict, use_rep=use_rep, layer=layer, n_pairings=n_pairings,
-                 n_shuffles=n_shuffles, random_state=random_state, min_clones=min_clones)
-    results = run_fits(plan.x_features, plan.y_features, plan.jobs, method=method, options=estimator_options,
-                       n_jobs=check_n_jobs(n_jobs), progress=progress, fits=fits, cache_dir=cache_dir,
-                       with_se=[bool(error_bars) and not job.shuffled for job in plan.jobs])
+    plan = _plan(
+        adata,
+        pair_keys=pair_keys,
+        clone_key=clone_key,
+        condition_key=condition_key,
+        conditions=conditions,
+        restrict=restrict,
+        use_rep=use_rep,
+        layer=layer,
+        n_pairings=n_pairings,
+        n_shuffles=n_shuffles,
+        random_state=random_state,
+        min_clones=min_clones,
+    )
+    results = run_fits(
+        plan.x_features,
+        plan.y_features,
+        plan.jobs,
+        method=method,
+        options=estimator_options,
+        n_jobs=check_n_jobs(n_jobs),
+        progress=progress,
+        fits=fits,
+        cache_dir=cache_dir,
+        with_se=[bool(error_bars) and not job.shuffled for job in plan.jobs],
+    )
     if fits is not None:
         return None
-    table = pd.DataFrame({
-        "pairing": [r.job.pairing for r in results],
-        "shuffled": [r.job.shuffled for r in results],
-        "estimate": [r.mi for r in results],
-        "se": [r.se for r in results],
-        plan.size_column: plan.size,
-    })
-    params = {**plan.describe, "n_pairings": n_pairings, "n_shuffles": n_shuffles, "method": method,
-              "error_bars": bool(error_bars),
-              "estimator_kwds": estimator_options}
+    table = pd.DataFrame(
+        {
+            "pairing": [r.job.pairing for r in results],
+            "shuffled": [r.job.shuffled for r in results],
+            "estimate": [r.mi for r in results],
+            "se": [r.se for r in results],
+            plan.size_column: plan.size,
+        }
+    )
+    params = {
+        **plan.describe,
+        "n_pairings": n_pairings,
+        "n_shuffles": n_shuffles,
+        "method": method,
+        "error_bars": bool(error_bars),
+        "estimator_kwds": estimator_options,
+    }
     warn_fits(results)
     summary = _summary(results)
     _warn_if_in_noise(summary.iloc[0])
@@ -417,13 +505,33 @@ def pmi(
     check_positive_int(n_pairings, name="n_pairings")
     _check_split(fits, cache_dir, random_state)
     estimator_options = _estimator_kwds(use_rep, method, estimator_kwds, estimator_options, "tl.pmi")
-    plan = _plan(adata, pair_keys=pair_keys, clone_key=clone_key, condition_key=condition_key,
-                 conditions=conditions, restrict=restrict, use_rep=use_rep, layer=layer, n_pairings=n_pairings,
-                 n_shuffles=0, random_state=random_state, min_clones=min_clones)
+    plan = _plan(
+        adata,
+        pair_keys=pair_keys,
+        clone_key=clone_key,
+        condition_key=condition_key,
+        conditions=conditions,
+        restrict=restrict,
+        use_rep=use_rep,
+        layer=layer,
+        n_pairings=n_pairings,
+        n_shuffles=0,
+        random_state=random_state,
+        min_clones=min_clones,
+    )
     if "pair_keys" in plan.describe:
         side = "early"  # one row per pair: the x side's rows are the pairs
-    results = run_fits(plan.x_features, plan.y_features, plan.jobs, method=method, options=estimator_options,
-                       n_jobs=check_n_jobs(n_jobs), progress=progress, fits=fits, cache_dir=cache_dir)
+    results = run_fits(
+        plan.x_features,
+        plan.y_features,
+        plan.jobs,
+        method=method,
+        options=estimator_options,
+        n_jobs=check_n_jobs(n_jobs),
+        progress=progress,
+        fits=fits,
+        cache_dir=cache_dir,
+    )
     if fits is not None:
         return None
     warn_fits(results)
@@ -440,7 +548,12 @@ def pmi(
     target = adata.copy() if copy else adata
     target.obs[key_added] = values
     target.obs[f"{key_added}_n"] = count
-    params = {**plan.describe, "n_pairings": n_pairings, "side": side, "method": method,
-              "estimator_kwds": estimator_options}
+    params = {
+        **plan.describe,
+        "n_pairings": n_pairings,
+        "side": side,
+        "method": method,
+        "estimator_kwds": estimator_options,
+    }
     target.uns[key_added] = {"params": _plain(params)}
     return target if copy else None

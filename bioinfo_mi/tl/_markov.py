@@ -158,26 +158,39 @@ def markov_test(
     common = dict(clone_key=clone_key, n_pairings=n_pairings, n_shuffles=n_shuffles, min_clones=min_clones)
     random_state = root_seed(random_state)  # one int (stored in params) from an int, a Generator or None
     seed_el, seed_sis = random_state, random_state + 1
-    jobs_el, _, n_el = _jobs(adata, condition_key=time_key, conditions=(early, late), restrict=None,
-                             random_state=seed_el, **common)
-    jobs_sis, _, n_sis = _jobs(adata, condition_key=well_key, conditions=wells, restrict={time_key: late},
-                               random_state=seed_sis, **common)
+    jobs_el, _, n_el = _jobs(
+        adata, condition_key=time_key, conditions=(early, late), restrict=None, random_state=seed_el, **common
+    )
+    jobs_sis, _, n_sis = _jobs(
+        adata, condition_key=well_key, conditions=wells, restrict={time_key: late}, random_state=seed_sis, **common
+    )
     jobs = jobs_el + jobs_sis
-    results = run_fits(features, features, jobs, method=method, options=estimator_options,
-                       n_jobs=check_n_jobs(n_jobs), progress=progress, fits=fits, cache_dir=cache_dir,
-                       with_se=[not job.shuffled for job in jobs])
+    results = run_fits(
+        features,
+        features,
+        jobs,
+        method=method,
+        options=estimator_options,
+        n_jobs=check_n_jobs(n_jobs),
+        progress=progress,
+        fits=fits,
+        cache_dir=cache_dir,
+        with_se=[not job.shuffled for job in jobs],
+    )
     if fits is not None:
         return None
     warn_fits(results)
     labels = [EARLY_LATE] * len(jobs_el) + [SISTERS] * len(jobs_sis)
-    table = pd.DataFrame({
-        "comparison": labels,
-        "pairing": [r.job.pairing for r in results],
-        "shuffled": [r.job.shuffled for r in results],
-        "estimate": [r.mi for r in results],
-        "se": [r.se for r in results],
-        "n_clones": [n_el] * len(jobs_el) + [n_sis] * len(jobs_sis),
-    })
+    table = pd.DataFrame(
+        {
+            "comparison": labels,
+            "pairing": [r.job.pairing for r in results],
+            "shuffled": [r.job.shuffled for r in results],
+            "estimate": [r.mi for r in results],
+            "se": [r.se for r in results],
+            "n_clones": [n_el] * len(jobs_el) + [n_sis] * len(jobs_sis),
+        }
+    )
     real = table[~table.shuffled]
     el = real.loc[real.comparison == EARLY_LATE, "estimate"].to_numpy()
     sis = real.loc[real.comparison == SISTERS, "estimate"].to_numpy()
@@ -185,12 +198,15 @@ def markov_test(
     # standard error of each comparison's mean: the spread over pairings plus the sampling error that
     # all pairings share (shared_variance: the clone sample itself); for the difference, the two shared
     # variances are added before clipping at 0 (each is a noisy difference of variances)
-    real_fits = {c: [r for r, label in zip(results, labels, strict=True) if label == c and not r.job.shuffled]
-                 for c in (EARLY_LATE, SISTERS)}
+    real_fits = {
+        c: [r for r, label in zip(results, labels, strict=True) if label == c and not r.job.shuffled]
+        for c in (EARLY_LATE, SISTERS)
+    }
     shared = {c: shared_variance(fits_c) for c, fits_c in real_fits.items()}
     within = {c: shared_within_se(fits_c) for c, fits_c in real_fits.items()}
-    summary["within_fit_se"] = [within[c] if not sh else np.nan for c, sh in zip(summary.comparison,
-                                                                                  summary.shuffled, strict=True)]
+    summary["within_fit_se"] = [
+        within[c] if not sh else np.nan for c, sh in zip(summary.comparison, summary.shuffled, strict=True)
+    ]
     summary["se"] = np.hypot(summary["sem"], summary["within_fit_se"])
     se_el = float(np.hypot(stats.sem(el), within[EARLY_LATE]))
     se_sis = float(np.hypot(stats.sem(sis), within[SISTERS]))
@@ -202,20 +218,41 @@ def markov_test(
     verdict = (
         f"{SISTERS} = {sis.mean():.3f} ± {se_sis:.3f} bits vs {EARLY_LATE} = {el.mean():.3f} ± "
         f"{se_el:.3f} bits (mean ± SE, {n_pairings} pairings); one-sided p = {p_value:.3g}. "
-        + ("No significant violation of the data processing inequality: consistent with Markovian dynamics."
-           if markovian else
-           "The sisters share more information than the early state carries about the late one: the data "
-           "processing inequality is violated, so the dynamics are not Markovian in the measured state "
-           "(a hidden variable shapes the late states).")
+        + (
+            "No significant violation of the data processing inequality: consistent with Markovian dynamics."
+            if markovian
+            else "The sisters share more information than the early state carries about the late one: the data "
+            "processing inequality is violated, so the dynamics are not Markovian in the measured state "
+            "(a hidden variable shapes the late states)."
+        )
     )
     params = {
-        "clone_key": clone_key, "time_key": time_key, "well_key": well_key, "early": early, "late": late,
-        "wells": list(wells), "use_rep": use_rep, "layer": layer, "n_pairings": n_pairings,
-        "n_shuffles": n_shuffles, "significance_level": significance_level, "method": method, "min_clones": min_clones,
-        "random_state": random_state, "estimator_kwds": estimator_options,
+        "clone_key": clone_key,
+        "time_key": time_key,
+        "well_key": well_key,
+        "early": early,
+        "late": late,
+        "wells": list(wells),
+        "use_rep": use_rep,
+        "layer": layer,
+        "n_pairings": n_pairings,
+        "n_shuffles": n_shuffles,
+        "significance_level": significance_level,
+        "method": method,
+        "min_clones": min_clones,
+        "random_state": random_state,
+        "estimator_kwds": estimator_options,
     }
     target = adata.copy() if copy else adata
-    target.uns[key_added] = {"table": table, "summary": summary, "p_value": p_value, "p_value_welch": p_welch,
-                             "difference": diff, "difference_se": se_diff, "markovian": markovian,
-                             "verdict": verdict, "params": _plain(params)}
+    target.uns[key_added] = {
+        "table": table,
+        "summary": summary,
+        "p_value": p_value,
+        "p_value_welch": p_welch,
+        "difference": diff,
+        "difference_se": se_diff,
+        "markovian": markovian,
+        "verdict": verdict,
+        "params": _plain(params),
+    }
     return target if copy else None

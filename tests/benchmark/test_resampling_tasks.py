@@ -41,8 +41,7 @@ def test_task_sample_equals_resample_pairs_and_survives_pickling():
     x, labels = blobs()
     task = resampling_tasks(x, labels, n_samples=120, n_datasets=3, source="blobs")[1]
     a, b = task.sample(7)
-    ref = resample_pairs(x, labels, 120, correlation=task.params["correlation"],
-                         random_state=np.random.default_rng(7))
+    ref = resample_pairs(x, labels, 120, correlation=task.params["correlation"], random_state=np.random.default_rng(7))
     np.testing.assert_array_equal(a, ref[0])
     np.testing.assert_array_equal(b, ref[1])
     clone = pickle.loads(pickle.dumps(task))

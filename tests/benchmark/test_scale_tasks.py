@@ -39,8 +39,10 @@ def test_sample_statistics_match_the_base_distributions() -> None:
     np.testing.assert_allclose(x.std(axis=0), 1.0, rtol=0.05)
 
 
-@pytest.mark.parametrize(("transforms", "width"), [((), 4), (["ds"], 80), (["dn"], 24), (["rm", "cb", "sg"], 4),
-                                                    (["randmat", "duplicate-noise"], 24)])
+@pytest.mark.parametrize(
+    ("transforms", "width"),
+    [((), 4), (["ds"], 80), (["dn"], 24), (["rm", "cb", "sg"], 4), (["randmat", "duplicate-noise"], 24)],
+)
 def test_transforms_change_x_only(transforms: list[str], width: int) -> None:
     plain = scale_task("additive", 4, 0.7, n_samples=50, data_seed=3)
     task = scale_task("additive", 4, 0.7, transforms=transforms, n_samples=50, data_seed=3)
@@ -120,25 +122,28 @@ def test_runs_in_the_benchmark_runner() -> None:
     assert np.isfinite(summary[["normalized_rmse", "spearman", "bias"]].to_numpy()).all()
 
 
-@pytest.mark.parametrize(("call", "match"), [
-    (lambda: scale_task("gaussian", 2, 0.5), "base must be one of"),
-    (lambda: scale_task("correlated", 0, 0.5), "d"),
-    (lambda: scale_task("correlated", 2, 1.0), "parameter"),
-    (lambda: scale_task("additive", 2, -1.0), "parameter"),
-    (lambda: scale_task("additive", 2), "exactly one"),
-    (lambda: scale_task("additive", 2, 0.5, mi_bits=1.0), "exactly one"),
-    (lambda: scale_task("additive", 2, mi_bits=0.0), "mi_bits"),
-    (lambda: scale_task("additive", 2, 0.5, transforms=["flip"]), "transforms: unknown"),
-    (lambda: scale_task("additive", 2, 0.5, scale=0.0), "scale"),
-    (lambda: scale_task("additive", 2, 0.5, data_seed=-1), "data_seed"),
-    (lambda: trial_parameters("correlated", 2, 3, mi_range=(0, 1), param_range=(0, 0.5)), "at most one"),
-    (lambda: trial_parameters("correlated", 2, 3, param_range=(0.2, 1.5)), "param_range"),
-    (lambda: trial_parameters("additive", 2, 3, mi_range=(2.0, 1.0)), "low <= high"),
-    (lambda: trial_parameters("additive", 2, 3, mi_range=3.0), "pair"),
-    (lambda: scale_row_tasks("additive", 2, n_trials=0), "n_trials"),
-    (lambda: scale_curve_tasks("additive", 2, [1.0, -1.0]), "scales"),
-    (lambda: scale_curve_tasks("additive", 2, [1.0, 1.0]), "repeat"),
-])
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: scale_task("gaussian", 2, 0.5), "base must be one of"),
+        (lambda: scale_task("correlated", 0, 0.5), "d"),
+        (lambda: scale_task("correlated", 2, 1.0), "parameter"),
+        (lambda: scale_task("additive", 2, -1.0), "parameter"),
+        (lambda: scale_task("additive", 2), "exactly one"),
+        (lambda: scale_task("additive", 2, 0.5, mi_bits=1.0), "exactly one"),
+        (lambda: scale_task("additive", 2, mi_bits=0.0), "mi_bits"),
+        (lambda: scale_task("additive", 2, 0.5, transforms=["flip"]), "transforms: unknown"),
+        (lambda: scale_task("additive", 2, 0.5, scale=0.0), "scale"),
+        (lambda: scale_task("additive", 2, 0.5, data_seed=-1), "data_seed"),
+        (lambda: trial_parameters("correlated", 2, 3, mi_range=(0, 1), param_range=(0, 0.5)), "at most one"),
+        (lambda: trial_parameters("correlated", 2, 3, param_range=(0.2, 1.5)), "param_range"),
+        (lambda: trial_parameters("additive", 2, 3, mi_range=(2.0, 1.0)), "low <= high"),
+        (lambda: trial_parameters("additive", 2, 3, mi_range=3.0), "pair"),
+        (lambda: scale_row_tasks("additive", 2, n_trials=0), "n_trials"),
+        (lambda: scale_curve_tasks("additive", 2, [1.0, -1.0]), "scales"),
+        (lambda: scale_curve_tasks("additive", 2, [1.0, 1.0]), "repeat"),
+    ],
+)
 def test_bad_input_names_the_argument(call, match: str) -> None:  # noqa: ANN001
     with pytest.raises((ValueError, TypeError), match=match):
         call()

@@ -40,8 +40,10 @@ def test_layout_and_dtypes():
     # obsm rows are the per-protein embeddings of the partners
     np.testing.assert_array_equal(pairs.obsm["source"], emb.loc[pairs.obs["source_id"].astype(str)].to_numpy())
     np.testing.assert_array_equal(pairs.obsm["target"], emb.loc[pairs.obs["target_id"].astype(str)].to_numpy())
-    assert (proteins.loc[pairs.obs["target_id"].astype(str), "family"].to_numpy()
-            == pairs.obs["target_family"].astype(str).to_numpy()).all()
+    assert (
+        proteins.loc[pairs.obs["target_id"].astype(str), "family"].to_numpy()
+        == pairs.obs["target_family"].astype(str).to_numpy()
+    ).all()
     assert proteins["degree"].sum() == 2 * 300
     for key in ("true_mi_bits", "empirical_family_mi_bits", "oracle_auc", "oracle_auc_bipartite"):
         assert isinstance(pairs.uns[key], float)
@@ -80,8 +82,9 @@ def test_family_mi_is_analytic(mi_bits):
 
 def test_protein_level_mi_equals_family_mi():
     # P(s, t) = A(f_s, f_t) / (n_fs n_ft) with unequal family sizes: I(S; T) = I(F_s; F_t) (module docstring)
-    pairs = simulate_interactions(mi_bits=1.2, random_state=5, n_pairs=30, n_families=3, n_proteins=(7, 11), dim=4,
-                                  latent_dim=2)
+    pairs = simulate_interactions(
+        mi_bits=1.2, random_state=5, n_pairs=30, n_families=3, n_proteins=(7, 11), dim=4, latent_dim=2
+    )
     proteins = pairs.uns["proteins"]
     affinity = pairs.uns["family_affinity"]
     src = proteins[proteins.role == "source"]
@@ -90,8 +93,9 @@ def test_protein_level_mi_equals_family_mi():
     size_t = tgt["family"].value_counts().reindex(affinity.columns).to_numpy()
     assert len(set(size_s)) > 1 and len(set(size_t)) > 1  # unequal sizes
     joint = affinity.loc[src["family"], tgt["family"]].to_numpy()
-    joint = joint / np.outer(size_s[affinity.index.get_indexer(src["family"])],
-                             size_t[affinity.columns.get_indexer(tgt["family"])])
+    joint = joint / np.outer(
+        size_s[affinity.index.get_indexer(src["family"])], size_t[affinity.columns.get_indexer(tgt["family"])]
+    )
     assert joint.sum() == pytest.approx(1.0)
     assert _mi_bits(joint) == pytest.approx(pairs.uns["true_mi_bits"], abs=1e-9)
 
@@ -120,8 +124,9 @@ def _brute_force_auc(pairs: ad.AnnData, holdout: list[str], candidates: str, inc
 
 @pytest.mark.parametrize("candidates", ["all", "bipartite"])
 def test_oracle_auc_matches_brute_force(candidates):
-    pairs = simulate_interactions(n_pairs=120, mi_bits=1.0, n_families=3, n_proteins=(20, 25), dim=4, latent_dim=2,
-                                  random_state=6)
+    pairs = simulate_interactions(
+        n_pairs=120, mi_bits=1.0, n_families=3, n_proteins=(20, 25), dim=4, latent_dim=2, random_state=6
+    )
     pairs = pairs[pairs.obs["source_id"] != "S0001"].copy()  # rows removed: S0001 is in no pair any more
     ids = list(pairs.uns["proteins"].index)
     paired = [i for i in ids if i != "S0001"]  # the default protein set: those in a pair

@@ -360,14 +360,17 @@ def test_download_larry_uses_pooch(tmp_path: Path, fake_pooch) -> None:
     ]
 
 
-@pytest.mark.parametrize(("experiment", "prefix"), [("in_vivo", "stateFate_inVivo_"),
-                                                     ("cytokine", "stateFate_cytokinePerturbation_")])
+@pytest.mark.parametrize(
+    ("experiment", "prefix"), [("in_vivo", "stateFate_inVivo_"), ("cytokine", "stateFate_cytokinePerturbation_")]
+)
 def test_download_other_experiments(tmp_path: Path, fake_pooch, experiment: str, prefix: str) -> None:
     calls = fake_pooch()
     download_larry(tmp_path, experiment=experiment)
     names = [c["fname"] for c in calls]
-    assert names == [f"{prefix}{role}" for role in ("normed_counts.mtx.gz", "metadata.txt.gz", "clone_matrix.mtx.gz",
-                                                    "gene_names.txt.gz")]  # no pseudotime outside in vitro
+    assert names == [
+        f"{prefix}{role}"
+        for role in ("normed_counts.mtx.gz", "metadata.txt.gz", "clone_matrix.mtx.gz", "gene_names.txt.gz")
+    ]  # no pseudotime outside in vitro
     assert all(c["url"] == f"{LARRY_BASE_URL}/{c['fname']}" for c in calls)
 
 
@@ -406,8 +409,7 @@ def test_in_vivo_and_cytokine_experiments(tmp_path: Path) -> None:
     rows, cols = zip(*CLONE_ENTRIES, strict=True)
     clones_by_cells = sp.coo_matrix((np.ones(len(rows)), (cols, rows)), shape=(N_CLONES, N_CELLS))
     prefix = "stateFate_cytokinePerturbation_"
-    folder = write_larry(tmp_path / "cyto", metadata=cyto, clones=clones_by_cells, prefix=prefix,
-                         with_pseudotime=False)
+    folder = write_larry(tmp_path / "cyto", metadata=cyto, clones=clones_by_cells, prefix=prefix, with_pseudotime=False)
     adata = read_larry(folder, experiment="cytokine")
     assert adata.uns["larry"]["clone_matrix_transposed"]
     assert adata.n_obs == N_CELLS - len(UNASSIGNED) and adata.obsm["X_clone"].shape == (adata.n_obs, N_CLONES)
@@ -415,8 +417,9 @@ def test_in_vivo_and_cytokine_experiments(tmp_path: Path) -> None:
     assert adata.obs["cytokine"].astype(str).tolist() == [cyto["Cytokine condition"][c] for c in sorted(EXPECTED_CLONE)]
     assert "X_spring" in adata.obsm
     with pytest.raises(KeyError, match="'Cytokine condition'.*'cytokine' experiment"):
-        write_larry(tmp_path / "cyto2", metadata=cyto.drop(columns="Cytokine condition"), prefix=prefix,
-                    with_pseudotime=False)
+        write_larry(
+            tmp_path / "cyto2", metadata=cyto.drop(columns="Cytokine condition"), prefix=prefix, with_pseudotime=False
+        )
         read_larry(tmp_path / "cyto2", experiment="cytokine")
     with pytest.raises(ValueError, match="experiment must be one of"):
         read_larry(folder, experiment="vitro")

@@ -53,8 +53,9 @@ def test_deterministic_and_markov_truth():
     assert hidden["I_sisters_bits"] > 1.0 and hidden["I_early_late_bits"] > 0.3
 
 
-@pytest.mark.parametrize("bad", [{"n_clones": 0}, {"n_informative": 5000}, {"sigma_late": -1.0},
-                                 {"cells_per_condition": (3, 1)}])
+@pytest.mark.parametrize(
+    "bad", [{"n_clones": 0}, {"n_informative": 5000}, {"sigma_late": -1.0}, {"cells_per_condition": (3, 1)}]
+)
 def test_bad_parameters(bad):
     with pytest.raises(ValueError):
         simulate_lineage(**bad)

@@ -350,14 +350,14 @@ def test_load_interactions_without_client(monkeypatch: pytest.MonkeyPatch) -> No
 
 # the first lines of liana/resource/omni_resource.csv as liana ships it (written from R: an unnamed,
 # quoted row-index column; complexes as COMPLEX:P1_P2 with "_"-joined gene symbols)
-LIANA_CSV = '''"","source","target","source_genesymbol","target_genesymbol","resource"
+LIANA_CSV = """"","source","target","source_genesymbol","target_genesymbol","resource"
 "1","O00182","P08575","LGALS9","PTPRC","consensus"
 "2","O14511","COMPLEX:P04626_P21860","NRG2","ERBB2_ERBB3","consensus"
 "3","P01375","P19438","TNF","TNFRSF1A","consensus"
 "4","P05231","COMPLEX:P08887_P40189","IL6","IL6R_IL6ST","consensus"
 "5","P01375","P20333","TNF","TNFRSF1B","cellphonedb"
 "6","P0C0L5","P20023","C4B_2","CR2","italk"
-'''
+"""
 
 
 @pytest.fixture
@@ -413,8 +413,12 @@ def test_download_prott5_proteomes_and_layout(tmp_path: Path, fake_pooch) -> Non
     assert calls[0]["url"] == f"{PROTT5_BASE_URL}/UP000005640_9606/per-protein.h5" == PROTT5_HUMAN_URL
     assert path == tmp_path / "prott5_UP000005640_9606_per-protein.h5"
     assert read_prott5_h5(path).shape == (2, 4)
-    for proteome, folder in [("UP000000589", "UP000000589_10090"), ("mouse", "UP000000589_10090"),
-                             ("UP000006548_3702", "UP000006548_3702"), ("swissprot", "uniprot_sprot")]:
+    for proteome, folder in [
+        ("UP000000589", "UP000000589_10090"),
+        ("mouse", "UP000000589_10090"),
+        ("UP000006548_3702", "UP000006548_3702"),
+        ("swissprot", "uniprot_sprot"),
+    ]:
         download_prott5(tmp_path, proteome=proteome)
         assert calls[-1]["url"] == f"{PROTT5_BASE_URL}/{folder}/per-protein.h5"
     with pytest.raises(ValueError, match="proteome 'UP000999999'.*'UP<id>_<taxon id>'"):

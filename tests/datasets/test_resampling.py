@@ -267,7 +267,8 @@ def test_read_species_embeddings_from_table_and_labels(tmp_path):
     table = pd.DataFrame(rng.normal(size=(5, 8)), index=pd.Index(["A1", "A2", "B1", "B2", "C1"], name="accession"))
     species_csv = tmp_path / "species.tsv"
     pd.DataFrame({"accession": ["A1", "A2", "B1", "B2"], "species": ["ecoli", "ecoli", "ath", "ath"]}).to_csv(
-        species_csv, sep="\t", index=False)
+        species_csv, sep="\t", index=False
+    )
     with pytest.warns(UserWarning, match="1 protein"):
         x, labels = read_species_embeddings(table, species_csv, normalize=False)
     np.testing.assert_allclose(x, table.iloc[:4].to_numpy(), rtol=1e-6)

@@ -135,8 +135,13 @@ def test_auto_chooses_by_samples_per_dimension():
     assert bm.mi(x, y).mi == res.mi  # auto is the package default
     wide = np.random.default_rng(1).standard_normal((60, 40))
     res = bm.mi(wide[:, :20], wide[:, 20:], method="auto", random_state=0)
-    assert res.method == "lmi" and res.extra["auto"] == {"method": "lmi", "samples_per_dim": 10.0,
-                                                          "n_samples": 60, "dim": 40, "discrete": False}
+    assert res.method == "lmi" and res.extra["auto"] == {
+        "method": "lmi",
+        "samples_per_dim": 10.0,
+        "n_samples": 60,
+        "dim": 40,
+        "discrete": False,
+    }
     assert res.mi == bm.mi(wide[:, :20], wide[:, 20:], method="lmi", random_state=0).mi  # LMI's own fit
 
 
@@ -161,8 +166,10 @@ def test_calibrated_never_exceeds_both_uncorrected_readings():
     rng = np.random.default_rng(10)
     lab = rng.integers(0, 4, 600)
     centres = rng.normal(size=(2, 4, 6)) * 2.0  # clustered: a shared discrete state
-    for x, y in [(centres[0][lab] + rng.normal(size=(600, 6)), centres[1][lab] + rng.normal(size=(600, 6))),
-                 sparse_gaussian(600, 6, seed=11)[:2]]:
+    for x, y in [
+        (centres[0][lab] + rng.normal(size=(600, 6)), centres[1][lab] + rng.normal(size=(600, 6))),
+        sparse_gaussian(600, 6, seed=11)[:2],
+    ]:
         res = ksg_calibrated(x, y, random_state=0)
         assert res.mi <= max(res.extra["gaussian_mi"], res.extra["ksg"]) + 1e-9
         assert isinstance(res.extra["capped"], bool)

@@ -65,8 +65,15 @@ def full_counts(xq, yq, xr, yr, k, exclude_self):
 
 @pytest.mark.parametrize(
     ("n", "dx", "dy", "layout"),
-    [(1500, 8, 8, "gaussian"), (2500, 1, 1, "gaussian"), (2000, 3, 1, "gaussian"), (1200, 1, 5, "gaussian"),
-     (1500, 2, 2, "clusters"), (1500, 2, 3, "sorted"), (800, 4, 4, "heavy-tailed")],
+    [
+        (1500, 8, 8, "gaussian"),
+        (2500, 1, 1, "gaussian"),
+        (2000, 3, 1, "gaussian"),
+        (1200, 1, 5, "gaussian"),
+        (1500, 2, 2, "clusters"),
+        (1500, 2, 3, "sorted"),
+        (800, 4, 4, "heavy-tailed"),
+    ],
 )
 def test_compiled_counts_equal_full_distance_matrices(n, dx, dy, layout):
     """The cell-pruned kernel gives exactly the counts of the full distance matrices, whatever the

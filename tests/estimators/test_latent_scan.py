@@ -27,8 +27,16 @@ def scan(data):
 
 def test_table_layout(scan):
     table = scan.table
-    assert list(table.columns) == ["latent_dim", "estimate_0", "estimate_1", "mean", "sd", "sem", "threshold",
-                                   "within_noise"]
+    assert list(table.columns) == [
+        "latent_dim",
+        "estimate_0",
+        "estimate_1",
+        "mean",
+        "sd",
+        "sem",
+        "threshold",
+        "within_noise",
+    ]
     assert table.latent_dim.tolist() == [1, 3]  # ascending whatever the order given
     est = table[["estimate_0", "estimate_1"]].to_numpy()
     np.testing.assert_allclose(table["mean"], est.mean(axis=1))
@@ -107,8 +115,9 @@ def test_scan_applies_the_rule_and_warns_when_still_rising(data, monkeypatch):
     assert res.chosen == 4
     assert res.table.within_noise.tolist() == [False, True, True, True]
 
-    monkeypatch.setattr(latent_scan, "_fit", lambda x, y, latent_dim, seed, options:
-                        (latent_dim / 10 + (seed % 7) / 1000, 1, 0.0))
+    monkeypatch.setattr(
+        latent_scan, "_fit", lambda x, y, latent_dim, seed, options: (latent_dim / 10 + (seed % 7) / 1000, 1, 0.0)
+    )
     with pytest.warns(UserWarning, match="largest one scanned"):
         res = scan_latent_dim(x, y, n_repeats=2, progress=False)
     assert res.chosen == 8

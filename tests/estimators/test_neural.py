@@ -168,8 +168,12 @@ def test_api_dispatch(method):
     x, y, _ = gaussian(200, 3, 0.7, 2)
     res = bm.mi(x, y, method=method, **TINY)
     check_result(res, 200, method)
-    expected = {"mine": None, "mine-local": "local", "mine-global": "global",
-                "mine-global-corrected": "global-corrected"}
+    expected = {
+        "mine": None,
+        "mine-local": "local",
+        "mine-global": "global",
+        "mine-global-corrected": "global-corrected",
+    }
     if method in expected:
         assert res.params["normalization"] == expected[method]
     assert res.params["steps"] == TINY["steps"]
@@ -179,8 +183,17 @@ def test_params_and_extra():
     x, y, _ = gaussian(300, 2, 0.7, 1)
     res = mine(x, y, normalization="global", hidden=16, steps=40, eval_every=10, patience=None, batch_size=64)
     assert res.params == {
-        "normalization": "global", "hidden": [16], "steps": 40, "epochs": None, "batch_size": 64, "lr": 1e-3,
-        "ema": 0.01, "folds": 2, "eval_every": 10, "patience": None, "n_marginal_perms": 10,
+        "normalization": "global",
+        "hidden": [16],
+        "steps": 40,
+        "epochs": None,
+        "batch_size": 64,
+        "lr": 1e-3,
+        "ema": 0.01,
+        "folds": 2,
+        "eval_every": 10,
+        "patience": None,
+        "n_marginal_perms": 10,
     }
     assert len(res.extra["loss"]) == 2 and all(isinstance(v, float) for v in res.extra["loss"][0])
     assert res.extra["n_steps"] == [40, 40]

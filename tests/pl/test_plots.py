@@ -24,12 +24,14 @@ def _close_figures():
 
 def lmi_table(n_pairings: int, n_shuffles: int, level: float, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "pairing": list(range(n_pairings)) + list(range(n_shuffles)),
-        "shuffled": [False] * n_pairings + [True] * n_shuffles,
-        "estimate": np.r_[level + 0.05 * rng.normal(size=n_pairings), 0.01 * rng.normal(size=n_shuffles)],
-        "n_clones": 100,
-    })
+    return pd.DataFrame(
+        {
+            "pairing": list(range(n_pairings)) + list(range(n_shuffles)),
+            "shuffled": [False] * n_pairings + [True] * n_shuffles,
+            "estimate": np.r_[level + 0.05 * rng.normal(size=n_pairings), 0.01 * rng.normal(size=n_shuffles)],
+            "n_clones": 100,
+        }
+    )
 
 
 @pytest.fixture
@@ -98,8 +100,10 @@ def test_lmi_several_keys_side_by_side(adata):
     out = bm.pl.lmi(adata, key=["lmi_d2_d6", "lmi_sisters"], labels=["d2-d6", "sisters"], ax=ax)
     assert out is ax
     assert scatter_sizes(ax) == [5, 4, 3, 2] and len(errorbars(ax)) == 4
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["d2-d6\n(n = 5 + 4 shuffled)",
-                                                             "sisters\n(n = 3 + 2 shuffled)"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "d2-d6\n(n = 5 + 4 shuffled)",
+        "sisters\n(n = 3 + 2 shuffled)",
+    ]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["real pairings", "shuffled pairings", "mean ± SE"]
 
 
@@ -124,8 +128,10 @@ def test_markov_test_plot(adata, tmp_path):
     before = snapshot(adata)
     ax = bm.pl.markov_test(adata, save=str(tmp_path / "markov.png"))
     assert (tmp_path / "markov.png").exists()
-    assert [t.get_text() for t in ax.get_xticklabels()] == [f"{EARLY_LATE}\n(n = 4 + 2 shuffled)",
-                                                             f"{SISTERS}\n(n = 4 + 2 shuffled)"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        f"{EARLY_LATE}\n(n = 4 + 2 shuffled)",
+        f"{SISTERS}\n(n = 4 + 2 shuffled)",
+    ]
     assert scatter_sizes(ax) == [4, 2, 4, 2] and len(errorbars(ax)) == 4
     assert "not Markovian" in ax.get_title() and "p = 0.0012" in ax.get_title()
     assert_unchanged(adata, before)

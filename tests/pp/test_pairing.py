@@ -40,8 +40,10 @@ def test_shared_clones_and_pairings(lineage):
         assert (times[p.cells_a] == 2.0).all() and (times[p.cells_b] == 6.0).all()
     assert any(not np.array_equal(pairings[0].cells_a, p.cells_a) for p in pairings[1:])
     again = draw_pairings(lineage, n_pairings=5, random_state=1)
-    assert all(np.array_equal(p.cells_a, q.cells_a) and np.array_equal(p.cells_b, q.cells_b)
-               for p, q in zip(pairings, again, strict=True))
+    assert all(
+        np.array_equal(p.cells_a, q.cells_a) and np.array_equal(p.cells_b, q.cells_b)
+        for p, q in zip(pairings, again, strict=True)
+    )
 
 
 def test_draw_is_uniform_within_clone(lineage):
@@ -128,8 +130,11 @@ def test_time_stored_as_numbers_strings_or_categories(lineage, storage):
 
 def test_condition_messages_show_stored_values(lineage):
     """A missing condition lists the stored values as stored: numbers bare, strings quoted."""
-    with pytest.raises(ValueError, match=r"condition '3' does not occur in obs\['time'\] \(dtype float64\); "
-                                         r"values: \[2.0, 6.0\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"condition '3' does not occur in obs\['time'\] \(dtype float64\); "
+        r"values: \[2.0, 6.0\]",
+    ):
         draw_pairings(lineage, conditions=("3", "6"))
     strings = lineage.copy()
     strings.obs["time"] = strings.obs["time"].map(lambda t: f"{t:g}")
@@ -143,8 +148,10 @@ def test_missing_clone_placeholders_are_not_one_clone(lineage, placeholder):
     adata = lineage.copy()
     clone = adata.obs["clone"].astype(object)
     clone[clone.isna()] = placeholder
-    unbarcoded = pd.DataFrame({"clone": [placeholder] * 4, "time": [2.0, 2.0, 6.0, 6.0], "well": [1] * 4},
-                              index=[f"extra{i}" for i in range(4)])
+    unbarcoded = pd.DataFrame(
+        {"clone": [placeholder] * 4, "time": [2.0, 2.0, 6.0, 6.0], "well": [1] * 4},
+        index=[f"extra{i}" for i in range(4)],
+    )
     obs = pd.concat([adata.obs.assign(clone=clone), unbarcoded])
     adata = ad.AnnData(X=np.zeros((len(obs), 2), dtype=np.float32), obs=obs)
     labels = clone_labels(adata, "clone")

@@ -72,8 +72,7 @@ def test_density_ratio_grid_equals_density_ratio_on_every_pair(k):
     zx_ref, zy_ref = rng.normal(size=(300, 3)), rng.normal(size=(300, 2))
     zy_ref[:, 0] += zx_ref[:, 0]
     zx_held, zy_held = rng.normal(size=(13, 3)), rng.normal(size=(11, 2))
-    full = density_ratio(np.repeat(zx_held, 11, axis=0), np.tile(zy_held, (13, 1)), zx_ref, zy_ref, k=k,
-                         random_state=0)
+    full = density_ratio(np.repeat(zx_held, 11, axis=0), np.tile(zy_held, (13, 1)), zx_ref, zy_ref, k=k, random_state=0)
     for max_elements in (300 * 11, 10**7):  # one query row per chunk, everything at once
         grid = density_ratio_grid(zx_held, zy_held, zx_ref, zy_ref, k=k, random_state=0, max_elements=max_elements)
         assert grid.shape == (13, 11)
@@ -85,8 +84,17 @@ def test_interaction_roc_end_to_end(pairs, tmp_path):
     opts = dict(n_holdout=40, n_splits=2, random_state=0, estimator_kwds={"epochs": 30}, progress=False)
     assert bm.tl.interaction_roc(data, **opts) is None
     table = data.uns["interaction_roc"]["table"]
-    assert list(table.columns) == ["split", "auc", "auc_density_ratio", "auc_cosine", "n_holdout", "n_candidates",
-                                   "n_positive", "n_train_pairs", "mi_train"]
+    assert list(table.columns) == [
+        "split",
+        "auc",
+        "auc_density_ratio",
+        "auc_cosine",
+        "n_holdout",
+        "n_candidates",
+        "n_positive",
+        "n_train_pairs",
+        "mi_train",
+    ]
     assert (table.n_candidates == 1600).all()
     # labels: annotated ordered pairs among the held-out proteins, counted by brute force
     holdout = data.uns["interaction_roc"]["holdout"]
@@ -126,8 +134,9 @@ def test_role_log_ratios():
     train = np.array([[0.0], [0.1], [0.2], [10.0], [10.1], [10.2]])
     source_degree = np.array([3, 3, 3, 0, 0, 0])  # the first three only ever appear as sources
     target_degree = np.array([0, 0, 0, 2, 2, 2])
-    log_s, log_t = bm.estimators.role_log_ratios(train, source_degree, target_degree, np.array([[0.05], [10.05]]),
-                                         n_neighbors=3)
+    log_s, log_t = bm.estimators.role_log_ratios(
+        train, source_degree, target_degree, np.array([[0.05], [10.05]]), n_neighbors=3
+    )
     # near the sources: (9 + 1.5) / 4 / 1.5 = 1.75; near the targets: (0 + 1.5) / 4 / 1.5 = 0.25
     np.testing.assert_allclose(np.exp(log_s), [1.75, 0.25])
     np.testing.assert_allclose(np.exp(log_t), [0.25, 1.75])
@@ -155,8 +164,15 @@ def test_interaction_roc_errors(pairs):
 
 def test_bipartite_candidates(pairs):
     data = pairs.copy()
-    bm.tl.interaction_roc(data, n_holdout=40, n_splits=1, candidates="bipartite", random_state=0,
-                          estimator_kwds={"epochs": 5}, progress=False)
+    bm.tl.interaction_roc(
+        data,
+        n_holdout=40,
+        n_splits=1,
+        candidates="bipartite",
+        random_state=0,
+        estimator_kwds={"epochs": 5},
+        progress=False,
+    )
     table = data.uns["interaction_roc"]["table"]
     held = data.uns["interaction_roc"]["holdout"].protein_id
     n_sources, n_targets = held.str.startswith("S").sum(), held.str.startswith("T").sum()
@@ -170,8 +186,9 @@ def test_bipartite_candidates(pairs):
 def test_interaction_roc_warns_when_the_auc_rests_on_few_positives(pairs):
     # 10 held-out proteins of the fixture's families give a handful of annotated pairs among them
     with pytest.warns(UserWarning, match=r"rests on only \d+ positive pair"):
-        out = bm.tl.interaction_roc(pairs, n_holdout=10, n_splits=1, random_state=0, copy=True,
-                                    estimator_kwds={"epochs": 2}, progress=False)
+        out = bm.tl.interaction_roc(
+            pairs, n_holdout=10, n_splits=1, random_state=0, copy=True, estimator_kwds={"epochs": 2}, progress=False
+        )
     table = out.uns["interaction_roc"]["table"]
     assert table.n_positive.min() < 20
 

@@ -54,14 +54,16 @@ def test_lmi_writes_documented_keys_and_controls(lineage_adata, tmp_path):
     pd.testing.assert_frame_equal(adata.obs, before_obs)  # only uns['lmi'] was added
     adata.write_h5ad(tmp_path / "lmi.h5ad")
     back = ad.read_h5ad(tmp_path / "lmi.h5ad")
-    pd.testing.assert_frame_equal(back.uns["lmi"]["table"].reset_index(drop=True), table.reset_index(drop=True),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        back.uns["lmi"]["table"].reset_index(drop=True), table.reset_index(drop=True), check_dtype=False
+    )
 
 
 def test_copy_leaves_input_untouched(lineage_adata):
     adata = lineage_adata.copy()
-    new = bm.tl.lmi(adata, method="ksg", n_pairings=1, n_shuffles=1, min_clones=10, copy=True,
-                    key_added="ksg_run", progress=False)
+    new = bm.tl.lmi(
+        adata, method="ksg", n_pairings=1, n_shuffles=1, min_clones=10, copy=True, key_added="ksg_run", progress=False
+    )
     assert "ksg_run" in new.uns and "ksg_run" not in adata.uns
 
 
@@ -76,8 +78,15 @@ def test_lmi_results_identical_whatever_n_jobs(lineage_adata):
     runs = []
     for n_jobs in (1, 2):
         adata = lineage_adata.copy()
-        bm.tl.lmi(adata, n_pairings=2, n_shuffles=1, min_clones=10, n_jobs=n_jobs, estimator_kwds={"epochs": 5},
-                  progress=False)
+        bm.tl.lmi(
+            adata,
+            n_pairings=2,
+            n_shuffles=1,
+            min_clones=10,
+            n_jobs=n_jobs,
+            estimator_kwds={"epochs": 5},
+            progress=False,
+        )
         runs.append(adata.uns["lmi"]["table"].estimate.to_numpy())
     np.testing.assert_array_equal(runs[0], runs[1])
 
@@ -91,8 +100,9 @@ def test_pmi_per_cell(lineage_adata):
     assert (adata.obs.loc[early, "pmi_n"] == 3).all()
     assert adata.obs.loc[early, "pmi"].mean() > 0.5
     both = lineage_adata.copy()
-    bm.tl.pmi(both, method="lmi", n_pairings=2, min_clones=10, side="both", estimator_kwds={"epochs": 3},
-              progress=False)
+    bm.tl.pmi(
+        both, method="lmi", n_pairings=2, min_clones=10, side="both", estimator_kwds={"epochs": 3}, progress=False
+    )
     scored = both.obs["pmi"].notna()
     assert scored[~early].any() and not scored.all()  # LMI leaves its training half unscored
 
@@ -144,10 +154,13 @@ def paired_adata():
     z = rng.normal(size=(400, 2))
     source = np.hstack([z, rng.normal(size=(400, 6))]).astype(np.float32)
     target = np.hstack([z + 0.3 * rng.normal(size=(400, 2)), rng.normal(size=(400, 6))]).astype(np.float32)
-    adata = ad.AnnData(X=np.zeros((400, 0), dtype=np.float32),
-                       obs=pd.DataFrame({"source_id": [f"S{i}" for i in range(400)],
-                                         "target_id": [f"T{i}" for i in range(400)]},
-                                        index=[f"pair{i}" for i in range(400)]))
+    adata = ad.AnnData(
+        X=np.zeros((400, 0), dtype=np.float32),
+        obs=pd.DataFrame(
+            {"source_id": [f"S{i}" for i in range(400)], "target_id": [f"T{i}" for i in range(400)]},
+            index=[f"pair{i}" for i in range(400)],
+        ),
+    )
     adata.obsm["source"], adata.obsm["target"] = source, target
     return adata
 
@@ -184,8 +197,7 @@ def test_pca_and_scvi_like_representations_agree_with_genes():
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
     from _vae import scvi_like_latent
 
-    adata = bm.datasets.simulate_lineage(n_clones=500, n_genes=200, n_informative=100, hidden_fate=True,
-                                         random_state=0)
+    adata = bm.datasets.simulate_lineage(n_clones=500, n_genes=200, n_informative=100, hidden_fate=True, random_state=0)
     adata.obsm["X_scvi_like"] = scvi_like_latent(adata.X, n_latent=10, epochs=60, seed=0)
     bm.pp.preprocess(adata, n_top_genes=200)
     sc.pp.pca(adata, n_comps=50)
@@ -201,8 +213,15 @@ def test_pca_and_scvi_like_representations_agree_with_genes():
         # means about 0.05; 0.15 is about 3 SE (measured: 0.017 PCA, 0.055 scVI-like; the fits share
         # their pairings, so the real SE is smaller)
         assert abs(table[~table.shuffled].estimate.mean() - genes.estimate.mean()) < 0.15, rep
-    bm.tl.lmi(adata, use_rep="X_pca", n_pairings=2, n_shuffles=0, progress=False, key_added="local",
-              estimator_kwds={"normalization": "local"})
+    bm.tl.lmi(
+        adata,
+        use_rep="X_pca",
+        n_pairings=2,
+        n_shuffles=0,
+        progress=False,
+        key_added="local",
+        estimator_kwds={"normalization": "local"},
+    )
     assert adata.uns["local"]["params"]["estimator_kwds"]["normalization"] == "local"  # an explicit choice wins
 
 
@@ -217,8 +236,15 @@ def test_fit_diagnostics_reported_once_whatever_n_jobs(lineage_adata):
     """LMI's EstimateWarnings of the real fits come back from worker processes and are counted, not repeated."""
     for n_jobs in (1, 2):
         with pytest.warns(bm.EstimateWarning) as record:
-            bm.tl.lmi(lineage_adata.copy(), n_pairings=2, n_shuffles=1, min_clones=10, n_jobs=n_jobs,
-                      estimator_kwds={"epochs": 3}, progress=False)
+            bm.tl.lmi(
+                lineage_adata.copy(),
+                n_pairings=2,
+                n_shuffles=1,
+                min_clones=10,
+                n_jobs=n_jobs,
+                estimator_kwds={"epochs": 3},
+                progress=False,
+            )
         few = [str(w.message) for w in record if getattr(w.message, "kind", None) == "few-samples"]
         assert len(few) == 1 and few[0].startswith("2 of 2 real fits: LMI: KSG scores 150 held-out samples in 16")
 

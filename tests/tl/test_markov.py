@@ -32,8 +32,17 @@ def test_markov_verdict(hidden):
     before = adata.obs.copy()
     bm.tl.markov_test(adata, method="ksg", n_pairings=4, n_shuffles=2, progress=False)
     res = adata.uns["markov_test"]
-    assert set(res) == {"table", "summary", "p_value", "p_value_welch", "difference", "difference_se", "markovian",
-                        "verdict", "params"}
+    assert set(res) == {
+        "table",
+        "summary",
+        "p_value",
+        "p_value_welch",
+        "difference",
+        "difference_se",
+        "markovian",
+        "verdict",
+        "params",
+    }
     # the z-test uses the combined SE of both means (pairing spread and the fits' sampling error)
     real = res["table"][~res["table"].shuffled]
     assert (real.se > 0).all()
@@ -58,8 +67,7 @@ def test_markov_copy_and_errors():
 
 
 def test_markov_split_into_jobs(tmp_path):
-    adata = bm.datasets.simulate_lineage(n_clones=150, n_genes=60, n_informative=40, hidden_fate=True,
-                                          random_state=3)
+    adata = bm.datasets.simulate_lineage(n_clones=150, n_genes=60, n_informative=40, hidden_fate=True, random_state=3)
     opts = dict(method="ksg", n_pairings=2, n_shuffles=1, min_clones=20, progress=False)
     whole = bm.tl.markov_test(adata, copy=True, **opts)
     for i in range(6):  # 2 comparisons x (2 real + 1 shuffled)
@@ -93,11 +101,16 @@ def cospar_like(adata: ad.AnnData, *, keep_well: bool) -> ad.AnnData:
     import scipy.sparse as sp
 
     clones = pd.Categorical(adata.obs["clone"])
-    x_clone = sp.csr_matrix((np.ones(adata.n_obs), (np.arange(adata.n_obs), clones.codes)),
-                            shape=(adata.n_obs, len(clones.categories)))
-    obs = pd.DataFrame({"time_info": pd.Categorical(adata.obs["time"].map(lambda t: str(int(t)))),
-                        "state_info": pd.Categorical(np.where(adata.X[:, 0] > 0, "Neu", "Mono"))},
-                       index=adata.obs_names)
+    x_clone = sp.csr_matrix(
+        (np.ones(adata.n_obs), (np.arange(adata.n_obs), clones.codes)), shape=(adata.n_obs, len(clones.categories))
+    )
+    obs = pd.DataFrame(
+        {
+            "time_info": pd.Categorical(adata.obs["time"].map(lambda t: str(int(t)))),
+            "state_info": pd.Categorical(np.where(adata.X[:, 0] > 0, "Neu", "Mono")),
+        },
+        index=adata.obs_names,
+    )
     if keep_well:
         obs["well"] = adata.obs["well"].to_numpy()
     out = ad.AnnData(X=adata.X.copy(), obs=obs)

@@ -25,8 +25,9 @@ def small_d_lineage():
     w_early, w_late = rng.normal(size=(2, n_genes)), rng.normal(size=(2, n_genes))
     early = state @ w_early + rng.normal(size=(n_clones, n_genes))
     late = state @ w_late + rng.normal(size=(n_clones, n_genes))
-    obs = pd.DataFrame({"clone": np.tile([f"c{c}" for c in range(n_clones)], 2),
-                        "time": np.repeat([2.0, 6.0], n_clones)})
+    obs = pd.DataFrame(
+        {"clone": np.tile([f"c{c}" for c in range(n_clones)], 2), "time": np.repeat([2.0, 6.0], n_clones)}
+    )
     obs.index = [f"cell{i}" for i in range(len(obs))]
     return ad.AnnData(X=np.vstack([early, late]).astype(np.float32), obs=obs)
 
@@ -65,6 +66,10 @@ def test_fit_threads_restores_settings_and_caps_knn_workers():
 
 def test_scan_and_benchmark_identical_whatever_n_jobs():
     x, y = bm.datasets.gaussian_low_rank(d=10, rank=2, n=1000, mi_bits=1.0, random_state=0)
-    scans = [bm.estimators.scan_latent_dim(x, y, latent_dims=(2,), n_repeats=2, random_state=1, n_jobs=n_jobs,
-                                           epochs=10, progress=False).runs.estimate.to_numpy() for n_jobs in (1, 2)]
+    scans = [
+        bm.estimators.scan_latent_dim(
+            x, y, latent_dims=(2,), n_repeats=2, random_state=1, n_jobs=n_jobs, epochs=10, progress=False
+        ).runs.estimate.to_numpy()
+        for n_jobs in (1, 2)
+    ]
     np.testing.assert_array_equal(scans[0], scans[1])

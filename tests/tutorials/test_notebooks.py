@@ -19,8 +19,9 @@ def test_tutorial_executes(path, monkeypatch, tmp_path):
     for name in ("LARRY_DIR", "PROTT5_H5", "INTERACTIONS_CSV"):
         monkeypatch.delenv(name, raising=False)
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}})
+    client = NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
     client.execute()  # raises CellExecutionError, with the cell and traceback, if any cell fails
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert all(cell.execution_count for cell in code)  # every cell ran

@@ -24,8 +24,20 @@ estimator_options: {epochs: 5}
 def test_interactions_workflow_end_to_end(tmp_path):
     config = tmp_path / "tiny.yaml"
     config.write_text(TINY)
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--cores", "2", "--directory", str(tmp_path),
-           "--configfile", str(config), "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(SNAKEFILE),
+        "--cores",
+        "2",
+        "--directory",
+        str(tmp_path),
+        "--configfile",
+        str(config),
+        "--quiet",
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = tmp_path / "results"
@@ -38,8 +50,7 @@ def test_interactions_workflow_end_to_end(tmp_path):
     roc = pd.read_csv(out / "roc_table.csv")
 
     pairs = ad.read_h5ad(out / "pairs.h5ad")
-    bm.tl.interaction_roc(pairs, n_holdout=30, n_splits=2, random_state=0, estimator_kwds={"epochs": 5},
-                          progress=False)
+    bm.tl.interaction_roc(pairs, n_holdout=30, n_splits=2, random_state=0, estimator_kwds={"epochs": 5}, progress=False)
     direct = pairs.uns["interaction_roc"]["table"]
     np.testing.assert_allclose(roc["auc"], direct["auc"], rtol=1e-12)
     bm.tl.lmi(pairs, n_pairings=1, n_shuffles=1, random_state=0, estimator_kwds={"epochs": 5}, progress=False)

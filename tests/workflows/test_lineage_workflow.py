@@ -27,8 +27,20 @@ estimator: {method: lmi, options: {epochs: 3}}
 def test_lineage_workflow_end_to_end(tmp_path):
     config = tmp_path / "tiny.yaml"
     config.write_text(TINY)
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--cores", "2", "--directory", str(tmp_path),
-           "--configfile", str(config), "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(SNAKEFILE),
+        "--cores",
+        "2",
+        "--directory",
+        str(tmp_path),
+        "--configfile",
+        str(config),
+        "--quiet",
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = tmp_path / "results"
@@ -42,9 +54,16 @@ def test_lineage_workflow_end_to_end(tmp_path):
 
     # the same analysis in one process gives the same numbers
     adata = ad.read_h5ad(out / "prepared.h5ad")
-    bm.tl.markov_test(adata, n_pairings=2, n_shuffles=1, min_clones=20, random_state=0, method="lmi",
-                      estimator_kwds={"epochs": 3},
-                      progress=False)
+    bm.tl.markov_test(
+        adata,
+        n_pairings=2,
+        n_shuffles=1,
+        min_clones=20,
+        random_state=0,
+        method="lmi",
+        estimator_kwds={"epochs": 3},
+        progress=False,
+    )
     direct = adata.uns["markov_test"]
     np.testing.assert_allclose(table["estimate"].to_numpy(), direct["table"]["estimate"].to_numpy(), rtol=1e-12)
     assert result["p_value"] == direct["p_value"] and result["markovian"] == direct["markovian"]

@@ -39,21 +39,25 @@ def write_larry_in_vitro(folder: Path) -> None:
     _gz_mtx(folder / f"{prefix}normed_counts.mtx.gz", sp.csr_matrix(adata.X, dtype=float))
     _gz_mtx(folder / f"{prefix}clone_matrix.mtx.gz", sp.csr_matrix(adata.obsm["X_clone"]))
     _gz_text(folder / f"{prefix}gene_names.txt.gz", "\n".join(adata.var_names) + "\n")
-    meta = pd.DataFrame({
-        "Library": [f"d{int(t)}_1" for t in adata.obs["time"]],
-        "Cell barcode": [f"AAAC-{i:05d}" for i in range(adata.n_obs)],
-        "Time point": adata.obs["time"].to_numpy(),
-        "Starting population": "Lin-Kit+",
-        "Cell type annotation": adata.obs["cell_type"].astype(str).to_numpy(),
-        "Well": adata.obs["well"].to_numpy(),
-        "SPRING-x": adata.obsm["X_spring"][:, 0],
-        "SPRING-y": adata.obsm["X_spring"][:, 1],
-    })
+    meta = pd.DataFrame(
+        {
+            "Library": [f"d{int(t)}_1" for t in adata.obs["time"]],
+            "Cell barcode": [f"AAAC-{i:05d}" for i in range(adata.n_obs)],
+            "Time point": adata.obs["time"].to_numpy(),
+            "Starting population": "Lin-Kit+",
+            "Cell type annotation": adata.obs["cell_type"].astype(str).to_numpy(),
+            "Well": adata.obs["well"].to_numpy(),
+            "SPRING-x": adata.obsm["X_spring"][:, 0],
+            "SPRING-y": adata.obsm["X_spring"][:, 1],
+        }
+    )
     _gz_text(folder / f"{prefix}metadata.txt.gz", meta.to_csv(sep="\t", index=False))
     pt = adata.obs["neutrophil_pseudotime"].to_numpy()
     rows = np.flatnonzero(np.isfinite(pt))
-    _gz_text(folder / f"{prefix}neutrophil_pseudotime.txt.gz",
-             "Cell index\tpseudotime\n" + "".join(f"{i}\t{pt[i]:g}\n" for i in rows))
+    _gz_text(
+        folder / f"{prefix}neutrophil_pseudotime.txt.gz",
+        "Cell index\tpseudotime\n" + "".join(f"{i}\t{pt[i]:g}\n" for i in rows),
+    )
 
 
 def write_proteins(folder: Path) -> None:
@@ -67,8 +71,14 @@ def write_proteins(folder: Path) -> None:
     for kind, shift in (("ligrec", 0), ("kinase", 7)):
         src = rng.integers(0, 60, size=90)
         tgt = (src + shift + rng.integers(1, 4, size=90)) % 60
-        frame = pd.DataFrame({"source": [accessions[i] for i in src], "target": [accessions[i] for i in tgt],
-                              "source_genesymbol": [f"G{i}" for i in src], "target_genesymbol": [f"G{i}" for i in tgt]})
+        frame = pd.DataFrame(
+            {
+                "source": [accessions[i] for i in src],
+                "target": [accessions[i] for i in tgt],
+                "source_genesymbol": [f"G{i}" for i in src],
+                "target_genesymbol": [f"G{i}" for i in tgt],
+            }
+        )
         frame.drop_duplicates(["source", "target"]).to_csv(folder / f"interactions_{kind}.csv", index=False)
 
 
@@ -82,8 +92,14 @@ def test_reduced_reproduction_runs_offline(tmp_path: Path) -> None:
     table = module.main(["--reduced", "--offline", "--data-dir", str(data), "--out", str(tmp_path / "out")])
     assert (tmp_path / "out" / "real_data_reduced.csv").is_file()
     quantities = table["quantity"].tolist()
-    for q in ("I(day 2; day 6)", "I(day 6; day 6')", "Markov test p-value", "pMI onset pseudotime",
-              "ROC AUC ligrec", "ROC AUC kinase"):
+    for q in (
+        "I(day 2; day 6)",
+        "I(day 6; day 6')",
+        "Markov test p-value",
+        "pMI onset pseudotime",
+        "ROC AUC ligrec",
+        "ROC AUC kinase",
+    ):
         assert q in quantities
     assert np.isfinite(table.set_index("quantity").loc["I(day 2; day 6)", "ours"])
     # the paper's values come from the released tables where they hold them

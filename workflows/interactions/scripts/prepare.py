@@ -14,8 +14,11 @@ if cfg["source"] == "simulate":
 else:
     embeddings = bm.datasets.read_prott5_h5(cfg["embeddings"], fasta=cfg["fasta"], max_length=cfg["max_length"])
     source = cfg["interactions"]
-    interactions = (bm.datasets.load_interactions(source) if source in ("ligrec", "kinase")
-                    else bm.datasets.read_interactions(source))
+    interactions = (
+        bm.datasets.load_interactions(source)
+        if source in ("ligrec", "kinase")
+        else bm.datasets.read_interactions(source)
+    )
     pairs = bm.pp.pair_interactions(embeddings, interactions)
 print(pairs)
 pairs.write_h5ad(sm.output[0])

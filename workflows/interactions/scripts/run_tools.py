@@ -23,14 +23,28 @@ mi_cfg, roc_cfg = cfg["mi"], cfg["roc"]
 
 def mi_kwargs(method: str) -> dict:
     extra = options if method == "lmi" else {}
-    return dict(method=method, n_pairings=mi_cfg["n_pairings"], n_shuffles=mi_cfg["n_shuffles"],
-                random_state=mi_cfg["random_state"], key_added=method, cache_dir=cache / f"mi_{method}",
-                progress=False, estimator_kwds=extra)
+    return dict(
+        method=method,
+        n_pairings=mi_cfg["n_pairings"],
+        n_shuffles=mi_cfg["n_shuffles"],
+        random_state=mi_cfg["random_state"],
+        key_added=method,
+        cache_dir=cache / f"mi_{method}",
+        progress=False,
+        estimator_kwds=extra,
+    )
 
 
-roc_kwargs = dict(n_holdout=roc_cfg["n_holdout"], n_splits=roc_cfg["n_splits"], random_state=roc_cfg["random_state"],
-                  score=roc_cfg.get("score", "log_odds"), candidates=roc_cfg.get("candidates", "all"),
-                  cache_dir=cache / "roc", progress=False, estimator_kwds=options)
+roc_kwargs = dict(
+    n_holdout=roc_cfg["n_holdout"],
+    n_splits=roc_cfg["n_splits"],
+    random_state=roc_cfg["random_state"],
+    score=roc_cfg.get("score", "log_odds"),
+    candidates=roc_cfg.get("candidates", "all"),
+    cache_dir=cache / "roc",
+    progress=False,
+    estimator_kwds=options,
+)
 
 if sm.rule == "mi_fit":
     bm.tl.lmi(pairs, fits=[int(sm.wildcards.fit)], **mi_kwargs(sm.wildcards.method))

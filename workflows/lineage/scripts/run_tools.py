@@ -23,12 +23,28 @@ mt, pm = cfg["markov_test"], cfg["pmi"]
 times = sorted(adata.obs["time"].dropna().unique())
 early = times[0] if mt["early"] is None else mt["early"]
 late = times[-1] if mt["late"] is None else mt["late"]
-markov_kwargs = dict(early=early, late=late, wells=mt["wells"], n_pairings=mt["n_pairings"],
-                     n_shuffles=mt["n_shuffles"], min_clones=mt["min_clones"], random_state=mt["random_state"],
-                     cache_dir=cache / "markov_test", progress=False, **estimator)
-pmi_kwargs = dict(condition_key="time", conditions=(early, late), n_pairings=pm["n_pairings"],
-                  min_clones=pm["min_clones"], random_state=pm["random_state"], cache_dir=cache / "pmi",
-                  progress=False, **estimator)
+markov_kwargs = dict(
+    early=early,
+    late=late,
+    wells=mt["wells"],
+    n_pairings=mt["n_pairings"],
+    n_shuffles=mt["n_shuffles"],
+    min_clones=mt["min_clones"],
+    random_state=mt["random_state"],
+    cache_dir=cache / "markov_test",
+    progress=False,
+    **estimator,
+)
+pmi_kwargs = dict(
+    condition_key="time",
+    conditions=(early, late),
+    n_pairings=pm["n_pairings"],
+    min_clones=pm["min_clones"],
+    random_state=pm["random_state"],
+    cache_dir=cache / "pmi",
+    progress=False,
+    **estimator,
+)
 
 if sm.rule == "fit":
     tool = {"markov_test": bm.tl.markov_test, "pmi": bm.tl.pmi}[sm.wildcards.tool]
@@ -42,14 +58,29 @@ else:
     res["table"].to_csv(sm.output.table, index=False)
     with open(sm.output.summary, "w") as f:
         summary = json.loads(res["summary"].to_json(orient="records"))  # NaN -> null
-        json.dump({"markovian": bool(res["markovian"]), "p_value": float(res["p_value"]), "verdict": res["verdict"],
-                   "summary": summary, "params": res["params"]}, f, indent=2, default=str)
+        json.dump(
+            {
+                "markovian": bool(res["markovian"]),
+                "p_value": float(res["p_value"]),
+                "verdict": res["verdict"],
+                "summary": summary,
+                "params": res["params"],
+            },
+            f,
+            indent=2,
+            default=str,
+        )
     columns = [c for c in ("clone", "time", "well", pm["pseudotime_key"], "pmi", "pmi_n") if c in adata.obs]
     adata.obs[columns].to_csv(sm.output.pmi, index_label="cell")
     Path(sm.output.markov_fig).parent.mkdir(parents=True, exist_ok=True)
     bm.pl.markov_test(adata, save=sm.output.markov_fig)
-    bm.pl.pmi_trend(adata, pseudotime_key=pm["pseudotime_key"], window=pm["window"],
-                    min_pseudotime=pm["min_pseudotime"], save=sm.output.trend_fig)
+    bm.pl.pmi_trend(
+        adata,
+        pseudotime_key=pm["pseudotime_key"],
+        window=pm["window"],
+        min_pseudotime=pm["min_pseudotime"],
+        save=sm.output.trend_fig,
+    )
     bm.pl.pmi_embedding(adata, basis=pm["embedding"], save=sm.output.embedding_fig)
     adata.write_h5ad(sm.output.h5ad)
     print(res["verdict"])

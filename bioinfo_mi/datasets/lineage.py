@@ -10,10 +10,15 @@ fate ``h ~ N(0, 1)`` that is *not* expressed at the early time point. Cells:
   hidden fate, or ``z = (s + sigma_late * e1, e2')`` with a cell-level (unshared) fate draw
   without it (Markovian: everything sisters share passed through the progenitor state).
 
-Genes: ``n_informative`` genes have log-rates linear in ``z`` (random loadings); the remaining
-genes are noise. Counts are Poisson with a per-cell library size, then normalised to the median
-library size (like the LARRY ``normed_counts``). The state-level mutual informations are
-Gaussian and known in closed form (``adata.uns['simulation']``):
+Genes: ``n_informative`` genes have log-rates linear in ``z`` (random loadings); by default each
+loads on both coordinates, with ``program_genes=(a, b)`` the first ``a`` load on the clone state
+``z_0`` only and the next ``b`` on the late coordinate ``z_1`` only (the hidden fate). With
+``n_cycle_genes`` > 0 the last genes follow a cell-level, non-heritable program (a cell-cycle-like
+phase and level drawn per cell, sisters included): highly variable, but without clone information.
+The remaining genes are noise. ``adata.var`` records which program drives each gene.
+Counts are Poisson with a per-cell library size, then normalised to the median library size
+(like the LARRY ``normed_counts``). The state-level mutual informations are Gaussian and known in
+closed form (``adata.uns['simulation']``; the cell-cycle program is outside ``z`` and changes none):
 
 - ``I(early; late) = -1/2 log2(1 - 1 / ((1 + sigma_early^2)(1 + sigma_late^2)))``
 - ``I(late; late') = -1/2 log2(1 - 1/(1 + sigma_late^2)^2) [- 1/2 log2(1 - 1/(1 + sigma_fate^2)^2)]``
@@ -26,13 +31,16 @@ somewhat lower than the state-level values (counting noise).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from .._validation import check_positive_int, check_random_state
+
+if TYPE_CHECKING:
+    from anndata import AnnData
 
 __all__ = ["simulate_lineage", "lineage_state_mi"]
 
@@ -73,7 +81,10 @@ def simulate_lineage(
     mean_library: float = 3000.0,
     n_unbarcoded: int = 200,
     random_state: Any = 0,
-):
+    program_genes: tuple[int, int] | None = None,
+    n_cycle_genes: int = 0,
+    cycle_scale: float = 2.0,
+) -> AnnData:
     """Simulate lineage-traced scRNA-seq with an optional hidden clone fate (LMI paper, Section 4.2).
 
     Parameters
@@ -81,7 +92,8 @@ def simulate_lineage(
     n_clones
         Clones; each is observed at day 2 and in wells 1 and 2 at day 6.
     n_genes, n_informative
-        Genes, of which ``n_informative`` (default ``min(300, n_genes)``) depend on the cell state.
+        Genes, of which the first ``n_informative`` (default ``min(300, n_genes - n_cycle_genes)``, or
+        ``a + b`` with ``program_genes=(a, b)``) depend on the cell state ``z``.
     hidden_fate
         Add a clone-level fate that shapes the late states but is not readable early (non-Markovian).
     cells_per_condition
@@ -96,23 +108,82 @@ def simulate_lineage(
         Extra cells without a clone (dropped by ``clone`` analyses, kept like the loader's NaN clones).
     random_state
         Seed or Generator.
+    program_genes
+        ``None`` (default): every informative gene loads on both coordinates of ``z`` (the clone
+        state and the hidden fate; the layout of earlier releases). ``(a, b)``: the first ``a`` genes
+        load only on the clone state ``z_0`` (heritable, readable at day 2), the next ``b`` only on
+        ``z_1`` (the hidden fate; cell-level late noise with ``hidden_fate=False``). The loadings are
+        the same random draws as in the shared layout with the other coordinate's entry set to 0.
+        ``n_informative`` must equal ``a + b`` (it is set to that when not given).
+    n_cycle_genes
+        Genes, the last ``n_cycle_genes`` (after the informative ones), driven by a non-heritable
+        cell-level program like the cell cycle: every cell, sisters of one clone included, draws its
+        own position ``u ~ N(0, I_2)`` (a phase ``atan2(u_1, u_0)`` and a level ``|u|``), and gene ``g``
+        adds ``cycle_scale * (cos(phi_g) u_0 + sin(phi_g) u_1)`` to its log-rate with a random
+        angle ``phi_g``. These genes are highly variable but carry no clone information, so ranking
+        genes by variance or by highly-variable-gene dispersion is a real baseline to beat.
+    cycle_scale
+        SD of the cell-cycle genes' log-rate program. For comparison, with ``loading_scale=1`` the
+        informative genes' log-rates have a root-mean-square SD over all cells of about 1.7 in the
+        shared layout, 1.4 on the clone state alone and 0.9 on the hidden fate alone.
 
     Returns
     -------
     AnnData in the layout of :func:`bioinfo_mi.datasets.read_larry`: ``X`` normalised counts (CSR),
     obs ``clone`` (``"clone_j"``, NaN when unbarcoded), ``time`` (2.0 / 6.0), ``time_info``,
     ``well`` (0 at day 2; 1 or 2 at day 6), ``cell_type``, ``neutrophil_pseudotime``; obsm
-    ``X_spring`` and ``X_clone``; ``uns['simulation']`` with the parameters and the state-level MIs.
+    ``X_spring`` and ``X_clone``; ``uns['simulation']`` with the parameters, the gene counts per
+    program and the state-level MIs. The ground truth per gene in ``var``:
+
+    - ``program`` (categorical): ``"clone_state"``, ``"hidden_fate"``, ``"clone_state+hidden_fate"``
+      (the shared layout), ``"cell_cycle"`` or ``"none"``; with ``hidden_fate=False`` the ``z_1``
+      program is cell-level noise and reads ``"late_noise"`` (``"clone_state+late_noise"``);
+    - ``loading_clone_state``, ``loading_hidden_fate``: the loadings on ``z_0`` and ``z_1`` (0 where
+      not loaded; ``z_1`` is the late noise with ``hidden_fate=False``), ``loading_cell_cycle``: the
+      cell-cycle program's SD (``cycle_scale`` on those genes, else 0);
+    - ``informative`` (bool): the gene depends on the clone, i.e. loads on the clone state, or on the
+      hidden fate when ``hidden_fate=True`` (the late noise and the cell cycle are not heritable).
+
+    Random draws: the default parameters give the same data, bit for bit, as releases without
+    ``program_genes`` and the cell-cycle program; the cell-cycle draws come from a generator spawned
+    from ``random_state`` (drawing nothing from it), so the other draws do not move either.
     """
     import anndata as ad
 
     n_clones = check_positive_int(n_clones, name="n_clones")
     n_genes = check_positive_int(n_genes, name="n_genes")
+    n_cycle_genes = check_positive_int(n_cycle_genes, name="n_cycle_genes", minimum=0)
+    if n_cycle_genes >= n_genes:
+        raise ValueError(
+            f"n_cycle_genes must leave room for informative genes: got {n_cycle_genes} for n_genes={n_genes}"
+        )
+    if not (np.isscalar(cycle_scale) and np.isfinite(cycle_scale) and cycle_scale > 0):
+        raise ValueError(f"cycle_scale must be a positive number, got {cycle_scale!r}")
+    if program_genes is not None:
+        if not (isinstance(program_genes, (tuple, list)) and len(program_genes) == 2):
+            raise ValueError(f"program_genes must be None or a pair (a, b) of gene counts, got {program_genes!r}")
+        n_state_genes = check_positive_int(program_genes[0], name="program_genes[0]", minimum=0)
+        n_fate_genes = check_positive_int(program_genes[1], name="program_genes[1]", minimum=0)
+        if n_state_genes + n_fate_genes == 0:
+            raise ValueError(f"program_genes must name at least one informative gene, got {program_genes!r}")
+        if n_informative is not None and n_informative != n_state_genes + n_fate_genes:
+            raise ValueError(
+                f"n_informative ({n_informative}) must equal the sum of program_genes {tuple(program_genes)} "
+                f"({n_state_genes + n_fate_genes}); leave n_informative unset to take it from program_genes"
+            )
+        n_informative = n_state_genes + n_fate_genes
     n_informative = (
-        min(300, n_genes) if n_informative is None else check_positive_int(n_informative, name="n_informative")
+        min(300, n_genes - n_cycle_genes)
+        if n_informative is None
+        else check_positive_int(n_informative, name="n_informative")
     )
     if n_informative > n_genes:
         raise ValueError(f"n_informative must be <= n_genes ({n_genes}), got {n_informative}")
+    if n_informative + n_cycle_genes > n_genes:
+        raise ValueError(
+            f"n_informative ({n_informative}) + n_cycle_genes ({n_cycle_genes}) must be <= n_genes ({n_genes}): "
+            "the cell-cycle genes follow the informative ones"
+        )
     lo, hi = cells_per_condition
     if not (1 <= lo <= hi):
         raise ValueError(f"cells_per_condition must be (low, high) with 1 <= low <= high, got {cells_per_condition}")
@@ -154,7 +225,18 @@ def simulate_lineage(
     time_effect[:n_informative] = rng.normal(0, 0.5, size=n_informative)
     loadings = np.zeros((2, n_genes))
     loadings[:, :n_informative] = loading_scale * rng.standard_normal((2, n_informative))
+    if program_genes is not None:  # the same draws, each gene keeping one coordinate
+        loadings[1, :n_state_genes] = 0.0
+        loadings[0, n_state_genes:n_informative] = 0.0
     log_rate = base + np.outer(time == 6.0, time_effect) + z @ loadings
+    cycle_loading = np.zeros(n_genes)
+    if n_cycle_genes:
+        # a spawned generator: the main stream (and with it every other draw) stays as without the program
+        cycle_rng = _spawn(rng)
+        cycle_state = cycle_rng.standard_normal((n_total, 2))  # per cell: sisters draw independently
+        angle = cycle_rng.uniform(0, 2 * np.pi, size=n_cycle_genes)
+        cycle_loading[n_genes - n_cycle_genes :] = cycle_scale
+        log_rate[:, n_genes - n_cycle_genes :] += cycle_scale * cycle_state @ np.vstack([np.cos(angle), np.sin(angle)])
     rate = np.exp(log_rate)
     rate /= rate.sum(axis=1, keepdims=True)
     library = rng.lognormal(np.log(mean_library), 0.3, size=n_total)
@@ -185,7 +267,21 @@ def simulate_lineage(
     )
     adata = ad.AnnData(X=sp.csr_matrix(normed.astype(np.float32)), obs=obs)
     adata.var_names = [f"gene_{g}" for g in range(n_genes)]
-    adata.var["informative"] = np.arange(n_genes) < n_informative
+    late_program = "hidden_fate" if hidden_fate else "late_noise"
+    program = np.full(n_genes, "none", dtype=object)
+    if program_genes is None:
+        program[:n_informative] = f"clone_state+{late_program}"
+    else:
+        program[:n_state_genes] = "clone_state"
+        program[n_state_genes:n_informative] = late_program
+    program[n_genes - n_cycle_genes :] = "cell_cycle"
+    categories = ["clone_state", late_program, f"clone_state+{late_program}", "cell_cycle", "none"]
+    adata.var["program"] = pd.Categorical(program, categories=categories)
+    adata.var["loading_clone_state"] = loadings[0]
+    adata.var["loading_hidden_fate"] = loadings[1]
+    adata.var["loading_cell_cycle"] = cycle_loading
+    heritable = {"clone_state", f"clone_state+{late_program}"} | ({late_program} if hidden_fate else set())
+    adata.var["informative"] = np.isin(program, sorted(heritable))
     adata.obsm["X_clone"] = x_clone
     # SPRING-like layout: maturation across, the fate coordinate up at day 6; day-2 cells (no fate yet)
     # spread in a band around 0 so that every time point stays readable (the same random draws as before)
@@ -200,6 +296,20 @@ def simulate_lineage(
         "sigma_fate": sigma_fate,
         "loading_scale": loading_scale,
         "mean_library": mean_library,
+        "program_layout": "shared" if program_genes is None else "separate",
+        "n_clone_state_genes": int((program == "clone_state").sum()),
+        "n_hidden_fate_genes": int((program == late_program).sum()),
+        "n_shared_genes": int((program == f"clone_state+{late_program}").sum()),
+        "n_cycle_genes": n_cycle_genes,
+        "cycle_scale": float(cycle_scale),
         **lineage_state_mi(sigma_early, sigma_late, sigma_fate, hidden_fate),
     }
     return adata
+
+
+def _spawn(rng: np.random.Generator) -> np.random.Generator:
+    """Spawn an independent child generator of ``rng`` without drawing from ``rng``'s stream."""
+    if hasattr(rng, "spawn"):  # numpy >= 1.25
+        return rng.spawn(1)[0]
+    seed_seq = rng.bit_generator._seed_seq  # what Generator.spawn uses
+    return np.random.default_rng(seed_seq.spawn(1)[0])

@@ -6,6 +6,8 @@
   global-L-inf normalisation and the normalised KSG variants;
 - :func:`mine`, :func:`infonce`: MINE and InfoNCE (with the Local, Global and Global-Corrected variants);
 - :func:`lmi`, :class:`LMIPreset`, :class:`LMIModel`: latent MI with cross-predictive paired autoencoders;
+- :func:`attribution`, :class:`Attribution`: per-feature attribution of an LMI fit (held-out
+  cross-decoder R^2 or permutation drop of the held-out MI);
 - :func:`scan_latent_dim`, :func:`choose_latent_dim`: scan LMI's latent size and pick one;
 - :func:`copula_transform`, :func:`rank_transform`, :func:`gaussian_mi`: rank / normal-score
   transforms and the bias-corrected Gaussian(-copula) MI;
@@ -16,6 +18,7 @@
 The implementations live in private modules (``_knn.py``, ``_lmi.py``, ...); import from here.
 """
 
+from ._attribution import Attribution, attribution
 from ._auto import auto, choose_method
 from ._calibrated import ksg_calibrated
 from ._copula import copula_transform, gaussian_mi, rank_transform
@@ -43,6 +46,8 @@ __all__ = [
     "LMIPreset",
     "LMIModel",
     "PRESETS",
+    "attribution",
+    "Attribution",
     "mine",
     "infonce",
     "scan_latent_dim",

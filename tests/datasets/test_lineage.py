@@ -1,6 +1,7 @@
 """simulate_lineage: loader layout, ground truth, and a reduced Markovianity check with LMI."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import bioinfo_mi as bm
@@ -73,3 +74,161 @@ def test_reduced_markov_test_calls_the_truth(hidden):
     # 0.149. 0.3 is about 5 SD: a control above it means a broken null, not floating-point noise
     # (the old bound 0.15 was 2.6 SD, and one CPU read 0.181).
     assert shuffled.estimate.abs().max() < 0.3
+
+
+# ---- ground truth per gene: programs, loadings, the cell-cycle program (issue 16) ----
+
+# Checksums of the default data, computed with the code before `program_genes` / `n_cycle_genes`
+# existed (git 42ca30c): the defaults must reproduce it bit for bit (the new draws come from a
+# spawned generator, so the main stream is consumed exactly as before).
+DEFAULT_CHECKSUM = {
+    "shape": (499, 60),
+    "nnz": 26310,
+    "x_sum": 1496999.9992925227,
+    "x_weighted_sum": 44155295.95518601,
+    "spring_sum": 284.5431169345285,
+    "pseudotime_sum": 10488480.0,
+    "well_sum": 610,
+    "n_neutrophil": 178,
+}
+
+
+def _checksum(adata):
+    x = adata.X.toarray().astype(np.float64)
+    return {
+        "shape": adata.shape,
+        "nnz": adata.X.nnz,
+        "x_sum": float(x.sum()),
+        "x_weighted_sum": float((x * np.arange(1, x.shape[1] + 1)).sum()),
+        "spring_sum": float(adata.obsm["X_spring"].sum()),
+        "pseudotime_sum": float(np.nansum(adata.obs["neutrophil_pseudotime"])),
+        "well_sum": int(adata.obs["well"].sum()),
+        "n_neutrophil": int((adata.obs["cell_type"] == "Neutrophil").sum()),
+    }
+
+
+def test_defaults_reproduce_the_data_of_earlier_releases_bit_for_bit():
+    adata = simulate_lineage(n_clones=50, n_genes=60, random_state=0)
+    assert _checksum(adata) == DEFAULT_CHECKSUM
+    assert (adata.var["program"] == "clone_state+hidden_fate").all()
+    assert adata.var["informative"].all() and (adata.var["loading_cell_cycle"] == 0).all()
+
+
+def test_defaults_match_the_code_before_the_programs_when_git_history_is_there(tmp_path):
+    """Hardware-independent twin of the checksum: run the old module itself on this machine."""
+    import importlib.util
+    import subprocess
+    from pathlib import Path
+
+    root = Path(bm.__file__).parent.parent
+    try:
+        source = subprocess.run(
+            ["git", "show", "42ca30c:bioinfo_mi/datasets/lineage.py"], cwd=root, capture_output=True, check=True
+        ).stdout.decode()
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("git history not available")
+    path = tmp_path / "lineage_before_programs.py"
+    path.write_text(source)
+    # a name inside bioinfo_mi.datasets, so that the module's relative imports resolve
+    spec = importlib.util.spec_from_file_location("bioinfo_mi.datasets._lineage_before_programs", path)
+    old = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(old)
+    for kwargs in [
+        {"n_clones": 50, "n_genes": 60, "random_state": 0},
+        {
+            "n_clones": 40,
+            "n_genes": 50,
+            "n_informative": 20,
+            "hidden_fate": False,
+            "n_unbarcoded": 7,
+            "random_state": 5,
+        },
+    ]:
+        new, before = simulate_lineage(**kwargs), old.simulate_lineage(**kwargs)
+        assert (new.X != before.X).nnz == 0
+        assert new.obs.equals(before.obs)
+        for key in ("X_spring", "X_clone"):
+            a, b = new.obsm[key], before.obsm[key]
+            assert np.array_equal(
+                a.toarray() if hasattr(a, "toarray") else a, b.toarray() if hasattr(b, "toarray") else b
+            )
+        assert np.array_equal(new.var["informative"], before.var["informative"])
+
+
+@pytest.mark.parametrize("hidden", [True, False])
+def test_program_genes_record_the_truth(hidden):
+    adata = simulate_lineage(
+        n_clones=60, n_genes=50, program_genes=(10, 8), n_cycle_genes=12, hidden_fate=hidden, random_state=1
+    )
+    var = adata.var
+    late = "hidden_fate" if hidden else "late_noise"
+    expected = ["clone_state"] * 10 + [late] * 8 + ["none"] * 20 + ["cell_cycle"] * 12
+    assert var["program"].tolist() == expected
+    assert isinstance(var["program"].dtype, pd.CategoricalDtype)
+    state, fate = var["loading_clone_state"].to_numpy(), var["loading_hidden_fate"].to_numpy()
+    assert (state[:10] != 0).all() and (state[10:] == 0).all()
+    assert (fate[10:18] != 0).all() and (fate[:10] == 0).all() and (fate[18:] == 0).all()
+    assert (var["loading_cell_cycle"].to_numpy() == np.r_[np.zeros(38), np.full(12, 2.0)]).all()
+    assert var["informative"].tolist() == [True] * 10 + [hidden] * 8 + [False] * 32
+    sim = adata.uns["simulation"]
+    assert sim["n_informative"] == 18 and sim["program_layout"] == "separate"
+    assert (sim["n_clone_state_genes"], sim["n_hidden_fate_genes"], sim["n_shared_genes"]) == (10, 8, 0)
+    assert sim["n_cycle_genes"] == 12 and sim["cycle_scale"] == 2.0
+    # the state-level MIs do not depend on the gene programs
+    truth = lineage_state_mi(0.3, 1.2, 0.35, hidden)
+    assert sim["I_early_late_bits"] == truth["I_early_late_bits"] and sim["I_sisters_bits"] == truth["I_sisters_bits"]
+
+
+def test_program_loadings_are_the_shared_draws_with_one_coordinate_kept():
+    shared = simulate_lineage(n_clones=30, n_genes=40, n_informative=15, random_state=2).var
+    split = simulate_lineage(n_clones=30, n_genes=40, program_genes=(9, 6), random_state=2).var
+    assert np.array_equal(split["loading_clone_state"][:9], shared["loading_clone_state"][:9])
+    assert np.array_equal(split["loading_hidden_fate"][9:15], shared["loading_hidden_fate"][9:15])
+
+
+def test_cell_cycle_genes_are_highly_variable_but_carry_no_clone_information():
+    adata = simulate_lineage(n_clones=300, n_genes=300, program_genes=(40, 40), n_cycle_genes=40, random_state=0)
+    program = adata.var["program"].to_numpy()
+    logged = np.log1p(adata.X.toarray())
+    top_by_variance = np.argsort(-logged.var(axis=0))[:40]
+    assert (program[top_by_variance] == "cell_cycle").sum() >= 20  # variance ranking is fooled
+    # correlation between two sisters (day 6) per gene: ~0 for the cell cycle, clearly > 0 for the clone programs
+    obs = adata.obs.reset_index(drop=True)
+    late = obs[(obs["time"] == 6.0) & obs["clone"].notna()]
+    pairs = np.array([rows[:2] for rows in late.groupby("clone").groups.values() if len(rows) >= 2])
+
+    def sister_correlation(name):
+        columns = np.flatnonzero(program == name)
+        a, b = logged[pairs[:, 0]][:, columns], logged[pairs[:, 1]][:, columns]
+        return np.mean([np.corrcoef(a[:, g], b[:, g])[0, 1] for g in range(len(columns))])
+
+    assert abs(sister_correlation("cell_cycle")) < 0.06
+    assert sister_correlation("clone_state") > 0.15 and sister_correlation("hidden_fate") > 0.15
+
+
+@pytest.mark.parametrize(
+    ("bad", "argument"),
+    [
+        ({"program_genes": (10, 5), "n_informative": 12}, "n_informative"),
+        ({"program_genes": (0, 0)}, "program_genes"),
+        ({"program_genes": (5,)}, "program_genes"),
+        ({"program_genes": (-1, 5)}, r"program_genes\[0\]"),
+        ({"n_cycle_genes": 40}, "n_cycle_genes"),
+        ({"n_cycle_genes": 10, "n_informative": 35}, "n_cycle_genes"),
+        ({"program_genes": (20, 15), "n_cycle_genes": 10}, "n_cycle_genes"),
+        ({"n_cycle_genes": 5, "cycle_scale": 0.0}, "cycle_scale"),
+    ],
+)
+def test_bad_program_parameters(bad, argument):
+    with pytest.raises(ValueError, match=argument):
+        simulate_lineage(n_clones=10, n_genes=40, **bad)
+
+
+def test_program_columns_survive_h5ad(tmp_path):
+    import anndata as ad
+
+    adata = simulate_lineage(n_clones=20, n_genes=30, program_genes=(5, 5), n_cycle_genes=5, random_state=0)
+    adata.write_h5ad(tmp_path / "sim.h5ad")
+    back = ad.read_h5ad(tmp_path / "sim.h5ad")
+    assert back.var["program"].tolist() == adata.var["program"].tolist()
+    assert back.uns["simulation"]["n_cycle_genes"] == 5

@@ -107,9 +107,18 @@ def _checksum(adata):
     }
 
 
-def test_defaults_reproduce_the_data_of_earlier_releases_bit_for_bit():
+def test_defaults_reproduce_the_data_of_earlier_releases():
     adata = simulate_lineage(n_clones=50, n_genes=60, random_state=0)
-    assert _checksum(adata) == DEFAULT_CHECKSUM
+    found = _checksum(adata)
+    # counts and integer sums exactly; float sums to 1e-12 (numpy versions and CPUs may sum in another
+    # order: the clean CI environment read spring_sum ...2854 against ...285 here). The exact, same-machine
+    # comparison is the twin test below.
+    assert found.keys() == DEFAULT_CHECKSUM.keys()
+    for key, expected in DEFAULT_CHECKSUM.items():
+        if isinstance(expected, float):
+            assert found[key] == pytest.approx(expected, rel=1e-12, abs=0), key
+        else:
+            assert found[key] == expected, key
     assert (adata.var["program"] == "clone_state+hidden_fate").all()
     assert adata.var["informative"].all() and (adata.var["loading_cell_cycle"] == 0).all()
 

@@ -199,6 +199,9 @@ class FitResult:
     pmi: np.ndarray
     se: float = float("nan")
     warnings: tuple[tuple[str, str], ...] = ()
+    #: per-feature attribution of the fit (:func:`bioinfo_mi.estimators.attribution`) of the x and the
+    #: y features, or None when not asked
+    attribution: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def _dense_rows(features: Any, rows: np.ndarray) -> np.ndarray:
@@ -213,6 +216,7 @@ def _fit(
     method: str,
     options: dict[str, Any],
     with_se: bool = False,
+    attribution: str | None = None,
 ) -> FitResult:
     x = _dense_rows(x_features, job.x_rows)
     y = _dense_rows(y_features, job.y_rows)
@@ -228,15 +232,24 @@ def _fit(
         else:  # everything else is passed on as raised
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     se = float("nan")
-    if with_se:
+    scores = None
+    if with_se or attribution is not None:
         from .estimators._copula import apply_transform
+
+        if options.get("transform"):  # the data the estimator saw
+            x, y = apply_transform(x, options["transform"]), apply_transform(y, options["transform"])
+    if with_se:
         from .uncertainty import sampling_se
 
         opts = {key: v for key, v in options.items() if key not in ("transform", "samples_per_dim")}
-        if options.get("transform"):
-            x, y = apply_transform(x, options["transform"]), apply_transform(y, options["transform"])
         se = sampling_se(res, x, y, options=opts, random_state=spawn_seeds(job.seed, 1)[0])[0]
-    return FitResult(job=job, mi=res.mi, pmi=res.pmi, se=se, warnings=tuple(held))
+    if attribution is not None:
+        from .estimators._attribution import attribution as attribute
+
+        # its own stream (spawned from the fit's seed), so that asking for it changes nothing else
+        scored = attribute(res, x, y, score=attribution, random_state=spawn_seeds(job.seed, 2)[1])  # type: ignore[arg-type]
+        scores = (scored.x, scored.y)
+    return FitResult(job=job, mi=res.mi, pmi=res.pmi, se=se, warnings=tuple(held), attribution=scores)
 
 
 def warn_fits(results: Sequence[FitResult], *, stacklevel: int = 3) -> None:
@@ -270,7 +283,14 @@ def _fingerprint(features: Any) -> str:
     return h.hexdigest()
 
 
-def _cache_key(job: FitJob, method: str, options: dict[str, Any], data_key: str, with_se: bool = False) -> str:
+def _cache_key(
+    job: FitJob,
+    method: str,
+    options: dict[str, Any],
+    data_key: str,
+    with_se: bool = False,
+    attribution: str | None = None,
+) -> str:
     h = hashlib.blake2b(digest_size=16)
     h.update(data_key.encode())
     h.update(np.asarray(job.x_rows, dtype=np.int64).tobytes())
@@ -279,6 +299,8 @@ def _cache_key(job: FitJob, method: str, options: dict[str, Any], data_key: str,
     h.update(json.dumps([job.seed, method, sorted(options.items())], default=repr).encode())
     if with_se:
         h.update(b"|se")
+    if attribution is not None:
+        h.update(f"|attribution={attribution}".encode())
     return h.hexdigest()
 
 
@@ -287,8 +309,14 @@ def _load(path: Path, job: FitJob) -> FitResult:
         held = (
             tuple(zip(f["warn_kinds"].tolist(), f["warn_messages"].tolist(), strict=True)) if "warn_kinds" in f else ()
         )
+        scores = (f["attribution_x"], f["attribution_y"]) if "attribution_x" in f else None
         return FitResult(
-            job=job, mi=float(f["mi"]), pmi=f["pmi"], se=float(f["se"]) if "se" in f else float("nan"), warnings=held
+            job=job,
+            mi=float(f["mi"]),
+            pmi=f["pmi"],
+            se=float(f["se"]) if "se" in f else float("nan"),
+            warnings=held,
+            attribution=scores,
         )
 
 
@@ -300,6 +328,11 @@ def _save(path: Path, result: FitResult) -> None:
         se=result.se,
         warn_kinds=np.array([k for k, _ in result.warnings], dtype=str),
         warn_messages=np.array([m for _, m in result.warnings], dtype=str),
+        **(
+            {"attribution_x": result.attribution[0], "attribution_y": result.attribution[1]}
+            if result.attribution is not None
+            else {}
+        ),
     )
 
 
@@ -340,12 +373,14 @@ def run_fits(
     fits: Sequence[int] | None = None,
     cache_dir: str | os.PathLike | None = None,
     with_se: Sequence[bool] | None = None,
+    attribution: str | None = None,
 ) -> list[FitResult]:
     """Run the jobs (in parallel processes when ``n_jobs != 1``), with a progress bar over fits.
 
     ``fits`` restricts the run to those positions of ``jobs`` (only the ones that ran are returned);
     with ``cache_dir`` finished fits are read from and written to that folder; ``with_se`` (one flag
-    per job) adds the sampling standard error of those fits.
+    per job) adds the sampling standard error of those fits; ``attribution`` (a score of
+    :func:`bioinfo_mi.estimators.attribution`) the per-feature attribution of every fit.
     """
     flags = [False] * len(jobs) if with_se is None else [bool(f) for f in with_se]
     if len(flags) != len(jobs):
@@ -363,11 +398,13 @@ def run_fits(
         folder.mkdir(parents=True, exist_ok=True)
         data_key = _fingerprint(x_features) + _fingerprint(y_features)
         paths = [
-            folder / f"{_cache_key(job, method, options, data_key, flag)}.npz"
+            folder / f"{_cache_key(job, method, options, data_key, flag, attribution)}.npz"
             for job, flag in zip(jobs, flags, strict=True)
         ]
     by_path = {p: job for p, job in zip(paths, jobs, strict=True) if p is not None}
-    calls = [(x_features, y_features, job, method, options, flag) for job, flag in zip(jobs, flags, strict=True)]
+    calls = [
+        (x_features, y_features, job, method, options, flag, attribution) for job, flag in zip(jobs, flags, strict=True)
+    ]
     return run_parallel(
         _fit,
         calls,

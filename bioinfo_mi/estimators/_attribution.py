@@ -28,6 +28,9 @@ from ._result import LMIResult
 __all__ = ["Attribution", "attribution"]
 
 Score = Literal["cross_r2", "permutation"]
+#: the scores :func:`attribution` computes, and the one ``tl.lmi(attribution=True)`` uses
+SCORES: tuple[str, ...] = ("cross_r2", "permutation")
+DEFAULT_SCORE = "cross_r2"
 
 #: float32 elements of one permuted batch (chunk of features x held-out rows x widest layer)
 _CHUNK_ELEMENTS = 2**24

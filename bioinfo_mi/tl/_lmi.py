@@ -271,6 +271,87 @@ def _summary(results: list[FitResult]) -> pd.DataFrame:
     return pd.DataFrame([row])
 
 
+#: prior degrees of freedom of the moderated null SD of an attribution score (see :func:`attribution_table`)
+NULL_SD_PRIOR_DF = 10.0
+
+
+def check_attribution(attribution: Any, method: str, options: Mapping[str, Any]) -> str | None:
+    """Validate ``tl.lmi``'s ``attribution`` (False/None, True or a score name) before any fit; return the
+    score of :func:`bioinfo_mi.estimators.attribution` to compute in every fit, or None.
+    """
+    from ..estimators._attribution import DEFAULT_SCORE, SCORES
+
+    if attribution is None or attribution is False:
+        return None
+    score = DEFAULT_SCORE if attribution is True else attribution
+    if score not in SCORES:
+        raise ValueError(f"attribution must be True, False or one of {list(SCORES)}, got {attribution!r}")
+    if method.lower() != "lmi":
+        raise ValueError(
+            f"attribution scores the input features through a trained LMI model; method={method!r} has none. "
+            "Use method='lmi' (the default)."
+        )
+    if score == "cross_r2" and options.get("regularizer", "cross") != "cross":
+        raise ValueError(
+            f"attribution={score!r} reads the cross-decoders, which regularizer={options['regularizer']!r} does not "
+            "train; use attribution='permutation'"
+        )
+    return score
+
+
+def attribution_table(
+    results: Sequence[FitResult],
+    names: tuple[Sequence[str], Sequence[str]],
+    conditions: Sequence[Any],
+    feature_column: str = "gene",
+) -> pd.DataFrame:
+    """Per-feature attribution of an analysis: the fits' scores averaged over the real pairings, against the
+    same statistic on the shuffled pairings.
+
+    For each side (``"x"``, the first condition; ``"y"``, the second) and feature: ``score``, the mean
+    over the real pairings (``score_sd`` their SD); ``null_mean`` and ``null_sd``, mean and SD over the
+    shuffled pairings; ``z = (score - null_mean) / s``, with ``s`` the feature's null SD moderated
+    towards the side's pooled null SD (``s^2 = (d0 s0^2 + (S - 1) null_sd^2) / (d0 + S - 1)``, ``s0^2``
+    the mean null variance of the side's scored features, ``d0`` = :data:`NULL_SD_PRIOR_DF`, ``S``
+    shuffles): a handful of shuffles gives a noisy per-feature SD, and an SD that happens to be tiny
+    would inflate ``z``; ``p_value``, the empirical ``(1 + #{shuffled >= score}) / (1 + S)``;
+    ``rank`` (1 = most informative) by ``z``, or by ``score`` with fewer than two shuffles. Features
+    that are constant score 0 in every fit and get ``z = 0``.
+    """
+    real = [r.attribution for r in results if not r.job.shuffled]
+    null = [r.attribution for r in results if r.job.shuffled]
+    frames = []
+    for i, (side, condition) in enumerate(zip(("x", "y"), conditions, strict=True)):
+        scores = np.stack([a[i] for a in real])  # type: ignore[index]
+        score = scores.mean(axis=0)
+        score_sd = scores.std(axis=0, ddof=1) if len(scores) > 1 else np.full(len(score), np.nan)
+        frame = {feature_column: list(names[i]), "side": side, "condition": str(condition), "score": score}
+        frame["score_sd"] = score_sd
+        if null:
+            shuffled = np.stack([a[i] for a in null])  # type: ignore[index]
+            null_mean = shuffled.mean(axis=0)
+            p_value = (1 + (shuffled >= score).sum(axis=0)) / (1 + len(shuffled))
+        else:
+            shuffled, null_mean, p_value = None, np.full(len(score), np.nan), np.full(len(score), np.nan)
+        if shuffled is not None and len(shuffled) > 1:
+            null_var = shuffled.var(axis=0, ddof=1)
+            scored = (scores != 0).any(axis=0) | (shuffled != 0).any(axis=0)
+            pooled = float(null_var[scored].mean()) if scored.any() else 0.0
+            df = len(shuffled) - 1
+            moderated = np.sqrt((NULL_SD_PRIOR_DF * pooled + df * null_var) / (NULL_SD_PRIOR_DF + df))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                z = np.where(moderated > 0, (score - null_mean) / moderated, 0.0)
+            null_sd, key = np.sqrt(null_var), z
+        else:
+            null_sd, z, key = np.full(len(score), np.nan), np.full(len(score), np.nan), score
+        order = np.argsort(-key, kind="stable")
+        rank = np.empty(len(score), dtype=int)
+        rank[order] = np.arange(1, len(score) + 1)
+        frame.update({"null_mean": null_mean, "null_sd": null_sd, "z": z, "p_value": p_value, "rank": rank})
+        frames.append(pd.DataFrame(frame))
+    return pd.concat(frames, ignore_index=True)
+
+
 def _warn_if_in_noise(row: pd.Series) -> None:
     """Warn when the mean estimate does not stand out of the shuffled controls."""
     if row.n_shuffles >= 2 and np.isfinite(row.shuffled_sd) and row.mi_mean < row.shuffled_mean + 2 * row.shuffled_sd:
@@ -299,6 +380,7 @@ def lmi(
     n_shuffles: int = 5,
     method: str = "lmi",
     error_bars: bool = True,
+    attribution: bool | str = False,
     min_clones: int = 50,
     key_added: str = "lmi",
     copy: bool = False,
@@ -347,6 +429,13 @@ def lmi(
         Sampling standard error of every real fit (:func:`bioinfo_mi.uncertainty.sampling_se`; for
         LMI, subsampling of KSG on its held-out latents, a small cost beside the training), stored in
         the table's ``se`` column and combined in the summary.
+    attribution
+        Which input features carry the dependence (method ``"lmi"`` only): ``True`` (the default
+        score, ``"cross_r2"``) or a score of :func:`bioinfo_mi.estimators.attribution`
+        (``"cross_r2"``, ``"permutation"``), computed in every fit, real and shuffled, on its held-out
+        samples. The real pairings' mean is each feature's score; the shuffled pairings give its null
+        (:func:`attribution_table`). Costs one decoder pass per fit (``"cross_r2"``) or one KSG per
+        feature and fit (``"permutation"``).
     min_clones
         Fewest shared clones accepted.
     key_added
@@ -396,11 +485,19 @@ def lmi(
     ``(1 + #{shuffled >= mi_mean}) / (1 + n_shuffles)``, never below ``p_value_resolution``
     ``= 1 / (1 + n_shuffles)``; ``p_value_parametric``, a one-sided z-test of ``mi_mean`` against a
     normal fitted to the shuffles; counts) and ``"params"`` (every parameter used).
+
+    With ``attribution``: ``adata.uns[key_added]["attribution"]``, a DataFrame with one row per side
+    and feature (:func:`attribution_table`: ``gene``, or ``feature`` for a representation or paired
+    data; ``side`` ``"x"``/``"y"``; ``condition``; ``score``, ``score_sd``, ``null_mean``,
+    ``null_sd``, ``z``, ``p_value``, ``rank``), and for genes (``.X`` or a layer, not ``use_rep`` or
+    paired data) ``adata.var[key_added + "_attribution_x"]`` and ``[key_added + "_attribution_y"]``,
+    the scores of the first and the second condition's cells.
     """
     check_positive_int(n_pairings, name="n_pairings")
     check_positive_int(n_shuffles, name="n_shuffles", minimum=0)
     _check_split(fits, cache_dir, random_state)
     estimator_options = _estimator_kwds(use_rep, method, estimator_kwds, estimator_options, "tl.lmi")
+    score = check_attribution(attribution, method, estimator_options)
     plan = _plan(
         adata,
         pair_keys=pair_keys,
@@ -426,6 +523,7 @@ def lmi(
         fits=fits,
         cache_dir=cache_dir,
         with_se=[bool(error_bars) and not job.shuffled for job in plan.jobs],
+        attribution=score,
     )
     if fits is not None:
         return None
@@ -444,6 +542,7 @@ def lmi(
         "n_shuffles": n_shuffles,
         "method": method,
         "error_bars": bool(error_bars),
+        "attribution": score,
         "estimator_kwds": estimator_options,
     }
     warn_fits(results)
@@ -451,6 +550,21 @@ def lmi(
     _warn_if_in_noise(summary.iloc[0])
     target = adata.copy() if copy else adata
     target.uns[key_added] = {"table": table, "summary": summary, "params": _plain(params)}
+    if score is not None:
+        paired = "pair_keys" in plan.describe
+        genes = not paired and use_rep is None
+        sides = plan.describe["pair_keys"] if paired else plan.describe["conditions"]
+        widths = results[0].attribution[0].shape[0], results[0].attribution[1].shape[0]  # type: ignore[index]
+        if genes:
+            names = (adata.var_names.astype(str).tolist(),) * 2
+        else:  # dimensions of a representation (the same on both sides) or of the two obsm entries
+            labels = plan.describe["pair_keys"] if paired else [use_rep, use_rep]
+            names = tuple([f"{label}_{i}" for i in range(width)] for label, width in zip(labels, widths, strict=True))
+        frame = attribution_table(results, names, sides, feature_column="gene" if genes else "feature")
+        target.uns[key_added]["attribution"] = frame
+        if genes:
+            for side in ("x", "y"):
+                target.var[f"{key_added}_attribution_{side}"] = frame.loc[frame["side"] == side, "score"].to_numpy()
     return target if copy else None
 
 

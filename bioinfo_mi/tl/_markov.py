@@ -21,7 +21,17 @@ from .._docs import shared_docs
 from .._fits import check_n_jobs, root_seed, run_fits, warn_fits
 from .._validation import check_positive_int, renamed
 from ..pp.pairing import _check_obs_key, get_features, match_value, sorted_values
-from ._lmi import _check_split, _estimator_kwds, _jobs, _plain, shared_variance, shared_within_se
+from ._lmi import (
+    _check_split,
+    _estimator_kwds,
+    _jobs,
+    _plain,
+    attribution_table,
+    check_attribution,
+    feature_names,
+    shared_variance,
+    shared_within_se,
+)
 
 __all__ = ["markov_test"]
 
@@ -70,6 +80,7 @@ def markov_test(
     n_shuffles: int = 2,
     significance_level: float = 0.05,
     method: str = "lmi",
+    attribution: bool | str = False,
     min_clones: int = 50,
     key_added: str = "markov_test",
     copy: bool = False,
@@ -120,6 +131,10 @@ def markov_test(
     significance_level
         Significance level of the one-sided test (``alpha`` is its old name, which now belongs to
         LMI's loss weight alone: ``estimator_kwds={"alpha": 2.0}``).
+    attribution
+        Per-gene attribution of both comparisons, as in :func:`bioinfo_mi.tl.lmi` (``True`` or a
+        score name): which genes carry I(early; late) and which I(late; late'). Under a hidden fate,
+        the genes it drives score high for the sisters and ~0 between early and late.
     method, min_clones, random_state, progress, estimator_kwds, **estimator_options
         As in :func:`bioinfo_mi.tl.lmi`.
     {n_jobs}
@@ -142,10 +157,14 @@ def markov_test(
     pairings re-draw cells of the same clones, so they are not independent replicates and a t-test
     over them overstates the evidence), ``"p_value_welch"`` (the Welch t-test over pairings, kept for
     comparison), ``"markovian"`` (``p_value >= significance_level``), ``"verdict"`` (a sentence) and ``"params"``.
+    With ``attribution``, also ``"attribution"``: the table of :func:`bioinfo_mi.tl._lmi.attribution_table`
+    for each comparison, stacked, with a ``comparison`` column (sides ``"x"``: early cells or well
+    ``wells[0]``, ``"y"``: late cells or well ``wells[1]``; ranks within comparison and side).
     """
     check_positive_int(n_pairings, name="n_pairings", minimum=2)
     _check_split(fits, cache_dir, random_state)
     estimator_options = _estimator_kwds(use_rep, method, estimator_kwds, estimator_options, "tl.markov_test")
+    score = check_attribution(attribution, method, estimator_options)
     if not 0 < significance_level < 1:
         raise ValueError(f"significance_level must lie in (0, 1), got {significance_level}")
     time_col = _check_obs_key(adata, time_key, "time_key")
@@ -176,6 +195,7 @@ def markov_test(
         fits=fits,
         cache_dir=cache_dir,
         with_se=[not job.shuffled for job in jobs],
+        attribution=score,
     )
     if fits is not None:
         return None
@@ -239,6 +259,7 @@ def markov_test(
         "n_shuffles": n_shuffles,
         "significance_level": significance_level,
         "method": method,
+        "attribution": score,
         "min_clones": min_clones,
         "random_state": random_state,
         "estimator_kwds": estimator_options,
@@ -255,4 +276,15 @@ def markov_test(
         "verdict": verdict,
         "params": _plain(params),
     }
+    if score is not None:
+        names, column = feature_names(adata, results, use_rep, None)
+        frames = []
+        for comparison, sides, part in [
+            (EARLY_LATE, (early, late), results[: len(jobs_el)]),
+            (SISTERS, tuple(wells), results[len(jobs_el) :]),
+        ]:
+            frame = attribution_table(part, names, sides, feature_column=column)
+            frames.append(frame.assign(comparison=comparison))
+        frame = pd.concat(frames, ignore_index=True)
+        target.uns[key_added]["attribution"] = frame[["comparison", *frame.columns[:-1]]]
     return target if copy else None

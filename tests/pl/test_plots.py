@@ -224,3 +224,125 @@ def test_missing_keys(adata):
         bm.pl.pmi_embedding(adata, basis="umap")
     with pytest.raises(KeyError, match="obs column 'score' not found"):
         bm.pl.pmi_embedding(adata, pmi_key="score")
+
+
+def attribution_frame(n_features: int = 30, seed: int = 0, null: bool = True) -> pd.DataFrame:
+    """An attribution table of the documented shape (``tl.lmi(attribution=True)``), ranks shuffled."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for side, condition in (("x", "2"), ("y", "6")):
+        score = rng.uniform(-0.02, 0.3, size=n_features)
+        null_mean = rng.normal(0.0, 0.01, size=n_features) if null else np.full(n_features, np.nan)
+        null_sd = rng.uniform(0.005, 0.02, size=n_features) if null else np.full(n_features, np.nan)
+        rank = np.empty(n_features, dtype=int)
+        rank[np.argsort(-score, kind="stable")] = np.arange(1, n_features + 1)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "gene": [f"g{side}{i}" for i in range(n_features)],
+                    "side": side,
+                    "condition": condition,
+                    "score": score,
+                    "score_sd": 0.01,
+                    "null_mean": null_mean,
+                    "null_sd": null_sd,
+                    "z": (score - null_mean) / null_sd,
+                    "p_value": 0.2,
+                    "rank": rank,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def with_attribution(adata: ad.AnnData, frame: pd.DataFrame, score: str = "cross_r2", key: str = "lmi") -> None:
+    adata.uns[key] = {
+        "table": lmi_table(2, 2, 1.0),
+        "summary": pd.DataFrame([{"mi_mean": 1.0}]),
+        "params": {"attribution": score, "estimator_kwds": {}},
+        "attribution": frame,
+    }
+
+
+def attribution_rows(ax: Axes) -> tuple[list[str], np.ndarray]:
+    """Tick labels top to bottom and the real scores (the C0 dots) in the same order."""
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    (dots,) = [c for c in ax.collections if isinstance(c, PathCollection) and c.get_label().startswith("real")]
+    offsets = np.asarray(dots.get_offsets())
+    return labels, offsets[np.argsort(offsets[:, 1]), 0]
+
+
+def test_attribution_top_features_with_null(adata, tmp_path):
+    frame = attribution_frame()
+    with_attribution(adata, frame)
+    before = snapshot(adata)
+    ax = bm.pl.attribution(adata, n_top=5, side="y", save=tmp_path / "attr.png")
+    assert isinstance(ax, Axes) and (tmp_path / "attr.png").read_bytes()[:4] == b"\x89PNG"
+    top = frame[frame.side == "y"].sort_values("rank").head(5)
+    labels, scores = attribution_rows(ax)
+    assert labels == top.gene.tolist()  # rank 1 first (at the top: the y axis runs downwards)
+    np.testing.assert_allclose(scores, top.score)
+    assert ax.get_ylim()[0] > ax.get_ylim()[1]
+    (bars,) = [c for c in ax.collections if c.get_label() == "shuffled pairings, mean ± 2 SD"]
+    segments = np.array(bars.get_segments())  # one per row: null_mean ± 2 null_sd
+    np.testing.assert_allclose(segments[:, 0, 0], top.null_mean - 2 * top.null_sd)
+    np.testing.assert_allclose(segments[:, 1, 0], top.null_mean + 2 * top.null_sd)
+    assert ax.get_title() == "lmi: side y (condition 6), top 5 of 30"
+    assert ax.get_xlabel() == "held-out R² from the other side's latent (cross_r2)"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "real pairings, mean",
+        "shuffled pairings, mean ± 2 SD",
+    ]
+    assert ax.figure.get_figheight() == pytest.approx(0.25 * 5 + 1)
+    assert_unchanged(adata, before)
+
+
+def test_attribution_n_top_beyond_the_features_and_without_null(adata):
+    with_attribution(adata, attribution_frame(n_features=4, null=False), score="permutation", key="attr")
+    _, ax = plt.subplots()
+    out = bm.pl.attribution(adata, key="attr", n_top=50, ax=ax)
+    assert out is ax
+    labels, _ = attribution_rows(ax)
+    assert len(labels) == 4 and ax.get_title() == "attr: side x (condition 2), top 4 of 4"
+    assert ax.get_xlabel() == "drop of held-out mean pMI (bits)"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["real pairings, mean"]  # no null drawn
+
+
+def test_attribution_errors(adata):
+    with pytest.raises(KeyError, match="uns key 'lmi' not found.*tl.lmi"):
+        bm.pl.attribution(adata)
+    with pytest.raises(KeyError, match=r"run bm.tl.lmi\(adata, attribution=True, key_added='lmi_d2_d6'\)"):
+        bm.pl.attribution(adata, key="lmi_d2_d6")
+    with_attribution(adata, attribution_frame(n_features=3))
+    with pytest.raises(ValueError, match=r"side must be one of \['x', 'y'\], got 'z'"):
+        bm.pl.attribution(adata, side="z")
+    with pytest.raises(ValueError, match="n_top must be an integer >= 1, got 0"):
+        bm.pl.attribution(adata, n_top=0)
+    with pytest.raises(TypeError, match="n_top must be an integer >= 1"):
+        bm.pl.attribution(adata, n_top=2.5)
+    assert not plt.get_fignums()  # nothing drawn before the checks
+
+
+@pytest.mark.filterwarnings("ignore::bioinfo_mi.EstimateWarning")  # a few epochs on 200 clones: weak fits
+def test_attribution_of_a_real_lmi_result(tmp_path):
+    adata = bm.datasets.simulate_lineage(n_clones=200, n_genes=40, random_state=0)
+    bm.tl.lmi(
+        adata,
+        conditions=(2, 6),
+        n_pairings=2,
+        n_shuffles=2,
+        attribution=True,
+        min_clones=20,
+        estimator_kwds={"epochs": 5},
+        progress=False,
+        n_jobs=1,
+    )
+    ax = bm.pl.attribution(adata, n_top=8, save=tmp_path / "attr.png")
+    assert isinstance(ax, Axes) and (tmp_path / "attr.png").stat().st_size > 0
+    frame = adata.uns["lmi"]["attribution"]
+    top = frame[frame.side == "x"].sort_values("rank").head(8)
+    labels, scores = attribution_rows(ax)
+    assert labels == top.gene.tolist() and set(labels) <= set(adata.var_names)
+    np.testing.assert_allclose(scores, top.score)
+    assert ax.get_title() == "lmi: side x (condition 2), top 8 of 40"
+    assert "cross_r2" in ax.get_xlabel()

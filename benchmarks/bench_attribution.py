@@ -1,0 +1,262 @@
+"""Which genes carry the information: ``tl.markov_test(attribution=...)`` on the lineage simulator (issue 16).
+
+Data: ``bm.datasets.simulate_lineage`` with the genes split into programs whose truth is recorded in
+``adata.var``: ``--state-genes`` genes driven by the heritable clone state (readable at day 2),
+``--fate-genes`` by the hidden late fate (sisters share it, day 2 does not see it), ``--cycle-genes``
+by a non-heritable cell-cycle-like program (highly variable, no clone information), the rest noise.
+``bm.pp.preprocess`` keeps the ``--hvg`` most highly variable genes (Appendix A.4.2).
+``bm.tl.markov_test`` (LMI, default preset) with ``attribution`` scores every kept gene in both
+comparisons, I(day 2; day 6) and I(day 6; sister day 6), on each side, from ``--pairings`` real
+pairings against ``--shuffles`` shuffled ones; genes are ranked by ``z`` against the shuffle null
+(the tool's ``rank``) and, as a variant, by the raw mean score.
+
+Truth per comparison: for I(day 2; day 6) the clone-state genes (the hidden fate is not readable at
+day 2, so its genes carry nothing about the early state); for the sisters every clone-informative
+gene (``var["informative"]``: clone state or hidden fate). Baselines, computed on the same cells:
+the gene's variance (log-normalised counts of that side's cells), scanpy's highly-variable-gene
+dispersion (``dispersions_norm``) and the plain correlation of the gene between paired cells
+(mean over the same number of random clone pairings). Metrics: precision at K, K the number of
+truly informative genes kept by preprocessing (= recall at K), AUROC of truth against the rest,
+and for I(day 2; day 6) the AUROC of clone-state genes over hidden-fate genes ("state above fate").
+
+    python benchmarks/bench_attribution.py                       # default (both scores; ~12 min on 2 cores)
+    python benchmarks/bench_attribution.py --scores cross_r2 --seeds 0 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scanpy as sc
+from _common import machine, save_figure, write
+from scipy import stats
+
+import bioinfo_mi as bm
+from bioinfo_mi.tl._markov import EARLY_LATE, SISTERS
+
+FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
+
+
+def _auroc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """Probability that a positive outscores a negative (ties count half)."""
+    pos, neg = scores[positive], scores[~positive]
+    if not len(pos) or not len(neg):
+        return float("nan")
+    ranks = stats.rankdata(np.r_[pos, neg])
+    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+
+
+def _precision_at(scores: np.ndarray, positive: np.ndarray, k: int) -> float:
+    top = np.argsort(-scores, kind="stable")[:k]
+    return float(positive[top].mean())
+
+
+def _paired_correlation(adata, condition_key, conditions, restrict, n_pairings, seed) -> np.ndarray:
+    """Per-gene Pearson correlation between clone-paired cells, mean over random pairings."""
+    pairings = bm.pp.draw_pairings(
+        adata,
+        condition_key=condition_key,
+        conditions=conditions,
+        restrict=restrict,
+        n_pairings=n_pairings,
+        random_state=seed,
+    )
+    x = np.asarray(adata.X)
+    out = []
+    for p in pairings:
+        a, b = x[p.cells_a], x[p.cells_b]
+        a, b = a - a.mean(axis=0), b - b.mean(axis=0)
+        denom = np.sqrt((a**2).sum(axis=0) * (b**2).sum(axis=0))
+        out.append(np.divide((a * b).sum(axis=0), denom, out=np.zeros(a.shape[1]), where=denom > 0))
+    return np.mean(out, axis=0)
+
+
+def run(args: argparse.Namespace, seed: int, score: str) -> tuple[list[dict], pd.DataFrame, float]:
+    adata = bm.datasets.simulate_lineage(
+        n_clones=args.clones,
+        n_genes=args.genes,
+        program_genes=(args.state_genes, args.fate_genes),
+        n_cycle_genes=args.cycle_genes,
+        random_state=seed,
+    )
+    lognorm = adata.copy()
+    sc.pp.normalize_total(lognorm, target_sum=1e4)
+    sc.pp.log1p(lognorm)
+    bm.pp.preprocess(adata, n_top_genes=args.hvg)
+    lognorm = lognorm[:, adata.var_names]
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bm.tl.markov_test(
+            adata,
+            n_pairings=args.pairings,
+            n_shuffles=args.shuffles,
+            attribution=score,
+            random_state=seed,
+            progress=False,
+        )
+    seconds = time.perf_counter() - start
+    result = adata.uns["markov_test"]
+    table = result["attribution"].assign(seed=seed, score_name=score)
+    program = adata.var["program"].astype(str).to_numpy()
+    informative = adata.var["informative"].to_numpy()
+    clone_state = np.char.startswith(program.astype(str), "clone_state")
+    hidden = program == "hidden_fate"
+    time_ = adata.obs["time"].to_numpy()
+    well = adata.obs["well"].to_numpy()
+    has_clone = adata.obs["clone"].notna().to_numpy()
+    dispersion = adata.var["dispersions_norm"].to_numpy()
+    x_log = lognorm.X.toarray() if hasattr(lognorm.X, "toarray") else np.asarray(lognorm.X)
+    comparisons = {
+        EARLY_LATE: (clone_state, ("time", (2.0, 6.0), None), [time_ == 2.0, time_ == 6.0]),
+        SISTERS: (informative, ("well", (1, 2), {"time": 6.0}), [well == 1, well == 2]),
+    }
+    rows = []
+    for comparison, (truth, (key, conds, restrict), masks) in comparisons.items():
+        corr = _paired_correlation(adata, key, conds, restrict, args.pairings, seed)
+        k = int(truth.sum())
+        for side, mask in zip(("x", "y"), masks, strict=True):
+            part = table[(table.comparison == comparison) & (table.side == side)].set_index("gene")
+            part = part.loc[adata.var_names]
+            rankings = {
+                f"LMI {score} (z vs shuffles)": -part["rank"].to_numpy(dtype=float),
+                f"LMI {score} (raw score)": part["score"].to_numpy(),
+                "variance": x_log[mask & has_clone].var(axis=0),
+                "HVG dispersion": dispersion,
+                "paired-cell correlation": corr,
+            }
+            for method, values in rankings.items():
+                row = {
+                    "seed": seed,
+                    "score": score,
+                    "comparison": comparison,
+                    "side": side,
+                    "method": method,
+                    "k_informative_kept": k,
+                    "precision_at_k": _precision_at(values, truth, k),
+                    "auroc": _auroc(values, truth),
+                }
+                if comparison == EARLY_LATE:
+                    both = clone_state | hidden
+                    row["auroc_state_over_fate"] = _auroc(values[both], clone_state[both])
+                else:
+                    row["auroc_fate_over_none"] = _auroc(values[hidden | ~informative], hidden[hidden | ~informative])
+                rows.append(row)
+    table["program"] = np.tile(program, len(table) // len(program))
+    difference = float(result["difference"])
+    print(
+        f"seed {seed} {score}: markov_test {seconds:.0f} s, kept {adata.n_vars} genes "
+        f"({int(clone_state.sum())} clone-state, {int(hidden.sum())} hidden-fate, "
+        f"{int((program == 'cell_cycle').sum())} cell-cycle), difference {difference:.3f} bits, "
+        f"p = {result['p_value']:.3g}"
+    )
+    return rows, table, seconds
+
+
+def figure(summary: pd.DataFrame, tables: pd.DataFrame, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    ax = axes[0]
+    groups = [(c, s) for c in (EARLY_LATE, SISTERS) for s in ("x", "y")]
+    methods = list(dict.fromkeys(summary.method))
+    width = 0.8 / len(methods)
+    for j, method in enumerate(methods):
+        values = [
+            summary.loc[(summary.comparison == c) & (summary.side == s) & (summary.method == method), "precision_at_k"]
+            for c, s in groups
+        ]
+        ax.bar(
+            np.arange(len(groups)) + (j - (len(methods) - 1) / 2) * width,
+            [v.mean() for v in values],
+            width,
+            label=method,
+        )
+    ax.axhline(0.8, color="k", lw=0.8, ls="--")
+    ax.set_xticks(range(len(groups)), [f"{c}\nside {s}" for c, s in groups], fontsize=8)
+    ax.set_ylabel("precision at K (K = informative genes kept)")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.2), ncol=2)
+    ax.set_title("top-ranked genes vs the simulator's truth")
+    ax = axes[1]
+    programs = ["clone_state", "hidden_fate", "cell_cycle", "none"]
+    default = tables[tables.score_name == tables.score_name.iloc[0]]
+    for i, (c, s) in enumerate(groups):
+        part = default[(default.comparison == c) & (default.side == s)]
+        for j, prog in enumerate(programs):
+            z = part.loc[part.program == prog, "z"].to_numpy()
+            ax.boxplot(
+                z[np.isfinite(z)],
+                positions=[i + (j - 1.5) * 0.2],
+                widths=0.17,
+                patch_artist=True,
+                boxprops={"facecolor": f"C{j}", "alpha": 0.6},
+                flierprops={"markersize": 2},
+                medianprops={"color": "k"},
+            )
+    for j, prog in enumerate(programs):
+        ax.plot([], [], "s", color=f"C{j}", alpha=0.6, label=prog)
+    ax.set_xticks(range(len(groups)), [f"{c}\nside {s}" for c, s in groups], fontsize=8)
+    ax.set_ylabel(f"z vs shuffles ({default.score_name.iloc[0]})")
+    ax.axhline(0, color="k", lw=0.6)
+    ax.legend(fontsize=7, title="program", title_fontsize=7)
+    ax.set_title("attribution by program")
+    fig.tight_layout()
+    return save_figure(fig, path, tight=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clones", type=int, default=1200)
+    parser.add_argument("--genes", type=int, default=2000)
+    parser.add_argument("--hvg", type=int, default=1000)
+    parser.add_argument("--state-genes", type=int, default=150)
+    parser.add_argument("--fate-genes", type=int, default=150)
+    parser.add_argument("--cycle-genes", type=int, default=100)
+    parser.add_argument("--pairings", type=int, default=3)
+    parser.add_argument("--shuffles", type=int, default=3)
+    parser.add_argument("--scores", nargs="+", default=["cross_r2", "permutation"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--tag", default="")
+    args = parser.parse_args()
+    rows, tables, times = [], [], {}
+    for score in args.scores:
+        for seed in args.seeds:
+            r, t, seconds = run(args, seed, score)
+            rows += r
+            tables.append(t)
+            times[(score, seed)] = seconds
+    runs = pd.DataFrame(rows)
+    tables = pd.concat(tables, ignore_index=True)
+    metrics = [c for c in ("precision_at_k", "auroc", "auroc_state_over_fate", "auroc_fate_over_none") if c in runs]
+    summary = runs.groupby(["comparison", "side", "method"], sort=False)[metrics].mean().reset_index()
+    # margin of each ranking over the best baseline, per comparison and side
+    baselines = ["variance", "HVG dispersion", "paired-cell correlation"]
+    best = (
+        summary[summary.method.isin(baselines)]
+        .groupby(["comparison", "side"])["precision_at_k"]
+        .max()
+        .rename("best_baseline")
+    )
+    summary = summary.join(best, on=["comparison", "side"])
+    summary["margin_over_best_baseline"] = summary.precision_at_k - summary.best_baseline
+    write(runs, f"attribution{args.tag}_runs")
+    write(tables, f"attribution{args.tag}_genes")
+    write(summary, f"attribution{args.tag}")
+    print(
+        f"\nlineage simulator: {args.clones} clones, {args.genes} genes ({args.state_genes} clone-state, "
+        f"{args.fate_genes} hidden-fate, {args.cycle_genes} cell-cycle), {args.hvg} HVGs kept; "
+        f"{args.pairings} pairings + {args.shuffles} shuffles per comparison; seeds {args.seeds}; {machine()}"
+    )
+    print("markov_test seconds:", {f"{k[0]}/{k[1]}": round(v) for k, v in times.items()}, "\n")
+    print(summary.to_markdown(index=False, floatfmt=".3f"))
+    print("figure:", figure(summary, tables, FIGURES / f"attribution{args.tag}.png"))
+
+
+if __name__ == "__main__":
+    main()

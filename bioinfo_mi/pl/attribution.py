@@ -42,14 +42,15 @@ def _score_label(params: Mapping[str, Any]) -> str:
 
 
 def _table(adata: AnnData, key: str) -> tuple[pd.DataFrame, Mapping[str, Any]]:
-    """Return the attribution table of ``adata.uns[key]`` and the result's params, or raise a KeyError saying
-    how to get them.
+    """Return the attribution table of ``adata.uns[key]`` (``tl.lmi`` or ``tl.markov_test``) and the result's
+    params, or raise a KeyError saying how to get them.
     """
     result = uns_result(adata, key, (), "lmi")
     if not isinstance(result, Mapping) or "attribution" not in result:
         raise KeyError(
             f"adata.uns[{key!r}] has no 'attribution' table; run "
-            f"bm.tl.lmi(adata, attribution=True, key_added={key!r}) first"
+            f"bm.tl.lmi(adata, attribution=True, key_added={key!r}) first "
+            f"(or bm.tl.markov_test(adata, attribution=True, key_added={key!r}))"
         )
     table = result["attribution"]
     needed = ["side", "condition", "score", "null_mean", "null_sd", "rank"]
@@ -62,6 +63,29 @@ def _table(adata: AnnData, key: str) -> tuple[pd.DataFrame, Mapping[str, Any]]:
     return table, params if isinstance(params, Mapping) else {}
 
 
+def _select_comparison(table: pd.DataFrame, key: str, comparison: str | None) -> tuple[pd.DataFrame, str | None]:
+    """Return the rows of one comparison of a ``tl.markov_test`` table and its name, or the whole table of a
+    ``tl.lmi`` result and ``None``; raise a ValueError naming the valid comparisons otherwise.
+    """
+    if "comparison" not in table.columns:
+        if comparison is not None:
+            raise ValueError(
+                f"adata.uns[{key!r}]['attribution'] has no comparison column (a tl.lmi result); "
+                f"leave comparison=None, got {comparison!r}"
+            )
+        return table, None
+    comparisons = [str(c) for c in pd.unique(table["comparison"].astype(str))]
+    if comparison is None:
+        if len(comparisons) != 1:
+            raise ValueError(
+                f"adata.uns[{key!r}]['attribution'] holds the comparisons {comparisons}; choose one with comparison="
+            )
+        comparison = comparisons[0]
+    if comparison not in comparisons:
+        raise ValueError(f"comparison must be one of {comparisons}, got {comparison!r}")
+    return table[table["comparison"].astype(str) == comparison], comparison
+
+
 @shared_docs
 def attribution(
     adata: AnnData,
@@ -69,12 +93,13 @@ def attribution(
     key: str = "lmi",
     n_top: int = 20,
     side: str = "x",
+    comparison: str | None = None,
     ax: Axes | None = None,
     show: bool | None = None,
     save: PathLike | None = None,
 ) -> Axes:
-    """Plot the most informative features of one side of a :func:`bioinfo_mi.tl.lmi` result, each against
-    its shuffle null (LMI paper, Appendix A.2.3).
+    """Plot the most informative features of one side of a :func:`bioinfo_mi.tl.lmi` (or
+    :func:`bioinfo_mi.tl.markov_test`) result, each against its shuffle null (LMI paper, Appendix A.2.3).
 
     Appendix A.2.3 reads the element-wise reconstruction error of LMI's cross-decoders as a map of
     the features that carry the dependence. ``tl.lmi(attribution=True)`` scores every gene (or
@@ -92,13 +117,20 @@ def attribution(
     ----------
     adata
         Annotated data holding the result in ``adata.uns[key]``, with its ``"attribution"`` table
-        (from ``bm.tl.lmi(adata, attribution=True)``).
+        (from ``bm.tl.lmi(adata, attribution=True)`` or ``bm.tl.markov_test(adata, attribution=True)``).
     key
-        Key of the :func:`bioinfo_mi.tl.lmi` result.
+        Key of the :func:`bioinfo_mi.tl.lmi` or :func:`bioinfo_mi.tl.markov_test` result.
     n_top
         Number of features shown (>= 1); all of the side's features when it has fewer.
     side
-        ``"x"``, the first condition's features (e.g. day 2), or ``"y"``, the second's.
+        ``"x"``, the first condition's features (e.g. day 2), or ``"y"``, the second's. In a
+        ``tl.markov_test`` table: for ``"I(early; late)"`` the early and the late cells, for
+        ``"I(late; late')"`` the sisters in the first and in the second well.
+    comparison
+        The comparison shown when the table has a ``comparison`` column (``tl.markov_test``:
+        ``"I(early; late)"`` or ``"I(late; late')"``; ranks are within comparison and side).
+        Required when the table holds more than one; ``None`` takes the only one. Not accepted for
+        a table without that column (``tl.lmi``).
     {plot}
 
     Returns
@@ -110,12 +142,14 @@ def attribution(
     KeyError
         When ``adata.uns[key]`` is missing or holds no attribution table.
     ValueError
-        When ``side`` is not a side of the table, or ``n_top < 1``.
+        When ``side`` is not a side of the table, ``n_top < 1``, or ``comparison`` is missing (a table
+        with several comparisons), not one of the table's, or given for a table without comparisons.
     TypeError
         When ``n_top`` is not an integer.
     """
     n_top = check_positive_int(n_top, name="n_top")
     table, params = _table(adata, key)
+    table, comparison = _select_comparison(table, key, comparison)
     sides = sorted(pd.unique(table["side"].astype(str)))
     if side not in sides:
         raise ValueError(f"side must be one of {sides}, got {side!r}")
@@ -162,7 +196,8 @@ def attribution(
     ax.set_ylim(n - 0.5, -0.5)  # rank 1 at the top
     ax.xaxis.set_major_locator(MaxNLocator(nbins=5))  # scores like -0.025 crowd the axis otherwise
     ax.set_xlabel(_score_label(params))
-    ax.set_title(f"{key}: side {side} (condition {condition}), top {n} of {total}", fontsize="medium")
+    label = key if comparison is None else f"{key}, {comparison}"
+    ax.set_title(f"{label}: side {side} (condition {condition}), top {n} of {total}", fontsize="medium")
     # the real pairings' entry first, whatever the drawing order
     handles, labels = ax.get_legend_handles_labels()
     order = sorted(range(len(labels)), key=lambda i: not labels[i].startswith("real"))

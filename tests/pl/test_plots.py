@@ -1,5 +1,7 @@
 """pl: every plot returns its Axes with the expected artists, saves a PNG, and leaves AnnData untouched."""
 
+import re
+
 import anndata as ad
 import matplotlib
 import matplotlib.pyplot as plt
@@ -321,6 +323,39 @@ def test_attribution_errors(adata):
     with pytest.raises(TypeError, match="n_top must be an integer >= 1"):
         bm.pl.attribution(adata, n_top=2.5)
     assert not plt.get_fignums()  # nothing drawn before the checks
+
+
+def test_attribution_of_a_markov_test_table_by_comparison(adata):
+    # tl.markov_test stacks one table per comparison under a leading comparison column
+    early_late = attribution_frame(seed=1).assign(comparison=EARLY_LATE)
+    sisters = attribution_frame(seed=2).assign(comparison=SISTERS, condition=lambda f: f.side.map({"x": "1", "y": "2"}))
+    frame = pd.concat([early_late, sisters], ignore_index=True)
+    frame = frame[["comparison", *frame.columns[:-1]]]
+    with_attribution(adata, frame, key="markov_test")
+    before = snapshot(adata)
+    for comparison, part, side, condition in [(EARLY_LATE, early_late, "y", "6"), (SISTERS, sisters, "x", "1")]:
+        ax = bm.pl.attribution(adata, key="markov_test", comparison=comparison, side=side, n_top=6)
+        top = part[part.side == side].sort_values("rank").head(6)
+        labels, scores = attribution_rows(ax)
+        assert labels == top.gene.tolist()  # that comparison's ranks only
+        np.testing.assert_allclose(scores, top.score)
+        assert ax.get_title() == f"markov_test, {comparison}: side {side} (condition {condition}), top 6 of 30"
+    plt.close("all")
+    valid = re.escape(str([EARLY_LATE, SISTERS]))
+    with pytest.raises(ValueError, match=rf"holds the comparisons {valid}; choose one with comparison="):
+        bm.pl.attribution(adata, key="markov_test")
+    with pytest.raises(ValueError, match=rf"comparison must be one of {valid}, got 'I\(x; y\)'"):
+        bm.pl.attribution(adata, key="markov_test", comparison="I(x; y)")
+    assert not plt.get_fignums()  # nothing drawn before the checks
+    assert_unchanged(adata, before)
+    # a table holding one comparison needs no choice
+    with_attribution(adata, sisters[["comparison", *sisters.columns[:-1]]], key="one")
+    ax = bm.pl.attribution(adata, key="one", n_top=3)
+    assert ax.get_title() == f"one, {SISTERS}: side x (condition 1), top 3 of 30"
+    # a tl.lmi table has no comparisons to choose from
+    with_attribution(adata, attribution_frame())
+    with pytest.raises(ValueError, match="has no comparison column.*leave comparison=None"):
+        bm.pl.attribution(adata, comparison=EARLY_LATE)
 
 
 @pytest.mark.filterwarnings("ignore::bioinfo_mi.EstimateWarning")  # a few epochs on 200 clones: weak fits

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import anndata as ad
+import matplotlib.pyplot as plt
 import torch
 
 import bioinfo_mi as bm
@@ -20,6 +21,7 @@ cache = Path(sm.params.cache)
 adata = ad.read_h5ad(sm.input[0])
 estimator = {"method": cfg["estimator"]["method"], "estimator_kwds": cfg["estimator"]["options"] or {}}
 mt, pm = cfg["markov_test"], cfg["pmi"]
+ATTRIBUTION_TOP = 20  # genes per panel of figures/attribution.png
 times = sorted(adata.obs["time"].dropna().unique())
 early = times[0] if mt["early"] is None else mt["early"]
 late = times[-1] if mt["late"] is None else mt["late"]
@@ -31,6 +33,7 @@ markov_kwargs = dict(
     n_shuffles=mt["n_shuffles"],
     min_clones=mt["min_clones"],
     random_state=mt["random_state"],
+    attribution=mt.get("attribution", False),  # part of each fit's cache key: fits and report agree
     cache_dir=cache / "markov_test",
     progress=False,
     **estimator,
@@ -82,5 +85,16 @@ else:
         save=sm.output.trend_fig,
     )
     bm.pl.pmi_embedding(adata, basis=pm["embedding"], save=sm.output.embedding_fig)
+    if "attribution" in res:
+        res["attribution"].to_csv(sm.output.attribution, index=False)
+        # top genes of each comparison: the early cells' (side x) of I(early; late), the second well's (side y) of
+        # I(late; late')
+        panels = [("I(early; late)", "x"), ("I(late; late')", "y")]
+        n_top = min(ATTRIBUTION_TOP, adata.n_vars)
+        fig, axes = plt.subplots(len(panels), 1, figsize=(5.0, len(panels) * (0.25 * n_top + 1.2)))
+        for i, (ax, (comparison, side)) in enumerate(zip(axes, panels, strict=True)):
+            save = sm.output.attribution_fig if i == len(panels) - 1 else None
+            bm.pl.attribution(adata, key="markov_test", comparison=comparison, side=side, n_top=n_top, ax=ax, save=save)
+        plt.close(fig)
     adata.write_h5ad(sm.output.h5ad)
     print(res["verdict"])

@@ -131,7 +131,9 @@ def simulate_lineage(
     -------
     AnnData in the layout of :func:`bioinfo_mi.datasets.read_larry`: ``X`` normalised counts (CSR),
     obs ``clone`` (``"clone_j"``, NaN when unbarcoded), ``time`` (2.0 / 6.0), ``time_info``,
-    ``well`` (0 at day 2; 1 or 2 at day 6), ``cell_type``, ``neutrophil_pseudotime``; obsm
+    ``well`` (0 at day 2; 1 or 2 at day 6), ``cell_type``, ``neutrophil_pseudotime``, and the
+    clone-level truth ``true_clone_state`` (``s``) and ``true_hidden_fate`` (``h``; NaN without the
+    hidden fate and for unbarcoded cells); obsm
     ``X_spring`` and ``X_clone``; ``uns['simulation']`` with the parameters, the gene counts per
     program and the state-level MIs. The ground truth per gene in ``var``:
 
@@ -260,6 +262,9 @@ def simulate_lineage(
             "neutrophil_pseudotime": pseudotime,
         }
     )
+    # the clone-level truth (NaN for unbarcoded cells): attribution benchmarks rank genes against it
+    obs["true_clone_state"] = np.where(clone_of >= 0, s[np.maximum(clone_of, 0)], np.nan)
+    obs["true_hidden_fate"] = np.where(clone_of >= 0, h[np.maximum(clone_of, 0)], np.nan) if hidden_fate else np.nan
     obs.index = [f"cell_{i}" for i in range(n_total)]
     has = clone_of >= 0
     x_clone = sp.csr_matrix(

@@ -155,7 +155,8 @@ def test_defaults_match_the_code_before_the_programs_when_git_history_is_there(t
     ]:
         new, before = simulate_lineage(**kwargs), old.simulate_lineage(**kwargs)
         assert (new.X != before.X).nnz == 0
-        assert new.obs.equals(before.obs)
+        # the same obs, plus the clone-level truth columns added since
+        assert new.obs.drop(columns=["true_clone_state", "true_hidden_fate"]).equals(before.obs)
         for key in ("X_spring", "X_clone"):
             a, b = new.obsm[key], before.obsm[key]
             assert np.array_equal(
@@ -241,3 +242,26 @@ def test_program_columns_survive_h5ad(tmp_path):
     back = ad.read_h5ad(tmp_path / "sim.h5ad")
     assert back.var["program"].tolist() == adata.var["program"].tolist()
     assert back.uns["simulation"]["n_cycle_genes"] == 5
+
+
+@pytest.mark.parametrize("hidden", [True, False])
+def test_clone_level_truth_in_obs(hidden):
+    adata = simulate_lineage(n_clones=300, n_genes=40, n_unbarcoded=10, hidden_fate=hidden, random_state=2)
+    barcoded = adata.obs["clone"].notna().to_numpy()
+    state = adata.obs["true_clone_state"]
+    assert state[~barcoded].isna().all() and state[barcoded].notna().all()
+    # one value per clone, unit-variance draws across clones
+    per_clone = adata.obs[barcoded].groupby("clone")["true_clone_state"]
+    assert (per_clone.nunique() == 1).all() and 0.8 < per_clone.first().std() < 1.2
+    fate = adata.obs["true_hidden_fate"]
+    if hidden:
+        assert (
+            fate[barcoded].notna().all()
+            and (adata.obs[barcoded].groupby("clone")["true_hidden_fate"].nunique() == 1).all()
+        )
+        # the late cells' fate coordinate follows the clone's hidden fate: neutrophils have the larger one
+        late = (adata.obs["time"] == 6.0).to_numpy() & barcoded
+        neutrophil = (adata.obs["cell_type"] == "Neutrophil").to_numpy()
+        assert fate[late & neutrophil].mean() > fate[late & ~neutrophil].mean() + 1
+    else:
+        assert fate.isna().all()

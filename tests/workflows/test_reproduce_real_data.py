@@ -107,6 +107,11 @@ def test_reduced_reproduction_runs_offline(tmp_path: Path) -> None:
         assert table.set_index("quantity").loc["I(day 6; day 6')", "paper"] == pytest.approx(0.98, abs=0.02)
     auc = table.set_index("quantity").loc[["ROC AUC ligrec", "ROC AUC kinase"], "ours"]
     assert ((auc >= 0) & (auc <= 1)).all()
+    # the per-gene attribution of both Markov-test comparisons, named by gene, with its top genes in the detail
+    genes = pd.read_csv(tmp_path / "out" / "real_data_attribution_reduced.csv")
+    assert set(genes.comparison) == {"I(day 2; day 6)", "I(day 6; day 6')"} and set(genes.side) == {"x", "y"}
+    assert len(genes) % 4 == 0 and genes.gene.notna().all() and np.isfinite(genes.z).all()
+    assert "I(day 6; day 6'): " in table.set_index("quantity").loc["top genes by attribution (first side)", "detail"]
 
 
 def test_offline_without_files_names_what_is_missing(tmp_path: Path) -> None:

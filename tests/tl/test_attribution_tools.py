@@ -233,3 +233,17 @@ def test_markov_test_attributes_both_comparisons():
     assert z[sisters, "hidden_fate"] > 3 * max(z[sisters, "clone_state"], z[sisters, "none"], 1)
     assert z[sisters, "hidden_fate"] > 2 * z[early_late, "hidden_fate"]
     assert table.condition.unique().tolist() == ["2.0", "6.0", "1", "2"]
+
+
+def test_representation_scores_its_axes_in_uns_only():
+    adata = _gaussian_clones(n_clones=300)
+    # a representation whose first two axes carry the clone state, the next three noise
+    adata.obsm["X_rep"] = np.hstack([adata.X[:, :2], adata.X[:, 20:23]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bm.EstimateWarning)
+        bm.tl.lmi(adata, use_rep="X_rep", attribution=True, **{**OPTS, "n_shuffles": 2})
+    table = adata.uns["lmi"]["attribution"]
+    assert table.columns[0] == "feature" and not any(c.startswith("lmi_") for c in adata.var.columns)
+    assert table.feature.tolist() == [f"X_rep_{i}" for i in range(5)] * 2
+    for side in ("x", "y"):
+        assert set(table[table.side == side].nsmallest(2, "rank").feature) == {"X_rep_0", "X_rep_1"}

@@ -10,22 +10,30 @@ comparisons, I(day 2; day 6) and I(day 6; sister day 6), on each side, from ``--
 pairings against ``--shuffles`` shuffled ones; genes are ranked by ``z`` against the shuffle null
 (the tool's ``rank``) and, as a variant, by the raw mean score.
 
-Truth per comparison: for I(day 2; day 6) the clone-state genes (the hidden fate is not readable at
-day 2, so its genes carry nothing about the early state); for the sisters every clone-informative
-gene (``var["informative"]``: clone state or hidden fate). Baselines, computed on the same cells:
-the gene's variance (log-normalised counts of that side's cells), scanpy's highly-variable-gene
-dispersion (``dispersions_norm``) and the plain correlation of the gene between paired cells
-(mean over the same number of random clone pairings). For scale, an oracle that knows the clones'
-simulated states (``obs["true_clone_state"]``, ``obs["true_hidden_fate"]``) ranks genes by their
-squared correlation with them, one gene at a time: the ceiling of any per-gene ranking on these
-cells (genes with small loadings cannot be told from noise even then). Metrics: precision at K, K the number of
-truly informative genes kept by preprocessing (= recall at K), AUROC of truth against the rest,
-for I(day 2; day 6) the AUROC of clone-state genes over hidden-fate genes ("state above fate"), and for
-the sisters the AUROCs of hidden-fate and of clone-state genes over the uninformative ones ("both sets
-rank high").
+Truth per comparison and side: the genes that, in that side's cells, carry what the pair shares.
+For I(day 2; day 6) the clone-state genes (the hidden fate is not readable at day 2, so its genes
+carry nothing about the early state); for the sisters every clone-informative gene. With
+``--stage-specific f`` a fraction f of the clone-state genes read the state at one time point only
+(alternately day 2 only, like progenitor markers, and day 6 only, like fate markers;
+``simulate_lineage(stage_specific=f)``), and the truth of a side is ``var["informative_early"]`` or
+``var["informative_late"]``. Baselines, computed on the same cells: the gene's variance
+(log-normalised counts of that side's cells), scanpy's highly-variable-gene dispersion
+(``dispersions_norm``) and the plain correlation of the gene between paired cells (mean over the same
+number of random clone pairings). Two references beside them: a linear cross-prediction (held-out R²
+of a ridge regression of each gene on the paired cell's first 16 principal components, half of the
+clones to fit, half to score; the linear analogue of ``cross_r2``), and an oracle that knows the
+clones' simulated states (``obs["true_clone_state"]``, ``obs["true_hidden_fate"]``) and ranks genes by
+their squared correlation with them, one gene at a time: the ceiling of any per-gene ranking on these
+cells (genes with small loadings cannot be told from noise even then). Metrics: precision at K, K the
+number of truly informative genes kept by preprocessing (= recall at K), AUROC of truth against the
+rest, for I(day 2; day 6) the AUROC of clone-state genes over hidden-fate genes ("state above fate"),
+and for the sisters the AUROCs of hidden-fate and of clone-state genes over the uninformative ones
+("both sets rank high"). ``margin_over_best_baseline`` is against the best of variance, dispersion and
+correlation; ``margin_over_linear`` against the linear cross-prediction.
 
-    python benchmarks/bench_attribution.py                       # default (both scores; ~12 min on 2 cores)
+    python benchmarks/bench_attribution.py                       # default (both scores; 8-10 min on 2 cores)
     python benchmarks/bench_attribution.py --scores cross_r2 --seeds 0 1 2
+    python benchmarks/bench_attribution.py --scores cross_r2 --stage-specific 0 0.5 1 --tag _stage
 """
 
 from __future__ import annotations
@@ -61,16 +69,8 @@ def _precision_at(scores: np.ndarray, positive: np.ndarray, k: int) -> float:
     return float(positive[top].mean())
 
 
-def _paired_correlation(adata, condition_key, conditions, restrict, n_pairings, seed) -> np.ndarray:
+def _paired_correlation(adata, pairings) -> np.ndarray:
     """Per-gene Pearson correlation between clone-paired cells, mean over random pairings."""
-    pairings = bm.pp.draw_pairings(
-        adata,
-        condition_key=condition_key,
-        conditions=conditions,
-        restrict=restrict,
-        n_pairings=n_pairings,
-        random_state=seed,
-    )
     x = np.asarray(adata.X)
     out = []
     for p in pairings:
@@ -81,6 +81,38 @@ def _paired_correlation(adata, condition_key, conditions, restrict, n_pairings, 
     return np.mean(out, axis=0)
 
 
+def _linear_cross_prediction(
+    adata, pairings, seed, n_components: int = 16, alpha: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-gene held-out R² of a linear cross-prediction, mean over random pairings (per side).
+
+    The linear analogue of ``cross_r2``: for each pairing, half of the clones train a ridge regression
+    of every gene of one cell on the first ``n_components`` principal components of its paired cell
+    (PCA fitted on the training half), and the gene's R² is measured on the other half.
+    """
+    rng = np.random.default_rng(seed)
+    x = np.asarray(adata.X, dtype=float)
+    scores = {"x": [], "y": []}
+    for p in pairings:
+        test = rng.permutation(len(p)) < len(p) // 2
+        for side, (target, source) in {"x": (p.cells_a, p.cells_b), "y": (p.cells_b, p.cells_a)}.items():
+            t_train, t_test = x[target[~test]], x[target[test]]
+            s_train, s_test = x[source[~test]], x[source[test]]
+            mean = s_train.mean(axis=0)
+            _, sv, vt = np.linalg.svd(s_train - mean, full_matrices=False)
+            basis = vt[:n_components].T / (sv[:n_components] / np.sqrt(len(s_train)))  # whitened PCs
+            z_train, z_test = (s_train - mean) @ basis, (s_test - mean) @ basis
+            t_mean = t_train.mean(axis=0)
+            coef = np.linalg.solve(
+                z_train.T @ z_train + alpha * np.eye(z_train.shape[1]), z_train.T @ (t_train - t_mean)
+            )
+            residual = t_test - t_mean - z_test @ coef
+            total = ((t_test - t_test.mean(axis=0)) ** 2).sum(axis=0)
+            r2 = 1 - np.divide((residual**2).sum(axis=0), total, out=np.ones_like(total), where=total > 0)
+            scores[side].append(np.where(total > 0, r2, 0.0))
+    return np.mean(scores["x"], axis=0), np.mean(scores["y"], axis=0)
+
+
 def _oracle(x: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """Per-gene sum of squared correlations with the (independent) true clone variables: the ranking a
     method reading one gene at a time would reach if it knew the clones' states."""
@@ -89,12 +121,15 @@ def _oracle(x: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return (((xc.T @ tc) / len(x)) ** 2).sum(axis=1)
 
 
-def run(args: argparse.Namespace, seed: int, score: str) -> tuple[list[dict], pd.DataFrame, float]:
+def run(
+    args: argparse.Namespace, seed: int, score: str, stage_specific: float
+) -> tuple[list[dict], pd.DataFrame, float]:
     adata = bm.datasets.simulate_lineage(
         n_clones=args.clones,
         n_genes=args.genes,
         program_genes=(args.state_genes, args.fate_genes),
         n_cycle_genes=args.cycle_genes,
+        stage_specific=stage_specific,
         random_state=seed,
     )
     lognorm = adata.copy()
@@ -115,9 +150,10 @@ def run(args: argparse.Namespace, seed: int, score: str) -> tuple[list[dict], pd
         )
     seconds = time.perf_counter() - start
     result = adata.uns["markov_test"]
-    table = result["attribution"].assign(seed=seed, score_name=score)
+    table = result["attribution"].assign(seed=seed, score_name=score, stage_specific=stage_specific)
     program = adata.var["program"].astype(str).to_numpy()
-    informative = adata.var["informative"].to_numpy()
+    informative_early = adata.var["informative_early"].to_numpy()
+    informative_late = adata.var["informative_late"].to_numpy()
     clone_state = np.char.startswith(program.astype(str), "clone_state")
     hidden = program == "hidden_fate"
     time_ = adata.obs["time"].to_numpy()
@@ -125,9 +161,14 @@ def run(args: argparse.Namespace, seed: int, score: str) -> tuple[list[dict], pd
     has_clone = adata.obs["clone"].notna().to_numpy()
     dispersion = adata.var["dispersions_norm"].to_numpy()
     x_log = lognorm.X.toarray() if hasattr(lognorm.X, "toarray") else np.asarray(lognorm.X)
+    # truth per comparison and side: the genes that carry, in that side's cells, what the pair shares
     comparisons = {
-        EARLY_LATE: (clone_state, ("time", (2.0, 6.0), None), [time_ == 2.0, time_ == 6.0]),
-        SISTERS: (informative, ("well", (1, 2), {"time": 6.0}), [well == 1, well == 2]),
+        EARLY_LATE: (
+            [clone_state & informative_early, clone_state & informative_late],
+            ("time", (2.0, 6.0), None),
+            [time_ == 2.0, time_ == 6.0],
+        ),
+        SISTERS: ([informative_late, informative_late], ("well", (1, 2), {"time": 6.0}), [well == 1, well == 2]),
     }
     x_scaled = np.asarray(adata.X)
     clone_vars = {
@@ -135,10 +176,15 @@ def run(args: argparse.Namespace, seed: int, score: str) -> tuple[list[dict], pd
         SISTERS: ["true_clone_state", "true_hidden_fate"],  # all that sisters share
     }
     rows = []
-    for comparison, (truth, (key, conds, restrict), masks) in comparisons.items():
-        corr = _paired_correlation(adata, key, conds, restrict, args.pairings, seed)
-        k = int(truth.sum())
-        for side, mask in zip(("x", "y"), masks, strict=True):
+    for comparison, (truths, (key, conds, restrict), masks) in comparisons.items():
+        pairings = bm.pp.draw_pairings(
+            adata, condition_key=key, conditions=conds, restrict=restrict, n_pairings=args.pairings, random_state=seed
+        )
+        corr = _paired_correlation(adata, pairings)
+        linear_x, linear_y = _linear_cross_prediction(adata, pairings, seed)
+        linear = {"x": linear_x, "y": linear_y}
+        for side, mask, truth in zip(("x", "y"), masks, truths, strict=True):
+            k = int(truth.sum())
             part = table[(table.comparison == comparison) & (table.side == side)].set_index("gene")
             part = part.loc[adata.var_names]
             rankings = {
@@ -147,12 +193,14 @@ def run(args: argparse.Namespace, seed: int, score: str) -> tuple[list[dict], pd
                 "variance": x_log[mask & has_clone].var(axis=0),
                 "HVG dispersion": dispersion,
                 "paired-cell correlation": corr,
+                "linear cross-prediction (PCA + ridge)": linear[side],
                 "oracle: r² with the true clone variables": _oracle(
                     x_scaled[mask & has_clone], adata.obs.loc[mask & has_clone, clone_vars[comparison]].to_numpy()
                 ),
             }
             for method, values in rankings.items():
                 row = {
+                    "stage_specific": stage_specific,
                     "seed": seed,
                     "score": score,
                     "comparison": comparison,
@@ -163,18 +211,18 @@ def run(args: argparse.Namespace, seed: int, score: str) -> tuple[list[dict], pd
                     "auroc": _auroc(values, truth),
                 }
                 if comparison == EARLY_LATE:
-                    both = clone_state | hidden
-                    row["auroc_state_over_fate"] = _auroc(values[both], clone_state[both])
+                    both = truth | hidden
+                    row["auroc_state_over_fate"] = _auroc(values[both], truth[both])
                 else:
-                    row["auroc_fate_over_none"] = _auroc(values[hidden | ~informative], hidden[hidden | ~informative])
-                    row["auroc_state_over_none"] = _auroc(
-                        values[clone_state | ~informative], clone_state[clone_state | ~informative]
-                    )
+                    carriers = clone_state & truth
+                    row["auroc_fate_over_none"] = _auroc(values[hidden | ~truth], hidden[hidden | ~truth])
+                    row["auroc_state_over_none"] = _auroc(values[carriers | ~truth], carriers[carriers | ~truth])
                 rows.append(row)
     table["program"] = np.tile(program, len(table) // len(program))
     difference = float(result["difference"])
     print(
-        f"seed {seed} {score}: markov_test {seconds:.0f} s, kept {adata.n_vars} genes "
+        f"stage_specific {stage_specific:g}, seed {seed} {score}: markov_test {seconds:.0f} s, "
+        f"kept {adata.n_vars} genes "
         f"({int(clone_state.sum())} clone-state, {int(hidden.sum())} hidden-fate, "
         f"{int((program == 'cell_cycle').sum())} cell-cycle), difference {difference:.3f} bits, "
         f"p = {result['p_value']:.3g}"
@@ -185,7 +233,12 @@ def run(args: argparse.Namespace, seed: int, score: str) -> tuple[list[dict], pd
 def figure(summary: pd.DataFrame, tables: pd.DataFrame, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    summary = summary.assign(stage_specific=summary.get("stage_specific", 0.0))
+    tables = tables.assign(stage_specific=tables.get("stage_specific", 0.0))
+    stages = sorted(summary.stage_specific.unique())
+    sweep = summary
+    summary, tables = summary[summary.stage_specific == stages[0]], tables[tables.stage_specific == stages[0]]
+    fig, axes = plt.subplots(1, 3 if len(stages) > 1 else 2, figsize=(18 if len(stages) > 1 else 12, 4.2))
     ax = axes[0]
     groups = [(c, s) for c in (EARLY_LATE, SISTERS) for s in ("x", "y")]
     methods = list(dict.fromkeys(summary.method))
@@ -206,7 +259,7 @@ def figure(summary: pd.DataFrame, tables: pd.DataFrame, path: Path) -> Path:
     ax.set_ylabel("precision at K (K = informative genes kept)")
     ax.set_ylim(0, 1)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.2), ncol=2)
-    ax.set_title("top-ranked genes vs the simulator's truth")
+    ax.set_title(f"top-ranked genes vs the simulator's truth (stage_specific {stages[0]:g})")
     ax = axes[1]
     programs = ["clone_state", "hidden_fate", "cell_cycle", "none"]
     default = tables[tables.score_name == tables.score_name.iloc[0]]
@@ -231,6 +284,20 @@ def figure(summary: pd.DataFrame, tables: pd.DataFrame, path: Path) -> Path:
     ax.axhline(0, color="k", lw=0.6)
     ax.legend(fontsize=7, title="program", title_fontsize=7)
     ax.set_title("attribution by program")
+    if len(stages) > 1:
+        ax = axes[2]
+        shown = [m for m in methods if "raw score" not in m and m not in ("variance", "HVG dispersion")]
+        for j, method in enumerate(shown):
+            for comparison, style in ((EARLY_LATE, "-"), (SISTERS, ":")):
+                part = sweep[(sweep.method == method) & (sweep.comparison == comparison)]
+                mean = part.groupby("stage_specific")["precision_at_k"].mean()  # over the two sides
+                ax.plot(mean.index, mean.to_numpy(), style, marker="o", color=f"C{j}", label=f"{method}, {comparison}")
+        ax.axhline(0.8, color="k", lw=0.8, ls="--")
+        ax.set_xlabel("stage_specific (fraction of clone-state genes read at one time point only)")
+        ax.set_ylabel("precision at K (mean of the two sides)")
+        ax.set_ylim(0, 1)
+        ax.legend(fontsize=6, loc="lower left")
+        ax.set_title("stage-specific programs: day-2 vs day-6 markers")
     fig.tight_layout()
     return save_figure(fig, path, tight=True)
 
@@ -247,6 +314,13 @@ def main() -> None:
     parser.add_argument("--shuffles", type=int, default=3)
     parser.add_argument("--scores", nargs="+", default=["cross_r2", "permutation"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument(
+        "--stage-specific",
+        type=float,
+        nargs="+",
+        default=[0.0],
+        help="fractions of the clone-state genes that read the state at one time point only (simulate_lineage)",
+    )
     parser.add_argument("--tag", default="")
     parser.add_argument("--replot", action="store_true", help="redraw the figure from the CSVs of --tag")
     args = parser.parse_args()
@@ -256,35 +330,41 @@ def main() -> None:
         print("figure:", figure(summary, tables, FIGURES / f"attribution{args.tag}.png"))
         return
     rows, tables, times = [], [], {}
-    for score in args.scores:
-        for seed in args.seeds:
-            r, t, seconds = run(args, seed, score)
-            rows += r
-            tables.append(t)
-            times[(score, seed)] = seconds
+    for stage_specific in args.stage_specific:
+        for score in args.scores:
+            for seed in args.seeds:
+                r, t, seconds = run(args, seed, score, stage_specific)
+                rows += r
+                tables.append(t)
+                times[(stage_specific, score, seed)] = seconds
     runs = pd.DataFrame(rows)
     tables = pd.concat(tables, ignore_index=True)
     metrics = ["precision_at_k", "auroc", "auroc_state_over_fate", "auroc_fate_over_none", "auroc_state_over_none"]
-    summary = runs.groupby(["comparison", "side", "method"], sort=False)[metrics].mean().reset_index()
-    # margin of each ranking over the best baseline, per comparison and side
+    groups = ["stage_specific", "comparison", "side"]
+    summary = runs.groupby([*groups, "method"], sort=False)[metrics].mean().reset_index()
+    # margin of each ranking over the best of the issue's baselines, per scenario, comparison and side,
+    # and over the linear cross-prediction (a stronger reference than the issue asks for)
     baselines = ["variance", "HVG dispersion", "paired-cell correlation"]
-    best = (
-        summary[summary.method.isin(baselines)]
-        .groupby(["comparison", "side"])["precision_at_k"]
-        .max()
-        .rename("best_baseline")
+    best = summary[summary.method.isin(baselines)].groupby(groups)["precision_at_k"].max().rename("best_baseline")
+    linear = (
+        summary[summary.method == "linear cross-prediction (PCA + ridge)"]
+        .set_index(groups)["precision_at_k"]
+        .rename("linear_reference")
     )
-    summary = summary.join(best, on=["comparison", "side"])
+    summary = summary.join(best, on=groups).join(linear, on=groups)
     summary["margin_over_best_baseline"] = summary.precision_at_k - summary.best_baseline
+    summary["margin_over_linear"] = summary.precision_at_k - summary.linear_reference
+    summary = summary.drop(columns="linear_reference")
     write(runs, f"attribution{args.tag}_runs")
     write(tables, f"attribution{args.tag}_genes")
     write(summary, f"attribution{args.tag}")
     print(
         f"\nlineage simulator: {args.clones} clones, {args.genes} genes ({args.state_genes} clone-state, "
         f"{args.fate_genes} hidden-fate, {args.cycle_genes} cell-cycle), {args.hvg} HVGs kept; "
-        f"{args.pairings} pairings + {args.shuffles} shuffles per comparison; seeds {args.seeds}; {machine()}"
+        f"{args.pairings} pairings + {args.shuffles} shuffles per comparison; seeds {args.seeds}; "
+        f"stage-specific fractions {args.stage_specific}; {machine()}"
     )
-    print("markov_test seconds:", {f"{k[0]}/{k[1]}": round(v) for k, v in times.items()}, "\n")
+    print("markov_test seconds:", {"/".join(map(str, k)): round(v) for k, v in times.items()}, "\n")
     print(summary.to_markdown(index=False, floatfmt=".3f"))
     print("figure:", figure(summary, tables, FIGURES / f"attribution{args.tag}.png"))
 

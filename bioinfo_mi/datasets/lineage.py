@@ -15,7 +15,9 @@ loads on both coordinates, with ``program_genes=(a, b)`` the first ``a`` load on
 ``z_0`` only and the next ``b`` on the late coordinate ``z_1`` only (the hidden fate). With
 ``n_cycle_genes`` > 0 the last genes follow a cell-level, non-heritable program (a cell-cycle-like
 phase and level drawn per cell, sisters included): highly variable, but without clone information.
-The remaining genes are noise. ``adata.var`` records which program drives each gene.
+The remaining genes are noise. With ``stage_specific`` > 0 part of the clone-state genes read the
+state at one time point only (progenitor-like or fate-like markers). ``adata.var`` records which
+program drives each gene and when.
 Counts are Poisson with a per-cell library size, then normalised to the median library size
 (like the LARRY ``normed_counts``). The state-level mutual informations are Gaussian and known in
 closed form (``adata.uns['simulation']``; the cell-cycle program is outside ``z`` and changes none):
@@ -84,6 +86,7 @@ def simulate_lineage(
     program_genes: tuple[int, int] | None = None,
     n_cycle_genes: int = 0,
     cycle_scale: float = 2.0,
+    stage_specific: float = 0.0,
 ) -> AnnData:
     """Simulate lineage-traced scRNA-seq with an optional hidden clone fate (LMI paper, Section 4.2).
 
@@ -126,6 +129,15 @@ def simulate_lineage(
         SD of the cell-cycle genes' log-rate program. For comparison, with ``loading_scale=1`` the
         informative genes' log-rates have a root-mean-square SD over all cells of about 1.7 in the
         shared layout, 1.4 on the clone state alone and 0.9 on the hidden fate alone.
+    stage_specific
+        Fraction (0 to 1) of the genes that load on the clone state ``z_0`` which read it at one time
+        point only, like progenitor markers that are silent in the differentiated cells and fate
+        markers that are not yet expressed in progenitors: the first ``round(stage_specific * n)``
+        of those ``n`` genes alternate between day 2 only (their log-rate at day 6 has no ``z_0``
+        term) and day 6 only (none at day 2). The default 0 reads the clone state through the same
+        genes at both time points, which makes the per-gene correlation between a day-2 and a
+        day-6 cell of a clone a near-sufficient ranking; with stage-specific genes it misses them.
+        No random draw changes (the same loadings are switched off by time point).
 
     Returns
     -------
@@ -144,7 +156,12 @@ def simulate_lineage(
       not loaded; ``z_1`` is the late noise with ``hidden_fate=False``), ``loading_cell_cycle``: the
       cell-cycle program's SD (``cycle_scale`` on those genes, else 0);
     - ``informative`` (bool): the gene depends on the clone, i.e. loads on the clone state, or on the
-      hidden fate when ``hidden_fate=True`` (the late noise and the cell cycle are not heritable).
+      hidden fate when ``hidden_fate=True`` (the late noise and the cell cycle are not heritable);
+    - ``informative_early``, ``informative_late`` (bool): the gene depends on the clone in day-2
+      cells (reads the clone state then) and in day-6 cells (reads the clone state then, or the
+      hidden fate); both equal ``informative`` on clone-state genes unless ``stage_specific`` > 0;
+    - ``clone_state_stage`` (categorical): when a gene reads the clone state, ``"day 2 and 6"``,
+      ``"day 2 only"``, ``"day 6 only"``, or ``"never"``.
 
     Random draws: the default parameters give the same data, bit for bit, as releases without
     ``program_genes`` and the cell-cycle program; the cell-cycle draws come from a generator spawned
@@ -161,6 +178,12 @@ def simulate_lineage(
         )
     if not (np.isscalar(cycle_scale) and np.isfinite(cycle_scale) and cycle_scale > 0):
         raise ValueError(f"cycle_scale must be a positive number, got {cycle_scale!r}")
+    if not (
+        isinstance(stage_specific, (int, float, np.integer, np.floating))
+        and not isinstance(stage_specific, bool)
+        and 0 <= stage_specific <= 1  # False for NaN
+    ):
+        raise ValueError(f"stage_specific must be a fraction between 0 and 1, got {stage_specific!r}")
     if program_genes is not None:
         if not (isinstance(program_genes, (tuple, list)) and len(program_genes) == 2):
             raise ValueError(f"program_genes must be None or a pair (a, b) of gene counts, got {program_genes!r}")
@@ -230,7 +253,18 @@ def simulate_lineage(
     if program_genes is not None:  # the same draws, each gene keeping one coordinate
         loadings[1, :n_state_genes] = 0.0
         loadings[0, n_state_genes:n_informative] = 0.0
-    log_rate = base + np.outer(time == 6.0, time_effect) + z @ loadings
+    # genes reading the clone state, and those that read it at one time point only (stage_specific)
+    state_genes = np.arange(n_state_genes if program_genes is not None else n_informative)
+    specific = state_genes[: int(round(stage_specific * len(state_genes)))]
+    early_only, late_only = specific[0::2], specific[1::2]
+    if len(specific):
+        early_loadings, late_loadings = loadings.copy(), loadings.copy()
+        early_loadings[0, late_only] = 0.0
+        late_loadings[0, early_only] = 0.0
+        programme = np.where((time == 6.0)[:, None], z @ late_loadings, z @ early_loadings)
+        log_rate = base + np.outer(time == 6.0, time_effect) + programme
+    else:
+        log_rate = base + np.outer(time == 6.0, time_effect) + z @ loadings
     cycle_loading = np.zeros(n_genes)
     if n_cycle_genes:
         # a spawned generator: the main stream (and with it every other draw) stays as without the program
@@ -287,6 +321,16 @@ def simulate_lineage(
     adata.var["loading_cell_cycle"] = cycle_loading
     heritable = {"clone_state", f"clone_state+{late_program}"} | ({late_program} if hidden_fate else set())
     adata.var["informative"] = np.isin(program, sorted(heritable))
+    stage = np.full(n_genes, "never", dtype=object)
+    stage[state_genes] = "day 2 and 6"
+    stage[early_only] = "day 2 only"
+    stage[late_only] = "day 6 only"
+    adata.var["clone_state_stage"] = pd.Categorical(
+        stage, categories=["day 2 and 6", "day 2 only", "day 6 only", "never"]
+    )
+    reads_late_fate = np.isin(program, [late_program, f"clone_state+{late_program}"]) & hidden_fate
+    adata.var["informative_early"] = np.isin(stage, ["day 2 and 6", "day 2 only"])
+    adata.var["informative_late"] = np.isin(stage, ["day 2 and 6", "day 6 only"]) | reads_late_fate
     adata.obsm["X_clone"] = x_clone
     # SPRING-like layout: maturation across, the fate coordinate up at day 6; day-2 cells (no fate yet)
     # spread in a band around 0 so that every time point stays readable (the same random draws as before)
@@ -307,6 +351,9 @@ def simulate_lineage(
         "n_shared_genes": int((program == f"clone_state+{late_program}").sum()),
         "n_cycle_genes": n_cycle_genes,
         "cycle_scale": float(cycle_scale),
+        "stage_specific": float(stage_specific),
+        "n_day2_only_genes": len(early_only),
+        "n_day6_only_genes": len(late_only),
         **lineage_state_mi(sigma_early, sigma_late, sigma_fate, hidden_fate),
     }
     return adata

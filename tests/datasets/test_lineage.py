@@ -265,3 +265,51 @@ def test_clone_level_truth_in_obs(hidden):
         assert fate[late & neutrophil].mean() > fate[late & ~neutrophil].mean() + 1
     else:
         assert fate.isna().all()
+
+
+@pytest.mark.parametrize("layout", [{"program_genes": (10, 8)}, {"n_informative": 18}])
+def test_stage_specific_genes_read_the_clone_state_at_one_time_point(layout):
+    base = simulate_lineage(n_clones=400, n_genes=300, random_state=4, **layout)
+    adata = simulate_lineage(n_clones=400, n_genes=300, stage_specific=0.6, random_state=4, **layout)
+    n_state = 10 if "program_genes" in layout else 18
+    n_specific = round(0.6 * n_state)
+    stage = adata.var["clone_state_stage"].astype(str).to_numpy()
+    assert (stage[:n_specific:2] == "day 2 only").all() and (stage[1:n_specific:2] == "day 6 only").all()
+    assert (stage[n_specific:n_state] == "day 2 and 6").all() and (stage[n_state:] == "never").all()
+    sim = adata.uns["simulation"]
+    assert sim["n_day2_only_genes"] + sim["n_day6_only_genes"] == n_specific and sim["stage_specific"] == 0.6
+    # same loadings, same truth per gene; the per-time truth follows the stage
+    assert np.array_equal(adata.var["loading_clone_state"], base.var["loading_clone_state"])
+    assert np.array_equal(adata.var["informative"], base.var["informative"])
+    early, late = adata.var["informative_early"].to_numpy(), adata.var["informative_late"].to_numpy()
+    assert not early[1:n_specific:2].any() and early[:n_specific:2].all() and early[n_specific:n_state].all()
+    fate_read = adata.var["loading_hidden_fate"].to_numpy() != 0
+    assert np.array_equal(late, np.isin(stage, ["day 2 and 6", "day 6 only"]) | fate_read)
+    assert np.array_equal(base.var["informative_early"], np.isin(np.arange(300), np.arange(n_state)))
+    # the data: a day-2-only gene follows the clone state at day 2 and not at day 6, and vice versa
+    obs = adata.obs
+    logged = np.log1p(adata.X.toarray())
+    state = obs["true_clone_state"].to_numpy()
+
+    def corr(gene, day):
+        rows = (obs["time"].to_numpy() == day) & np.isfinite(state)
+        return abs(np.corrcoef(logged[rows, gene], state[rows])[0, 1])
+
+    strong = np.argsort(-np.abs(adata.var["loading_clone_state"].to_numpy()[:n_specific]))
+    day2_gene = next(g for g in strong if stage[g] == "day 2 only")
+    day6_gene = next(g for g in strong if stage[g] == "day 6 only")
+    # (not 0 at the silent time point: library-size normalisation couples every gene to the strong ones)
+    assert corr(day2_gene, 2.0) > 0.3 and corr(day2_gene, 6.0) < corr(day2_gene, 2.0) / 3
+    assert corr(day6_gene, 6.0) > 0.3 and corr(day6_gene, 2.0) < corr(day6_gene, 6.0) / 3
+    # the default reads the state at both time points and moves no draw
+    assert (base.var["clone_state_stage"].astype(str).to_numpy()[:n_state] == "day 2 and 6").all()
+    assert np.array_equal(
+        simulate_lineage(n_clones=400, n_genes=300, stage_specific=0.0, random_state=4, **layout).X.toarray(),
+        base.X.toarray(),
+    )
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan"), "half"])
+def test_bad_stage_specific(bad):
+    with pytest.raises(ValueError, match="stage_specific"):
+        simulate_lineage(n_clones=10, n_genes=40, stage_specific=bad)

@@ -62,6 +62,7 @@ def run(
         "called_markovian": res["markovian"],
         "p_value_welch": res.get("p_value_welch", np.nan),
         "difference_se": res.get("difference_se", np.nan),
+        "difference_dof": res.get("difference_dof", np.nan),
         **parts,
         "shuffled_mean": table[table.shuffled].estimate.mean(),
         "truth_early_late": adata.uns["simulation"]["I_early_late_bits"],
@@ -69,12 +70,28 @@ def run(
     }
 
 
-def calibration(runs: pd.DataFrame) -> pd.DataFrame:
+def t_test_from_parts(runs: pd.DataFrame, n_pairings: int) -> tuple[np.ndarray, np.ndarray]:
+    """The tool's t test (``tl.markov_test``: Welch-Satterthwaite degrees of freedom of the SE) from the
+    SE parts stored per run, so that runs stored by an earlier version are scored by today's test.
+    """
+    diff = (runs.I_sisters - runs.I_early_late).to_numpy(float)
+    se = runs.difference_se.to_numpy(float)
+    denom = (runs.sem_el.to_numpy(float) ** 4 + runs.sem_sis.to_numpy(float) ** 4) / (n_pairings - 1)
+    dof = np.where(denom > 0, se**4 / np.where(denom > 0, denom, 1), np.inf)
+    return stats.t.sf(diff / se, dof), dof
+
+
+def calibration(runs: pd.DataFrame, n_pairings: int) -> pd.DataFrame:
     """Uniformity of the p-values and moments of the z-scores over seeds (boundary simulation)."""
     z = (runs.I_sisters - runs.I_early_late) / runs.difference_se
+    p_t, dof = t_test_from_parts(runs, n_pairings)
+    tests = [
+        ("t test (p_value)", p_t),
+        ("z-test, same SE", stats.norm.sf(z.to_numpy(float))),
+        ("Welch over pairings (p_value_welch)", runs["p_value_welch"].to_numpy(float)),
+    ]
     rows = []
-    for test, column in [("z-test (p_value)", "p_value"), ("Welch over pairings (p_value_welch)", "p_value_welch")]:
-        p = runs[column].to_numpy(float)
+    for test, p in tests:
         rows.append(
             {
                 "test": test,
@@ -83,8 +100,9 @@ def calibration(runs: pd.DataFrame) -> pd.DataFrame:
                 "frac_p_below_0.10": float(np.mean(p < 0.10)),
                 "median_p": float(np.median(p)),
                 "ks_uniform_p": float(stats.kstest(p, "uniform").pvalue),
-                "z_mean": float(z.mean()) if column == "p_value" else np.nan,
-                "z_var": float(z.var(ddof=1)) if column == "p_value" else np.nan,
+                "z_mean": float(z.mean()) if test != tests[-1][0] else np.nan,
+                "z_var": float(z.var(ddof=1)) if test != tests[-1][0] else np.nan,
+                "median_dof": float(np.median(dof)) if test == tests[0][0] else np.nan,
             }
         )
     return pd.DataFrame(rows)
@@ -128,7 +146,7 @@ def main() -> None:
         f"{machine()}"
     )
     if args.boundary:
-        summary = calibration(runs)
+        summary = calibration(runs, args.n_pairings)
     else:
         summary = (
             runs.groupby("hidden_fate")

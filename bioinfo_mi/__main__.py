@@ -19,7 +19,7 @@ def demo(
     """Estimate MI with its standard error on Algorithm 4 data, plus a permutation test with
     ``n_shuffles`` shuffled pairings; print a summary.
     """
-    from scipy.stats import norm
+    from .uncertainty import parametric_p_value
 
     print(f"Algorithm 4 data: N={n}, d={d}, rank {rank}, true MI = {mi_bits:.3f} bits")
     x, y = datasets.gaussian_low_rank(d=d, rank=rank, n=n, mi_bits=mi_bits, random_state=random_state)
@@ -44,8 +44,9 @@ def demo(
             f"  shuffled pairings ({len(s)}): {s.mean():+.3f} +/- {s.std(ddof=1) if len(s) > 1 else 0:.3f} bits "
             f"(truth 0); permutation {p_text}"
         )
-        if len(s) > 1 and s.std(ddof=1) > 0:
-            line += f"; z-test against the shuffles p = {norm.sf((res.mi - s.mean()) / s.std(ddof=1)):.2g}"
+        p_t = parametric_p_value(res.mi, s)
+        if p_t == p_t:  # not NaN: 2 or more shuffles with a spread
+            line += f"; t test against the {len(s)} shuffles (SD estimated from them) p = {p_t:.2g}"
         print(line)
     return 0
 

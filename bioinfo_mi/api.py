@@ -21,7 +21,7 @@ from .estimators._calibrated import ksg_calibrated
 from .estimators._copula import apply_transform, check_transform
 from .estimators._result import MIResult
 
-__all__ = ["mi", "METHODS", "method_options"]
+__all__ = ["mi", "METHODS", "DETERMINISTIC", "method_options"]
 
 
 def _neural(name: str) -> Callable[..., MIResult]:
@@ -51,6 +51,12 @@ METHODS: dict[str, Callable[..., MIResult]] = {
     "mine-global-corrected": partial(_neural("mine"), normalization="global-corrected"),
     "infonce": _neural("infonce"),
 }
+
+
+#: methods whose estimate on given rows does not depend on ``random_state`` beyond the tie-breaking jitter
+#: (exact k-NN counts, no training, no random twins): fitting them again on the same rows repeats the same
+#: number, so the repeated-fit tools fit them once per distinct set of rows
+DETERMINISTIC = frozenset({"ksg", "bi-ksg", "ksg-local", "ksg-global", "ksg-global-linf"})
 
 
 #: the function behind each method, whose signature lists the options the method takes

@@ -41,6 +41,7 @@ from scipy.special import digamma, gammaln
 from .._docs import shared_docs
 from .._fits import cpu_workers
 from .._validation import (
+    EstimateWarning,
     check_array,
     check_device,
     check_pair,
@@ -95,9 +96,11 @@ def _warn_duplicates(x: np.ndarray, y: np.ndarray) -> None:
     n_dup = _count_duplicate_rows(np.hstack([x, y]))
     if n_dup:
         warnings.warn(
-            f"{n_dup} duplicated (x, y) rows: duplicates sit at distance ~0 from each other and inflate "
-            "their pointwise MI; remove them unless they are genuine repeated measurements",
-            UserWarning,
+            EstimateWarning(
+                f"{n_dup} duplicated (x, y) rows: duplicates sit at distance ~0 from each other and inflate "
+                "their pointwise MI; remove them unless they are genuine repeated measurements",
+                "duplicates",
+            ),
             stacklevel=3,
         )
 

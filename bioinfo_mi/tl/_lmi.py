@@ -8,19 +8,19 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from anndata import AnnData
-from scipy import stats
 
 from .._docs import shared_docs
 from .._fits import FitJob, FitResult, check_n_jobs, root_seed, run_fits, spawn_seeds, warn_fits
 from .._validation import EstimateWarning, check_options, check_positive_int
-from ..api import METHODS, method_options
+from ..api import DETERMINISTIC, METHODS, method_options
 from ..pp.pairing import draw_pairings, get_features, resolve_conditions
+from ..uncertainty import parametric_p_value
 
 __all__ = ["lmi", "pmi"]
 
@@ -92,6 +92,22 @@ class _Plan:
     size_column: str
     size: int
     describe: dict[str, Any]
+
+
+def _distinct_fits(plan: _Plan, method: str) -> tuple[_Plan, str]:
+    """Drop the real fits that would repeat one computation, and say what varies between those kept.
+
+    Lineage pairings re-draw one cell per clone, so every pairing is a different data set. Paired data
+    give every real fit all the pairs; they differ only by seed (LMI: the train/test split and the
+    training), so a :data:`bioinfo_mi.api.DETERMINISTIC` method (KSG family) would return the same
+    number each time: one real fit is kept (the shuffles, each a different permutation, all run).
+    """
+    deterministic = method.lower() in DETERMINISTIC
+    if "pair_keys" not in plan.describe:
+        return plan, "cell draws" + ("" if deterministic else ", train/test splits and training") + " (pairings)"
+    if deterministic:
+        return replace(plan, jobs=[j for j in plan.jobs if j.shuffled or j.pairing == 0]), "nothing (one fit)"
+    return plan, "train/test splits and training (seeds)"
 
 
 def _resolve_pair_keys(adata: AnnData, pair_keys: Sequence[str] | None, clone_key: str) -> tuple[str, str] | None:
@@ -241,8 +257,10 @@ def shared_within_se(results: Sequence[FitResult]) -> float:
     return float(np.sqrt(max(v, 0.0))) if np.isfinite(v) else v
 
 
-def _summary(results: list[FitResult]) -> pd.DataFrame:
-    """One-row summary: mean estimate with its standard errors and the shuffle test (see ``tl.lmi``)."""
+def _summary(results: list[FitResult], varies: str) -> pd.DataFrame:
+    """One-row summary: mean estimate with its standard errors and the shuffle test (see ``tl.lmi``);
+    ``varies`` says what differs between the real fits, i.e. what ``mi_sem`` measures.
+    """
     real = np.array([r.mi for r in results if not r.job.shuffled])
     shuf = np.array([r.mi for r in results if r.job.shuffled])
     sem = float(real.std(ddof=1) / np.sqrt(len(real))) if len(real) > 1 else float("nan")
@@ -251,6 +269,7 @@ def _summary(results: list[FitResult]) -> pd.DataFrame:
     row = {
         "mi_mean": float(real.mean()),
         "mi_sem": sem,
+        "sem_measures": varies if len(real) > 1 else "nothing (one fit)",
         "within_fit_se": within,
         "mi_se": float(np.hypot(0.0 if len(real) == 1 else sem, within)),
         "n_pairings": len(real),
@@ -261,12 +280,9 @@ def _summary(results: list[FitResult]) -> pd.DataFrame:
         # below its resolution 1 / (1 + n_shuffles)
         "p_value": float((1 + np.sum(shuf >= real.mean())) / (1 + len(shuf))) if len(shuf) else float("nan"),
         "p_value_resolution": 1 / (1 + len(shuf)) if len(shuf) else float("nan"),
-        # one-sided z-test of the mean real estimate against the normal fitted to the shuffles
-        "p_value_parametric": (
-            float(stats.norm.sf((real.mean() - shuf.mean()) / shuf.std(ddof=1)))
-            if len(shuf) > 1 and shuf.std(ddof=1) > 0
-            else float("nan")
-        ),
+        # Student-t test of the mean real estimate as one more draw from the shuffles' normal, its SD
+        # estimated from the n_shuffles values (n_shuffles - 1 degrees of freedom)
+        "p_value_parametric": parametric_p_value(float(real.mean()), shuf),
     }
     return pd.DataFrame([row])
 
@@ -444,7 +460,8 @@ def lmi(
         ``normalization="local"`` to standardise each axis). Per-axis standardisation of 50 PCs
         puts the noise components on a par with the signal and LMI reads ~0.
     n_pairings, n_shuffles
-        Numbers of real and shuffled pairings (each one fit).
+        Numbers of real and shuffled pairings (each one fit). On paired data the real fits differ only by
+        seed, so a method without randomness (the KSG family) is fitted once whatever ``n_pairings``.
     method
         Any :data:`bioinfo_mi.METHODS` entry.
     error_bars
@@ -505,8 +522,13 @@ def lmi(
     standard error of ``mi_mean``;
     ``shuffled_mean``, ``shuffled_sd``; ``p_value``, the empirical
     ``(1 + #{shuffled >= mi_mean}) / (1 + n_shuffles)``, never below ``p_value_resolution``
-    ``= 1 / (1 + n_shuffles)``; ``p_value_parametric``, a one-sided z-test of ``mi_mean`` against a
-    normal fitted to the shuffles; counts) and ``"params"`` (every parameter used).
+    ``= 1 / (1 + n_shuffles)``; ``p_value_parametric``, a one-sided Student-t test of ``mi_mean`` as
+    one more draw from the shuffles' normal distribution, its SD estimated from the ``n_shuffles``
+    values (:func:`bioinfo_mi.uncertainty.parametric_p_value`; NaN below 2 shuffles; read it with
+    ``n_shuffles``, which it rests on); ``sem_measures``, what varies between the real fits and so
+    what ``mi_sem`` measures; ``n_pairings``, the number of real fits, which is 1 on paired data with a
+    method of :data:`bioinfo_mi.api.DETERMINISTIC` (the KSG family: every fit would see the same pairs
+    and return the same number)) and ``"params"`` (every parameter used).
 
     With ``attribution``: ``adata.uns[key_added]["attribution"]``, a DataFrame with one row per side
     and feature (:func:`attribution_table`: ``gene``, or ``feature`` for a representation or paired
@@ -534,6 +556,7 @@ def lmi(
         random_state=random_state,
         min_clones=min_clones,
     )
+    plan, varies = _distinct_fits(plan, method)
     results = run_fits(
         plan.x_features,
         plan.y_features,
@@ -568,7 +591,7 @@ def lmi(
         "estimator_kwds": estimator_options,
     }
     warn_fits(results)
-    summary = _summary(results)
+    summary = _summary(results, varies)
     _warn_if_in_noise(summary.iloc[0])
     target = adata.copy() if copy else adata
     target.uns[key_added] = {"table": table, "summary": summary, "params": _plain(params)}
@@ -652,6 +675,7 @@ def pmi(
     )
     if "pair_keys" in plan.describe:
         side = "early"  # one row per pair: the x side's rows are the pairs
+    plan, _ = _distinct_fits(plan, method)
     results = run_fits(
         plan.x_features,
         plan.y_features,

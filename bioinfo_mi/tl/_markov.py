@@ -63,6 +63,26 @@ def _default_wells(adata: AnnData, well_key: str, time_key: str, late: Any) -> t
     return top[0], top[1]
 
 
+def _dpi_t_test(early_late: np.ndarray, sisters: np.ndarray, shared_var: float) -> tuple[float, float, float]:
+    """One-sided test of ``mean(sisters) > mean(early_late)`` over pairings, with a shared variance.
+
+    The SE of the difference is ``sqrt(sem_el^2 + sem_sis^2 + shared_var)``; the statistic is referred
+    to Student's t with the Welch-Satterthwaite degrees of freedom ``se^4 / sum(sem^4 / (n - 1))``
+    (``shared_var`` counted as known). Returns ``(p_value, se, dof)``; ``dof`` is infinite when the
+    SEMs are 0 (the normal tail), and the p-value is 1 or 0 when the SE is 0.
+    """
+    sems = np.array([stats.sem(early_late), stats.sem(sisters)])
+    dfs = np.array([len(early_late) - 1, len(sisters) - 1], dtype=float)
+    var = float(np.sum(sems**2) + shared_var)
+    se = float(np.sqrt(var))
+    diff = float(np.mean(sisters) - np.mean(early_late))
+    denom = float(np.sum(sems**4 / dfs))
+    dof = var**2 / denom if denom > 0 else float("inf")
+    if se == 0:
+        return (1.0 if diff <= 0 else 0.0), se, dof
+    return float(stats.t.sf(diff / se, dof)), se, dof
+
+
 @renamed(alpha="significance_level")
 @shared_docs
 def markov_test(
@@ -78,6 +98,7 @@ def markov_test(
     layer: str | None = None,
     n_pairings: int = 5,
     n_shuffles: int = 2,
+    error_bars: bool = True,
     significance_level: float = 0.05,
     method: str = "lmi",
     attribution: bool | str = False,
@@ -105,11 +126,15 @@ def markov_test(
     that part does not shrink with their number): ``mean(se^2) - s^2`` per comparison (the fits'
     sampling variance beyond what already varies between pairings,
     :func:`bioinfo_mi.tl._lmi.shared_variance`), the two summed and clipped at 0.
-    The p-value is one-sided, ``P(Z >= difference / SE)``. A Welch t-test
-    over the pairings alone, used before, treats them as independent replicates and is
-    anti-conservative (3 vs 3 re-draws of one data set gave p = 0.001); it is kept as
-    ``p_value_welch``. Calibration at the boundary of the null (equal state MIs) and power at the
-    paper's scale: ``benchmarks/bench_markov_simulation.py`` (docs/benchmarks.md).
+    The p-value is one-sided, ``P(T_df >= difference / SE)`` with Student's t and the
+    Welch-Satterthwaite degrees of freedom of that SE: each SEM carries ``n_pairings - 1`` degrees
+    of freedom, the shared part is taken as known (it pools the subsampling of every fit, ~30
+    degrees of freedom each). With 5 pairings ``df`` is about 4-8, so a difference of a few SEs
+    gives p ~ 1e-2-1e-3 rather than the normal tail's 1e-5 or less: the SEMs come from a handful
+    of values and cannot support tiny p-values. A Welch t-test over the pairings alone treats them
+    as independent replicates and is anti-conservative (3 vs 3 re-draws of one data set gave
+    p = 0.001); it is kept as ``p_value_welch``. Calibration at the boundary of the null (equal
+    state MIs) and power at the paper's scale: ``benchmarks/bench_markov_simulation.py`` (docs/benchmarks.md).
 
     Parameters
     ----------
@@ -128,6 +153,11 @@ def markov_test(
         Features (see :func:`bioinfo_mi.tl.lmi`).
     n_pairings, n_shuffles
         Real and shuffled pairings per comparison.
+    error_bars
+        Sampling standard error of every real fit, as in :func:`bioinfo_mi.tl.lmi` (default True): it
+        gives the shared part of the SE above. ``False`` skips it (slightly cheaper); the SE is then the
+        spread over pairings alone, which misses the clone sample's own error, so the p-value is
+        anti-conservative, and the verdict says so.
     significance_level
         Significance level of the one-sided test (``alpha`` is its old name, which now belongs to
         LMI's loss weight alone: ``estimator_kwds={"alpha": 2.0}``).
@@ -153,7 +183,8 @@ def markov_test(
     ``mean``, ``sem`` over pairings, ``within_fit_se`` (the shared sampling error, see above),
     ``se = sqrt(sem^2 + within_fit_se^2)``,
     ``count``), ``"difference"`` (mean I(late; late') minus mean I(early; late)) and
-    ``"difference_se"``, ``"p_value"`` (one-sided z-test of ``difference > 0`` with that SE; the
+    ``"difference_se"``, ``"difference_dof"``, ``"p_value"`` (one-sided t test of ``difference > 0`` with that SE
+    and degrees of freedom (see above); the
     pairings re-draw cells of the same clones, so they are not independent replicates and a t-test
     over them overstates the evidence), ``"p_value_welch"`` (the Welch t-test over pairings, kept for
     comparison), ``"markovian"`` (``p_value >= significance_level``), ``"verdict"`` (a sentence) and ``"params"``.
@@ -194,7 +225,7 @@ def markov_test(
         progress=progress,
         fits=fits,
         cache_dir=cache_dir,
-        with_se=[not job.shuffled for job in jobs],
+        with_se=[bool(error_bars) and not job.shuffled for job in jobs],
         attribution=score,
     )
     if fits is not None:
@@ -222,8 +253,8 @@ def markov_test(
         c: [r for r, label in zip(results, labels, strict=True) if label == c and not r.job.shuffled]
         for c in (EARLY_LATE, SISTERS)
     }
-    shared = {c: shared_variance(fits_c) for c, fits_c in real_fits.items()}
-    within = {c: shared_within_se(fits_c) for c, fits_c in real_fits.items()}
+    shared = {c: shared_variance(fits_c) if error_bars else 0.0 for c, fits_c in real_fits.items()}
+    within = {c: shared_within_se(fits_c) if error_bars else 0.0 for c, fits_c in real_fits.items()}
     summary["within_fit_se"] = [
         within[c] if not sh else np.nan for c, sh in zip(summary.comparison, summary.shuffled, strict=True)
     ]
@@ -231,13 +262,15 @@ def markov_test(
     se_el = float(np.hypot(stats.sem(el), within[EARLY_LATE]))
     se_sis = float(np.hypot(stats.sem(sis), within[SISTERS]))
     diff = float(sis.mean() - el.mean())
-    se_diff = float(np.sqrt(stats.sem(el) ** 2 + stats.sem(sis) ** 2 + max(shared[EARLY_LATE] + shared[SISTERS], 0.0)))
-    p_value = float(stats.norm.sf(diff / se_diff)) if se_diff > 0 else (1.0 if diff <= 0 else 0.0)
+    p_value, se_diff, dof = _dpi_t_test(el, sis, max(shared[EARLY_LATE] + shared[SISTERS], 0.0))
     p_welch = float(stats.ttest_ind(sis, el, equal_var=False, alternative="greater").pvalue)
     markovian = bool(p_value >= significance_level)
     verdict = (
         f"{SISTERS} = {sis.mean():.3f} ± {se_sis:.3f} bits vs {EARLY_LATE} = {el.mean():.3f} ± "
-        f"{se_el:.3f} bits (mean ± SE, {n_pairings} pairings); one-sided p = {p_value:.3g}. "
+        f"{se_el:.3f} bits (mean ± SE, {n_pairings} pairings); one-sided p = {p_value:.2g} "
+        f"(t test, {dof:.1f} degrees of freedom"
+        + ("" if error_bars else "; error_bars=False: the SE misses the clone sample's own error, so p is too small")
+        + "). "
         + (
             "No significant violation of the data processing inequality: consistent with Markovian dynamics."
             if markovian
@@ -257,6 +290,7 @@ def markov_test(
         "layer": layer,
         "n_pairings": n_pairings,
         "n_shuffles": n_shuffles,
+        "error_bars": bool(error_bars),
         "significance_level": significance_level,
         "method": method,
         "attribution": score,
@@ -272,6 +306,7 @@ def markov_test(
         "p_value_welch": p_welch,
         "difference": diff,
         "difference_se": se_diff,
+        "difference_dof": dof,
         "markovian": markovian,
         "verdict": verdict,
         "params": _plain(params),

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from scipy import stats
 
 import bioinfo_mi as bm
 
@@ -47,9 +48,14 @@ def test_lmi_writes_documented_keys_and_controls(lineage_adata, tmp_path):
     shared = np.mean(real.se**2) - np.var(real.estimate, ddof=1)
     assert summary.within_fit_se == pytest.approx(np.sqrt(max(shared, 0.0)))
     assert summary.mi_se == pytest.approx(np.hypot(summary.mi_sem, summary.within_fit_se))
-    # 4 shuffles cannot give less than 1/5; the parametric test against the shuffles can
+    # 4 shuffles cannot give less than 1/5; the parametric test against the shuffles can, as far as an SD
+    # estimated from 4 values allows (Student-t with 3 degrees of freedom, the prediction of one more draw)
     assert summary.p_value == pytest.approx(1 / 5) and summary.p_value_resolution == pytest.approx(1 / 5)
-    assert summary.p_value_parametric < 1e-3
+    shuffled = table.estimate[table.shuffled].to_numpy()
+    t = (summary.mi_mean - shuffled.mean()) / (shuffled.std(ddof=1) * np.sqrt(1 + 1 / 4))
+    assert summary.p_value_parametric == pytest.approx(stats.t.sf(t, 3))
+    assert summary.p_value_parametric < 0.01
+    assert summary.sem_measures.startswith("cell draws") and summary.n_pairings == 3
     assert res["params"]["conditions"] == [2.0, 6.0] and res["params"]["method"] == "ksg"
     pd.testing.assert_frame_equal(adata.obs, before_obs)  # only uns['lmi'] was added
     adata.write_h5ad(tmp_path / "lmi.h5ad")
@@ -300,3 +306,28 @@ def test_shared_within_se_is_the_sampling_variance_beyond_the_pairing_spread():
     assert shared_variance(spread) < 0 and shared_within_se(spread) == 0.0
     assert shared_within_se([fits[0]]) == pytest.approx(0.08)
     assert np.isnan(shared_within_se([FitResult(job, 0.3, np.ones(4))]))  # no error bars asked
+
+
+def test_parametric_p_value_rests_on_the_shuffles_it_has():
+    """2 to 5 shuffles cannot support z-test tails: 1e-21 and 1e-270 were reported from such nulls."""
+    from bioinfo_mi.uncertainty import parametric_p_value
+
+    null2, null5 = np.array([0.010, 0.012]), np.array([0.010, 0.012, 0.009, 0.011, 0.010])
+    z2 = (0.3 - null2.mean()) / null2.std(ddof=1)
+    assert stats.norm.sf(z2) < 1e-20  # what the z-test said
+    p2, p5 = parametric_p_value(0.3, null2), parametric_p_value(0.3, null5)
+    assert p2 == pytest.approx(stats.t.sf(z2 / np.sqrt(1.5), 1)) and p2 > 1e-3  # 1 degree of freedom
+    z5 = (0.3 - null5.mean()) / null5.std(ddof=1)
+    assert stats.norm.sf(z5) == 0.0 and p5 == pytest.approx(stats.t.sf(z5 / np.sqrt(1.2), 4)) and p5 > 1e-11
+    assert np.isnan(parametric_p_value(0.3, [0.01])) and np.isnan(parametric_p_value(0.3, [0.01, 0.01]))
+
+
+def test_paired_data_deterministic_method_fits_once():
+    """Paired data: every real fit sees all pairs, so KSG (no randomness) is fitted once, the shuffles all."""
+    pairs = bm.datasets.simulate_interactions(n_pairs=300, n_proteins=200, dim=16, random_state=0)
+    bm.tl.lmi(pairs, method="ksg", n_pairings=5, n_shuffles=3, progress=False)
+    res = pairs.uns["lmi"]
+    table, summary = res["table"], res["summary"].iloc[0]
+    assert (~table.shuffled).sum() == 1 and table.shuffled.sum() == 3
+    assert summary.n_pairings == 1 and summary.sem_measures == "nothing (one fit)" and np.isnan(summary.mi_sem)
+    assert res["params"]["n_pairings"] == 5  # as asked; the summary says how many distinct fits ran

@@ -4,6 +4,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 import bioinfo_mi as bm
 
@@ -39,14 +40,22 @@ def test_markov_verdict(hidden):
         "p_value_welch",
         "difference",
         "difference_se",
+        "difference_dof",
         "markovian",
         "verdict",
         "params",
     }
-    # the z-test uses the combined SE of both means (pairing spread and the fits' sampling error)
+    # the t test uses the combined SE of both means (pairing spread and the fits' sampling error), with
+    # the Welch-Satterthwaite degrees of freedom of the two SEMs (3 each here) and the shared part as known
     real = res["table"][~res["table"].shuffled]
     assert (real.se > 0).all()
     assert res["difference_se"] > 0
+    sems = real.groupby("comparison").estimate.sem().to_numpy()
+    assert res["difference_dof"] == pytest.approx(res["difference_se"] ** 4 / np.sum(sems**4 / 3))
+    assert res["p_value"] == pytest.approx(
+        stats.t.sf(res["difference"] / res["difference_se"], res["difference_dof"]), rel=1e-9, abs=1e-300
+    )
+    assert f"{res['difference_dof']:.1f} degrees of freedom" in res["verdict"]
     assert res["markovian"] is (not hidden)
     assert (res["p_value"] < 0.05) is hidden
     assert res["params"]["wells"] == [1, 2] and res["params"]["early"] == 2.0
@@ -64,6 +73,19 @@ def test_markov_copy_and_errors():
         bm.tl.markov_test(adata, well_key="plate", progress=False)
     with pytest.raises(ValueError, match="n_pairings must be an integer >= 2"):
         bm.tl.markov_test(adata, n_pairings=1, progress=False)
+
+
+def test_markov_without_error_bars():
+    """error_bars=False is accepted (it raised TypeError): the SE is the spread over pairings alone, and the
+    verdict says what that misses."""
+    adata = lineage(True, n_clones=120)
+    bm.tl.markov_test(adata, method="ksg", n_pairings=3, n_shuffles=1, min_clones=20, error_bars=False, progress=False)
+    res = adata.uns["markov_test"]
+    real = res["table"][~res["table"].shuffled]
+    assert real.se.isna().all() and res["params"]["error_bars"] is False
+    sems = real.groupby("comparison").estimate.sem().to_numpy()
+    assert res["difference_se"] == pytest.approx(np.hypot(*sems))
+    assert "error_bars=False" in res["verdict"]
 
 
 def test_markov_split_into_jobs(tmp_path):

@@ -18,8 +18,18 @@ from anndata import AnnData
 from .._docs import shared_docs
 from .._fits import FitJob, FitResult, check_n_jobs, root_seed, run_fits, spawn_seeds, warn_fits
 from .._validation import EstimateWarning, check_options, check_positive_int
+from .._version import __version__
 from ..api import DETERMINISTIC, METHODS, method_options
-from ..pp.pairing import draw_pairings, get_features, resolve_conditions
+from ..pp.pairing import (
+    COSPAR_CLONE_KEY,
+    DEFAULT_CLONE_KEY,
+    check_adata,
+    draw_pairings,
+    get_features,
+    resolve_clone_key,
+    resolve_conditions,
+    resolve_time_key,
+)
 from ..uncertainty import parametric_p_value
 
 __all__ = ["lmi", "pmi"]
@@ -110,16 +120,32 @@ def _distinct_fits(plan: _Plan, method: str) -> tuple[_Plan, str]:
     return plan, "train/test splits and training (seeds)"
 
 
-def _resolve_pair_keys(adata: AnnData, pair_keys: Sequence[str] | None, clone_key: str) -> tuple[str, str] | None:
+def _resolve_pair_keys(
+    adata: AnnData, pair_keys: Sequence[str] | None, lineage_args: Mapping[str, Any]
+) -> tuple[str, str] | None:
+    """Return the two obsm keys of paired data, or None for lineage data.
+
+    Paired data: ``pair_keys`` as given, or, when no lineage argument is given (``lineage_args``, the
+    ``clone_key``, ``condition_key``, ``conditions`` and ``restrict`` that are not None), ``("source",
+    "target")`` when both are in obsm and there is no ``obs['clone']`` nor ``obsm['X_clone']``. A lineage
+    argument given with ``pair_keys`` is refused (it would be ignored).
+    """
+    given = [name for name, value in lineage_args.items() if value is not None]
     if pair_keys is not None:
+        if isinstance(pair_keys, (str, bytes)) or len(tuple(pair_keys)) != 2:
+            raise ValueError(f"pair_keys must name two obsm entries, e.g. ('source', 'target'), got {pair_keys!r}")
         keys = tuple(pair_keys)
-        if len(keys) != 2:
-            raise ValueError(f"pair_keys must name two obsm entries, got {pair_keys!r}")
         missing = [k for k in keys if k not in adata.obsm]
         if missing:
             raise KeyError(f"pair_keys {missing} not found in obsm; available: {list(adata.obsm.keys())}")
+        if given:
+            raise ValueError(
+                f"pair_keys selects paired data (obsm {list(keys)}); {', '.join(given)} apply to lineage data only"
+            )
         return keys  # type: ignore[return-value]
-    has_clones = clone_key in adata.obs.columns or "X_clone" in adata.obsm
+    if given:
+        return None
+    has_clones = DEFAULT_CLONE_KEY in adata.obs.columns or COSPAR_CLONE_KEY in adata.obsm
     if not has_clones and all(k in adata.obsm for k in PAIR_KEYS):
         return PAIR_KEYS
     return None
@@ -129,8 +155,8 @@ def _plan(
     adata: AnnData,
     *,
     pair_keys: Sequence[str] | None,
-    clone_key: str,
-    condition_key: str,
+    clone_key: str | None,
+    condition_key: str | None,
     conditions: Sequence[Any] | None,
     restrict: Mapping[str, Any] | None,
     use_rep: str | None,
@@ -140,7 +166,8 @@ def _plan(
     random_state: Any,
     min_clones: int,
 ) -> _Plan:
-    keys = _resolve_pair_keys(adata, pair_keys, clone_key)
+    lineage = {"clone_key": clone_key, "condition_key": condition_key, "conditions": conditions, "restrict": restrict}
+    keys = _resolve_pair_keys(adata, pair_keys, lineage)
     random_state = root_seed(random_state)  # an int from here on: pairings and fit seeds share one root
     if keys is not None:
         if use_rep is not None or layer is not None:
@@ -148,6 +175,9 @@ def _plan(
         x, y = (get_features(adata, use_rep=k) for k in keys)
         jobs = _paired_jobs(adata.n_obs, n_pairings=n_pairings, n_shuffles=n_shuffles, random_state=random_state)
         return _Plan(x, y, jobs, "n_pairs", adata.n_obs, {"pair_keys": list(keys), "random_state": random_state})
+    # the keys actually read (a default resolves to obs['clone'] / obsm['X_clone'], obs['time'] / obs['time_info'])
+    clone_key = resolve_clone_key(adata, clone_key)
+    condition_key = resolve_time_key(adata, condition_key, "condition_key")
     features = get_features(adata, use_rep=use_rep, layer=layer)
     jobs, (a, b), n_clones = _jobs(
         adata,
@@ -408,8 +438,8 @@ def _warn_if_in_noise(row: pd.Series) -> None:
 def lmi(
     adata: AnnData,
     *,
-    clone_key: str = "clone",
-    condition_key: str = "time",
+    clone_key: str | None = None,
+    condition_key: str | None = None,
     conditions: Sequence[Any] | None = None,
     restrict: Mapping[str, Any] | None = None,
     use_rep: str | None = None,
@@ -447,11 +477,20 @@ def lmi(
     Parameters
     ----------
     adata
-        Lineage-traced cells.
+        Lineage-traced cells, or paired data. A view is read as is and the results are written to it
+        (anndata then makes it an AnnData of its own; the parent is not changed). A backed object
+        (``read_h5ad(..., backed="r")``) gets its ``.X`` read into memory and the results in memory
+        (the file is not changed); ``copy=True`` is refused for it.
     clone_key, condition_key, conditions, restrict
         Which cells to pair: see :func:`bioinfo_mi.pp.shared_clones`. E.g. early vs late time
         (``condition_key="time", conditions=(2, 6)``) or sisters across wells at day 6
-        (``condition_key="well", conditions=(1, 2), restrict={"time": 6}``).
+        (``condition_key="well", conditions=(1, 2), restrict={"time": 6}``). ``clone_key=None`` (the
+        default) reads ``obs['clone']``, else CoSpar's ``obsm['X_clone']``; ``condition_key=None`` reads
+        ``obs['time']``, else CoSpar's ``obs['time_info']``; a key given by name must exist (else
+        ``KeyError``). Without ``conditions``, the two values in time order (an ordered categorical's
+        order, the numbers, or the number in each label: ``"d2"`` before ``"d10"``), or a
+        ``ValueError`` asking for ``conditions`` when they have none. ``params`` stores the keys and
+        values used.
     use_rep, layer
         Features: ``adata.obsm[use_rep]``, ``adata.layers[layer]`` or ``adata.X`` (dense or sparse).
         With LMI, genes (``.X``, a layer) are standardised one by one (the paper's recipe), while a
@@ -493,7 +532,9 @@ def lmi(
         Progress bar over fits.
     pair_keys
         Paired data: the two ``obsm`` entries to relate. Default: ``("source", "target")`` when both
-        exist and the data have no clone annotation, else lineage mode.
+        exist, the data have no clone annotation (``obs['clone']``, ``obsm['X_clone']``) and none of
+        ``clone_key``, ``condition_key``, ``conditions``, ``restrict`` is given; else lineage mode.
+        Given together with any of those four: ``ValueError``.
     fits, cache_dir
         Split one analysis into independent jobs (e.g. one cluster job per pairing, see
         ``workflows/``): a call with ``fits=[i]`` runs only fit ``i`` (positions ``0..n_pairings-1``
@@ -528,7 +569,7 @@ def lmi(
     ``n_shuffles``, which it rests on); ``sem_measures``, what varies between the real fits and so
     what ``mi_sem`` measures; ``n_pairings``, the number of real fits, which is 1 on paired data with a
     method of :data:`bioinfo_mi.api.DETERMINISTIC` (the KSG family: every fit would see the same pairs
-    and return the same number)) and ``"params"`` (every parameter used).
+    and return the same number)) and ``"params"`` (every parameter used, and ``version``, the package's).
 
     With ``attribution``: ``adata.uns[key_added]["attribution"]``, a DataFrame with one row per side
     and feature (:func:`attribution_table`: ``gene``, or ``feature`` for a representation or paired
@@ -537,6 +578,7 @@ def lmi(
     paired data) ``adata.var[key_added + "_attribution_x"]`` and ``[key_added + "_attribution_y"]``,
     the scores of the first and the second condition's cells.
     """
+    check_adata(adata, copy=copy)
     check_positive_int(n_pairings, name="n_pairings")
     check_positive_int(n_shuffles, name="n_shuffles", minimum=0)
     _check_split(fits, cache_dir, random_state)
@@ -589,6 +631,7 @@ def lmi(
         "error_bars": bool(error_bars),
         "attribution": score,
         "estimator_kwds": estimator_options,
+        "version": __version__,
     }
     warn_fits(results)
     summary = _summary(results, varies)
@@ -612,8 +655,8 @@ def lmi(
 def pmi(
     adata: AnnData,
     *,
-    clone_key: str = "clone",
-    condition_key: str = "time",
+    clone_key: str | None = None,
+    condition_key: str | None = None,
     conditions: Sequence[Any] | None = None,
     restrict: Mapping[str, Any] | None = None,
     use_rep: str | None = None,
@@ -652,10 +695,11 @@ def pmi(
     -------
     ``None`` (or the copy). Writes ``adata.obs[key_added]`` (float; NaN for cells never scored, e.g.
     LMI's training half or cells of unshared clones), ``adata.obs[key_added + "_n"]`` (number of
-    pairings that scored the cell) and ``adata.uns[key_added]["params"]``.
+    pairings that scored the cell) and ``adata.uns[key_added]["params"]`` (with ``version``, the package's).
     """
     if side not in ("early", "both"):
         raise ValueError(f"side must be 'early' or 'both', got {side!r}")
+    check_adata(adata, copy=copy)
     check_positive_int(n_pairings, name="n_pairings")
     _check_split(fits, cache_dir, random_state)
     estimator_options = _estimator_kwds(use_rep, method, estimator_kwds, estimator_options, "tl.pmi")
@@ -673,8 +717,12 @@ def pmi(
         random_state=random_state,
         min_clones=min_clones,
     )
-    if "pair_keys" in plan.describe:
-        side = "early"  # one row per pair: the x side's rows are the pairs
+    if "pair_keys" in plan.describe and side != "early":
+        raise ValueError(
+            f"side={side!r} also scores the second condition's cells of lineage data; paired data (obsm "
+            f"{plan.describe['pair_keys']}) has one row per pair, which gets the pair's pMI: use side='early' "
+            "(the default)"
+        )
     plan, _ = _distinct_fits(plan, method)
     results = run_fits(
         plan.x_features,
@@ -709,6 +757,7 @@ def pmi(
         "side": side,
         "method": method,
         "estimator_kwds": estimator_options,
+        "version": __version__,
     }
     target.uns[key_added] = {"params": _plain(params)}
     return target if copy else None

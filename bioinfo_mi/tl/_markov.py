@@ -20,7 +20,17 @@ from scipy import stats
 from .._docs import shared_docs
 from .._fits import check_n_jobs, root_seed, run_fits, warn_fits
 from .._validation import check_positive_int, renamed
-from ..pp.pairing import _check_obs_key, get_features, match_value, sorted_values
+from .._version import __version__
+from ..pp.pairing import (
+    _check_obs_key,
+    check_adata,
+    get_features,
+    match_value,
+    resolve_clone_key,
+    resolve_time_key,
+    show_values,
+    sorted_values,
+)
 from ._lmi import (
     _check_split,
     _estimator_kwds,
@@ -55,12 +65,51 @@ def _check_wells(adata: AnnData, well_key: str) -> pd.Series:
 def _default_wells(adata: AnnData, well_key: str, time_key: str, late: Any) -> tuple[Any, Any]:
     wells = _check_wells(adata, well_key)[(_check_obs_key(adata, time_key, "time_key") == late).to_numpy()].dropna()
     counts = wells.value_counts()
+    counts = counts[counts > 0]  # a categorical lists its unused categories with count 0
     if len(counts) < 2:
         raise ValueError(
-            f"need cells from two wells at {time_key}={late!r}; obs[{well_key!r}] there has {list(counts.index)}"
+            f"need cells from two wells at {time_key}={late!r}; obs[{well_key!r}] there has "
+            f"{show_values(counts.index)} ({int(counts.sum())} cells); pass late= or wells="
         )
-    top = sorted(counts.index[:2].tolist())
+    top = sorted(counts.index[:2].tolist(), key=lambda v: (str(type(v)), v))
     return top[0], top[1]
+
+
+def _given_wells(adata: AnnData, well_key: str, wells: Any) -> tuple[Any, Any]:
+    """Return ``wells`` matched to the stored values of ``obs[well_key]``, or raise naming ``wells``."""
+    col = _check_wells(adata, well_key)
+    if (
+        isinstance(wells, (str, bytes, Mapping, set))
+        or not isinstance(wells, (Sequence, np.ndarray))
+        or len(wells) != 2
+    ):
+        raise ValueError(f"wells must be two values of obs[{well_key!r}], e.g. wells=(1, 2), got {wells!r}")
+    a, b = (match_value(col, w, "wells: value") for w in wells)
+    if a == b:
+        raise ValueError(f"wells must be two different values, got {wells!r}")
+    return a, b
+
+
+def _early_late(time_col: pd.Series, time_key: str, early: Any, late: Any) -> tuple[Any, Any, str]:
+    """Return ``(early, late, origin)``: the given time points matched to the stored values, else the first
+    and the last in time order (:func:`bioinfo_mi.pp.pairing.sorted_values`); ``origin`` says how ``late``
+    was chosen, for the messages of later failures.
+    """
+    times = None
+    if early is None or late is None:
+        times = sorted_values(time_col, hint="pass early= and late= (time points as stored)")
+        if not times:
+            raise ValueError(f"time_key: obs[{time_key!r}] holds no time point (all missing)")
+    origin = "as given" if late is not None else f"the last of {show_values(times)} in time order"  # type: ignore[arg-type]
+    early = times[0] if early is None else match_value(time_col, early, "early")  # type: ignore[index]
+    late = times[-1] if late is None else match_value(time_col, late, "late")  # type: ignore[index]
+    if early == late:
+        raise ValueError(
+            f"time_key: obs[{time_key!r}] has one time point {show_values(times)}; the test needs an early and a late"
+            if times is not None and len(times) == 1
+            else f"early and late name the same time point {early!r}; they must differ"
+        )
+    return early, late, f"{time_key}={late!r} ({origin})"
 
 
 def _dpi_t_test(early_late: np.ndarray, sisters: np.ndarray, shared_var: float) -> tuple[float, float, float]:
@@ -88,8 +137,8 @@ def _dpi_t_test(early_late: np.ndarray, sisters: np.ndarray, shared_var: float) 
 def markov_test(
     adata: AnnData,
     *,
-    clone_key: str = "clone",
-    time_key: str = "time",
+    clone_key: str | None = None,
+    time_key: str | None = None,
     well_key: str = "well",
     early: Any = None,
     late: Any = None,
@@ -141,12 +190,17 @@ def markov_test(
     adata
         Lineage-traced cells with clone, time and well annotations.
     clone_key, time_key, well_key
-        Obs columns (``clone_key`` may also be CoSpar's ``obsm['X_clone']``, used when the obs column is
-        absent; ``time_key="time"`` reads CoSpar's ``obs['time_info']`` when there is no ``time``
-        column; time values may be numbers, strings or categories such as ``"2"``, ``"4"``, ``"6"``).
-        Without the well column the test stops before any fit, naming it.
+        Obs columns. ``clone_key=None`` (the default) reads ``obs['clone']``, else CoSpar's
+        ``obsm['X_clone']`` (also by name, ``clone_key="X_clone"``); ``time_key=None`` reads
+        ``obs['time']``, else CoSpar's ``obs['time_info']``. A key given by name must exist (else
+        ``KeyError``); ``params`` stores the keys used. Time values may be numbers, strings or
+        categories (``"2"``, ``"d2"``, ``"day 2"``). Without the well column the test stops before any
+        fit, naming it.
     early, late
-        Time points; default the smallest and the largest value of ``obs[time_key]``.
+        Time points, each named as :func:`bioinfo_mi.pp.shared_clones` reads ``conditions``; default the
+        first and the last value of ``obs[time_key]`` in time order (an ordered categorical's order, the
+        numbers, or the number in each label: ``"d2"`` before ``"d10"``); a ``ValueError`` asks for
+        ``early=`` and ``late=`` when the values have no such order.
     wells
         The two wells holding the late sisters; default the two most populated wells at ``late``.
     use_rep, layer
@@ -187,23 +241,24 @@ def markov_test(
     and degrees of freedom (see above); the
     pairings re-draw cells of the same clones, so they are not independent replicates and a t-test
     over them overstates the evidence), ``"p_value_welch"`` (the Welch t-test over pairings, kept for
-    comparison), ``"markovian"`` (``p_value >= significance_level``), ``"verdict"`` (a sentence) and ``"params"``.
+    comparison), ``"markovian"`` (``p_value >= significance_level``), ``"verdict"`` (a sentence) and ``"params"``
+    (with ``version``, the package's).
     With ``attribution``, also ``"attribution"``: the table of :func:`bioinfo_mi.tl._lmi.attribution_table`
     for each comparison, stacked, with a ``comparison`` column (sides ``"x"``: early cells or well
     ``wells[0]``, ``"y"``: late cells or well ``wells[1]``; ranks within comparison and side).
     """
+    check_adata(adata, copy=copy)
     check_positive_int(n_pairings, name="n_pairings", minimum=2)
     _check_split(fits, cache_dir, random_state)
     estimator_options = _estimator_kwds(use_rep, method, estimator_kwds, estimator_options, "tl.markov_test")
     score = check_attribution(attribution, method, estimator_options)
     if not 0 < significance_level < 1:
         raise ValueError(f"significance_level must lie in (0, 1), got {significance_level}")
-    time_col = _check_obs_key(adata, time_key, "time_key")
-    times = sorted_values(time_col)  # numeric order also for times stored as strings ("2" < "10")
-    early = times[0] if early is None else match_value(time_col, early, "early")
-    late = times[-1] if late is None else match_value(time_col, late, "late")
+    clone_key = resolve_clone_key(adata, clone_key)  # the keys actually read, stored in params
+    time_key = resolve_time_key(adata, time_key, "time_key")
+    early, late, late_origin = _early_late(adata.obs[time_key], time_key, early, late)
     _check_wells(adata, well_key)
-    wells = _default_wells(adata, well_key, time_key, late) if wells is None else tuple(wells)
+    wells = _default_wells(adata, well_key, time_key, late) if wells is None else _given_wells(adata, well_key, wells)
     features = get_features(adata, use_rep=use_rep, layer=layer)
     common = dict(clone_key=clone_key, n_pairings=n_pairings, n_shuffles=n_shuffles, min_clones=min_clones)
     random_state = root_seed(random_state)  # one int (stored in params) from an int, a Generator or None
@@ -211,9 +266,12 @@ def markov_test(
     jobs_el, _, n_el = _jobs(
         adata, condition_key=time_key, conditions=(early, late), restrict=None, random_state=seed_el, **common
     )
-    jobs_sis, _, n_sis = _jobs(
-        adata, condition_key=well_key, conditions=wells, restrict={time_key: late}, random_state=seed_sis, **common
-    )
+    try:
+        jobs_sis, _, n_sis = _jobs(
+            adata, condition_key=well_key, conditions=wells, restrict={time_key: late}, random_state=seed_sis, **common
+        )
+    except ValueError as err:  # say which late time point the sisters were taken from, and why that one
+        raise ValueError(f"{SISTERS} at late time {late_origin}: {err}; pass late= or wells= to choose others") from err
     jobs = jobs_el + jobs_sis
     results = run_fits(
         features,
@@ -297,6 +355,7 @@ def markov_test(
         "min_clones": min_clones,
         "random_state": random_state,
         "estimator_kwds": estimator_options,
+        "version": __version__,
     }
     target = adata.copy() if copy else adata
     target.uns[key_added] = {

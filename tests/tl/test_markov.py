@@ -59,6 +59,7 @@ def test_markov_verdict(hidden):
     assert res["markovian"] is (not hidden)
     assert (res["p_value"] < 0.05) is hidden
     assert res["params"]["wells"] == [1, 2] and res["params"]["early"] == 2.0
+    assert res["params"]["version"] == bm.__version__
     shuffled = res["table"][res["table"].shuffled]
     assert shuffled.estimate.abs().mean() < 0.1
     assert ("not Markovian" in res["verdict"]) is hidden

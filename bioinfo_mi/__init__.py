@@ -1,11 +1,10 @@
 """bioinfo_mi: mutual information between high-dimensional biological variables, in bits."""
 
-from . import benchmark, datasets, estimators, pl, pp, tl
+from . import benchmark, datasets, estimators, pl, pp, tl, uncertainty
 from ._validation import EstimateWarning
+from ._version import __version__
 from .api import METHODS, mi
 from .estimators import LMIResult, MIResult
-
-__version__ = "0.1.0"
 
 __all__ = [
     "mi",
@@ -19,5 +18,6 @@ __all__ = [
     "pl",
     "pp",
     "tl",
+    "uncertainty",
     "__version__",
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 import warnings
@@ -16,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .._docs import shared_docs
-from .._fits import check_n_jobs, run_parallel
+from .._fits import cache_key, check_n_jobs, load_json, run_parallel, save_json
 from .._validation import check_positive_int
 from ..api import METHODS, mi
 from .tasks import Task
@@ -85,19 +84,29 @@ def sample_task(task: Task, seed: int = 0, random_state: int = 0) -> tuple[np.nd
 
 
 def _cache_file(folder: Path, random_state: int, task: Task, seed: int, estimator: Estimator) -> Path:
-    key = json.dumps(
-        [
-            random_state,
-            task.name,
-            task.n_samples,
-            task.true_mi,
-            seed,
-            estimator.name,
-            estimator.method,
-            sorted((k, repr(v)) for k, v in estimator.options.items()),
-        ]
+    """Return the fit's file, named by the package's one cache key (:func:`bioinfo_mi._fits.cache_key`): package
+    version, method, options, the method's defaults, the estimator's seed and the data, here the task (name,
+    sampler, size, truth, parameters) and the seed it is drawn with.
+    """
+    data_seed, est_seed = _seeds(random_state, task, seed, estimator)
+    data = {
+        "sampler": task.sampler,
+        "n_samples": task.n_samples,
+        "true_mi": task.true_mi,
+        "params": dict(task.params),
+        "data_seed": data_seed,
+    }
+    key = cache_key(
+        method=estimator.method, options=estimator.options, seed=est_seed, data=f"task {task.name}", extra=data
     )
-    return folder / f"{hashlib.blake2b(key.encode(), digest_size=16).hexdigest()}.json"
+    return folder / f"{key}.json"
+
+
+def _load_fit(path: Path) -> dict[str, Any]:
+    res = load_json(path, ("estimate", "seconds", "error"))
+    if not isinstance(res["estimate"], float) or not isinstance(res["error"], str):
+        raise ValueError(f"estimate {res['estimate']!r} or error {res['error']!r} of the wrong type")
+    return res
 
 
 def _run_one(task: Task, seed: int, estimator: Estimator, random_state: int, on_error: str) -> dict[str, Any]:
@@ -147,7 +156,11 @@ def run_benchmark(
     {n_jobs}
     cache_dir
         Folder with one small JSON file per finished fit; a rerun skips finished fits, so an
-        interrupted benchmark resumes where it stopped.
+        interrupted benchmark resumes where it stopped. A file is named by the package's one cache key
+        (:func:`bioinfo_mi._fits.cache_key`: package version, method, options and the method's
+        defaults, the estimator's seed, the task and its data seed), so a fit of another version or
+        other defaults is never reused; a file that cannot be read (truncated, garbled) is refitted
+        and overwritten, with a warning naming it. Failed fits are not stored.
     on_error
         ``"record"``: a failing fit gets estimate NaN, its message in the ``error`` column and a
         warning; ``"raise"``: the exception propagates.
@@ -187,8 +200,8 @@ def run_benchmark(
         progress=progress,
         desc="benchmark fits",
         cache=paths,
-        load=lambda p: json.loads(p.read_text()),
-        save=lambda p, res: p.write_text(json.dumps(res)),
+        load=_load_fit,
+        save=save_json,
         keep=lambda res: not res["error"],
     )
     rows = []

@@ -18,7 +18,6 @@ ROC), and tabulate (``_tabulate``).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -31,8 +30,19 @@ from anndata import AnnData
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from .._docs import shared_docs
-from .._fits import check_n_jobs, root_seed, run_parallel
+from .._fits import (
+    cache_key,
+    check_n_jobs,
+    fingerprint,
+    load_arrays,
+    method_defaults,
+    root_seed,
+    run_parallel,
+    save_arrays,
+    signature_defaults,
+)
 from .._validation import EstimateWarning, check_positive_int, renamed
+from .._version import __version__
 from ..api import mi
 from ..estimators._knn import density_ratio_grid
 from ..estimators._roles import role_log_ratios
@@ -143,14 +153,44 @@ def _evaluate(result: dict[str, Any], held_out: np.ndarray, roles: pd.Series | N
 
 
 def _cache_path(
-    folder: Path, embeddings: pd.DataFrame, sources: np.ndarray, targets: np.ndarray, split: HoldoutSplit, key: str
+    folder: Path,
+    embeddings: pd.DataFrame,
+    sources: np.ndarray,
+    targets: np.ndarray,
+    split: HoldoutSplit,
+    settings: dict[str, Any],
+    defaults: dict[str, Any],
 ) -> Path:
-    h = hashlib.blake2b(digest_size=16)
-    h.update(np.ascontiguousarray(embeddings.to_numpy(dtype=np.float32)).tobytes())
-    for ids in (embeddings.index.astype(str).to_numpy(), sources, targets, split.held_out):
-        h.update("\x1f".join(ids.tolist()).encode())
-    h.update(f"{split.seed}|{key}".encode())
-    return folder / f"{h.hexdigest()}.npz"
+    """Return the split's file, named by the package's one cache key (:func:`bioinfo_mi._fits.cache_key`)."""
+    key = cache_key(
+        method="lmi",
+        options=settings["options"],
+        seed=split.seed,
+        data=fingerprint(embeddings),
+        rows=(sources, targets, split.held_out),
+        defaults=defaults,
+        extra={name: settings[name] for name in ("k", "role_neighbors", "normalize", "clip")},
+    )
+    return folder / f"{key}.npz"
+
+
+def _load_split(path: Path, split: HoldoutSplit) -> dict[str, Any]:
+    """Read one split's scores from the cache, checked against the split (every field, every shape)."""
+    h = len(split.held_out)
+    shapes = {
+        "split": (),
+        "density_ratio": (h, h),
+        "log_source": (h,),
+        "log_target": (h,),
+        "cosine": (h, h),
+        "labels": (h, h),
+        "n_train_pairs": (),
+        "mi_train": (),
+    }
+    arrays = load_arrays(path, shapes)
+    if int(arrays["split"]) != split.split:
+        raise ValueError(f"holds split {int(arrays['split'])}, not {split.split}")
+    return {name: arrays[name] if len(shape) else arrays[name].item() for name, shape in shapes.items()}
 
 
 @renamed(chunk_size="max_elements")
@@ -239,7 +279,13 @@ def interaction_roc(
     splits, cache_dir
         Split the evaluation into independent jobs, as ``fits`` in :func:`bioinfo_mi.tl.lmi`:
         ``splits=[i]`` runs split ``i`` into ``cache_dir`` and returns None; a final call without
-        ``splits`` assembles every split from the cache.
+        ``splits`` assembles every split from the cache. A ``cache_dir`` alone makes an interrupted
+        run resumable. Each split's file is named by the package's one cache key
+        (:func:`bioinfo_mi._fits.cache_key`): the package version, the LMI options and defaults
+        (and those of the scoring steps), ``k``, ``role_neighbors``, ``normalize``, ``clip``, the
+        split's seed and held-out proteins, the pairs and the embeddings; a split of another version
+        or other settings is never reused. A file that cannot be read as the split's scores
+        (truncated, garbled, wrong shapes) is refitted and overwritten, with a warning naming it.
     estimator_kwds
         Options of LMI (e.g. ``{"preset": "paper", "epochs": 50}``), checked before any fit as in
         :func:`bioinfo_mi.tl.lmi`.
@@ -255,10 +301,10 @@ def interaction_roc(
     training pairs, bits), with ``n_candidates`` equal to ``n_holdout**2`` for ``candidates="all"``;
     ``"curves"`` (DataFrame ``split``, ``score`` in {``score``, ``"density_ratio"``, ``"cosine"``},
     ``fpr``, ``tpr``: each ROC curve on a fixed FPR grid); ``"holdout"`` (DataFrame ``split``,
-    ``protein_id``); ``"params"``. A split whose candidates hold no annotated pair (or only
-    annotated pairs) gets AUC NaN. The cache holds the scores of every ordered held-out pair, so
-    one cache serves any ``candidates`` and ``score``. With ``splits`` nothing is written and
-    ``None`` is returned.
+    ``protein_id``); ``"params"`` (every parameter used, and ``version``, the package version). A
+    split whose candidates hold no annotated pair (or only annotated pairs) gets AUC NaN. The cache
+    holds the scores of every ordered held-out pair, so one cache serves any ``candidates`` and
+    ``score``. With ``splits`` nothing is written and ``None`` is returned.
     """
     k = check_positive_int(k, name="k")
     max_elements = check_positive_int(max_elements, name="max_elements")
@@ -314,6 +360,7 @@ def interaction_roc(
         "clip": float("inf") if clip is None else clip,
         "random_state": random_state,
         "estimator_kwds": estimator_options,
+        "version": __version__,
     }
     result = _tabulate(evaluated, plan, score, params)
     adata = pairs.copy() if copy else pairs
@@ -343,23 +390,17 @@ def _fit_splits(
     cache_dir: str | os.PathLike | None,
 ) -> list[dict[str, Any]]:
     """Step 2 for every split in ``todo``, through the repeated-fit layer (parallel, cached)."""
-    key = repr(
-        sorted(
-            {
-                **settings["options"],
-                **{name: settings[name] for name in ("k", "role_neighbors", "normalize", "clip")},
-            }.items()
-        )
-    )
     paths: list[Path | None] = [None] * len(todo)
     if cache_dir is not None:
         folder = Path(cache_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        paths = [_cache_path(folder, embeddings, sources, targets, split, key) for split in todo]
-
-    def load(path: Path) -> dict[str, Any]:
-        with np.load(path, allow_pickle=False) as f:
-            return {name: (f[name] if f[name].ndim else f[name].item()) for name in f.files}
+        # besides LMI's, the defaults of the steps that score a split
+        defaults = {
+            **method_defaults("lmi"),
+            **signature_defaults(split_arrays, normalize_embeddings, density_ratio_grid, role_log_ratios),
+        }
+        paths = [_cache_path(folder, embeddings, sources, targets, split, settings, defaults) for split in todo]
+    by_path = {path: split for path, split in zip(paths, todo, strict=True) if path is not None}
 
     calls = [
         (
@@ -384,8 +425,8 @@ def _fit_splits(
         desc="interaction splits",
         unit="split",
         cache=paths,
-        load=load,
-        save=lambda path, res: np.savez(path, **res),
+        load=lambda path: _load_split(path, by_path[path]),
+        save=save_arrays,
     )
 
 

@@ -541,7 +541,10 @@ def lmi(
         are the real pairings, then the shuffles) into ``cache_dir`` and writes nothing to
         ``adata``; a final call with the same arguments and no ``fits`` reads every finished fit from
         ``cache_dir`` and writes the results, identical to a single call. A ``cache_dir`` alone
-        makes an interrupted run resumable. Cached fits are keyed by their data, seed and options.
+        makes an interrupted run resumable. A fit's file is named by a hash of everything that decides
+        its numbers (the package version, the data, rows, seed, method, options and the estimator's
+        defaults), so an upgrade or a changed option never reuses an old fit; a truncated or corrupt
+        file is refitted with a warning, never read as a result.
     estimator_kwds
         Options of the estimator ``method`` (e.g. ``{"preset": "paper", "epochs": 50}``; the names
         :func:`bioinfo_mi.mi` takes for that method, and ``transform``), checked before any fit: an

@@ -16,7 +16,7 @@ from .estimators import _knn as knn
 from .estimators import _lmi
 from .estimators import _neural as neural
 from .estimators import _normalization as normalization
-from .estimators._auto import auto
+from .estimators._auto import MIN_SAMPLES, auto, warn_few_samples
 from .estimators._calibrated import ksg_calibrated
 from .estimators._copula import apply_transform, check_transform
 from .estimators._result import MIResult
@@ -177,6 +177,8 @@ def mi(
     trains = "progress" in method_options(method)  # the estimator has a training bar of its own
     main_options = {**options, "progress": True} if progress and trains and "progress" not in options else options
     res = METHODS[method.lower()](x, y, random_state=random_state, **main_options)
+    if res.n_samples < MIN_SAMPLES:
+        warn_few_samples(res, method.lower())
     if transform is not None:
         res.params["transform"] = transform
     if repeated:

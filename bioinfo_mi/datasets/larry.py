@@ -315,7 +315,9 @@ def read_larry(
       in their order, CoSpar's layout;
     - ``uns['larry']``: ``experiment``, ``files`` (role -> file name read; ``neutrophil_pseudotime``
       is ``""`` when absent), ``folder``, ``n_cells_total``, ``n_clones``,
-      ``clone_matrix_transposed``, ``drop_unassigned``, ``uppercase_genes``.
+      ``clone_matrix_transposed``, ``drop_unassigned``, ``uppercase_genes``;
+    - ``uns['bioinfo_mi_X']``: ``"normalized_counts"``, so that :func:`bioinfo_mi.pp.preprocess`
+      accepts these non-integer counts and normalises them again, as the paper did.
 
     Raises
     ------
@@ -440,7 +442,8 @@ def read_larry(
                 "n_clones": int(clones.shape[1]),
                 "drop_unassigned": bool(drop_unassigned),
                 "uppercase_genes": bool(uppercase_genes),
-            }
+            },
+            "bioinfo_mi_X": "normalized_counts",  # what .X holds, read by pp.preprocess (counts="auto")
         },
     )
     return adata

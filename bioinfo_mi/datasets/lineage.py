@@ -147,7 +147,8 @@ def simulate_lineage(
     clone-level truth ``true_clone_state`` (``s``) and ``true_hidden_fate`` (``h``; NaN without the
     hidden fate and for unbarcoded cells); obsm
     ``X_spring`` and ``X_clone``; ``uns['simulation']`` with the parameters, the gene counts per
-    program and the state-level MIs. The ground truth per gene in ``var``:
+    program and the state-level MIs; ``uns['bioinfo_mi_X'] = "normalized_counts"`` (what ``X`` holds,
+    read by :func:`bioinfo_mi.pp.preprocess`). The ground truth per gene in ``var``:
 
     - ``program`` (categorical): ``"clone_state"``, ``"hidden_fate"``, ``"clone_state+hidden_fate"``
       (the shared layout), ``"cell_cycle"`` or ``"none"``; with ``hidden_fate=False`` the ``z_1``
@@ -356,6 +357,7 @@ def simulate_lineage(
         "n_day6_only_genes": len(late_only),
         **lineage_state_mi(sigma_early, sigma_late, sigma_fate, hidden_fate),
     }
+    adata.uns["bioinfo_mi_X"] = "normalized_counts"  # what .X holds, read by pp.preprocess (counts="auto")
     return adata
 
 

@@ -250,7 +250,7 @@ def test_auto_uses_plain_ksg_on_mostly_discrete_columns():
     assert res.mi == bm.mi(x, y, method="ksg", random_state=0).mi
     cont = bm.mi(x + rng.normal(size=x.shape), y + rng.normal(size=y.shape), random_state=0)
     assert cont.method == "ksg-calibrated" and cont.extra["auto"]["discrete"] is False
-    assert choose_method(1000, 6, discrete=True) == "ksg" and choose_method(10, 6, discrete=True) == "lmi"
+    assert choose_method(1000, 6, discrete=True) == "ksg" and choose_method(100, 60, discrete=True) == "lmi"
     # 2-10 samples per dimension: plain KSG on discrete columns (digits: LMI learns little from a few
     # hundred tied samples), LMI on continuous ones and below 2 per dimension
     assert choose_method(300, 128, discrete=True) == "ksg" and choose_method(300, 128) == "lmi"

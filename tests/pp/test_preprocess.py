@@ -1,14 +1,18 @@
 """Expression preprocessing of Appendix A.4.2 (normalise, log1p, HVG, scale) through scanpy."""
 
+from pathlib import Path
+
 import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
 import scanpy as sc
+import scipy.io
 import scipy.sparse as sp
 
+import bioinfo_mi as bm
 from bioinfo_mi.pp import preprocess
-from bioinfo_mi.pp.preprocess import UNS_KEY
+from bioinfo_mi.pp.preprocess import UNS_KEY, X_CONTENT_KEY
 
 N_CELLS, N_GENES, N_TOP = 300, 200, 50
 
@@ -139,6 +143,7 @@ def test_n_top_genes_not_integer(adata):
 def test_already_scaled_data_raise(adata):
     sc.pp.log1p(adata)
     sc.pp.scale(adata)
+    del adata.uns["log1p"]  # scaled values without scanpy's mark: caught by their negative values
     with pytest.raises(ValueError, match="already scaled/log-transformed"):
         preprocess(adata, n_top_genes=N_TOP)
 
@@ -171,3 +176,207 @@ def test_view_in_place_becomes_actual(adata):
     assert not view.is_view
     assert view.shape == (100, N_TOP)
     assert adata.shape == (N_CELLS, N_GENES)
+
+
+# ---------------------------------------------------------------------------------------------
+# input that is not raw counts; layers never overwritten (issue 27, item 6)
+# ---------------------------------------------------------------------------------------------
+
+
+def _scanpy_state(adata):
+    """The usual scanpy object: raw counts in layers['counts'], log-normalised values in .X."""
+    adata.layers["counts"] = adata.X.copy()
+    sc.pp.normalize_total(adata, target_sum=1e4)
+    sc.pp.log1p(adata)
+    return adata
+
+
+def _snapshot(adata):
+    return {
+        "shape": adata.shape,
+        "X": _dense(adata.X).copy(),
+        "layers": {key: _dense(value).copy() for key, value in adata.layers.items()},
+        "uns": sorted(adata.uns),
+        "var_names": list(adata.var_names),
+    }
+
+
+def _assert_unchanged(adata, before):
+    assert adata.shape == before["shape"]
+    np.testing.assert_array_equal(_dense(adata.X), before["X"])
+    assert sorted(adata.layers) == sorted(before["layers"])
+    for key, value in before["layers"].items():
+        np.testing.assert_array_equal(_dense(adata.layers[key]), value)
+    assert sorted(adata.uns) == before["uns"]
+    assert list(adata.var_names) == before["var_names"]
+
+
+def test_log_transformed_x_raises_before_any_change(adata):
+    """Log values in .X (uns['log1p']) are not logged a second time and layers['counts'] keeps the counts."""
+    adata = _scanpy_state(adata)
+    before = _snapshot(adata)
+    with pytest.raises(ValueError, match=r"uns\['log1p'\] is present.*layer='counts'"):
+        preprocess(adata, n_top_genes=N_TOP)
+    _assert_unchanged(adata, before)
+
+
+def test_log_values_without_scanpy_mark_caught_as_non_integer(adata):
+    adata = _scanpy_state(adata)
+    del adata.uns["log1p"], adata.layers["counts"]
+    before = _snapshot(adata)
+    with pytest.raises(ValueError, match="non-integer values.*typical of log-transformed data"):
+        preprocess(adata, n_top_genes=N_TOP)
+    _assert_unchanged(adata, before)
+
+
+def test_layer_preprocesses_the_counts_of_the_usual_scanpy_object(adata):
+    ref = preprocess(adata, n_top_genes=N_TOP, copy=True)
+    state = _scanpy_state(adata.copy())
+    out = preprocess(state, layer="counts", n_top_genes=N_TOP, copy=True)
+    assert list(out.var_names) == list(ref.var_names)
+    np.testing.assert_allclose(_dense(out.X), _dense(ref.X), rtol=1e-5, atol=1e-6)
+    # the counts layer still holds the raw counts (on the selected genes), not log values
+    np.testing.assert_array_equal(_dense(out.layers["counts"]), _dense(adata[:, out.var_names].X))
+    params = out.uns[UNS_KEY]
+    assert (params["layer"], params["layer_counts"], params["counts"]) == ("counts", "counts", "raw")
+    assert out.uns["log1p"] == ref.uns["log1p"]
+
+
+def test_layer_in_place_on_a_view(adata):
+    state = _scanpy_state(adata.copy())
+    view = state[:150]
+    ref = preprocess(adata[:150].copy(), n_top_genes=N_TOP, copy=True)
+    preprocess(view, layer="counts", n_top_genes=N_TOP)
+    assert not view.is_view and list(view.var_names) == list(ref.var_names)
+    np.testing.assert_allclose(view.X, ref.X, rtol=1e-5, atol=1e-6)
+    assert state.shape == (N_CELLS, N_GENES) and "log1p" in state.uns and UNS_KEY not in state.uns
+
+
+def test_existing_counts_layer_is_never_overwritten(adata):
+    other = adata.X.copy() * 2
+    adata.layers["counts"] = other
+    before = _snapshot(adata)
+    with pytest.raises(ValueError, match=r"adata.layers\['counts'\] already exists.*never overwrites"):
+        preprocess(adata, n_top_genes=N_TOP)
+    _assert_unchanged(adata, before)
+    out = preprocess(adata, n_top_genes=N_TOP, layer_counts="input", copy=True)
+    np.testing.assert_array_equal(
+        _dense(out.layers["counts"]), _dense(other[:, adata.var_names.get_indexer(out.var_names)])
+    )
+    np.testing.assert_array_equal(_dense(out.layers["input"]), _dense(adata[:, out.var_names].X))
+
+
+def test_explicit_layer_counts_other_than_layer_is_not_overwritten(adata):
+    adata.layers["raw"] = adata.X.copy()
+    adata.layers["spliced"] = adata.X.copy() * 3
+    with pytest.raises(ValueError, match=r"adata.layers\['spliced'\] already exists"):
+        preprocess(adata, layer="raw", layer_counts="spliced", n_top_genes=N_TOP)
+    out = preprocess(adata, layer="raw", layer_counts="kept", n_top_genes=N_TOP, copy=True)
+    np.testing.assert_array_equal(_dense(out.layers["kept"]), _dense(out.layers["raw"]))
+
+
+def test_preprocessing_twice_raises(adata):
+    preprocess(adata, n_top_genes=N_TOP)
+    before = _snapshot(adata)
+    with pytest.raises(ValueError, match="already preprocessed"):
+        preprocess(adata, n_top_genes=N_TOP)
+    with pytest.raises(ValueError, match="already preprocessed"):
+        preprocess(adata, layer="counts", n_top_genes=N_TOP)
+    _assert_unchanged(adata, before)
+
+
+def _normalised(adata):
+    x = _dense(adata.X).astype(np.float64)
+    adata.X = sp.csr_matrix((x / np.maximum(x.sum(axis=1, keepdims=True), 1) * 1000).astype(np.float32))
+    return adata
+
+
+def test_normalised_counts_need_the_opt_in(adata):
+    adata = _normalised(adata)
+    before = _snapshot(adata)
+    with pytest.raises(ValueError, match="non-integer values.*counts='normalized'"):
+        preprocess(adata, n_top_genes=N_TOP)
+    with pytest.raises(ValueError, match="non-integer"):
+        preprocess(adata, counts="raw", n_top_genes=N_TOP)
+    _assert_unchanged(adata, before)
+    out = preprocess(adata, counts="normalized", n_top_genes=N_TOP, copy=True)
+    ref = adata.copy()
+    sc.pp.normalize_total(ref, target_sum=1e4)
+    sc.pp.log1p(ref)
+    sc.pp.highly_variable_genes(ref, n_top_genes=N_TOP, flavor="seurat", subset=True)
+    sc.pp.scale(ref, max_value=10)
+    np.testing.assert_allclose(_dense(out.X), _dense(ref.X), rtol=1e-5, atol=1e-6)
+    assert out.uns[UNS_KEY]["counts"] == "normalized"
+
+
+def test_loader_flag_declares_normalised_counts(adata):
+    adata = _normalised(adata)
+    adata.uns[X_CONTENT_KEY] = "normalized_counts"
+    out = preprocess(adata, n_top_genes=N_TOP, copy=True)
+    assert out.uns[UNS_KEY]["counts"] == "normalized"
+    assert X_CONTENT_KEY not in out.uns  # .X holds scaled values now
+    assert adata.uns[X_CONTENT_KEY] == "normalized_counts"  # copy=True: input untouched
+    with pytest.raises(ValueError, match="non-integer"):  # a typed counts='raw' is not replaced by the flag
+        preprocess(adata, counts="raw", n_top_genes=N_TOP)
+
+
+def test_non_integer_value_found_in_the_last_row():
+    adata = _counts(sparse=False)
+    adata.X[-1, 5] = 2.5
+    with pytest.raises(ValueError, match=r"non-integer values \(e.g. 2.5"):
+        preprocess(adata, n_top_genes=N_TOP)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"layer": "nope"}, KeyError, r"layer 'nope' not found in adata.layers; available: \['counts'\]"),
+        ({"layer": 3}, TypeError, "layer must be"),
+        ({"counts": "log"}, ValueError, "counts must be one of"),
+    ],
+)
+def test_bad_layer_and_counts_arguments(adata, kwargs, error, match):
+    adata.layers["counts"] = adata.X.copy()
+    with pytest.raises(error, match=match):
+        preprocess(adata, n_top_genes=N_TOP, **kwargs)
+
+
+def test_simulate_lineage_output_is_preprocessed():
+    adata = bm.datasets.simulate_lineage(n_clones=40, n_genes=80, random_state=0)
+    assert adata.uns[X_CONTENT_KEY] == "normalized_counts"
+    preprocess(adata, n_top_genes=40)
+    assert adata.uns[UNS_KEY]["counts"] == "normalized" and "counts" in adata.layers
+
+
+def _write_larry(folder: Path, adata) -> None:
+    """The four required in-vitro LARRY files, from simulated normalised counts."""
+    folder.mkdir()
+    prefix = "stateFate_inVitro_"
+    scipy.io.mmwrite(str(folder / f"{prefix}normed_counts.mtx"), sp.coo_matrix(adata.X))
+    scipy.io.mmwrite(str(folder / f"{prefix}clone_matrix.mtx"), sp.coo_matrix(adata.obsm["X_clone"]))
+    (folder / f"{prefix}gene_names.txt").write_text("\n".join(adata.var_names) + "\n")
+    meta = pd.DataFrame(
+        {
+            "Library": "d2",
+            "Cell barcode": [f"AC-{i}" for i in range(adata.n_obs)],
+            "Time point": adata.obs["time"].to_numpy(),
+            "Starting population": "Lin-Kit+",
+            "Cell type annotation": adata.obs["cell_type"].astype(str).to_numpy(),
+            "Well": adata.obs["well"].to_numpy(),
+            "SPRING-x": 0.0,
+            "SPRING-y": 0.0,
+        }
+    )
+    meta.to_csv(folder / f"{prefix}metadata.txt", sep="\t", index=False)
+
+
+def test_read_larry_output_is_preprocessed(tmp_path):
+    """LARRY's published counts are normalised (non-integer); the paper normalised them again."""
+    sim = bm.datasets.simulate_lineage(n_clones=40, n_genes=80, random_state=0)
+    _write_larry(tmp_path / "larry", sim)
+    larry = bm.datasets.read_larry(tmp_path / "larry")
+    assert larry.uns[X_CONTENT_KEY] == "normalized_counts"
+    larry = larry[larry.obs["clone"].notna()].copy()
+    out = preprocess(larry, n_top_genes=40, copy=True)
+    assert out.uns[UNS_KEY]["counts"] == "normalized"
+    np.testing.assert_array_equal(_dense(out.layers["counts"]), _dense(larry[:, out.var_names].X))

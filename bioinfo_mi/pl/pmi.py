@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 import pandas as pd
 from anndata import AnnData
@@ -57,7 +59,8 @@ def pmi_trend(
         Drop cells with a smaller pseudotime; default keep all.
     marker
         Pseudotime at which to draw a dashed vertical line; default none. It must lie within the
-        scored cells' pseudotime range (a line where there are no data would mislead).
+        scored cells' pseudotime range (a line where there are no data would mislead); otherwise a
+        ``ValueError`` names the range, before anything is drawn.
     {plot}
 
     Returns
@@ -79,17 +82,20 @@ def pmi_trend(
         )
     order = np.argsort(pseudotime[keep], kind="stable")
     x, y = pseudotime[keep][order], pmi[keep][order]
+    if marker is not None:  # checked before anything is drawn: a bad call leaves no half-drawn figure
+        if isinstance(marker, bool) or not isinstance(marker, Real):
+            raise TypeError(f"marker must be a pseudotime (a real number) or None, got {marker!r}")
+        if not (x[0] <= marker <= x[-1]):
+            raise ValueError(
+                f"marker={marker!r} lies outside the scored cells' pseudotime "
+                f"[{x[0]:.4g}, {x[-1]:.4g}] ({pseudotime_key!r}); give a pseudotime within the data or None"
+            )
     smooth = pd.Series(y).rolling(window, center=True).mean().to_numpy()
 
     ax = new_axes(ax, figsize=(5.0, 3.5))
     ax.scatter(x, y, s=4, color="C0", alpha=0.15, linewidths=0, rasterized=True, label="cells")
     ax.plot(x, smooth, color="C0", linewidth=2, label=f"rolling mean ({window} cells)")
     if marker is not None:
-        if not (x[0] <= marker <= x[-1]):
-            raise ValueError(
-                f"marker={marker!r} lies outside the scored cells' pseudotime "
-                f"[{x[0]:.4g}, {x[-1]:.4g}]; give a pseudotime within the data or None"
-            )
         ax.axvline(marker, color="k", linestyle="--", linewidth=1)
     ax.set_xlabel(pseudotime_key)
     ax.set_ylabel("pMI (bits)")

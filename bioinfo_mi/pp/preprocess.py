@@ -26,6 +26,9 @@ from .._validation import check_positive_int
 
 __all__ = ["preprocess", "UNS_KEY", "X_CONTENT_KEY"]
 
+#: highly variable genes kept by default (the paper's number; every gene of an object with fewer)
+DEFAULT_N_TOP_GENES = 1000
+
 #: Key of ``adata.uns`` under which :func:`preprocess` records its parameters.
 UNS_KEY = "bioinfo_mi_preprocess"
 #: Key of ``adata.uns`` saying what ``.X`` holds when it is not raw counts. The loaders of total-count
@@ -48,7 +51,7 @@ def preprocess(
     layer: str | None = None,
     counts: str = "auto",
     target_sum: float = 1e4,
-    n_top_genes: int = 1000,
+    n_top_genes: int | None = None,
     max_value: float | None = 10.0,
     flavor: str = "seurat",
     layer_counts: str | None = None,
@@ -91,7 +94,9 @@ def preprocess(
     target_sum
         Total counts per cell after normalisation (paper: 1e4). Must be positive and finite.
     n_top_genes
-        Number of highly variable genes kept (paper: 1000); between 1 and ``adata.n_vars``.
+        Number of highly variable genes kept, between 1 and ``adata.n_vars``. ``None`` (default): the
+        paper's 1000, or every gene of an object with fewer (a given number above ``adata.n_vars``
+        raises).
         As in scanpy, ties at the cut-off can keep a few more genes and genes with undefined
         dispersion (constant genes) are never selected, so fewer can be kept.
     max_value
@@ -144,6 +149,8 @@ def preprocess(
     """
     if not isinstance(adata, AnnData):
         raise TypeError(f"adata must be an AnnData, got {type(adata).__name__}")
+    if n_top_genes is None:
+        n_top_genes = min(DEFAULT_N_TOP_GENES, adata.n_vars)
     n_top_genes = check_positive_int(n_top_genes, name="n_top_genes")
     if n_top_genes > adata.n_vars:
         raise ValueError(

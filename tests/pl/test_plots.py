@@ -195,6 +195,15 @@ def test_pmi_trend_errors(adata):
         bm.pl.pmi_trend(adata, window=20, marker=9e4)  # no line where there are no data
 
 
+def test_pmi_trend_checks_marker_before_drawing(adata):
+    plt.close("all")
+    with pytest.raises(ValueError, match=r"marker=90000.0 .* \[.*\] \('neutrophil_pseudotime'\)"):
+        bm.pl.pmi_trend(adata, window=20, marker=9e4)
+    with pytest.raises(TypeError, match="marker must be a pseudotime"):
+        bm.pl.pmi_trend(adata, window=20, marker="35e3")
+    assert plt.get_fignums() == []  # no half-drawn figure left behind
+
+
 def test_pmi_embedding(adata, tmp_path):
     before = snapshot(adata)
     ax = bm.pl.pmi_embedding(adata, basis="spring", save=tmp_path / "emb.png")

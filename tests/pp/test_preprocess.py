@@ -380,3 +380,12 @@ def test_read_larry_output_is_preprocessed(tmp_path):
     out = preprocess(larry, n_top_genes=40, copy=True)
     assert out.uns[UNS_KEY]["counts"] == "normalized"
     np.testing.assert_array_equal(_dense(out.layers["counts"]), _dense(larry[:, out.var_names].X))
+
+
+def test_default_n_top_genes_on_fewer_genes_keeps_them_all():
+    """The default (the paper's 1000) raised on a 100-gene object; a number the user gives still does."""
+    adata = bm.datasets.simulate_lineage(n_clones=60, n_genes=100, random_state=0)
+    out = bm.pp.preprocess(adata, copy=True)
+    assert out.uns["bioinfo_mi_preprocess"]["n_top_genes"] == 100 and out.n_vars <= 100
+    with pytest.raises(ValueError, match="n_top_genes=1000 exceeds"):
+        bm.pp.preprocess(adata, n_top_genes=1000, copy=True)

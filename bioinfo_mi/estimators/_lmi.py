@@ -23,6 +23,8 @@ better behaved with a few hundred samples and tens of features. The lower bound 
 encoder's narrowest hidden layer (L/4 = 64) well above the 8 latent units: with L = 64 (bound 64,
 used before) LMI underestimated by 0.36 bit on average at d = 10, k = 3 on the Gaussian grid (MSE
 0.190, against 0.113 with 256; ``benchmarks/bench_lmi_width.py``, docs/benchmarks.md).
+Below 10 held-out samples per KSG dimension (N < 320 at 8 per variable) ``"default"`` also
+shrinks the latent size unless the user gives one (``lmi``, parameter ``latent_dim``).
 """
 
 from __future__ import annotations
@@ -388,6 +390,24 @@ NULL_R2 = 2.0
 #: samples per latent dimension that KSG needs on the estimation half (the rule of ``method="auto"``)
 SAMPLES_PER_DIM = 10
 
+#: smallest latent size per variable that the default preset adapts down to: 1 keeps one dimension of
+#: the dependence only (on Algorithm 4 with rank 2 at N = 60 it read -0.15 bit where 2 read 0.65;
+#: benchmarks/bench_small_n_latent.py)
+MIN_ADAPTED_LATENT = 2
+
+
+def _adapted_latent_dim(n_est: int, n_features: tuple[int, int], latent_dim: int) -> int:
+    """Latent size per variable of ``preset="default"`` when the user gives none.
+
+    ``latent_dim`` (the preset's 8) is kept whenever the held-out half has ``SAMPLES_PER_DIM`` samples
+    per KSG dimension (``n_est >= SAMPLES_PER_DIM * 2 * min(latent_dim, max(n_features))``, the level
+    of the "few-samples" warning); below it the size is
+    ``clip(n_est // (2 * SAMPLES_PER_DIM), MIN_ADAPTED_LATENT, latent_dim)``.
+    """
+    if n_est >= SAMPLES_PER_DIM * 2 * min(latent_dim, max(n_features)):
+        return latent_dim
+    return int(np.clip(n_est // (2 * SAMPLES_PER_DIM), min(MIN_ADAPTED_LATENT, latent_dim), latent_dim))
+
 
 def _diagnose(
     estimate: float,
@@ -397,6 +417,7 @@ def _diagnose(
     n_est: int,
     latent_dim: int,
     n_features: tuple[int, int],
+    latent_dim_rule: str = "given",
 ) -> None:
     """Warn (:class:`~bioinfo_mi.EstimateWarning`) when an LMI estimate should not be trusted as is."""
     unit = base if isinstance(base, str) else f"log-{base} units"
@@ -416,11 +437,29 @@ def _diagnose(
         )
     n_dims = 2 * min(latent_dim, max(n_features))
     if n_est < SAMPLES_PER_DIM * n_dims:
+        largest = n_est // (2 * SAMPLES_PER_DIM)  # the largest size with SAMPLES_PER_DIM per dimension
+        if largest >= MIN_ADAPTED_LATENT:
+            advice = (
+                f"Use latent_dim <= {largest} or more samples: latent_dim={largest} in bm.mi(..., method='lmi'), "
+                f"estimator_kwds={{'latent_dim': {largest}}} in the tl tools"
+                + (
+                    "; with preset='default' and no latent_dim the size adapts to the sample by itself."
+                    if latent_dim_rule != "given"
+                    else "."
+                )
+            )
+        else:
+            low = 2 * SAMPLES_PER_DIM * MIN_ADAPTED_LATENT
+            advice = (
+                f"With fewer than {low} held-out samples even latent_dim={MIN_ADAPTED_LATENT}, the smallest size "
+                "preset='default' adapts to (latent_dim=1 keeps one dimension of the dependence only), is short of "
+                "that; use more samples."
+            )
         warnings.warn(
             EstimateWarning(
                 f"LMI: KSG scores {n_est} held-out samples in {n_dims} latent dimensions; below about "
                 f"{SAMPLES_PER_DIM} samples per dimension ({SAMPLES_PER_DIM * n_dims} here) it is biased "
-                f"(usually downwards). Use latent_dim <= {max(1, n_est // (2 * SAMPLES_PER_DIM))} or more samples.",
+                f"(usually downwards). {advice}",
                 "few-samples",
             ),
             stacklevel=3,
@@ -457,7 +496,26 @@ def lmi(
     preset
         ``"default"`` or ``"paper"`` (Appendix A.1.2 exactly), or an :class:`LMIPreset`.
     latent_dim
-        Latent size per variable (paper: 8); overrides the preset.
+        Latent size per variable. A given value is always used (it overrides the preset). ``None``
+        (default): the preset's size (8, the paper's), except that ``preset="default"`` adapts it to
+        small samples. KSG scores the held-out half (``n_held_out = N / 2``) in ``2 * latent_dim``
+        dimensions and is biased, usually downwards, below about ``SAMPLES_PER_DIM`` (10) samples
+        per dimension. Where that level is missed (``n_held_out < 20 * min(8, max(d_x, d_y))``,
+        i.e. N < 320 for inputs of 8 or more features), the size becomes
+        ``clip(n_held_out // 20, 2, 8)``: 2, 2, 3, 5 and 7 per variable at N = 60, 100, 150, 200
+        and 300 (below N = 80 even 2 misses the level, and the warning below says so). From N = 320
+        on the default is 8 as in the paper and nothing changes.
+        ``preset="paper"`` and an :class:`LMIPreset` keep their size. ``res.params["latent_dim"]``
+        is the size used, ``res.params["latent_dim_rule"]`` where it came from: ``"given"``,
+        ``"preset"`` or ``"adapted"``. The rule, and its floor of 2 (one latent dimension keeps
+        one dimension of the dependence only), come from ``benchmarks/bench_small_n_latent.py``
+        (docs/benchmarks.md, "Latent size at small N"). On Algorithm 4 (1 bit; d = 100 and 1000) at
+        N = 60, the RMSE was 0.34 bit against 0.45 at 8 and 0.62 with a floor of 1. At N = 100
+        it was 0.39 against 0.43. At N = 150 and 200 it was 0.25 and 0.39 against 0.18 and 0.38,
+        from 3 and 2 fits: too few to tell the two apart (1-2 data sets per task in all).
+        Too large a size for the sample gives an :class:`~bioinfo_mi.EstimateWarning` (kind
+        ``"few-samples"``) that says how to pass a smaller one (``latent_dim=`` here and in
+        ``bm.mi``, ``estimator_kwds={"latent_dim": ...}`` in the ``tl`` tools).
     regularizer
         ``"cross"`` (cross-prediction, eqs. 4-5), ``"mine"`` or ``"infonce"`` (Appendix A.2.1).
     alpha, lam
@@ -489,7 +547,8 @@ def lmi(
     -------
     :class:`LMIResult`: ``mi`` (mean pMI over the estimation half), ``pmi`` (NaN on the training
     half), latents ``zx``/``zy`` of all samples, the trained ``model``, ``train_idx``/``test_idx``,
-    per-epoch ``history`` and ``best_epoch``.
+    per-epoch ``history`` and ``best_epoch``; ``params`` holds the settings used (the preset's
+    fields with ``latent_dim`` as used, ``latent_dim_rule``, ``preset``, ``regularizer``, ...).
     """
     if isinstance(preset, str):
         if preset not in PRESETS:
@@ -514,6 +573,7 @@ def lmi(
         overrides["lr"] = float(lr)
     cfg = replace(cfg, **overrides)
     check_positive_int(cfg.latent_dim, name="latent_dim")
+    latent_dim_rule = "given" if latent_dim is not None else "preset"
     k = check_positive_int(k, name="k")
     if regularizer not in ("cross", "mine", "infonce"):
         raise ValueError(f"regularizer must be 'cross', 'mine' or 'infonce', got {regularizer!r}")
@@ -534,6 +594,10 @@ def lmi(
         )
     x_keep, x_mean, x_sd, x_col_sd = _standardization(xa, "x", normalization)
     y_keep, y_mean, y_sd, y_col_sd = _standardization(ya, "y", normalization)
+    if latent_dim_rule == "preset" and preset_name == "default":
+        adapted = _adapted_latent_dim(n_est, (len(x_keep), len(y_keep)), cfg.latent_dim)
+        if adapted != cfg.latent_dim:
+            cfg, latent_dim_rule = replace(cfg, latent_dim=adapted), "adapted"
 
     rng = check_random_state(random_state)
     order = rng.permutation(n)
@@ -584,9 +648,11 @@ def lmi(
         n_est=n_est,
         latent_dim=cfg.latent_dim,
         n_features=(len(x_keep), len(y_keep)),
+        latent_dim_rule=latent_dim_rule,
     )
     params = {
         **asdict(cfg),
+        "latent_dim_rule": latent_dim_rule,
         "preset": preset_name,
         "regularizer": regularizer,
         "alpha": alpha,

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import bioinfo_mi as bm
-from bioinfo_mi.estimators._lmi import PRESETS, LMIModel, _Dropout, hidden_width, lmi
+from bioinfo_mi.estimators._lmi import PRESETS, LMIModel, _adapted_latent_dim, _Dropout, hidden_width, lmi
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_lmi_independent_is_near_zero():
 def test_too_few_samples_for_the_latent_size_warns():
     x, y = bm.datasets.gaussian_low_rank(d=10, rank=1, n=200, mi_bits=1.0, random_state=0)
     with pytest.warns(bm.EstimateWarning, match=r"100 held-out samples in 16 latent dimensions.*latent_dim <= 5"):
-        lmi(x, y, random_state=0, epochs=2)
+        lmi(x, y, random_state=0, epochs=2, latent_dim=8)  # a given size is kept (the default adapts: below)
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         lmi(x, y, random_state=0, epochs=2, latent_dim=5)
@@ -214,3 +214,70 @@ def test_duplicated_input_rows_warn_once():
     with pytest.warns(UserWarning, match="20 duplicated") as record:
         lmi(x, y, random_state=0, epochs=2)
     assert sum("duplicated" in str(w.message) for w in record) == 1
+
+
+@pytest.mark.parametrize(
+    "n_est, n_features, expected",
+    [
+        (30, (100, 100), 2),  # N = 60: never below 2
+        (50, (100, 100), 2),  # N = 100
+        (75, (100, 100), 3),  # N = 150
+        (100, (100, 100), 5),  # N = 200
+        (159, (100, 100), 7),
+        (160, (100, 100), 8),  # N = 320: the preset's 8, as before
+        (500, (100, 100), 8),
+        (50, (3, 2), 2),  # 2 * 3 KSG dimensions need 60 held-out samples
+        (60, (3, 2), 8),  # ... which 60 have: nothing to adapt
+    ],
+)
+def test_default_latent_dim_rule(n_est, n_features, expected):
+    assert _adapted_latent_dim(n_est, n_features, 8) == expected
+
+
+def test_default_preset_adapts_the_latent_size_below_the_threshold():
+    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n=100, mi_bits=1.0, random_state=0)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        res = lmi(x, y, random_state=0, epochs=2)
+    assert res.params["latent_dim"] == 2 and res.params["latent_dim_rule"] == "adapted"
+    assert res.zx.shape == (100, 2) and res.zy.shape == (100, 2)
+    assert not any(getattr(w.message, "kind", None) == "few-samples" for w in record)
+    # the same through bm.mi, and the same numbers under the same seed
+    again = bm.mi(x, y, method="lmi", random_state=0, epochs=2)
+    assert again.params["latent_dim"] == 2
+    np.testing.assert_array_equal(res.pmi, again.pmi)
+
+
+def test_default_latent_size_unchanged_from_the_threshold_on():
+    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n=320, mi_bits=1.0, random_state=0)
+    default = lmi(x, y, random_state=0, epochs=2)
+    assert default.params["latent_dim"] == 8 and default.params["latent_dim_rule"] == "preset"
+    given = lmi(x, y, random_state=0, epochs=2, latent_dim=8)
+    assert given.params["latent_dim_rule"] == "given"
+    np.testing.assert_array_equal(default.pmi, given.pmi)  # the preset's 8, the same fit
+
+
+def test_paper_preset_and_given_latent_dim_are_never_adapted():
+    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n=100, mi_bits=1.0, random_state=0)
+    with pytest.warns(bm.EstimateWarning, match=r"with preset='default' and no latent_dim the size adapts"):
+        paper = lmi(x, y, preset="paper", random_state=0, epochs=1)
+    assert paper.params["latent_dim"] == 8 and paper.params["latent_dim_rule"] == "preset"
+    assert paper.zx.shape[1] == 8
+    how_to = (
+        r"50 held-out samples in 16 latent dimensions.*latent_dim <= 2 or more samples: latent_dim=2 in "
+        r"bm\.mi\(\.\.\., method='lmi'\), estimator_kwds=\{'latent_dim': 2\} in the tl tools\.$"
+    )
+    with pytest.warns(bm.EstimateWarning, match=how_to):
+        given = lmi(x, y, latent_dim=8, random_state=0, epochs=2)
+    assert given.params["latent_dim"] == 8 and given.params["latent_dim_rule"] == "given"
+    assert given.zx.shape[1] == 8
+    with pytest.warns(bm.EstimateWarning, match="latent_dim <= 2"):
+        given3 = lmi(x, y, latent_dim=3, random_state=0, epochs=2)  # a given size is kept even if above the rule
+    assert given3.params["latent_dim"] == 3
+
+
+def test_too_few_samples_even_for_the_smallest_adapted_size():
+    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n=60, mi_bits=1.0, random_state=0)
+    with pytest.warns(bm.EstimateWarning, match=r"30 held-out samples in 4 .*fewer than 40 held-out samples even "):
+        res = lmi(x, y, random_state=0, epochs=2)
+    assert res.params["latent_dim"] == 2 and res.params["latent_dim_rule"] == "adapted"

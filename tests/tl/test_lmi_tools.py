@@ -131,7 +131,10 @@ def test_tool_errors(lineage_adata):
 
 def test_split_into_jobs_equals_one_call(lineage_adata, tmp_path):
     """fits=[i] runs one fit into the cache and writes nothing; the assembling call equals a single call."""
-    opts = dict(n_pairings=2, n_shuffles=2, min_clones=10, estimator_kwds={"epochs": 3}, progress=False)
+    # latent_dim given: 8 + 8 dimensions on 150 held-out pairs warn "few-samples" (the default would adapt)
+    opts = dict(
+        n_pairings=2, n_shuffles=2, min_clones=10, estimator_kwds={"epochs": 3, "latent_dim": 8}, progress=False
+    )
     whole = lineage_adata.copy()
     bm.tl.lmi(whole, **opts)
     parts = lineage_adata.copy()
@@ -251,7 +254,7 @@ def test_fit_diagnostics_reported_once_whatever_n_jobs(lineage_adata):
                 n_shuffles=1,
                 min_clones=10,
                 n_jobs=n_jobs,
-                estimator_kwds={"epochs": 3},
+                estimator_kwds={"epochs": 3, "latent_dim": 8},  # given, so kept (and too large for 150 held out)
                 progress=False,
             )
         few = [str(w.message) for w in record if getattr(w.message, "kind", None) == "few-samples"]
@@ -340,3 +343,20 @@ def test_paired_data_deterministic_method_fits_once():
     assert (~table.shuffled).sum() == 1 and table.shuffled.sum() == 3
     assert summary.n_pairings == 1 and summary.sem_measures == "nothing (one fit)" and np.isnan(summary.mi_sem)
     assert res["params"]["n_pairings"] == 5  # as asked; the summary says how many distinct fits ran
+
+
+def test_default_run_on_a_small_real_sized_data_set():
+    """The CoSpar LARRY object has 113 clones at days 4 and 6: the default tl.lmi (LMI, error bars on 56
+    held-out pairs) raised 'error_bars needs at least 60 samples'. A default never turns valid input into an
+    exception: the result is written, with the SE the data allow and one warning saying what is missing."""
+    adata = bm.datasets.simulate_lineage(n_clones=113, n_genes=30, random_state=0)
+    adata = adata[adata.obs["time"].isin([2.0, 6.0]).to_numpy()].copy()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bm.tl.lmi(adata, progress=False)
+    summary = adata.uns["lmi"]["summary"].iloc[0]
+    table = adata.uns["lmi"]["table"]
+    assert np.isfinite(summary.mi_mean) and np.isfinite(summary.mi_se) and summary.mi_se > 0
+    assert np.isfinite(table.se[~table.shuffled]).all()
+    small = [w for w in caught if getattr(w.message, "kind", None) == "small-sample-se"]
+    assert len(small) == 1 and "5 of 5 real fits" in str(small[0].message)

@@ -1,15 +1,31 @@
-"""Calibration of ``bm.mi(..., error_bars=True)`` over independent data sets (issue 12).
+"""Calibration of ``bm.mi(..., error_bars=True)`` over independent data sets (issues 12 and 27).
 
-For each case, ``n_datasets`` independent samples of one distribution; on each, the estimate and
-its reported standard error. Reported per case: the observed SD of the estimates, the mean reported
+For each cell, ``n_datasets`` independent samples of one distribution; on each, the estimate and
+its reported standard error. Reported per cell: the observed SD of the estimates, the mean reported
 SE and their ratio (target 0.8-1.25); the z-scores ``(estimate - mean of the estimates) / se``
 (mean ~0, variance ~1); the coverage of the 95 % interval around the estimator's own mean (target
-0.90-0.98); the cost of ``error_bars=True`` relative to the estimate alone. Beside them, latentmi's
-published calibration (variance of z-scores 1.10-1.26 over 100 trials, its README).
+0.90-0.98) and, separately, of the true MI (bias and variance together); for the subsampled KSG
+also the ratio with the SE before the extrapolation across part sizes (``sd_over_se_parts``).
 
-Cases
+Sections (``--parts``; all of them by default)
+    ``grid``: Gaussians with ``d`` dimensions per side and the same correlation in every pair
+    ``(x_i, y_i)``, chosen so that the total MI is ``mi`` bits: ``rho = sqrt(1 - 2^(-2 mi / d))``.
+    Full grid (``--full``): d 1, 3, 8; MI 0.5, 1, 2, 4 bits; N 500, 2000, 10 000, 50 000; the
+    estimators ksg, ksg-calibrated, auto and lmi (lmi at d 3 and 8, N <= 10 000), 40 data sets
+    (lmi 20). Reduced grid (default): ksg over every d and MI at N 500 and 2000 (30 data sets) and a
+    few cells of ksg-calibrated, auto and lmi (:data:`REDUCED_GRID`).
+    ``null``: the Student-t p-value of :func:`bioinfo_mi.uncertainty.parametric_p_value` under
+    independence (2 + 2 Gaussians, N = 500, KSG, 300 data sets) from the first 2, 5 and 19 of 19
+    shuffles: the fractions below 0.05 and 0.01 (uniform: 0.05, 0.01) and a KS test of uniformity.
+    ``small``: the standard error at n = 16, 30 and 56 samples (2 + 2, rho 0.6 and 8 + 8, rho 0.5, KSG, 100
+    data sets): the reported SE (the small-sample designs of ``uncertainty.subsampling_se``) and, beside
+    it, the SD of the pointwise values over sqrt(n), both against the observed SD.
+    ``cases``: the named cases of issue 12 (:data:`CASES`, ``--cases``).
+
+Cases (``--parts cases``)
     ``ksg``: KSG (k = 3) on 2 + 2 Gaussians with correlation 0.6 per pair, N = 1000 (subsampling SE).
     ``ksg-8d``: KSG on 8 + 8 Gaussians (LMI's latent size), correlation 0.5 per pair, N = 1000.
+    ``ksg-3d-08``: KSG on 3 + 3 Gaussians, correlation 0.8 per pair (2.2 bits), N = 1000 (issue 27).
     ``ksg-student``: KSG on 2 + 2 Student-t (3 degrees of freedom, shared scale), N = 1000: non-Gaussian.
     ``ksg-large``, ``ksg-8d-large``: as ``ksg`` and ``ksg-8d`` with N = 20 000, where the subsampling
     SE uses its cheaper design (``uncertainty.LARGE_PARTITIONS`` once each, from ``LARGE_N`` samples).
@@ -20,10 +36,11 @@ Cases
 The estimate alone is timed on the first 5 data sets of each case (``cost_ratio``: the time with
 error bars over the time without, there).
 
-    python benchmarks/bench_error_bars.py            # reduced: 100 / 100 / 40 / 30 data sets
-    python benchmarks/bench_error_bars.py --full     # 100 data sets for every case
-    python benchmarks/bench_error_bars.py --cases ksg lmi --datasets 20 --tag small   # error_bars_small*.csv
-    python benchmarks/bench_error_bars.py --cases ksg ksg-8d --partitions 3 4 5 6 --repeats 1 --tag r1
+    python benchmarks/bench_error_bars.py                       # reduced grid, null, small n
+    python benchmarks/bench_error_bars.py --full                # full grid
+    python benchmarks/bench_error_bars.py --parts grid --estimators ksg --ns 500 --tag ksg500
+    python benchmarks/bench_error_bars.py --parts cases --cases ksg lmi --datasets 20 --tag small
+    python benchmarks/bench_error_bars.py --parts cases --cases ksg ksg-8d --partitions 3 4 5 6 --repeats 1 --tag r1
                                                    # another design of the subsampling SE
 """
 
@@ -33,11 +50,12 @@ import argparse
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from _common import machine, save_figure, write
-from scipy.stats import norm
+from _common import RESULTS, machine, save_figure, write
+from scipy.stats import kstest, norm
 from tqdm.auto import tqdm
 
 import bioinfo_mi as bm
@@ -74,9 +92,14 @@ def gaussian_8d(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarra
     return gaussian_pairs(n, rng, d=8, rho=0.5)
 
 
+def gaussian_3d_08(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    return gaussian_pairs(n, rng, d=3, rho=0.8)
+
+
 CASES = {
     "ksg": (gaussian_pairs, 1000, "ksg", {}),
     "ksg-8d": (gaussian_8d, 1000, "ksg", {}),  # LMI's latent size (8 + 8)
+    "ksg-3d-08": (gaussian_3d_08, 1000, "ksg", {}),  # issue 27: 2.2 bits
     "ksg-student": (student_pairs, 1000, "ksg", {}),
     # from bioinfo_mi.uncertainty.LARGE_N samples on the subsampling SE uses its cheaper design
     "ksg-large": (gaussian_pairs, 20_000, "ksg", {}),
@@ -86,7 +109,248 @@ CASES = {
 }
 #: data sets on which the estimate alone is timed too (the cost ratio; the estimate is the same)
 TIMED = 5
-REDUCED = {"ksg": 100, "ksg-8d": 100, "ksg-student": 100, "ksg-large": 60, "ksg-8d-large": 40, "auto": 40, "lmi": 30}
+REDUCED = {
+    "ksg": 100,
+    "ksg-8d": 100,
+    "ksg-3d-08": 100,
+    "ksg-student": 100,
+    "ksg-large": 60,
+    "ksg-8d-large": 40,
+    "auto": 40,
+    "lmi": 30,
+}
+
+
+# ---------------------------------------------------------------------------------------------- grid
+GRID_DIMS = (1, 3, 8)
+GRID_MI = (0.5, 1.0, 2.0, 4.0)
+GRID_N = (500, 2000, 10_000, 50_000)
+GRID_ESTIMATORS = ("ksg", "ksg-calibrated", "auto", "lmi")
+#: data sets per cell of the full grid (LMI: 20)
+FULL_DATASETS = 40
+#: the default run: (estimator, d, MI bits, N, data sets)
+REDUCED_GRID = [
+    *[("ksg", d, mi, n, 30) for n in (500, 2000) for d in GRID_DIMS for mi in GRID_MI],
+    *[("ksg-calibrated", 3, mi, 2000, 20) for mi in (1.0, 4.0)],
+    ("auto", 8, 2.0, 2000, 20),
+    ("lmi", 8, 1.0, 2000, 10),
+]
+
+
+def rho_for(mi_bits: float, d: int) -> float:
+    """Correlation per pair that gives ``d`` independent pairs a total MI of ``mi_bits``."""
+    return float(np.sqrt(1 - 2.0 ** (-2 * mi_bits / d)))
+
+
+def full_grid() -> list[tuple[str, int, float, int, int]]:
+    cells = []
+    for est in GRID_ESTIMATORS:
+        for n in GRID_N:
+            for d in GRID_DIMS:
+                if est == "lmi" and (d == 1 or n > 10_000):
+                    continue  # LMI compresses many features; at 1 + 1 or 50 000 samples it is not the tool
+                for mi in GRID_MI:
+                    cells.append((est, d, mi, n, 20 if est == "lmi" else FULL_DATASETS))
+    return cells
+
+
+def _uncorrected_se(res: Any) -> float:
+    """SE from the parts before the extrapolation across part sizes (subsampled KSG and copula KSG)."""
+    info = res.extra.get("error_bars", {})
+    if "sampling" in info:
+        return float("nan")
+    if "B_parts" not in info:
+        return float("nan")
+    factor = res.se / info["se"] if info.get("se") else 1.0  # ksg-calibrated: times the twins' factor
+    return float(np.sqrt(info["B_parts"] / res.n_samples) * factor)
+
+
+def run_cell(estimator: str, d: int, mi_bits: float, n: int, n_datasets: int) -> pd.DataFrame:
+    rho = rho_for(mi_bits, d)
+    options: dict[str, Any] = {"n_jobs": 1}
+    rows = []
+    label = f"{estimator} d={d} mi={mi_bits} n={n}"
+    for i in tqdm(range(n_datasets), desc=label, unit="data set", leave=False):
+        rng = np.random.default_rng([27, d, int(mi_bits * 10), n, i])
+        x, y = gaussian_pairs(n, rng, d=d, rho=rho)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            start = time.perf_counter()
+            res = bm.mi(x, y, method=estimator, random_state=i, error_bars=True, **options)
+            seconds = time.perf_counter() - start
+        info = res.extra["error_bars"]
+        rows.append(
+            {
+                "estimator": estimator,
+                "method": res.method,
+                "d": d,
+                "mi_true": mi_bits,
+                "rho": rho,
+                "n": n,
+                "dataset": i,
+                "estimate": res.mi,
+                "se": res.se,
+                "se_parts": _uncorrected_se(res),
+                "growth_factor": info.get("growth_factor", info.get("sampling", {}).get("growth_factor", np.nan)),
+                "seconds_with_error_bars": seconds,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def summarize_grid(runs: pd.DataFrame) -> pd.DataFrame:
+    out = []
+    z95 = norm.ppf(0.975)
+    for (est, d, mi, n), g in runs.groupby(["estimator", "d", "mi_true", "n"], sort=False):
+        centre = g.estimate.mean()
+        sd = g.estimate.std(ddof=1)
+        half = z95 * g.se
+        out.append(
+            {
+                "estimator": est,
+                "method": g.method.iloc[0],
+                "d": d,
+                "mi_true": mi,
+                "n": n,
+                "datasets": len(g),
+                "mean_estimate": centre,
+                "bias": centre - mi,
+                "sd_estimates": sd,
+                "mean_se": g.se.mean(),
+                "sd_over_se": sd / g.se.mean(),
+                "sd_over_se_parts": sd / g.se_parts.mean() if g.se_parts.notna().all() else np.nan,
+                "z_variance": ((g.estimate - centre) / g.se).var(ddof=1),
+                "coverage_95": float(((g.estimate - half <= centre) & (centre <= g.estimate + half)).mean()),
+                "coverage_truth_95": float(((g.estimate - half <= mi) & (mi <= g.estimate + half)).mean()),
+                "seconds_per_dataset": g.seconds_with_error_bars.mean(),
+            }
+        )
+    table = pd.DataFrame(out)
+    table["sd_over_se_ok"] = table.sd_over_se.between(0.8, 1.25)
+    table["coverage_ok"] = table.coverage_95.between(0.90, 0.98)
+    return table
+
+
+def grid_figure(table: pd.DataFrame, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    ests = list(dict.fromkeys(table.estimator))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    markers = {1: "o", 3: "s", 8: "^"}
+    for est_i, est in enumerate(ests):
+        t = table[table.estimator == est]
+        for d, g in t.groupby("d"):
+            jitter = 1 + 0.04 * (est_i - len(ests) / 2)
+            for ax, col in zip(axes, ("sd_over_se", "coverage_95"), strict=True):
+                ax.scatter(
+                    g.mi_true * jitter,
+                    g[col],
+                    marker=markers.get(d, "x"),
+                    c=np.log10(g.n),
+                    cmap="viridis",
+                    vmin=2.5,
+                    vmax=4.8,
+                    label=f"{est}, d={d}",
+                    alpha=0.8,
+                )
+    axes[0].axhspan(0.8, 1.25, color="grey", alpha=0.15)
+    axes[1].axhspan(0.90, 0.98, color="grey", alpha=0.15)
+    if "sd_over_se_parts" in table and table.sd_over_se_parts.notna().any():
+        t = table[table.sd_over_se_parts.notna()]
+        axes[0].scatter(
+            t.mi_true * 0.9, t.sd_over_se_parts, marker=".", c="red", alpha=0.5, label="before extrapolation"
+        )
+    for ax, lab in zip(axes, ("observed SD / mean SE", "coverage of the 95 % interval (own mean)"), strict=True):
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("true MI (bits); colour: log10 N")
+        ax.set_ylabel(lab)
+    axes[0].legend(fontsize="x-small", ncol=2)
+    return save_figure(fig, path, tight=True)
+
+
+# ---------------------------------------------------------------------------------------------- null
+NULL_SHUFFLES = (2, 5, 19)
+
+
+def run_null(n_datasets: int, n: int = 500) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Parametric p-values (Student-t against the shuffles) on independent 2 + 2 Gaussians, KSG."""
+    rows = []
+    for i in tqdm(range(n_datasets), desc="null", unit="data set", leave=False):
+        rng = np.random.default_rng([27, 0, n, i])
+        x, y = rng.standard_normal((n, 2)), rng.standard_normal((n, 2))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = bm.mi(x, y, method="ksg", n_shuffles=max(NULL_SHUFFLES), random_state=i, n_jobs=1)
+        row = {"dataset": i, "estimate": res.mi, "p_empirical_19": res.p_value}
+        for k in NULL_SHUFFLES:
+            row[f"p_parametric_{k}"] = uncertainty.parametric_p_value(res.mi, res.null[:k])
+        rows.append(row)
+    runs = pd.DataFrame(rows)
+    out = []
+    for col in [f"p_parametric_{k}" for k in NULL_SHUFFLES] + ["p_empirical_19"]:
+        p = runs[col].dropna()
+        out.append(
+            {
+                "p_value": col,
+                "datasets": len(p),
+                "below_0.05": float((p < 0.05).mean()),
+                "below_0.01": float((p < 0.01).mean()),
+                "below_0.10": float((p < 0.10).mean()),
+                "mean": float(p.mean()),
+                "ks_uniform_p": float(kstest(p, "uniform").pvalue) if col != "p_empirical_19" else np.nan,
+            }
+        )
+    return runs, pd.DataFrame(out)
+
+
+# --------------------------------------------------------------------------------------------- small
+SMALL_N = (16, 30, 56)
+SMALL_CASES = {"2+2, rho 0.6": (2, 0.6), "8+8, rho 0.5": (8, 0.5)}
+
+
+def run_small(n_datasets: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Reported SE and the pointwise alternative against the observed SD at n = 12-80."""
+    rows = []
+    for case, (d, rho) in SMALL_CASES.items():
+        for n in SMALL_N:
+            for i in tqdm(range(n_datasets), desc=f"small {case} n={n}", unit="data set", leave=False):
+                x, y = gaussian_pairs(n, np.random.default_rng([27, 1, d, n, i]), d=d, rho=rho)
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    res = bm.mi(x, y, method="ksg", random_state=i, error_bars=True, n_jobs=1)
+                warned = any(getattr(w.message, "kind", "") == "small-sample-se" for w in caught)
+                pmi = res.pmi[np.isfinite(res.pmi)]
+                rows.append(
+                    {
+                        "case": case,
+                        "n": n,
+                        "dataset": i,
+                        "estimate": res.mi,
+                        "se": res.se,
+                        "se_pointwise": float(np.std(pmi, ddof=1) / np.sqrt(len(pmi))),
+                        "design": res.extra["error_bars"].get("design", ""),
+                        "warned": warned,
+                    }
+                )
+    runs = pd.DataFrame(rows)
+    out = []
+    for (case, n), g in runs.groupby(["case", "n"], sort=False):
+        sd = g.estimate.std(ddof=1)
+        out.append(
+            {
+                "case": case,
+                "n": n,
+                "datasets": len(g),
+                "design": g.design.iloc[0],
+                "warned": float(g.warned.mean()),
+                "mean_estimate": g.estimate.mean(),
+                "sd_estimates": sd,
+                "sd_over_se": sd / g.se.mean(),
+                "sd_over_se_pointwise": sd / g.se_pointwise.mean(),
+                "coverage_95": float((np.abs(g.estimate - g.estimate.mean()) <= norm.ppf(0.975) * g.se).mean()),
+            }
+        )
+    return runs, pd.DataFrame(out)
 
 
 def run_case(name: str, n_datasets: int) -> pd.DataFrame:
@@ -97,7 +361,9 @@ def run_case(name: str, n_datasets: int) -> pd.DataFrame:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             start = time.perf_counter()
-            res = bm.mi(x, y, method=method, random_state=i, error_bars=True, **options)
+            # KSG's partitions run in this process whatever n_jobs says; n_jobs=1 keeps them off worker pools
+            opts = {"n_jobs": 1, **options} if method == "ksg" else options
+            res = bm.mi(x, y, method=method, random_state=i, error_bars=True, **opts)
             t_bars = time.perf_counter() - start
             t_plain = float("nan")
             if i < TIMED:
@@ -154,12 +420,95 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def run_cases(cases: list[str], datasets: int | None, full: bool, tag: str) -> None:
+    start = time.perf_counter()
+    runs = pd.concat([run_case(c, datasets or (100 if full else REDUCED[c])) for c in cases], ignore_index=True)
+    table = summarize(runs)
+    write(runs, f"error_bars{tag}_runs")
+    write(table, f"error_bars{tag}")
+    print(f"error-bar calibration, cases; {machine()}; {time.perf_counter() - start:.0f} s\n")
+    print(table.to_markdown(index=False, floatfmt=".3f"))
+    print(f"\nlatentmi (published, its README): variance of z-scores {LATENTMI_Z_VARIANCE} over 100 trials")
+
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(table), figsize=(3.2 * len(table), 3), squeeze=False)
+    for ax, (name, g) in zip(axes[0], runs.groupby("case", sort=False), strict=True):
+        z = (g.estimate - g.estimate.mean()) / g.se
+        ax.hist(z, bins=15, density=True, alpha=0.7)
+        grid = np.linspace(-4, 4, 200)
+        ax.plot(grid, norm.pdf(grid), "k--", lw=1)
+        ax.set_title(f"{name}: var(z) = {z.var(ddof=1):.2f}", fontsize="small")
+        ax.set_xlabel("z = (estimate - mean) / se")
+    print("figure:", save_figure(fig, FIGURES / f"error_bars{tag}.png", tight=True))
+
+
+def pool_grid(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per estimator, over all its cells: z-scores around each cell's mean, with the SE as reported and before
+    the extrapolation across part sizes; coverage of the 95 % interval; cells with SD/SE in 0.8-1.25."""
+    out = []
+    z95 = norm.ppf(0.975)
+    for est, g in runs.groupby("estimator", sort=False):
+        centre = g.groupby(["d", "mi_true", "n"]).estimate.transform("mean")
+        row = {"estimator": est, "cells": g.groupby(["d", "mi_true", "n"]).ngroups, "datasets": len(g)}
+        for label, se in (("", g.se), ("_parts", g.se_parts)):
+            z = (g.estimate - centre) / se
+            row[f"z_variance{label}"] = float((z**2).mean())
+            row[f"coverage_95{label}"] = float((z.abs() <= z95).mean())
+        table = summarize_grid(g)
+        row["cells_ratio_in_band"] = int(table.sd_over_se.between(0.8, 1.25).sum())
+        row["cells_ratio_in_band_parts"] = int(table.sd_over_se_parts.between(0.8, 1.25).sum())
+        row["median_sd_over_se"] = float(table.sd_over_se.median())
+        row["median_sd_over_se_parts"] = float(table.sd_over_se_parts.median())
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def report_grid(runs: pd.DataFrame, tag: str, seconds: float) -> None:
+    table = summarize_grid(runs)
+    write(table, f"error_bars_grid{tag}")
+    pooled = pool_grid(runs)
+    write(pooled, f"error_bars_grid{tag}_pooled")
+    print("\npooled over the cells (z around each cell's mean):\n")
+    print(pooled.to_markdown(index=False, floatfmt=".3f"))
+    print(f"\nerror-bar calibration, grid; {machine()}; {seconds:.0f} s\n")
+    print(table.drop(columns=["sd_over_se_ok", "coverage_ok"]).to_markdown(index=False, floatfmt=".3f"))
+    print("figure:", grid_figure(table, FIGURES / f"error_bars_grid{tag}.png"))
+
+
+def run_grid(cells: list[tuple[str, int, float, int, int]], datasets: int | None, tag: str) -> None:
+    start = time.perf_counter()
+    runs_list = []
+    for est, d, mi, n, k in cells:
+        t0 = time.perf_counter()
+        runs_list.append(run_cell(est, d, mi, n, datasets or k))
+        runs = pd.concat(runs_list, ignore_index=True)
+        write(runs, f"error_bars_grid{tag}_runs")  # after every cell: a long run can be read while it goes
+        row = summarize_grid(runs_list[-1]).iloc[0]
+        print(
+            f"{est} d={d} mi={mi} n={n}: SD/SE {row.sd_over_se:.2f} (parts {row.sd_over_se_parts:.2f}), "
+            f"coverage {row.coverage_95:.2f}, truth {row.coverage_truth_95:.2f}; {time.perf_counter() - t0:.0f} s",
+            flush=True,
+        )
+    report_grid(runs, tag, time.perf_counter() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--parts", nargs="+", choices=["grid", "null", "small", "cases"], default=["grid", "null", "small"]
+    )
     parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
-    parser.add_argument("--datasets", type=int, default=None, help="data sets per case (default: reduced)")
-    parser.add_argument("--full", action="store_true", help="100 data sets for every case")
+    parser.add_argument("--datasets", type=int, default=None, help="data sets per case or cell (default: reduced)")
+    parser.add_argument("--full", action="store_true", help="the full grid; 100 data sets for every case")
+    parser.add_argument("--estimators", nargs="+", choices=GRID_ESTIMATORS, default=None, help="grid: only these")
+    parser.add_argument("--dims", nargs="+", type=int, default=None, help="grid: only these d")
+    parser.add_argument("--ns", nargs="+", type=int, default=None, help="grid: only these N")
+    parser.add_argument("--mis", nargs="+", type=float, default=None, help="grid: only these MI (bits)")
+    parser.add_argument("--null-datasets", type=int, default=300)
+    parser.add_argument("--small-datasets", type=int, default=100)
     parser.add_argument("--tag", default="", help="suffix of the output files")
+    parser.add_argument("--from-runs", action="store_true", help="grid: summarise the runs file of --tag, run nothing")
     parser.add_argument(
         "--partitions",
         type=int,
@@ -182,28 +531,35 @@ def main() -> None:
         uncertainty.REPEATS = args.repeats
     print(f"subsampling SE: partitions {uncertainty.PARTITIONS}, repeats {uncertainty.REPEATS}")
     tag = f"_{args.tag}" if args.tag else ""
-    start = time.perf_counter()
-    runs = pd.concat(
-        [run_case(c, args.datasets or (100 if args.full else REDUCED[c])) for c in args.cases], ignore_index=True
-    )
-    table = summarize(runs)
-    write(runs, f"error_bars{tag}_runs")
-    write(table, f"error_bars{tag}")
-    print(f"error-bar calibration; {machine()}; {time.perf_counter() - start:.0f} s\n")
-    print(table.to_markdown(index=False, floatfmt=".3f"))
-    print(f"\nlatentmi (published, its README): variance of z-scores {LATENTMI_Z_VARIANCE} over 100 trials")
-
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(table), figsize=(3.2 * len(table), 3), squeeze=False)
-    for ax, (name, g) in zip(axes[0], runs.groupby("case", sort=False), strict=True):
-        z = (g.estimate - g.estimate.mean()) / g.se
-        ax.hist(z, bins=15, density=True, alpha=0.7)
-        grid = np.linspace(-4, 4, 200)
-        ax.plot(grid, norm.pdf(grid), "k--", lw=1)
-        ax.set_title(f"{name}: var(z) = {z.var(ddof=1):.2f}", fontsize="small")
-        ax.set_xlabel("z = (estimate - mean) / se")
-    print("figure:", save_figure(fig, FIGURES / f"error_bars{tag}.png", tight=True))
+    if args.from_runs:  # the table and figure of the cells finished so far (the runs file is written per cell)
+        report_grid(pd.read_csv(RESULTS / f"error_bars_grid{tag}_runs.csv"), tag, float("nan"))
+        return
+    if "grid" in args.parts:
+        cells = [
+            c
+            for c in (full_grid() if args.full else REDUCED_GRID)
+            if (args.estimators is None or c[0] in args.estimators)
+            and (args.dims is None or c[1] in args.dims)
+            and (args.mis is None or c[2] in args.mis)
+            and (args.ns is None or c[3] in args.ns)
+        ]
+        run_grid(cells, args.datasets, tag)
+    if "null" in args.parts:
+        start = time.perf_counter()
+        runs, table = run_null(args.null_datasets)
+        write(runs, f"error_bars_null{tag}_runs")
+        write(table, f"error_bars_null{tag}")
+        print(f"\nparametric p-value under independence (2 + 2, N = 500, KSG); {time.perf_counter() - start:.0f} s\n")
+        print(table.to_markdown(index=False, floatfmt=".3f"))
+    if "small" in args.parts:
+        start = time.perf_counter()
+        runs, table = run_small(args.small_datasets)
+        write(runs, f"error_bars_small{tag}_runs")
+        write(table, f"error_bars_small{tag}")
+        print(f"\nstandard error at small n (KSG); {time.perf_counter() - start:.0f} s\n")
+        print(table.to_markdown(index=False, floatfmt=".3f"))
+    if "cases" in args.parts:
+        run_cases(args.cases, args.datasets, args.full, tag)
 
 
 if __name__ == "__main__":

@@ -466,12 +466,30 @@ def fingerprint(features: Any) -> str:
 _fingerprint = fingerprint
 
 
+def module_constants(module: Any) -> dict[str, Any]:
+    """Return the module-level constants of ``module`` (upper-case names bound to numbers, strings, tuples,
+    sets, mappings or dataclass instances) by name: the settings a function of the module may resolve
+    its defaults from.
+    """
+    if module is None:
+        return {}
+    kinds = (bool, int, float, str, tuple, frozenset, set, Mapping)
+    return {
+        name: value
+        for name, value in sorted(vars(module).items())
+        if name.isupper()
+        and not name.startswith("_")
+        and (isinstance(value, kinds) or (dataclasses.is_dataclass(value) and not isinstance(value, type)))
+    }
+
+
 def signature_defaults(*functions: Callable[..., Any]) -> dict[str, Any]:
     """Return the keyword defaults of ``functions`` (through ``functools.partial`` and decorators), by name.
 
-    A partial's fixed keywords count as defaults. A module that resolves ``None`` defaults from a table
-    of presets (``PRESETS``, as LMI does) has that table included, so a changed preset value changes
-    the result as a changed signature default does.
+    A partial's fixed keywords count as defaults. The constants of each function's module
+    (:func:`module_constants`: LMI's ``PRESETS``, the error bars' partitions and growth constants, the
+    small-sample thresholds) are included too, so a changed constant changes the result as a changed
+    signature default does.
 
     Parameters
     ----------
@@ -492,9 +510,7 @@ def signature_defaults(*functions: Callable[..., Any]) -> dict[str, Any]:
         found = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
         found.update(fixed)
         target = inspect.unwrap(func)
-        presets = getattr(inspect.getmodule(target), "PRESETS", None)
-        if presets is not None:
-            found["PRESETS"] = presets
+        found.update(module_constants(inspect.getmodule(target)))
         out[f"{getattr(target, '__module__', '')}.{getattr(target, '__qualname__', repr(target))}"] = found
     return out
 

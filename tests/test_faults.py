@@ -312,6 +312,22 @@ def test_one_key_for_every_cache():
     assert _fits.cache_key(**base) == key
 
 
+def test_module_constants_that_change_numbers_are_part_of_the_key(monkeypatch):
+    """The error bars' design constants are no signature defaults, yet they decide the SE of a cached fit."""
+    from bioinfo_mi import uncertainty
+    from bioinfo_mi.estimators import _lmi
+
+    base = {"method": "lmi", "options": {}, "seed": 3, "data": "d", "with_se": True}
+    key, no_se = _fits.cache_key(**base), _fits.cache_key(**{**base, "with_se": False})
+    monkeypatch.setattr(uncertainty, "GROWTH_PER_BIT", uncertainty.GROWTH_PER_BIT + 0.5)
+    assert _fits.cache_key(**base) != key
+    assert _fits.cache_key(**{**base, "with_se": False}) == no_se  # a fit without SE does not depend on them
+    monkeypatch.undo()
+    assert _fits.cache_key(**base) == key
+    monkeypatch.setattr(_lmi, "MIN_ADAPTED_LATENT", 3)  # the small-sample rule of LMI's latent size
+    assert _fits.cache_key(**base) != key
+
+
 def test_fresh_interpreter_has_uncertainty_and_the_same_cache_key():
     """``bm.uncertainty`` is there after ``import bioinfo_mi`` alone, and split jobs (``fits=[i]``, one process
     each) find each other's files: the key holds no memory address and no set order."""

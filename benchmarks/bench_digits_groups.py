@@ -43,7 +43,7 @@ def main() -> None:
         # the 8 data sets over 0-1 bit (seed 0), then 7 more draws of independent pairs (seeds 1-7)
         draws = [(i, task, 0) for i, task in enumerate(tasks)] + [(0, tasks[0], s) for s in range(1, 8)]
         for i, task, seed in draws:
-            x, y = sample_task(task, seed=seed)[:2]
+            x, y = sample_task(task, replicate=seed)[:2]
             for name, method in ESTIMATORS.items():
                 start = time.perf_counter()
                 with warnings.catch_warnings():

@@ -138,7 +138,7 @@ def main() -> None:
         gaussian_task(d, k, float(m), n_samples=args.n_samples) for k in ks for d in ds if k <= d for m in MI_VALUES
     ]
     # reduced run: the baselines on the k = 1 row (the neural ones at the smallest and largest d)
-    other_tasks = tasks if args.full else [t for t in tasks if t.params["k"] == 1]
+    other_tasks = tasks if args.full else [t for t in tasks if t.params["rank"] == 1]
     neural_tasks = other_tasks if args.full else [t for t in other_tasks if t.params["d"] in (min(ds), max(ds))]
     default_tasks = tasks if args.full else [t for t in tasks if args.n_samples >= 10 * 2 * t.params["d"]]
     opts = dict(random_state=0, n_jobs=args.n_jobs, cache_dir=args.cache_dir)
@@ -148,10 +148,10 @@ def main() -> None:
             for t, e in ((tasks, core), (default_tasks, default), (other_tasks, others), (neural_tasks, neural))
         ]
     )
-    runs = pd.concat(parts, ignore_index=True)
+    runs = pd.concat(parts, ignore_index=True).rename(columns={"rank": "k"})  # the paper's k in the tables
 
     if not args.no_latentmi:  # the reference implementation on the same data as a few LMI fits
-        cell = [t for t in tasks if t.params["k"] == 1 and t.params["d"] == (100 if 100 in ds else ds[0])]
+        cell = [t for t in tasks if t.params["rank"] == 1 and t.params["d"] == (100 if 100 in ds else ds[0])]
         for task in cell[3:9:2]:
             x, y = sample_task(task, 0, random_state=0)
             est, sec = timed(run_latentmi, x, y, 0)
@@ -164,7 +164,8 @@ def main() -> None:
                 "seconds": sec,
                 "error": "",
                 "n_samples": task.n_samples,
-                **task.params,
+                "d": task.params["d"],
+                "k": task.params["rank"],
             }
     write(runs, "gaussian_grid_runs")
 

@@ -51,7 +51,7 @@ def run(
     parts = {
         f"{name}_{tag}": float(summary.loc[comparison, column])
         for comparison, tag in [("I(early; late)", "el"), ("I(late; late')", "sis")]
-        for name, column in [("sem", "sem"), ("within", "within_fit_se")]
+        for name, column in [("sem", "mi_sem"), ("within", "within_fit_se")]
     }
     return {
         "hidden_fate": hidden,

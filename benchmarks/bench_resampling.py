@@ -262,7 +262,7 @@ def main() -> None:
     start = time.perf_counter()
     torch.set_num_threads(max(1, args.threads))
     # digits have constant pixels (LMI drops them with a warning); workers inherit the filter
-    os.environ["PYTHONWARNINGS"] = "ignore::UserWarning:bioinfo_mi.api"
+    os.environ["PYTHONWARNINGS"] = "ignore::UserWarning:bioinfo_mi.estimators._registry"
     warnings.filterwarnings("ignore", message=r".*constant column", category=UserWarning)
     n_latentmi = args.latentmi if args.latentmi is not None else (10 if args.full else 2)
     n_alt = args.alternatives if args.alternatives is not None else (40 if args.full else 8)
@@ -304,7 +304,7 @@ def main() -> None:
         rows = []
         for i in picks:
             task = tasks[i]
-            x, y = sample_task(task, 0, args.seed)
+            x, y = sample_task(task, 0, random_state=args.seed)
             est, sec = timed(run_latentmi, x, y, int(i))
             rows.append(
                 {

@@ -106,7 +106,7 @@ def larry_folder(data_dir: Path, offline: bool) -> Path:
                 f"--offline: no LARRY files in {folder}; put the in-vitro files there "
                 "(bm.datasets.larry_files('in_vitro')) or run once without --offline"
             )
-        bm.datasets.download_larry(folder, progressbar=True)
+        bm.datasets.download_larry(folder, progress=True)
     return folder
 
 
@@ -223,7 +223,7 @@ def proteins(data_dir: Path, cfg: dict[str, Any], offline: bool, seed: int) -> l
     if not h5.is_file():
         if offline:
             raise FileNotFoundError(f"--offline: no {h5}; download it with bm.datasets.download_prott5")
-        h5 = bm.datasets.download_prott5(data_dir, progressbar=True)
+        h5 = bm.datasets.download_prott5(data_dir, progress=True)
     embeddings = bm.datasets.read_prott5_h5(h5)
     rows = []
     for kind in ("ligrec", "kinase"):

@@ -9,15 +9,39 @@ from __future__ import annotations
 import argparse
 import time
 
+import numpy as np
+
 from . import datasets
 from .api import mi
 
 
 def demo(
-    d: int, rank: int, n: int, mi_bits: float, n_shuffles: int, method: str, random_state: int, n_refits: int = 2
+    d: int,
+    rank: int,
+    n: int,
+    mi_bits: float,
+    n_shuffles: int,
+    method: str,
+    random_state: int | np.random.Generator | None,
+    n_refits: int = 2,
 ) -> int:
     """Estimate MI with its standard error on Algorithm 4 data, plus a permutation test with
     ``n_shuffles`` shuffled pairings; print a summary.
+
+    Parameters
+    ----------
+    d, rank, n, mi_bits
+        Ambient dimension, dependence dimension, samples and true MI (bits) of
+        :func:`bioinfo_mi.datasets.gaussian_low_rank`.
+    n_shuffles, method, n_refits
+        Passed to :func:`bioinfo_mi.mi` (with ``error_bars=True``).
+    random_state
+        Seed of the data and of the estimate (an int, a ``numpy.random.Generator``, drawn from by
+        both, or None).
+
+    Returns
+    -------
+    The exit status, 0.
     """
     from .uncertainty import parametric_p_value
 
@@ -73,14 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{quick['shuffles']} shuffle, {quick['refits']} refit (options given explicitly win)",
     )
     p.add_argument("--d", type=int, default=None, help=f"ambient dimension (default {default['d']})")
-    p.add_argument(
-        "--rank",
-        "--k",
-        dest="rank",
-        type=int,
-        default=1,
-        help="dimension of the dependence, the paper's k (default 1; --k is the old name)",
-    )
+    p.add_argument("--rank", type=int, default=1, help="dimension of the dependence, the paper's k (default 1)")
     p.add_argument("--n", type=int, default=None, help=f"samples (default {default['n']})")
     p.add_argument("--mi", type=float, default=1.0, help="true MI in bits (default 1)")
     p.add_argument("--shuffles", type=int, default=None, help=f"shuffled controls (default {default['shuffles']})")

@@ -15,9 +15,9 @@ SNIPPETS: dict[str, str] = {
     "n_jobs": """\
 n_jobs
     Worker processes for the fits (joblib/loky). Default -1: one per core, never more than there
-    are fits. Every fit runs with the same fixed number of torch and BLAS threads
-    (``bioinfo_mi._fits.FIT_THREADS``: one, or the environment variable ``BIOINFO_MI_FIT_THREADS``)
-    in this process or in a worker, so the numbers do not depend on ``n_jobs``.""",
+    are fits. Every fit runs with the same fixed number of torch and BLAS threads (one, or the
+    environment variable ``BIOINFO_MI_FIT_THREADS``) in this process or in a worker, so the numbers
+    do not depend on ``n_jobs``.""",
     "ksg": """\
 x, y
     Paired samples, ``(N, d_x)`` and ``(N, d_y)`` (1-D is one column); arrays, frames or sparse.
@@ -58,6 +58,48 @@ class_weights
     "progress": """\
 progress
     Show a tqdm progress bar over the fits.""",
+    "random_state": """\
+random_state
+    Seed: an int, a ``numpy.random.Generator`` or None (fresh entropy), used as given: an int
+    seeds the draws directly; a Generator is drawn from (it advances, and two Generators in the same
+    state give the same results).""",
+    "copy": """\
+copy
+    ``True``: return a modified copy and leave the input AnnData untouched. ``False`` (default):
+    write into the input and return None.""",
+    "key_added": """\
+key_added
+    Key under which the results are written: ``.uns[key_added]`` and, where the Returns section says
+    so, ``.obs`` / ``.var`` columns whose names start with it.""",
+    "use_rep": """\
+use_rep
+    Representation to read: a key of ``adata.obsm`` (e.g. ``"X_pca"``); None (default) or ``"X"``
+    read ``adata.X`` (or ``layer``).""",
+    "layer": """\
+layer
+    Key of ``adata.layers`` to read instead of ``adata.X`` (not together with an ``obsm`` ``use_rep``).""",
+    "fits": """\
+fits
+    Indices of the repeated fits to run (numbered as said below), e.g. one per cluster job (see
+    ``workflows/``): only those fits run, into ``cache_dir`` (required), and the call writes nothing
+    and returns None. A final call with the same arguments and ``fits=None`` (default) reads every
+    finished fit from ``cache_dir``, runs any missing one and writes the results, identical to a
+    single call. Needs an int ``random_state`` (every call must draw the same seeds).""",
+    "cache_dir": """\
+cache_dir
+    Folder of the fit cache (created if missing): one file per finished fit, holding what the fit
+    returns (its estimate and, where computed, standard error, pointwise values and scores). A file
+    is named by a hash of everything that changes its numbers: the package version, the data and the
+    rows used, the seed, the method, every option and the estimator's defaults; an upgrade or a
+    changed option never reuses an old fit. A truncated or corrupt file is refitted (and overwritten)
+    with a warning, never read as a result. A ``cache_dir`` alone makes an interrupted run
+    resumable. None (default): no cache.""",
+    "estimator_kwds": """\
+estimator_kwds
+    Options of the estimator ``method`` (e.g. ``{"preset": "paper", "epochs": 50}``; the names
+    :func:`bioinfo_mi.mi` takes for that method, and ``transform``), checked before any fit: an
+    unknown name raises ``TypeError`` naming the closest valid one. Stored as
+    ``params["estimator_kwds"]``.""",
     "plot": """\
 ax
     Axes to draw into; default a new figure.

@@ -8,10 +8,7 @@ are always copied (never modified in place).
 
 from __future__ import annotations
 
-import functools
-import warnings
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -20,17 +17,15 @@ import scipy.sparse as sp
 if TYPE_CHECKING:
     import torch
 
-F = TypeVar("F", bound=Callable[..., Any])
-
 __all__ = [
     "EstimateWarning",
     "check_array",
     "check_pair",
     "check_random_state",
     "check_positive_int",
+    "check_real",
     "check_device",
     "check_options",
-    "renamed",
     "seed_from",
     "to_base",
 ]
@@ -147,36 +142,6 @@ def check_pair(x: Any, y: Any, *, min_samples: int = 2, method: str = "") -> tup
     return xa, ya
 
 
-def renamed(**old_to_new: str) -> Callable[[F], F]:
-    """Accept the old names of renamed keyword arguments for one release, with a ``FutureWarning``.
-
-    ``@renamed(verbose="progress")`` maps ``verbose=`` to ``progress=``; giving both raises
-    ``TypeError``. The wrapper keeps the new signature (``inspect.signature``) and lists the old
-    names in ``__renamed__`` so that option checks accept them.
-    """
-
-    def decorate(func: F) -> F:
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            for old, new in old_to_new.items():
-                if old in kwargs:
-                    if new in kwargs:
-                        raise TypeError(f"{func.__name__}() got both {new!r} and its old name {old!r}; give {new!r}")
-                    warnings.warn(
-                        f"{func.__name__}(): {old!r} was renamed to {new!r}; the old name will be removed "
-                        "in the next release",
-                        FutureWarning,
-                        stacklevel=2,
-                    )
-                    kwargs[new] = kwargs.pop(old)
-            return func(*args, **kwargs)
-
-        wrapper.__renamed__ = dict(old_to_new)  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
-
-    return decorate
-
-
 def check_options(options: dict[str, Any], valid: set[str], *, where: str) -> None:
     """Raise ``TypeError`` for a keyword in ``options`` that is not in ``valid``, suggesting the closest name.
 
@@ -205,6 +170,36 @@ def check_positive_int(value: Any, *, name: str, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
     return int(value)
+
+
+def check_real(
+    value: Any,
+    *,
+    name: str,
+    low: float | None = None,
+    high: float | None = None,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+) -> float:
+    """Return ``value`` as a finite float inside the given interval.
+
+    Raises ``TypeError`` for non-real values and ``ValueError`` (naming ``name``) for NaN, infinity
+    or values outside ``[low, high]`` (with open ends where ``*_inclusive`` is False).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    out = float(value)
+    if not np.isfinite(out):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    too_low = low is not None and (out < low if low_inclusive else out <= low)
+    too_high = high is not None and (out > high if high_inclusive else out >= high)
+    if too_low or too_high:
+        left = "-inf" if low is None else f"{low:g}"
+        right = "inf" if high is None else f"{high:g}"
+        lb = "[" if (low is not None and low_inclusive) else "("
+        rb = "]" if (high is not None and high_inclusive) else ")"
+        raise ValueError(f"{name} must lie in {lb}{left}, {right}{rb}, got {value!r}")
+    return out
 
 
 def check_random_state(random_state: Any) -> np.random.Generator:

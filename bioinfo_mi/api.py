@@ -2,75 +2,31 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import numpy as np
 
 from ._docs import shared_docs
-from ._fits import check_n_jobs
-from ._validation import check_options, check_pair, check_positive_int
-from .estimators import _knn as knn
-from .estimators import _lmi
-from .estimators import _neural as neural
-from .estimators import _normalization as normalization
-from .estimators._auto import MIN_SAMPLES, auto, warn_few_samples
-from .estimators._calibrated import ksg_calibrated
-from .estimators._copula import apply_transform, check_transform
+from ._parallel import check_n_jobs, spawn_seeds
+from ._validation import check_options, check_positive_int
+from .estimators._copula import check_transform
+from .estimators._registry import REGISTRY, get_method, run_method, transformed_pair
 from .estimators._result import MIResult
+from .uncertainty import add_error_bars, permutation_test
 
 __all__ = ["mi", "METHODS", "DETERMINISTIC", "method_options"]
 
 
-def _neural(name: str) -> Callable[..., MIResult]:
-    def run(x: Any, y: Any, **kwargs: Any) -> MIResult:
-        return getattr(neural, name)(x, y, **kwargs)
-
-    return run
-
-
-def _run_lmi(x: Any, y: Any, **kwargs: Any) -> MIResult:
-    return _lmi.lmi(x, y, **kwargs)
-
-
-#: method name -> estimator callable ``f(x, y, **options) -> MIResult``
-METHODS: dict[str, Callable[..., MIResult]] = {
-    "auto": auto,
-    "lmi": _run_lmi,
-    "ksg-calibrated": ksg_calibrated,
-    "ksg": knn.ksg,
-    "bi-ksg": knn.bi_ksg,
-    "ksg-local": normalization.ksg_local,
-    "ksg-global": normalization.ksg_global,
-    "ksg-global-linf": normalization.ksg_global_linf,
-    "mine": partial(_neural("mine"), normalization=None),
-    "mine-local": partial(_neural("mine"), normalization="local"),
-    "mine-global": partial(_neural("mine"), normalization="global"),
-    "mine-global-corrected": partial(_neural("mine"), normalization="global-corrected"),
-    "infonce": _neural("infonce"),
-}
-
+#: method name -> estimator callable ``f(x, y, random_state=..., **options) -> MIResult``, for every method of
+#: :func:`mi` (a view of the package's method registry, which also records each method's options, error-bar
+#: design and threading)
+METHODS: dict[str, Callable[..., MIResult]] = {name: entry.run for name, entry in REGISTRY.items()}
 
 #: methods whose estimate on given rows does not depend on ``random_state`` beyond the tie-breaking jitter
 #: (exact k-NN counts, no training, no random twins): fitting them again on the same rows repeats the same
 #: number, so the repeated-fit tools fit them once per distinct set of rows
-DETERMINISTIC = frozenset({"ksg", "bi-ksg", "ksg-local", "ksg-global", "ksg-global-linf"})
-
-
-#: the function behind each method, whose signature lists the options the method takes
-_IMPLEMENTATIONS: dict[str, Callable[..., MIResult]] = {
-    "lmi": _lmi.lmi,
-    "ksg-calibrated": ksg_calibrated,
-    "ksg": knn.ksg,
-    "bi-ksg": knn.bi_ksg,
-    "ksg-local": normalization.ksg_local,
-    "ksg-global": normalization.ksg_global,
-    "ksg-global-linf": normalization.ksg_global_linf,
-    "infonce": neural.infonce,
-    **{name: neural.mine for name in ("mine", "mine-local", "mine-global", "mine-global-corrected")},
-}
+DETERMINISTIC = frozenset(name for name, entry in REGISTRY.items() if entry.deterministic)
 
 
 def method_options(method: str) -> set[str]:
@@ -83,19 +39,11 @@ def method_options(method: str) -> set[str]:
 
     Returns
     -------
-    The estimator's keyword parameters (for ``"auto"``: those of both estimators it chooses between,
+    The estimator's keyword parameters (for ``"auto"``: those of the estimators it chooses between,
     and ``samples_per_dim``), without ``random_state`` (set by the caller) and without what the
     method name fixes (MINE's ``normalization``).
     """
-    method = method.lower()
-    if method == "auto":
-        names = set(inspect.signature(auto).parameters) | method_options("ksg-calibrated") | method_options("lmi")
-    else:
-        impl = _IMPLEMENTATIONS[method]
-        names = set(inspect.signature(impl).parameters) | set(getattr(impl, "__renamed__", {}))
-        if method.startswith("mine"):
-            names.discard("normalization")
-    return names - {"x", "y", "options", "random_state"}
+    return set(get_method(method).options)
 
 
 @shared_docs
@@ -105,7 +53,7 @@ def mi(
     method: str = "auto",
     *,
     transform: str | None = None,
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
     error_bars: bool = False,
     n_shuffles: int = 0,
     n_refits: int = 4,
@@ -162,9 +110,8 @@ def mi(
     ``pmi`` (``(n_samples,)`` pointwise MI, NaN where a sample was not scored), and ``se``,
     ``ci()``, ``p_value``, ``null`` as requested.
     """
-    if not isinstance(method, str) or method.lower() not in METHODS:
-        raise ValueError(f"unknown method {method!r}; valid methods: {sorted(METHODS)}")
-    check_options(options, method_options(method), where=f"method={method.lower()!r}")
+    entry = get_method(method)
+    check_options(options, set(entry.options), where=f"method={entry.name!r}")
     if not isinstance(error_bars, bool | np.bool_):
         raise TypeError(f"error_bars must be True or False, got {error_bars!r}")
     n_shuffles = check_positive_int(n_shuffles, name="n_shuffles", minimum=0)
@@ -172,36 +119,40 @@ def mi(
     n_jobs = check_n_jobs(n_jobs)
     repeated = error_bars or n_shuffles > 0
     if check_transform(transform) is not None or repeated:
-        xa, ya = check_pair(x, y, min_samples=1)
-        x, y = (apply_transform(xa, transform), apply_transform(ya, transform)) if transform else (xa, ya)
-    trains = "progress" in method_options(method)  # the estimator has a training bar of its own
+        x, y = transformed_pair(x, y, transform)
+    trains = "progress" in entry.options  # the estimator has a training bar of its own
     main_options = {**options, "progress": True} if progress and trains and "progress" not in options else options
-    res = METHODS[method.lower()](x, y, random_state=random_state, **main_options)
-    if res.n_samples < MIN_SAMPLES:
-        warn_few_samples(res, method.lower())
+    res = run_method(entry.name, x, y, random_state=random_state, stacklevel=3, **main_options)
     if transform is not None:
         res.params["transform"] = transform
     if repeated:
-        from ._fits import spawn_seeds
-        from .uncertainty import add_error_bars, permutation_test
+        res = _repeated_fits(res, x, y, options, random_state, error_bars, n_shuffles, n_refits, n_jobs, progress)
+    return res
 
-        # seeds of the extra fits: spawned from random_state (after the estimate, for a Generator)
-        bars_seed, shuffle_seed = spawn_seeds(random_state, 2)
-        # the extra fits run the estimator that produced res (the one "auto" chose), with its options
-        opts = {key: v for key, v in options.items() if key != "samples_per_dim"}
-        if error_bars:
-            res = add_error_bars(
-                res, x, y, options=opts, random_state=bars_seed, n_refits=n_refits, n_jobs=n_jobs, progress=progress
-            )
-        if n_shuffles:
-            res = permutation_test(
-                res,
-                x,
-                y,
-                options=opts,
-                n_shuffles=n_shuffles,
-                random_state=shuffle_seed,
-                n_jobs=n_jobs,
-                progress=progress,
-            )
+
+def _repeated_fits(
+    res: MIResult,
+    x: np.ndarray,
+    y: np.ndarray,
+    options: dict[str, Any],
+    random_state: int | np.random.Generator | None,
+    error_bars: bool,
+    n_shuffles: int,
+    n_refits: int,
+    n_jobs: int,
+    progress: bool,
+) -> MIResult:
+    """Return ``res`` with the error bars and the permutation test that :func:`mi` was asked for."""
+    # seeds of the extra fits: spawned from random_state (after the estimate, for a Generator)
+    bars_seed, shuffle_seed = spawn_seeds(random_state, 2)
+    # the extra fits run the estimator that produced res (the one "auto" chose), with its options
+    opts = {key: v for key, v in options.items() if key != "samples_per_dim"}
+    if error_bars:
+        res = add_error_bars(
+            res, x, y, options=opts, random_state=bars_seed, n_refits=n_refits, n_jobs=n_jobs, progress=progress
+        )
+    if n_shuffles:
+        res = permutation_test(
+            res, x, y, options=opts, n_shuffles=n_shuffles, random_state=shuffle_seed, n_jobs=n_jobs, progress=progress
+        )
     return res

@@ -109,9 +109,11 @@ import numpy as np
 from scipy import stats
 
 from ._docs import shared_docs
-from ._fits import FitJob, run_fits, spawn_seeds
+from ._fits import FitJob, run_fits
+from ._parallel import spawn_seeds
 from ._validation import EstimateWarning, check_positive_int, to_base
 from .estimators._copula import copula_transform, gaussian_mi
+from .estimators._registry import REGISTRY
 from .estimators._result import MIResult
 
 __all__ = [
@@ -148,10 +150,10 @@ GROWTH_BASE = 1.0
 GROWTH_PER_BIT = 1.5
 #: bound of the extrapolation factor of a partition's ``B`` (variance ratio)
 MAX_GROWTH_FACTOR = 3.0
-#: methods whose standard error comes from subsampling the estimator itself
-SUBSAMPLED = frozenset({"ksg", "bi-ksg", "ksg-local", "ksg-global", "ksg-global-linf"})
-#: methods whose standard error comes from refits
-REFITTED = frozenset({"lmi", "mine", "mine-local", "mine-global", "mine-global-corrected", "infonce"})
+#: methods whose standard error comes from subsampling the estimator itself (from the method registry)
+SUBSAMPLED = frozenset(name for name, entry in REGISTRY.items() if entry.se_design == "subsampling")
+#: methods whose standard error adds the spread of refits (from the method registry)
+REFITTED = frozenset(name for name, entry in REGISTRY.items() if entry.refits)
 
 
 def _design(n: int, partitions: tuple[int, ...] | None) -> tuple[tuple[int, ...], int, str]:
@@ -180,7 +182,7 @@ def _design(n: int, partitions: tuple[int, ...] | None) -> tuple[tuple[int, ...]
 
 
 def _partition_jobs(
-    n: int, partitions: tuple[int, ...], repeats: int, random_state: Any
+    n: int, partitions: tuple[int, ...], repeats: int, random_state: int | np.random.Generator | None
 ) -> tuple[list[FitJob], list[int]]:
     """``repeats`` random partitions into ``m`` disjoint parts for every ``m``: one job per part;
     ``parts`` labels each job with its partition (``(m, repeat)``, encoded ``m * 1000 + repeat``).
@@ -268,7 +270,7 @@ def _small_sample_warning(n: int, what: str) -> None:
 
 
 def _pointwise_se(
-    x: np.ndarray, y: np.ndarray, method: str, options: dict[str, Any], random_state: Any
+    x: np.ndarray, y: np.ndarray, method: str, options: dict[str, Any], random_state: int | np.random.Generator | None
 ) -> dict[str, Any]:
     """Compute the SD of the estimator's pointwise values over ``sqrt(n)`` (too few samples to subsample);
     NaN below ``MIN_SE_SAMPLES`` samples or when the estimator cannot run on them.
@@ -307,7 +309,7 @@ def subsampling_se(
     *,
     method: str,
     options: dict[str, Any],
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
     partitions: tuple[int, ...] | None = None,
     extrapolate: bool = True,
     n_jobs: int = -1,
@@ -368,7 +370,9 @@ def subsampling_se(
     return out
 
 
-def _closed_form_se(x: np.ndarray, y: np.ndarray, func: Any, random_state: Any) -> dict[str, Any]:
+def _closed_form_se(
+    x: np.ndarray, y: np.ndarray, func: Any, random_state: int | np.random.Generator | None
+) -> dict[str, Any]:
     """Subsampling standard error of a cheap closed-form estimate ``func(x, y)``, in process (no
     extrapolation across part sizes: a smooth function of the sample moments has ``n var`` constant to
     first order); NaN with a warning when no partition fits.
@@ -390,9 +394,47 @@ def _closed_form_se(x: np.ndarray, y: np.ndarray, func: Any, random_state: Any) 
 
 def _base_factor(res: MIResult) -> float:
     """Multiply nats by this to get ``res.base`` units."""
-    from ._validation import to_base
-
     return float(to_base(1.0, res.base))
+
+
+def _copula_se(
+    res: MIResult,
+    x: np.ndarray,
+    y: np.ndarray,
+    options: dict[str, Any],
+    random_state: int | np.random.Generator | None,
+    n_jobs: int,
+    progress: bool,
+) -> tuple[float, dict[str, Any]]:
+    """Return the standard error of the calibrated copula KSG: subsampling of plain KSG on the normal scores,
+    widened for the twins, or of the Gaussian-copula MI when the estimate was capped at it (module docstring).
+    """
+    xs = copula_transform(x[:, x.std(axis=0) > 0])
+    ys = copula_transform(y[:, y.std(axis=0) > 0])
+    extra = res.extra
+    if extra.get("capped") and extra.get("gaussian_mi", -np.inf) >= extra.get("ksg", np.inf):
+        info = _closed_form_se(xs, ys, gaussian_mi, random_state)
+        info["B"] *= _base_factor(res) ** 2
+        info["B_parts"] *= _base_factor(res) ** 2
+        info["se"] *= _base_factor(res)
+        info["what"] = "Gaussian-copula MI (the estimate was capped at it)"
+        return info["se"], info
+    ksg_opts = {key: options[key] for key in ("k", "jitter", "workers", "base") if key in options}
+    # not extrapolated across part sizes: the twins' correction cancels most of KSG's growth of n var
+    # (see the module docstring)
+    info = subsampling_se(
+        xs,
+        ys,
+        method="ksg",
+        options=ksg_opts,
+        random_state=random_state,
+        extrapolate=False,
+        n_jobs=n_jobs,
+        progress=progress,
+    )
+    factor = float(np.sqrt(1 + 1 / res.params["n_twins"])) if extra.get("calibrated") else 1.0
+    info["what"] = "copula KSG" + (", times sqrt(1 + 1 / n_twins) for the twins" if factor != 1 else "")
+    return info["se"] * factor, info
 
 
 @shared_docs
@@ -402,7 +444,7 @@ def sampling_se(
     y: np.ndarray,
     *,
     options: dict[str, Any],
-    random_state: Any,
+    random_state: int | np.random.Generator | None,
     n_jobs: int = -1,
     progress: bool = False,
 ) -> tuple[float, dict[str, Any]]:
@@ -431,39 +473,15 @@ def sampling_se(
     ``(se, details)``.
     """
     method = res.method
-    if method in SUBSAMPLED:
+    design = REGISTRY[method].se_design if method in REGISTRY else None
+    if design == "subsampling":
         info = subsampling_se(
             x, y, method=method, options=options, random_state=random_state, n_jobs=n_jobs, progress=progress
         )
         return info["se"], info
-    if method == "ksg-calibrated":
-        xs = copula_transform(x[:, x.std(axis=0) > 0])
-        ys = copula_transform(y[:, y.std(axis=0) > 0])
-        extra = res.extra
-        if extra.get("capped") and extra.get("gaussian_mi", -np.inf) >= extra.get("ksg", np.inf):
-            info = _closed_form_se(xs, ys, gaussian_mi, random_state)
-            info["B"] *= _base_factor(res) ** 2
-            info["B_parts"] *= _base_factor(res) ** 2
-            info["se"] *= _base_factor(res)
-            info["what"] = "Gaussian-copula MI (the estimate was capped at it)"
-            return info["se"], info
-        ksg_opts = {key: options[key] for key in ("k", "jitter", "workers", "base") if key in options}
-        # not extrapolated across part sizes: the twins' correction cancels most of KSG's growth of n var
-        # (see the module docstring)
-        info = subsampling_se(
-            xs,
-            ys,
-            method="ksg",
-            options=ksg_opts,
-            random_state=random_state,
-            extrapolate=False,
-            n_jobs=n_jobs,
-            progress=progress,
-        )
-        factor = float(np.sqrt(1 + 1 / res.params["n_twins"])) if extra.get("calibrated") else 1.0
-        info["what"] = "copula KSG" + (", times sqrt(1 + 1 / n_twins) for the twins" if factor != 1 else "")
-        return info["se"] * factor, info
-    if method == "lmi":
+    if design == "copula-subsampling":
+        return _copula_se(res, x, y, options, random_state, n_jobs, progress)
+    if design == "latent-subsampling":
         test = res.test_idx
         info = subsampling_se(
             res.zx[test],
@@ -474,10 +492,10 @@ def sampling_se(
         )
         info["what"] = "KSG on the held-out latents"
         return info["se"], info
-    if method in REFITTED:
+    if design == "pointwise":
         scored = res.pmi[np.isfinite(res.pmi)]
         return float(np.std(scored, ddof=1) / np.sqrt(len(scored))), {"method": "variance of the pointwise values / n"}
-    raise ValueError(f"no error bars for method {method!r}")  # pragma: no cover - METHODS are covered above
+    raise ValueError(f"no error bars for method {method!r}")  # pragma: no cover - every design is covered above
 
 
 @shared_docs
@@ -487,7 +505,7 @@ def add_error_bars(
     y: np.ndarray,
     *,
     options: dict[str, Any],
-    random_state: Any,
+    random_state: int | np.random.Generator | None,
     n_refits: int = 4,
     n_jobs: int = -1,
     progress: bool = False,
@@ -547,7 +565,7 @@ def permutation_test(
     *,
     options: dict[str, Any],
     n_shuffles: int,
-    random_state: Any,
+    random_state: int | np.random.Generator | None,
     n_jobs: int = -1,
     progress: bool = False,
 ) -> MIResult:

@@ -41,6 +41,7 @@ def test_method_name_is_case_insensitive():
     assert bm.mi(x, t, method="KSG").mi == bm.mi(x, t, method="ksg").mi
 
 
+@pytest.mark.slow
 def test_lmi_via_api_returns_lmi_result():
     x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n=300, mi_bits=1.0, random_state=0)
     res = bm.mi(x, y, method="lmi", random_state=0, epochs=3)
@@ -48,6 +49,7 @@ def test_lmi_via_api_returns_lmi_result():
     assert np.isnan(res.pmi).sum() == 150
 
 
+@pytest.mark.slow
 def test_demo_runs(capsys):
     assert main(["demo", "--d", "30", "--n", "400", "--shuffles", "2"]) == 0
     out = capsys.readouterr().out

@@ -26,6 +26,8 @@ MODULES = [
 NOT_LISTED = {"benchmark", "datasets", "estimators", "pl", "pp", "tl", "uncertainty", "__version__"}
 
 
+@pytest.mark.integration
+@pytest.mark.slow
 def test_docs_build_without_warnings(tmp_path):
     for package in ("sphinx", "myst_nb", "sphinx_book_theme"):
         if importlib.util.find_spec(package) is None:

@@ -198,6 +198,8 @@ def test_directives_are_well_formed(capsys):
         print(f"\n{len(BLOCKS)} docs code blocks: {reduced} run at a reduced size, {len(skipped)} skipped {skipped}")
 
 
+@pytest.mark.integration
+@pytest.mark.slow
 @pytest.mark.parametrize("block", BLOCKS, ids=lambda b: b.id)
 def test_docs_code_block_runs(block, no_network, one_torch_thread, tmp_path_factory, monkeypatch, capsys):
     for name in ("LARRY_DIR", "PROTT5_H5", "INTERACTIONS_CSV", "BIOINFO_MI_QUICK"):

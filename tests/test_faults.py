@@ -1,6 +1,6 @@
 """Faults a long analysis meets: an interrupt, a killed worker, a damaged cache file, a cache of another version.
 
-The repeated-fit layer (``bioinfo_mi._fits``) writes each finished fit to ``cache_dir`` at once and atomically,
+The fit-job layer (``bioinfo_mi._fits``) writes each finished fit to ``cache_dir`` at once and atomically,
 and a tool writes to the AnnData only after every fit: an interrupted run leaves the AnnData as it was and a
 cache whose every file is a whole result, and a rerun finishes with the numbers of an uninterrupted run. A cache
 file that is not a whole result is refitted with a warning; a fit of another package version or other defaults
@@ -26,7 +26,7 @@ from joblib.externals.loky.process_executor import TerminatedWorkerError
 from tqdm.auto import tqdm
 
 import bioinfo_mi as bm
-from bioinfo_mi import _fits
+from bioinfo_mi import _cache, _fits
 from bioinfo_mi.benchmark import Estimator, gaussian_task, run_benchmark
 from bioinfo_mi.estimators import _knn
 
@@ -93,7 +93,7 @@ def _assert_cache_whole(folder: Path) -> int:
     files = sorted(folder.iterdir())
     assert not [f.name for f in files if ".tmp" in f.name]
     for f in files:
-        _fits.load_arrays(f, {"mi": (), "pmi": (-1,)})
+        _cache.load_arrays(f, {"mi": (), "pmi": (-1,)})
     return len(files)
 
 
@@ -111,6 +111,7 @@ def _no_workers_left(timeout: float = 20.0) -> bool:
     return False
 
 
+@pytest.mark.slow
 def test_keyboard_interrupt_leaves_anndata_and_cache_whole(lineage, clean_lmi, tmp_path, monkeypatch):
     """Ctrl-C in the parent while the fits run in workers: the first fit is stored, the second is written to
     its temporary file when the interrupt arrives (before the rename)."""
@@ -157,6 +158,7 @@ def _fail_in_one_fit(x, y, job, *rest):
     return result
 
 
+@pytest.mark.slow
 def test_killed_worker_leaves_anndata_and_cache_whole(lineage, clean_lmi, tmp_path, monkeypatch):
     monkeypatch.setattr(_fits, "_fit", _kill_self_in_one_fit)
     adata = lineage.copy()
@@ -171,6 +173,7 @@ def test_killed_worker_leaves_anndata_and_cache_whole(lineage, clean_lmi, tmp_pa
     assert _assert_cache_whole(tmp_path) == 4
 
 
+@pytest.mark.slow
 def test_error_in_a_worker_releases_every_worker_resource(tmp_path):
     """A fit that fails in a worker stops the loop, and the interpreter exits without leaked semaphores (tqdm's
     multiprocessing lock in workers that joblib kills on the error path was never unregistered)."""
@@ -286,7 +289,8 @@ def test_one_key_for_every_cache():
     job = _fits.FitJob(pairing=0, shuffled=False, x_rows=np.arange(5), y_rows=np.arange(5, 10), seed=3)
     base = {"method": "lmi", "options": {"epochs": 2}, "seed": 3, "data": "d", "rows": (job.x_rows, job.y_rows)}
     key = _fits.cache_key(**base)
-    assert _fits._cache_key(job, "lmi", {"epochs": 2}, "d") == key  # run_fits' key is the one key
+    # run_fits' key is the one key
+    assert _fits._cache_path(Path("f"), job, "lmi", {"epochs": 2}, "d") == Path("f") / f"{key}.npz"
     changed = [
         {"method": "ksg"},
         {"options": {"epochs": 3}},
@@ -294,7 +298,7 @@ def test_one_key_for_every_cache():
         {"seed": 4},
         {"data": "e"},
         {"rows": (job.x_rows, job.y_rows[::-1])},
-        {"with_se": True},
+        {"standard_error": bm.uncertainty.sampling_se},
         {"attribution": "cross_r2"},
         {"extra": {"k": 3}},
     ]
@@ -317,24 +321,25 @@ def test_module_constants_that_change_numbers_are_part_of_the_key(monkeypatch):
     from bioinfo_mi import uncertainty
     from bioinfo_mi.estimators import _lmi
 
-    base = {"method": "lmi", "options": {}, "seed": 3, "data": "d", "with_se": True}
-    key, no_se = _fits.cache_key(**base), _fits.cache_key(**{**base, "with_se": False})
+    base = {"method": "lmi", "options": {}, "seed": 3, "data": "d", "standard_error": uncertainty.sampling_se}
+    key, no_se = _fits.cache_key(**base), _fits.cache_key(**{**base, "standard_error": None})
     monkeypatch.setattr(uncertainty, "GROWTH_PER_BIT", uncertainty.GROWTH_PER_BIT + 0.5)
     assert _fits.cache_key(**base) != key
-    assert _fits.cache_key(**{**base, "with_se": False}) == no_se  # a fit without SE does not depend on them
+    assert _fits.cache_key(**{**base, "standard_error": None}) == no_se  # a fit without SE does not depend on them
     monkeypatch.undo()
     assert _fits.cache_key(**base) == key
     monkeypatch.setattr(_lmi, "MIN_ADAPTED_LATENT", 3)  # the small-sample rule of LMI's latent size
     assert _fits.cache_key(**base) != key
 
 
+@pytest.mark.slow
 def test_fresh_interpreter_has_uncertainty_and_the_same_cache_key():
     """``bm.uncertainty`` is there after ``import bioinfo_mi`` alone, and split jobs (``fits=[i]``, one process
     each) find each other's files: the key holds no memory address and no set order."""
     code = (
         "import numpy as np\nimport bioinfo_mi as bm\nbm.uncertainty.sampling_se\nfrom bioinfo_mi import _fits\n"
         "print(_fits.cache_key(method='mine', options={'hidden': (8, 8)}, seed=1, data='d', rows=(np.arange(4),),"
-        " with_se=True, attribution='cross_r2'))"
+        " standard_error=bm.uncertainty.sampling_se, attribution='cross_r2'))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
@@ -344,7 +349,7 @@ def test_fresh_interpreter_has_uncertainty_and_the_same_cache_key():
         seed=1,
         data="d",
         rows=(np.arange(4),),
-        with_se=True,
+        standard_error=bm.uncertainty.sampling_se,
         attribution="cross_r2",
     )
     assert out.stdout.strip() == here

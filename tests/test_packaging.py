@@ -101,11 +101,15 @@ def dists(tmp_path_factory) -> dict[str, Path | str]:
     }
 
 
+@pytest.mark.integration
+@pytest.mark.slow
 def test_build_names_the_version(dists):
     assert f"Successfully built {NAME}-{VERSION}.tar.gz and {NAME}-{VERSION}-py3-none-any.whl" in dists["log"]
     assert dists["sdist"].is_file() and dists["wheel"].is_file()
 
 
+@pytest.mark.integration
+@pytest.mark.slow
 def test_sdist_contents(dists):
     with tarfile.open(dists["sdist"]) as tar:
         names = set(tar.getnames())
@@ -116,6 +120,8 @@ def test_sdist_contents(dists):
     assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".nbi", ".nbc"))]
 
 
+@pytest.mark.integration
+@pytest.mark.slow
 def test_wheel_contents(dists):
     dist_info = f"{NAME}-{VERSION}.dist-info"
     with zipfile.ZipFile(dists["wheel"]) as whl:
@@ -130,6 +136,8 @@ def test_wheel_contents(dists):
     assert not [n for n in names if n.startswith("tests/") or "__pycache__" in n]
 
 
+@pytest.mark.integration
+@pytest.mark.slow
 def test_installed_wheel_runs_demo(dists):
     root = dists["root"]
     venv = root / "venv"

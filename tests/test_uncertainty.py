@@ -13,6 +13,7 @@ def gaussian(n, seed, rho=0.6, d=2):
     return x, rho * x + np.sqrt(1 - rho**2) * rng.standard_normal((n, d))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["ksg", "bi-ksg", "ksg-global-linf", "ksg-calibrated", "auto"])
 def test_error_bars_never_change_the_estimate(method):
     x, y = gaussian(400, 0)
@@ -27,6 +28,7 @@ def test_error_bars_never_change_the_estimate(method):
     assert again.mi == bm.mi(x, y, method=method, random_state=np.random.default_rng(5)).mi
 
 
+@pytest.mark.slow
 def test_ci_brackets_the_estimate():
     x, y = gaussian(400, 1)
     res = bm.mi(x, y, method="ksg", error_bars=True)
@@ -39,6 +41,7 @@ def test_ci_brackets_the_estimate():
         res.ci(1.5)
 
 
+@pytest.mark.slow
 def test_subsampling_se_is_calibrated_on_gaussians():
     # 30 independent data sets of one distribution: the spread of the estimates against the mean
     # reported SE (subsampling over 2-6 disjoint parts, extrapolated to n); the band allows for the 30-sample
@@ -54,6 +57,7 @@ def test_subsampling_se_is_calibrated_on_gaussians():
     assert 0.7 < ratio < 1.4, ratio
 
 
+@pytest.mark.slow
 def test_subsampling_details_and_too_few_samples():
     x, y = gaussian(400, 2)
     info = subsampling_se(x, y, method="ksg", options={}, random_state=0)
@@ -86,6 +90,7 @@ def small_sample_warnings(caught):
     return [w for w in caught if isinstance(w.message, bm.EstimateWarning) and w.message.kind == "small-sample-se"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", [30, 45, 56])
 def test_small_samples_give_a_finite_se_and_say_so(n):
     """Below 60 samples the default used to raise ``ValueError: error_bars needs at least 60 samples``; now
@@ -120,6 +125,7 @@ def test_tiny_samples_pointwise_se_then_nan_never_an_exception():
     assert res.mi == bm.mi(x[:12], y[:12], method="ksg-calibrated", random_state=0).mi
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n_held_out", [30, 45, 56])
 def test_lmi_error_bars_on_few_held_out_pairs(n_held_out):
     """The LARRY case of issue 27: 113 clones, 56 held-out pairs, and LMI's SE (KSG on the held-out latents)
@@ -133,6 +139,7 @@ def test_lmi_error_bars_on_few_held_out_pairs(n_held_out):
     assert any(f"{n_held_out} samples" in str(w.message) for w in small_sample_warnings(caught))
 
 
+@pytest.mark.slow
 def test_subsampling_design_from_large_n_on():
     """From LARGE_N samples on, one random partition into 3, ..., 6 parts (the fits cost seconds there);
     an explicit ``partitions`` keeps REPEATS."""
@@ -149,6 +156,7 @@ def test_subsampling_design_from_large_n_on():
     assert below["partitions"] == [2, 3, 4, 5, 6] and below["repeats"] == 2
 
 
+@pytest.mark.slow
 def test_permutation_test_strong_dependence_and_resolution():
     x, y = gaussian(300, 3, rho=0.8)
     res = bm.mi(x, y, method="ksg", n_shuffles=99)
@@ -158,6 +166,7 @@ def test_permutation_test_strong_dependence_and_resolution():
     assert abs(res.null.mean()) < 0.1 and res.mi > 1.0
 
 
+@pytest.mark.slow
 def test_permutation_p_values_are_uniformish_under_independence():
     rng = np.random.default_rng(7)
     p = []
@@ -169,6 +178,7 @@ def test_permutation_p_values_are_uniformish_under_independence():
     assert (p <= 0.05).mean() <= 0.2, p
 
 
+@pytest.mark.slow
 def test_same_seed_same_numbers_whatever_n_jobs():
     x, y = gaussian(300, 4)
     a = bm.mi(x, y, method="ksg", error_bars=True, n_shuffles=9, random_state=11, n_jobs=1)
@@ -181,16 +191,18 @@ def test_same_seed_same_numbers_whatever_n_jobs():
     assert d.se != a.se
 
 
+@pytest.mark.slow
 def test_large_ksg_loops_in_worker_processes_give_the_same_numbers(monkeypatch):
     """Above THREAD_EXACT_MAX_SAMPLES the thread-exact fits go to worker processes (one thread each):
     the same shuffles and standard error as one after the other in this process with every thread."""
     import bioinfo_mi._fits as fits
+    import bioinfo_mi._parallel as parallel
 
     x, y = gaussian(300, 4)
     a = bm.mi(x, y, method="ksg", error_bars=True, n_shuffles=5, random_state=3, n_jobs=2)
     calls = []
-    real = fits.Parallel
-    monkeypatch.setattr(fits, "Parallel", lambda *args, **kw: calls.append(kw) or real(*args, **kw))
+    real = parallel.Parallel
+    monkeypatch.setattr(parallel, "Parallel", lambda *args, **kw: calls.append(kw) or real(*args, **kw))
     monkeypatch.setattr(fits, "THREAD_EXACT_MAX_SAMPLES", 0)
     b = bm.mi(x, y, method="ksg", error_bars=True, n_shuffles=5, random_state=3, n_jobs=2)
     assert len(calls) == 2  # the partitions and the shuffles
@@ -198,6 +210,7 @@ def test_large_ksg_loops_in_worker_processes_give_the_same_numbers(monkeypatch):
     np.testing.assert_array_equal(a.null, b.null)
 
 
+@pytest.mark.slow
 def test_lmi_error_bars_from_refits_and_held_out_latents():
     x, y = gaussian(400, 5, d=4)
     opts = {"epochs": 3, "latent_dim": 2}
@@ -212,6 +225,7 @@ def test_lmi_error_bars_from_refits_and_held_out_latents():
     assert info["sampling_se"] > 0 and res.zx is not None  # an LMIResult still
 
 
+@pytest.mark.slow
 def test_infonce_error_bars():
     x, y = gaussian(300, 6)
     res = bm.mi(x, y, method="infonce", random_state=0, error_bars=True, n_refits=2, steps=30)
@@ -240,13 +254,25 @@ def test_repeated_fits_hold_the_small_sample_warning_of_their_se():
     import warnings
 
     from bioinfo_mi._fits import FitJob, run_fits
+    from bioinfo_mi.uncertainty import sampling_se
 
     x, y = gaussian(40, 11)
     rows = np.arange(40)
+    job = FitJob(0, False, rows, rows, 3)
+    with pytest.raises(ValueError, match="pass standard_error="):
+        run_fits(x, y, [job], method="ksg", options={}, n_jobs=1, progress=False, with_se=[True])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         (fit,) = run_fits(
-            x, y, [FitJob(0, False, rows, rows, 3)], method="ksg", options={}, n_jobs=1, progress=False, with_se=[True]
+            x,
+            y,
+            [job],
+            method="ksg",
+            options={},
+            n_jobs=1,
+            progress=False,
+            with_se=[True],
+            standard_error=sampling_se,
         )
     assert np.isfinite(fit.se)
     assert [kind for kind, _ in fit.warnings].count("small-sample-se") == 1

@@ -21,14 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_positive_int
-from ..datasets._checks import check_real
+from .._validation import check_positive_int, check_real
 from ..datasets.resampling import (
     DIGITS_CLASSES,
-    _draw_from_pools,
     bernoulli_mi,
     class_pools,
     correlation_for_mi,
+    draw_from_pools,
     load_digits_source,
     max_pairs,
     read_mnist,
@@ -51,7 +50,7 @@ def _resampling_sampler(
     p: float,
     disjoint: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
-    x, y, _, _ = _draw_from_pools(pools, n, correlation, p, disjoint, rng)
+    x, y, _, _ = draw_from_pools(pools, n, correlation, p, disjoint, rng)
     return x, y
 
 

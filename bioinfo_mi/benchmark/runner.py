@@ -14,11 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._cache import load_json, save_json
 from .._docs import shared_docs
-from .._fits import cache_key, check_n_jobs, load_json, run_parallel, save_json
+from .._fits import cache_key
+from .._parallel import check_n_jobs, run_parallel
 from .._validation import check_positive_int
 from ..api import METHODS, mi
-from .tasks import Task
+from .tasks import Task, base_seed
 
 __all__ = ["Estimator", "run_benchmark", "sample_task"]
 
@@ -52,16 +54,18 @@ def _int_of(*parts: Any) -> int:
     return int.from_bytes(h.digest(), "little")
 
 
-def _seeds(random_state: int, task: Task, seed: int, estimator: Estimator) -> tuple[int, int]:
+def _seeds(root: int, task: Task, seed: int, estimator: Estimator) -> tuple[int, int]:
     """Return the data seed (shared by every estimator on this task and seed) and the estimator seed."""
-    base = [int(random_state) % 2**63, _int_of(task.name) % 2**63, int(seed)]
+    base = [int(root) % 2**63, _int_of(task.name) % 2**63, int(seed)]
     data = np.random.SeedSequence(base).generate_state(1, np.uint64)[0]
     est = np.random.SeedSequence([*base, _int_of(estimator.name) % 2**63]).generate_state(1, np.uint64)[0]
     return int(data % 2**63), int(est % 2**32)
 
 
-def sample_task(task: Task, seed: int = 0, random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Return the dataset :func:`run_benchmark` draws for ``task`` and seed index ``seed``.
+def sample_task(
+    task: Task, replicate: int = 0, *, random_state: int | np.random.Generator | None = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the dataset :func:`run_benchmark` draws for ``task`` and replicate ``replicate``.
 
     Lets a script run an estimator that is not in :data:`bioinfo_mi.METHODS` (e.g. the reference
     implementation ``latentmi``) on exactly the data the benchmark's estimators saw.
@@ -70,25 +74,27 @@ def sample_task(task: Task, seed: int = 0, random_state: int = 0) -> tuple[np.nd
     ----------
     task
         The task.
-    seed
-        Seed index (``0 .. n_seeds - 1`` of :func:`run_benchmark`).
+    replicate
+        Which of the ``n_seeds`` datasets per task (``0 .. n_seeds - 1``; the ``seed`` column of
+        :func:`run_benchmark`'s table).
     random_state
-        The base seed given to :func:`run_benchmark`.
+        The ``random_state`` given to :func:`run_benchmark`; a Generator is drawn from as there
+        (pass one in the state :func:`run_benchmark` got it in).
 
     Returns
     -------
     ``(x, y)``.
     """
-    data_seed, _ = _seeds(int(random_state), task, int(seed), Estimator("-", "ksg"))
+    data_seed, _ = _seeds(base_seed(random_state), task, int(replicate), Estimator("-", "ksg"))
     return task.sample(data_seed)
 
 
-def _cache_file(folder: Path, random_state: int, task: Task, seed: int, estimator: Estimator) -> Path:
-    """Return the fit's file, named by the package's one cache key (:func:`bioinfo_mi._fits.cache_key`): package
-    version, method, options, the method's defaults, the estimator's seed and the data, here the task (name,
-    sampler, size, truth, parameters) and the seed it is drawn with.
+def _cache_file(folder: Path, root: int, task: Task, seed: int, estimator: Estimator) -> Path:
+    """Return the fit's file, named by the package's one cache key: package version, method, options, the
+    method's defaults, the estimator's seed and the data, here the task (name, sampler, size, truth,
+    parameters) and the seed it is drawn with.
     """
-    data_seed, est_seed = _seeds(random_state, task, seed, estimator)
+    data_seed, est_seed = _seeds(root, task, seed, estimator)
     data = {
         "sampler": task.sampler,
         "n_samples": task.n_samples,
@@ -109,8 +115,8 @@ def _load_fit(path: Path) -> dict[str, Any]:
     return res
 
 
-def _run_one(task: Task, seed: int, estimator: Estimator, random_state: int, on_error: str) -> dict[str, Any]:
-    data_seed, est_seed = _seeds(random_state, task, seed, estimator)
+def _run_one(task: Task, seed: int, estimator: Estimator, root: int, on_error: str) -> dict[str, Any]:
+    data_seed, est_seed = _seeds(root, task, seed, estimator)
     x, y = task.sample(data_seed)
     start = time.perf_counter()
     error = ""
@@ -129,7 +135,7 @@ def run_benchmark(
     estimators: Sequence[Estimator],
     *,
     n_seeds: int = 1,
-    random_state: int = 0,
+    random_state: int | np.random.Generator | None = 0,
     n_jobs: int = -1,
     cache_dir: str | os.PathLike | None = None,
     on_error: str = "record",
@@ -140,8 +146,7 @@ def run_benchmark(
     Every (task, seed) dataset is drawn once from a seed derived from ``random_state``, the task
     name and the seed index, so all estimators see the same data and adding tasks or estimators
     changes no other row. Fits run through the package's repeated-fit layer, each with the same
-    fixed number of threads (``bioinfo_mi._fits.FIT_THREADS``), so the table does not depend on
-    ``n_jobs``.
+    fixed number of threads, so the table does not depend on ``n_jobs``.
 
     Parameters
     ----------
@@ -152,20 +157,16 @@ def run_benchmark(
     n_seeds
         Independent datasets per task.
     random_state
-        Base seed (int).
+        Base seed: an int, a ``numpy.random.Generator`` or None (fresh entropy). Every seed of the run
+        derives from one integer: the int itself, or one draw from the Generator (which advances it).
     {n_jobs}
-    cache_dir
-        Folder with one small JSON file per finished fit; a rerun skips finished fits, so an
-        interrupted benchmark resumes where it stopped. A file is named by the package's one cache key
-        (:func:`bioinfo_mi._fits.cache_key`: package version, method, options and the method's
-        defaults, the estimator's seed, the task and its data seed), so a fit of another version or
-        other defaults is never reused; a file that cannot be read (truncated, garbled) is refitted
-        and overwritten, with a warning naming it. Failed fits are not stored.
+    {cache_dir}
+        Here each file is a small JSON file, and the data are the task and the seed of its dataset;
+        failed fits are not stored.
     on_error
         ``"record"``: a failing fit gets estimate NaN, its message in the ``error`` column and a
         warning; ``"raise"``: the exception propagates.
-    progress
-        Show a progress bar over fits.
+    {progress}
 
     Returns
     -------
@@ -185,17 +186,17 @@ def run_benchmark(
     n_seeds = check_positive_int(n_seeds, name="n_seeds")
     if on_error not in ("record", "raise"):
         raise ValueError(f"on_error must be 'record' or 'raise', got {on_error!r}")
-    random_state = int(random_state)
+    root = base_seed(random_state)
     n_jobs = check_n_jobs(n_jobs)
     jobs = [(t, s, e) for t in tasks for s in range(n_seeds) for e in estimators]
     paths: list[Path | None] = [None] * len(jobs)
     if cache_dir is not None:
         folder = Path(cache_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        paths = [_cache_file(folder, random_state, t, s, e) for t, s, e in jobs]
+        paths = [_cache_file(folder, root, t, s, e) for t, s, e in jobs]
     results = run_parallel(
         _run_one,
-        [(*job, random_state, on_error) for job in jobs],
+        [(*job, root, on_error) for job in jobs],
         n_jobs=n_jobs,
         progress=progress,
         desc="benchmark fits",

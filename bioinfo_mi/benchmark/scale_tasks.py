@@ -34,11 +34,11 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_positive_int
-from ..datasets._checks import check_real
+from .._docs import shared_docs
+from .._validation import check_positive_int, check_real
 from ..datasets.gaussian import additive_noise, additive_noise_mi, correlated_gaussian, correlated_gaussian_mi
 from ..datasets.transforms import TRANSFORM_ALIASES, apply_transforms
-from .tasks import Task
+from .tasks import Task, base_seed
 
 __all__ = [
     "SCALE_BASES",
@@ -74,10 +74,10 @@ DEFAULT_TRIAL_DRAW: dict[str, tuple[str, tuple[float, float]]] = {
 _LN2 = math.log(2.0)
 
 
-def _check_base(base: Any) -> str:
-    if not isinstance(base, str) or base.strip().lower() not in SCALE_BASES:
-        raise ValueError(f"base must be one of {list(SCALE_BASES)}, got {base!r}")
-    return base.strip().lower()
+def _check_base(distribution: Any) -> str:
+    if not isinstance(distribution, str) or distribution.strip().lower() not in SCALE_BASES:
+        raise ValueError(f"distribution must be one of {list(SCALE_BASES)}, got {distribution!r}")
+    return distribution.strip().lower()
 
 
 def _short_names(transforms: str | Sequence[str]) -> tuple[str, ...]:
@@ -109,14 +109,14 @@ def _mi_of(base: str, d: int, parameter: float) -> float:
     return correlated_gaussian_mi(d, parameter) if base == "correlated" else additive_noise_mi(d, parameter)
 
 
-def base_parameter(base: str, d: int, mi_bits: float) -> float:
+def base_parameter(distribution: str, d: int, mi_bits: float) -> float:
     """Return the base distribution's parameter that gives ``I(X; T) = mi_bits`` (Section 6.1).
 
     Inverts ``-d/2 log2(1 - rho^2)`` (correlated) and ``d/2 log2(1 + 1/sigma^2)`` (additive).
 
     Parameters
     ----------
-    base
+    distribution
         ``"correlated"`` (``rho``, per-coordinate correlation of ``X, T ~ N(0, I_d)``) or
         ``"additive"`` (``sigma``, noise standard deviation of ``T = X + eps``).
     d
@@ -128,7 +128,7 @@ def base_parameter(base: str, d: int, mi_bits: float) -> float:
     -------
     ``rho`` in ``[0, 1)`` or ``sigma > 0``.
     """
-    base = _check_base(base)
+    base = _check_base(distribution)
     d = check_positive_int(d, name="d")
     if base == "correlated":
         mi_bits = check_real(mi_bits, name="mi_bits", low=0.0)
@@ -148,14 +148,15 @@ def _check_range(value: Any, name: str) -> tuple[float, float]:
     return low, high
 
 
+@shared_docs
 def trial_parameters(
-    base: str,
+    distribution: str,
     d: int,
     n_trials: int,
     *,
     mi_range: tuple[float, float] | None = None,
     param_range: tuple[float, float] | None = None,
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
 ) -> np.ndarray:
     """Per-trial parameters (``rho`` or ``sigma``) of a table row (Section 6.3.2: "40 trials").
 
@@ -164,7 +165,7 @@ def trial_parameters(
 
     Parameters
     ----------
-    base
+    distribution
         ``"correlated"`` or ``"additive"``.
     d
         Dimension of ``X`` and ``T`` (>= 1).
@@ -174,14 +175,13 @@ def trial_parameters(
         ``(low, high)``: total MI uniform on this interval (bits; ``low > 0`` for additive).
     param_range
         ``(low, high)``: ``rho`` (inside ``(-1, 1)``) or ``sigma`` (> 0) uniform on this interval.
-    random_state
-        Int seed or ``numpy.random.Generator``.
+    {random_state}
 
     Returns
     -------
     ``(n_trials,)`` float array of ``rho`` (correlated) or ``sigma`` (additive) values.
     """
-    base = _check_base(base)
+    base = _check_base(distribution)
     d = check_positive_int(d, name="d")
     n_trials = check_positive_int(n_trials, name="n_trials")
     if mi_range is not None and param_range is not None:
@@ -225,7 +225,7 @@ def _scale_sampler(
 
 
 def scale_task(
-    base: str,
+    distribution: str,
     d: int,
     parameter: float | None = None,
     *,
@@ -233,7 +233,7 @@ def scale_task(
     transforms: str | Sequence[str] = (),
     scale: float = 1.0,
     n_samples: int = 1000,
-    data_seed: int | None = None,
+    random_state: int | np.random.Generator | None = None,
     name: str | None = None,
 ) -> Task:
     """One dataset of the scale-invariance paper: a base distribution, transformed, one-sidedly scaled.
@@ -245,7 +245,7 @@ def scale_task(
 
     Parameters
     ----------
-    base
+    distribution
         ``"correlated"`` (``X, T ~ N(0, I_d)``, ``E[X_i T_i] = rho``) or ``"additive"``
         (``T = X + eps``, ``eps ~ N(0, sigma^2 I_d)``).
     d
@@ -261,20 +261,22 @@ def scale_task(
         One-sided scale factor ``eta > 0`` applied to ``X`` after the transformations.
     n_samples
         Samples per dataset (the paper: 1000; 200 in some rows of Table 3).
-    data_seed
-        If given, the dataset is drawn from this seed and the runner's generator is ignored, so
-        tasks that differ only in ``transforms`` or ``scale`` share their base samples; every seed
-        of :func:`run_benchmark` then gets the *same* data (use ``n_seeds=1``).
+    random_state
+        None (default): every seed of :func:`run_benchmark` draws its own dataset. An int (or a
+        Generator, which gives one integer by the rule of :func:`base_seed`) fixes the dataset: the
+        runner's generator is ignored, so tasks that differ only in ``transforms`` or ``scale`` share
+        their base samples, and every seed of :func:`run_benchmark` gets the *same* data (use
+        ``n_seeds=1``).
     name
         Task name; default ``"scale-{base}-d{d}-n{n}-{transforms or 'none'}-s{scale:.10g}-p{parameter:.4f}"``
-        (plus ``-seed{data_seed}`` when given).
+        (plus ``-seed{seed}`` with the integer seed when ``random_state`` is given).
 
     Returns
     -------
-    A :class:`Task` with ``true_mi`` the analytic MI (bits) and params ``base``, ``d``,
+    A :class:`Task` with ``true_mi`` the analytic MI (bits) and params ``base`` (the distribution), ``d``,
     ``transforms`` (``"rm+dn"``, ``"none"``), ``scale``, ``parameter``.
     """
-    base = _check_base(base)
+    base = _check_base(distribution)
     d = check_positive_int(d, name="d")
     n_samples = check_positive_int(n_samples, name="n_samples")
     if (parameter is None) == (mi_bits is None):
@@ -282,10 +284,16 @@ def scale_task(
     parameter = base_parameter(base, d, mi_bits) if parameter is None else _check_parameter(base, parameter)
     short = _short_names(transforms)
     scale = check_real(scale, name="scale", low=0.0, low_inclusive=False)
-    if data_seed is not None:
-        if isinstance(data_seed, bool) or not isinstance(data_seed, (int, np.integer)) or data_seed < 0:
-            raise ValueError(f"data_seed must be a non-negative int or None, got {data_seed!r}")
-        data_seed = int(data_seed)
+    data_seed = None
+    if random_state is not None:
+        if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+            if random_state < 0:
+                raise ValueError(f"random_state must be a non-negative int, a Generator or None, got {random_state!r}")
+            data_seed = int(random_state)
+        elif isinstance(random_state, np.random.Generator):
+            data_seed = base_seed(random_state)
+        else:
+            raise ValueError(f"random_state must be a non-negative int, a Generator or None, got {random_state!r}")
     label = "+".join(short) or "none"
     if name is None:
         name = f"scale-{base}-d{d}-n{n_samples}-{label}-s{scale:.10g}-p{parameter:.4f}"
@@ -303,10 +311,10 @@ def scale_task(
 
 
 def _trial_design(
-    base: str, d: int, n_trials: int, n_samples: int, mi_range: Any, param_range: Any, random_state: int
+    base: str, d: int, n_trials: int, n_samples: int, mi_range: Any, param_range: Any, root: int
 ) -> tuple[np.ndarray, list[int]]:
     """Per-trial parameters and data seeds of a (base, d, n_samples) block, independent of the row."""
-    seq = np.random.SeedSequence([int(random_state) % 2**63, list(SCALE_BASES).index(base), d, n_samples])
+    seq = np.random.SeedSequence([int(root) % 2**63, list(SCALE_BASES).index(base), d, n_samples])
     param_seq, data_seq = seq.spawn(2)
     params = trial_parameters(
         base, d, n_trials, mi_range=mi_range, param_range=param_range, random_state=np.random.default_rng(param_seq)
@@ -316,7 +324,7 @@ def _trial_design(
 
 
 def scale_row_tasks(
-    base: str,
+    distribution: str,
     d: int,
     transforms: str | Sequence[str] = (),
     *,
@@ -325,7 +333,7 @@ def scale_row_tasks(
     mi_range: tuple[float, float] | None = None,
     param_range: tuple[float, float] | None = None,
     scale: float = 1.0,
-    random_state: int = 0,
+    random_state: int | np.random.Generator | None = 0,
 ) -> list[Task]:
     """Return the trials of one row of Tables 2-3 (Section 6.3.2): one task per trial.
 
@@ -335,28 +343,30 @@ def scale_row_tasks(
 
     Parameters
     ----------
-    base, d, transforms, scale, n_samples
+    distribution, d, transforms, scale, n_samples
         As in :func:`scale_task`.
     n_trials
         Trials in the row (the paper: 40).
     mi_range, param_range
         Per-trial draw, as in :func:`trial_parameters` (default :data:`DEFAULT_TRIAL_DRAW`).
     random_state
-        Int seed of the trial design.
+        Seed of the trial design: an int, a ``numpy.random.Generator`` (one draw, which advances it,
+        gives the integer the design derives from) or None (fresh entropy). Rows share their trials
+        when built from the same int.
 
     Returns
     -------
     ``n_trials`` :class:`Task` objects named ``"scale-{base}-d{d}-n{n}-{transforms}-s{scale:.10g}-t{i:02d}"``;
     their params add ``trial`` (0-based) and ``row`` (``"{base} d={d} n={n} {transforms}"``).
     """
-    base = _check_base(base)
+    base = _check_base(distribution)
     d = check_positive_int(d, name="d")
     n_trials = check_positive_int(n_trials, name="n_trials")
     n_samples = check_positive_int(n_samples, name="n_samples")
     short = _short_names(transforms)
     label = "+".join(short) or "none"
     scale = check_real(scale, name="scale", low=0.0, low_inclusive=False)
-    params, seeds = _trial_design(base, d, n_trials, n_samples, mi_range, param_range, random_state)
+    params, seeds = _trial_design(base, d, n_trials, n_samples, mi_range, param_range, base_seed(random_state))
     tasks = []
     for i, (p, s) in enumerate(zip(params, seeds, strict=True)):
         task = scale_task(
@@ -366,7 +376,7 @@ def scale_row_tasks(
             transforms=short,
             scale=scale,
             n_samples=n_samples,
-            data_seed=s,
+            random_state=s,
             name=f"scale-{base}-d{d}-n{n_samples}-{label}-s{scale:.10g}-t{i:02d}",
         )
         tasks.append(
@@ -382,7 +392,7 @@ def scale_row_tasks(
 
 
 def scale_curve_tasks(
-    base: str,
+    distribution: str,
     d: int,
     scales: Sequence[float],
     *,
@@ -390,7 +400,7 @@ def scale_curve_tasks(
     n_samples: int = 1000,
     mi_range: tuple[float, float] | None = None,
     param_range: tuple[float, float] | None = None,
-    random_state: int = 0,
+    random_state: int | np.random.Generator | None = 0,
 ) -> list[Task]:
     """Fig. 6 datasets: the same ``n_trials`` datasets with ``X`` rescaled by each factor in ``scales``.
 
@@ -399,7 +409,7 @@ def scale_curve_tasks(
 
     Parameters
     ----------
-    base, d, n_samples, mi_range, param_range, random_state
+    distribution, d, n_samples, mi_range, param_range, random_state
         As in :func:`scale_row_tasks` (no transformations).
     scales
         Positive one-sided scale factors (e.g. ``np.logspace(-2, 3, 20)``).
@@ -415,11 +425,12 @@ def scale_curve_tasks(
         raise ValueError(f"scales must be a non-empty 1-D sequence of positive finite numbers, got {scales!r}")
     if len(np.unique(scales)) != len(scales):
         raise ValueError("scales must not repeat a value")
+    root = base_seed(random_state)  # one integer: a Generator must give every scale the same datasets
     return [
         task
         for s in scales
         for task in scale_row_tasks(
-            base,
+            distribution,
             d,
             (),
             n_trials=n_trials,
@@ -427,6 +438,6 @@ def scale_curve_tasks(
             mi_range=mi_range,
             param_range=param_range,
             scale=float(s),
-            random_state=random_state,
+            random_state=root,
         )
     ]

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_positive_int, renamed
+from .._parallel import root_seed
+from .._validation import check_positive_int
 from ..datasets.gaussian import gaussian_low_rank
 
 __all__ = ["Task", "gaussian_task"]
@@ -31,8 +32,9 @@ class Task:
     Attributes
     ----------
     name
-        Unique, human-readable identifier (used in tables and cache keys), e.g.
-        ``"gaussian-d1000-k1-mi0.50"``.
+        Unique, human-readable identifier (used in tables and cache keys; :func:`run_benchmark`
+        derives each dataset's seed from it, so a task's name never changes), e.g.
+        ``"gaussian-d1000-k1-mi1.000-n2000"``.
     sampler
         ``sampler(n, rng) -> (x, y)``: ``n`` paired samples drawn with the Generator ``rng``.
         Must be picklable (a module-level function or a ``functools.partial`` of one).
@@ -41,7 +43,7 @@ class Task:
     true_mi
         Ground-truth mutual information in bits.
     params
-        Descriptive parameters copied into result tables (e.g. ``{"d": 1000, "k": 1}``).
+        Descriptive parameters copied into result tables (e.g. ``{"d": 1000, "rank": 1}``).
     """
 
     name: str
@@ -50,13 +52,13 @@ class Task:
     true_mi: float
     params: Mapping[str, Any] = field(default_factory=dict)
 
-    def sample(self, random_state: Any = 0) -> tuple[np.ndarray, np.ndarray]:
+    def sample(self, random_state: int | np.random.Generator | None = 0) -> tuple[np.ndarray, np.ndarray]:
         """Draw one dataset; the same seed gives the same data.
 
         Parameters
         ----------
         random_state
-            Int seed or ``numpy.random.Generator``.
+            Int seed, ``numpy.random.Generator`` (drawn from) or None (fresh entropy).
 
         Returns
         -------
@@ -66,13 +68,24 @@ class Task:
         return self.sampler(self.n_samples, rng)
 
 
+def base_seed(random_state: int | np.random.Generator | None) -> int:
+    """Return the one integer a benchmark derives its seeds from.
+
+    An int is used as given (modulo ``2**63``); a ``numpy.random.Generator`` gives one draw (it
+    advances, so two Generators in the same state give the same integer); None gives fresh OS
+    entropy. A Generator and None follow the rule of the package's repeated fits.
+    """
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        return int(random_state) % 2**63
+    return root_seed(random_state)
+
+
 def _gaussian_sampler(
     n: int, rng: np.random.Generator, *, d: int, rank: int, mi_bits: float
 ) -> tuple[np.ndarray, np.ndarray]:
     return gaussian_low_rank(d=d, rank=rank, n=n, mi_bits=mi_bits, random_state=rng)
 
 
-@renamed(k="rank")
 def gaussian_task(d: int, rank: int, mi_bits: float, n_samples: int = 2000) -> Task:
     """Gaussian task with a ``rank``-dimensional dependence in ``d`` ambient dimensions (LMI paper, Algorithm 4).
 
@@ -90,9 +103,9 @@ def gaussian_task(d: int, rank: int, mi_bits: float, n_samples: int = 2000) -> T
 
     Returns
     -------
-    A :class:`Task` named ``"gaussian-d{d}-k{rank}-mi{mi_bits:.3f}-n{n_samples}"`` with ``params``
-    ``{"d": d, "k": rank}`` (the paper's k, as in the benchmark tables). The name seeds the task's
-    data, so it never changes.
+    A :class:`Task` named ``"gaussian-d{d}-k{rank}-mi{mi_bits:.3f}-n{n_samples}"`` (the ``k`` of the
+    name is the paper's symbol for the rank; the name seeds the task's data, so it never changes)
+    with ``params`` ``{"d": d, "rank": rank}``.
     """
     d, rank = check_positive_int(d, name="d"), check_positive_int(rank, name="rank")
     n_samples = check_positive_int(n_samples, name="n_samples")
@@ -105,5 +118,5 @@ def gaussian_task(d: int, rank: int, mi_bits: float, n_samples: int = 2000) -> T
         sampler=partial(_gaussian_sampler, d=d, rank=rank, mi_bits=float(mi_bits)),
         n_samples=n_samples,
         true_mi=float(mi_bits),
-        params={"d": d, "k": rank},
+        params={"d": d, "rank": rank},
     )

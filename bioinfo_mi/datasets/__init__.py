@@ -1,7 +1,7 @@
 """Generated data with known mutual information (all values in bits).
 
 Gaussian (:mod:`.gaussian`)
-    :func:`gaussian_low_rank` -- LMI paper Algorithm 4 (high ambient ``d``, ``k``-dimensional
+    :func:`gaussian_low_rank` -- LMI paper Algorithm 4 (high ambient ``d``, ``rank``-dimensional
     dependence, true MI = ``mi_bits``); :func:`correlated_gaussian` and :func:`additive_noise` --
     the base distributions of the scale-invariance paper (Section 6.1), returning ``(x, t, mi_bits)``;
     the analytic values alone via :func:`correlated_gaussian_mi` / :func:`additive_noise_mi`.

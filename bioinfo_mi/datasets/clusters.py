@@ -45,8 +45,7 @@ from scipy.spatial.distance import pdist
 from scipy.stats import chi2
 
 from .._docs import shared_docs
-from .._validation import check_positive_int, check_random_state
-from ._checks import check_real
+from .._validation import check_positive_int, check_random_state, check_real
 
 __all__ = ["clustered", "clustered_mi", "label_joint", "coupling_for_mi"]
 
@@ -193,6 +192,7 @@ def _embed(labels: np.ndarray, n_clusters: int, d: int, q: int, separation: floa
     return np.tanh(z @ w + b)
 
 
+@shared_docs
 def clustered(
     n: int = 800,
     d: int = 50,
@@ -204,7 +204,7 @@ def clustered(
     latent_dim: int | None = None,
     separation: float = 3.0,
     return_labels: bool = False,
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
 ) -> tuple[np.ndarray, np.ndarray, float] | tuple[np.ndarray, np.ndarray, float, np.ndarray, np.ndarray]:
     """Clustered non-Gaussian ``(X, Y)`` with ``I(X; Y) = I(Lx; Ly)`` known exactly (LMI paper, Section 3.2).
 
@@ -234,8 +234,7 @@ def clustered(
         cluster radii (> 1 makes the cluster supports disjoint; default 3).
     return_labels
         Also return the integer labels ``Lx`` and ``Ly``.
-    random_state
-        ``None``, an int seed or a ``numpy.random.Generator``.
+    {random_state}
 
     Returns
     -------

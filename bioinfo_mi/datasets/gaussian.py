@@ -1,7 +1,7 @@
 """Gaussian datasets with analytically known mutual information.
 
 - :func:`gaussian_low_rank`: Algorithm 4 of the LMI paper (Gowri et al. 2024, Section 3.1 and
-  Appendix A.3.1): high ambient dimension ``d``, low-rank (``k``-dimensional) dependence.
+  Appendix A.3.1): high ambient dimension ``d``, low-rank (``rank``-dimensional; the paper's ``k``) dependence.
 - :func:`correlated_gaussian` and :func:`additive_noise`: the two *base distributions* of the
   scale-invariance paper (Section 6.1), returned together with their analytic MI; the analytic
   values alone are available from :func:`correlated_gaussian_mi` and :func:`additive_noise_mi`.
@@ -13,12 +13,11 @@ or a ``numpy.random.Generator``); the same int seed gives identical arrays.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
-from .._validation import check_positive_int, check_random_state, renamed
-from ._checks import check_real
+from .._docs import shared_docs
+from .._validation import check_positive_int, check_random_state, check_real
 
 __all__ = [
     "LOW_RANK_VAR_X",
@@ -37,7 +36,6 @@ LOW_RANK_VAR_X = 6.0
 LOW_RANK_VAR_Y = 3.5
 
 
-@renamed(k="rank")
 def low_rank_rho(mi_bits: float, rank: int) -> float:
     """Covariance ``rho`` of each dependent pair in Algorithm 4 (LMI paper, Appendix A.3.1).
 
@@ -61,14 +59,14 @@ def low_rank_rho(mi_bits: float, rank: int) -> float:
     return math.sqrt(LOW_RANK_VAR_X * LOW_RANK_VAR_Y) * math.sqrt(-math.expm1(-2.0 * b / rank * math.log(2.0)))
 
 
-@renamed(k="rank")
+@shared_docs
 def gaussian_low_rank(
     d: int = 1000,
     rank: int = 1,
     n: int = 2000,
     mi_bits: float = 1.0,
     n_nuisance: int | None = None,
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Multivariate Gaussians with a ``rank``-dimensional dependence structure (LMI paper, Algorithm 4).
 
@@ -89,8 +87,8 @@ def gaussian_low_rank(
     d
         Ambient dimension of each variable (>= rank).
     rank
-        Dimension of the dependence structure (>= 1; the paper's ``k``, renamed because ``k`` is the
-        number of neighbours everywhere else in the package; ``k=`` still works for one release).
+        Dimension of the dependence structure (>= 1; the paper's ``k``; in this package ``k`` is
+        always a number of neighbours).
     n
         Number of samples (>= 1).
     mi_bits
@@ -98,8 +96,7 @@ def gaussian_low_rank(
     n_nuisance
         Number of nuisance dimensions, ``0 <= n_nuisance <= d - rank``; default ``(d - rank) // 2``.
         The remaining ``d - rank - n_nuisance`` dimensions are redundant copies.
-    random_state
-        ``None``, an int seed or a ``numpy.random.Generator``.
+    {random_state}
 
     Returns
     -------
@@ -171,11 +168,12 @@ def correlated_gaussian_mi(d: int, rho: float) -> float:
     return -0.5 * d * math.log1p(-rho * rho) / math.log(2.0)
 
 
+@shared_docs
 def correlated_gaussian(
     n: int = 1000,
     d: int = 1,
     rho: float = 0.5,
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Correlated Gaussian base distribution (scale-invariance paper, Section 6.1).
 
@@ -190,8 +188,7 @@ def correlated_gaussian(
         Dimension of ``X`` and ``T`` (>= 1).
     rho
         Per-coordinate correlation, ``-1 < rho < 1``.
-    random_state
-        ``None``, an int seed or a ``numpy.random.Generator``.
+    {random_state}
 
     Returns
     -------
@@ -227,11 +224,12 @@ def additive_noise_mi(d: int, sigma: float) -> float:
     return 0.5 * d * math.log1p(1.0 / (sigma * sigma)) / math.log(2.0)
 
 
+@shared_docs
 def additive_noise(
     n: int = 1000,
     d: int = 1,
     sigma: float = 1.0,
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Additive Gaussian noise base distribution (scale-invariance paper, Section 6.1).
 
@@ -245,8 +243,7 @@ def additive_noise(
         Dimension of ``X`` and ``T`` (>= 1).
     sigma
         Noise standard deviation (> 0); the signal-to-noise ratio is ``1 / sigma^2``.
-    random_state
-        ``None``, an int seed or a ``numpy.random.Generator``.
+    {random_state}
 
     Returns
     -------

@@ -83,14 +83,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
 from scipy.spatial.distance import cdist
 
-from .._validation import check_positive_int, check_random_state
-from ._checks import check_real
+from .._docs import shared_docs
+from .._validation import check_positive_int, check_random_state, check_real
 from .clusters import coupling_for_mi, label_joint
 
 if TYPE_CHECKING:
@@ -120,7 +120,9 @@ def _plugin_mi_bits(a: np.ndarray, b: np.ndarray) -> float:
     return _table_mi_bits(counts.astype(np.float64))
 
 
-def family_affinity(mi_bits: float, n_families: int, random_state: Any = 0) -> tuple[np.ndarray, float]:
+def family_affinity(
+    mi_bits: float, n_families: int, random_state: int | np.random.Generator | None = 0
+) -> tuple[np.ndarray, float]:
     """Family-level interaction distribution ``A(f_s, f_t)`` with ``I(F_s; F_t) = mi_bits``.
 
     ``A = (1 - c) / K^2 + c / K * [f_t == pi(f_s)]`` with a random permutation ``pi`` of the ``K``
@@ -208,12 +210,13 @@ def _embeddings(
     return emb.astype(np.float32)
 
 
-def _state_for_storage(random_state: Any) -> int | str:
+def _state_for_storage(random_state: int | np.random.Generator | None) -> int | str:
     if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
         return int(random_state)
     return "None" if random_state is None else type(random_state).__name__
 
 
+@shared_docs
 def simulate_interactions(
     n_pairs: int = 4000,
     mi_bits: float = 1.0,
@@ -224,7 +227,7 @@ def simulate_interactions(
     latent_dim: int = 4,
     family_spread: float = 0.05,
     noise: float = 0.5,
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
 ) -> AnnData:
     """Simulate annotated interaction pairs with a known ``I(source; target)`` (LMI paper, Section 4.1).
 
@@ -256,8 +259,7 @@ def simulate_interactions(
         Standard deviation of the per-protein isotropic noise relative to the (unit) standard
         deviation of each signal column (>= 0). Values around 1 and above make LMI underestimate
         on some seeds (module docstring, Defaults).
-    random_state
-        ``None``, an int seed or a ``numpy.random.Generator``.
+    {random_state}
 
     Returns
     -------
@@ -285,22 +287,7 @@ def simulate_interactions(
     """
     import anndata as ad
 
-    n_pairs = check_positive_int(n_pairs, name="n_pairs")
-    n_families = check_positive_int(n_families, name="n_families", minimum=2)
-    mi_bits = check_real(mi_bits, name="mi_bits", low=0.0, high=math.log2(n_families), high_inclusive=False)
-    if isinstance(n_proteins, (tuple, list)):
-        if len(n_proteins) != 2:
-            raise ValueError(f"n_proteins must be an int or (n_sources, n_targets), got {n_proteins!r}")
-        n_sources = check_positive_int(n_proteins[0], name="n_proteins[0]", minimum=n_families)
-        n_targets = check_positive_int(n_proteins[1], name="n_proteins[1]", minimum=n_families)
-    else:
-        n_sources = n_targets = check_positive_int(n_proteins, name="n_proteins", minimum=n_families)
-    max_pairs = int(_MAX_FILL * n_sources * n_targets)
-    if n_pairs > max_pairs:
-        raise ValueError(
-            f"n_pairs must be <= {max_pairs} (half of the {n_sources} x {n_targets} source-target pairs), "
-            f"got {n_pairs}; raise n_proteins"
-        )
+    n_pairs, mi_bits, n_families, n_sources, n_targets = _check_pair_counts(n_pairs, mi_bits, n_families, n_proteins)
     dim = check_positive_int(dim, name="dim")
     latent_dim = check_positive_int(latent_dim, name="latent_dim")
     if latent_dim > dim:
@@ -309,6 +296,7 @@ def simulate_interactions(
     noise = check_real(noise, name="noise", low=0.0)
     rng = check_random_state(random_state)
 
+    # the order of the steps is the order of the draws from rng
     affinity, coupling = family_affinity(mi_bits, n_families, rng)
     src_sizes = _family_sizes(n_sources, n_families)
     tgt_sizes = _family_sizes(n_targets, n_families)
@@ -320,33 +308,16 @@ def simulate_interactions(
         np.r_[src_family, tgt_family + n_families], 2 * n_families, dim, latent_dim, family_spread, noise, rng
     )
 
-    width = max(4, len(str(max(n_sources, n_targets))))
-    fam_width = max(2, len(str(n_families)))
-    src_ids = np.array([f"S{i + 1:0{width}d}" for i in range(n_sources)], dtype=object)
-    tgt_ids = np.array([f"T{i + 1:0{width}d}" for i in range(n_targets)], dtype=object)
-    src_fam_names = np.array([f"SF{f + 1:0{fam_width}d}" for f in range(n_families)], dtype=object)
-    tgt_fam_names = np.array([f"TF{f + 1:0{fam_width}d}" for f in range(n_families)], dtype=object)
-    protein_ids = pd.Index(np.r_[src_ids, tgt_ids], name="protein_id")
-
+    names = _Names.make(n_sources, n_targets, n_families)
     degree = np.r_[np.bincount(src, minlength=n_sources), np.bincount(tgt, minlength=n_targets)]
-    proteins = pd.DataFrame(
-        {
-            "role": np.r_[np.full(n_sources, "source", dtype=object), np.full(n_targets, "target", dtype=object)],
-            "family": np.r_[src_fam_names[src_family], tgt_fam_names[tgt_family]],
-            "degree": degree.astype(np.int64),
-        },
-        index=protein_ids,
-    )
-    embeddings = pd.DataFrame(emb, index=protein_ids.copy(), columns=[str(j) for j in range(dim)])
-
     obs = pd.DataFrame(
         {
-            "source_id": src_ids[src],
-            "target_id": tgt_ids[tgt],
-            "source_family": pd.Categorical(src_fam_names[src_family[src]], categories=src_fam_names),
-            "target_family": pd.Categorical(tgt_fam_names[tgt_family[tgt]], categories=tgt_fam_names),
+            "source_id": names.sources[src],
+            "target_id": names.targets[tgt],
+            "source_family": pd.Categorical(names.source_families[src_family[src]], categories=names.source_families),
+            "target_family": pd.Categorical(names.target_families[tgt_family[tgt]], categories=names.target_families),
         },
-        index=pd.Index([f"{a}_{b}" for a, b in zip(src_ids[src], tgt_ids[tgt], strict=True)]),
+        index=pd.Index([f"{a}_{b}" for a, b in zip(names.sources[src], names.targets[tgt], strict=True)]),
     )
     pairs = ad.AnnData(X=np.zeros((n_pairs, 0), dtype=np.float32), obs=obs)
     pairs.obsm["source"] = emb[src]
@@ -354,9 +325,9 @@ def simulate_interactions(
 
     true_mi = _table_mi_bits(affinity)
     empirical_family_mi = _plugin_mi_bits(src_family[src], tgt_family[tgt])
-    pairs.uns["embeddings"] = embeddings
-    pairs.uns["proteins"] = proteins
-    pairs.uns["family_affinity"] = pd.DataFrame(affinity, index=src_fam_names, columns=tgt_fam_names)
+    pairs.uns["embeddings"] = pd.DataFrame(emb, index=names.proteins.copy(), columns=[str(j) for j in range(dim)])
+    pairs.uns["proteins"] = _protein_table(names, src_family, tgt_family, degree)
+    pairs.uns["family_affinity"] = pd.DataFrame(affinity, index=names.source_families, columns=names.target_families)
     pairs.uns["true_mi_bits"] = true_mi
     pairs.uns["empirical_family_mi_bits"] = empirical_family_mi
     pairs.uns["oracle_auc"] = oracle_auc(pairs)
@@ -382,6 +353,66 @@ def simulate_interactions(
     return pairs
 
 
+def _check_pair_counts(
+    n_pairs: Any, mi_bits: Any, n_families: Any, n_proteins: Any
+) -> tuple[int, float, int, int, int]:
+    """Validate the counts of :func:`simulate_interactions`; return ``n_pairs``, ``mi_bits``,
+    ``n_families``, ``n_sources`` and ``n_targets``.
+    """
+    n_pairs = check_positive_int(n_pairs, name="n_pairs")
+    n_families = check_positive_int(n_families, name="n_families", minimum=2)
+    mi_bits = check_real(mi_bits, name="mi_bits", low=0.0, high=math.log2(n_families), high_inclusive=False)
+    if isinstance(n_proteins, (tuple, list)):
+        if len(n_proteins) != 2:
+            raise ValueError(f"n_proteins must be an int or (n_sources, n_targets), got {n_proteins!r}")
+        n_sources = check_positive_int(n_proteins[0], name="n_proteins[0]", minimum=n_families)
+        n_targets = check_positive_int(n_proteins[1], name="n_proteins[1]", minimum=n_families)
+    else:
+        n_sources = n_targets = check_positive_int(n_proteins, name="n_proteins", minimum=n_families)
+    max_pairs = int(_MAX_FILL * n_sources * n_targets)
+    if n_pairs > max_pairs:
+        raise ValueError(
+            f"n_pairs must be <= {max_pairs} (half of the {n_sources} x {n_targets} source-target pairs), "
+            f"got {n_pairs}; raise n_proteins"
+        )
+    return n_pairs, mi_bits, n_families, n_sources, n_targets
+
+
+class _Names(NamedTuple):
+    """Protein ids (``"S0001"``, ``"T0001"``, ...) and family names (``"SF01"``, ``"TF01"``, ...)."""
+
+    sources: np.ndarray
+    targets: np.ndarray
+    source_families: np.ndarray
+    target_families: np.ndarray
+    proteins: pd.Index
+
+    @classmethod
+    def make(cls, n_sources: int, n_targets: int, n_families: int) -> _Names:
+        """Zero-padded names: ids of at least 4 digits, family names of at least 2."""
+        width = max(4, len(str(max(n_sources, n_targets))))
+        fam_width = max(2, len(str(n_families)))
+        sources = np.array([f"S{i + 1:0{width}d}" for i in range(n_sources)], dtype=object)
+        targets = np.array([f"T{i + 1:0{width}d}" for i in range(n_targets)], dtype=object)
+        source_families = np.array([f"SF{f + 1:0{fam_width}d}" for f in range(n_families)], dtype=object)
+        target_families = np.array([f"TF{f + 1:0{fam_width}d}" for f in range(n_families)], dtype=object)
+        proteins = pd.Index(np.r_[sources, targets], name="protein_id")
+        return cls(sources, targets, source_families, target_families, proteins)
+
+
+def _protein_table(names: _Names, src_family: np.ndarray, tgt_family: np.ndarray, degree: np.ndarray) -> pd.DataFrame:
+    """``uns['proteins']``: role, family and degree of every protein."""
+    n_sources, n_targets = len(names.sources), len(names.targets)
+    return pd.DataFrame(
+        {
+            "role": np.r_[np.full(n_sources, "source", dtype=object), np.full(n_targets, "target", dtype=object)],
+            "family": np.r_[names.source_families[src_family], names.target_families[tgt_family]],
+            "degree": degree.astype(np.int64),
+        },
+        index=names.proteins,
+    )
+
+
 def _mann_whitney_auc(scores: np.ndarray, n_pos: np.ndarray, n_neg: np.ndarray) -> float:
     """AUC of grouped scores: ``P(score_pos > score_neg) + 1/2 P(tie)`` from per-group counts."""
     levels, inverse = np.unique(scores, return_inverse=True)
@@ -400,7 +431,7 @@ def oracle_auc(
     *,
     candidates: Literal["all", "bipartite"] = "all",
     include_self: bool = False,
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
 ) -> float:
     """ROC AUC of the true log density ratio on a held-out protein set (LMI paper, Section 4.1).
 

@@ -333,82 +333,22 @@ def read_larry(
     from anndata.utils import make_index_unique
 
     experiment = _check_experiment(experiment)
-    folder = Path(path).expanduser()
-    if not folder.exists():
-        raise FileNotFoundError(
-            f"LARRY folder '{folder}' does not exist; download it with "
-            f"download_larry('{folder}', experiment={experiment!r})"
-        )
-    if not folder.is_dir():
-        raise FileNotFoundError(
-            f"LARRY path '{folder}' is not a folder; pass the folder that holds the stateFate files"
-        )
-
+    folder = _check_folder(path, experiment)
     files = {role: _find_file(folder, role, experiment=experiment) for role in _REQUIRED_ROLES}
     pseudotime_file = _find_file(folder, "neutrophil_pseudotime", required=False, experiment=experiment)
 
     metadata = _read_metadata(files["metadata"], experiment)
     genes = _read_gene_names(files["gene_names"])
     counts = _read_mtx(files["normed_counts"]).astype(np.float32)
-    clones = _read_mtx(files["clone_matrix"])
-
-    n_cells = counts.shape[0]
-    if metadata.shape[0] != n_cells:
-        raise ValueError(
-            f"row counts disagree: {files['normed_counts'].name} has {n_cells} cells (rows) but "
-            f"{files['metadata'].name} has {metadata.shape[0]} rows after its header"
-        )
-    transposed = clones.shape[0] != n_cells and clones.shape[1] == n_cells
-    if transposed:  # published clones x cells (the cytokine experiment)
-        clones = sp.csr_matrix(clones.T)
-    if clones.shape[0] != n_cells:
-        raise ValueError(
-            f"row counts disagree: {files['normed_counts'].name} has {n_cells} cells (rows) but "
-            f"{files['clone_matrix'].name} is {clones.shape[0]} x {clones.shape[1]}: neither its rows nor its "
-            "columns match the cells"
-        )
+    clones, transposed = _cells_by_clones(_read_mtx(files["clone_matrix"]), counts, metadata, files)
     if counts.shape[1] != len(genes):
         raise ValueError(
             f"gene counts disagree: {files['normed_counts'].name} has {counts.shape[1]} columns but "
             f"{files['gene_names'].name} lists {len(genes)} gene names"
         )
-
-    # Pseudotime indices point at rows of the original files, so align before dropping cells.
-    pseudotime = np.full(n_cells, np.nan)
-    if pseudotime_file is not None:
-        table = _read_pseudotime(pseudotime_file)
-        rows = table.index.to_numpy()
-        if rows.size and rows.max() >= n_cells:
-            bad = rows[rows >= n_cells][:5].tolist()
-            raise ValueError(
-                f"{pseudotime_file.name} refers to cell indices {bad} but the data have only {n_cells} cells "
-                "(0-based indices expected)"
-            )
-        pseudotime[rows] = table.to_numpy()
-
+    n_cells = counts.shape[0]
     first_clone, n_barcodes = _first_clone(clones)
-    clone_labels = np.array([f"clone_{j}" if j >= 0 else np.nan for j in first_clone], dtype=object)
-    time = pd.to_numeric(metadata["Time point"], errors="coerce").to_numpy(dtype=np.float64)
-
-    columns: dict[str, Any] = {
-        "clone": clone_labels,
-        "n_clone_barcodes": n_barcodes,
-        "time": time,
-        "time_info": [_format_time(t) for t in time],
-    }
-    if "Well" in metadata:
-        columns["well"] = _well_column(metadata["Well"])
-    columns.update(
-        cell_type=pd.Categorical(metadata["Cell type annotation"].to_numpy()),
-        library=pd.Categorical(metadata["Library"].to_numpy()),
-        barcode=metadata["Cell barcode"].to_numpy(dtype=object),
-    )
-    if "Starting population" in metadata:
-        columns["starting_population"] = pd.Categorical(metadata["Starting population"].to_numpy())
-    if "Cytokine condition" in metadata:
-        columns["cytokine"] = pd.Categorical(metadata["Cytokine condition"].to_numpy())
-    columns["neutrophil_pseudotime"] = pseudotime
-    obs = pd.DataFrame(columns, index=pd.Index([str(i) for i in range(n_cells)]))
+    obs = _larry_obs(metadata, first_clone, n_barcodes, _aligned_pseudotime(pseudotime_file, n_cells))
     has_spring = {"SPRING-x", "SPRING-y"} <= set(metadata.columns)
     spring = (
         metadata[["SPRING-x", "SPRING-y"]].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
@@ -449,13 +389,97 @@ def read_larry(
     return adata
 
 
+def _check_folder(path: str | Path, experiment: str) -> Path:
+    """Return ``path`` as a folder, or raise a ``FileNotFoundError`` saying how to get the files."""
+    folder = Path(path).expanduser()
+    if not folder.exists():
+        raise FileNotFoundError(
+            f"LARRY folder '{folder}' does not exist; download it with "
+            f"download_larry('{folder}', experiment={experiment!r})"
+        )
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"LARRY path '{folder}' is not a folder; pass the folder that holds the stateFate files"
+        )
+    return folder
+
+
+def _cells_by_clones(
+    clones: sp.csr_matrix, counts: sp.csr_matrix, metadata: pd.DataFrame, files: dict[str, Path]
+) -> tuple[sp.csr_matrix, bool]:
+    """Check that the metadata and the clone matrix describe the counts' cells; return the clone matrix
+    as cells x clones and whether it was transposed (published clones x cells).
+    """
+    n_cells = counts.shape[0]
+    if metadata.shape[0] != n_cells:
+        raise ValueError(
+            f"row counts disagree: {files['normed_counts'].name} has {n_cells} cells (rows) but "
+            f"{files['metadata'].name} has {metadata.shape[0]} rows after its header"
+        )
+    transposed = clones.shape[0] != n_cells and clones.shape[1] == n_cells
+    if transposed:  # published clones x cells (the cytokine experiment)
+        clones = sp.csr_matrix(clones.T)
+    if clones.shape[0] != n_cells:
+        raise ValueError(
+            f"row counts disagree: {files['normed_counts'].name} has {n_cells} cells (rows) but "
+            f"{files['clone_matrix'].name} is {clones.shape[0]} x {clones.shape[1]}: neither its rows nor its "
+            "columns match the cells"
+        )
+    return clones, transposed
+
+
+def _aligned_pseudotime(pseudotime_file: Path | None, n_cells: int) -> np.ndarray:
+    """Neutrophil pseudotime per row of the original files (NaN where absent), aligned before any
+    cell is dropped: the file's indices point at those rows.
+    """
+    pseudotime = np.full(n_cells, np.nan)
+    if pseudotime_file is not None:
+        table = _read_pseudotime(pseudotime_file)
+        rows = table.index.to_numpy()
+        if rows.size and rows.max() >= n_cells:
+            bad = rows[rows >= n_cells][:5].tolist()
+            raise ValueError(
+                f"{pseudotime_file.name} refers to cell indices {bad} but the data have only {n_cells} cells "
+                "(0-based indices expected)"
+            )
+        pseudotime[rows] = table.to_numpy()
+    return pseudotime
+
+
+def _larry_obs(
+    metadata: pd.DataFrame, first_clone: np.ndarray, n_barcodes: np.ndarray, pseudotime: np.ndarray
+) -> pd.DataFrame:
+    """Return the loader's ``obs`` table for every cell of the files (see :func:`read_larry`, Returns)."""
+    clone_labels = np.array([f"clone_{j}" if j >= 0 else np.nan for j in first_clone], dtype=object)
+    time = pd.to_numeric(metadata["Time point"], errors="coerce").to_numpy(dtype=np.float64)
+    columns: dict[str, Any] = {
+        "clone": clone_labels,
+        "n_clone_barcodes": n_barcodes,
+        "time": time,
+        "time_info": [_format_time(t) for t in time],
+    }
+    if "Well" in metadata:
+        columns["well"] = _well_column(metadata["Well"])
+    columns.update(
+        cell_type=pd.Categorical(metadata["Cell type annotation"].to_numpy()),
+        library=pd.Categorical(metadata["Library"].to_numpy()),
+        barcode=metadata["Cell barcode"].to_numpy(dtype=object),
+    )
+    if "Starting population" in metadata:
+        columns["starting_population"] = pd.Categorical(metadata["Starting population"].to_numpy())
+    if "Cytokine condition" in metadata:
+        columns["cytokine"] = pd.Categorical(metadata["Cytokine condition"].to_numpy())
+    columns["neutrophil_pseudotime"] = pseudotime
+    return pd.DataFrame(columns, index=pd.Index([str(i) for i in range(len(first_clone))]))
+
+
 def download_larry(
     dest: str | Path,
     *,
     experiment: str = "in_vitro",
     files: Iterable[str] | None = None,
     base_url: str = LARRY_BASE_URL,
-    progressbar: bool = False,
+    progress: bool = False,
 ) -> Path:
     """Download one LARRY experiment's files into ``dest`` (with ``pooch``), ready for :func:`read_larry`.
 
@@ -480,8 +504,8 @@ def download_larry(
     base_url
         Where the files live; default :data:`LARRY_BASE_URL`. A mirror with the same file names
         works too.
-    progressbar
-        Show pooch's progress bar.
+    progress
+        Show pooch's download progress bar.
 
     Returns
     -------
@@ -509,7 +533,7 @@ def download_larry(
     for name in names:
         url = f"{base_url.rstrip('/')}/{name}"
         try:
-            pooch.retrieve(url=url, known_hash=None, fname=name, path=folder, progressbar=progressbar)
+            pooch.retrieve(url=url, known_hash=None, fname=name, path=folder, progressbar=progress)
         except Exception as err:  # requests' HTTPError / ConnectionError, OSError, ...
             done = sorted(p.name for p in folder.iterdir() if p.name in names)
             raise OSError(

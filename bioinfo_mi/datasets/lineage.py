@@ -33,12 +33,13 @@ somewhat lower than the state-level values (counting noise).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .._docs import shared_docs
 from .._validation import check_positive_int, check_random_state
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ def lineage_state_mi(sigma_early: float, sigma_late: float, sigma_fate: float, h
     return {"I_early_late_bits": float(early_late), "I_sisters_bits": float(sisters)}
 
 
+@shared_docs
 def simulate_lineage(
     n_clones: int = 1200,
     n_genes: int = 1000,
@@ -82,7 +84,7 @@ def simulate_lineage(
     loading_scale: float = 1.0,
     mean_library: float = 3000.0,
     n_unbarcoded: int = 200,
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
     program_genes: tuple[int, int] | None = None,
     n_cycle_genes: int = 0,
     cycle_scale: float = 2.0,
@@ -109,11 +111,10 @@ def simulate_lineage(
         Mean total counts per cell.
     n_unbarcoded
         Extra cells without a clone (dropped by ``clone`` analyses, kept like the loader's NaN clones).
-    random_state
-        Seed or Generator.
+    {random_state}
     program_genes
         ``None`` (default): every informative gene loads on both coordinates of ``z`` (the clone
-        state and the hidden fate; the layout of earlier releases). ``(a, b)``: the first ``a`` genes
+        state and the hidden fate: the shared layout). ``(a, b)``: the first ``a`` genes
         load only on the clone state ``z_0`` (heritable, readable at day 2), the next ``b`` only on
         ``z_1`` (the hidden fate; cell-level late noise with ``hidden_fate=False``). The loadings are
         the same random draws as in the shared layout with the other coordinate's entry set to 0.
@@ -164,12 +165,91 @@ def simulate_lineage(
     - ``clone_state_stage`` (categorical): when a gene reads the clone state, ``"day 2 and 6"``,
       ``"day 2 only"``, ``"day 6 only"``, or ``"never"``.
 
-    Random draws: the default parameters give the same data, bit for bit, as releases without
-    ``program_genes`` and the cell-cycle program; the cell-cycle draws come from a generator spawned
-    from ``random_state`` (drawing nothing from it), so the other draws do not move either.
+    Random draws: ``program_genes`` and ``stage_specific`` switch loadings off without changing a
+    draw; the cell-cycle draws come from a generator spawned from ``random_state`` (drawing nothing
+    from its stream), so adding the program moves no clone, cell or loading draw.
     """
     import anndata as ad
 
+    n_clones, n_genes, n_informative, n_cycle_genes, n_state_genes = _check_lineage_args(
+        n_clones,
+        n_genes,
+        n_informative=n_informative,
+        n_cycle_genes=n_cycle_genes,
+        cycle_scale=cycle_scale,
+        stage_specific=stage_specific,
+        program_genes=program_genes,
+        cells_per_condition=cells_per_condition,
+        positive={
+            "sigma_early": sigma_early,
+            "sigma_late": sigma_late,
+            "sigma_fate": sigma_fate,
+            "loading_scale": loading_scale,
+            "mean_library": mean_library,
+        },
+    )
+    rng = check_random_state(random_state)
+    # the order of the steps is the order of the draws from rng
+    cells = _draw_cells(
+        rng, n_clones, cells_per_condition, sigma_early, sigma_late, sigma_fate, hidden_fate, n_unbarcoded
+    )
+    genes = _draw_genes(rng, n_genes, n_informative, loading_scale, n_state_genes, stage_specific)
+    log_rate = _log_rates(cells, genes)
+    cycle_loading = _add_cycle_program(rng, log_rate, n_cycle_genes, cycle_scale)
+    normed = _draw_counts(rng, log_rate, mean_library)
+
+    obs, maturation = _lineage_obs(cells, hidden_fate)
+    n_total = len(cells.z)
+    adata = ad.AnnData(X=sp.csr_matrix(normed.astype(np.float32)), obs=obs)
+    adata.var_names = [f"gene_{g}" for g in range(n_genes)]
+    program, late_program = _annotate_genes(
+        adata, genes, cycle_loading, n_informative, n_state_genes, n_cycle_genes, hidden_fate
+    )
+    adata.obsm["X_clone"] = _clone_matrix(cells.clone_of, n_clones)
+    # SPRING-like layout: maturation across, the fate coordinate up at day 6; day-2 cells (no fate yet)
+    # spread in a band around 0 so that every time point stays readable
+    jitter = rng.standard_normal((n_total, 2)) * np.where(cells.time == 6.0, 0.02, 0.25)[:, None]
+    adata.obsm["X_spring"] = np.column_stack([maturation, cells.z[:, 1] * (cells.time == 6.0)]) + jitter
+    adata.uns["simulation"] = {
+        "hidden_fate": hidden_fate,
+        "n_clones": n_clones,
+        "n_informative": n_informative,
+        "sigma_early": sigma_early,
+        "sigma_late": sigma_late,
+        "sigma_fate": sigma_fate,
+        "loading_scale": loading_scale,
+        "mean_library": mean_library,
+        "program_layout": "shared" if program_genes is None else "separate",
+        "n_clone_state_genes": int((program == "clone_state").sum()),
+        "n_hidden_fate_genes": int((program == late_program).sum()),
+        "n_shared_genes": int((program == f"clone_state+{late_program}").sum()),
+        "n_cycle_genes": n_cycle_genes,
+        "cycle_scale": float(cycle_scale),
+        "stage_specific": float(stage_specific),
+        "n_day2_only_genes": len(genes.early_only),
+        "n_day6_only_genes": len(genes.late_only),
+        **lineage_state_mi(sigma_early, sigma_late, sigma_fate, hidden_fate),
+    }
+    adata.uns["bioinfo_mi_X"] = "normalized_counts"  # what .X holds, read by pp.preprocess (counts="auto")
+    return adata
+
+
+def _check_lineage_args(
+    n_clones: Any,
+    n_genes: Any,
+    *,
+    n_informative: Any,
+    n_cycle_genes: Any,
+    cycle_scale: Any,
+    stage_specific: Any,
+    program_genes: Any,
+    cells_per_condition: Any,
+    positive: dict[str, Any],
+) -> tuple[int, int, int, int, int | None]:
+    """Validate :func:`simulate_lineage`'s arguments; return ``n_clones``, ``n_genes``,
+    ``n_informative`` (its default filled in), ``n_cycle_genes`` and the number of clone-state genes of
+    ``program_genes`` (None for the shared layout).
+    """
     n_clones = check_positive_int(n_clones, name="n_clones")
     n_genes = check_positive_int(n_genes, name="n_genes")
     n_cycle_genes = check_positive_int(n_cycle_genes, name="n_cycle_genes", minimum=0)
@@ -185,6 +265,7 @@ def simulate_lineage(
         and 0 <= stage_specific <= 1  # False for NaN
     ):
         raise ValueError(f"stage_specific must be a fraction between 0 and 1, got {stage_specific!r}")
+    n_state_genes = None
     if program_genes is not None:
         if not (isinstance(program_genes, (tuple, list)) and len(program_genes) == 2):
             raise ValueError(f"program_genes must be None or a pair (a, b) of gene counts, got {program_genes!r}")
@@ -213,17 +294,37 @@ def simulate_lineage(
     lo, hi = cells_per_condition
     if not (1 <= lo <= hi):
         raise ValueError(f"cells_per_condition must be (low, high) with 1 <= low <= high, got {cells_per_condition}")
-    for name, value in [
-        ("sigma_early", sigma_early),
-        ("sigma_late", sigma_late),
-        ("sigma_fate", sigma_fate),
-        ("loading_scale", loading_scale),
-        ("mean_library", mean_library),
-    ]:
+    for name, value in positive.items():
         if not (np.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be a positive number, got {value!r}")
-    rng = check_random_state(random_state)
+    return n_clones, n_genes, n_informative, n_cycle_genes, n_state_genes
 
+
+class _Cells(NamedTuple):
+    """The simulated cells: clone states ``s``, hidden fates ``h`` (per clone), the cell states ``z``
+    (``(n_cells, 2)``), day, well and clone index (-1 for unbarcoded cells) per cell.
+    """
+
+    s: np.ndarray
+    h: np.ndarray
+    z: np.ndarray
+    time: np.ndarray
+    well: np.ndarray
+    clone_of: np.ndarray
+
+
+def _draw_cells(
+    rng: np.random.Generator,
+    n_clones: int,
+    cells_per_condition: tuple[int, int],
+    sigma_early: float,
+    sigma_late: float,
+    sigma_fate: float,
+    hidden_fate: bool,
+    n_unbarcoded: int,
+) -> _Cells:
+    """Draw the clones, their cells (day 2; day 6 in wells 1 and 2) and the unbarcoded cells."""
+    lo, hi = cells_per_condition
     s = rng.standard_normal(n_clones)
     h = rng.standard_normal(n_clones)
     # cells: (clone, time, well) rows, vectorised over clones
@@ -231,8 +332,7 @@ def simulate_lineage(
     clone_of = np.concatenate([np.repeat(np.arange(n_clones), counts[i]) for i in range(3)])
     well = np.concatenate([np.full(counts[i].sum(), w) for i, w in enumerate((0, 1, 2))])
     late = well > 0
-    n_cells = len(clone_of)
-    z = np.zeros((n_cells, 2))
+    z = np.zeros((len(clone_of), 2))
     z[~late, 0] = s[clone_of[~late]] + sigma_early * rng.standard_normal((~late).sum())
     z[late, 0] = s[clone_of[late]] + sigma_late * rng.standard_normal(late.sum())
     fate_noise = rng.standard_normal(late.sum())
@@ -243,29 +343,64 @@ def simulate_lineage(
     time = np.r_[np.where(late, 6.0, 2.0), np.full(n_unbarcoded, 6.0)]
     well = np.r_[well, rng.integers(1, 3, size=n_unbarcoded)]
     clone_of = np.r_[clone_of, np.full(n_unbarcoded, -1)]
-    n_total = len(z)
+    return _Cells(s, h, z, time, well, clone_of)
 
-    # expression: log-rate = base + time effect + loadings . z on informative genes
+
+class _Genes(NamedTuple):
+    """Per-gene log-rate terms: ``base``, ``time_effect`` (day 6), ``loadings`` (``(2, n_genes)`` on
+    ``z``), the clone-state genes and those of them read at day 2 or day 6 only.
+    """
+
+    base: np.ndarray
+    time_effect: np.ndarray
+    loadings: np.ndarray
+    state_genes: np.ndarray
+    early_only: np.ndarray
+    late_only: np.ndarray
+
+
+def _draw_genes(
+    rng: np.random.Generator,
+    n_genes: int,
+    n_informative: int,
+    loading_scale: float,
+    n_state_genes: int | None,
+    stage_specific: float,
+) -> _Genes:
+    """Draw the genes' base rates, time effects and loadings; switch loadings off by program and stage."""
     base = rng.normal(np.log(0.5), 1.0, size=n_genes)
     time_effect = np.zeros(n_genes)
     time_effect[:n_informative] = rng.normal(0, 0.5, size=n_informative)
     loadings = np.zeros((2, n_genes))
     loadings[:, :n_informative] = loading_scale * rng.standard_normal((2, n_informative))
-    if program_genes is not None:  # the same draws, each gene keeping one coordinate
+    if n_state_genes is not None:  # program_genes: the same draws, each gene keeping one coordinate
         loadings[1, :n_state_genes] = 0.0
         loadings[0, n_state_genes:n_informative] = 0.0
     # genes reading the clone state, and those that read it at one time point only (stage_specific)
-    state_genes = np.arange(n_state_genes if program_genes is not None else n_informative)
+    state_genes = np.arange(n_state_genes if n_state_genes is not None else n_informative)
     specific = state_genes[: int(round(stage_specific * len(state_genes)))]
-    early_only, late_only = specific[0::2], specific[1::2]
-    if len(specific):
-        early_loadings, late_loadings = loadings.copy(), loadings.copy()
-        early_loadings[0, late_only] = 0.0
-        late_loadings[0, early_only] = 0.0
-        programme = np.where((time == 6.0)[:, None], z @ late_loadings, z @ early_loadings)
-        log_rate = base + np.outer(time == 6.0, time_effect) + programme
-    else:
-        log_rate = base + np.outer(time == 6.0, time_effect) + z @ loadings
+    return _Genes(base, time_effect, loadings, state_genes, specific[0::2], specific[1::2])
+
+
+def _log_rates(cells: _Cells, genes: _Genes) -> np.ndarray:
+    """Log expression rates ``base + time effect + loadings . z`` per cell and gene (no draws)."""
+    late = cells.time == 6.0
+    if len(genes.early_only) or len(genes.late_only):
+        early_loadings, late_loadings = genes.loadings.copy(), genes.loadings.copy()
+        early_loadings[0, genes.late_only] = 0.0
+        late_loadings[0, genes.early_only] = 0.0
+        programme = np.where(late[:, None], cells.z @ late_loadings, cells.z @ early_loadings)
+        return genes.base + np.outer(late, genes.time_effect) + programme
+    return genes.base + np.outer(late, genes.time_effect) + cells.z @ genes.loadings
+
+
+def _add_cycle_program(
+    rng: np.random.Generator, log_rate: np.ndarray, n_cycle_genes: int, cycle_scale: float
+) -> np.ndarray:
+    """Add the cell-cycle program to the last ``n_cycle_genes`` columns of ``log_rate`` (in place);
+    return each gene's cell-cycle SD (``cycle_scale`` on those genes, else 0).
+    """
+    n_total, n_genes = log_rate.shape
     cycle_loading = np.zeros(n_genes)
     if n_cycle_genes:
         # a spawned generator: the main stream (and with it every other draw) stays as without the program
@@ -274,12 +409,21 @@ def simulate_lineage(
         angle = cycle_rng.uniform(0, 2 * np.pi, size=n_cycle_genes)
         cycle_loading[n_genes - n_cycle_genes :] = cycle_scale
         log_rate[:, n_genes - n_cycle_genes :] += cycle_scale * cycle_state @ np.vstack([np.cos(angle), np.sin(angle)])
+    return cycle_loading
+
+
+def _draw_counts(rng: np.random.Generator, log_rate: np.ndarray, mean_library: float) -> np.ndarray:
+    """Poisson counts with a per-cell library size, normalised to the median library size."""
     rate = np.exp(log_rate)
     rate /= rate.sum(axis=1, keepdims=True)
-    library = rng.lognormal(np.log(mean_library), 0.3, size=n_total)
+    library = rng.lognormal(np.log(mean_library), 0.3, size=len(log_rate))
     raw = rng.poisson(rate * library[:, None])
-    normed = raw / np.maximum(raw.sum(axis=1, keepdims=True), 1) * np.median(raw.sum(axis=1))
+    return raw / np.maximum(raw.sum(axis=1, keepdims=True), 1) * np.median(raw.sum(axis=1))
 
+
+def _lineage_obs(cells: _Cells, hidden_fate: bool) -> tuple[pd.DataFrame, np.ndarray]:
+    """Return the cells' ``obs`` table (LARRY's layout plus the clone-level truth) and their maturation."""
+    time, z, clone_of = cells.time, cells.z, cells.clone_of
     # pseudotime along a neutrophil-like trajectory: maturation grows with the fate coordinate
     maturation = np.where(time == 6.0, 0.5 + 0.5 / (1 + np.exp(-z[:, 1])), 0.5 / (1 + np.exp(-z[:, 0])))
     pseudotime = np.round(maturation * 6e4)
@@ -292,24 +436,42 @@ def simulate_lineage(
             "clone": pd.Series(clone_labels, dtype=object),
             "time": time,
             "time_info": np.where(time == 2.0, "2", "6"),
-            "well": well.astype(int),
+            "well": cells.well.astype(int),
             "cell_type": pd.Categorical(cell_type),
             "neutrophil_pseudotime": pseudotime,
         }
     )
     # the clone-level truth (NaN for unbarcoded cells): attribution benchmarks rank genes against it
-    obs["true_clone_state"] = np.where(clone_of >= 0, s[np.maximum(clone_of, 0)], np.nan)
-    obs["true_hidden_fate"] = np.where(clone_of >= 0, h[np.maximum(clone_of, 0)], np.nan) if hidden_fate else np.nan
-    obs.index = [f"cell_{i}" for i in range(n_total)]
-    has = clone_of >= 0
-    x_clone = sp.csr_matrix(
-        (np.ones(has.sum(), dtype=np.float32), (np.flatnonzero(has), clone_of[has])), shape=(n_total, n_clones)
+    obs["true_clone_state"] = np.where(clone_of >= 0, cells.s[np.maximum(clone_of, 0)], np.nan)
+    obs["true_hidden_fate"] = (
+        np.where(clone_of >= 0, cells.h[np.maximum(clone_of, 0)], np.nan) if hidden_fate else np.nan
     )
-    adata = ad.AnnData(X=sp.csr_matrix(normed.astype(np.float32)), obs=obs)
-    adata.var_names = [f"gene_{g}" for g in range(n_genes)]
+    obs.index = [f"cell_{i}" for i in range(len(time))]
+    return obs, maturation
+
+
+def _clone_matrix(clone_of: np.ndarray, n_clones: int) -> sp.csr_matrix:
+    """Cells x clones binary matrix (CoSpar's ``X_clone``); unbarcoded cells (-1) have an empty row."""
+    has = clone_of >= 0
+    return sp.csr_matrix(
+        (np.ones(has.sum(), dtype=np.float32), (np.flatnonzero(has), clone_of[has])), shape=(len(clone_of), n_clones)
+    )
+
+
+def _annotate_genes(
+    adata: AnnData,
+    genes: _Genes,
+    cycle_loading: np.ndarray,
+    n_informative: int,
+    n_state_genes: int | None,
+    n_cycle_genes: int,
+    hidden_fate: bool,
+) -> tuple[np.ndarray, str]:
+    """Write the per-gene truth into ``adata.var``; return each gene's program and the late program's name."""
+    n_genes = adata.n_vars
     late_program = "hidden_fate" if hidden_fate else "late_noise"
     program = np.full(n_genes, "none", dtype=object)
-    if program_genes is None:
+    if n_state_genes is None:
         program[:n_informative] = f"clone_state+{late_program}"
     else:
         program[:n_state_genes] = "clone_state"
@@ -317,48 +479,22 @@ def simulate_lineage(
     program[n_genes - n_cycle_genes :] = "cell_cycle"
     categories = ["clone_state", late_program, f"clone_state+{late_program}", "cell_cycle", "none"]
     adata.var["program"] = pd.Categorical(program, categories=categories)
-    adata.var["loading_clone_state"] = loadings[0]
-    adata.var["loading_hidden_fate"] = loadings[1]
+    adata.var["loading_clone_state"] = genes.loadings[0]
+    adata.var["loading_hidden_fate"] = genes.loadings[1]
     adata.var["loading_cell_cycle"] = cycle_loading
     heritable = {"clone_state", f"clone_state+{late_program}"} | ({late_program} if hidden_fate else set())
     adata.var["informative"] = np.isin(program, sorted(heritable))
     stage = np.full(n_genes, "never", dtype=object)
-    stage[state_genes] = "day 2 and 6"
-    stage[early_only] = "day 2 only"
-    stage[late_only] = "day 6 only"
+    stage[genes.state_genes] = "day 2 and 6"
+    stage[genes.early_only] = "day 2 only"
+    stage[genes.late_only] = "day 6 only"
     adata.var["clone_state_stage"] = pd.Categorical(
         stage, categories=["day 2 and 6", "day 2 only", "day 6 only", "never"]
     )
     reads_late_fate = np.isin(program, [late_program, f"clone_state+{late_program}"]) & hidden_fate
     adata.var["informative_early"] = np.isin(stage, ["day 2 and 6", "day 2 only"])
     adata.var["informative_late"] = np.isin(stage, ["day 2 and 6", "day 6 only"]) | reads_late_fate
-    adata.obsm["X_clone"] = x_clone
-    # SPRING-like layout: maturation across, the fate coordinate up at day 6; day-2 cells (no fate yet)
-    # spread in a band around 0 so that every time point stays readable (the same random draws as before)
-    jitter = rng.standard_normal((n_total, 2)) * np.where(time == 6.0, 0.02, 0.25)[:, None]
-    adata.obsm["X_spring"] = np.column_stack([maturation, z[:, 1] * (time == 6.0)]) + jitter
-    adata.uns["simulation"] = {
-        "hidden_fate": hidden_fate,
-        "n_clones": n_clones,
-        "n_informative": n_informative,
-        "sigma_early": sigma_early,
-        "sigma_late": sigma_late,
-        "sigma_fate": sigma_fate,
-        "loading_scale": loading_scale,
-        "mean_library": mean_library,
-        "program_layout": "shared" if program_genes is None else "separate",
-        "n_clone_state_genes": int((program == "clone_state").sum()),
-        "n_hidden_fate_genes": int((program == late_program).sum()),
-        "n_shared_genes": int((program == f"clone_state+{late_program}").sum()),
-        "n_cycle_genes": n_cycle_genes,
-        "cycle_scale": float(cycle_scale),
-        "stage_specific": float(stage_specific),
-        "n_day2_only_genes": len(early_only),
-        "n_day6_only_genes": len(late_only),
-        **lineage_state_mi(sigma_early, sigma_late, sigma_fate, hidden_fate),
-    }
-    adata.uns["bioinfo_mi_X"] = "normalized_counts"  # what .X holds, read by pp.preprocess (counts="auto")
-    return adata
+    return program, late_program
 
 
 def _spawn(rng: np.random.Generator) -> np.random.Generator:

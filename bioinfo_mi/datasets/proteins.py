@@ -230,7 +230,7 @@ def download_prott5(
     *,
     proteome: str = "UP000005640_9606",
     base_url: str = PROTT5_BASE_URL,
-    progressbar: bool = False,
+    progress: bool = False,
 ) -> Path:
     """Download UniProt's per-protein ProtT5 embeddings of a reference proteome (LMI paper, Section 4.1).
 
@@ -251,8 +251,8 @@ def download_prott5(
     base_url
         Folder holding the proteome folders (default :data:`PROTT5_BASE_URL`; e.g. the EBI mirror
         ``https://ftp.ebi.ac.uk/pub/databases/uniprot/current_release/knowledgebase/embeddings``).
-    progressbar
-        Show pooch's progress bar.
+    progress
+        Show pooch's download progress bar.
 
     Returns
     -------
@@ -277,7 +277,7 @@ def download_prott5(
     url = f"{base_url.rstrip('/')}/{folder_name}/per-protein.h5"
     fname = f"prott5_{folder_name}_per-protein.h5"
     try:
-        path = Path(pooch.retrieve(url=url, known_hash=None, fname=fname, path=folder, progressbar=progressbar))
+        path = Path(pooch.retrieve(url=url, known_hash=None, fname=fname, path=folder, progressbar=progress))
     except Exception as err:  # requests' HTTPError / ConnectionError, OSError, ...
         raise OSError(
             f"downloading {url} failed ({type(err).__name__}: {err}). Check the proteome folder at "

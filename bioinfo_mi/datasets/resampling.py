@@ -52,8 +52,8 @@ import numpy as np
 import pandas as pd
 
 from .._arrays import normalize_embeddings
-from .._validation import check_positive_int, check_random_state
-from ._checks import check_real
+from .._docs import shared_docs
+from .._validation import check_positive_int, check_random_state, check_real
 from .clusters import clustered_mi, coupling_for_mi, label_joint
 
 __all__ = [
@@ -153,13 +153,14 @@ def _resolve_correlation(mi_bits: float | None, correlation: float | None, p: fl
     return float(correlation)
 
 
+@shared_docs
 def label_pairs(
     n: int,
     mi_bits: float | None = None,
     *,
     correlation: float | None = None,
     p: float = 0.5,
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``n`` Bernoulli label pairs with a prescribed correlation (LMI paper, Section 3.2).
 
@@ -173,8 +174,7 @@ def label_pairs(
         ``Cor(Lx, Ly)``; see :func:`bernoulli_mi` for the valid range.
     p
         ``P(Lx = 1) = P(Ly = 1)`` (paper: 1/2).
-    random_state
-        ``None``, an int seed or a ``numpy.random.Generator``.
+    {random_state}
 
     Returns
     -------
@@ -329,7 +329,7 @@ def max_pairs(class_sizes: Sequence[int], p: float = 0.5, *, disjoint: bool = Fa
     return max(0, min(best))
 
 
-def _draw_from_pools(
+def draw_from_pools(
     pools: tuple[np.ndarray, np.ndarray],
     n: int,
     correlation: float,
@@ -337,6 +337,13 @@ def _draw_from_pools(
     disjoint: bool,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Draw ``n`` label pairs and replace each label by a sample of its class (shared with
+    :mod:`bioinfo_mi.benchmark`; not part of the public API).
+
+    ``pools`` are the two classes' samples (:func:`class_pools`); the labels come from
+    :func:`label_pairs` with ``correlation`` and ``p``; every sample is used at most once per side
+    (at most once in the whole draw with ``disjoint``). Returns ``(x, y, lx, ly)``.
+    """
     lx, ly = label_pairs(n, correlation=correlation, p=p, random_state=rng)
     dtype = np.result_type(pools[0].dtype, pools[1].dtype)
     x = np.empty((n, pools[0].shape[1]), dtype=dtype)
@@ -359,6 +366,7 @@ def _draw_from_pools(
     return x, y, lx, ly
 
 
+@shared_docs
 def resample_pairs(
     data: Any,
     labels: Any,
@@ -370,7 +378,7 @@ def resample_pairs(
     p: float = 0.5,
     disjoint: bool = False,
     return_labels: bool = False,
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
 ) -> tuple[np.ndarray, np.ndarray, float] | tuple[np.ndarray, np.ndarray, float, np.ndarray, np.ndarray]:
     """Resample real data into pairs ``(X, Y)`` with ``I(X; Y) = I(Lx; Ly)`` (LMI paper, Section 3.2).
 
@@ -402,8 +410,7 @@ def resample_pairs(
         in the whole dataset (about half the largest ``n``).
     return_labels
         Also return ``lx, ly``.
-    random_state
-        ``None``, an int seed or a ``numpy.random.Generator``.
+    {random_state}
 
     Returns
     -------
@@ -420,13 +427,14 @@ def resample_pairs(
     n = check_positive_int(n, name="n")
     rho = _resolve_correlation(mi_bits, correlation, p)
     pools = class_pools(data, labels, classes)
-    x, y, lx, ly = _draw_from_pools(pools, n, rho, p, bool(disjoint), check_random_state(random_state))
+    x, y, lx, ly = draw_from_pools(pools, n, rho, p, bool(disjoint), check_random_state(random_state))
     true_mi = bernoulli_mi(rho, p)
     if return_labels:
         return x, y, true_mi, lx, ly
     return x, y, true_mi
 
 
+@shared_docs
 def class_separability(
     data: Any,
     labels: Any,
@@ -435,7 +443,7 @@ def class_separability(
     classifier: str = "logistic",
     n_splits: int = 100,
     max_samples: int | None = 4000,
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
 ) -> dict[str, float]:
     """Held-out accuracy of predicting the class from a sample (LMI paper, Appendix A.3.3).
 
@@ -456,8 +464,7 @@ def class_separability(
         Number of random 1:1 splits (paper: 100).
     max_samples
         Use a random subset of at most this many samples (``None``: all), to bound the time.
-    random_state
-        ``None``, an int seed or a ``numpy.random.Generator``.
+    {random_state}
 
     Returns
     -------
@@ -493,7 +500,7 @@ def class_separability(
 # ----------------------------------------------------------------------------------------------
 
 
-def load_digits_source(*, scale: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def load_digits_source(*, unit_interval: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's bundled handwritten digits as a resampling source (no download).
 
     1797 images of 8 x 8 pixels (about 180 per digit), all distinct. Use with
@@ -502,8 +509,8 @@ def load_digits_source(*, scale: bool = True) -> tuple[np.ndarray, np.ndarray]:
 
     Parameters
     ----------
-    scale
-        Divide the pixel values (0-16) by 16.
+    unit_interval
+        Divide the pixel values (0-16) by 16, so that they lie in ``[0, 1]``.
 
     Returns
     -------
@@ -513,7 +520,7 @@ def load_digits_source(*, scale: bool = True) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import load_digits
 
     images, digits = load_digits(return_X_y=True)
-    x = images.astype(np.float64) / (16.0 if scale else 1.0)
+    x = images.astype(np.float64) / (16.0 if unit_interval else 1.0)
     return x, digits.astype(np.int64)
 
 

@@ -10,9 +10,9 @@ short  long name              map (rows are samples, ``X`` is ``(n, d)``)
 rm     ``randmat``            ``X' = alpha * X @ W``, ``alpha ~ U(0, 1)``, ``W_ij ~ U(0, 1)``
 cb     ``cube``               ``X' = X ** 3`` (element-wise)
 sg     ``sigmoid``            ``X' = 1 / (1 + exp(-X))`` (element-wise)
-ds     ``duplicate_self``     ``X' = [X, X, ..., X]`` (``K = 20`` copies, ``(n, K d)``)
-dn     ``duplicate_noise``    ``X' = [X, eps]``, ``eps ~ N(0, sigma'^2 I_k)``, ``sigma' = 0.2``,
-                              ``k = 20`` (``(n, d + k)``)
+ds     ``duplicate_self``     ``X' = [X, X, ..., X]`` (``n_copies = 20``, ``(n, n_copies d)``)
+dn     ``duplicate_noise``    ``X' = [X, eps]``, ``eps ~ N(0, sigma'^2 I)``, ``sigma' = 0.2``,
+                              ``n_noise = 20`` (``(n, d + n_noise)``)
 =====  =====================  ==================================================================
 
 Every function has the signature ``f(x, random_state=..., **params) -> np.ndarray``, accepts any
@@ -30,8 +30,7 @@ import numpy as np
 from scipy.special import expit
 
 from .._docs import shared_docs
-from .._validation import check_array, check_positive_int, check_random_state, renamed
-from ._checks import check_real
+from .._validation import check_array, check_positive_int, check_random_state, check_real
 
 __all__ = [
     "TRANSFORMS",
@@ -46,9 +45,10 @@ __all__ = [
 ]
 
 
+@shared_docs
 def randmat(
     x: Any,
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
     *,
     max_cond: float = 1e8,
     max_tries: int = 100,
@@ -63,8 +63,7 @@ def randmat(
     ----------
     x
         ``(n, d)`` array-like (not modified).
-    random_state
-        ``None``, an int seed or a ``numpy.random.Generator``.
+    {random_state}
     max_cond
         Largest accepted condition number of ``W`` (> 1).
     max_tries
@@ -96,7 +95,7 @@ def randmat(
 
 
 @shared_docs
-def cube(x: Any, random_state: Any = None) -> np.ndarray:
+def cube(x: Any, random_state: int | np.random.Generator | None = None) -> np.ndarray:
     """Element-wise cube ``X' = X o X o X`` (Section 6.3, "cube"); inverse ``np.cbrt``.
 
     {transform}
@@ -106,7 +105,7 @@ def cube(x: Any, random_state: Any = None) -> np.ndarray:
 
 
 @shared_docs
-def sigmoid(x: Any, random_state: Any = None) -> np.ndarray:
+def sigmoid(x: Any, random_state: int | np.random.Generator | None = None) -> np.ndarray:
     """Element-wise logistic sigmoid ``X' = 1 / (1 + exp(-X))`` (Section 6.3, "sigmoid").
 
     Mathematically invertible (``logit``); in float64 values with ``|x| > ~36`` saturate to 1 (or
@@ -118,8 +117,8 @@ def sigmoid(x: Any, random_state: Any = None) -> np.ndarray:
     return expit(xa)
 
 
-def duplicate_self(x: Any, random_state: Any = None, *, K: int = 20) -> np.ndarray:  # noqa: N803
-    """Concatenate ``K`` copies of ``X``: ``X' = [X, X, ..., X]`` (Section 6.3, "duplicate-self").
+def duplicate_self(x: Any, random_state: int | np.random.Generator | None = None, *, n_copies: int = 20) -> np.ndarray:
+    """Concatenate ``n_copies`` copies of ``X``: ``X' = [X, X, ..., X]`` (Section 6.3, "duplicate-self").
 
     Parameters
     ----------
@@ -127,32 +126,33 @@ def duplicate_self(x: Any, random_state: Any = None, *, K: int = 20) -> np.ndarr
         ``(n, d)`` array-like (not modified).
     random_state
         Ignored.
-    K
-        Number of copies (>= 1; the paper uses 20).
+    n_copies
+        Number of copies (>= 1; the paper's ``K``, 20).
 
     Returns
     -------
-    A new ``(n, K * d)`` array; ``X`` is its first ``d`` columns.
+    A new ``(n, n_copies * d)`` array; ``X`` is its first ``d`` columns.
     """
     xa = check_array(x, name="x")
-    K = check_positive_int(K, name="K")  # noqa: N806
-    return np.tile(xa, (1, K))
+    n_copies = check_positive_int(n_copies, name="n_copies")
+    return np.tile(xa, (1, n_copies))
 
 
-@renamed(k="n_noise")
-def duplicate_noise(x: Any, random_state: Any = 0, *, n_noise: int = 20, sigma: float = 0.2) -> np.ndarray:
+@shared_docs
+def duplicate_noise(
+    x: Any, random_state: int | np.random.Generator | None = 0, *, n_noise: int = 20, sigma: float = 0.2
+) -> np.ndarray:
     """Append ``n_noise`` independent noise columns: ``X' = [X, eps]`` (Section 6.3, "duplicate-noise").
 
-    ``eps ~ N(0, sigma^2 I_k)`` is independent of ``X`` and ``T``, so ``I(X'; T) = I(X; T)``.
+    ``eps ~ N(0, sigma^2 I)`` (``n_noise`` columns) is independent of ``X`` and ``T``, so ``I(X'; T) = I(X; T)``.
 
     Parameters
     ----------
     x
         ``(n, d)`` array-like (not modified).
-    random_state
-        ``None``, an int seed or a ``numpy.random.Generator``.
+    {random_state}
     n_noise
-        Number of noise columns (>= 1; the paper uses 20).
+        Number of noise columns (>= 1; the paper's ``k``, 20).
     sigma
         Noise standard deviation ``sigma'`` (> 0; the paper uses 0.2).
 
@@ -197,7 +197,9 @@ def _canonical(name: Any) -> str:
     return key
 
 
-def apply_transforms(x: Any, names: str | Sequence[str], random_state: Any = 0) -> np.ndarray:
+def apply_transforms(
+    x: Any, names: str | Sequence[str], random_state: int | np.random.Generator | None = 0
+) -> np.ndarray:
     """Apply MI-preserving transformations to ``x`` in order (scale-invariance paper, Section 6.3).
 
     Parameters
@@ -208,7 +210,7 @@ def apply_transforms(x: Any, names: str | Sequence[str], random_state: Any = 0) 
         One name or a sequence of names from :data:`TRANSFORM_NAMES` (``"rm"``, ``"cb"``, ``"sg"``,
         ``"ds"``, ``"dn"`` or ``"randmat"``, ``"cube"``, ``"sigmoid"``, ``"duplicate_self"``,
         ``"duplicate_noise"``; case-insensitive, ``-`` and ``_`` interchangeable). Applied left to
-        right with the paper's parameters (``K = 20``, ``k = 20``, ``sigma' = 0.2``). An empty
+        right with the paper's parameters (``n_copies = 20``, ``n_noise = 20``, ``sigma' = 0.2``). An empty
         sequence returns a copy of ``x``.
     random_state
         ``None``, an int seed or a ``numpy.random.Generator``; one generator is created and passed

@@ -15,11 +15,11 @@
 - :func:`auto`: the default of ``bm.mi`` (calibrated KSG or LMI by samples per dimension);
 - :func:`role_log_ratios`: k-NN role odds of proteins, the role part of ``tl.interaction_roc``'s score.
 
-The implementations live in private modules (``_knn.py``, ``_lmi.py``, ...); import from here.
+The implementations live in private modules; import from here.
 """
 
 from ._attribution import Attribution, attribution
-from ._auto import auto, choose_method
+from ._auto import choose_method
 from ._calibrated import ksg_calibrated
 from ._copula import copula_transform, gaussian_mi, rank_transform
 from ._knn import bi_ksg, density_ratio, density_ratio_grid, ksg, ksg_pointwise
@@ -27,6 +27,7 @@ from ._latent_scan import LatentScan, choose_latent_dim, scan_latent_dim
 from ._lmi import PRESETS, LMIModel, LMIPreset, lmi
 from ._neural import infonce, mine
 from ._normalization import ksg_global, ksg_global_linf, ksg_local, normalize
+from ._registry import auto
 from ._result import LMIResult, MIResult
 from ._roles import role_log_ratios
 

@@ -197,7 +197,7 @@ def attribution(
     *,
     score: Score = "cross_r2",
     n_repeats: int = 1,
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
 ) -> Attribution:
     """Attribute an LMI estimate to the input features of ``x`` and ``y``, on held-out samples only.
 

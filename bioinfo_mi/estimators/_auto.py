@@ -1,5 +1,6 @@
-"""``method="auto"``, the default of :func:`bioinfo_mi.mi`: the calibrated copula KSG where the
-sample is large for the dimension, latent MI (LMI) where it is not.
+"""The rule of ``method="auto"``, the default of :func:`bioinfo_mi.mi`: the calibrated copula KSG where the
+sample is large for the dimension, latent MI (LMI) where it is not. :func:`choose_method` applies it;
+:func:`~bioinfo_mi.estimators.auto` runs the estimator it names.
 
 Rule
 ----
@@ -72,18 +73,14 @@ estimator takes raises, naming the estimator that ran (call it by name, ``method
 
 from __future__ import annotations
 
-import inspect
 import warnings
-from typing import Any
 
 import numpy as np
 
-from .._validation import EstimateWarning, check_options, check_pair, check_positive_int
-from ._calibrated import ksg_calibrated
-from ._knn import ksg
+from .._validation import EstimateWarning
 from ._result import MIResult
 
-__all__ = ["auto", "choose_method"]
+__all__ = ["choose_method", "mostly_discrete", "warn_few_samples", "MIN_SAMPLES"]
 
 
 #: a column counts as discrete when it has fewer distinct values than this fraction of the samples
@@ -161,90 +158,7 @@ def choose_method(n_samples: int, dim: int, samples_per_dim: float = 10.0, discr
     return "lmi"
 
 
-def _parameters(func: Any) -> set[str]:
-    return set(inspect.signature(func).parameters) - {"x", "y"}
-
-
-def auto(
-    x: Any,
-    y: Any,
-    *,
-    samples_per_dim: float = 10.0,
-    k: int = 3,
-    base: str | float = "bits",
-    random_state: Any = 0,
-    **options: Any,
-) -> MIResult:
-    """MI estimate by the calibrated copula KSG with enough samples per dimension, else LMI.
-
-    See the module docstring for the rule, the small-sample threshold and the evidence behind them.
-
-    Parameters
-    ----------
-    x, y
-        Paired samples ``(n, d_x)``, ``(n, d_y)``: arrays, frames or sparse matrices (not modified).
-    samples_per_dim
-        The calibrated KSG runs when ``n >= samples_per_dim * (d_x + d_y)`` (non-constant columns),
-        and below 50 samples wherever it can (module docstring, "Small samples"); ``method="lmi"``
-        runs LMI whatever the sample.
-    k
-        Neighbours of the KSG estimate (on the inputs or on LMI's latents).
-    base
-        ``"bits"`` (default), ``"nats"`` or a number > 1.
-    random_state
-        Seed or ``numpy.random.Generator``.
-    **options
-        Options of :func:`~bioinfo_mi.estimators.ksg_calibrated` (``n_twins``, ``jitter``,
-        ``workers``) or of :func:`~bioinfo_mi.estimators.lmi` (``preset``, ``epochs``,
-        ``device``, ...). An option that only the estimator not chosen takes raises ``ValueError``,
-        except ``progress`` (LMI's training bar), which is ignored where KSG runs.
-
-    Returns
-    -------
-    The chosen estimator's result (:class:`~bioinfo_mi.MIResult` or :class:`~bioinfo_mi.LMIResult`)
-    with ``extra["auto"]`` = ``{"method": ..., "samples_per_dim": ..., "n_samples": ..., "dim": ...,
-    "discrete": ...}``.
-
-    Notes
-    -----
-    ``bm.mi`` warns (``EstimateWarning``, kind ``"few-samples"``) below ``MIN_SAMPLES`` (50) samples,
-    for this method as for every other (:func:`warn_few_samples`; module docstring, "Small samples").
-    """
-    from ._lmi import lmi
-
-    if not (np.isscalar(samples_per_dim) and np.isfinite(samples_per_dim) and samples_per_dim > 0):
-        raise ValueError(f"samples_per_dim must be a positive number, got {samples_per_dim!r}")
-    estimators = {"ksg-calibrated": ksg_calibrated, "ksg": ksg, "lmi": lmi}
-    accepted = {name: _parameters(f) for name, f in estimators.items()}
-    check_options(options, set().union(*accepted.values()) | {"samples_per_dim"}, where="method='auto'")
-    k = check_positive_int(k, name="k")
-    xa, ya = check_pair(x, y, min_samples=k + 2, method="auto")
-    dim = int((xa.std(axis=0) > 0).sum() + (ya.std(axis=0) > 0).sum())
-    discrete = mostly_discrete(xa, ya)
-    chosen = choose_method(len(xa), dim, samples_per_dim, discrete)
-    if "progress" in options and "progress" not in accepted[chosen]:  # a display option: only where it applies
-        options = {key: v for key, v in options.items() if key != "progress"}
-    foreign = sorted(set(options) - accepted[chosen])
-    if foreign:
-        # the estimator that does take them (LMI for the training options)
-        other = next((n for n in ("lmi", "ksg-calibrated") if n != chosen and set(foreign) <= accepted[n]), "lmi")
-        raise ValueError(
-            f"method='auto' chose {chosen!r} for {len(xa)} samples of {dim} non-constant columns "
-            f"(samples_per_dim={samples_per_dim:g}), which does not take {', '.join(map(repr, foreign))}; "
-            f"pass method={chosen!r} without them, or method={other!r}"
-        )
-    res = estimators[chosen](xa, ya, k=k, base=base, random_state=random_state, **options)
-    res.extra["auto"] = {
-        "method": chosen,
-        "samples_per_dim": float(samples_per_dim),
-        "n_samples": len(xa),
-        "dim": dim,
-        "discrete": discrete,
-    }
-    return res
-
-
-def warn_few_samples(res: MIResult, method: str) -> None:
+def warn_few_samples(res: MIResult, method: str, *, stacklevel: int = 3) -> None:
     """Warn (:class:`~bioinfo_mi.EstimateWarning`, kind ``"few-samples"``) that ``res`` rests on fewer than
     :data:`MIN_SAMPLES` samples; ``bm.mi`` calls it for every method.
 
@@ -254,6 +168,8 @@ def warn_few_samples(res: MIResult, method: str) -> None:
         The estimate.
     method
         The method asked for (``res.method`` is the one that ran, e.g. the one ``auto`` chose).
+    stacklevel
+        The frame the warning points to, as for ``warnings.warn``.
     """
     unit = res.base if isinstance(res.base, str) else f"log-{res.base} units"
     ran = "" if res.method == method else f", which ran {res.method!r}"
@@ -267,5 +183,5 @@ def warn_few_samples(res: MIResult, method: str) -> None:
             "(n_shuffles= tests independence even at this size).",
             "few-samples",
         ),
-        stacklevel=3,  # the caller of bm.mi (bm.mi -> here)
+        stacklevel=stacklevel,
     )

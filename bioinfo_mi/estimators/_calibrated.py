@@ -238,6 +238,102 @@ def _canonical(model: dict[str, Any], xs: np.ndarray, ys: np.ndarray, m: int) ->
     return a, b
 
 
+def _run_twins(
+    model: dict[str, Any],
+    n: int,
+    n_twins: int,
+    rng: np.random.Generator,
+    ksg_settings: tuple[int, float, int],
+    m: int,
+    mr: int,
+) -> dict[str, list[Any]]:
+    """Draw the Gaussian twins and return, per twin (nats): the KSG error on its normal scores
+    (``errors``), the joint KSG along its ``m`` strongest canonical pairs (``guard``), the joint and
+    summed KSG of its ``mr`` pairs (``ratio``) and KSG's gain from half to all samples (``gain``).
+    """
+    k, jitter, workers = ksg_settings
+    out: dict[str, list[Any]] = {"errors": [], "guard": [], "ratio": [], "gain": []}
+    for _ in range(n_twins):
+        twin_rng = np.random.default_rng(seed_from(rng))
+        tx, ty, ta, tb = _draw_twin(model, n, twin_rng)
+        tx, ty = copula_transform(tx), copula_transform(ty)
+        tx, ty = add_jitter(tx, twin_rng, jitter), add_jitter(ty, twin_rng, jitter)
+        twin_ksg = float(_ksg_pmi_prepared(tx, ty, k, "nats", workers).mean())
+        out["errors"].append(twin_ksg - model["twin_mi"])
+        if m:
+            out["guard"].append(float(_ksg_pmi_prepared(ta[:, :m], tb[:, :m], k, "nats", workers).mean()))
+        if mr >= 2:
+            out["ratio"].append(_joint_over_sum(ta[:, :mr], tb[:, :mr], k, workers))
+        out["gain"].append(_half_gain(tx, ty, twin_ksg, k, twin_rng, 1, workers))
+    return out
+
+
+def _guard(
+    model: dict[str, Any],
+    scores: tuple[np.ndarray, np.ndarray],
+    jittered: tuple[np.ndarray, np.ndarray],
+    ksg_nats: float,
+    twins: dict[str, list[Any]],
+    rng: np.random.Generator,
+    ksg_settings: tuple[int, float, int],
+    pairs: tuple[int, int],
+    base: str | float,
+) -> dict[str, Any]:
+    """Compare the data with its twins along the strongest canonical pairs, in the redundancy between pairs
+    and in KSG's convergence (module docstring, "Guard"); ``rejected`` when the data falls short.
+    """
+    (xs, ys), (xj, yj), (k, jitter, workers), (m, mr) = scores, jittered, ksg_settings, pairs
+    n = len(xs)
+    guard: dict[str, Any] = {"pairs": m, "rejected": False}
+    guard_abs = max(_GUARD_ABS, _GUARD_NOISE * np.sqrt(1000 / n))  # ~4 SD of the shortfalls on Gaussian data
+    if m:  # does the data carry as much MI as the twins jointly along the strongest canonical pairs?
+        ca, cb = _canonical(model, xs, ys, m)
+        data_nats = float(
+            _ksg_pmi_prepared(add_jitter(ca, rng, jitter), add_jitter(cb, rng, jitter), k, "nats", workers).mean()
+        )
+        twin_nats = float(np.mean(twins["guard"]))
+        guard.update(
+            ksg_data=to_base(data_nats, base),
+            ksg_twin=to_base(twin_nats, base),
+            rejected=twin_nats - data_nats > max(guard_abs, _GUARD_REL * twin_nats),
+        )
+    if mr >= 2:  # redundancy between pairs: the data's joint falls short of its pairs' sum
+        ca, cb = _canonical(model, xs, ys, mr)
+        ca, cb = add_jitter(ca, rng, jitter), add_jitter(cb, rng, jitter)
+        joint_d, sum_d = _joint_over_sum(ca, cb, k, workers)
+        ratio_twin = twins["ratio"]
+        r_t = float(np.mean([j / s for j, s in ratio_twin])) if all(s > 0 for _, s in ratio_twin) else 1.0
+        expected = r_t * sum_d
+        guard.update(redundancy_pairs=mr, joint_data=to_base(joint_d, base), expected_joint=to_base(expected, base))
+        if expected - joint_d > max(guard_abs, _GUARD_REL * expected):
+            guard["rejected"] = True
+    # convergence: KSG's bias shrinks with n as fast on the data as on the twins if they share it
+    gain_d = _half_gain(xj, yj, ksg_nats, k, np.random.default_rng(seed_from(rng)), _HALF_SPLITS, workers)
+    gain_t = float(np.mean(twins["gain"]))
+    guard.update(gain_data=to_base(gain_d, base), gain_twin=to_base(gain_t, base))
+    if gain_t - gain_d > max(_SLOPE_ABS, _SLOPE_NOISE * np.sqrt(1000 / n), _SLOPE_REL * gain_t):
+        guard["rejected"] = True
+    return guard
+
+
+def _corrected(
+    pmi: np.ndarray, model: dict[str, Any], errors: list[float], ksg_nats: float, extra: dict[str, Any]
+) -> np.ndarray:
+    """Return the pointwise KSG (nats) minus the twins' mean error, capped (module docstring, "Cap"); sets
+    ``extra["capped"]`` and ``extra["calibrated"]``.
+    """
+    # the twin's MI is max(I_G, 0); a negative I_G (sampling noise at independence) is kept, so
+    # that the estimate stays unbiased there instead of being pushed up by the clipping
+    pmi = pmi - float(np.mean(errors)) + min(model["gaussian_mi"], 0.0)
+    # never above both uncorrected readings: see "Cap" in the module docstring
+    cap = max(model["gaussian_mi"], ksg_nats)
+    extra["capped"] = float(pmi.mean()) > cap
+    if extra["capped"]:
+        pmi = pmi - (float(pmi.mean()) - cap)
+    extra["calibrated"] = True
+    return pmi
+
+
 def ksg_calibrated(
     x: Any,
     y: Any,
@@ -245,7 +341,7 @@ def ksg_calibrated(
     k: int = 3,
     n_twins: int = 2,
     base: str | float = "bits",
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
     jitter: float = 1e-10,
     workers: int = -1,
 ) -> MIResult:
@@ -301,50 +397,12 @@ def ksg_calibrated(
         )
         model = None
     if model is not None:
-        errors, guard_twin, ratio_twin, gain_twin = [], [], [], []
         m = min(_GUARD_PAIRS, int((model["rho_twin"] > 0).sum()))
         pair_mi = -0.5 * np.log1p(-(model["rho_twin"] ** 2))  # the twin's MI per canonical pair (nats)
         mr = min(_RATIO_PAIRS, int((pair_mi >= _RATIO_MIN_PAIR_MI).sum()))
-        for _ in range(n_twins):
-            twin_rng = np.random.default_rng(seed_from(rng))
-            tx, ty, ta, tb = _draw_twin(model, n, twin_rng)
-            tx, ty = copula_transform(tx), copula_transform(ty)
-            tx, ty = add_jitter(tx, twin_rng, jitter), add_jitter(ty, twin_rng, jitter)
-            twin_ksg = float(_ksg_pmi_prepared(tx, ty, k, "nats", workers).mean())
-            errors.append(twin_ksg - model["twin_mi"])
-            if m:
-                guard_twin.append(float(_ksg_pmi_prepared(ta[:, :m], tb[:, :m], k, "nats", workers).mean()))
-            if mr >= 2:
-                ratio_twin.append(_joint_over_sum(ta[:, :mr], tb[:, :mr], k, workers))
-            gain_twin.append(_half_gain(tx, ty, twin_ksg, k, twin_rng, 1, workers))
-        guard = {"pairs": m, "rejected": False}
-        guard_abs = max(_GUARD_ABS, _GUARD_NOISE * np.sqrt(1000 / n))  # ~4 SD of the shortfalls on Gaussian data
-        if m:  # does the data carry as much MI as the twins jointly along the strongest canonical pairs?
-            ca, cb = _canonical(model, xs, ys, m)
-            data_nats = float(
-                _ksg_pmi_prepared(add_jitter(ca, rng, jitter), add_jitter(cb, rng, jitter), k, "nats", workers).mean()
-            )
-            twin_nats = float(np.mean(guard_twin))
-            guard.update(
-                ksg_data=to_base(data_nats, base),
-                ksg_twin=to_base(twin_nats, base),
-                rejected=twin_nats - data_nats > max(guard_abs, _GUARD_REL * twin_nats),
-            )
-        if mr >= 2:  # redundancy between pairs: the data's joint falls short of its pairs' sum
-            ca, cb = _canonical(model, xs, ys, mr)
-            ca, cb = add_jitter(ca, rng, jitter), add_jitter(cb, rng, jitter)
-            joint_d, sum_d = _joint_over_sum(ca, cb, k, workers)
-            r_t = float(np.mean([j / s for j, s in ratio_twin])) if all(s > 0 for _, s in ratio_twin) else 1.0
-            expected = r_t * sum_d
-            guard.update(redundancy_pairs=mr, joint_data=to_base(joint_d, base), expected_joint=to_base(expected, base))
-            if expected - joint_d > max(guard_abs, _GUARD_REL * expected):
-                guard["rejected"] = True
-        # convergence: KSG's bias shrinks with n as fast on the data as on the twins if they share it
-        gain_d = _half_gain(xj, yj, ksg_nats, k, np.random.default_rng(seed_from(rng)), _HALF_SPLITS, workers)
-        gain_t = float(np.mean(gain_twin))
-        guard.update(gain_data=to_base(gain_d, base), gain_twin=to_base(gain_t, base))
-        if gain_t - gain_d > max(_SLOPE_ABS, _SLOPE_NOISE * np.sqrt(1000 / n), _SLOPE_REL * gain_t):
-            guard["rejected"] = True
+        twins = _run_twins(model, n, n_twins, rng, (k, jitter, workers), m, mr)
+        errors = twins["errors"]
+        guard = _guard(model, (xs, ys), (xj, yj), ksg_nats, twins, rng, (k, jitter, workers), (m, mr), base)
         extra["guard"] = guard
         extra.update(
             gaussian_mi=to_base(model["gaussian_mi"], base),
@@ -363,15 +421,7 @@ def ksg_calibrated(
                 stacklevel=2,
             )
         else:
-            # the twin's MI is max(I_G, 0); a negative I_G (sampling noise at independence) is kept, so
-            # that the estimate stays unbiased there instead of being pushed up by the clipping
-            pmi = pmi - float(np.mean(errors)) + min(model["gaussian_mi"], 0.0)
-            # never above both uncorrected readings: see "Cap" in the module docstring
-            cap = max(model["gaussian_mi"], ksg_nats)
-            extra["capped"] = float(pmi.mean()) > cap
-            if extra["capped"]:
-                pmi = pmi - (float(pmi.mean()) - cap)
-            extra["calibrated"] = True
+            pmi = _corrected(pmi, model, errors, ksg_nats, extra)
     pmi = to_base(pmi, base)
     return MIResult(
         mi=float(pmi.mean()),

@@ -19,7 +19,7 @@ are reproducible. ``jitter=0`` disables it.
 Exactness
 ---------
 Neighbour searches are exact brute force: up to ``NUMBA_MAX_DIM`` joint dimensions (the latent
-8 + 8 case and every low-dimensional one) the compiled kernel of :mod:`._knn_numba`, which visits
+8 + 8 case and every low-dimensional one) a compiled (numba) kernel, which visits
 only the references that two or three coordinates do not already rule out; above, chunked
 max-norm distance matrices in torch (per-coordinate pruning buys nothing there, and torch's
 blocked ``cdist`` is faster). Both count marginal neighbours with a strict ``<`` as in Algorithm 5
@@ -39,7 +39,7 @@ from scipy.spatial import cKDTree
 from scipy.special import digamma, gammaln
 
 from .._docs import shared_docs
-from .._fits import cpu_workers
+from .._parallel import cpu_workers
 from .._validation import (
     EstimateWarning,
     check_array,
@@ -188,7 +188,7 @@ class _NeighbourIndex:
 
 
 def _prepare(
-    x: Any, y: Any, k: int, random_state: Any, jitter: float, method: str
+    x: Any, y: Any, k: int, random_state: int | np.random.Generator | None, jitter: float, method: str
 ) -> tuple[np.ndarray, np.ndarray, int]:
     k = check_positive_int(k, name="k")
     xa, ya = check_pair(x, y, min_samples=k + 2, method=method)
@@ -208,7 +208,7 @@ def ksg_pointwise(
     *,
     k: int = 3,
     base: str | float = "bits",
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
     jitter: float = 1e-10,
     workers: int = -1,
 ) -> np.ndarray:
@@ -244,7 +244,7 @@ def ksg(
     *,
     k: int = 3,
     base: str | float = "bits",
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
     jitter: float = 1e-10,
     workers: int = -1,
 ) -> MIResult:
@@ -284,7 +284,7 @@ def bi_ksg(
     k: int = 3,
     norm: float = 2.0,
     base: str | float = "bits",
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
     jitter: float = 1e-10,
     workers: int = -1,
 ) -> MIResult:
@@ -366,9 +366,9 @@ def density_ratio(
     *,
     k: int = 3,
     base: str | float = "bits",
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
     jitter: float = 1e-10,
-    chunk_size: int = 65536,
+    max_elements: int = 2**24,
     workers: int = -1,
 ) -> np.ndarray:
     """k-NN estimate of the log density ratio ``log p(x,y) / (p(x) p(y))`` of query pairs
@@ -393,15 +393,16 @@ def density_ratio(
         Number of neighbours.
     base, random_state, jitter, workers
         As in :func:`ksg_pointwise`. The jitter amplitude is scaled by the reference's spread.
-    chunk_size
-        Queries processed at a time, bounding memory for millions of pairs.
+    max_elements
+        Query-reference pairs per chunk: ``max_elements // N`` queries (at least one) are scored at a
+        time, bounding memory for millions of pairs. The scores do not depend on it.
 
     Returns
     -------
     ``(M,)`` array of pointwise log density ratios (pMI).
     """
     k = check_positive_int(k, name="k")
-    chunk_size = check_positive_int(chunk_size, name="chunk_size")
+    max_elements = check_positive_int(max_elements, name="max_elements")
     rng = check_random_state(random_state)
     if (x_ref is None) != (y_ref is None):
         raise ValueError("give both x_ref and y_ref, or neither (leave-one-out on the queries)")
@@ -419,8 +420,9 @@ def density_ratio(
     else:
         nx = np.empty(len(xq_j), dtype=np.int64)
         ny = np.empty(len(xq_j), dtype=np.int64)
-        for start in range(0, len(xq_j), chunk_size):
-            sl = slice(start, start + chunk_size)
+        chunk = max(1, max_elements // n_ref)
+        for start in range(0, len(xq_j), chunk):
+            sl = slice(start, start + chunk)
             nx[sl], ny[sl] = index.counts(xq_j[sl], yq_j[sl], k, exclude_self=False)
     ratio = digamma(k) + digamma(n_ref + 1) - digamma(nx + 1) - digamma(ny + 1)
     return to_base(ratio, base)
@@ -434,7 +436,7 @@ def density_ratio_grid(
     *,
     k: int = 3,
     base: str | float = "bits",
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
     jitter: float = 1e-10,
     max_elements: int = 2**24,
     device: Any = None,

@@ -129,6 +129,72 @@ def _outside(box, c, u0, u1, w0, w1):  # noqa: ANN001, ANN202
     return box[c, 0] - u0 >= w0 or u0 - box[c, 1] >= w0 or box[c, 2] - u1 >= w1 or u1 - box[c, 3] >= w1
 
 
+@nb.njit(cache=True, nogil=True, fastmath=_FASTMATH, inline="always")
+def _seed_bounds(data, q0, q1, a0, a1, vr, v_is_y, v_col, own, scales, best, seed, work):  # noqa: ANN001, ANN202
+    """Seed each query's bound (``seed``) with the references nearest in the sort coordinate inside its
+    own cell (``a0:a1``), so that its windows are narrow from the start; the seed tile is visited again
+    later and only the bound it proved is kept (``best`` is reset). ``data``: the query and reference arrays of
+    :func:`_kth_distances`; ``work``: its tile buffers.
+    """
+    xq, yq, xr_t, yr_t, yr_rows = data
+    dxt, dyt, joint, idx = work
+    k = best.shape[2]
+    for qi in range(q0, q1):
+        vq = yq[qi, v_col] if v_is_y else xq[qi, v_col]
+        mid = a0 + np.searchsorted(vr[a0:a1], vq)
+        lo = max(a0, min(mid - _TILE // 2, a1 - _TILE))
+        size = min(a1, lo + _TILE) - lo
+        kb = best[qi - q0]
+        _visit_joint(xq, yq, xr_t, yr_t, yr_rows, qi, lo, size, own, scales, kb, dxt, dyt, joint, idx)
+        bound = 0.0
+        for t in range(scales.shape[0]):
+            bound = max(bound, kb[t, k - 1] / min(scales[t], 1.0))
+            kb[t, :] = np.inf
+        seed[qi - q0] = bound
+
+
+@nb.njit(cache=True, nogil=True, fastmath=_FASTMATH, inline="always")
+def _beyond_reach(best, seed, scales, ring, steps):  # noqa: ANN001, ANN202
+    """Whether no cell of ring ``ring`` or a later one can hold a neighbour of the block's queries: such a
+    cell lies at least ``ring - 1`` whole bins from the query's in x_0 or in y_0.
+    """
+    k = best.shape[2]
+    reach_u = 0.0
+    reach_v = 0.0
+    for i in range(best.shape[0]):
+        for t in range(scales.shape[0]):
+            reach_u = max(reach_u, min(best[i, t, k - 1], seed[i]))
+            reach_v = max(reach_v, min(best[i, t, k - 1] / scales[t], seed[i]))
+    return (ring - 1) * steps[0] >= reach_u * (1 + _MARGIN) and (ring - 1) * steps[1] >= reach_v * (1 + _MARGIN)
+
+
+@nb.njit(cache=True, nogil=True, fastmath=_FASTMATH, inline="always")
+def _visit_cell(data, q0, q1, c, cells, box, vr, v_is_y, v_col, own, scales, best, seed, work):  # noqa: ANN001, ANN202
+    """Visit cell ``c`` for the queries ``q0:q1``: the run of its references within each query's bound
+    (arguments as for :func:`_seed_bounds`).
+    """
+    xq, yq, xr_t, yr_t, yr_rows = data
+    dxt, dyt, joint, idx = work
+    k = best.shape[2]
+    for qi in range(q0, q1):
+        kb = best[qi - q0]
+        bound_u = 0.0
+        bound_v = 0.0
+        for t in range(scales.shape[0]):
+            bound_u = max(bound_u, kb[t, k - 1])
+            bound_v = max(bound_v, kb[t, k - 1] / scales[t])
+        bound_u = min(bound_u, seed[qi - q0]) * (1 + _MARGIN)
+        bound_v = min(bound_v, seed[qi - q0]) * (1 + _MARGIN)
+        if _outside(box, c, xq[qi, 0], yq[qi, 0], bound_u, bound_v):
+            continue
+        vq = yq[qi, v_col] if v_is_y else xq[qi, v_col]
+        lo, hi = _cell_range(cells, c, vr, vq, bound_v if v_is_y else bound_u)
+        for j0 in range(lo, hi, _TILE):
+            _visit_joint(
+                xq, yq, xr_t, yr_t, yr_rows, qi, j0, min(_TILE, hi - j0), own, scales, kb, dxt, dyt, joint, idx
+            )
+
+
 @nb.njit(cache=True, nogil=True, parallel=True, fastmath=_FASTMATH)
 def _kth_distances(  # noqa: ANN202 - numba kernel
     xq,
@@ -164,38 +230,12 @@ def _kth_distances(  # noqa: ANN202 - numba kernel
         dyt = np.empty(_TILE)
         joint = np.empty(_TILE)
         idx = np.empty(_TILE, dtype=np.int64)
-        # seed each query's bound with the references nearest in the sort coordinate inside its own
-        # cell, so that its windows are narrow from the start; the seed tile is visited again below
-        # and only the bound it proved is kept
         c0 = block_cell[b]
-        a0, a1 = cells[c0], cells[c0 + 1]
-        for qi in range(q0, q1):
-            vq = yq[qi, v_col] if v_is_y else xq[qi, v_col]
-            mid = a0 + np.searchsorted(vr[a0:a1], vq)
-            lo = max(a0, min(mid - _TILE // 2, a1 - _TILE))
-            size = min(a1, lo + _TILE) - lo
-            kb = best[qi - q0]
-            _visit_joint(xq, yq, xr_t, yr_t, yr_rows, qi, lo, size, own, scales, kb, dxt, dyt, joint, idx)
-            bound = 0.0
-            for t in range(n_s):
-                bound = max(bound, kb[t, k - 1] / min(scales[t], 1.0))
-                kb[t, :] = np.inf
-            seed[qi - q0] = bound
+        data, work = (xq, yq, xr_t, yr_t, yr_rows), (dxt, dyt, joint, idx)
+        _seed_bounds(data, q0, q1, cells[c0], cells[c0 + 1], vr, v_is_y, v_col, own, scales, best, seed, work)
         i0, i1 = c0 // n1, c0 % n1
         for ring in range(max(n0, n1)):  # cells in rings around the block's cell
-            # a cell of this ring lies at least ring - 1 whole bins from the query's in x_0 or in
-            # y_0: once that is beyond every query's bound, no cell of this or a later ring counts
-            reach_u = 0.0
-            reach_v = 0.0
-            for i in range(q1 - q0):
-                for t in range(n_s):
-                    reach_u = max(reach_u, min(best[i, t, k - 1], seed[i]))
-                    reach_v = max(reach_v, min(best[i, t, k - 1] / scales[t], seed[i]))
-            if (
-                ring > 1
-                and (ring - 1) * steps[0] >= reach_u * (1 + _MARGIN)
-                and (ring - 1) * steps[1] >= reach_v * (1 + _MARGIN)
-            ):
+            if ring > 1 and _beyond_reach(best, seed, scales, ring, steps):
                 break
             for d0 in range(-ring, ring + 1):
                 for d1 in range(-ring, ring + 1):
@@ -207,37 +247,7 @@ def _kth_distances(  # noqa: ANN202 - numba kernel
                     c = j0c * n1 + j1c
                     if cells[c] == cells[c + 1]:
                         continue
-                    for qi in range(q0, q1):
-                        kb = best[qi - q0]
-                        bound_u = 0.0
-                        bound_v = 0.0
-                        for t in range(n_s):
-                            bound_u = max(bound_u, kb[t, k - 1])
-                            bound_v = max(bound_v, kb[t, k - 1] / scales[t])
-                        bound_u = min(bound_u, seed[qi - q0]) * (1 + _MARGIN)
-                        bound_v = min(bound_v, seed[qi - q0]) * (1 + _MARGIN)
-                        if _outside(box, c, xq[qi, 0], yq[qi, 0], bound_u, bound_v):
-                            continue
-                        vq = yq[qi, v_col] if v_is_y else xq[qi, v_col]
-                        lo, hi = _cell_range(cells, c, vr, vq, bound_v if v_is_y else bound_u)
-                        for j0 in range(lo, hi, _TILE):
-                            _visit_joint(
-                                xq,
-                                yq,
-                                xr_t,
-                                yr_t,
-                                yr_rows,
-                                qi,
-                                j0,
-                                min(_TILE, hi - j0),
-                                own,
-                                scales,
-                                kb,
-                                dxt,
-                                dyt,
-                                joint,
-                                idx,
-                            )
+                    _visit_cell(data, q0, q1, c, cells, box, vr, v_is_y, v_col, own, scales, best, seed, work)
         for qi in range(q0, q1):
             for t in range(n_s):
                 eps[t, qi] = best[qi - q0, t, k - 1]
@@ -402,7 +412,6 @@ def counts(
     ``(n_x, n_y)``: ``(n_q,)`` int64 arrays, or ``(S, n_q)`` when ``scales`` is given.
     """
     grid = np.array([1.0]) if scales is None else np.ascontiguousarray(scales, dtype=np.float64)
-    ones = np.ones(len(grid))
     xq, yq = np.asarray(xq, dtype=np.float64), np.asarray(yq, dtype=np.float64)
     xr, yr = np.asarray(xr, dtype=np.float64), np.asarray(yr, dtype=np.float64)
     n_q = len(xq)
@@ -412,71 +421,95 @@ def counts(
     def joint_cols(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return a[:, 0], b[:, 0], (b if v_is_y else a)[:, v_col]
 
-    def pass1(layout: _Layout, rows: np.ndarray | None) -> np.ndarray:
-        xs, ys = (xq, yq) if rows is None else (xq[rows], yq[rows])
-        qo = layout.query_order
-        if exclude_self:
-            own = _rank(layout.ref_order)[(np.arange(n_q) if rows is None else rows)[qo]]
-        else:
-            own = np.full(len(qo), -1)
-        out = np.empty((len(grid), len(qo)))
-        out[:, qo] = _kth_distances(
-            np.ascontiguousarray(xs[qo]),
-            np.ascontiguousarray(ys[qo]),
-            np.ascontiguousarray(xr[layout.ref_order].T),
-            np.ascontiguousarray(yr[layout.ref_order].T),
-            np.ascontiguousarray(yr[layout.ref_order]),
-            int(k),
-            grid,
-            own,
-            layout.blocks,
-            layout.block_cell,
-            layout.cells,
-            layout.box,
-            layout.n1,
-            layout.steps,
-            v_is_y,
-            v_col,
-        )
-        return out
-
     previous = nb.get_num_threads()
     nb.set_num_threads(max(1, min(int(threads), nb.config.NUMBA_NUM_THREADS)))
     try:
+        pair = (xq, yq, xr, yr)
         # a rough radius from a few queries sets the cell width of pass 1
         sample = np.linspace(0, n_q - 1, min(n_q, 64)).astype(np.int64)
-        rough = pass1(_Layout(joint_cols(xr, yr), joint_cols(xq[sample], yq[sample]), (np.inf, np.inf)), sample)
+        layout = _Layout(joint_cols(xr, yr), joint_cols(xq[sample], yq[sample]), (np.inf, np.inf))
+        rough = _first_pass(pair, k, grid, exclude_self, v_is_y, v_col, layout, sample)
         width = _cell_width(np.median(rough.max(axis=0)))
-        eps = pass1(_Layout(joint_cols(xr, yr), None if exclude_self else joint_cols(xq, yq), (width, width)), None)
-        width = _cell_width(np.median(eps.max(axis=0)))
-        out = []
-        for q, r, sc in ((xq, xr, ones), (yq, yr, grid)):
-            u1, v = min(1, r.shape[1] - 1), min(2, r.shape[1] - 1)
-            cols_r = (r[:, 0], r[:, u1], r[:, v])
-            w = width / float(sc.min())
-            lay = _Layout(cols_r, None if exclude_self else (q[:, 0], q[:, u1], q[:, v]), (w, w))
-            qo = lay.query_order
-            own = _rank(lay.ref_order)[qo] if exclude_self else np.full(n_q, -1)
-            c = np.empty((len(grid), n_q), dtype=np.int64)
-            c[:, qo] = _strict_counts(
-                np.ascontiguousarray(q[qo]),
-                np.ascontiguousarray(r[lay.ref_order].T),
-                np.ascontiguousarray(eps[:, qo]),
-                sc,
-                own,
-                lay.blocks,
-                lay.cells,
-                lay.box,
-                lay.n1,
-                lay.origin,
-                lay.steps,
-                v,
-            )
-            out.append(c)
+        layout = _Layout(joint_cols(xr, yr), None if exclude_self else joint_cols(xq, yq), (width, width))
+        eps = _first_pass(pair, k, grid, exclude_self, v_is_y, v_col, layout, None)
+        nx, ny = _marginal_counts(pair, eps, grid, exclude_self)
     finally:
         nb.set_num_threads(previous)
-    nx, ny = out
     return (nx[0], ny[0]) if scales is None else (nx, ny)
+
+
+def _first_pass(
+    pair: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    k: int,
+    grid: np.ndarray,
+    exclude_self: bool,
+    v_is_y: bool,
+    v_col: int,
+    layout: _Layout,
+    rows: np.ndarray | None,
+) -> np.ndarray:
+    """Pass 1 of :func:`counts`: the ``(S, n_q)`` k-th joint distances of the queries ``rows`` (all: None)."""
+    xq, yq, xr, yr = pair
+    xs, ys = (xq, yq) if rows is None else (xq[rows], yq[rows])
+    qo = layout.query_order
+    if exclude_self:
+        own = _rank(layout.ref_order)[(np.arange(len(xq)) if rows is None else rows)[qo]]
+    else:
+        own = np.full(len(qo), -1)
+    out = np.empty((len(grid), len(qo)))
+    out[:, qo] = _kth_distances(
+        np.ascontiguousarray(xs[qo]),
+        np.ascontiguousarray(ys[qo]),
+        np.ascontiguousarray(xr[layout.ref_order].T),
+        np.ascontiguousarray(yr[layout.ref_order].T),
+        np.ascontiguousarray(yr[layout.ref_order]),
+        int(k),
+        grid,
+        own,
+        layout.blocks,
+        layout.block_cell,
+        layout.cells,
+        layout.box,
+        layout.n1,
+        layout.steps,
+        v_is_y,
+        v_col,
+    )
+    return out
+
+
+def _marginal_counts(
+    pair: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], eps: np.ndarray, grid: np.ndarray, exclude_self: bool
+) -> list[np.ndarray]:
+    """Pass 2 of :func:`counts`: the ``(S, n_q)`` strict counts below ``eps`` in x and in (scaled) y."""
+    xq, yq, xr, yr = pair
+    n_q = len(xq)
+    width = _cell_width(np.median(eps.max(axis=0)))
+    out = []
+    for q, r, sc in ((xq, xr, np.ones(len(grid))), (yq, yr, grid)):
+        u1, v = min(1, r.shape[1] - 1), min(2, r.shape[1] - 1)
+        cols_r = (r[:, 0], r[:, u1], r[:, v])
+        w = width / float(sc.min())
+        lay = _Layout(cols_r, None if exclude_self else (q[:, 0], q[:, u1], q[:, v]), (w, w))
+        qo = lay.query_order
+        own = _rank(lay.ref_order)[qo] if exclude_self else np.full(n_q, -1)
+        c = np.empty((len(grid), n_q), dtype=np.int64)
+        c[:, qo] = _strict_counts(
+            np.ascontiguousarray(q[qo]),
+            np.ascontiguousarray(r[lay.ref_order].T),
+            np.ascontiguousarray(eps[:, qo]),
+            sc,
+            own,
+            lay.blocks,
+            lay.cells,
+            lay.box,
+            lay.n1,
+            lay.origin,
+            lay.steps,
+            v,
+        )
+        out.append(c)
+    return out
 
 
 def _rank(order: np.ndarray) -> np.ndarray:

@@ -35,13 +35,12 @@ the rule picks k for k = 1, 2 and 4, and the estimate at the pick is 0.04-0.07 b
 truth than at the default size 8.
 
 Repeats are seeded from ``random_state`` by position through the package's repeated-fit layer
-(:mod:`bioinfo_mi._fits`: one seed rule, a fixed number of threads per fit) and repeat ``r`` uses
+(one seed rule, a fixed number of threads per fit) and repeat ``r`` uses
 the same seed for every latent size, so results are identical whatever ``n_jobs`` is.
 """
 
 from __future__ import annotations
 
-import inspect
 import time
 import warnings
 from collections.abc import Sequence
@@ -52,14 +51,15 @@ import numpy as np
 import pandas as pd
 
 from .._docs import shared_docs
-from .._fits import check_n_jobs, root_seed, run_parallel, spawn_seeds
+from .._parallel import check_n_jobs, root_seed, run_parallel, spawn_seeds
 from .._validation import check_pair, check_positive_int
 from ._lmi import lmi
+from ._registry import REGISTRY
 
 __all__ = ["LatentScan", "scan_latent_dim", "choose_latent_dim"]
 
 #: options of :func:`~bioinfo_mi.estimators.lmi` that the scan sets itself
-_RESERVED = ("latent_dim", "random_state", "progress", "verbose")
+_RESERVED = ("latent_dim", "random_state", "progress")
 
 
 @dataclass(frozen=True, repr=False)
@@ -120,7 +120,7 @@ def _check_options(options: dict[str, Any]) -> dict[str, Any]:
         raise TypeError(
             f"scan_latent_dim sets {reserved} itself; use latent_dims= for the sizes and random_state= for the seed"
         )
-    accepted = set(inspect.signature(lmi).parameters) - {"x", "y", *_RESERVED}
+    accepted = set(REGISTRY["lmi"].options) - set(_RESERVED)
     unknown = sorted(set(options) - accepted)
     if unknown:
         raise TypeError(f"unknown LMI option(s) {unknown}; valid options: {sorted(accepted)}")
@@ -181,7 +181,7 @@ def scan_latent_dim(
     *,
     latent_dims: Sequence[int] = (2, 4, 6, 8),
     n_repeats: int = 3,
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
     n_jobs: int = -1,
     n_se: float = 2.0,
     atol: float = 0.0,

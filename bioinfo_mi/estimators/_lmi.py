@@ -46,7 +46,6 @@ from .._validation import (
     check_pair,
     check_positive_int,
     check_random_state,
-    renamed,
     seed_from,
     to_base,
 )
@@ -173,13 +172,13 @@ class LMIModel(nn.Module):
         *,
         preset: LMIPreset,
         regularizer: Regularizer = "cross",
-        alpha: float = 1.0,
-        lam: float = 1.0,
+        reconstruction_weight: float = 1.0,
+        regularizer_weight: float = 1.0,
     ) -> None:
         super().__init__()
         latent = preset.latent_dim
         self.regularizer = regularizer
-        self.alpha, self.lam = alpha, lam
+        self.reconstruction_weight, self.regularizer_weight = reconstruction_weight, regularizer_weight
         self.clip = preset.clip
         wx, wy = hidden_width(dx, preset), hidden_width(dy, preset)
         self.x_encoder = _encoder(dx, wx, latent)
@@ -238,10 +237,12 @@ class LMIModel(nn.Module):
             pairs = torch.cat([zx.unsqueeze(0).expand(n, n, -1), zy.unsqueeze(1).expand(n, n, -1)], dim=2)
             scores = self.critic(pairs).squeeze(-1)  # scores[i, j] = f(x_j, y_i)
             reg = -(scores.diagonal().mean() - (torch.logsumexp(scores, dim=1) - np.log(n)).mean())
-        return self.lam * reg + self.alpha * auto
+        return self.regularizer_weight * reg + self.reconstruction_weight * auto
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Training objective ``alpha * L_AE + lam * L_reg`` on a batch of standardised inputs."""
+        """Training objective ``reconstruction_weight * L_AE + regularizer_weight * L_reg`` on a batch of standardised
+        inputs.
+        """
         return self._loss_terms(x, y)
 
     def standardize(self, x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
@@ -466,7 +467,121 @@ def _diagnose(
         )
 
 
-@renamed(verbose="progress")
+def _preset_config(
+    preset: str | LMIPreset,
+    latent_dim: int | None,
+    epochs: int | None,
+    patience: int | None,
+    batch_size: int | None,
+    lr: float | None,
+) -> tuple[str, LMIPreset]:
+    """Return the preset's name (``"custom"`` for an :class:`LMIPreset`) and its settings with the given overrides."""
+    if isinstance(preset, str):
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; valid presets: {sorted(PRESETS)}")
+        preset_name, cfg = preset, PRESETS[preset]
+    elif isinstance(preset, LMIPreset):
+        preset_name, cfg = "custom", preset
+    else:
+        raise TypeError(f"preset must be a preset name or an LMIPreset, got {type(preset).__name__}")
+    overrides: dict[str, Any] = {}
+    if latent_dim is not None:
+        overrides["latent_dim"] = check_positive_int(latent_dim, name="latent_dim")
+    if epochs is not None:
+        overrides["max_epochs"] = check_positive_int(epochs, name="epochs")
+    if patience is not None:
+        overrides["patience"] = check_positive_int(patience, name="patience")
+    if batch_size is not None:
+        overrides["batch_size"] = check_positive_int(batch_size, name="batch_size")
+    if lr is not None:
+        if not (np.isscalar(lr) and np.isfinite(lr) and lr > 0):
+            raise ValueError(f"lr must be a positive number, got {lr!r}")
+        overrides["lr"] = float(lr)
+    cfg = replace(cfg, **overrides)
+    check_positive_int(cfg.latent_dim, name="latent_dim")
+    return preset_name, cfg
+
+
+def _check_choices(regularizer: Any, normalization: Any, cfg: LMIPreset) -> None:
+    """Raise ``ValueError`` for an unknown regularizer or normalization, or an estimation fraction outside (0, 1)."""
+    if regularizer not in ("cross", "mine", "infonce"):
+        raise ValueError(f"regularizer must be 'cross', 'mine' or 'infonce', got {regularizer!r}")
+    if normalization not in ("local", "global-corrected"):
+        raise ValueError(f"normalization must be 'local' or 'global-corrected', got {normalization!r}")
+    if not 0 < cfg.estimate_fraction < 1:
+        raise ValueError(f"estimate_fraction must lie in (0, 1), got {cfg.estimate_fraction}")
+
+
+def _halves(n: int, estimate_fraction: float, k: int) -> tuple[int, int]:
+    """Return the sizes of the training and the estimation half, or raise ``ValueError`` when one is too small."""
+    n_est = int(round(n * estimate_fraction))
+    n_train = n - n_est
+    if n_est < k + 2 or n_train < 2:
+        raise ValueError(
+            f"method 'lmi' needs enough samples for both halves: {n} samples give {n_train} training and "
+            f"{n_est} estimation samples, but KSG with k={k} needs at least {k + 2} and training at least 2"
+        )
+    return n_train, n_est
+
+
+def _build_model(
+    xa: np.ndarray,
+    ya: np.ndarray,
+    x_scaling: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    y_scaling: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    cfg: LMIPreset,
+    regularizer: Regularizer,
+    reconstruction_weight: float,
+    regularizer_weight: float,
+    generator: torch.Generator,
+) -> LMIModel:
+    """Return an initialised :class:`LMIModel` (on the CPU) holding the inputs' standardisation
+    (``(keep, mean, sd, column sd)`` of :func:`_standardization` per variable).
+    """
+    x_keep, x_mean, x_sd, x_col_sd = x_scaling
+    y_keep, y_mean, y_sd, y_col_sd = y_scaling
+    model = LMIModel(
+        len(x_keep),
+        len(y_keep),
+        preset=cfg,
+        regularizer=regularizer,
+        reconstruction_weight=reconstruction_weight,
+        regularizer_weight=regularizer_weight,
+    )
+    model.init_weights(generator)
+    model.x_keep, model.y_keep = x_keep, y_keep
+    model.n_features_in = (xa.shape[1], ya.shape[1])
+    model.x_mean.copy_(torch.as_tensor(x_mean))
+    model.x_scale.copy_(torch.as_tensor(x_sd))
+    model.y_mean.copy_(torch.as_tensor(y_mean))
+    model.y_scale.copy_(torch.as_tensor(y_sd))
+    model.x_bound.copy_(torch.as_tensor(cfg.clip * x_col_sd / x_sd))
+    model.y_bound.copy_(torch.as_tensor(cfg.clip * y_col_sd / y_sd))
+    return model
+
+
+def _held_out_pmi(zx: np.ndarray, zy: np.ndarray, test_idx: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Pointwise KSG (nats) of the latents on the estimation half, NaN on the training half; 0 with a
+    warning where a latent representation collapsed to a constant there.
+    """
+    pmi = np.full(len(zx), np.nan)
+    zx_est, zy_est = zx[test_idx], zy[test_idx]
+    if not (zx_est.std(axis=0) > 0).any() or not (zy_est.std(axis=0) > 0).any():
+        warnings.warn(
+            "a latent representation collapsed to a constant on the estimation half; "
+            "a constant carries no information, so the estimate is 0",
+            UserWarning,
+            stacklevel=3,
+        )
+        pmi[test_idx] = 0.0
+    else:
+        with warnings.catch_warnings():
+            # duplicated latents come from duplicated inputs, which were reported above
+            warnings.filterwarnings("ignore", message=".*duplicated", category=UserWarning)
+            pmi[test_idx] = ksg_pointwise(zx_est, zy_est, k=k, base="nats", random_state=rng)
+    return pmi
+
+
 def lmi(
     x: Any,
     y: Any,
@@ -474,8 +589,8 @@ def lmi(
     preset: str | LMIPreset = "default",
     latent_dim: int | None = None,
     regularizer: Regularizer = "cross",
-    alpha: float = 1.0,
-    lam: float = 1.0,
+    reconstruction_weight: float = 1.0,
+    regularizer_weight: float = 1.0,
     normalization: Literal["local", "global-corrected"] = "local",
     epochs: int | None = None,
     patience: int | None = None,
@@ -483,7 +598,7 @@ def lmi(
     lr: float | None = None,
     k: int = 3,
     base: str | float = "bits",
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
     device: Any = None,
     progress: bool = False,
 ) -> LMIResult:
@@ -518,7 +633,7 @@ def lmi(
         ``bm.mi``, ``estimator_kwds={"latent_dim": ...}`` in the ``tl`` tools).
     regularizer
         ``"cross"`` (cross-prediction, eqs. 4-5), ``"mine"`` or ``"infonce"`` (Appendix A.2.1).
-    alpha, lam
+    reconstruction_weight, regularizer_weight
         Weights of the self-reconstruction and regularisation losses.
     normalization
         How each variable is scaled before training. ``"local"`` (default; Appendix A.1.2): every
@@ -541,7 +656,7 @@ def lmi(
     device
         Torch device; default CUDA when available, else CPU.
     progress
-        Show a tqdm progress bar over epochs (``verbose`` is its old name).
+        Show a tqdm progress bar over epochs.
 
     Returns
     -------
@@ -550,52 +665,18 @@ def lmi(
     per-epoch ``history`` and ``best_epoch``; ``params`` holds the settings used (the preset's
     fields with ``latent_dim`` as used, ``latent_dim_rule``, ``preset``, ``regularizer``, ...).
     """
-    if isinstance(preset, str):
-        if preset not in PRESETS:
-            raise ValueError(f"unknown preset {preset!r}; valid presets: {sorted(PRESETS)}")
-        preset_name, cfg = preset, PRESETS[preset]
-    elif isinstance(preset, LMIPreset):
-        preset_name, cfg = "custom", preset
-    else:
-        raise TypeError(f"preset must be a preset name or an LMIPreset, got {type(preset).__name__}")
-    overrides: dict[str, Any] = {}
-    if latent_dim is not None:
-        overrides["latent_dim"] = check_positive_int(latent_dim, name="latent_dim")
-    if epochs is not None:
-        overrides["max_epochs"] = check_positive_int(epochs, name="epochs")
-    if patience is not None:
-        overrides["patience"] = check_positive_int(patience, name="patience")
-    if batch_size is not None:
-        overrides["batch_size"] = check_positive_int(batch_size, name="batch_size")
-    if lr is not None:
-        if not (np.isscalar(lr) and np.isfinite(lr) and lr > 0):
-            raise ValueError(f"lr must be a positive number, got {lr!r}")
-        overrides["lr"] = float(lr)
-    cfg = replace(cfg, **overrides)
-    check_positive_int(cfg.latent_dim, name="latent_dim")
+    preset_name, cfg = _preset_config(preset, latent_dim, epochs, patience, batch_size, lr)
     latent_dim_rule = "given" if latent_dim is not None else "preset"
     k = check_positive_int(k, name="k")
-    if regularizer not in ("cross", "mine", "infonce"):
-        raise ValueError(f"regularizer must be 'cross', 'mine' or 'infonce', got {regularizer!r}")
-    if normalization not in ("local", "global-corrected"):
-        raise ValueError(f"normalization must be 'local' or 'global-corrected', got {normalization!r}")
-    if not 0 < cfg.estimate_fraction < 1:
-        raise ValueError(f"estimate_fraction must lie in (0, 1), got {cfg.estimate_fraction}")
-
+    _check_choices(regularizer, normalization, cfg)
     xa, ya = check_pair(x, y, min_samples=2, method="lmi")
     _warn_duplicates(xa, ya)
     n = len(xa)
-    n_est = int(round(n * cfg.estimate_fraction))
-    n_train = n - n_est
-    if n_est < k + 2 or n_train < 2:
-        raise ValueError(
-            f"method 'lmi' needs enough samples for both halves: {n} samples give {n_train} training and "
-            f"{n_est} estimation samples, but KSG with k={k} needs at least {k + 2} and training at least 2"
-        )
-    x_keep, x_mean, x_sd, x_col_sd = _standardization(xa, "x", normalization)
-    y_keep, y_mean, y_sd, y_col_sd = _standardization(ya, "y", normalization)
+    n_train, n_est = _halves(n, cfg.estimate_fraction, k)
+    x_scaling = _standardization(xa, "x", normalization)
+    y_scaling = _standardization(ya, "y", normalization)
     if latent_dim_rule == "preset" and preset_name == "default":
-        adapted = _adapted_latent_dim(n_est, (len(x_keep), len(y_keep)), cfg.latent_dim)
+        adapted = _adapted_latent_dim(n_est, (len(x_scaling[0]), len(y_scaling[0])), cfg.latent_dim)
         if adapted != cfg.latent_dim:
             cfg, latent_dim_rule = replace(cfg, latent_dim=adapted), "adapted"
 
@@ -605,17 +686,9 @@ def lmi(
     dev = check_device(device)
     generator = torch.Generator(device="cpu").manual_seed(seed_from(rng))
     model_generator = generator if dev.type == "cpu" else torch.Generator(device=dev).manual_seed(seed_from(rng))
-
-    model = LMIModel(len(x_keep), len(y_keep), preset=cfg, regularizer=regularizer, alpha=alpha, lam=lam)
-    model.init_weights(generator)
-    model.x_keep, model.y_keep = x_keep, y_keep
-    model.n_features_in = (xa.shape[1], ya.shape[1])
-    model.x_mean.copy_(torch.as_tensor(x_mean))
-    model.x_scale.copy_(torch.as_tensor(x_sd))
-    model.y_mean.copy_(torch.as_tensor(y_mean))
-    model.y_scale.copy_(torch.as_tensor(y_sd))
-    model.x_bound.copy_(torch.as_tensor(cfg.clip * x_col_sd / x_sd))
-    model.y_bound.copy_(torch.as_tensor(cfg.clip * y_col_sd / y_sd))
+    model = _build_model(
+        xa, ya, x_scaling, y_scaling, cfg, regularizer, reconstruction_weight, regularizer_weight, generator
+    )
     model.to(dev)
     model.set_generator(model_generator)
 
@@ -624,22 +697,7 @@ def lmi(
     history, best_epoch = _train(model, tx[tr], ty[tr], tx[te], ty[te], cfg, generator, progress)
 
     zx, zy = model._encode_tensors(tx, ty)
-    pmi = np.full(n, np.nan)
-    zx_est, zy_est = zx[test_idx], zy[test_idx]
-    if not (zx_est.std(axis=0) > 0).any() or not (zy_est.std(axis=0) > 0).any():
-        warnings.warn(
-            "a latent representation collapsed to a constant on the estimation half; "
-            "a constant carries no information, so the estimate is 0",
-            UserWarning,
-            stacklevel=2,
-        )
-        pmi[test_idx] = 0.0
-    else:
-        with warnings.catch_warnings():
-            # duplicated latents come from duplicated inputs, which were reported above
-            warnings.filterwarnings("ignore", message=".*duplicated", category=UserWarning)
-            pmi[test_idx] = ksg_pointwise(zx_est, zy_est, k=k, base="nats", random_state=rng)
-    pmi = to_base(pmi, base)
+    pmi = to_base(_held_out_pmi(zx, zy, test_idx, k, rng), base)
     cross_r2 = _cross_r2(model, tx[tr], ty[tr], tx[te], ty[te]) if regularizer == "cross" else None
     _diagnose(
         float(np.nanmean(pmi)),
@@ -647,19 +705,36 @@ def lmi(
         cross_r2,
         n_est=n_est,
         latent_dim=cfg.latent_dim,
-        n_features=(len(x_keep), len(y_keep)),
+        n_features=(len(x_scaling[0]), len(y_scaling[0])),
         latent_dim_rule=latent_dim_rule,
     )
-    params = {
-        **asdict(cfg),
-        "latent_dim_rule": latent_dim_rule,
-        "preset": preset_name,
-        "regularizer": regularizer,
-        "alpha": alpha,
-        "lam": lam,
-        "k": k,
-        "normalization": normalization,
-    }
+    settings = {"latent_dim_rule": latent_dim_rule, "preset": preset_name, "regularizer": regularizer}
+    settings.update(
+        reconstruction_weight=reconstruction_weight,
+        regularizer_weight=regularizer_weight,
+        k=k,
+        normalization=normalization,
+    )
+    fitted = {"model": model, "train_idx": train_idx, "test_idx": test_idx, "history": history}
+    return _lmi_result(pmi, base, n, {**asdict(cfg), **settings}, dev, cross_r2, zx, zy, best_epoch, fitted)
+
+
+def _lmi_result(
+    pmi: np.ndarray,
+    base: str | float,
+    n: int,
+    params: dict[str, Any],
+    dev: torch.device,
+    cross_r2: float | None,
+    zx: np.ndarray,
+    zy: np.ndarray,
+    best_epoch: int,
+    fitted: dict[str, Any],
+) -> LMIResult:
+    """Assemble the :class:`LMIResult` of :func:`lmi`."""
+    extra = {"device": str(dev), "n_epochs": len(fitted["history"])}
+    if cross_r2 is not None:
+        extra["cross_r2"] = cross_r2
     return LMIResult(
         mi=float(np.nanmean(pmi)),
         pmi=pmi,
@@ -667,16 +742,9 @@ def lmi(
         base=base,
         n_samples=n,
         params=params,
-        extra={
-            "device": str(dev),
-            "n_epochs": len(history),
-            **({"cross_r2": cross_r2} if cross_r2 is not None else {}),
-        },
+        extra=extra,
         zx=zx,
         zy=zy,
-        model=model,
-        train_idx=train_idx,
-        test_idx=test_idx,
-        history=history,
         best_epoch=best_epoch,
+        **fitted,
     )

@@ -47,7 +47,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._validation import check_device, check_pair, check_positive_int, check_random_state, renamed, seed_from, to_base
+from .._validation import check_device, check_pair, check_positive_int, check_random_state, seed_from, to_base
 from ._normalization import normalize
 from ._result import MIResult
 
@@ -80,7 +80,6 @@ _LOSS_POINTS = 200
 # --------------------------------------------------------------------------------------------
 
 
-@renamed(verbose="progress")
 def mine(
     x: Any,
     y: Any,
@@ -97,7 +96,7 @@ def mine(
     patience: int | None = 10,
     n_marginal_perms: int = 10,
     base: str | float = "bits",
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
     device: str | torch.device | None = None,
     progress: bool = False,
 ) -> MIResult:
@@ -170,7 +169,7 @@ def mine(
     device
         Torch device; default CUDA when available, else CPU.
     progress
-        Show a tqdm progress bar per critic (``verbose`` is its old name).
+        Show a tqdm progress bar per critic.
 
     Returns
     -------
@@ -232,7 +231,6 @@ def mine(
     return _result(fit, method=method, base=base, params=params, summary_key="log_partition")
 
 
-@renamed(verbose="progress")
 def infonce(
     x: Any,
     y: Any,
@@ -247,7 +245,7 @@ def infonce(
     eval_every: int = 25,
     patience: int | None = 10,
     base: str | float = "bits",
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
     device: str | torch.device | None = None,
     progress: bool = False,
 ) -> MIResult:
@@ -303,7 +301,7 @@ def infonce(
     device
         Torch device; default CUDA when available, else CPU.
     progress
-        Show a tqdm progress bar per critic (``verbose`` is its old name).
+        Show a tqdm progress bar per critic.
 
     Returns
     -------
@@ -494,6 +492,23 @@ class _InfoNCEObjective(_Objective):
 # --------------------------------------------------------------------------------------------
 
 
+def _folds(n: int, folds: int | None, gen: torch.Generator) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """Return the parts the critics score (all samples when ``folds`` is None) and each sample's part."""
+    if folds is None:
+        return [np.arange(n)], None
+    if n // folds < _MIN_SAMPLES:
+        raise ValueError(
+            f"folds={folds} leaves parts of {n // folds} samples; each needs at least {_MIN_SAMPLES} "
+            f"(use fewer folds, folds=None, or more samples)"
+        )
+    order = torch.randperm(n, generator=gen).numpy()
+    parts = [np.sort(p) for p in np.array_split(order, folds)]
+    fold_of = np.empty(n, dtype=np.int64)
+    for k, p in enumerate(parts):
+        fold_of[p] = k
+    return parts, fold_of
+
+
 def _cross_fit(
     xa: np.ndarray,
     ya: np.ndarray,
@@ -506,7 +521,7 @@ def _cross_fit(
     patience: int | None,
     batch_size: int,
     lr: float,
-    random_state: Any,
+    random_state: int | np.random.Generator | None,
     device: Any,
     progress: bool,
     desc: str,
@@ -516,21 +531,7 @@ def _cross_fit(
     dev = check_device(device)
     gen = torch.Generator(device="cpu")
     gen.manual_seed(seed_from(check_random_state(random_state)))
-    if folds is None:
-        parts = [np.arange(n)]
-        fold_of = None
-    else:
-        if n // folds < _MIN_SAMPLES:
-            raise ValueError(
-                f"folds={folds} leaves parts of {n // folds} samples; each needs at least {_MIN_SAMPLES} "
-                f"(use fewer folds, folds=None, or more samples)"
-            )
-        order = torch.randperm(n, generator=gen).numpy()
-        parts = [np.sort(p) for p in np.array_split(order, folds)]
-        fold_of = np.empty(n, dtype=np.int64)
-        for k, p in enumerate(parts):
-            fold_of[p] = k
-
+    parts, fold_of = _folds(n, folds, gen)
     pmi_nats = np.full(n, np.nan)
     out: dict[str, Any] = {
         "loss": [],

@@ -68,7 +68,7 @@ def _normalized_ksg(
     scales: np.ndarray | None,
     k: int,
     base: str | float,
-    random_state: Any,
+    random_state: int | np.random.Generator | None,
     jitter: float,
     workers: int,
     method: str,
@@ -111,7 +111,7 @@ def ksg_local(
     *,
     k: int = 3,
     base: str | float = "bits",
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
     jitter: float = 1e-10,
     workers: int = -1,
 ) -> MIResult:
@@ -147,7 +147,7 @@ def ksg_global(
     k: int = 3,
     scales: np.ndarray | None = DEFAULT_SCALES,
     base: str | float = "bits",
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
     jitter: float = 1e-10,
     workers: int = -1,
 ) -> MIResult:
@@ -186,7 +186,7 @@ def ksg_global_linf(
     k: int = 3,
     scales: np.ndarray | None = DEFAULT_SCALES,
     base: str | float = "bits",
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
     jitter: float = 1e-10,
     workers: int = -1,
 ) -> MIResult:

@@ -29,7 +29,7 @@ def _numeric(column: pd.Series, key: str) -> np.ndarray:
 def pmi_trend(
     adata: AnnData,
     *,
-    pmi_key: str = "pmi",
+    key: str = "pmi",
     pseudotime_key: str = "neutrophil_pseudotime",
     window: int = 100,
     min_pseudotime: float | None = None,
@@ -48,9 +48,10 @@ def pmi_trend(
     Parameters
     ----------
     adata
-        Annotated data with ``obs[pmi_key]`` (from :func:`bioinfo_mi.tl.pmi`) and ``obs[pseudotime_key]``.
-    pmi_key
-        Obs column of pointwise MI (bits; NaN for unscored cells).
+        Annotated data with ``obs[key]`` (from :func:`bioinfo_mi.tl.pmi`) and ``obs[pseudotime_key]``.
+    key
+        Obs column of pointwise MI (bits; NaN for unscored cells): the ``key_added`` of
+        :func:`bioinfo_mi.tl.pmi`.
     pseudotime_key
         Obs column of pseudotime (NaN for cells off the trajectory).
     window
@@ -67,7 +68,7 @@ def pmi_trend(
     -------
     The Axes drawn into.
     """
-    pmi = _numeric(obs_column(adata, pmi_key, "pmi_key"), pmi_key)
+    pmi = _numeric(obs_column(adata, key, "key"), key)
     pseudotime = _numeric(obs_column(adata, pseudotime_key, "pseudotime_key"), pseudotime_key)
     check_positive_int(window, name="window")
     keep = np.isfinite(pmi) & np.isfinite(pseudotime)
@@ -76,7 +77,7 @@ def pmi_trend(
     n_scored = int(keep.sum())
     if n_scored < window:
         raise ValueError(
-            f"only {n_scored} cells have finite {pmi_key!r} and {pseudotime_key!r}"
+            f"only {n_scored} cells have finite {key!r} and {pseudotime_key!r}"
             + (f" with pseudotime >= {min_pseudotime}" if min_pseudotime is not None else "")
             + f"; fewer than window={window}. Lower the window or score more cells."
         )
@@ -118,7 +119,7 @@ def _embedding(adata: AnnData, basis: str) -> tuple[str, np.ndarray]:
 def pmi_embedding(
     adata: AnnData,
     *,
-    pmi_key: str = "pmi",
+    key: str = "pmi",
     basis: str = "X_spring",
     cmap: str = "RdBu_r",
     ax: Axes | None = None,
@@ -133,9 +134,10 @@ def pmi_embedding(
     Parameters
     ----------
     adata
-        Annotated data with ``obs[pmi_key]`` (from :func:`bioinfo_mi.tl.pmi`) and an embedding.
-    pmi_key
-        Obs column of pointwise MI (bits; NaN for unscored cells).
+        Annotated data with ``obs[key]`` (from :func:`bioinfo_mi.tl.pmi`) and an embedding.
+    key
+        Obs column of pointwise MI (bits; NaN for unscored cells): the ``key_added`` of
+        :func:`bioinfo_mi.tl.pmi`.
     basis
         ``obsm`` key of the embedding; ``"spring"`` and ``"X_spring"`` both work. The first two
         columns are drawn.
@@ -149,11 +151,11 @@ def pmi_embedding(
     -------
     The Axes drawn into (the colour bar lives in its own Axes of the same figure).
     """
-    pmi = _numeric(obs_column(adata, pmi_key, "pmi_key"), pmi_key)
+    pmi = _numeric(obs_column(adata, key, "key"), key)
     name, coords = _embedding(adata, basis)
     scored = np.isfinite(pmi)
     if not scored.any():
-        raise ValueError(f"obs column {pmi_key!r} has no scored cell (all NaN); run bioinfo_mi.tl.pmi first")
+        raise ValueError(f"obs column {key!r} has no scored cell (all NaN); run bioinfo_mi.tl.pmi first")
     order = np.flatnonzero(scored)[np.argsort(pmi[scored], kind="stable")]
 
     ax = new_axes(ax, figsize=(4.5, 4.0))

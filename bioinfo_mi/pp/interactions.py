@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 from anndata import AnnData
 
 from .._arrays import normalize_embeddings
-from .._fits import spawn_seeds
+from .._docs import shared_docs
+from .._parallel import spawn_seeds
 from .._validation import check_array, check_positive_int
 
 __all__ = [
@@ -149,6 +150,58 @@ def pair_interactions(
         gene symbol vs accession mix-up), if no pair has embeddings for both partners, if the
         embedding index is not unique, or on non-finite embeddings.
     """
+    protein_ids = _check_pairing_args(embeddings, interactions, source_col, target_col, clip)
+    sel = _select_pairs(interactions, source_col, target_col, protein_ids)
+    kept_sources, kept_targets = sel.sources[sel.keep], sel.targets[sel.keep]
+    proteins = np.array(sorted(set(kept_sources) | set(kept_targets)), dtype=object)
+    raw = check_array(embeddings.iloc[protein_ids.get_indexer(proteins)], name="embeddings")
+    if normalize:
+        values, mean, std = normalize_embeddings(raw, clip=clip)
+    else:
+        values = raw.astype(np.float32)
+    row = pd.Index(proteins)
+    source_rows, target_rows = row.get_indexer(kept_sources), row.get_indexer(kept_targets)
+    obs, dropped_columns = _pair_obs(interactions, sel.keep, source_col, target_col, kept_sources, kept_targets)
+
+    protein_index = pd.Index(proteins.astype(str), name="protein_id", dtype=object)
+    role, degree = _roles_and_degrees(source_rows, target_rows, len(proteins))
+    clip_value = float(np.inf) if clip is None else float(clip)
+    uns: dict[str, Any] = {
+        "pairing": {
+            "n_input": len(interactions),
+            "n_duplicates": sel.n_duplicates,
+            "n_missing_embedding": sel.n_missing,
+            "n_pairs": sel.n_pairs,
+            "n_proteins": len(proteins),
+            "dropped_columns": np.array(dropped_columns, dtype=object),
+            "params": {
+                "source_col": str(source_col),
+                "target_col": str(target_col),
+                "normalize": bool(normalize),
+                "clip": clip_value,
+            },
+        },
+        # str column names: anndata refuses to write int column names of a DataFrame in uns
+        "embeddings": pd.DataFrame(
+            raw.astype(np.float32), index=protein_index, columns=[str(c) for c in embeddings.columns]
+        ),
+        "proteins": pd.DataFrame({"role": role, "degree": degree}, index=protein_index.copy()),
+    }
+    if normalize:
+        uns["normalization"] = {"mean": mean, "std": std, "clip": clip_value, "n_proteins": len(proteins)}
+
+    return AnnData(
+        X=np.zeros((sel.n_pairs, 0), dtype=np.float32),
+        obs=obs,
+        obsm={"source": values[source_rows], "target": values[target_rows]},
+        uns=uns,
+    )
+
+
+def _check_pairing_args(
+    embeddings: Any, interactions: Any, source_col: str, target_col: str, clip: float | None
+) -> pd.Index:
+    """Validate the arguments of :func:`pair_interactions`; return the embedding IDs as str."""
     if not isinstance(embeddings, pd.DataFrame):
         raise TypeError(f"embeddings must be a DataFrame indexed by protein ID, got {type(embeddings).__name__}")
     if not isinstance(interactions, pd.DataFrame):
@@ -166,7 +219,22 @@ def pair_interactions(
     if not protein_ids.is_unique:
         dup = _examples(protein_ids[protein_ids.duplicated()], 5)
         raise ValueError(f"embeddings: the index must be unique (one row per protein); repeated IDs: {dup}")
+    return protein_ids
 
+
+class _Selection(NamedTuple):
+    """Partner IDs of every input row ("" where missing), the rows kept and the counts of the others."""
+
+    sources: np.ndarray
+    targets: np.ndarray
+    keep: np.ndarray
+    n_duplicates: int
+    n_missing: int
+    n_pairs: int
+
+
+def _select_pairs(interactions: pd.DataFrame, source_col: str, target_col: str, protein_ids: pd.Index) -> _Selection:
+    """Drop exact duplicate pairs, then pairs with a partner without embedding or ID (with a warning)."""
     n_input = len(interactions)
     ids = interactions[[source_col, target_col]].astype(object)
     valid = ids.notna().all(axis=1).to_numpy()
@@ -200,62 +268,38 @@ def pair_interactions(
             f"dropped {n_missing} of {n_input} interactions with a partner that has no embedding (or no ID) "
             f"(e.g. {_examples(absent)}); {n_pairs} pairs remain",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller of pair_interactions
         )
+    return _Selection(sources, targets, keep, n_duplicates, n_missing, n_pairs)
 
-    kept_sources, kept_targets = sources[keep], targets[keep]
-    proteins = np.array(sorted(set(kept_sources) | set(kept_targets)), dtype=object)
-    raw = check_array(embeddings.iloc[protein_ids.get_indexer(proteins)], name="embeddings")
-    if normalize:
-        values, mean, std = normalize_embeddings(raw, clip=clip)
-    else:
-        values = raw.astype(np.float32)
-    row = pd.Index(proteins)
-    source_rows, target_rows = row.get_indexer(kept_sources), row.get_indexer(kept_targets)
 
+def _pair_obs(
+    interactions: pd.DataFrame,
+    keep: np.ndarray,
+    source_col: str,
+    target_col: str,
+    kept_sources: np.ndarray,
+    kept_targets: np.ndarray,
+) -> tuple[pd.DataFrame, list[str]]:
+    """``obs`` of the kept pairs (partner IDs, then the scalar extra columns) and the columns dropped."""
     extra = interactions.loc[keep, [c for c in interactions.columns if c not in (source_col, target_col)]]
     extra = extra.drop(columns=[c for c in extra.columns if str(c) in ("source_id", "target_id")])
     extra, dropped_columns = _scalar_obs_columns(extra.reset_index(drop=True))
     obs = pd.concat([pd.DataFrame({"source_id": kept_sources, "target_id": kept_targets}, dtype=object), extra], axis=1)
     obs.index = pd.Index([f"{s}_{t}" for s, t in zip(kept_sources, kept_targets, strict=True)])
+    return obs, dropped_columns
 
-    protein_index = pd.Index(proteins.astype(str), name="protein_id", dtype=object)
-    n_as_source = np.bincount(source_rows, minlength=len(proteins))
-    n_as_target = np.bincount(target_rows, minlength=len(proteins))
-    n_self = np.bincount(source_rows[source_rows == target_rows], minlength=len(proteins))
+
+def _roles_and_degrees(
+    source_rows: np.ndarray, target_rows: np.ndarray, n_proteins: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each protein's role (``"source"``, ``"target"`` or ``"both"``) and degree (pairs it is in, once per pair)."""
+    n_as_source = np.bincount(source_rows, minlength=n_proteins)
+    n_as_target = np.bincount(target_rows, minlength=n_proteins)
+    n_self = np.bincount(source_rows[source_rows == target_rows], minlength=n_proteins)
     degree = (n_as_source + n_as_target - n_self).astype(np.int64)
     role = np.where(n_as_source > 0, np.where(n_as_target > 0, "both", "source"), "target").astype(object)
-    clip_value = float(np.inf) if clip is None else float(clip)
-    uns: dict[str, Any] = {
-        "pairing": {
-            "n_input": n_input,
-            "n_duplicates": n_duplicates,
-            "n_missing_embedding": n_missing,
-            "n_pairs": n_pairs,
-            "n_proteins": len(proteins),
-            "dropped_columns": np.array(dropped_columns, dtype=object),
-            "params": {
-                "source_col": str(source_col),
-                "target_col": str(target_col),
-                "normalize": bool(normalize),
-                "clip": clip_value,
-            },
-        },
-        # str column names: anndata refuses to write int column names of a DataFrame in uns
-        "embeddings": pd.DataFrame(
-            raw.astype(np.float32), index=protein_index, columns=[str(c) for c in embeddings.columns]
-        ),
-        "proteins": pd.DataFrame({"role": role, "degree": degree}, index=protein_index.copy()),
-    }
-    if normalize:
-        uns["normalization"] = {"mean": mean, "std": std, "clip": clip_value, "n_proteins": len(proteins)}
-
-    return AnnData(
-        X=np.zeros((n_pairs, 0), dtype=np.float32),
-        obs=obs,
-        obsm={"source": values[source_rows], "target": values[target_rows]},
-        uns=uns,
-    )
+    return role, degree
 
 
 def interaction_proteins(pairs: AnnData) -> pd.DataFrame:
@@ -304,7 +348,10 @@ class HoldoutSplit:
     seed: int
 
 
-def _pair_ids(pairs: AnnData) -> tuple[np.ndarray, np.ndarray]:
+def pair_ids(pairs: AnnData) -> tuple[np.ndarray, np.ndarray]:
+    """Return the source and target IDs of every pair (``obs['source_id']``, ``obs['target_id']``) as str
+    arrays, or raise a ``KeyError`` saying how to build the pairs (shared with :mod:`bioinfo_mi.tl`).
+    """
     missing = [c for c in ("source_id", "target_id") if c not in pairs.obs.columns]
     if missing:
         raise KeyError(
@@ -314,8 +361,9 @@ def _pair_ids(pairs: AnnData) -> tuple[np.ndarray, np.ndarray]:
     return pairs.obs["source_id"].astype(str).to_numpy(), pairs.obs["target_id"].astype(str).to_numpy()
 
 
+@shared_docs
 def holdout_splits(
-    pairs: AnnData, *, n_holdout: int = 170, n_splits: int = 20, random_state: Any = 0
+    pairs: AnnData, *, n_holdout: int = 170, n_splits: int = 20, random_state: int | np.random.Generator | None = 0
 ) -> list[HoldoutSplit]:
     """Draw the hold-out splits of :func:`bioinfo_mi.tl.interaction_roc` (LMI paper, Section 4.1).
 
@@ -328,8 +376,8 @@ def holdout_splits(
         Paired AnnData with ``obs['source_id']`` and ``obs['target_id']``.
     n_holdout, n_splits
         Held-out proteins per split, number of splits.
-    random_state
-        Seed; the same seed gives the same splits (and per-split fit seeds).
+    {random_state}
+        It also seeds the per-split fits (:attr:`HoldoutSplit.seed`).
 
     Returns
     -------
@@ -337,7 +385,7 @@ def holdout_splits(
     """
     n_holdout = check_positive_int(n_holdout, name="n_holdout", minimum=2)
     n_splits = check_positive_int(n_splits, name="n_splits")
-    sources, targets = _pair_ids(pairs)
+    sources, targets = pair_ids(pairs)
     proteins = np.unique(np.concatenate([sources, targets]))
     if n_holdout >= len(proteins):
         raise ValueError(

@@ -28,6 +28,7 @@ import pandas as pd
 import scipy.sparse as sp
 from anndata import AnnData
 
+from .._docs import shared_docs
 from .._validation import check_positive_int, check_random_state
 
 __all__ = ["ClonePairing", "clone_labels", "shared_clones", "draw_pairings", "get_features"]
@@ -83,7 +84,7 @@ def _check_key_type(key: Any, what: str) -> None:
         raise TypeError(f"{what} must be a column name (str) or None, got {key!r}")
 
 
-def _check_obs_key(adata: AnnData, key: str, what: str) -> pd.Series:
+def check_obs_key(adata: AnnData, key: str, what: str) -> pd.Series:
     """Return ``obs[key]``, or raise a ``KeyError`` naming the argument ``what``, the key and the columns."""
     _check_key_type(key, what)
     if key not in adata.obs.columns:
@@ -135,7 +136,7 @@ def resolve_time_key(adata: AnnData, key: str | None, what: str = "condition_key
             f"{what}: no obs column {DEFAULT_TIME_KEY!r} (the default) and no CoSpar {COSPAR_TIME_KEY!r}; pass "
             f"{what}= naming the obs column to compare; available: {list(adata.obs.columns)}"
         )
-    _check_obs_key(adata, key, what)
+    check_obs_key(adata, key, what)
     return key
 
 
@@ -362,10 +363,10 @@ def _check_restrict(restrict: Any) -> Mapping[str, Any]:
 
 
 def _condition_mask(adata: AnnData, condition_key: str, value: Any, restrict: Mapping[str, Any] | None) -> np.ndarray:
-    col = _check_obs_key(adata, condition_key, "condition_key")
+    col = check_obs_key(adata, condition_key, "condition_key")
     mask = (col == match_value(col, value, "conditions: value")).to_numpy()
     for key, val in _check_restrict(restrict).items():
-        rcol = _check_obs_key(adata, key, "restrict")
+        rcol = check_obs_key(adata, key, "restrict")
         mask &= (rcol == match_value(rcol, val, f"restrict: value of {key!r}")).to_numpy()
     return mask
 
@@ -478,6 +479,7 @@ def _draw_one_per_clone(cells: dict[str, np.ndarray], clones: np.ndarray, rng: n
     return rows[order[first]]
 
 
+@shared_docs
 def draw_pairings(
     adata: AnnData,
     *,
@@ -487,7 +489,7 @@ def draw_pairings(
     restrict: Mapping[str, Any] | None = None,
     n_pairings: int = 1,
     min_clones: int = 10,
-    random_state: Any = 0,
+    random_state: int | np.random.Generator | None = 0,
 ) -> list[ClonePairing]:
     """Draw ``n_pairings`` random clone pairings between two conditions (one cell per clone and condition).
 
@@ -500,8 +502,7 @@ def draw_pairings(
         Number of independent random pairings (>= 1).
     min_clones
         Fewest shared clones accepted (>= 1; LMI needs enough pairs for its two halves).
-    random_state
-        Seed or Generator; the same seed gives the same pairings.
+    {random_state}
 
     Returns
     -------
@@ -542,6 +543,7 @@ def draw_pairings(
     ]
 
 
+@shared_docs
 def get_features(adata: AnnData, *, use_rep: str | None = None, layer: str | None = None) -> np.ndarray | sp.spmatrix:
     """Return the cell x feature matrix to analyse: ``adata.obsm[use_rep]``, ``adata.layers[layer]`` or ``adata.X``.
 
@@ -550,10 +552,8 @@ def get_features(adata: AnnData, *, use_rep: str | None = None, layer: str | Non
     adata
         The annotated data. Of a backed object (``read_h5ad(..., backed="r")``), ``.X`` is read into
         memory (the fits draw rows of it at random).
-    use_rep
-        Key in ``adata.obsm`` (e.g. ``"X_pca"``).
-    layer
-        Key in ``adata.layers``; neither: ``adata.X``.
+    {use_rep}
+    {layer}
 
     Returns
     -------
@@ -564,9 +564,11 @@ def get_features(adata: AnnData, *, use_rep: str | None = None, layer: str | Non
     KeyError
         Naming the missing key and listing the available ones.
     ValueError
-        If both ``use_rep`` and ``layer`` are given.
+        If both an ``obsm`` ``use_rep`` and ``layer`` are given.
     """
     check_adata(adata)
+    if isinstance(use_rep, str) and use_rep == "X":  # scanpy's name for .X
+        use_rep = None
     if use_rep is not None and layer is not None:
         raise ValueError("give use_rep or layer, not both")
     if use_rep is not None:

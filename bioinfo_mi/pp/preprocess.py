@@ -22,6 +22,7 @@ import scanpy as sc
 import scipy.sparse as sp
 from anndata import AnnData
 
+from .._docs import shared_docs
 from .._validation import check_positive_int
 
 __all__ = ["preprocess", "UNS_KEY", "X_CONTENT_KEY"]
@@ -45,6 +46,7 @@ _SAMPLE_ROWS = 2000
 _SAMPLE_VALUES = 200_000
 
 
+@shared_docs
 def preprocess(
     adata: AnnData,
     *,
@@ -109,9 +111,8 @@ def preprocess(
         Layer that keeps the input counts. ``None`` (default): ``layer`` when one is given (nothing
         is copied), else ``'counts'``, which receives a copy of ``.X`` before normalisation. A layer
         that already exists is never overwritten: naming one other than ``layer`` raises.
-    copy
-        Return a preprocessed copy and leave ``adata`` untouched. Otherwise ``adata`` itself is
-        modified **in place, genes included**: ``highly_variable_genes(subset=True)`` drops the
+    {copy}
+        In place means **genes included**: ``highly_variable_genes(subset=True)`` drops the
         unselected genes from ``adata`` (``adata.n_vars`` shrinks to about ``n_top_genes``), so
         keep a copy if you need the full matrix. A view is turned into an actual AnnData first,
         as scanpy does.

@@ -9,11 +9,10 @@ whether the ordered pair is an annotated interaction. A baseline score, the cosi
 the raw embeddings, is evaluated on the same candidates. The default score adds k-NN estimates of
 the partners' role odds to the density ratio (``score="log_odds"``, see :func:`interaction_roc`).
 
-:func:`interaction_roc` runs the section's four steps: plan the splits
-(:func:`bioinfo_mi.pp.holdout_splits`), fit and score every split (``_fit_split`` through the
-repeated-fit layer: :func:`bioinfo_mi.pp.split_arrays`, LMI, Algorithm 2,
-:func:`bioinfo_mi.estimators.role_log_ratios`), evaluate the candidates (``_evaluate``: AUC and
-ROC), and tabulate (``_tabulate``).
+:func:`interaction_roc` runs the section's four steps, each a function of this module: plan the
+splits (:func:`bioinfo_mi.pp.holdout_splits`), fit and score every split through the repeated-fit
+layer (:func:`bioinfo_mi.pp.split_arrays`, LMI, Algorithm 2,
+:func:`bioinfo_mi.estimators.role_log_ratios`), evaluate the candidates (AUC and ROC), and tabulate.
 """
 
 from __future__ import annotations
@@ -29,32 +28,23 @@ import pandas as pd
 from anndata import AnnData
 from sklearn.metrics import roc_auc_score, roc_curve
 
+from .._cache import fingerprint, load_arrays, save_arrays, signature_defaults
 from .._docs import shared_docs
-from .._fits import (
-    cache_key,
-    check_n_jobs,
-    fingerprint,
-    load_arrays,
-    method_defaults,
-    root_seed,
-    run_parallel,
-    save_arrays,
-    signature_defaults,
-)
-from .._validation import EstimateWarning, check_positive_int, renamed
+from .._fits import cache_key, method_defaults
+from .._parallel import check_n_jobs, root_seed, run_parallel
+from .._validation import EstimateWarning, check_positive_int
 from .._version import __version__
 from ..api import mi
-from ..estimators._knn import density_ratio_grid
-from ..estimators._roles import role_log_ratios
+from ..estimators import density_ratio_grid, role_log_ratios
 from ..pp.interactions import (
     HoldoutSplit,
-    _pair_ids,
     holdout_splits,
     interaction_proteins,
     normalize_embeddings,
+    pair_ids,
     split_arrays,
 )
-from ._lmi import _estimator_kwds, _plain
+from ._utils import check_estimator_kwds, check_fits, plain
 
 __all__ = ["interaction_roc"]
 
@@ -161,7 +151,7 @@ def _cache_path(
     settings: dict[str, Any],
     defaults: dict[str, Any],
 ) -> Path:
-    """Return the split's file, named by the package's one cache key (:func:`bioinfo_mi._fits.cache_key`)."""
+    """Return the split's file, named by the fit-cache key that every tool uses (see ``cache_dir``)."""
     key = cache_key(
         method="lmi",
         options=settings["options"],
@@ -193,7 +183,6 @@ def _load_split(path: Path, split: HoldoutSplit) -> dict[str, Any]:
     return {name: arrays[name] if len(shape) else arrays[name].item() for name, shape in shapes.items()}
 
 
-@renamed(chunk_size="max_elements")
 @shared_docs
 def interaction_roc(
     pairs: AnnData,
@@ -208,18 +197,17 @@ def interaction_roc(
     clip: float | None = 10.0,
     key_added: str = "interaction_roc",
     copy: bool = False,
-    random_state: int | None = 0,
+    random_state: int | np.random.Generator | None = 0,
     n_jobs: int = -1,
     progress: bool = True,
     max_elements: int = 2**24,
-    splits: Sequence[int] | None = None,
+    fits: Sequence[int] | None = None,
     cache_dir: str | os.PathLike | None = None,
     estimator_kwds: Mapping[str, Any] | None = None,
-    **estimator_options: Any,
 ) -> AnnData | None:
     """Held-out interaction prediction with the latent k-NN log density ratio (Section 4.1, Fig. 5c-d).
 
-    For each of ``n_splits`` splits (:func:`holdout_splits`): LMI is trained on the pairs with no
+    For each of ``n_splits`` splits (:func:`bioinfo_mi.pp.holdout_splits`): LMI is trained on the pairs with no
     held-out protein, on embeddings normalised (unit variance, clipped at ``±clip``, Appendix
     A.4.1) with the training proteins' statistics; every ordered pair of held-out proteins
     (``n_holdout**2`` candidates, self-pairs included) is encoded and scored by the k-NN log
@@ -235,9 +223,9 @@ def interaction_roc(
     (default) ranks by the log odds of being annotated among candidates drawn uniformly from the
     proteins, ``log p(a, b) / (q(a) q(b)) = log p(a, b) / (p_s(a) p_t(b)) + log p_s(a) / q(a) +
     log p_t(b) / q(b)``: Algorithm 2 plus two role terms estimated by k-NN regression of the
-    training proteins' source and target degrees (:func:`role_log_ratios`, training proteins
-    only). ``score="density_ratio"`` is Algorithm 2 alone, the paper's score; its AUC is always
-    reported as ``auc_density_ratio``.
+    training proteins' source and target degrees (:func:`bioinfo_mi.estimators.role_log_ratios`,
+    training proteins only). ``score="density_ratio"`` is Algorithm 2 alone, the paper's score; its
+    AUC is always reported as ``auc_density_ratio``.
 
     Parameters
     ----------
@@ -253,44 +241,35 @@ def interaction_roc(
         ``"log_odds"`` (Algorithm 2 plus the role terms, see above) or ``"density_ratio"``
         (Algorithm 2 alone); the score of the ``auc`` column.
     role_neighbors
-        Neighbours of the role terms (:func:`role_log_ratios`).
+        Neighbours of the role terms (:func:`bioinfo_mi.estimators.role_log_ratios`).
     candidates
         ``"all"`` (the paper's set): every ordered pair of held-out proteins, ``n_holdout**2``.
         ``"bipartite"``: only (source-role, target-role) pairs, with roles from
         ``pairs.uns['proteins']['role']`` (``source`` / ``target`` / ``both``), e.g. ligands x
-        receptors; role-impossible pairs then no longer inflate the AUC. Note that
+        receptors; role-impossible pairs then do not inflate the AUC. Note that
         :func:`bioinfo_mi.pp.pair_interactions` derives roles from the annotated pairs themselves.
     normalize, clip
         Per-split normalisation with training statistics, and the clipping bound.
-    key_added
-        Key in ``pairs.uns``.
-    copy
-        Return a modified copy instead of writing into ``pairs``.
-    random_state
-        Seed of the splits and fits (int, None or Generator; the int every seed was derived from is
-        stored in ``params``); the results do not depend on ``n_jobs``.
+    {key_added}
+    {copy}
+    {random_state}
+        It seeds the splits (held-out proteins) and the fits; the root seed every seed derives from is
+        stored as ``params["random_state"]``, so any run can be repeated.
     {n_jobs}
-    progress
-        Progress bar over splits.
+    {progress}
     max_elements
         Joint distances held in memory at a time (candidates x training pairs; 2^24 doubles =
         128 MiB): memory stays bounded for 10^6 candidates (1000 held out), see
         :func:`bioinfo_mi.estimators.density_ratio_grid`.
-    splits, cache_dir
-        Split the evaluation into independent jobs, as ``fits`` in :func:`bioinfo_mi.tl.lmi`:
-        ``splits=[i]`` runs split ``i`` into ``cache_dir`` and returns None; a final call without
-        ``splits`` assembles every split from the cache. A ``cache_dir`` alone makes an interrupted
-        run resumable. Each split's file is named by the package's one cache key
-        (:func:`bioinfo_mi._fits.cache_key`): the package version, the LMI options and defaults
-        (and those of the scoring steps), ``k``, ``role_neighbors``, ``normalize``, ``clip``, the
-        split's seed and held-out proteins, the pairs and the embeddings; a split of another version
-        or other settings is never reused. A file that cannot be read as the split's scores
-        (truncated, garbled, wrong shapes) is refitted and overwritten, with a warning naming it.
+    {fits}
+        Fit ``i`` is split ``i`` (positions ``0..n_splits-1``).
+    {cache_dir}
+        A split's key also holds the options and defaults of the scoring steps, ``k``,
+        ``role_neighbors``, ``normalize``, ``clip`` and the split's held-out proteins; its file holds
+        the scores of every ordered held-out pair, so one cache serves any ``candidates`` and ``score``.
     estimator_kwds
         Options of LMI (e.g. ``{"preset": "paper", "epochs": 50}``), checked before any fit as in
-        :func:`bioinfo_mi.tl.lmi`.
-    **estimator_options
-        Deprecated form of ``estimator_kwds`` (still accepted, with a ``FutureWarning``).
+        :func:`bioinfo_mi.tl.lmi`. Stored as ``params["estimator_kwds"]``.
 
     Returns
     -------
@@ -302,24 +281,22 @@ def interaction_roc(
     ``"curves"`` (DataFrame ``split``, ``score`` in {``score``, ``"density_ratio"``, ``"cosine"``},
     ``fpr``, ``tpr``: each ROC curve on a fixed FPR grid); ``"holdout"`` (DataFrame ``split``,
     ``protein_id``); ``"params"`` (every parameter used, and ``version``, the package version). A
-    split whose candidates hold no annotated pair (or only annotated pairs) gets AUC NaN. The cache
-    holds the scores of every ordered held-out pair, so one cache serves any ``candidates`` and
-    ``score``. With ``splits`` nothing is written and ``None`` is returned.
+    split whose candidates hold no annotated pair (or only annotated pairs) gets AUC NaN. With ``fits``
+    nothing is written and ``None`` is returned.
     """
     k = check_positive_int(k, name="k")
     max_elements = check_positive_int(max_elements, name="max_elements")
     role_neighbors = check_positive_int(role_neighbors, name="role_neighbors")
     n_jobs = check_n_jobs(n_jobs)
-    estimator_options = _estimator_kwds(None, "lmi", estimator_kwds, estimator_options, "tl.interaction_roc")
+    check_fits(fits, cache_dir, random_state)
+    options = check_estimator_kwds(None, "lmi", estimator_kwds, "tl.interaction_roc")
     if candidates not in ("all", "bipartite"):
         raise ValueError(f"candidates must be 'all' or 'bipartite', got {candidates!r}")
     if score not in ("log_odds", "density_ratio"):
         raise ValueError(f"score must be 'log_odds' or 'density_ratio', got {score!r}")
-    if splits is not None and cache_dir is None:
-        raise ValueError("splits runs part of an evaluation into a cache; give cache_dir as well")
     roles = _candidate_roles(pairs) if candidates == "bipartite" else None
     embeddings = interaction_proteins(pairs)
-    sources, targets = _pair_ids(pairs)
+    sources, targets = pair_ids(pairs)
     unknown = sorted((set(sources) | set(targets)) - set(embeddings.index.astype(str)))
     if unknown:
         raise ValueError(f"{len(unknown)} proteins of the pairs have no row in uns['embeddings'], e.g. {unknown[:3]}")
@@ -327,14 +304,14 @@ def interaction_roc(
 
     # 1. plan the splits: held-out proteins, the pairs left for training (Section 4.1)
     plan = holdout_splits(pairs, n_holdout=n_holdout, n_splits=n_splits, random_state=random_state)
-    if splits is not None:
-        bad = [i for i in splits if not 0 <= int(i) < n_splits]
+    if fits is not None:
+        bad = [i for i in fits if not 0 <= int(i) < n_splits]
         if bad:
-            raise ValueError(f"splits must be positions in 0..{n_splits - 1}, got {bad}")
-    todo = plan if splits is None else [plan[int(i)] for i in splits]
+            raise ValueError(f"fits must be positions in 0..{n_splits - 1}, got {bad}")
+    todo = plan if fits is None else [plan[int(i)] for i in fits]
     # 2. fit LMI on each split's training pairs and score every ordered held-out pair (Algorithm 2)
     settings = {
-        "options": estimator_options,
+        "options": options,
         "k": k,
         "role_neighbors": role_neighbors,
         "normalize": normalize,
@@ -344,7 +321,7 @@ def interaction_roc(
     results = _fit_splits(
         embeddings, sources, targets, todo, settings, n_jobs=n_jobs, progress=progress, cache_dir=cache_dir
     )
-    if splits is not None:
+    if fits is not None:
         return None
     # 3. evaluate the chosen score on the candidates: AUC and ROC curve per split
     evaluated = [_evaluate(r, split.held_out, roles, score) for r, split in zip(results, plan, strict=True)]
@@ -359,7 +336,7 @@ def interaction_roc(
         "normalize": normalize,
         "clip": float("inf") if clip is None else clip,
         "random_state": random_state,
-        "estimator_kwds": estimator_options,
+        "estimator_kwds": options,
         "version": __version__,
     }
     result = _tabulate(evaluated, plan, score, params)
@@ -461,4 +438,4 @@ def _tabulate(
             "protein_id": np.concatenate([s.held_out for s in plan]).astype(object),
         }
     )
-    return {"table": table, "curves": curves, "holdout": holdout, "params": _plain(params)}
+    return {"table": table, "curves": curves, "holdout": holdout, "params": plain(params)}

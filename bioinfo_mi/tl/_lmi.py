@@ -16,70 +16,33 @@ import pandas as pd
 from anndata import AnnData
 
 from .._docs import shared_docs
-from .._fits import FitJob, FitResult, check_n_jobs, root_seed, run_fits, spawn_seeds, warn_fits
-from .._validation import EstimateWarning, check_options, check_positive_int
+from .._fits import FitJob, FitResult, run_fits, warn_fits
+from .._parallel import check_n_jobs, root_seed, spawn_seeds
+from .._validation import EstimateWarning, check_positive_int
 from .._version import __version__
-from ..api import DETERMINISTIC, METHODS, method_options
+from ..api import DETERMINISTIC
 from ..pp.pairing import (
     COSPAR_CLONE_KEY,
     DEFAULT_CLONE_KEY,
     check_adata,
-    draw_pairings,
     get_features,
     resolve_clone_key,
-    resolve_conditions,
     resolve_time_key,
 )
-from ..uncertainty import parametric_p_value
+from ..uncertainty import parametric_p_value, sampling_se
+from ._utils import (
+    check_estimator_kwds,
+    check_fits,
+    pairing_jobs,
+    plain,
+    representation,
+    shared_within_se,
+)
 
 __all__ = ["lmi", "pmi"]
 
 #: obsm keys of paired data (``bm.datasets.simulate_interactions``, ``bm.pp.pair_interactions``).
 PAIR_KEYS = ("source", "target")
-
-
-def _plain(value: Any) -> Any:
-    """Convert a value to one h5ad can store (None -> 'None', tuples -> lists, numpy scalars -> Python)."""
-    if value is None:
-        return "None"
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def _jobs(
-    adata: AnnData,
-    *,
-    clone_key: str,
-    condition_key: str,
-    conditions: Sequence[Any] | None,
-    restrict: Mapping[str, Any] | None,
-    n_pairings: int,
-    n_shuffles: int,
-    random_state: Any,
-    min_clones: int,
-) -> tuple[list[FitJob], tuple[Any, Any], int]:
-    pairings = draw_pairings(
-        adata,
-        clone_key=clone_key,
-        condition_key=condition_key,
-        conditions=conditions,
-        restrict=restrict,
-        n_pairings=n_pairings + n_shuffles,
-        min_clones=min_clones,
-        random_state=random_state,
-    )
-    seeds = spawn_seeds(random_state, n_pairings + 2 * n_shuffles)
-    shuffle_rng = np.random.default_rng(seeds[-1])
-    jobs = [FitJob(i, False, p.cells_a, p.cells_b, seeds[i]) for i, p in enumerate(pairings[:n_pairings])]
-    for j, p in enumerate(pairings[n_pairings:]):
-        # a shuffled control: the clone link is broken by permuting the late cells
-        jobs.append(FitJob(j, True, p.cells_a, p.cells_b[shuffle_rng.permutation(len(p))], seeds[n_pairings + j]))
-    return jobs, resolve_conditions(adata, condition_key, conditions), len(pairings[0])
 
 
 def _paired_jobs(n_rows: int, *, n_pairings: int, n_shuffles: int, random_state: Any) -> list[FitJob]:
@@ -166,6 +129,7 @@ def _plan(
     random_state: Any,
     min_clones: int,
 ) -> _Plan:
+    """Return what to fit: paired data (see :func:`_resolve_pair_keys`) or clone pairings of lineage data."""
     lineage = {"clone_key": clone_key, "condition_key": condition_key, "conditions": conditions, "restrict": restrict}
     keys = _resolve_pair_keys(adata, pair_keys, lineage)
     random_state = root_seed(random_state)  # an int from here on: pairings and fit seeds share one root
@@ -178,8 +142,9 @@ def _plan(
     # the keys actually read (a default resolves to obs['clone'] / obsm['X_clone'], obs['time'] / obs['time_info'])
     clone_key = resolve_clone_key(adata, clone_key)
     condition_key = resolve_time_key(adata, condition_key, "condition_key")
+    use_rep = representation(use_rep)
     features = get_features(adata, use_rep=use_rep, layer=layer)
-    jobs, (a, b), n_clones = _jobs(
+    jobs, (a, b), n_clones = pairing_jobs(
         adata,
         clone_key=clone_key,
         condition_key=condition_key,
@@ -201,90 +166,6 @@ def _plan(
         "random_state": random_state,
     }
     return _Plan(features, features, jobs, "n_clones", n_clones, describe)
-
-
-def _estimator_kwds(
-    use_rep: str | None, method: str, estimator_kwds: Mapping[str, Any] | None, legacy: Mapping[str, Any], tool: str
-) -> dict[str, Any]:
-    """Return the estimator's options, validated before any fit: ``estimator_kwds`` plus the deprecated
-    keyword form, checked against the method's options (an unknown name raises ``TypeError`` naming
-    the closest valid one), and LMI's default for a representation.
-
-    LMI scales an ``obsm`` representation as a whole: its axes have meaningful, unequal variances
-    (PCA: explained variance, most of it in the first components). Standardising every axis, as LMI
-    does with genes, lifts dozens of noise components to the weight of the signal: on the lineage
-    simulator (500 clones, 200 genes, 50 PCs) LMI then read 0.01-0.11 bits, inside its shuffle
-    spread, against 0.19-0.33 on ``.X``. With ``normalization="global-corrected"`` (one scale for the
-    whole representation) it read 0.15-0.44. A VAE latent (scVI's ``X_scVI``) is alike: the axes the
-    model does not use collapse towards 0 (benchmarks/bench_tl_representations.py, 1200 clones: genes
-    0.297 bits, ``X_pca`` 0.311, an scVI-like latent 0.335). An explicit ``normalization`` option wins.
-    """
-    if not isinstance(method, str) or method.lower() not in METHODS:
-        raise ValueError(f"unknown method {method!r}; valid methods: {sorted(METHODS)}")
-    if estimator_kwds is not None and not isinstance(estimator_kwds, Mapping):
-        raise TypeError(f"estimator_kwds must be a dict of estimator options, got {type(estimator_kwds).__name__}")
-    out = dict(estimator_kwds or {})
-    if legacy:
-        both = sorted(set(out) & set(legacy))
-        if both:
-            raise TypeError(f"{tool}: {both} given both in estimator_kwds and as keyword arguments")
-        warnings.warn(
-            f"{tool}: passing estimator options as keyword arguments ({', '.join(sorted(legacy))}) is "
-            f"deprecated and will stop working in the next release; pass estimator_kwds={dict(legacy)!r}",
-            FutureWarning,
-            stacklevel=3,
-        )
-        out.update(legacy)
-    check_options(
-        out, method_options(method) | {"transform"}, where=f"{tool}(method={method.lower()!r}) estimator_kwds"
-    )
-    if use_rep is not None and method.lower() == "lmi":
-        out.setdefault("normalization", "global-corrected")
-    return out
-
-
-def _check_split(fits: Sequence[int] | None, cache_dir: Any, random_state: Any) -> None:
-    if fits is not None and cache_dir is None:
-        raise ValueError("fits runs part of an analysis into a cache; give cache_dir as well")
-    if fits is not None and (isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer))):
-        raise ValueError(
-            "fits splits one analysis over several calls, which must draw the same pairings and "
-            f"seeds: give random_state as an int, got {type(random_state).__name__}"
-        )
-
-
-def shared_variance(results: Sequence[FitResult]) -> float:
-    """Estimate of the variance that every pairing's estimate shares, ``mean(se_p^2) - s^2`` (may be
-    negative; :func:`shared_within_se` clips it at 0).
-
-    A pairing's estimate is truth + D + e_p. D, the error of the clone sample itself, is common to
-    all pairings (they re-draw cells of the same clones); e_p varies between them: which clones a
-    fit scores (LMI: its held-out half), which cells represent each clone, the network's training.
-    A fit's own sampling variance ``se_p^2`` (:func:`bioinfo_mi.uncertainty.sampling_se`, on the
-    samples it scores) contains D and the sampling parts of e_p, but not the training noise; the
-    variance ``s^2`` of the estimates over the pairings contains all of e_p and not D. So
-    ``mean(se_p^2) - s^2`` estimates ``var(D)`` minus the training variance: exact for KSG (no
-    training), a lower bound for LMI, where ``s^2 / n_pairings`` (the SEM term) carries the training
-    noise instead. The bound used before, ``f se_p^2`` (``f`` the fraction of clones scored), is an
-    upper bound: it also counts the cell draws as shared, and gave standard errors 1.3-1.6 times the
-    observed spread over data sets (docs/benchmarks.md, ``tl.markov_test`` calibration). With one
-    pairing nothing varies between pairings and the whole ``se^2`` is its error. NaN when a fit has
-    no standard error.
-    """
-    se = np.array([r.se for r in results], dtype=float)
-    if not len(se) or not np.isfinite(se).all():
-        return float("nan")
-    est = np.array([r.mi for r in results], dtype=float)
-    return float(np.mean(se**2) - (np.var(est, ddof=1) if len(est) > 1 else 0.0))
-
-
-def shared_within_se(results: Sequence[FitResult]) -> float:
-    """Return the part of the fits' sampling error that every pairing shares: ``sqrt(max(0, v))`` with ``v``
-    from :func:`shared_variance`. The standard error of the mean over pairings is
-    ``sqrt(SEM^2 + shared_within_se^2)``.
-    """
-    v = shared_variance(results)
-    return float(np.sqrt(max(v, 0.0))) if np.isfinite(v) else v
 
 
 def _summary(results: list[FitResult], varies: str) -> pd.DataFrame:
@@ -434,6 +315,32 @@ def _warn_if_in_noise(row: pd.Series) -> None:
         )
 
 
+def _table(results: Sequence[FitResult], plan: _Plan) -> pd.DataFrame:
+    """One row per fit: its pairing, whether it is a shuffled control, its estimate and standard error."""
+    return pd.DataFrame(
+        {
+            "pairing": [r.job.pairing for r in results],
+            "shuffled": [r.job.shuffled for r in results],
+            "estimate": [r.mi for r in results],
+            "se": [r.se for r in results],
+            plan.size_column: plan.size,
+        }
+    )
+
+
+def _store_attribution(target: AnnData, results: Sequence[FitResult], plan: _Plan, key_added: str) -> None:
+    """Write the attribution table to ``target.uns[key_added]`` and, for genes, the scores to ``target.var``."""
+    pair_keys = plan.describe.get("pair_keys")
+    use_rep = plan.describe.get("use_rep")
+    sides = pair_keys if pair_keys is not None else plan.describe["conditions"]
+    names, column = feature_names(target, results, use_rep, pair_keys)
+    frame = attribution_table(results, names, sides, feature_column=column)
+    target.uns[key_added]["attribution"] = frame
+    if pair_keys is None and use_rep is None:  # genes: .X or a layer
+        for side in ("x", "y"):
+            target.var[f"{key_added}_attribution_{side}"] = frame.loc[frame["side"] == side, "score"].to_numpy()
+
+
 @shared_docs
 def lmi(
     adata: AnnData,
@@ -459,7 +366,6 @@ def lmi(
     fits: Sequence[int] | None = None,
     cache_dir: str | os.PathLike | None = None,
     estimator_kwds: Mapping[str, Any] | None = None,
-    **estimator_options: Any,
 ) -> AnnData | None:
     """MI between clone-paired cells of two conditions, or between the two sides of paired data, with
     shuffled controls (LMI paper, Sections 4.1 and 4.2).
@@ -491,13 +397,13 @@ def lmi(
         order, the numbers, or the number in each label: ``"d2"`` before ``"d10"``), or a
         ``ValueError`` asking for ``conditions`` when they have none. ``params`` stores the keys and
         values used.
-    use_rep, layer
-        Features: ``adata.obsm[use_rep]``, ``adata.layers[layer]`` or ``adata.X`` (dense or sparse).
-        With LMI, genes (``.X``, a layer) are standardised one by one (the paper's recipe), while a
-        representation (``use_rep``, e.g. ``"X_pca"``) is scaled as a whole, so that its axes keep
-        their relative variances (``normalization="global-corrected"``; pass
-        ``normalization="local"`` to standardise each axis). Per-axis standardisation of 50 PCs
-        puts the noise components on a par with the signal and LMI reads ~0.
+    {use_rep}
+        With LMI, a representation is scaled as a whole, so that its axes keep their relative
+        variances (``normalization="global-corrected"``; ``estimator_kwds={"normalization": "local"}``
+        standardises each axis), while genes (``.X``, a layer) are standardised one by one (the
+        paper's recipe): standardising each of 50 PCs puts the noise components on a par with the
+        signal.
+    {layer}
     n_pairings, n_shuffles
         Numbers of real and shuffled pairings (each one fit). On paired data the real fits differ only by
         seed, so a method without randomness (the KSG family) is fitted once whatever ``n_pairings``.
@@ -512,46 +418,27 @@ def lmi(
         score, ``"cross_r2"``) or a score of :func:`bioinfo_mi.estimators.attribution`
         (``"cross_r2"``, ``"permutation"``), computed in every fit, real and shuffled, on its held-out
         samples. The real pairings' mean is each feature's score; the shuffled pairings give its null
-        (:func:`attribution_table`). Costs one decoder pass per fit (``"cross_r2"``) or one KSG per
+        (see Returns). Costs one decoder pass per fit (``"cross_r2"``) or one KSG per
         feature and fit (``"permutation"``).
     min_clones
         Fewest shared clones accepted.
-    key_added
-        Key in ``adata.uns``.
-    copy
-        Return a modified copy instead of writing into ``adata``.
-    random_state
-        Seed of the pairings, shuffles and fits: an int, a ``numpy.random.Generator`` (one draw from
-        it becomes the root seed; two Generators in the same state give the same results) or None
-        (fresh entropy). The root seed is stored as ``params["random_state"]``, so any run can be
-        repeated; ``fits`` needs an int. Every fit runs with the same fixed number of threads
-        (``bioinfo_mi._fits.FIT_THREADS``) in this process or in a worker, so the results do not
-        depend on ``n_jobs``.
+    {key_added}
+    {copy}
+    {random_state}
+        It seeds the pairings, the shuffles and the fits. The root seed that every seed derives from
+        (the int given, one draw from a Generator, or fresh entropy for None) is stored as
+        ``params["random_state"]``, so any run can be repeated.
     {n_jobs}
-    progress
-        Progress bar over fits.
+    {progress}
     pair_keys
         Paired data: the two ``obsm`` entries to relate. Default: ``("source", "target")`` when both
         exist, the data have no clone annotation (``obs['clone']``, ``obsm['X_clone']``) and none of
         ``clone_key``, ``condition_key``, ``conditions``, ``restrict`` is given; else lineage mode.
         Given together with any of those four: ``ValueError``.
-    fits, cache_dir
-        Split one analysis into independent jobs (e.g. one cluster job per pairing, see
-        ``workflows/``): a call with ``fits=[i]`` runs only fit ``i`` (positions ``0..n_pairings-1``
-        are the real pairings, then the shuffles) into ``cache_dir`` and writes nothing to
-        ``adata``; a final call with the same arguments and no ``fits`` reads every finished fit from
-        ``cache_dir`` and writes the results, identical to a single call. A ``cache_dir`` alone
-        makes an interrupted run resumable. A fit's file is named by a hash of everything that decides
-        its numbers (the package version, the data, rows, seed, method, options and the estimator's
-        defaults), so an upgrade or a changed option never reuses an old fit; a truncated or corrupt
-        file is refitted with a warning, never read as a result.
-    estimator_kwds
-        Options of the estimator ``method`` (e.g. ``{"preset": "paper", "epochs": 50}``; the names
-        :func:`bioinfo_mi.mi` takes for that method, and ``transform``), checked before any fit: an
-        unknown name raises ``TypeError`` naming the closest valid one. Stored as
-        ``params["estimator_kwds"]``.
-    **estimator_options
-        Deprecated form of ``estimator_kwds`` (still accepted, with a ``FutureWarning``).
+    {fits}
+        Positions ``0..n_pairings-1`` are the real pairings, then the shuffles.
+    {cache_dir}
+    {estimator_kwds}
 
     Returns
     -------
@@ -575,18 +462,21 @@ def lmi(
     and return the same number)) and ``"params"`` (every parameter used, and ``version``, the package's).
 
     With ``attribution``: ``adata.uns[key_added]["attribution"]``, a DataFrame with one row per side
-    and feature (:func:`attribution_table`: ``gene``, or ``feature`` for a representation or paired
-    data; ``side`` ``"x"``/``"y"``; ``condition``; ``score``, ``score_sd``, ``null_mean``,
-    ``null_sd``, ``z``, ``p_value``, ``rank``), and for genes (``.X`` or a layer, not ``use_rep`` or
-    paired data) ``adata.var[key_added + "_attribution_x"]`` and ``[key_added + "_attribution_y"]``,
-    the scores of the first and the second condition's cells.
+    and feature (``gene``, or ``feature`` for a representation or paired data; ``side``
+    ``"x"``/``"y"``; ``condition``; ``score``, the mean over the real pairings, and ``score_sd``;
+    ``null_mean``, ``null_sd``, over the shuffled pairings; ``z``, the score against that null with
+    its mean and SD moderated towards the side's pooled values; ``p_value``, the empirical
+    ``(1 + #{shuffled >= score}) / (1 + n_shuffles)``; ``rank``, 1 the most informative), and for
+    genes (``.X`` or a layer, not ``use_rep`` or paired data)
+    ``adata.var[key_added + "_attribution_x"]`` and ``[key_added + "_attribution_y"]``, the scores
+    of the first and the second condition's cells.
     """
     check_adata(adata, copy=copy)
     check_positive_int(n_pairings, name="n_pairings")
     check_positive_int(n_shuffles, name="n_shuffles", minimum=0)
-    _check_split(fits, cache_dir, random_state)
-    estimator_options = _estimator_kwds(use_rep, method, estimator_kwds, estimator_options, "tl.lmi")
-    score = check_attribution(attribution, method, estimator_options)
+    check_fits(fits, cache_dir, random_state)
+    options = check_estimator_kwds(representation(use_rep), method, estimator_kwds, "tl.lmi")
+    score = check_attribution(attribution, method, options)
     plan = _plan(
         adata,
         pair_keys=pair_keys,
@@ -607,51 +497,42 @@ def lmi(
         plan.y_features,
         plan.jobs,
         method=method,
-        options=estimator_options,
+        options=options,
         n_jobs=check_n_jobs(n_jobs),
         progress=progress,
         fits=fits,
         cache_dir=cache_dir,
         with_se=[bool(error_bars) and not job.shuffled for job in plan.jobs],
+        standard_error=sampling_se,
         attribution=score,
     )
     if fits is not None:
         return None
-    table = pd.DataFrame(
-        {
-            "pairing": [r.job.pairing for r in results],
-            "shuffled": [r.job.shuffled for r in results],
-            "estimate": [r.mi for r in results],
-            "se": [r.se for r in results],
-            plan.size_column: plan.size,
-        }
-    )
-    params = {
-        **plan.describe,
-        "n_pairings": n_pairings,
-        "n_shuffles": n_shuffles,
-        "method": method,
-        "error_bars": bool(error_bars),
-        "attribution": score,
-        "estimator_kwds": estimator_options,
-        "version": __version__,
-    }
     warn_fits(results)
     summary = _summary(results, varies)
     _warn_if_in_noise(summary.iloc[0])
+    params = dict(plan.describe, n_pairings=n_pairings, n_shuffles=n_shuffles, method=method)
+    params.update(error_bars=bool(error_bars), attribution=score, estimator_kwds=options, version=__version__)
     target = adata.copy() if copy else adata
-    target.uns[key_added] = {"table": table, "summary": summary, "params": _plain(params)}
+    target.uns[key_added] = {"table": _table(results, plan), "summary": summary, "params": plain(params)}
     if score is not None:
-        paired = "pair_keys" in plan.describe
-        genes = not paired and use_rep is None
-        sides = plan.describe["pair_keys"] if paired else plan.describe["conditions"]
-        names, column = feature_names(adata, results, use_rep, plan.describe.get("pair_keys"))
-        frame = attribution_table(results, names, sides, feature_column=column)
-        target.uns[key_added]["attribution"] = frame
-        if genes:
-            for side in ("x", "y"):
-                target.var[f"{key_added}_attribution_{side}"] = frame.loc[frame["side"] == side, "score"].to_numpy()
+        _store_attribution(target, results, plan, key_added)
     return target if copy else None
+
+
+def _pmi_per_row(results: Sequence[FitResult], n_obs: int, side: str) -> tuple[np.ndarray, np.ndarray]:
+    """Mean pMI of every row over the fits that scored it (NaN where none did), and the number of those fits."""
+    total = np.zeros(n_obs)
+    count = np.zeros(n_obs, dtype=int)
+    for r in results:
+        scored = np.isfinite(r.pmi)
+        sides = [r.job.x_rows] + ([r.job.y_rows] if side == "both" else [])
+        for rows in sides:
+            np.add.at(total, rows[scored], r.pmi[scored])
+            np.add.at(count, rows[scored], 1)
+    values = np.full(n_obs, np.nan)
+    values[count > 0] = total[count > 0] / count[count > 0]
+    return values, count
 
 
 @shared_docs
@@ -677,7 +558,6 @@ def pmi(
     fits: Sequence[int] | None = None,
     cache_dir: str | os.PathLike | None = None,
     estimator_kwds: Mapping[str, Any] | None = None,
-    **estimator_options: Any,
 ) -> AnnData | None:
     """Pointwise MI per cell, averaged over the pairings that scored it (LMI paper, Section 4.2, Fig. 6).
 
@@ -685,14 +565,25 @@ def pmi(
 
     Parameters
     ----------
-    adata, clone_key, condition_key, conditions, restrict, use_rep, layer, n_pairings, method, min_clones
+    adata, clone_key, condition_key, conditions, restrict, n_pairings, method, min_clones, pair_keys
         As in :func:`lmi` (there are no shuffles here).
+    {use_rep}
+        Scaled as in :func:`lmi`.
+    {layer}
     side
         ``"early"`` scores the cells of the first condition (as the paper shows them), ``"both"``
         also the second condition's cells.
-    key_added, copy, random_state, progress, pair_keys, fits, cache_dir, estimator_kwds, **estimator_options
-        As in :func:`lmi`.
+    {key_added}
+    {copy}
+    {random_state}
+        It seeds the pairings and the fits; the root seed is stored as ``params["random_state"]``, as
+        in :func:`lmi`.
     {n_jobs}
+    {progress}
+    {fits}
+        Positions ``0..n_pairings-1``, one per pairing.
+    {cache_dir}
+    {estimator_kwds}
 
     Returns
     -------
@@ -704,8 +595,8 @@ def pmi(
         raise ValueError(f"side must be 'early' or 'both', got {side!r}")
     check_adata(adata, copy=copy)
     check_positive_int(n_pairings, name="n_pairings")
-    _check_split(fits, cache_dir, random_state)
-    estimator_options = _estimator_kwds(use_rep, method, estimator_kwds, estimator_options, "tl.pmi")
+    check_fits(fits, cache_dir, random_state)
+    options = check_estimator_kwds(representation(use_rep), method, estimator_kwds, "tl.pmi")
     plan = _plan(
         adata,
         pair_keys=pair_keys,
@@ -732,7 +623,7 @@ def pmi(
         plan.y_features,
         plan.jobs,
         method=method,
-        options=estimator_options,
+        options=options,
         n_jobs=check_n_jobs(n_jobs),
         progress=progress,
         fits=fits,
@@ -741,26 +632,11 @@ def pmi(
     if fits is not None:
         return None
     warn_fits(results)
-    total = np.zeros(adata.n_obs)
-    count = np.zeros(adata.n_obs, dtype=int)
-    for r in results:
-        scored = np.isfinite(r.pmi)
-        sides = [r.job.x_rows] + ([r.job.y_rows] if side == "both" else [])
-        for rows in sides:
-            np.add.at(total, rows[scored], r.pmi[scored])
-            np.add.at(count, rows[scored], 1)
-    values = np.full(adata.n_obs, np.nan)
-    values[count > 0] = total[count > 0] / count[count > 0]
+    values, count = _pmi_per_row(results, adata.n_obs, side)
     target = adata.copy() if copy else adata
     target.obs[key_added] = values
     target.obs[f"{key_added}_n"] = count
-    params = {
-        **plan.describe,
-        "n_pairings": n_pairings,
-        "side": side,
-        "method": method,
-        "estimator_kwds": estimator_options,
-        "version": __version__,
-    }
-    target.uns[key_added] = {"params": _plain(params)}
+    params = dict(plan.describe, n_pairings=n_pairings, side=side, method=method, estimator_kwds=options)
+    params["version"] = __version__
+    target.uns[key_added] = {"params": plain(params)}
     return target if copy else None

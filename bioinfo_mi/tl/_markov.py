@@ -18,12 +18,13 @@ from anndata import AnnData
 from scipy import stats
 
 from .._docs import shared_docs
-from .._fits import check_n_jobs, root_seed, run_fits, warn_fits
-from .._validation import check_positive_int, renamed
+from .._fits import FitJob, FitResult, run_fits, warn_fits
+from .._parallel import check_n_jobs, root_seed
+from .._validation import check_positive_int
 from .._version import __version__
 from ..pp.pairing import (
-    _check_obs_key,
     check_adata,
+    check_obs_key,
     get_features,
     match_value,
     resolve_clone_key,
@@ -31,14 +32,14 @@ from ..pp.pairing import (
     show_values,
     sorted_values,
 )
-from ._lmi import (
-    _check_split,
-    _estimator_kwds,
-    _jobs,
-    _plain,
-    attribution_table,
-    check_attribution,
-    feature_names,
+from ..uncertainty import sampling_se
+from ._lmi import attribution_table, check_attribution, feature_names
+from ._utils import (
+    check_estimator_kwds,
+    check_fits,
+    pairing_jobs,
+    plain,
+    representation,
     shared_variance,
     shared_within_se,
 )
@@ -63,7 +64,7 @@ def _check_wells(adata: AnnData, well_key: str) -> pd.Series:
 
 
 def _default_wells(adata: AnnData, well_key: str, time_key: str, late: Any) -> tuple[Any, Any]:
-    wells = _check_wells(adata, well_key)[(_check_obs_key(adata, time_key, "time_key") == late).to_numpy()].dropna()
+    wells = _check_wells(adata, well_key)[(check_obs_key(adata, time_key, "time_key") == late).to_numpy()].dropna()
     counts = wells.value_counts()
     counts = counts[counts > 0]  # a categorical lists its unused categories with count 0
     if len(counts) < 2:
@@ -132,7 +133,178 @@ def _dpi_t_test(early_late: np.ndarray, sisters: np.ndarray, shared_var: float) 
     return float(stats.t.sf(diff / se, dof)), se, dof
 
 
-@renamed(alpha="significance_level")
+def _design(
+    adata: AnnData,
+    clone_key: str | None,
+    time_key: str | None,
+    well_key: str,
+    early: Any,
+    late: Any,
+    wells: tuple[Any, Any] | None,
+) -> dict[str, Any]:
+    """Resolve the keys, time points and wells of the test (all checked before any fit).
+
+    Returns ``clone_key``, ``time_key`` (the keys actually read), ``early``, ``late``, ``late_origin``
+    (how ``late`` was chosen, for later messages) and ``wells``.
+    """
+    clone_key = resolve_clone_key(adata, clone_key)
+    time_key = resolve_time_key(adata, time_key, "time_key")
+    early, late, late_origin = _early_late(adata.obs[time_key], time_key, early, late)
+    _check_wells(adata, well_key)
+    wells = _default_wells(adata, well_key, time_key, late) if wells is None else _given_wells(adata, well_key, wells)
+    return {
+        "clone_key": clone_key,
+        "time_key": time_key,
+        "early": early,
+        "late": late,
+        "late_origin": late_origin,
+        "wells": wells,
+    }
+
+
+def _comparison_jobs(
+    adata: AnnData,
+    design: Mapping[str, Any],
+    *,
+    well_key: str,
+    n_pairings: int,
+    n_shuffles: int,
+    min_clones: int,
+    random_state: int,
+) -> tuple[list[FitJob], list[FitJob], int, int]:
+    """Fit jobs and numbers of shared clones of the two comparisons: I(early; late) seeded by
+    ``random_state``, I(late; late') (sisters in the two wells at the late time) by ``random_state + 1``.
+    """
+    common = dict(clone_key=design["clone_key"], n_pairings=n_pairings, n_shuffles=n_shuffles, min_clones=min_clones)
+    time_key, late = design["time_key"], design["late"]
+    jobs_el, _, n_el = pairing_jobs(
+        adata,
+        condition_key=time_key,
+        conditions=(design["early"], late),
+        restrict=None,
+        random_state=random_state,
+        **common,
+    )
+    try:
+        jobs_sis, _, n_sis = pairing_jobs(
+            adata,
+            condition_key=well_key,
+            conditions=design["wells"],
+            restrict={time_key: late},
+            random_state=random_state + 1,
+            **common,
+        )
+    except ValueError as err:  # say which late time point the sisters were taken from, and why that one
+        raise ValueError(
+            f"{SISTERS} at late time {design['late_origin']}: {err}; pass late= or wells= to choose others"
+        ) from err
+    return jobs_el, jobs_sis, n_el, n_sis
+
+
+def _fit_table(results: Sequence[FitResult], n_el_jobs: int, n_clones: tuple[int, int]) -> pd.DataFrame:
+    """One row per fit: the first ``n_el_jobs`` fits are I(early; late), the others I(late; late')."""
+    n_sis_jobs = len(results) - n_el_jobs
+    return pd.DataFrame(
+        {
+            "comparison": [EARLY_LATE] * n_el_jobs + [SISTERS] * n_sis_jobs,
+            "pairing": [r.job.pairing for r in results],
+            "shuffled": [r.job.shuffled for r in results],
+            "estimate": [r.mi for r in results],
+            "se": [r.se for r in results],
+            "n_clones": [n_clones[0]] * n_el_jobs + [n_clones[1]] * n_sis_jobs,
+        }
+    )
+
+
+def _comparison_summary(
+    table: pd.DataFrame, results: Sequence[FitResult], error_bars: bool
+) -> tuple[pd.DataFrame, dict[str, float], dict[str, float]]:
+    """Per comparison and shuffled flag: ``mi_mean``, ``mi_sem``, ``within_fit_se``, ``mi_se``, ``n_pairings``.
+
+    Also returns, per comparison, the shared variance and the shared standard error of its real fits
+    (:func:`~bioinfo_mi.tl.lmi`'s ``within_fit_se``; 0 without ``error_bars``).
+    """
+    summary = table.groupby(["comparison", "shuffled"]).estimate.agg(["mean", "sem", "count"]).reset_index()
+    summary = summary.rename(columns={"mean": "mi_mean", "sem": "mi_sem", "count": "n_pairings"})
+    # standard error of each comparison's mean: the spread over pairings plus the sampling error that
+    # all pairings share (the clone sample itself)
+    labels = table["comparison"].to_numpy()
+    real_fits = {
+        c: [r for r, label in zip(results, labels, strict=True) if label == c and not r.job.shuffled]
+        for c in (EARLY_LATE, SISTERS)
+    }
+    shared = {c: shared_variance(fits_c) if error_bars else 0.0 for c, fits_c in real_fits.items()}
+    within = {c: shared_within_se(fits_c) if error_bars else 0.0 for c, fits_c in real_fits.items()}
+    summary["within_fit_se"] = [
+        within[c] if not sh else np.nan for c, sh in zip(summary.comparison, summary.shuffled, strict=True)
+    ]
+    summary["mi_se"] = np.hypot(summary["mi_sem"], summary["within_fit_se"])
+    columns = ["comparison", "shuffled", "mi_mean", "mi_sem", "within_fit_se", "mi_se", "n_pairings"]
+    return summary[columns], shared, within
+
+
+def _dpi_test(
+    table: pd.DataFrame,
+    shared: Mapping[str, float],
+    within: Mapping[str, float],
+    n_pairings: int,
+    error_bars: bool,
+    significance_level: float,
+) -> dict[str, Any]:
+    """Run the test of the data processing inequality on the real fits; return its results and verdict."""
+    real = table[~table.shuffled]
+    el = real.loc[real.comparison == EARLY_LATE, "estimate"].to_numpy()
+    sis = real.loc[real.comparison == SISTERS, "estimate"].to_numpy()
+    se_el = float(np.hypot(stats.sem(el), within[EARLY_LATE]))
+    se_sis = float(np.hypot(stats.sem(sis), within[SISTERS]))
+    # the two shared variances are added before clipping at 0 (each is a noisy difference of variances)
+    p_value, se_diff, dof = _dpi_t_test(el, sis, max(shared[EARLY_LATE] + shared[SISTERS], 0.0))
+    markovian = bool(p_value >= significance_level)
+    verdict = (
+        f"{SISTERS} = {sis.mean():.3f} ± {se_sis:.3f} bits vs {EARLY_LATE} = {el.mean():.3f} ± "
+        f"{se_el:.3f} bits (mean ± SE, {n_pairings} pairings); one-sided p = {p_value:.2g} "
+        f"(t test, {dof:.1f} degrees of freedom"
+        + ("" if error_bars else "; error_bars=False: the SE misses the clone sample's own error, so p is too small")
+        + "). "
+        + (
+            "No significant violation of the data processing inequality: consistent with Markovian dynamics."
+            if markovian
+            else "The sisters share more information than the early state carries about the late one: the data "
+            "processing inequality is violated, so the dynamics are not Markovian in the measured state "
+            "(a hidden variable shapes the late states)."
+        )
+    )
+    return {
+        "p_value": p_value,
+        "p_value_welch": float(stats.ttest_ind(sis, el, equal_var=False, alternative="greater").pvalue),
+        "difference": float(sis.mean() - el.mean()),
+        "difference_se": se_diff,
+        "difference_dof": dof,
+        "markovian": markovian,
+        "verdict": verdict,
+    }
+
+
+def _attribution_frame(
+    adata: AnnData,
+    results: Sequence[FitResult],
+    n_el_jobs: int,
+    design: Mapping[str, Any],
+    use_rep: str | None,
+) -> pd.DataFrame:
+    """Stack the attribution tables of the two comparisons, with a leading ``comparison`` column."""
+    names, column = feature_names(adata, results, use_rep, None)
+    frames = []
+    for comparison, sides, part in [
+        (EARLY_LATE, (design["early"], design["late"]), results[:n_el_jobs]),
+        (SISTERS, tuple(design["wells"]), results[n_el_jobs:]),
+    ]:
+        frame = attribution_table(part, names, sides, feature_column=column)
+        frames.append(frame.assign(comparison=comparison))
+    frame = pd.concat(frames, ignore_index=True)
+    return frame[["comparison", *frame.columns[:-1]]]
+
+
 @shared_docs
 def markov_test(
     adata: AnnData,
@@ -160,7 +332,6 @@ def markov_test(
     fits: Sequence[int] | None = None,
     cache_dir: str | os.PathLike | None = None,
     estimator_kwds: Mapping[str, Any] | None = None,
-    **estimator_options: Any,
 ) -> AnnData | None:
     """Compare I(X_early; X_late) with I(X_late; X_late') over clone pairings (DPI test, Section 4.2).
 
@@ -173,17 +344,17 @@ def markov_test(
     standard error adds, for each comparison, the spread over pairings (SEM) and the part of the
     fits' sampling error that all pairings share (the pairings re-draw cells of the same clones, so
     that part does not shrink with their number): ``mean(se^2) - s^2`` per comparison (the fits'
-    sampling variance beyond what already varies between pairings,
-    :func:`bioinfo_mi.tl._lmi.shared_variance`), the two summed and clipped at 0.
+    sampling variance beyond what already varies between pairings, as for ``within_fit_se`` in
+    :func:`bioinfo_mi.tl.lmi`), the two summed and clipped at 0.
     The p-value is one-sided, ``P(T_df >= difference / SE)`` with Student's t and the
     Welch-Satterthwaite degrees of freedom of that SE: each SEM carries ``n_pairings - 1`` degrees
     of freedom, the shared part is taken as known (it pools the subsampling of every fit, ~30
     degrees of freedom each). With 5 pairings ``df`` is about 4-8, so a difference of a few SEs
     gives p ~ 1e-2-1e-3 rather than the normal tail's 1e-5 or less: the SEMs come from a handful
     of values and cannot support tiny p-values. A Welch t-test over the pairings alone treats them
-    as independent replicates and is anti-conservative (3 vs 3 re-draws of one data set gave
-    p = 0.001); it is kept as ``p_value_welch``. Calibration at the boundary of the null (equal
-    state MIs) and power at the paper's scale: ``benchmarks/bench_markov_simulation.py`` (docs/benchmarks.md).
+    as independent replicates and is anti-conservative; it is reported as ``p_value_welch`` for
+    comparison. Calibration at the boundary of the null (equal state MIs) and power at the paper's
+    scale: ``benchmarks/bench_markov_simulation.py`` (docs/benchmarks.md).
 
     Parameters
     ----------
@@ -203,8 +374,9 @@ def markov_test(
         ``early=`` and ``late=`` when the values have no such order.
     wells
         The two wells holding the late sisters; default the two most populated wells at ``late``.
-    use_rep, layer
-        Features (see :func:`bioinfo_mi.tl.lmi`).
+    {use_rep}
+        Scaled as in :func:`bioinfo_mi.tl.lmi`.
+    {layer}
     n_pairings, n_shuffles
         Real and shuffled pairings per comparison.
     error_bars
@@ -213,172 +385,93 @@ def markov_test(
         spread over pairings alone, which misses the clone sample's own error, so the p-value is
         anti-conservative, and the verdict says so.
     significance_level
-        Significance level of the one-sided test (``alpha`` is its old name, which now belongs to
-        LMI's loss weight alone: ``estimator_kwds={"alpha": 2.0}``).
+        Significance level of the one-sided test, in (0, 1). (LMI's loss weights are estimator
+        options: ``estimator_kwds={"reconstruction_weight": 2.0}``.)
+    method, min_clones
+        As in :func:`bioinfo_mi.tl.lmi`.
     attribution
         Per-gene attribution of both comparisons, as in :func:`bioinfo_mi.tl.lmi` (``True`` or a
         score name): which genes carry I(early; late) and which I(late; late'). Under a hidden fate,
         the genes it drives score high for the sisters and ~0 between early and late.
-    method, min_clones, random_state, progress, estimator_kwds, **estimator_options
-        As in :func:`bioinfo_mi.tl.lmi`.
+    {key_added}
+    {copy}
+    {random_state}
+        It seeds the pairings, the shuffles and the fits of both comparisons; the root seed is stored
+        as ``params["random_state"]``, as in :func:`bioinfo_mi.tl.lmi`.
     {n_jobs}
-    fits, cache_dir
-        Split the test into independent jobs, as in :func:`bioinfo_mi.tl.lmi`. The fits are numbered
-        over both comparisons: I(early; late) real pairings, its shuffles, then the same for
-        I(late; late'), i.e. ``2 * (n_pairings + n_shuffles)`` fits in all.
-    key_added, copy
-        Output key in ``adata.uns`` and scanpy's copy semantics.
+    {progress}
+    {fits}
+        The fits are numbered over both comparisons: I(early; late) real pairings, its shuffles, then
+        the same for I(late; late'), i.e. ``2 * (n_pairings + n_shuffles)`` fits in all.
+    {cache_dir}
+    {estimator_kwds}
 
     Returns
     -------
     ``None`` (or the copy). ``adata.uns[key_added]`` holds ``"table"`` (DataFrame: ``comparison``,
     ``pairing``, ``shuffled``, ``estimate``, ``se`` (each real fit's sampling standard error,
-    :func:`bioinfo_mi.uncertainty.sampling_se`)), ``"summary"`` (per comparison and shuffled flag:
-    ``mean``, ``sem`` over pairings, ``within_fit_se`` (the shared sampling error, see above),
-    ``se = sqrt(sem^2 + within_fit_se^2)``,
-    ``count``), ``"difference"`` (mean I(late; late') minus mean I(early; late)) and
-    ``"difference_se"``, ``"difference_dof"``, ``"p_value"`` (one-sided t test of ``difference > 0`` with that SE
-    and degrees of freedom (see above); the
-    pairings re-draw cells of the same clones, so they are not independent replicates and a t-test
-    over them overstates the evidence), ``"p_value_welch"`` (the Welch t-test over pairings, kept for
-    comparison), ``"markovian"`` (``p_value >= significance_level``), ``"verdict"`` (a sentence) and ``"params"``
-    (with ``version``, the package's).
-    With ``attribution``, also ``"attribution"``: the table of :func:`bioinfo_mi.tl._lmi.attribution_table`
+    :func:`bioinfo_mi.uncertainty.sampling_se`), ``n_clones``), ``"summary"`` (per comparison and
+    shuffled flag, with the columns of :func:`bioinfo_mi.tl.lmi`'s summary: ``mi_mean``, ``mi_sem``
+    over pairings, ``within_fit_se`` (the shared sampling error, see above),
+    ``mi_se = sqrt(mi_sem^2 + within_fit_se^2)``, ``n_pairings`` (the number of fits in the row)),
+    ``"difference"`` (mean I(late; late') minus mean I(early; late)) and ``"difference_se"``,
+    ``"difference_dof"``, ``"p_value"`` (one-sided t test of ``difference > 0`` with that SE and
+    degrees of freedom (see above); the pairings re-draw cells of the same clones, so they are not
+    independent replicates and a t-test over them overstates the evidence), ``"p_value_welch"`` (the
+    Welch t-test over pairings, for comparison), ``"markovian"`` (``p_value >= significance_level``),
+    ``"verdict"`` (a sentence) and ``"params"`` (with ``version``, the package's).
+    With ``attribution``, also ``"attribution"``: the table of :func:`bioinfo_mi.tl.lmi`'s attribution
     for each comparison, stacked, with a ``comparison`` column (sides ``"x"``: early cells or well
     ``wells[0]``, ``"y"``: late cells or well ``wells[1]``; ranks within comparison and side).
     """
     check_adata(adata, copy=copy)
     check_positive_int(n_pairings, name="n_pairings", minimum=2)
-    _check_split(fits, cache_dir, random_state)
-    estimator_options = _estimator_kwds(use_rep, method, estimator_kwds, estimator_options, "tl.markov_test")
-    score = check_attribution(attribution, method, estimator_options)
+    check_fits(fits, cache_dir, random_state)
+    use_rep = representation(use_rep)
+    options = check_estimator_kwds(use_rep, method, estimator_kwds, "tl.markov_test")
+    score = check_attribution(attribution, method, options)
     if not 0 < significance_level < 1:
         raise ValueError(f"significance_level must lie in (0, 1), got {significance_level}")
-    clone_key = resolve_clone_key(adata, clone_key)  # the keys actually read, stored in params
-    time_key = resolve_time_key(adata, time_key, "time_key")
-    early, late, late_origin = _early_late(adata.obs[time_key], time_key, early, late)
-    _check_wells(adata, well_key)
-    wells = _default_wells(adata, well_key, time_key, late) if wells is None else _given_wells(adata, well_key, wells)
+    design = _design(adata, clone_key, time_key, well_key, early, late, wells)
     features = get_features(adata, use_rep=use_rep, layer=layer)
-    common = dict(clone_key=clone_key, n_pairings=n_pairings, n_shuffles=n_shuffles, min_clones=min_clones)
     random_state = root_seed(random_state)  # one int (stored in params) from an int, a Generator or None
-    seed_el, seed_sis = random_state, random_state + 1
-    jobs_el, _, n_el = _jobs(
-        adata, condition_key=time_key, conditions=(early, late), restrict=None, random_state=seed_el, **common
+    jobs_el, jobs_sis, n_el, n_sis = _comparison_jobs(
+        adata,
+        design,
+        well_key=well_key,
+        n_pairings=n_pairings,
+        n_shuffles=n_shuffles,
+        min_clones=min_clones,
+        random_state=random_state,
     )
-    try:
-        jobs_sis, _, n_sis = _jobs(
-            adata, condition_key=well_key, conditions=wells, restrict={time_key: late}, random_state=seed_sis, **common
-        )
-    except ValueError as err:  # say which late time point the sisters were taken from, and why that one
-        raise ValueError(f"{SISTERS} at late time {late_origin}: {err}; pass late= or wells= to choose others") from err
     jobs = jobs_el + jobs_sis
     results = run_fits(
         features,
         features,
         jobs,
         method=method,
-        options=estimator_options,
+        options=options,
         n_jobs=check_n_jobs(n_jobs),
         progress=progress,
         fits=fits,
         cache_dir=cache_dir,
         with_se=[bool(error_bars) and not job.shuffled for job in jobs],
+        standard_error=sampling_se,
         attribution=score,
     )
     if fits is not None:
         return None
     warn_fits(results)
-    labels = [EARLY_LATE] * len(jobs_el) + [SISTERS] * len(jobs_sis)
-    table = pd.DataFrame(
-        {
-            "comparison": labels,
-            "pairing": [r.job.pairing for r in results],
-            "shuffled": [r.job.shuffled for r in results],
-            "estimate": [r.mi for r in results],
-            "se": [r.se for r in results],
-            "n_clones": [n_el] * len(jobs_el) + [n_sis] * len(jobs_sis),
-        }
-    )
-    real = table[~table.shuffled]
-    el = real.loc[real.comparison == EARLY_LATE, "estimate"].to_numpy()
-    sis = real.loc[real.comparison == SISTERS, "estimate"].to_numpy()
-    summary = table.groupby(["comparison", "shuffled"]).estimate.agg(["mean", "sem", "count"]).reset_index()
-    # standard error of each comparison's mean: the spread over pairings plus the sampling error that
-    # all pairings share (shared_variance: the clone sample itself); for the difference, the two shared
-    # variances are added before clipping at 0 (each is a noisy difference of variances)
-    real_fits = {
-        c: [r for r, label in zip(results, labels, strict=True) if label == c and not r.job.shuffled]
-        for c in (EARLY_LATE, SISTERS)
-    }
-    shared = {c: shared_variance(fits_c) if error_bars else 0.0 for c, fits_c in real_fits.items()}
-    within = {c: shared_within_se(fits_c) if error_bars else 0.0 for c, fits_c in real_fits.items()}
-    summary["within_fit_se"] = [
-        within[c] if not sh else np.nan for c, sh in zip(summary.comparison, summary.shuffled, strict=True)
-    ]
-    summary["se"] = np.hypot(summary["sem"], summary["within_fit_se"])
-    se_el = float(np.hypot(stats.sem(el), within[EARLY_LATE]))
-    se_sis = float(np.hypot(stats.sem(sis), within[SISTERS]))
-    diff = float(sis.mean() - el.mean())
-    p_value, se_diff, dof = _dpi_t_test(el, sis, max(shared[EARLY_LATE] + shared[SISTERS], 0.0))
-    p_welch = float(stats.ttest_ind(sis, el, equal_var=False, alternative="greater").pvalue)
-    markovian = bool(p_value >= significance_level)
-    verdict = (
-        f"{SISTERS} = {sis.mean():.3f} ± {se_sis:.3f} bits vs {EARLY_LATE} = {el.mean():.3f} ± "
-        f"{se_el:.3f} bits (mean ± SE, {n_pairings} pairings); one-sided p = {p_value:.2g} "
-        f"(t test, {dof:.1f} degrees of freedom"
-        + ("" if error_bars else "; error_bars=False: the SE misses the clone sample's own error, so p is too small")
-        + "). "
-        + (
-            "No significant violation of the data processing inequality: consistent with Markovian dynamics."
-            if markovian
-            else "The sisters share more information than the early state carries about the late one: the data "
-            "processing inequality is violated, so the dynamics are not Markovian in the measured state "
-            "(a hidden variable shapes the late states)."
-        )
-    )
-    params = {
-        "clone_key": clone_key,
-        "time_key": time_key,
-        "well_key": well_key,
-        "early": early,
-        "late": late,
-        "wells": list(wells),
-        "use_rep": use_rep,
-        "layer": layer,
-        "n_pairings": n_pairings,
-        "n_shuffles": n_shuffles,
-        "error_bars": bool(error_bars),
-        "significance_level": significance_level,
-        "method": method,
-        "attribution": score,
-        "min_clones": min_clones,
-        "random_state": random_state,
-        "estimator_kwds": estimator_options,
-        "version": __version__,
-    }
+    table = _fit_table(results, len(jobs_el), (n_el, n_sis))
+    summary, shared, within = _comparison_summary(table, results, error_bars)
+    test = _dpi_test(table, shared, within, n_pairings, error_bars, significance_level)
+    params = {name: design[name] for name in ("clone_key", "time_key")}
+    params.update(well_key=well_key, early=design["early"], late=design["late"], wells=list(design["wells"]))
+    params.update(use_rep=use_rep, layer=layer, n_pairings=n_pairings, n_shuffles=n_shuffles)
+    params.update(error_bars=bool(error_bars), significance_level=significance_level, method=method, attribution=score)
+    params.update(min_clones=min_clones, random_state=random_state, estimator_kwds=options, version=__version__)
     target = adata.copy() if copy else adata
-    target.uns[key_added] = {
-        "table": table,
-        "summary": summary,
-        "p_value": p_value,
-        "p_value_welch": p_welch,
-        "difference": diff,
-        "difference_se": se_diff,
-        "difference_dof": dof,
-        "markovian": markovian,
-        "verdict": verdict,
-        "params": _plain(params),
-    }
+    target.uns[key_added] = {"table": table, "summary": summary, **test, "params": plain(params)}
     if score is not None:
-        names, column = feature_names(adata, results, use_rep, None)
-        frames = []
-        for comparison, sides, part in [
-            (EARLY_LATE, (early, late), results[: len(jobs_el)]),
-            (SISTERS, tuple(wells), results[len(jobs_el) :]),
-        ]:
-            frame = attribution_table(part, names, sides, feature_column=column)
-            frames.append(frame.assign(comparison=comparison))
-        frame = pd.concat(frames, ignore_index=True)
-        target.uns[key_added]["attribution"] = frame[["comparison", *frame.columns[:-1]]]
+        target.uns[key_added]["attribution"] = _attribution_frame(adata, results, len(jobs_el), design, use_rep)
     return target if copy else None

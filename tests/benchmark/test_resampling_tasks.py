@@ -66,6 +66,7 @@ def test_too_many_samples_is_refused_with_the_limit():
         resampling_tasks(x, labels, n_samples=20, mi_range=(0.0, 2.0))
 
 
+@pytest.mark.slow
 def test_run_benchmark_on_digits_tasks():
     tasks = digits_tasks(3, 300)
     table = run_benchmark(tasks, [Estimator("KSG", "ksg", {"k": 3})], progress=False)

@@ -18,8 +18,8 @@ ESTIMATORS = [Estimator("KSG", "ksg", {"k": 3}), Estimator("KSG-Global-Linf", "k
 
 def test_gaussian_task_matches_algorithm_4():
     task = gaussian_task(d=20, rank=2, mi_bits=1.5, n_samples=50)
-    assert task.true_mi == 1.5 and task.params == {"d": 20, "k": 2} and task.n_samples == 50
-    # the name seeds the data of every benchmark table: it must not change with parameter renames
+    assert task.true_mi == 1.5 and task.params == {"d": 20, "rank": 2} and task.n_samples == 50
+    # the name seeds the data of every benchmark table: it keeps the paper's k for the rank
     assert task.name == "gaussian-d20-k2-mi1.500-n50"
     x, y = task.sample(3)
     x2, y2 = bm.datasets.gaussian_low_rank(d=20, rank=2, n=50, mi_bits=1.5, random_state=np.random.default_rng(3))
@@ -35,12 +35,12 @@ def test_run_benchmark_is_deterministic_and_shares_data(tasks, tmp_path):
     table = run_benchmark(tasks, ESTIMATORS, n_seeds=2, random_state=0, progress=False)
     assert len(table) == 3 * 2 * 2
     assert list(table.columns[:7]) == ["task", "estimator", "seed", "true_mi", "estimate", "seconds", "error"]
-    assert {"n_samples", "d", "k"} <= set(table.columns)
+    assert {"n_samples", "d", "rank"} <= set(table.columns)
     assert (table.error == "").all() and np.isfinite(table.estimate).all()
     parallel = run_benchmark(tasks, ESTIMATORS, n_seeds=2, random_state=0, n_jobs=2, progress=False)
     pd.testing.assert_frame_equal(table.drop(columns="seconds"), parallel.drop(columns="seconds"))
     # every estimator saw the dataset sample_task returns
-    x, y = sample_task(tasks[2], seed=1, random_state=0)
+    x, y = sample_task(tasks[2], replicate=1, random_state=0)
     row = table[(table.task == tasks[2].name) & (table.seed == 1) & (table.estimator == "KSG")]
     assert row.estimate.iloc[0] == pytest.approx(bm.mi(x, y, method="ksg", k=3).mi)
     # adding a task changes no other row; another base seed changes the data
@@ -53,6 +53,32 @@ def test_run_benchmark_is_deterministic_and_shares_data(tasks, tmp_path):
     assert len(list(tmp_path.glob("*.json"))) == len(table)
     again = run_benchmark(tasks, ESTIMATORS, n_seeds=2, cache_dir=tmp_path, progress=False)
     pd.testing.assert_frame_equal(cached, again)
+
+
+def test_run_benchmark_honours_a_generator(tasks):
+    """A Generator is drawn from once (it advances); the same state gives the same table and data."""
+    one = run_benchmark(tasks[:2], ESTIMATORS[:1], random_state=np.random.default_rng(5), n_jobs=1, progress=False)
+    rng = np.random.default_rng(5)
+    two = run_benchmark(tasks[:2], ESTIMATORS[:1], random_state=rng, n_jobs=1, progress=False)
+    pd.testing.assert_frame_equal(one.drop(columns="seconds"), two.drop(columns="seconds"))
+    assert rng.bit_generator.state != np.random.default_rng(5).bit_generator.state  # advanced
+    x, y = sample_task(tasks[1], 0, random_state=np.random.default_rng(5))
+    row = one[one.task == tasks[1].name]
+    assert row.estimate.iloc[0] == pytest.approx(bm.mi(x, y, method="ksg", k=3).mi)
+    other = run_benchmark(tasks[:2], ESTIMATORS[:1], random_state=np.random.default_rng(6), n_jobs=1, progress=False)
+    assert not np.allclose(other.estimate, one.estimate)
+    # an int and the same int as a numpy integer give the same table
+    ints = [
+        run_benchmark(tasks[:1], ESTIMATORS[:1], random_state=r, n_jobs=1, progress=False) for r in (3, np.int64(3))
+    ]
+    pd.testing.assert_frame_equal(ints[0].drop(columns="seconds"), ints[1].drop(columns="seconds"))
+
+
+def test_old_argument_names_are_plain_type_errors(tasks):
+    with pytest.raises(TypeError, match="unexpected keyword argument"):
+        gaussian_task(d=5, k=1, mi_bits=1.0)
+    with pytest.raises(TypeError, match="unexpected keyword argument"):
+        sample_task(tasks[0], seed=1)
 
 
 def _broken_sampler(n, rng):

@@ -44,8 +44,8 @@ def test_sample_statistics_match_the_base_distributions() -> None:
     [((), 4), (["ds"], 80), (["dn"], 24), (["rm", "cb", "sg"], 4), (["randmat", "duplicate-noise"], 24)],
 )
 def test_transforms_change_x_only(transforms: list[str], width: int) -> None:
-    plain = scale_task("additive", 4, 0.7, n_samples=50, data_seed=3)
-    task = scale_task("additive", 4, 0.7, transforms=transforms, n_samples=50, data_seed=3)
+    plain = scale_task("additive", 4, 0.7, n_samples=50, random_state=3)
+    task = scale_task("additive", 4, 0.7, transforms=transforms, n_samples=50, random_state=3)
     (_, t0), (x, t) = plain.sample(0), task.sample(0)
     assert x.shape == (50, width)
     np.testing.assert_array_equal(t, t0)  # T untouched, same base sample
@@ -53,23 +53,23 @@ def test_transforms_change_x_only(transforms: list[str], width: int) -> None:
 
 
 def test_duplicate_self_and_sigmoid_are_what_the_paper_says() -> None:
-    x0, _ = scale_task("correlated", 2, 0.3, n_samples=30, data_seed=1).sample()
-    xds, _ = scale_task("correlated", 2, 0.3, transforms="ds", n_samples=30, data_seed=1).sample()
+    x0, _ = scale_task("correlated", 2, 0.3, n_samples=30, random_state=1).sample()
+    xds, _ = scale_task("correlated", 2, 0.3, transforms="ds", n_samples=30, random_state=1).sample()
     np.testing.assert_array_equal(xds, np.tile(x0, (1, 20)))
-    xsg, _ = scale_task("correlated", 2, 0.3, transforms=["sg"], n_samples=30, data_seed=1).sample()
+    xsg, _ = scale_task("correlated", 2, 0.3, transforms=["sg"], n_samples=30, random_state=1).sample()
     np.testing.assert_allclose(xsg, 1 / (1 + np.exp(-x0)))
 
 
 def test_scale_is_one_sided_and_exact() -> None:
-    a = scale_task("correlated", 2, 0.5, scale=1.0, data_seed=7, n_samples=100).sample()
-    b = scale_task("correlated", 2, 0.5, scale=1e3, data_seed=7, n_samples=100).sample()
+    a = scale_task("correlated", 2, 0.5, scale=1.0, random_state=7, n_samples=100).sample()
+    b = scale_task("correlated", 2, 0.5, scale=1e3, random_state=7, n_samples=100).sample()
     np.testing.assert_allclose(b[0], 1e3 * a[0])
     np.testing.assert_array_equal(b[1], a[1])
 
 
 def test_scale_changes_ksg_but_not_normalised_ksg() -> None:
     """Proposition 3 / Table 1 on the tasks: plain KSG is not one-sided scale invariant, KSG-Local is."""
-    tasks = [scale_task("correlated", 1, 0.8, scale=s, data_seed=2, n_samples=400) for s in (1.0, 1e3)]
+    tasks = [scale_task("correlated", 1, 0.8, scale=s, random_state=2, n_samples=400) for s in (1.0, 1e3)]
     (x1, t1), (x2, t2) = (task.sample() for task in tasks)
     ksg = [bm.mi(x, t, method="ksg", workers=1).mi for x, t in ((x1, t1), (x2, t2))]
     loc = [bm.mi(x, t, method="ksg-local", workers=1).mi for x, t in ((x1, t1), (x2, t2))]
@@ -125,7 +125,7 @@ def test_runs_in_the_benchmark_runner() -> None:
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (lambda: scale_task("gaussian", 2, 0.5), "base must be one of"),
+        (lambda: scale_task("gaussian", 2, 0.5), "distribution must be one of"),
         (lambda: scale_task("correlated", 0, 0.5), "d"),
         (lambda: scale_task("correlated", 2, 1.0), "parameter"),
         (lambda: scale_task("additive", 2, -1.0), "parameter"),
@@ -134,7 +134,7 @@ def test_runs_in_the_benchmark_runner() -> None:
         (lambda: scale_task("additive", 2, mi_bits=0.0), "mi_bits"),
         (lambda: scale_task("additive", 2, 0.5, transforms=["flip"]), "transforms: unknown"),
         (lambda: scale_task("additive", 2, 0.5, scale=0.0), "scale"),
-        (lambda: scale_task("additive", 2, 0.5, data_seed=-1), "data_seed"),
+        (lambda: scale_task("additive", 2, 0.5, random_state=-1), "random_state"),
         (lambda: trial_parameters("correlated", 2, 3, mi_range=(0, 1), param_range=(0, 0.5)), "at most one"),
         (lambda: trial_parameters("correlated", 2, 3, param_range=(0.2, 1.5)), "param_range"),
         (lambda: trial_parameters("additive", 2, 3, mi_range=(2.0, 1.0)), "low <= high"),

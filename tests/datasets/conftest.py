@@ -20,7 +20,9 @@ def fake_pooch(monkeypatch: pytest.MonkeyPatch) -> Callable[..., list[dict]]:
         calls: list[dict] = []
 
         def retrieve(*, url: str, known_hash, fname: str, path, progressbar: bool = False) -> str:
-            calls.append({"url": url, "known_hash": known_hash, "fname": fname, "path": Path(path)})
+            calls.append(
+                {"url": url, "known_hash": known_hash, "fname": fname, "path": Path(path), "progressbar": progressbar}
+            )
             if fail_on is not None and fname.endswith(fail_on):
                 raise ConnectionError("HTTP 404 Not Found")
             target = Path(path) / fname

@@ -172,7 +172,7 @@ def test_transform_shapes(xt: tuple[np.ndarray, np.ndarray]) -> None:
     assert cube(x).shape == (300, 3)
     assert sigmoid(x).shape == (300, 3)
     assert duplicate_self(x).shape == (300, 60)
-    assert duplicate_self(x, K=2).shape == (300, 6)
+    assert duplicate_self(x, n_copies=2).shape == (300, 6)
     assert duplicate_noise(x, 0).shape == (300, 23)
     assert duplicate_noise(x, 0, n_noise=5).shape == (300, 8)
     assert cube(x[:, 0]).shape == (300, 1)  # 1-D input is one column
@@ -234,7 +234,7 @@ def test_apply_transforms_unknown_name(xt: tuple[np.ndarray, np.ndarray]) -> Non
 def test_duplicate_self_preserves_ksg_linf(xt: tuple[np.ndarray, np.ndarray]) -> None:
     # max-norm distances are unchanged by duplicating columns, so KSG (max norm) is identical
     x, t = xt
-    assert ksg(duplicate_self(x, K=4), t, jitter=0).mi == pytest.approx(ksg(x, t, jitter=0).mi, abs=1e-9)
+    assert ksg(duplicate_self(x, n_copies=4), t, jitter=0).mi == pytest.approx(ksg(x, t, jitter=0).mi, abs=1e-9)
 
 
 # ---------------------------------------------------------------- clustered data (LMI Section 3.2)
@@ -360,8 +360,8 @@ def test_bad_input_raises(func, kwargs: dict, argname: str) -> None:
 
 def test_bad_transform_input_raises(xt: tuple[np.ndarray, np.ndarray]) -> None:
     x, _ = xt
-    with pytest.raises(ValueError, match="K"):
-        duplicate_self(x, K=0)
+    with pytest.raises(ValueError, match="n_copies"):
+        duplicate_self(x, n_copies=0)
     with pytest.raises(ValueError, match="n_noise"):
         duplicate_noise(x, 0, n_noise=0)
     with pytest.raises(ValueError, match="sigma"):
@@ -370,3 +370,17 @@ def test_bad_transform_input_raises(xt: tuple[np.ndarray, np.ndarray]) -> None:
         cube(np.array([[1.0, np.nan]]))
     with pytest.raises(TypeError, match="random_state"):
         randmat(x, "seed")
+
+
+def test_old_argument_names_are_plain_type_errors(xt: tuple[np.ndarray, np.ndarray]) -> None:
+    """No deprecation shims: the names before the renames (K, k) are unknown keywords."""
+    x, _ = xt
+    calls = [
+        lambda: duplicate_self(x, K=2),
+        lambda: duplicate_noise(x, 0, k=2),
+        lambda: gaussian_low_rank(d=4, k=1, n=10),
+        lambda: low_rank_rho(1.0, k=1),
+    ]
+    for call in calls:
+        with pytest.raises(TypeError, match="unexpected keyword argument"):
+            call()

@@ -356,8 +356,15 @@ def test_download_larry_uses_pooch(tmp_path: Path, fake_pooch) -> None:
             "known_hash": None,
             "fname": f"{PREFIX}gene_names.txt.gz",
             "path": dest,
+            "progressbar": False,
         }
     ]
+    # progress= shows pooch's bar; pooch's own name is not an argument here
+    calls.clear()
+    download_larry(dest, files=[f"{PREFIX}gene_names.txt.gz"], progress=True)
+    assert calls[0]["progressbar"] is True
+    with pytest.raises(TypeError, match="unexpected keyword argument 'progressbar'"):
+        download_larry(dest, progressbar=True)
 
 
 @pytest.mark.parametrize(

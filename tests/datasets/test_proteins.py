@@ -423,6 +423,11 @@ def test_download_prott5_proteomes_and_layout(tmp_path: Path, fake_pooch) -> Non
         assert calls[-1]["url"] == f"{PROTT5_BASE_URL}/{folder}/per-protein.h5"
     with pytest.raises(ValueError, match="proteome 'UP000999999'.*'UP<id>_<taxon id>'"):
         download_prott5(tmp_path, proteome="UP000999999")  # unknown ID without its taxon
+    assert calls[-1]["progressbar"] is False
+    download_prott5(tmp_path, progress=True)
+    assert calls[-1]["progressbar"] is True
+    with pytest.raises(TypeError, match="unexpected keyword argument 'progressbar'"):
+        download_prott5(tmp_path, progressbar=True)
 
 
 def test_download_prott5_checks_the_file_and_reports_failures(tmp_path: Path, fake_pooch) -> None:

@@ -164,6 +164,8 @@ def test_class_separability_detects_separable_and_random_classes():
 def test_digits_source_and_default_classes():
     x, digits = load_digits_source()
     assert x.shape == (1797, 64) and x.min() == 0 and x.max() == 1
+    raw, _ = load_digits_source(unit_interval=False)
+    assert raw.max() == 16 and np.array_equal(raw / 16, x)
     pools = class_pools(x, digits, DIGITS_CLASSES)
     assert [p.shape[0] for p in pools] == [360, 362]
     assert max_pairs([p.shape[0] for p in pools]) >= 580  # the benchmark's default size

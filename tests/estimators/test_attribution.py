@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import bioinfo_mi as bm
-from bioinfo_mi._fits import fit_threads
+from bioinfo_mi._parallel import fit_threads
 from bioinfo_mi.estimators import Attribution, LMIPreset, attribution, lmi
 
 X_INFORMATIVE, X_CONSTANT = np.array([3, 7, 11, 15, 19]), np.array([0, 10])
@@ -72,6 +72,7 @@ def test_cross_r2_matches_a_brute_force_reference(fit):
     np.testing.assert_allclose(scores.y[model.y_keep], expected, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_permutation_ranks_informative_features_first_and_is_deterministic(fit):
     res, x, y = fit
     x0, y0 = x.copy(), y.copy()
@@ -85,6 +86,7 @@ def test_permutation_ranks_informative_features_first_and_is_deterministic(fit):
     assert np.array_equal(x, x0) and np.array_equal(y, y0)
 
 
+@pytest.mark.slow
 def test_permutation_is_deterministic_under_a_seed(fit):
     res, x, y = fit
     a = attribution(res, x, y, score="permutation", random_state=3)
@@ -110,6 +112,7 @@ def test_validation_errors(fit):
         attribution(res, x, y, score="permutation", n_repeats=0)
 
 
+@pytest.mark.slow
 def test_cross_r2_needs_the_cross_decoders():
     x, y = _data(n=200)
     with warnings.catch_warnings():

@@ -90,6 +90,7 @@ def test_calibration_removes_ksg_bias_in_high_dimension():
     assert res.pmi.shape == (2000,) and np.isfinite(res.pmi).all()
 
 
+@pytest.mark.slow
 def test_calibrated_independent_mean_near_zero():
     # bound: 10 data sets, per-estimate SD about 0.03-0.05 bits at this size -> SE of the mean <= 0.016
     est = []
@@ -125,6 +126,7 @@ def test_calibrated_needs_more_samples_than_dimensions():
         ksg_calibrated(rng.standard_normal((30, 2)), rng.standard_normal((30, 2)), n_twins=0)
 
 
+@pytest.mark.slow
 def test_auto_chooses_by_samples_per_dimension():
     assert choose_method(2000, 100) == "ksg-calibrated"
     assert choose_method(999, 100) == "lmi"
@@ -211,6 +213,7 @@ def test_convergence_check_rejects_clusters_the_canonical_checks_miss():
     assert res.mi == pytest.approx(3.0, abs=0.25)
 
 
+@pytest.mark.slow
 def test_guard_margin_scales_with_the_sample_size():
     # 3 + 3 Gaussian, y = x + noise (1.5 bits), 500 samples: with a fixed 0.1-nat margin the redundancy
     # check rejected seed 0 (shortfall 0.14 nats; its SD on Gaussian data is ~0.04 sqrt(1000 / n) nats).

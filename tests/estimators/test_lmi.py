@@ -22,6 +22,7 @@ def low_rank_result(low_rank):
     return bm.mi(x, y, method="lmi", random_state=0, epochs=60)
 
 
+@pytest.mark.slow
 def test_lmi_recovers_one_bit(low_rank_result):
     # Bound from the spread: random_state 0-9 (and 1 vs 2 torch threads), 11 fits, gave 0.90 +/- 0.03 bits
     # (0.86-0.96); 0.25 leaves 4.7 SD below (the old 0.2 left 3.2 SD) and 11 SD above.
@@ -31,6 +32,7 @@ def test_lmi_recovers_one_bit(low_rank_result):
     assert min(low_rank_result.extra["cross_r2"]) > 0.1
 
 
+@pytest.mark.slow
 def test_lmi_independent_is_near_zero():
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=(1200, 30)), rng.normal(size=(1200, 30))
@@ -54,6 +56,7 @@ def test_too_few_samples_for_the_latent_size_warns():
     assert not any(getattr(w.message, "kind", None) == "few-samples" for w in record)
 
 
+@pytest.mark.slow
 def test_result_exposes_split_latents_model_history(low_rank, low_rank_result):
     x, y = low_rank
     res = low_rank_result
@@ -181,6 +184,7 @@ def test_entirely_constant_input_raises():
         lmi(np.ones((100, 4)), np.random.default_rng(0).normal(size=(100, 2)))
 
 
+@pytest.mark.slow
 def test_paper_preset_runs_and_records_parameters(capsys):
     x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n=300, mi_bits=1.0, random_state=4)
     res = lmi(x, y, preset="paper", random_state=0, epochs=2, progress=True)
@@ -190,6 +194,7 @@ def test_paper_preset_runs_and_records_parameters(capsys):
     assert np.isfinite(res.mi)
 
 
+@pytest.mark.slow
 def test_nats_and_bits_agree():
     x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n=400, mi_bits=1.0, random_state=3)
     bits = lmi(x, y, random_state=2, epochs=4).mi
@@ -197,6 +202,7 @@ def test_nats_and_bits_agree():
     assert np.isclose(nats, bits * np.log(2))
 
 
+@pytest.mark.slow
 def test_tied_poisson_counts_independent_near_zero():
     rng = np.random.default_rng(0)
     x = rng.poisson(0.2, size=(1200, 30)).astype(float)  # mostly zeros, many tied rows

@@ -42,6 +42,7 @@ def check_result(res, n, method):
 # ---------------------------------------------------------------------------------- accuracy
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_mine_global_corrected_on_gaussian(seed):
     x, y, truth = gaussian(1000, 5, 0.8, seed)  # truth = 3.68 bits
@@ -53,6 +54,7 @@ def test_mine_global_corrected_on_gaussian(seed):
     assert 0.75 * truth < res.mi < truth + 0.3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_infonce_on_gaussian(seed):
     x, y, truth = gaussian(1000, 5, 0.8, seed)
@@ -66,6 +68,7 @@ def test_infonce_on_gaussian(seed):
     assert res.extra["log_m"] == pytest.approx([np.log2(500)] * 2)
 
 
+@pytest.mark.slow
 def test_nats_and_bits_agree():
     x, y, _ = gaussian(300, 2, 0.7, 0)
     bits = mine(x, y, normalization="local", **TINY)
@@ -74,6 +77,7 @@ def test_nats_and_bits_agree():
     np.testing.assert_allclose(nats.pmi, bits.pmi * np.log(2))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "estimate",
     [
@@ -93,6 +97,7 @@ def test_independent_data_gives_about_zero(estimate):
 # ---------------------------------------------------------------------------------- scale
 
 
+@pytest.mark.slow
 def test_normalised_mine_is_invariant_to_one_sided_scaling():
     """Table 1 variants normalise each variable by its own sample statistics (Section 4)."""
     x, y, _ = gaussian(500, 3, 0.8, 4)
@@ -106,6 +111,7 @@ def test_normalised_mine_is_invariant_to_one_sided_scaling():
             assert abs(mine(x, y * factor, normalization=kind, steps=300).mi - ref) < 0.35, (kind, factor)
 
 
+@pytest.mark.slow
 def test_plain_mine_is_scale_dependent():
     """Proposition 5: I_MINE-sgd(X; aT) -> 0 as a -> 0; and it degrades for a >> 1 (Section 6.1)."""
     x, y, truth = gaussian(500, 3, 0.8, 4)
@@ -118,6 +124,7 @@ def test_plain_mine_is_scale_dependent():
     assert mine(x, y * 1e3, steps=300).mi < ref - 1.0
 
 
+@pytest.mark.slow
 def test_infonce_is_invariant_to_one_sided_scaling():
     x, y, _ = gaussian(400, 3, 0.8, 5)
     # Bound from the spread: the difference was exactly 0 for random_state 0-9 and 1 vs 2 torch threads; were the
@@ -129,6 +136,7 @@ def test_infonce_is_invariant_to_one_sided_scaling():
 # ---------------------------------------------------------------------------------- determinism
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("normalization", [None, "global-corrected"])
 def test_mine_is_deterministic(normalization):
     x, y, _ = gaussian(400, 3, 0.6, 6)
@@ -141,6 +149,7 @@ def test_mine_is_deterministic(normalization):
     assert not np.array_equal(a.pmi, c.pmi)
 
 
+@pytest.mark.slow
 def test_infonce_is_deterministic():
     x, y, _ = gaussian(400, 3, 0.6, 6)
     a = infonce(x, y, random_state=3, steps=100)
@@ -150,6 +159,7 @@ def test_infonce_is_deterministic():
     assert not np.array_equal(a.pmi, c.pmi)
 
 
+@pytest.mark.slow
 def test_numpy_generator_is_accepted_and_global_state_untouched():
     x, y, _ = gaussian(200, 2, 0.6, 0)
     torch_state = torch.random.get_rng_state()
@@ -163,6 +173,7 @@ def test_numpy_generator_is_accepted_and_global_state_untouched():
 # ---------------------------------------------------------------------------------- api and options
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["mine", "mine-local", "mine-global", "mine-global-corrected", "infonce"])
 def test_api_dispatch(method):
     x, y, _ = gaussian(200, 3, 0.7, 2)
@@ -179,6 +190,7 @@ def test_api_dispatch(method):
     assert res.params["steps"] == TINY["steps"]
 
 
+@pytest.mark.slow
 def test_params_and_extra():
     x, y, _ = gaussian(300, 2, 0.7, 1)
     res = mine(x, y, normalization="global", hidden=16, steps=40, eval_every=10, patience=None, batch_size=64)
@@ -204,6 +216,7 @@ def test_params_and_extra():
     assert nce.params["hidden"] == [8, 8] and nce.params["embed_dim"] == 4
 
 
+@pytest.mark.slow
 def test_folds_none_and_epochs():
     x, y, _ = gaussian(300, 2, 0.7, 1)
     res = mine(x, y, folds=None, epochs=3, batch_size=100, ema=None)
@@ -216,6 +229,7 @@ def test_folds_none_and_epochs():
     assert len(three.extra["n_steps"]) == 3
 
 
+@pytest.mark.slow
 def test_inputs_are_not_modified_and_frames_accepted():
     x, y, _ = gaussian(200, 3, 0.7, 2)
     x0, y0 = x.copy(), y.copy()
@@ -229,12 +243,14 @@ def test_inputs_are_not_modified_and_frames_accepted():
     check_result(one_d, 200, "mine")
 
 
+@pytest.mark.slow
 def test_progress_bar_runs():
     x, y, _ = gaussian(100, 2, 0.7, 2)
     check_result(mine(x, y, progress=True, **TINY), 100, "mine")
     check_result(infonce(x, y, progress=True, **TINY), 100, "infonce")
 
 
+@pytest.mark.slow
 def test_explicit_cpu_device():
     x, y, _ = gaussian(100, 2, 0.7, 2)
     assert mine(x, y, device="cpu", **TINY).extra["device"] == "cpu"

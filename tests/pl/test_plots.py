@@ -186,7 +186,7 @@ def test_pmi_trend_errors(adata):
     with pytest.raises(KeyError, match=r"obs column 'pseudotime' not found; available: \['neutrophil_pseudotime'"):
         bm.pl.pmi_trend(adata, pseudotime_key="pseudotime")
     with pytest.raises(KeyError, match="obs column 'pmi2' not found"):
-        bm.pl.pmi_trend(adata, pmi_key="pmi2")
+        bm.pl.pmi_trend(adata, key="pmi2")
     with pytest.raises(ValueError, match="only 260 cells .* fewer than window=300"):
         bm.pl.pmi_trend(adata, window=300)
     with pytest.raises(ValueError, match="window must be an integer >= 1"):
@@ -234,7 +234,7 @@ def test_missing_keys(adata):
     with pytest.raises(KeyError, match=r"obsm key 'umap' \(or 'X_umap'\) not found; available: \['X_spring'\]"):
         bm.pl.pmi_embedding(adata, basis="umap")
     with pytest.raises(KeyError, match="obs column 'score' not found"):
-        bm.pl.pmi_embedding(adata, pmi_key="score")
+        bm.pl.pmi_embedding(adata, key="score")
 
 
 def attribution_frame(n_features: int = 30, seed: int = 0, null: bool = True) -> pd.DataFrame:

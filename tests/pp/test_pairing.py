@@ -87,6 +87,11 @@ def test_get_features(lineage):
         get_features(lineage, use_rep="X_umap")
     with pytest.raises(KeyError, match="layer 'raw' not found; available layers: \\['counts'\\]"):
         get_features(lineage, layer="raw")
+    # use_rep="X" is .X, as in scanpy (with a layer: that layer)
+    assert get_features(lineage, use_rep="X") is lineage.X
+    assert get_features(lineage, use_rep="X", layer="counts") is get_features(lineage, layer="counts")
+    with pytest.raises(ValueError, match="not both"):
+        get_features(lineage, use_rep="X_pca", layer="counts")
 
 
 def test_errors(lineage):

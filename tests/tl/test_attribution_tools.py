@@ -41,6 +41,7 @@ def attributed():
     return adata, out
 
 
+@pytest.mark.slow
 def test_documented_outputs_and_input_untouched(attributed):
     adata, out = attributed
     fresh = _simulation()
@@ -73,6 +74,7 @@ def test_documented_outputs_and_input_untouched(attributed):
     assert out.uns["lmi"]["params"]["attribution"] == "cross_r2"
 
 
+@pytest.mark.slow
 def test_informative_genes_recovered_and_constant_genes_zero(attributed):
     _, out = attributed
     table = out.uns["lmi"]["attribution"]
@@ -105,6 +107,7 @@ def _gaussian_clones(n_clones=400, n_genes=30, n_informative=10, seed=0) -> ad.A
     return ad.AnnData(X=x.astype(np.float32), obs=obs)
 
 
+@pytest.mark.slow
 def test_shuffles_give_a_centred_null():
     adata = _gaussian_clones()
     with warnings.catch_warnings():
@@ -122,6 +125,7 @@ def test_shuffles_give_a_centred_null():
     assert signal.z.min() > noise.z.max() or (signal["rank"] <= 10).mean() >= 0.9
 
 
+@pytest.mark.slow
 def test_identical_whatever_n_jobs_and_through_the_cache(attributed, tmp_path):
     _, out = attributed
     adata = _simulation()
@@ -139,6 +143,7 @@ def test_identical_whatever_n_jobs_and_through_the_cache(attributed, tmp_path):
     assert len(list(tmp_path.glob("*.npz"))) == 6
 
 
+@pytest.mark.slow
 def test_h5ad_round_trip(attributed, tmp_path):
     _, out = attributed
     path = tmp_path / "attributed.h5ad"
@@ -182,6 +187,7 @@ def test_moderated_null_of_the_table():
     assert plain[plain.side == "x"]["rank"].tolist() == [1, 3, 2]
 
 
+@pytest.mark.slow
 def test_paired_data_scores_dimensions_in_uns_only():
     rng = np.random.default_rng(1)
     z = rng.normal(size=(600, 2))
@@ -214,6 +220,7 @@ def test_attribution_errors_before_any_fit():
     assert "lmi" not in adata.uns
 
 
+@pytest.mark.slow
 def test_markov_test_attributes_both_comparisons():
     """Hidden-fate genes carry the sister information and nothing of I(day 2; day 6)."""
     adata = _simulation()
@@ -235,6 +242,7 @@ def test_markov_test_attributes_both_comparisons():
     assert table.condition.unique().tolist() == ["2.0", "6.0", "1", "2"]
 
 
+@pytest.mark.slow
 def test_representation_scores_its_axes_in_uns_only():
     adata = _gaussian_clones(n_clones=300)
     # a representation whose first two axes carry the clone state, the next three noise

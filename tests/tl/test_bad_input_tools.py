@@ -311,6 +311,7 @@ def test_unused_well_category_is_not_a_well(hand):
         bm.tl.markov_test(one_well, **FAST)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stored", ["int", "str", "category"])
 def test_integer_and_string_time_values(hand, stored):
     """Time stored as 2/10 or "2"/"10" (or categories of them): 2 and "2" name the same time point, the

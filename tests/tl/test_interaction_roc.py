@@ -79,6 +79,7 @@ def test_density_ratio_grid_equals_density_ratio_on_every_pair(k):
         np.testing.assert_allclose(grid.ravel(), full, atol=1e-9)
 
 
+@pytest.mark.slow
 def test_interaction_roc_end_to_end(pairs, tmp_path):
     data = pairs.copy()
     opts = dict(n_holdout=40, n_splits=2, random_state=0, estimator_kwds={"epochs": 30}, progress=False)
@@ -118,7 +119,7 @@ def test_interaction_roc_end_to_end(pairs, tmp_path):
     pd.testing.assert_frame_equal(parallel, table)
     staged = pairs.copy()
     for i in range(2):
-        assert bm.tl.interaction_roc(staged, splits=[i], cache_dir=tmp_path / "cache", **opts) is None
+        assert bm.tl.interaction_roc(staged, fits=[i], cache_dir=tmp_path / "cache", **opts) is None
     bm.tl.interaction_roc(staged, cache_dir=tmp_path / "cache", **opts)
     pd.testing.assert_frame_equal(staged.uns["interaction_roc"]["table"], table)
     # the cache keeps every score: another score or candidate set is assembled without refitting
@@ -157,6 +158,10 @@ def test_interaction_roc_errors(pairs):
     with pytest.raises(KeyError, match=r"obs columns \['target_id'\] not found"):
         bm.tl.interaction_roc(no_ids, progress=False)
     with pytest.raises(ValueError, match="give cache_dir"):
+        bm.tl.interaction_roc(pairs, fits=[0], progress=False)
+    with pytest.raises(ValueError, match="give random_state as an int"):
+        bm.tl.interaction_roc(pairs, fits=[0], cache_dir="unused", random_state=None, progress=False)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'splits'"):
         bm.tl.interaction_roc(pairs, splits=[0], progress=False)
     with pytest.raises(ValueError, match="score must be 'log_odds' or 'density_ratio'"):
         bm.tl.interaction_roc(pairs, score="joint", progress=False)
@@ -193,12 +198,22 @@ def test_interaction_roc_warns_when_the_auc_rests_on_few_positives(pairs):
     assert table.n_positive.min() < 20
 
 
-def test_moved_helpers_still_reachable_from_tl_with_a_warning(pairs):
-    with pytest.warns(FutureWarning, match="moved to bioinfo_mi.pp.holdout_splits"):
-        old = bm.tl.holdout_splits
-    assert old is bm.pp.holdout_splits
-    with pytest.warns(FutureWarning, match="bioinfo_mi.estimators.role_log_ratios"):
-        assert bm.tl.role_log_ratios is bm.estimators.role_log_ratios
+def test_generator_random_state_is_honoured(pairs):
+    """Two Generators in the same state give the same splits and fits; the stored root seed repeats the run."""
+    opts = dict(n_holdout=10, n_splits=1, copy=True, estimator_kwds={"epochs": 2}, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bm.EstimateWarning)  # few positives among 10 held-out proteins
+        a = bm.tl.interaction_roc(pairs, random_state=np.random.default_rng(5), **opts).uns["interaction_roc"]
+        b = bm.tl.interaction_roc(pairs, random_state=np.random.default_rng(5), **opts).uns["interaction_roc"]
+        c = bm.tl.interaction_roc(pairs, random_state=a["params"]["random_state"], **opts).uns["interaction_roc"]
+    pd.testing.assert_frame_equal(a["table"], b["table"])
+    pd.testing.assert_frame_equal(a["table"], c["table"])
+    pd.testing.assert_frame_equal(a["holdout"], c["holdout"])
+
+
+def test_tl_holds_the_tools_only():
+    """Array-level helpers live in pp and estimators; bm.tl has no shim that forwards their old names."""
     assert set(bm.tl.__all__) == {"lmi", "pmi", "markov_test", "interaction_roc"}
-    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
-        bm.tl.nothing  # noqa: B018
+    for name in ("holdout_splits", "role_log_ratios", "nothing"):
+        with pytest.raises(AttributeError, match=f"has no attribute '{name}'"):
+            getattr(bm.tl, name)

@@ -32,6 +32,7 @@ def lineage_adata():
     return adata
 
 
+@pytest.mark.slow
 def test_lmi_writes_documented_keys_and_controls(lineage_adata, tmp_path):
     adata = lineage_adata.copy()
     before_obs = adata.obs.copy()
@@ -76,6 +77,7 @@ def test_copy_leaves_input_untouched(lineage_adata):
     assert "ksg_run" in new.uns and "ksg_run" not in adata.uns
 
 
+@pytest.mark.slow
 def test_sparse_layer_equals_dense(lineage_adata):
     a, b = lineage_adata.copy(), lineage_adata.copy()
     bm.tl.lmi(a, method="ksg", n_pairings=2, n_shuffles=1, min_clones=10, progress=False)
@@ -83,6 +85,7 @@ def test_sparse_layer_equals_dense(lineage_adata):
     np.testing.assert_allclose(a.uns["lmi"]["table"].estimate, b.uns["lmi"]["table"].estimate)
 
 
+@pytest.mark.slow
 def test_lmi_results_identical_whatever_n_jobs(lineage_adata):
     runs = []
     for n_jobs in (1, 2):
@@ -100,6 +103,7 @@ def test_lmi_results_identical_whatever_n_jobs(lineage_adata):
     np.testing.assert_array_equal(runs[0], runs[1])
 
 
+@pytest.mark.slow
 def test_pmi_per_cell(lineage_adata):
     adata = lineage_adata.copy()
     bm.tl.pmi(adata, method="ksg", n_pairings=3, min_clones=10, progress=False)
@@ -129,6 +133,7 @@ def test_tool_errors(lineage_adata):
         bm.tl.pmi(lineage_adata, side="late", progress=False)
 
 
+@pytest.mark.slow
 def test_split_into_jobs_equals_one_call(lineage_adata, tmp_path):
     """fits=[i] runs one fit into the cache and writes nothing; the assembling call equals a single call."""
     # latent_dim given: 8 + 8 dimensions on 150 held-out pairs warn "few-samples" (the default would adapt)
@@ -195,19 +200,15 @@ def test_lmi_on_paired_data(paired_adata):
         bm.tl.lmi(adata, pair_keys=("source", "partner"), progress=False)
 
 
+@pytest.mark.slow
 def test_pca_and_scvi_like_representations_agree_with_genes():
     # 50 PCs have very unequal variances; tl.lmi scales a representation as a whole
     # (normalization="global-corrected"), so LMI on X_pca reads what it reads on the genes. With per-axis
     # standardisation it read 0.01-0.11 here (inside the shuffle spread) against 0.19-0.33 on .X.
-    # The same for an scVI-like latent (10-dim negative-binomial VAE on the counts, benchmarks/_vae.py),
+    # The same for an scVI-like latent (10-dim negative-binomial VAE on the counts, tests/tl/_vae_helper.py),
     # whose unused axes collapse towards 0 (SDs 0.05-1.2): measured 0.329 against 0.274 on the genes.
-    import sys
-    from pathlib import Path
-
     import scanpy as sc
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-    from _vae import scvi_like_latent
+    from _vae_helper import scvi_like_latent
 
     adata = bm.datasets.simulate_lineage(n_clones=500, n_genes=200, n_informative=100, hidden_fate=True, random_state=0)
     adata.obsm["X_scvi_like"] = scvi_like_latent(adata.X, n_latent=10, epochs=60, seed=0)
@@ -244,6 +245,7 @@ def test_lmi_warns_when_the_estimate_is_inside_the_shuffle_noise(lineage_adata):
         bm.tl.lmi(adata, method="ksg", n_pairings=2, n_shuffles=4, min_clones=10, progress=False)
 
 
+@pytest.mark.slow
 def test_fit_diagnostics_reported_once_whatever_n_jobs(lineage_adata):
     """LMI's EstimateWarnings of the real fits come back from worker processes and are counted, not repeated."""
     for n_jobs in (1, 2):
@@ -261,6 +263,7 @@ def test_fit_diagnostics_reported_once_whatever_n_jobs(lineage_adata):
         assert len(few) == 1 and few[0].startswith("2 of 2 real fits: LMI: KSG scores 150 held-out samples in 16")
 
 
+@pytest.mark.slow
 def test_generator_random_state_is_honoured(lineage_adata):
     """Two Generators in the same state give identical tables (a Generator used to be replaced by None,
     seeding the fits from OS entropy); the stored root seed repeats the run."""
@@ -273,9 +276,10 @@ def test_generator_random_state_is_honoured(lineage_adata):
     pd.testing.assert_frame_equal(a.uns["lmi"]["table"], c.uns["lmi"]["table"])
 
 
+@pytest.mark.slow
 def test_estimator_kwds_checked_before_any_fit(lineage_adata):
     """Estimator options go in estimator_kwds; a typo fails at once naming the closest option (it used
-    to fail inside a worker); the old keyword form still works with a FutureWarning."""
+    to fail inside a worker)."""
     adata = lineage_adata.copy()
     with pytest.raises(TypeError, match="unexpected option 'epoch'; did you mean 'epochs'"):
         bm.tl.lmi(adata, estimator_kwds={"epoch": 3}, progress=False)
@@ -287,21 +291,45 @@ def test_estimator_kwds_checked_before_any_fit(lineage_adata):
         bm.tl.pmi(adata, estimator_kwds=["k", 3], progress=False)
     opts = dict(method="ksg", n_pairings=2, n_shuffles=1, min_clones=10, progress=False)
     new = bm.tl.lmi(adata, estimator_kwds={"k": 5}, copy=True, **opts).uns["lmi"]
-    with pytest.warns(FutureWarning, match="pass estimator_kwds=\\{'k': 5\\}"):
-        old = bm.tl.lmi(adata, k=5, copy=True, **opts).uns["lmi"]
-    pd.testing.assert_frame_equal(new["table"], old["table"])
     assert new["params"]["estimator_kwds"] == {"k": 5}
-    with pytest.raises(TypeError, match="given both"):
-        bm.tl.lmi(adata, estimator_kwds={"k": 5}, k=4, **opts)
     with pytest.raises(TypeError, match="did you mean 'k'"):
         bm.tl.markov_test(adata, estimator_kwds={"kk": 5}, well_key="time", progress=False)
+
+
+@pytest.mark.parametrize("tool", ["lmi", "pmi", "markov_test", "interaction_roc"])
+def test_misspelled_argument_is_a_plain_type_error(lineage_adata, tool):
+    """A typo in a tool's argument is Python's own "unexpected keyword argument", before any work (estimator
+    options travel only in estimator_kwds; a catch-all used to take the typo for an estimator option)."""
+    with pytest.raises(TypeError, match="unexpected keyword argument 'n_pairing'"):
+        getattr(bm.tl, tool)(lineage_adata, n_pairing=3, progress=False)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'epochs'"):
+        getattr(bm.tl, tool)(lineage_adata, epochs=3, progress=False)
+
+
+def test_use_rep_x_reads_x(lineage_adata):
+    """use_rep="X" means .X, as use_rep=None does (as in scanpy); it raised a KeyError (no obsm 'X')."""
+    adata = lineage_adata.copy()
+    opts = dict(method="ksg", n_pairings=2, n_shuffles=1, min_clones=10, progress=False)
+    bm.tl.lmi(adata, **opts)
+    bm.tl.lmi(adata, use_rep="X", key_added="lmi_x", **opts)
+    pd.testing.assert_frame_equal(adata.uns["lmi_x"]["table"], adata.uns["lmi"]["table"])
+    assert adata.uns["lmi_x"]["params"]["use_rep"] == "None"  # .X, as for the default
+    bm.tl.pmi(adata, method="ksg", n_pairings=2, min_clones=10, progress=False)
+    bm.tl.pmi(adata, method="ksg", n_pairings=2, min_clones=10, use_rep="X", key_added="pmi_x", progress=False)
+    np.testing.assert_array_equal(adata.obs["pmi_x"], adata.obs["pmi"])
+    # with LMI, .X is standardised gene by gene: no representation default is added
+    opts_lmi = dict(n_pairings=1, n_shuffles=0, min_clones=10, estimator_kwds={"epochs": 2}, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bm.EstimateWarning)  # 2 epochs: the fit says it learnt little
+        bm.tl.lmi(adata, use_rep="X", key_added="lmi_lmi", **opts_lmi)
+    assert adata.uns["lmi_lmi"]["params"]["estimator_kwds"] == {"epochs": 2}
 
 
 def test_shared_within_se_is_the_sampling_variance_beyond_the_pairing_spread():
     """The pairings share the clone sample: its variance is the fits' sampling variance minus what
     already varies between pairings (clipped at 0); one pairing keeps its whole se."""
     from bioinfo_mi._fits import FitJob, FitResult
-    from bioinfo_mi.tl._lmi import shared_variance, shared_within_se
+    from bioinfo_mi.tl._utils import shared_variance, shared_within_se
 
     job = FitJob(0, False, np.arange(4), np.arange(4), 0)
     fits = [FitResult(job, mi, np.ones(4), se=se) for mi, se in ((0.30, 0.08), (0.34, 0.06), (0.26, 0.07))]
@@ -345,6 +373,7 @@ def test_paired_data_deterministic_method_fits_once():
     assert res["params"]["n_pairings"] == 5  # as asked; the summary says how many distinct fits ran
 
 
+@pytest.mark.slow
 def test_default_run_on_a_small_real_sized_data_set():
     """The CoSpar LARRY object has 113 clones at days 4 and 6: the default tl.lmi (LMI, error bars on 56
     held-out pairs) raised 'error_bars needs at least 60 samples'. A default never turns valid input into an

@@ -27,6 +27,7 @@ def lineage(hidden: bool, seed: int = 0, n_clones: int = 400, n_genes: int = 6) 
     return ad.AnnData(X=np.array(xs, dtype=np.float32), obs=obs)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("hidden", [True, False])
 def test_markov_verdict(hidden):
     adata = lineage(hidden)
@@ -62,6 +63,15 @@ def test_markov_verdict(hidden):
     assert res["params"]["version"] == bm.__version__
     shuffled = res["table"][res["table"].shuffled]
     assert shuffled.estimate.abs().mean() < 0.1
+    # the summary has tl.lmi's columns: mi_mean, mi_sem, within_fit_se, mi_se = hypot(mi_sem, within_fit_se)
+    summary = res["summary"]
+    columns = ["comparison", "shuffled", "mi_mean", "mi_sem", "within_fit_se", "mi_se", "n_pairings"]
+    assert list(summary.columns) == columns
+    grouped = res["table"].groupby(["comparison", "shuffled"]).estimate
+    np.testing.assert_allclose(summary.mi_mean, grouped.mean().to_numpy())
+    np.testing.assert_allclose(summary.mi_sem, grouped.sem().to_numpy())
+    assert summary.n_pairings.tolist() == grouped.count().tolist() == [4, 2, 4, 2]
+    np.testing.assert_allclose(summary.mi_se, np.hypot(summary.mi_sem, summary.within_fit_se))
     assert ("not Markovian" in res["verdict"]) is hidden
     pd.testing.assert_frame_equal(adata.obs, before)
 
@@ -89,6 +99,7 @@ def test_markov_without_error_bars():
     assert "error_bars=False" in res["verdict"]
 
 
+@pytest.mark.slow
 def test_markov_split_into_jobs(tmp_path):
     adata = bm.datasets.simulate_lineage(n_clones=150, n_genes=60, n_informative=40, hidden_fate=True, random_state=3)
     opts = dict(method="ksg", n_pairings=2, n_shuffles=1, min_clones=20, progress=False)
@@ -101,6 +112,7 @@ def test_markov_split_into_jobs(tmp_path):
     assert adata.uns["markov_test"]["p_value"] == whole.uns["markov_test"]["p_value"]
 
 
+@pytest.mark.slow
 def test_markov_generator_random_state():
     """A Generator gives the same test as another Generator in the same state (it used to fail on
     ``random_state + 1``); the root seed drawn from it is stored and repeats the run as an int."""
@@ -144,6 +156,7 @@ def cospar_like(adata: ad.AnnData, *, keep_well: bool) -> ad.AnnData:
     return out
 
 
+@pytest.mark.slow
 def test_cospar_objects_work_as_they_come(tmp_path, monkeypatch):
     """Clones from obsm['X_clone'], time from the string categories of obs['time_info'] (after an h5ad
     round trip); without a well column the test stops before any fit and says how to supply one."""

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import bioinfo_mi as bm
-from bioinfo_mi import _fits
+from bioinfo_mi import _parallel
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +38,7 @@ def _lmi_table(adata, n_jobs, random_state=0, **kwds):
     return a.uns["lmi"]["table"]
 
 
+@pytest.mark.slow
 def test_lmi_at_d10_identical_for_n_jobs_1_2_4(small_d_lineage):
     tables = {n_jobs: _lmi_table(small_d_lineage, n_jobs) for n_jobs in (1, 2, 4)}
     assert tables[1].estimate[~tables[1].shuffled].gt(0.3).all()  # real fits, not a degenerate case
@@ -45,6 +46,7 @@ def test_lmi_at_d10_identical_for_n_jobs_1_2_4(small_d_lineage):
         pd.testing.assert_frame_equal(tables[n_jobs], tables[1])
 
 
+@pytest.mark.slow
 def test_two_generators_with_one_seed_give_identical_results(small_d_lineage):
     fast = {"estimator_kwds": {"epochs": 5}}
     a = _lmi_table(small_d_lineage, 1, random_state=np.random.default_rng(7), **fast)
@@ -57,13 +59,14 @@ def test_fit_threads_restores_settings_and_caps_knn_workers():
     import torch
 
     before = torch.get_num_threads()
-    assert _fits.cpu_workers(-1) == -1  # outside a fit: scipy may use every core
-    with _fits.fit_threads(1):
+    assert _parallel.cpu_workers(-1) == -1  # outside a fit: scipy may use every core
+    with _parallel.fit_threads(1):
         assert torch.get_num_threads() == 1
-        assert _fits.cpu_workers(-1) == 1 and _fits.cpu_workers(8) == 1
-    assert torch.get_num_threads() == before and _fits.cpu_workers(-1) == -1
+        assert _parallel.cpu_workers(-1) == 1 and _parallel.cpu_workers(8) == 1
+    assert torch.get_num_threads() == before and _parallel.cpu_workers(-1) == -1
 
 
+@pytest.mark.slow
 def test_scan_and_benchmark_identical_whatever_n_jobs():
     x, y = bm.datasets.gaussian_low_rank(d=10, rank=2, n=1000, mi_bits=1.0, random_state=0)
     scans = [

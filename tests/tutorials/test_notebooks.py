@@ -13,6 +13,8 @@ def test_tutorials_exist():
     assert {p.name for p in TUTORIALS} >= {"lineage_markov.ipynb", "protein_interactions.ipynb"}
 
 
+@pytest.mark.integration
+@pytest.mark.slow
 @pytest.mark.parametrize("path", TUTORIALS, ids=lambda p: p.stem)
 def test_tutorial_executes(path, monkeypatch, tmp_path):
     monkeypatch.setenv("BIOINFO_MI_QUICK", "1")

@@ -8,8 +8,11 @@ from pathlib import Path
 import anndata as ad
 import numpy as np
 import pandas as pd
+import pytest
 
 import bioinfo_mi as bm
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 SNAKEFILE = Path(__file__).resolve().parents[2] / "workflows" / "interactions" / "Snakefile"
 
@@ -17,7 +20,7 @@ TINY = """
 simulate: {n_pairs: 500, mi_bits: 1.0, n_proteins: 200, dim: 32, random_state: 0}
 mi: {methods: [lmi, ksg], n_pairings: 1, n_shuffles: 1, random_state: 0}
 roc: {n_holdout: 30, n_splits: 2, random_state: 0}
-estimator_options: {epochs: 5}
+estimator_kwds: {epochs: 5}
 """
 
 

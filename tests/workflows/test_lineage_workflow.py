@@ -9,8 +9,11 @@ from pathlib import Path
 import anndata as ad
 import numpy as np
 import pandas as pd
+import pytest
 
 import bioinfo_mi as bm
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 SNAKEFILE = Path(__file__).resolve().parents[2] / "workflows" / "lineage" / "Snakefile"
 

@@ -17,7 +17,7 @@ torch.set_num_threads(sm.threads)
 cfg = sm.params.config
 cache = Path(sm.params.cache)
 pairs = ad.read_h5ad(sm.input[0])
-options = cfg["estimator_options"] or {}
+options = cfg["estimator_kwds"] or {}
 mi_cfg, roc_cfg = cfg["mi"], cfg["roc"]
 
 
@@ -49,7 +49,7 @@ roc_kwargs = dict(
 if sm.rule == "mi_fit":
     bm.tl.lmi(pairs, fits=[int(sm.wildcards.fit)], **mi_kwargs(sm.wildcards.method))
 elif sm.rule == "roc_split":
-    bm.tl.interaction_roc(pairs, splits=[int(sm.wildcards.fit)], **roc_kwargs)
+    bm.tl.interaction_roc(pairs, fits=[int(sm.wildcards.fit)], **roc_kwargs)
 else:
     methods = list(mi_cfg["methods"])
     for method in methods:

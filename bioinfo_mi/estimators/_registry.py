@@ -1,0 +1,294 @@
+"""The methods of :func:`bioinfo_mi.mi`: every method declared once, with all that the layers above need.
+
+Each entry of :data:`REGISTRY` (a :class:`Method`) names the estimator and says
+
+- ``run``: the function ``run(x, y, random_state=..., **options) -> MIResult``;
+- ``options``: the keyword options it accepts (read from the implementation's signature, without
+  ``random_state`` and without what the name fixes, such as MINE's ``normalization``);
+- ``se_design`` and ``refits``: how its standard error is computed (``bm.uncertainty``):
+  ``"subsampling"`` of the estimator itself (the KSG family), ``"copula-subsampling"`` (plain KSG on the
+  normal scores, for the calibrated KSG), ``"latent-subsampling"`` (KSG on LMI's held-out latents),
+  ``"pointwise"`` (the variance of the pointwise values over their number), or ``"chosen"`` (``auto``:
+  the design of the estimator it ran); ``refits=True`` adds the spread of refits with other seeds;
+- ``thread_exact``: its estimate does not depend on the number of threads (exact neighbour counts), so
+  the repeated-fit layer may run its fits in this process with every thread;
+- ``deterministic``: on given rows its estimate does not depend on ``random_state`` beyond the
+  tie-breaking jitter (no training, no random twins), so repeated fits on the same rows repeat the
+  same number;
+- ``defaults_from``: the functions whose keyword defaults and module constants decide a fit beside
+  the options passed (hashed into the keys of cached fits).
+
+:func:`auto`, the default method, is defined here because it chooses among the entries of this table
+(:func:`~bioinfo_mi.estimators.choose_method` is its rule) and checks the options against theirs.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Literal
+
+import numpy as np
+
+from .._validation import check_options, check_pair, check_positive_int
+from ._auto import MIN_SAMPLES, choose_method, mostly_discrete, warn_few_samples
+from ._calibrated import ksg_calibrated
+from ._copula import apply_transform
+from ._knn import bi_ksg, ksg
+from ._lmi import lmi
+from ._neural import infonce, mine
+from ._normalization import ksg_global, ksg_global_linf, ksg_local
+from ._result import MIResult
+
+__all__ = ["Method", "REGISTRY", "auto", "get_method", "run_method", "transformed_pair"]
+
+SEDesign = Literal["subsampling", "copula-subsampling", "latent-subsampling", "pointwise", "chosen"]
+
+
+@dataclass(frozen=True)
+class Method:
+    """One method of :func:`bioinfo_mi.mi` (see the module docstring for the meaning of each field)."""
+
+    name: str
+    run: Callable[..., MIResult]
+    options: frozenset[str]
+    se_design: SEDesign
+    refits: bool = False
+    thread_exact: bool = False
+    deterministic: bool = False
+    defaults_from: tuple[Callable[..., Any], ...] = field(default=())
+
+
+def accepted_options(func: Callable[..., Any], fixed: Mapping[str, Any] | None = None) -> frozenset[str]:
+    """Return the keyword options of estimator ``func``: its parameters without ``x``, ``y``,
+    ``random_state``, a ``**options`` catch-all and the keywords ``fixed`` by the method's name.
+
+    Parameters
+    ----------
+    func
+        The estimator (a ``functools.partial`` counts with its fixed keywords).
+    fixed
+        Keywords the method's name sets.
+
+    Returns
+    -------
+    The option names.
+    """
+    target = func.func if isinstance(func, partial) else func
+    names = set(inspect.signature(target).parameters) - {"x", "y", "random_state", "options"}
+    return frozenset(names - set(fixed or {}) - set(func.keywords if isinstance(func, partial) else {}))
+
+
+def _entry(
+    name: str,
+    run: Callable[..., MIResult],
+    se_design: SEDesign,
+    *,
+    refits: bool = False,
+    exact_counts: bool = False,
+) -> Method:
+    """Return the entry of an estimator whose options are its signature's.
+
+    ``exact_counts``: thread-exact and deterministic (the KSG family).
+    """
+    return Method(
+        name=name,
+        run=run,
+        options=accepted_options(run),
+        se_design=se_design,
+        refits=refits,
+        thread_exact=exact_counts,
+        deterministic=exact_counts,
+        defaults_from=(run,),
+    )
+
+
+#: the estimators ``auto`` chooses among, by the name :func:`~bioinfo_mi.estimators.choose_method` returns
+_CANDIDATES: dict[str, Method] = {
+    "lmi": _entry("lmi", lmi, "latent-subsampling", refits=True),
+    "ksg-calibrated": _entry("ksg-calibrated", ksg_calibrated, "copula-subsampling"),
+    "ksg": _entry("ksg", ksg, "subsampling", exact_counts=True),
+}
+
+
+def auto(
+    x: Any,
+    y: Any,
+    *,
+    samples_per_dim: float = 10.0,
+    k: int = 3,
+    base: str | float = "bits",
+    random_state: int | np.random.Generator | None = 0,
+    **options: Any,
+) -> MIResult:
+    """MI estimate by the calibrated copula KSG with enough samples per dimension, else LMI.
+
+    The rule (:func:`~bioinfo_mi.estimators.choose_method`): the calibrated copula KSG from
+    ``samples_per_dim`` samples per non-constant input dimension on, plain KSG where most columns are
+    discrete, LMI below; under 50 samples a KSG estimator on all samples wherever its calibration can
+    run. The evidence behind it is in docs/choosing_estimator.md.
+
+    Parameters
+    ----------
+    x, y
+        Paired samples ``(n, d_x)``, ``(n, d_y)``: arrays, frames or sparse matrices (not modified).
+    samples_per_dim
+        The calibrated KSG runs when ``n >= samples_per_dim * (d_x + d_y)`` (non-constant columns),
+        and below 50 samples wherever it can; ``method="lmi"`` runs LMI whatever the sample.
+    k
+        Neighbours of the KSG estimate (on the inputs or on LMI's latents).
+    base
+        ``"bits"`` (default), ``"nats"`` or a number > 1.
+    random_state
+        Seed or ``numpy.random.Generator``.
+    **options
+        Options of :func:`~bioinfo_mi.estimators.ksg_calibrated` (``n_twins``, ``jitter``,
+        ``workers``) or of :func:`~bioinfo_mi.estimators.lmi` (``preset``, ``epochs``,
+        ``device``, ...). An option that only the estimator not chosen takes raises ``ValueError``,
+        except ``progress`` (LMI's training bar), which is ignored where KSG runs.
+
+    Returns
+    -------
+    The chosen estimator's result (:class:`~bioinfo_mi.MIResult` or :class:`~bioinfo_mi.LMIResult`)
+    with ``extra["auto"]`` = ``{"method": ..., "samples_per_dim": ..., "n_samples": ..., "dim": ...,
+    "discrete": ...}``.
+
+    Notes
+    -----
+    ``bm.mi`` warns (``EstimateWarning``, kind ``"few-samples"``) below 50 samples, for this method as
+    for every other.
+    """
+    if not (np.isscalar(samples_per_dim) and np.isfinite(samples_per_dim) and samples_per_dim > 0):
+        raise ValueError(f"samples_per_dim must be a positive number, got {samples_per_dim!r}")
+    accepted = {name: entry.options for name, entry in _CANDIDATES.items()}
+    check_options(options, set().union(*accepted.values()) | {"samples_per_dim"}, where="method='auto'")
+    k = check_positive_int(k, name="k")
+    xa, ya = check_pair(x, y, min_samples=k + 2, method="auto")
+    dim = int((xa.std(axis=0) > 0).sum() + (ya.std(axis=0) > 0).sum())
+    discrete = mostly_discrete(xa, ya)
+    chosen = choose_method(len(xa), dim, samples_per_dim, discrete)
+    if "progress" in options and "progress" not in accepted[chosen]:  # a display option: only where it applies
+        options = {key: v for key, v in options.items() if key != "progress"}
+    foreign = sorted(set(options) - accepted[chosen])
+    if foreign:
+        # the estimator that does take them (LMI for the training options)
+        other = next((n for n in ("lmi", "ksg-calibrated") if n != chosen and set(foreign) <= accepted[n]), "lmi")
+        raise ValueError(
+            f"method='auto' chose {chosen!r} for {len(xa)} samples of {dim} non-constant columns "
+            f"(samples_per_dim={samples_per_dim:g}), which does not take {', '.join(map(repr, foreign))}; "
+            f"pass method={chosen!r} without them, or method={other!r}"
+        )
+    res = _CANDIDATES[chosen].run(xa, ya, k=k, base=base, random_state=random_state, **options)
+    res.extra["auto"] = {
+        "method": chosen,
+        "samples_per_dim": float(samples_per_dim),
+        "n_samples": len(xa),
+        "dim": dim,
+        "discrete": discrete,
+    }
+    return res
+
+
+def _mine(normalization: str | None) -> Method:
+    """Return the entry of MINE with the ``normalization`` its name fixes."""
+    run = partial(mine, normalization=normalization)
+    return Method(
+        name="mine" if normalization is None else f"mine-{normalization}",
+        run=run,
+        options=accepted_options(run),
+        se_design="pointwise",
+        refits=True,
+        defaults_from=(run,),
+    )
+
+
+#: method name -> :class:`Method`, in the order the documentation lists them
+REGISTRY: dict[str, Method] = {
+    "auto": Method(
+        name="auto",
+        run=auto,
+        options=accepted_options(auto).union(*(entry.options for entry in _CANDIDATES.values())),
+        se_design="chosen",
+        defaults_from=(auto, choose_method, *(entry.run for entry in _CANDIDATES.values())),
+    ),
+    "lmi": _CANDIDATES["lmi"],
+    "ksg-calibrated": _CANDIDATES["ksg-calibrated"],
+    "ksg": _CANDIDATES["ksg"],
+    "bi-ksg": _entry("bi-ksg", bi_ksg, "subsampling", exact_counts=True),
+    "ksg-local": _entry("ksg-local", ksg_local, "subsampling", exact_counts=True),
+    "ksg-global": _entry("ksg-global", ksg_global, "subsampling", exact_counts=True),
+    "ksg-global-linf": _entry("ksg-global-linf", ksg_global_linf, "subsampling", exact_counts=True),
+    "mine": _mine(None),
+    "mine-local": _mine("local"),
+    "mine-global": _mine("global"),
+    "mine-global-corrected": _mine("global-corrected"),
+    "infonce": _entry("infonce", infonce, "pointwise", refits=True),
+}
+
+
+def get_method(method: Any) -> Method:
+    """Return the :data:`REGISTRY` entry of ``method`` (any case), or raise ``ValueError`` naming the valid ones.
+
+    Parameters
+    ----------
+    method
+        A method name.
+
+    Returns
+    -------
+    The entry.
+    """
+    if not isinstance(method, str) or method.lower() not in REGISTRY:
+        raise ValueError(f"unknown method {method!r}; valid methods: {sorted(REGISTRY)}")
+    return REGISTRY[method.lower()]
+
+
+def transformed_pair(x: Any, y: Any, transform: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a pair of inputs and apply the per-coordinate ``transform`` (``None``, ``"rank"``, ``"copula"``).
+
+    Parameters
+    ----------
+    x, y
+        Paired samples (not modified).
+    transform
+        The transform, or None for the validated arrays as they are.
+
+    Returns
+    -------
+    ``(x, y)`` as new float arrays.
+    """
+    xa, ya = check_pair(x, y, min_samples=1)
+    return (apply_transform(xa, transform), apply_transform(ya, transform)) if transform else (xa, ya)
+
+
+def run_method(
+    method: str, x: Any, y: Any, *, random_state: int | np.random.Generator | None, stacklevel: int = 2, **options: Any
+) -> MIResult:
+    """Run one estimate of ``method`` with ``options`` (checked against the entry's), warning below 50 samples.
+
+    Parameters
+    ----------
+    method
+        A :data:`REGISTRY` name (any case).
+    x, y
+        Paired samples.
+    random_state
+        Seed or ``numpy.random.Generator`` of the estimator.
+    stacklevel
+        The frame the small-sample warning points to, counted as ``warnings.warn`` does from this function
+        (2: its caller).
+    **options
+        The estimator's options.
+
+    Returns
+    -------
+    The estimator's result.
+    """
+    entry = get_method(method)
+    check_options(options, set(entry.options), where=f"method={entry.name!r}")
+    res = entry.run(x, y, random_state=random_state, **options)
+    if res.n_samples < MIN_SAMPLES:
+        warn_few_samples(res, entry.name, stacklevel=stacklevel + 1)
+    return res

@@ -49,11 +49,12 @@ where one fit takes seconds, the design is ``LARGE_PARTITIONS`` (3, ..., 6) once
 (``LARGE_REPEATS``): 18 parts, 14 degrees of freedom (``se`` uncertain by about 19 %), about 1.7
 times the estimate (the halves, the dearest level, are left out; the weighting by ``m - 1`` gave
 them the least weight anyway). Error bars at N = 50 000, 8 + 8: 2.6-2.7 times the estimate alone
-(5.3-5.5 with the small-sample design; benchmarks/bench_ksg_speed.py). Calibration: over 24 cells of
-KSG on Gaussians (d = 1, 3, 8 per side; 0.5-4 bits; N = 500 and 2000; 30 data sets each) the median
-SD / mean SE is 1.04 (1.22 before the extrapolation), 19 cells lie within 0.8-1.25 (14 before), and
-pooled over the 720 data sets var(z) = 1.15 and the 95 % coverage of the estimator's own mean 0.93
-(1.45 and 0.89 before); issue 27's case (3 + 3, rho 0.8, N = 1000, 40 data sets) 0.93 and 0.975
+(5.3-5.5 with the small-sample design; benchmarks/bench_ksg_speed.py). Calibration: over 48 cells of
+KSG on Gaussians (d = 1, 3, 8 per side; 0.5-4 bits; N = 500-50 000; 40 data sets each, 20 at 50 000)
+the median SD / mean SE is 1.01 (1.09 before the extrapolation), 40 cells lie within 0.8-1.25 and none
+significantly outside, and pooled over the 1680 data sets var(z) = 1.16 and the 95 % coverage of the
+estimator's own mean 0.933 (1.36 and 0.908 before): the SE is still about 7 % small, most at 3 + 3 and
+8 + 8 dimensions; issue 27's case (3 + 3, rho 0.8, N = 1000, 40 data sets) 0.93 and 0.975
 (1.46 and about 0.80 before); 2 + 2 at rho 0.6 and 8 + 8 at rho 0.5 (N = 1000, 40 data sets) 1.08
 and 1.08, coverage 0.95 and 0.93. The interval is about the sampling noise: where KSG's bias exceeds
 it (high dimensions, high MI) it rarely covers the truth (docs/benchmarks.md, "Error bars").
@@ -73,9 +74,11 @@ by a third or more, and the warning says so.
 **Calibrated copula KSG** (``ksg-calibrated``, and ``auto`` where it runs it): subsampling of plain
 KSG on the normal scores, times ``sqrt(1 + 1 / n_twins)`` for the noise of the twins' correction
 (each twin's KSG is as noisy as the data's), without the extrapolation across part sizes: the twins'
-correction removes most of the bias whose decline drives KSG's growth of ``n var``; with it, SD /
-mean SE was 0.67 and 0.74 on 3 + 3 Gaussians (1 and 4 bits, N = 2000), without it 0.69 and 0.79:
-conservative on Gaussians either way (coverage 0.95-1.00; 20 data sets each). When the result was
+correction removes most of the bias whose decline drives KSG's growth of ``n var``. Calibration on
+Gaussians (d = 1, 3, 8 per side, 0.5-4 bits, N = 500-10 000, 40 data sets per cell): SD / mean SE
+inside 0.8-1.25 in 31 of 36 cells, pooled var(z) 1.22 and coverage 0.925, largest at 8 + 8 and
+N = 2000 (1.38-1.45); the SE covers the sampling noise of the branch taken, not a rare switch to the
+uncorrected copula KSG when the guard rejects the Gaussian model (docs/benchmarks.md, "Error bars"). When the result was
 capped at the Gaussian-copula MI, subsampling of that closed-form estimate instead (not extrapolated
 either: a smooth function of the sample correlations has ``n var`` constant to first order).
 

@@ -85,7 +85,7 @@ def half_cube_sparse(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.n
 
 
 def algorithm4(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    return bm.datasets.gaussian_low_rank(d=100, rank=1, n=n, mi_bits=1.0, random_state=int(rng.integers(2**31)))
+    return bm.datasets.gaussian_low_rank(d=100, rank=1, n_samples=n, mi_bits=1.0, random_state=int(rng.integers(2**31)))
 
 
 def gaussian_8d(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -22,10 +22,16 @@ from _common import machine, timed, write
 import bioinfo_mi as bm
 
 SETTINGS = {
-    "alg4 N=2000 d=1000 k=1": lambda s: (*bm.datasets.gaussian_low_rank(d=1000, rank=1, n=2000, random_state=s), 1.0),
-    "alg4 N=2000 d=1000 k=2": lambda s: (*bm.datasets.gaussian_low_rank(d=1000, rank=2, n=2000, random_state=s), 1.0),
-    "alg4 N=800 d=50 k=1": lambda s: (*bm.datasets.gaussian_low_rank(d=50, rank=1, n=800, random_state=s), 1.0),
-    "clustered N=800 d=50": lambda s: bm.datasets.clustered(n=800, d=50, mi_bits=0.5, random_state=s),
+    "alg4 N=2000 d=1000 k=1": lambda s: (
+        *bm.datasets.gaussian_low_rank(d=1000, rank=1, n_samples=2000, random_state=s),
+        1.0,
+    ),
+    "alg4 N=2000 d=1000 k=2": lambda s: (
+        *bm.datasets.gaussian_low_rank(d=1000, rank=2, n_samples=2000, random_state=s),
+        1.0,
+    ),
+    "alg4 N=800 d=50 k=1": lambda s: (*bm.datasets.gaussian_low_rank(d=50, rank=1, n_samples=800, random_state=s), 1.0),
+    "clustered N=800 d=50": lambda s: bm.datasets.clustered(n_samples=800, d=50, mi_bits=0.5, random_state=s),
 }
 
 ESTIMATORS = {

@@ -32,7 +32,7 @@ def main() -> None:
     rows = []
     for k in args.ks:
         for seed in range(args.seeds):
-            x, y = bm.datasets.gaussian_low_rank(d=args.d, rank=k, n=args.n, mi_bits=args.mi, random_state=seed)
+            x, y = bm.datasets.gaussian_low_rank(d=args.d, rank=k, n_samples=args.n, mi_bits=args.mi, random_state=seed)
             for name in args.estimators:
                 if name == "latentmi":
                     est, sec = timed(run_latentmi, x, y, seed)

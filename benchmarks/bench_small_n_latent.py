@@ -125,7 +125,9 @@ def tasks(names: list[str]) -> dict[str, dict]:
 def make_data(spec: dict, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
     data_seed = 1000 * seed + n
     if spec["kind"] == "gauss":
-        x, y = bm.datasets.gaussian_low_rank(d=spec["d"], rank=spec["rank"], n=n, mi_bits=1.0, random_state=data_seed)
+        x, y = bm.datasets.gaussian_low_rank(
+            d=spec["d"], rank=spec["rank"], n_samples=n, mi_bits=1.0, random_state=data_seed
+        )
         return x, y, 1.0
     x, y, truth, _ = lineage_pairs(n, data_seed)
     return x, y, truth

@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             rho = rho_for(mi_true, d)
             for n in args.ns:
                 for seed in range(args.sets):
-                    x, y, truth = bm.datasets.correlated_gaussian(n=n, d=d, rho=rho, random_state=seed)
+                    x, y, truth = bm.datasets.correlated_gaussian(n_samples=n, d=d, rho=rho, random_state=seed)
                     for method in args.methods:
                         if seed >= args.lmi_sets:
                             if method == "lmi":

@@ -90,7 +90,7 @@ def auto_cases() -> dict[str, Any]:
     cases = {
         "gauss_2000_3d": _gaussian(2000, 3, 0.6, 1),
         "small_30": _gaussian(30, 2, 0.6, 2),
-        "wide_300x40": bm.datasets.gaussian_low_rank(d=40, rank=1, n=300, mi_bits=1.0, random_state=0),
+        "wide_300x40": bm.datasets.gaussian_low_rank(d=40, rank=1, n_samples=300, mi_bits=1.0, random_state=0),
     }
     for name, (x, y) in cases.items():
         with warnings.catch_warnings():
@@ -102,7 +102,7 @@ def auto_cases() -> dict[str, Any]:
 def simulators() -> dict[str, Any]:
     lineage = bm.datasets.simulate_lineage(n_clones=60, n_genes=20, random_state=0)
     inter = bm.datasets.simulate_interactions(random_state=0)
-    x, y = bm.datasets.gaussian_low_rank(d=6, rank=2, n=200, mi_bits=1.0, random_state=0)
+    x, y = bm.datasets.gaussian_low_rank(d=6, rank=2, n_samples=200, mi_bits=1.0, random_state=0)
     return {
         "lineage_X": _digest(lineage.X.toarray() if hasattr(lineage.X, "toarray") else lineage.X),
         "lineage_obs": {c: str(lineage.obs[c].astype(str).tolist()[:20]) for c in lineage.obs.columns},

@@ -46,7 +46,7 @@ def demo(
     from .uncertainty import parametric_p_value
 
     print(f"Algorithm 4 data: N={n}, d={d}, rank {rank}, true MI = {mi_bits:.3f} bits")
-    x, y = datasets.gaussian_low_rank(d=d, rank=rank, n=n, mi_bits=mi_bits, random_state=random_state)
+    x, y = datasets.gaussian_low_rank(d=d, rank=rank, n_samples=n, mi_bits=mi_bits, random_state=random_state)
     start = time.perf_counter()
     res = mi(x, y, method=method, random_state=random_state, error_bars=True, n_refits=n_refits, n_shuffles=n_shuffles)
     seconds = time.perf_counter() - start

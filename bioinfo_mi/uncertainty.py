@@ -202,8 +202,8 @@ def _partition_jobs(
     return jobs, parts
 
 
-def growth_factor(part_size: Any, n: int, mi_bits: float) -> np.ndarray:
-    """Ratio ``B(n) / B(part_size)`` of the variance model ``log B(n) = log B_inf - 2 kappa / sqrt(n)``.
+def growth_factor(part_size: Any, n_samples: int, mi_bits: float) -> np.ndarray:
+    """Ratio ``B(n_samples) / B(part_size)`` of the variance model ``log B(n) = log B_inf - 2 kappa / sqrt(n)``.
 
     ``kappa = GROWTH_BASE + GROWTH_PER_BIT * max(mi_bits, 0)``; the ratio is bounded by
     ``MAX_GROWTH_FACTOR``. See the module docstring for the evidence.
@@ -212,7 +212,7 @@ def growth_factor(part_size: Any, n: int, mi_bits: float) -> np.ndarray:
     ----------
     part_size
         Sample size(s) at which ``B`` was measured.
-    n
+    n_samples
         Sample size to extrapolate to.
     mi_bits
         The MI the estimator resolves (bits): the mean estimate on the largest parts.
@@ -223,7 +223,7 @@ def growth_factor(part_size: Any, n: int, mi_bits: float) -> np.ndarray:
     """
     kappa = GROWTH_BASE + GROWTH_PER_BIT * max(float(mi_bits), 0.0)
     size = np.asarray(part_size, dtype=float)
-    return np.clip(np.exp(2 * kappa * (1 / np.sqrt(size) - 1 / np.sqrt(n))), 1.0, MAX_GROWTH_FACTOR)
+    return np.clip(np.exp(2 * kappa * (1 / np.sqrt(size) - 1 / np.sqrt(n_samples))), 1.0, MAX_GROWTH_FACTOR)
 
 
 def _fit_b(

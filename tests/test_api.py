@@ -27,7 +27,7 @@ def test_all_required_methods_registered():
 
 @pytest.mark.parametrize("method", ["ksg", "bi-ksg", "ksg-local", "ksg-global", "ksg-global-linf"])
 def test_knn_methods_via_api(method):
-    x, t, truth = bm.datasets.correlated_gaussian(n=1500, d=2, rho=0.7, random_state=0)
+    x, t, truth = bm.datasets.correlated_gaussian(n_samples=1500, d=2, rho=0.7, random_state=0)
     res = bm.mi(x, t, method=method, random_state=0)
     assert isinstance(res, bm.MIResult)
     assert res.method == method
@@ -37,13 +37,13 @@ def test_knn_methods_via_api(method):
 
 
 def test_method_name_is_case_insensitive():
-    x, t, _ = bm.datasets.correlated_gaussian(n=300, d=1, rho=0.7, random_state=0)
+    x, t, _ = bm.datasets.correlated_gaussian(n_samples=300, d=1, rho=0.7, random_state=0)
     assert bm.mi(x, t, method="KSG").mi == bm.mi(x, t, method="ksg").mi
 
 
 @pytest.mark.slow
 def test_lmi_via_api_returns_lmi_result():
-    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n=300, mi_bits=1.0, random_state=0)
+    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n_samples=300, mi_bits=1.0, random_state=0)
     res = bm.mi(x, y, method="lmi", random_state=0, epochs=3)
     assert isinstance(res, bm.LMIResult)
     assert np.isnan(res.pmi).sum() == 150

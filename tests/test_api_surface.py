@@ -199,7 +199,7 @@ def test_method_registry_is_the_one_source_of_method_metadata():
 
 
 def test_a_misspelled_or_removed_keyword_is_a_plain_type_error():
-    x, y = bm.datasets.gaussian_low_rank(d=4, rank=1, n=120, mi_bits=1.0, random_state=0)
+    x, y = bm.datasets.gaussian_low_rank(d=4, rank=1, n_samples=120, mi_bits=1.0, random_state=0)
     with pytest.raises(TypeError, match="unexpected keyword argument 'verbose'"):
         bm.estimators.lmi(x, y, verbose=False, epochs=2)
     for func in (bm.estimators.mine, bm.estimators.infonce):
@@ -211,7 +211,7 @@ def test_a_misspelled_or_removed_keyword_is_a_plain_type_error():
 
 @pytest.mark.slow
 def test_progress_means_progress_bars_everywhere(capsys):
-    x, y = bm.datasets.gaussian_low_rank(d=4, rank=1, n=200, mi_bits=1.0, random_state=0)
+    x, y = bm.datasets.gaussian_low_rank(d=4, rank=1, n_samples=200, mi_bits=1.0, random_state=0)
     quiet = bm.mi(x, y, method="lmi", epochs=3, random_state=0)
     shown = bm.mi(x, y, method="lmi", epochs=3, random_state=0, progress=True)
     assert shown.mi == quiet.mi and "LMI training" in capsys.readouterr().err  # the estimator's own bar

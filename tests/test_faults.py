@@ -383,7 +383,7 @@ def test_run_benchmark_cache_damage_and_version(tmp_path, monkeypatch):
 def test_interaction_roc_cache_damage_and_version(tmp_path, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pairs = bm.datasets.simulate_interactions(n_pairs=300, n_proteins=60, dim=8, n_families=4, random_state=0)
+        pairs = bm.datasets.simulate_interactions(n_pairs=300, n_proteins=60, d=8, n_families=4, random_state=0)
     opts = {"n_holdout": 12, "n_splits": 2, "random_state": 0, "estimator_kwds": {"epochs": 2}, "progress": False}
     opts["n_jobs"] = 1
     with warnings.catch_warnings():

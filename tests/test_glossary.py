@@ -54,6 +54,9 @@ RETIRED = {
     "estimator_options": "estimator_kwds",
     "alpha": "a name that says what it weighs",
     "chunk_size": "max_elements",
+    "n": "n_samples",
+    "dim": "d or n_features",
+    "query": "query_embeddings or omnipath_kwds",
 }
 #: name -> words its annotation must contain wherever it is annotated (the type that carries its meaning)
 TYPES = {
@@ -248,3 +251,34 @@ Text with `not_a_term` inline.
 """
     assert glossary_terms(page) == {"x", "y", "k"}
     assert retired_terms(page) == {"progressbar", "verbose"}
+
+
+@pytest.mark.parametrize(
+    ("where", "kwargs"),
+    [
+        ("datasets.gaussian_low_rank", {"n": 10}),
+        ("datasets.correlated_gaussian", {"n": 10}),
+        ("datasets.additive_noise", {"n": 10}),
+        ("datasets.clustered", {"n": 10}),
+        ("datasets.label_pairs", {"n": 10, "mi_bits": 0.5}),
+        ("datasets.resample_pairs", {"data": None, "labels": None, "n": 10}),
+        ("uncertainty.growth_factor", {"part_size": 10, "n": 100, "mi_bits": 1.0}),
+        ("datasets.simulate_interactions", {"dim": 8}),
+        ("estimators.choose_method", {"n_samples": 100, "dim": 4}),
+        ("estimators.normalize", {"x": None, "kind": "local"}),
+        (
+            "estimators.role_log_ratios",
+            {"train_embeddings": None, "source_degree": None, "target_degree": None, "query": None},
+        ),
+        ("datasets.load_interactions", {"kind": "ligrec"}),
+        ("datasets.load_interactions", {"query": {"organism": 9606}}),
+        ("pl.lmi", {"adata": None, "labels": ["a"]}),
+    ],
+)
+def test_renamed_parameters_are_plain_type_errors(where: str, kwargs: dict) -> None:
+    """Old names (``n``, ``dim``, ``kind``, ``query``, ``pl.lmi(labels=)``) are unknown keywords, not aliases."""
+    module, name = where.split(".")
+    func = getattr(importlib.import_module(f"bioinfo_mi.{module}"), name)
+    old = next(key for key in kwargs if key not in parameters(func))
+    with pytest.raises(TypeError, match=rf"unexpected keyword argument '{old}'"):
+        func(**kwargs)

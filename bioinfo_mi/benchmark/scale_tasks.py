@@ -214,9 +214,9 @@ def _scale_sampler(
     if data_seed is not None:  # fixed dataset: shared by every row / scale of the same trial
         rng = np.random.default_rng(data_seed)
     if base == "correlated":
-        x, t, _ = correlated_gaussian(n=n, d=d, rho=parameter, random_state=rng)
+        x, t, _ = correlated_gaussian(n_samples=n, d=d, rho=parameter, random_state=rng)
     else:
-        x, t, _ = additive_noise(n=n, d=d, sigma=parameter, random_state=rng)
+        x, t, _ = additive_noise(n_samples=n, d=d, sigma=parameter, random_state=rng)
     if transforms:
         x = apply_transforms(x, transforms, random_state=rng)
     if scale != 1.0:

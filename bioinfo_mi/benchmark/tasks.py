@@ -83,7 +83,7 @@ def base_seed(random_state: int | np.random.Generator | None) -> int:
 def _gaussian_sampler(
     n: int, rng: np.random.Generator, *, d: int, rank: int, mi_bits: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    return gaussian_low_rank(d=d, rank=rank, n=n, mi_bits=mi_bits, random_state=rng)
+    return gaussian_low_rank(d=d, rank=rank, n_samples=n, mi_bits=mi_bits, random_state=rng)
 
 
 def gaussian_task(d: int, rank: int, mi_bits: float, n_samples: int = 2000) -> Task:

@@ -194,7 +194,7 @@ def _embed(labels: np.ndarray, n_clusters: int, d: int, q: int, separation: floa
 
 @shared_docs
 def clustered(
-    n: int = 800,
+    n_samples: int = 800,
     d: int = 50,
     n_clusters: int = 2,
     mi_bits: float | None = None,
@@ -213,7 +213,7 @@ def clustered(
 
     Parameters
     ----------
-    n
+    n_samples
         Number of samples (>= 1).
     d
         Ambient dimension of ``X`` and of ``Y`` (>= latent_dim).
@@ -239,11 +239,11 @@ def clustered(
     Returns
     -------
     x, y, mi_bits
-        Two float64 ``(n, d)`` arrays (values in ``(-1, 1)``) and the exact ``I(Lx; Ly) = I(X; Y)`` in
+        Two float64 ``(n_samples, d)`` arrays (values in ``(-1, 1)``) and the exact ``I(Lx; Ly) = I(X; Y)`` in
         bits. With ``return_labels=True``, additionally ``labels_x, labels_y`` (int arrays of
-        length ``n``).
+        length ``n_samples``).
     """
-    n = check_positive_int(n, name="n")
+    n = check_positive_int(n_samples, name="n_samples")
     d = check_positive_int(d, name="d")
     n_clusters = check_positive_int(n_clusters, name="n_clusters", minimum=2)
     q = min(d, 4) if latent_dim is None else check_positive_int(latent_dim, name="latent_dim")

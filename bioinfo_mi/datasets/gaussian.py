@@ -63,7 +63,7 @@ def low_rank_rho(mi_bits: float, rank: int) -> float:
 def gaussian_low_rank(
     d: int = 1000,
     rank: int = 1,
-    n: int = 2000,
+    n_samples: int = 2000,
     mi_bits: float = 1.0,
     n_nuisance: int | None = None,
     random_state: int | np.random.Generator | None = 0,
@@ -89,7 +89,7 @@ def gaussian_low_rank(
     rank
         Dimension of the dependence structure (>= 1; the paper's ``k``; in this package ``k`` is
         always a number of neighbours).
-    n
+    n_samples
         Number of samples (>= 1).
     mi_bits
         Ground-truth ``I(X; Y)`` in bits (>= 0).
@@ -101,12 +101,12 @@ def gaussian_low_rank(
     Returns
     -------
     x, y
-        Two float64 arrays of shape ``(n, d)``. The true MI is ``mi_bits``.
+        Two float64 arrays of shape ``(n_samples, d)``. The true MI is ``mi_bits``.
 
     Raises
     ------
     ValueError
-        If ``d < rank``, ``rank < 1``, ``n < 1``, ``mi_bits < 0`` (or not finite) or ``n_nuisance`` is
+        If ``d < rank``, ``rank < 1``, ``n_samples < 1``, ``mi_bits < 0`` (or not finite) or ``n_nuisance`` is
         outside ``[0, d - rank]``.
     """
     rank = check_positive_int(rank, name="rank")
@@ -115,7 +115,7 @@ def gaussian_low_rank(
         raise ValueError(
             f"d must be >= rank (ambient dimension at least the dependence dimension), got d={d}, rank={rank}"
         )
-    n = check_positive_int(n, name="n")
+    n = check_positive_int(n_samples, name="n_samples")
     rho = low_rank_rho(mi_bits, rank)
     if n_nuisance is None:
         n_nuisance = (d - rank) // 2
@@ -170,7 +170,7 @@ def correlated_gaussian_mi(d: int, rho: float) -> float:
 
 @shared_docs
 def correlated_gaussian(
-    n: int = 1000,
+    n_samples: int = 1000,
     d: int = 1,
     rho: float = 0.5,
     random_state: int | np.random.Generator | None = 0,
@@ -182,7 +182,7 @@ def correlated_gaussian(
 
     Parameters
     ----------
-    n
+    n_samples
         Number of samples (>= 1).
     d
         Dimension of ``X`` and ``T`` (>= 1).
@@ -193,10 +193,10 @@ def correlated_gaussian(
     Returns
     -------
     x, t, mi_bits
-        Two float64 arrays of shape ``(n, d)`` and the analytic MI
+        Two float64 arrays of shape ``(n_samples, d)`` and the analytic MI
         ``-d/2 * log2(1 - rho^2)`` (see :func:`correlated_gaussian_mi`).
     """
-    n = check_positive_int(n, name="n")
+    n = check_positive_int(n_samples, name="n_samples")
     mi_bits = correlated_gaussian_mi(d, rho)
     d, rho = int(d), float(rho)
     rng = check_random_state(random_state)
@@ -226,7 +226,7 @@ def additive_noise_mi(d: int, sigma: float) -> float:
 
 @shared_docs
 def additive_noise(
-    n: int = 1000,
+    n_samples: int = 1000,
     d: int = 1,
     sigma: float = 1.0,
     random_state: int | np.random.Generator | None = 0,
@@ -237,7 +237,7 @@ def additive_noise(
 
     Parameters
     ----------
-    n
+    n_samples
         Number of samples (>= 1).
     d
         Dimension of ``X`` and ``T`` (>= 1).
@@ -248,10 +248,10 @@ def additive_noise(
     Returns
     -------
     x, t, mi_bits
-        Two float64 arrays of shape ``(n, d)`` and the analytic MI
+        Two float64 arrays of shape ``(n_samples, d)`` and the analytic MI
         ``d/2 * log2(1 + 1 / sigma^2)`` (see :func:`additive_noise_mi`).
     """
-    n = check_positive_int(n, name="n")
+    n = check_positive_int(n_samples, name="n_samples")
     mi_bits = additive_noise_mi(d, sigma)
     d, sigma = int(d), float(sigma)
     rng = check_random_state(random_state)

@@ -19,7 +19,7 @@ Construction
    (sources and targets live in the same space, like proteins embedded by one language model);
    a protein is its family centre plus Gaussian spread (``family_spread``, in units of the median
    distance between nearest family centres). A fixed random 2-layer network
-   ``tanh(z W1 + b1) W2`` maps the latent to ``dim`` dimensions; columns are standardised and
+   ``tanh(z W1 + b1) W2`` maps the latent to ``d`` dimensions; columns are standardised and
    isotropic noise of relative size ``noise`` is added *once per protein* (a protein has one
    embedding, reused in every pair it belongs to), then columns have unit variance.
 
@@ -187,7 +187,7 @@ def _sample_pairs(
 def _embeddings(
     family: np.ndarray,
     n_families_total: int,
-    dim: int,
+    d: int,
     latent_dim: int,
     family_spread: float,
     noise: float,
@@ -202,7 +202,7 @@ def _embeddings(
     z = (z - z.mean(axis=0)) / z.std()
     w1 = rng.standard_normal((latent_dim, _HIDDEN)) * (_GAIN / math.sqrt(latent_dim))
     b1 = rng.uniform(-1.0, 1.0, size=_HIDDEN)
-    w2 = rng.standard_normal((_HIDDEN, dim)) / math.sqrt(_HIDDEN)
+    w2 = rng.standard_normal((_HIDDEN, d)) / math.sqrt(_HIDDEN)
     signal = np.tanh(z @ w1 + b1) @ w2
     signal = (signal - signal.mean(axis=0)) / signal.std(axis=0)
     emb = signal + noise * rng.standard_normal(signal.shape)
@@ -223,7 +223,7 @@ def simulate_interactions(
     *,
     n_families: int = 16,
     n_proteins: int | tuple[int, int] = 800,
-    dim: int = 1024,
+    d: int = 1024,
     latent_dim: int = 4,
     family_spread: float = 0.05,
     noise: float = 0.5,
@@ -247,10 +247,11 @@ def simulate_interactions(
     n_proteins
         Proteins per role, or ``(n_sources, n_targets)``; each at least ``n_families``. The default
         gives every protein about ``n_pairs / n_proteins = 5`` partners, as in the real data.
-    dim
-        Embedding dimension (ProtT5: 1024).
+    d
+        Embedding dimension of each protein, the number of columns of ``obsm['source']`` and
+        ``obsm['target']`` (ProtT5: 1024).
     latent_dim
-        Dimension of the latent space the families live in (1 <= latent_dim <= dim).
+        Dimension of the latent space the families live in (1 <= latent_dim <= d).
     family_spread
         Standard deviation of proteins around their family centre in the latent space, in units of
         the median distance between nearest family centres (> 0). Larger values blur families
@@ -266,11 +267,11 @@ def simulate_interactions(
     AnnData with one row per pair (index ``"<source_id>_<target_id>"``) and ``X`` an empty
     ``(n_pairs, 0)`` float32 matrix:
 
-    - ``obsm['source']``, ``obsm['target']``: ``(n_pairs, dim)`` float32 partner embeddings;
+    - ``obsm['source']``, ``obsm['target']``: ``(n_pairs, d)`` float32 partner embeddings;
     - ``obs['source_id']``, ``obs['target_id']``: protein ids (``"S0001"``, ``"T0001"``, ...);
       ``obs['source_family']``, ``obs['target_family']``: family names (``"SF01"``, ``"TF01"``, ...);
-    - ``uns['embeddings']``: DataFrame of all proteins' embeddings (index protein id, ``dim``
-      float32 columns ``"0"`` ... ``"<dim-1>"``), including proteins in no pair;
+    - ``uns['embeddings']``: DataFrame of all proteins' embeddings (index protein id, ``d``
+      float32 columns ``"0"`` ... ``"<d-1>"``), including proteins in no pair;
     - ``uns['proteins']``: DataFrame (index protein id) with ``role`` (``"source"``/``"target"``),
       ``family`` and ``degree`` (number of pairs);
     - ``uns['family_affinity']``: DataFrame ``A(f_s, f_t)`` (index source, columns target families);
@@ -288,10 +289,10 @@ def simulate_interactions(
     import anndata as ad
 
     n_pairs, mi_bits, n_families, n_sources, n_targets = _check_pair_counts(n_pairs, mi_bits, n_families, n_proteins)
-    dim = check_positive_int(dim, name="dim")
+    d = check_positive_int(d, name="d")
     latent_dim = check_positive_int(latent_dim, name="latent_dim")
-    if latent_dim > dim:
-        raise ValueError(f"latent_dim must be <= dim={dim}, got {latent_dim}")
+    if latent_dim > d:
+        raise ValueError(f"latent_dim must be <= d={d}, got {latent_dim}")
     family_spread = check_real(family_spread, name="family_spread", low=0.0, low_inclusive=False)
     noise = check_real(noise, name="noise", low=0.0)
     rng = check_random_state(random_state)
@@ -305,7 +306,7 @@ def simulate_interactions(
     tgt_family = np.repeat(np.arange(n_families), tgt_sizes)
     # one latent space for both roles: target families are latent families K..2K-1
     emb = _embeddings(
-        np.r_[src_family, tgt_family + n_families], 2 * n_families, dim, latent_dim, family_spread, noise, rng
+        np.r_[src_family, tgt_family + n_families], 2 * n_families, d, latent_dim, family_spread, noise, rng
     )
 
     names = _Names.make(n_sources, n_targets, n_families)
@@ -325,7 +326,7 @@ def simulate_interactions(
 
     true_mi = _table_mi_bits(affinity)
     empirical_family_mi = _plugin_mi_bits(src_family[src], tgt_family[tgt])
-    pairs.uns["embeddings"] = pd.DataFrame(emb, index=names.proteins.copy(), columns=[str(j) for j in range(dim)])
+    pairs.uns["embeddings"] = pd.DataFrame(emb, index=names.proteins.copy(), columns=[str(j) for j in range(d)])
     pairs.uns["proteins"] = _protein_table(names, src_family, tgt_family, degree)
     pairs.uns["family_affinity"] = pd.DataFrame(affinity, index=names.source_families, columns=names.target_families)
     pairs.uns["true_mi_bits"] = true_mi
@@ -338,7 +339,7 @@ def simulate_interactions(
         "n_families": n_families,
         "n_sources": n_sources,
         "n_targets": n_targets,
-        "dim": dim,
+        "d": d,
         "latent_dim": latent_dim,
         "family_spread": family_spread,
         "noise": noise,

@@ -72,7 +72,7 @@ PROTT5_PROTEOMES: dict[str, str] = {
 #: Prefix OmniPath gives to protein complexes (``COMPLEX:P1_P2``), which have no single embedding.
 COMPLEX_PREFIX = "COMPLEX:"
 
-#: OmniPath client classes queried by :func:`load_interactions`, by ``kind``.
+#: OmniPath client classes queried by :func:`load_interactions`, by ``interaction_type``.
 _OMNIPATH_CLASSES: dict[str, str] = {"ligrec": "LigRecExtra", "kinase": "KinaseExtra"}
 
 
@@ -513,17 +513,17 @@ def _liana_ligrec(resource: str) -> pd.DataFrame:
 
 
 def load_interactions(
-    kind: str = "ligrec",
+    interaction_type: str = "ligrec",
     *,
     source: str = "omnipath",
     resource: str = "consensus",
     exclude_complexes: bool = True,
-    **query: Any,
+    omnipath_kwds: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Ligand-receptor or kinase-target interactions from OmniPath, or offline from liana (LMI paper, Section 4.1).
 
-    Calls ``omnipath.interactions.LigRecExtra.get()`` (``kind="ligrec"``) or
-    ``omnipath.interactions.KinaseExtra.get()`` (``kind="kinase"``) of the OmniPath python client,
+    Calls ``omnipath.interactions.LigRecExtra.get()`` (``interaction_type="ligrec"``) or
+    ``omnipath.interactions.KinaseExtra.get()`` (``interaction_type="kinase"``) of the OmniPath python client,
     the interaction sets of the paper's protein experiments. Needs network access and the
     ``omnipath`` package (``pip install omnipath`` or ``pip install bioinfo_mi[proteins]``). Note
     that *importing* the client already contacts the server unless its ``autoload`` option is off
@@ -539,8 +539,8 @@ def load_interactions(
 
     Parameters
     ----------
-    kind
-        ``"ligrec"`` (ligand-receptor) or ``"kinase"`` (kinase-target; OmniPath only).
+    interaction_type
+        Which interactions: ``"ligrec"`` (ligand-receptor) or ``"kinase"`` (kinase-target; OmniPath only).
     source
         ``"omnipath"`` (default; needs the network and the ``omnipath`` client) or ``"liana"``
         (offline; needs the ``liana`` package).
@@ -550,8 +550,9 @@ def load_interactions(
     exclude_complexes
         Drop interactions whose source or target is a complex (``COMPLEX:P1_P2``): a complex has no
         single sequence embedding. The number dropped is reported in a warning.
-    **query
-        Passed on to the client's ``get`` (e.g. ``organism=``, ``genesymbols=``).
+    omnipath_kwds
+        Query options passed on to the OmniPath client's ``get`` as keyword arguments, e.g.
+        ``{"organism": 9606}`` (``None``: none). Only with ``source="omnipath"``.
 
     Returns
     -------
@@ -565,26 +566,37 @@ def load_interactions(
     Raises
     ------
     ValueError
-        If ``kind`` is not ``"ligrec"`` or ``"kinase"``, ``source`` is not ``"omnipath"`` or
-        ``"liana"``, or ``kind="kinase"`` is asked of liana.
+        If ``interaction_type`` is not ``"ligrec"`` or ``"kinase"``, ``source`` is not ``"omnipath"`` or
+        ``"liana"``, ``interaction_type="kinase"`` is asked of liana, or ``omnipath_kwds`` is given with
+        ``source="liana"``.
+    TypeError
+        If ``omnipath_kwds`` is not a mapping.
     ImportError
         If the ``omnipath`` client (or, for ``source="liana"``, ``liana``) is not installed.
     ConnectionError
         If OmniPath cannot be reached (the client raises a bare ``RuntimeError`` or a ``requests``
         error after its retries); the message says how to use a local table instead.
     """
-    if kind not in _OMNIPATH_CLASSES:
-        raise ValueError(f"kind must be one of {list(_OMNIPATH_CLASSES)}, got {kind!r}")
+    if interaction_type not in _OMNIPATH_CLASSES:
+        raise ValueError(f"interaction_type must be one of {list(_OMNIPATH_CLASSES)}, got {interaction_type!r}")
     if source not in ("omnipath", "liana"):
         raise ValueError(f"source must be 'omnipath' or 'liana', got {source!r}")
+    if omnipath_kwds is None:
+        omnipath_kwds = {}
+    elif not isinstance(omnipath_kwds, Mapping):
+        raise TypeError(f"omnipath_kwds must be a mapping of query options or None, got {type(omnipath_kwds).__name__}")
+    omnipath_kwds = dict(omnipath_kwds)
     if source == "liana":
-        if kind != "ligrec":
+        if interaction_type != "ligrec":
             raise ValueError(
-                "kind='kinase': kinase-substrate interactions come from OmniPath only (liana ships ligand-receptor "
-                "pairs); use source='omnipath' online, or read_interactions() on a saved OmniPath table offline"
+                "interaction_type='kinase': kinase-substrate interactions come from OmniPath only (liana ships "
+                "ligand-receptor pairs); use source='omnipath' online, or read_interactions() on a saved OmniPath "
+                "table offline"
             )
-        if query:
-            raise TypeError(f"source='liana' takes no OmniPath query options, got {sorted(query)}")
+        if omnipath_kwds:
+            raise ValueError(
+                f"omnipath_kwds: source='liana' takes no OmniPath query options, got {sorted(omnipath_kwds)}"
+            )
         return _standardize_interactions(
             _liana_ligrec(resource),
             source_col="source",
@@ -599,10 +611,10 @@ def load_interactions(
             "load_interactions needs the OmniPath client: pip install omnipath (or pip install bioinfo_mi[proteins])"
         ) from err
 
-    class_name = _OMNIPATH_CLASSES[kind]
+    class_name = _OMNIPATH_CLASSES[interaction_type]
     request = getattr(omnipath.interactions, class_name)
     try:
-        table = request.get(**query)
+        table = request.get(**omnipath_kwds)
     except (RuntimeError, OSError) as err:  # OSError covers requests' ConnectionError and Timeout
         raise ConnectionError(
             f"OmniPath is unreachable: omnipath.interactions.{class_name}.get() failed ({type(err).__name__}: "

@@ -155,18 +155,18 @@ def _resolve_correlation(mi_bits: float | None, correlation: float | None, p: fl
 
 @shared_docs
 def label_pairs(
-    n: int,
+    n_samples: int,
     mi_bits: float | None = None,
     *,
     correlation: float | None = None,
     p: float = 0.5,
     random_state: int | np.random.Generator | None = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Draw ``n`` Bernoulli label pairs with a prescribed correlation (LMI paper, Section 3.2).
+    """Draw ``n_samples`` Bernoulli label pairs with a prescribed correlation (LMI paper, Section 3.2).
 
     Parameters
     ----------
-    n
+    n_samples
         Number of pairs (>= 1).
     mi_bits
         Target ``I(Lx; Ly)`` in bits (the correlation is solved for); give this or ``correlation``.
@@ -179,9 +179,9 @@ def label_pairs(
     Returns
     -------
     lx, ly
-        Two int64 arrays of length ``n`` with values in ``{0, 1}``.
+        Two int64 arrays of length ``n_samples`` with values in ``{0, 1}``.
     """
-    n = check_positive_int(n, name="n")
+    n = check_positive_int(n_samples, name="n_samples")
     rho = _resolve_correlation(mi_bits, correlation, p)
     joint = label_joint(rho, 2, _weights(p))
     rng = check_random_state(random_state)
@@ -298,7 +298,7 @@ def class_pools(data: Any, labels: Any, classes: Any = None, *, warn: bool = Tru
 def max_pairs(class_sizes: Sequence[int], p: float = 0.5, *, disjoint: bool = False) -> int:
     """Largest sample size for which drawing without replacement almost never runs out of samples.
 
-    The class counts of a dataset are random (binomial); ``n`` is accepted when every class's
+    The class counts of a dataset are random (binomial); ``n_samples`` is accepted when every class's
     expected need plus 5 standard deviations fits in its pool (failure probability below about
     1e-6 per dataset). Used by the task factories of :mod:`bioinfo_mi.benchmark.resampling_tasks`.
 
@@ -314,7 +314,7 @@ def max_pairs(class_sizes: Sequence[int], p: float = 0.5, *, disjoint: bool = Fa
 
     Returns
     -------
-    The largest admissible ``n`` (0 if none).
+    The largest admissible ``n_samples`` (0 if none).
     """
     sizes = [check_positive_int(int(s), name="class_sizes") for s in class_sizes]
     if len(sizes) != 2:
@@ -370,7 +370,7 @@ def draw_from_pools(
 def resample_pairs(
     data: Any,
     labels: Any,
-    n: int,
+    n_samples: int,
     mi_bits: float | None = None,
     *,
     correlation: float | None = None,
@@ -382,7 +382,7 @@ def resample_pairs(
 ) -> tuple[np.ndarray, np.ndarray, float] | tuple[np.ndarray, np.ndarray, float, np.ndarray, np.ndarray]:
     """Resample real data into pairs ``(X, Y)`` with ``I(X; Y) = I(Lx; Ly)`` (LMI paper, Section 3.2).
 
-    Draws ``n`` Bernoulli label pairs (:func:`label_pairs`) and replaces each label by a sample of
+    Draws ``n_samples`` Bernoulli label pairs (:func:`label_pairs`) and replaces each label by a sample of
     its class, drawn at random without replacement, independently for ``X`` and ``Y``. Under
     ``H(Lx | X) = H(Ly | Y) = 0`` (check with :func:`class_separability`) the true MI is
     ``I(Lx; Ly)`` (Theorem 4, Appendix A.3.2).
@@ -393,7 +393,7 @@ def resample_pairs(
         ``(n_source, dim)`` source samples (images, embeddings).
     labels
         One label per row of ``data``.
-    n
+    n_samples
         Number of pairs (>= 1); at most about :func:`max_pairs` of the class sizes.
     mi_bits
         Target ``I(Lx; Ly)`` in bits, in ``[0, H_b(p)]``; give this or ``correlation``.
@@ -407,7 +407,7 @@ def resample_pairs(
     disjoint
         ``False`` (default): a sample appears at most once in ``X`` and at most once in ``Y``
         (``X`` and ``Y`` draw independently, as the construction requires). ``True``: at most once
-        in the whole dataset (about half the largest ``n``).
+        in the whole dataset (about half the largest ``n_samples``).
     return_labels
         Also return ``lx, ly``.
     {random_state}
@@ -415,16 +415,16 @@ def resample_pairs(
     Returns
     -------
     x, y, mi_bits
-        Two ``(n, dim)`` arrays (dtype of ``data``) and the exact ``I(Lx; Ly)`` in bits. With
+        Two ``(n_samples, dim)`` arrays (dtype of ``data``) and the exact ``I(Lx; Ly)`` in bits. With
         ``return_labels=True`` also the int label arrays ``lx, ly``.
 
     Raises
     ------
     ValueError
-        If a class has fewer distinct samples than the draw needs (lower ``n``), or on invalid
+        If a class has fewer distinct samples than the draw needs (lower ``n_samples``), or on invalid
         ``mi_bits`` / ``correlation`` / ``classes``.
     """
-    n = check_positive_int(n, name="n")
+    n = check_positive_int(n_samples, name="n_samples")
     rho = _resolve_correlation(mi_bits, correlation, p)
     pools = class_pools(data, labels, classes)
     x, y, lx, ly = draw_from_pools(pools, n, rho, p, bool(disjoint), check_random_state(random_state))

@@ -129,15 +129,15 @@ def mostly_discrete(x: np.ndarray, y: np.ndarray) -> bool:
     return bool(np.mean(distinct < discrete_threshold(len(a))) > 0.5)
 
 
-def choose_method(n_samples: int, dim: int, samples_per_dim: float = 10.0, discrete: bool = False) -> str:
-    """Return the estimator that ``method="auto"`` runs for ``n_samples`` pairs of ``dim`` non-constant columns.
+def choose_method(n_samples: int, n_features: int, samples_per_dim: float = 10.0, discrete: bool = False) -> str:
+    """Return the estimator that ``method="auto"`` runs for ``n_samples`` pairs of ``n_features`` columns.
 
     Parameters
     ----------
     n_samples
         Number of paired samples.
-    dim
-        ``d_x + d_y`` (non-constant columns).
+    n_features
+        Number of non-constant columns of ``x`` and ``y`` together (``d_x + d_y`` less the constant ones).
     samples_per_dim
         Least samples per dimension for the calibrated KSG.
     discrete
@@ -149,11 +149,11 @@ def choose_method(n_samples: int, dim: int, samples_per_dim: float = 10.0, discr
     -------
     ``"ksg-calibrated"``, ``"ksg"`` or ``"lmi"``. Below :data:`MIN_SAMPLES` samples, a KSG estimator
     on all samples rather than LMI (whose KSG step sees only its held-out half) wherever the Gaussian
-    calibration can run (``n_samples > dim + 2``).
+    calibration can run (``n_samples > n_features + 2``).
     """
-    if n_samples >= samples_per_dim * dim or (n_samples < MIN_SAMPLES and n_samples > dim + 2):
+    if n_samples >= samples_per_dim * n_features or (n_samples < MIN_SAMPLES and n_samples > n_features + 2):
         return "ksg" if discrete else "ksg-calibrated"
-    if discrete and n_samples >= min(samples_per_dim, DISCRETE_SAMPLES_PER_DIM) * dim:
+    if discrete and n_samples >= min(samples_per_dim, DISCRETE_SAMPLES_PER_DIM) * n_features:
         return "ksg"
     return "lmi"
 

@@ -30,14 +30,14 @@ Normalization = Literal["local", "global", "global-linf"]
 DEFAULT_SCALES = np.round(np.arange(1, 21) / 10, 1)
 
 
-def normalize(x: np.ndarray, kind: Normalization) -> np.ndarray:
-    """Centre ``x`` and rescale it by the ``kind`` normalisation (Definitions 1-3).
+def normalize(x: np.ndarray, normalization: Normalization) -> np.ndarray:
+    """Centre ``x`` and rescale it by the normalisation ``normalization`` (Definitions 1-3).
 
     Parameters
     ----------
     x
         ``(n, d)`` float array; not modified. Must not be constant.
-    kind
+    normalization
         ``"local"``, ``"global"`` or ``"global-linf"``.
 
     Returns
@@ -46,15 +46,15 @@ def normalize(x: np.ndarray, kind: Normalization) -> np.ndarray:
     information and must not become NaN).
     """
     centred = x - x.mean(axis=0)
-    if kind == "local":
+    if normalization == "local":
         sd = centred.std(axis=0)
         return centred / np.where(sd > 0, sd, 1.0)
-    if kind == "global":
+    if normalization == "global":
         scale = np.sqrt((centred**2).sum(axis=1).mean())
-    elif kind == "global-linf":
+    elif normalization == "global-linf":
         scale = np.abs(centred).max(axis=1).mean()
     else:
-        raise ValueError(f"normalization must be 'local', 'global' or 'global-linf', got {kind!r}")
+        raise ValueError(f"normalization must be 'local', 'global' or 'global-linf', got {normalization!r}")
     if scale == 0:
         raise ValueError("cannot normalise a constant variable")
     return centred / scale
@@ -64,7 +64,7 @@ def _normalized_ksg(
     x: Any,
     y: Any,
     *,
-    kind: Normalization,
+    normalization: Normalization,
     scales: np.ndarray | None,
     k: int,
     base: str | float,
@@ -79,8 +79,8 @@ def _normalized_ksg(
     _check_not_constant(ya, "y")
     _warn_duplicates(xa, ya)
     rng = check_random_state(random_state)
-    xn = add_jitter(normalize(xa, kind), rng, jitter)
-    yn = add_jitter(normalize(ya, kind), rng, jitter)
+    xn = add_jitter(normalize(xa, normalization), rng, jitter)
+    yn = add_jitter(normalize(ya, normalization), rng, jitter)
     n = len(xn)
     grid = np.array([1.0]) if scales is None else np.asarray(scales, dtype=float)
     if grid.ndim != 1 or len(grid) == 0 or not (grid > 0).all():
@@ -99,7 +99,7 @@ def _normalized_ksg(
         method=method,
         base=base,
         n_samples=n,
-        params={"k": k, "jitter": jitter, "normalization": kind},
+        params={"k": k, "jitter": jitter, "normalization": normalization},
         extra=extra,
     )
 
@@ -128,7 +128,7 @@ def ksg_local(
     return _normalized_ksg(
         x,
         y,
-        kind="local",
+        normalization="local",
         scales=None,
         k=k,
         base=base,
@@ -167,7 +167,7 @@ def ksg_global(
     return _normalized_ksg(
         x,
         y,
-        kind="global",
+        normalization="global",
         scales=scales,
         k=k,
         base=base,
@@ -206,7 +206,7 @@ def ksg_global_linf(
     return _normalized_ksg(
         x,
         y,
-        kind="global-linf",
+        normalization="global-linf",
         scales=scales,
         k=k,
         base=base,

@@ -152,7 +152,7 @@ def auto(
     Returns
     -------
     The chosen estimator's result (:class:`~bioinfo_mi.MIResult` or :class:`~bioinfo_mi.LMIResult`)
-    with ``extra["auto"]`` = ``{"method": ..., "samples_per_dim": ..., "n_samples": ..., "dim": ...,
+    with ``extra["auto"]`` = ``{"method": ..., "samples_per_dim": ..., "n_samples": ..., "n_features": ...,
     "discrete": ...}``.
 
     Notes
@@ -166,9 +166,9 @@ def auto(
     check_options(options, set().union(*accepted.values()) | {"samples_per_dim"}, where="method='auto'")
     k = check_positive_int(k, name="k")
     xa, ya = check_pair(x, y, min_samples=k + 2, method="auto")
-    dim = int((xa.std(axis=0) > 0).sum() + (ya.std(axis=0) > 0).sum())
+    n_features = int((xa.std(axis=0) > 0).sum() + (ya.std(axis=0) > 0).sum())
     discrete = mostly_discrete(xa, ya)
-    chosen = choose_method(len(xa), dim, samples_per_dim, discrete)
+    chosen = choose_method(len(xa), n_features, samples_per_dim, discrete)
     if "progress" in options and "progress" not in accepted[chosen]:  # a display option: only where it applies
         options = {key: v for key, v in options.items() if key != "progress"}
     foreign = sorted(set(options) - accepted[chosen])
@@ -176,7 +176,7 @@ def auto(
         # the estimator that does take them (LMI for the training options)
         other = next((n for n in ("lmi", "ksg-calibrated") if n != chosen and set(foreign) <= accepted[n]), "lmi")
         raise ValueError(
-            f"method='auto' chose {chosen!r} for {len(xa)} samples of {dim} non-constant columns "
+            f"method='auto' chose {chosen!r} for {len(xa)} samples of {n_features} non-constant columns "
             f"(samples_per_dim={samples_per_dim:g}), which does not take {', '.join(map(repr, foreign))}; "
             f"pass method={chosen!r} without them, or method={other!r}"
         )
@@ -185,7 +185,7 @@ def auto(
         "method": chosen,
         "samples_per_dim": float(samples_per_dim),
         "n_samples": len(xa),
-        "dim": dim,
+        "n_features": n_features,
         "discrete": discrete,
     }
     return res

@@ -15,7 +15,7 @@ def role_log_ratios(
     train_embeddings: np.ndarray,
     source_degree: np.ndarray,
     target_degree: np.ndarray,
-    query: np.ndarray,
+    query_embeddings: np.ndarray,
     *,
     n_neighbors: int = 10,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -34,7 +34,7 @@ def role_log_ratios(
         ``(n_train, d)`` embeddings of the training proteins (each once).
     source_degree, target_degree
         ``(n_train,)`` number of training pairs in which each protein is the source / the target.
-    query
+    query_embeddings
         ``(n_query, d)`` embeddings of the proteins to score (normalised like the training ones).
     n_neighbors
         Neighbours averaged (capped at ``n_train``).
@@ -47,7 +47,7 @@ def role_log_ratios(
 
     n_neighbors = min(check_positive_int(n_neighbors, name="n_neighbors"), len(train_embeddings))
     index = NearestNeighbors(n_neighbors=n_neighbors, algorithm="brute").fit(train_embeddings)
-    neighbours = index.kneighbors(query, return_distance=False)
+    neighbours = index.kneighbors(query_embeddings, return_distance=False)
     out = []
     for degree in (np.asarray(source_degree, dtype=np.float64), np.asarray(target_degree, dtype=np.float64)):
         mean = degree.mean()

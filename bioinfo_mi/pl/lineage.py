@@ -131,7 +131,7 @@ def lmi(
     adata: AnnData,
     *,
     key: str | Sequence[str] = "lmi",
-    labels: Sequence[str] | None = None,
+    tick_labels: Sequence[str] | None = None,
     truth: float | Sequence[float | None] | None = None,
     ax: Axes | None = None,
     show: bool | None = None,
@@ -149,7 +149,7 @@ def lmi(
         ``estimate`` columns, as written by :func:`bioinfo_mi.tl.lmi`).
     key
         One ``uns`` key, or a list of keys drawn side by side, e.g. ``["lmi_d2_d6", "lmi_sisters"]``.
-    labels
+    tick_labels
         Tick labels of the groups; default the keys. The numbers of real and shuffled pairings are
         added below each label (the ``n`` behind the SEM).
     truth
@@ -164,10 +164,12 @@ def lmi(
     keys = [key] if isinstance(key, str) else list(key)
     if not keys:
         raise ValueError("key: give at least one uns key")
-    labels = keys if labels is None else list(labels)
-    if len(labels) != len(keys):
-        raise ValueError(f"labels: {len(labels)} labels for {len(keys)} keys")
-    groups = [(label, uns_result(adata, k, ("table",), "lmi")["table"]) for label, k in zip(labels, keys, strict=True)]
+    tick_labels = keys if tick_labels is None else list(tick_labels)
+    if len(tick_labels) != len(keys):
+        raise ValueError(f"tick_labels: {len(tick_labels)} labels for {len(keys)} keys")
+    groups = [
+        (label, uns_result(adata, k, ("table",), "lmi")["table"]) for label, k in zip(tick_labels, keys, strict=True)
+    ]
     truth = _check_truth(truth, len(groups))
     ax = new_axes(ax, figsize=(1.2 + 1.4 * len(groups), 3.5))
     _strips(ax, groups, truth)

@@ -22,7 +22,9 @@ def test_gaussian_task_matches_algorithm_4():
     # the name seeds the data of every benchmark table: it keeps the paper's k for the rank
     assert task.name == "gaussian-d20-k2-mi1.500-n50"
     x, y = task.sample(3)
-    x2, y2 = bm.datasets.gaussian_low_rank(d=20, rank=2, n=50, mi_bits=1.5, random_state=np.random.default_rng(3))
+    x2, y2 = bm.datasets.gaussian_low_rank(
+        d=20, rank=2, n_samples=50, mi_bits=1.5, random_state=np.random.default_rng(3)
+    )
     np.testing.assert_array_equal(x, x2)
     np.testing.assert_array_equal(y, y2)
     with pytest.raises(ValueError, match="k must be <= d"):

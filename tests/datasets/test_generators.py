@@ -47,7 +47,7 @@ def test_low_rank_default_shapes() -> None:
 
 @pytest.mark.parametrize(("d", "k", "n_nuisance"), [(20, 3, None), (7, 7, None), (10, 2, 0), (10, 2, 8), (1, 1, None)])
 def test_low_rank_shapes_and_layout(d: int, k: int, n_nuisance: int | None) -> None:
-    x, y = gaussian_low_rank(d=d, rank=k, n=50, mi_bits=1.0, n_nuisance=n_nuisance, random_state=1)
+    x, y = gaussian_low_rank(d=d, rank=k, n_samples=50, mi_bits=1.0, n_nuisance=n_nuisance, random_state=1)
     assert x.shape == (50, d) and y.shape == (50, d)
     nn = (d - k) // 2 if n_nuisance is None else n_nuisance
     # redundant block: every column equals a dependent column, with the same index in x and y
@@ -69,7 +69,7 @@ def test_low_rank_rho_formula() -> None:
 @pytest.mark.parametrize(("k", "mi_bits"), [(1, 1.0), (3, 2.0), (4, 0.5)])
 def test_low_rank_statistics(k: int, mi_bits: float) -> None:
     n, d = 20000, 30
-    x, y = gaussian_low_rank(d=d, rank=k, n=n, mi_bits=mi_bits, random_state=7)
+    x, y = gaussian_low_rank(d=d, rank=k, n_samples=n, mi_bits=mi_bits, random_state=7)
     r_target = math.sqrt(1.0 - 2.0 ** (-2.0 * mi_bits / k))
     tol = 4.0 * (1.0 - r_target**2) / math.sqrt(n) + 1e-3
     for i in range(k):
@@ -90,7 +90,7 @@ def test_low_rank_statistics(k: int, mi_bits: float) -> None:
 
 def test_low_rank_nuisance_independent() -> None:
     n, d, k = 20000, 21, 1
-    x, y = gaussian_low_rank(d=d, rank=k, n=n, mi_bits=1.5, random_state=3)
+    x, y = gaussian_low_rank(d=d, rank=k, n_samples=n, mi_bits=1.5, random_state=3)
     n_nuisance = (d - k) // 2
     nuis = slice(d - n_nuisance, d)
     assert np.allclose(x[:, nuis].var(axis=0), 1.0, atol=0.05)
@@ -104,19 +104,19 @@ def test_low_rank_nuisance_independent() -> None:
 
 
 def test_low_rank_zero_mi_and_full_rank() -> None:
-    x, y = gaussian_low_rank(d=4, rank=4, n=20000, mi_bits=0.0, random_state=0)
+    x, y = gaussian_low_rank(d=4, rank=4, n_samples=20000, mi_bits=0.0, random_state=0)
     c = np.corrcoef(x.T, y.T)[:4, 4:]
     assert np.abs(c).max() < 5.0 / math.sqrt(20000)
 
 
 def test_low_rank_deterministic() -> None:
-    a = gaussian_low_rank(d=15, rank=2, n=100, random_state=11)
-    b = gaussian_low_rank(d=15, rank=2, n=100, random_state=11)
-    c = gaussian_low_rank(d=15, rank=2, n=100, random_state=12)
+    a = gaussian_low_rank(d=15, rank=2, n_samples=100, random_state=11)
+    b = gaussian_low_rank(d=15, rank=2, n_samples=100, random_state=11)
+    c = gaussian_low_rank(d=15, rank=2, n_samples=100, random_state=12)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
     assert not np.array_equal(a[0], c[0])
-    g1 = gaussian_low_rank(d=15, rank=2, n=100, random_state=np.random.default_rng(5))
-    g2 = gaussian_low_rank(d=15, rank=2, n=100, random_state=np.random.default_rng(5))
+    g1 = gaussian_low_rank(d=15, rank=2, n_samples=100, random_state=np.random.default_rng(5))
+    g2 = gaussian_low_rank(d=15, rank=2, n_samples=100, random_state=np.random.default_rng(5))
     assert np.array_equal(g1[0], g2[0]) and np.array_equal(g1[1], g2[1])
 
 
@@ -124,7 +124,7 @@ def test_low_rank_deterministic() -> None:
 
 
 def test_correlated_gaussian_analytic_and_empirical() -> None:
-    x, t, mi = correlated_gaussian(n=20000, d=3, rho=0.6, random_state=2)
+    x, t, mi = correlated_gaussian(n_samples=20000, d=3, rho=0.6, random_state=2)
     assert x.shape == t.shape == (20000, 3)
     assert mi == pytest.approx(-1.5 * math.log2(1 - 0.36))
     assert mi == pytest.approx(correlated_gaussian_mi(3, 0.6))
@@ -136,7 +136,7 @@ def test_correlated_gaussian_analytic_and_empirical() -> None:
 
 
 def test_additive_noise_analytic_and_empirical() -> None:
-    x, t, mi = additive_noise(n=20000, d=2, sigma=0.5, random_state=2)
+    x, t, mi = additive_noise(n_samples=20000, d=2, sigma=0.5, random_state=2)
     assert x.shape == t.shape == (20000, 2)
     assert mi == pytest.approx(math.log2(1 + 1 / 0.25))
     assert mi == pytest.approx(additive_noise_mi(2, 0.5))
@@ -146,14 +146,14 @@ def test_additive_noise_analytic_and_empirical() -> None:
 
 @pytest.mark.parametrize("rho", [0.5, 0.8])
 def test_ksg_on_correlated_gaussian(rho: float) -> None:
-    x, t, mi = correlated_gaussian(n=5000, d=1, rho=rho, random_state=0)
+    x, t, mi = correlated_gaussian(n_samples=5000, d=1, rho=rho, random_state=0)
     assert abs(ksg(x, t).mi - mi) < 0.05
 
 
 def test_base_distributions_deterministic() -> None:
     for gen, kw in [(correlated_gaussian, {"rho": 0.3}), (additive_noise, {"sigma": 2.0})]:
-        a = gen(n=50, d=2, random_state=4, **kw)
-        b = gen(n=50, d=2, random_state=4, **kw)
+        a = gen(n_samples=50, d=2, random_state=4, **kw)
+        b = gen(n_samples=50, d=2, random_state=4, **kw)
         assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and a[2] == b[2]
 
 
@@ -162,7 +162,7 @@ def test_base_distributions_deterministic() -> None:
 
 @pytest.fixture
 def xt() -> tuple[np.ndarray, np.ndarray]:
-    x, t, _ = correlated_gaussian(n=300, d=3, rho=0.5, random_state=0)
+    x, t, _ = correlated_gaussian(n_samples=300, d=3, rho=0.5, random_state=0)
     return x, t
 
 
@@ -249,7 +249,7 @@ def test_clustered_binary_mi_closed_form(c: float) -> None:
     # two uniform classes with Cor(Lx, Ly) = c: I = 1 - H_b((1 + c) / 2)
     expected = 1.0 - _binary_entropy((1 + c) / 2) if abs(c) < 1 else 1.0
     assert clustered_mi(c) == pytest.approx(expected, abs=1e-12)
-    x, y, mi = clustered(n=50, d=5, coupling=c, random_state=0)
+    x, y, mi = clustered(n_samples=50, d=5, coupling=c, random_state=0)
     assert mi == pytest.approx(expected, abs=1e-12)
     joint = label_joint(c)
     lx = np.array([0, 0, 1, 1])
@@ -272,13 +272,13 @@ def test_clustered_mi_direct_multiclass() -> None:
     for target in [0.0, 0.25, 1.0, 1.2]:
         c = coupling_for_mi(target, 3, w)
         assert clustered_mi(c, 3, w) == pytest.approx(target, abs=1e-9)
-        _, _, mi = clustered(n=20, d=4, n_clusters=3, mi_bits=target, class_weights=w, random_state=0)
+        _, _, mi = clustered(n_samples=20, d=4, n_clusters=3, mi_bits=target, class_weights=w, random_state=0)
         assert mi == pytest.approx(target, abs=1e-9)
 
 
 def test_clustered_labels_follow_joint_and_are_recoverable() -> None:
     n = 4000
-    x, y, mi, lx, ly = clustered(n=n, d=20, n_clusters=3, mi_bits=0.8, return_labels=True, random_state=1)
+    x, y, mi, lx, ly = clustered(n_samples=n, d=20, n_clusters=3, mi_bits=0.8, return_labels=True, random_state=1)
     assert x.shape == y.shape == (n, 20)
     assert lx.shape == ly.shape == (n,)
     assert np.all(np.abs(x) < 1) and np.all(np.abs(y) < 1)
@@ -302,21 +302,21 @@ def test_clustered_labels_follow_joint_and_are_recoverable() -> None:
 
 def test_clustered_ksg_ballpark() -> None:
     for mi_bits in [0.2, 0.6, 0.9]:
-        x, y, mi = clustered(n=800, d=50, mi_bits=mi_bits, random_state=1)
+        x, y, mi = clustered(n_samples=800, d=50, mi_bits=mi_bits, random_state=1)
         assert mi == pytest.approx(mi_bits, abs=1e-9)
         assert abs(ksg(x, y).mi - mi) < 0.15
 
 
 def test_clustered_independent_labels_near_zero() -> None:
-    x, y, mi = clustered(n=800, d=10, mi_bits=0.0, random_state=2)
+    x, y, mi = clustered(n_samples=800, d=10, mi_bits=0.0, random_state=2)
     assert mi == 0.0
     assert abs(ksg(x, y).mi) < 0.15
 
 
 def test_clustered_deterministic() -> None:
-    a = clustered(n=100, d=8, n_clusters=4, mi_bits=0.7, random_state=3)
-    b = clustered(n=100, d=8, n_clusters=4, mi_bits=0.7, random_state=3)
-    c = clustered(n=100, d=8, n_clusters=4, mi_bits=0.7, random_state=4)
+    a = clustered(n_samples=100, d=8, n_clusters=4, mi_bits=0.7, random_state=3)
+    b = clustered(n_samples=100, d=8, n_clusters=4, mi_bits=0.7, random_state=3)
+    c = clustered(n_samples=100, d=8, n_clusters=4, mi_bits=0.7, random_state=4)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and a[2] == b[2]
     assert not np.array_equal(a[0], c[0])
 
@@ -329,7 +329,7 @@ def test_clustered_deterministic() -> None:
     [
         (gaussian_low_rank, {"d": 2, "rank": 3}, "d"),
         (gaussian_low_rank, {"rank": 0}, "rank"),
-        (gaussian_low_rank, {"n": 0}, "n"),
+        (gaussian_low_rank, {"n_samples": 0}, "n_samples"),
         (gaussian_low_rank, {"mi_bits": -0.1}, "mi_bits"),
         (gaussian_low_rank, {"mi_bits": float("nan")}, "mi_bits"),
         (gaussian_low_rank, {"d": 10, "rank": 2, "n_nuisance": 9}, "n_nuisance"),
@@ -337,10 +337,10 @@ def test_clustered_deterministic() -> None:
         (correlated_gaussian, {"rho": 1.0}, "rho"),
         (correlated_gaussian, {"rho": -1.5}, "rho"),
         (correlated_gaussian, {"d": 0}, "d"),
-        (correlated_gaussian, {"n": 0}, "n"),
+        (correlated_gaussian, {"n_samples": 0}, "n_samples"),
         (additive_noise, {"sigma": 0.0}, "sigma"),
         (additive_noise, {"sigma": float("inf")}, "sigma"),
-        (additive_noise, {"n": -3}, "n"),
+        (additive_noise, {"n_samples": -3}, "n_samples"),
         (clustered, {"n_clusters": 1}, "n_clusters"),
         (clustered, {"mi_bits": 1.5}, "mi_bits"),
         (clustered, {"mi_bits": 0.5, "coupling": 0.5}, "coupling"),
@@ -350,7 +350,7 @@ def test_clustered_deterministic() -> None:
         (clustered, {"separation": 1.0}, "separation"),
         (clustered, {"class_weights": [0.5, 0.5, 0.1]}, "class_weights"),
         (clustered, {"class_weights": [1.0, -1.0]}, "class_weights"),
-        (clustered, {"n": 0}, "n"),
+        (clustered, {"n_samples": 0}, "n_samples"),
     ],
 )
 def test_bad_input_raises(func, kwargs: dict, argname: str) -> None:
@@ -378,7 +378,7 @@ def test_old_argument_names_are_plain_type_errors(xt: tuple[np.ndarray, np.ndarr
     calls = [
         lambda: duplicate_self(x, K=2),
         lambda: duplicate_noise(x, 0, k=2),
-        lambda: gaussian_low_rank(d=4, k=1, n=10),
+        lambda: gaussian_low_rank(d=4, k=1, n_samples=10),
         lambda: low_rank_rho(1.0, k=1),
     ]
     for call in calls:

@@ -12,7 +12,7 @@ import pytest
 
 from bioinfo_mi.datasets import family_affinity, oracle_auc, simulate_interactions
 
-SMALL = {"n_pairs": 300, "n_families": 4, "n_proteins": (40, 50), "dim": 12, "latent_dim": 3}
+SMALL = {"n_pairs": 300, "n_families": 4, "n_proteins": (40, 50), "d": 12, "latent_dim": 3}
 
 
 def _mi_bits(joint: np.ndarray) -> float:
@@ -76,14 +76,14 @@ def test_family_mi_is_analytic(mi_bits):
     assert 0.0 <= coupling < 1.0
     np.testing.assert_allclose(affinity.sum(axis=1), 1 / 8)  # uniform family marginals
     assert _mi_bits(affinity) == pytest.approx(mi_bits, abs=1e-9)
-    pairs = simulate_interactions(n_pairs=100, mi_bits=mi_bits, n_families=8, n_proteins=30, dim=4, latent_dim=2)
+    pairs = simulate_interactions(n_pairs=100, mi_bits=mi_bits, n_families=8, n_proteins=30, d=4, latent_dim=2)
     assert pairs.uns["true_mi_bits"] == pytest.approx(mi_bits, abs=1e-9)
 
 
 def test_protein_level_mi_equals_family_mi():
     # P(s, t) = A(f_s, f_t) / (n_fs n_ft) with unequal family sizes: I(S; T) = I(F_s; F_t) (module docstring)
     pairs = simulate_interactions(
-        mi_bits=1.2, random_state=5, n_pairs=30, n_families=3, n_proteins=(7, 11), dim=4, latent_dim=2
+        mi_bits=1.2, random_state=5, n_pairs=30, n_families=3, n_proteins=(7, 11), d=4, latent_dim=2
     )
     proteins = pairs.uns["proteins"]
     affinity = pairs.uns["family_affinity"]
@@ -125,7 +125,7 @@ def _brute_force_auc(pairs: ad.AnnData, holdout: list[str], candidates: str, inc
 @pytest.mark.parametrize("candidates", ["all", "bipartite"])
 def test_oracle_auc_matches_brute_force(candidates):
     pairs = simulate_interactions(
-        n_pairs=120, mi_bits=1.0, n_families=3, n_proteins=(20, 25), dim=4, latent_dim=2, random_state=6
+        n_pairs=120, mi_bits=1.0, n_families=3, n_proteins=(20, 25), d=4, latent_dim=2, random_state=6
     )
     pairs = pairs[pairs.obs["source_id"] != "S0001"].copy()  # rows removed: S0001 is in no pair any more
     ids = list(pairs.uns["proteins"].index)
@@ -158,7 +158,7 @@ def test_oracle_auc_without_dependence_is_chance():
         ({"latent_dim": 13}, ValueError, "latent_dim"),
         ({"family_spread": 0.0}, ValueError, "family_spread"),
         ({"noise": -1.0}, ValueError, "noise"),
-        ({"dim": 2.5}, TypeError, "dim"),
+        ({"d": 2.5}, TypeError, "d"),
     ],
 )
 def test_invalid_arguments(bad, error, match):
@@ -196,4 +196,4 @@ def test_h5ad_round_trip(tmp_path):
 def test_exhausted_likely_pairs_raise():
     # near the maximal MI only the 4 partner cells (100 pairs in all) are likely: 200 distinct pairs cannot be drawn
     with pytest.raises(ValueError, match="exhausted"):
-        simulate_interactions(n_pairs=200, mi_bits=1.99, n_families=4, n_proteins=20, dim=4, latent_dim=2)
+        simulate_interactions(n_pairs=200, mi_bits=1.99, n_families=4, n_proteins=20, d=4, latent_dim=2)

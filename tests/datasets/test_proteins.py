@@ -303,7 +303,7 @@ def test_load_interactions(omnipath_client, monkeypatch: pytest.MonkeyPatch, kin
 
     monkeypatch.setattr(getattr(omnipath_client.interactions, class_name), "get", fake_get)
     with pytest.warns(UserWarning, match="dropped 2 involving a complex"):
-        frame = load_interactions(kind, organism=9606)
+        frame = load_interactions(kind, omnipath_kwds={"organism": 9606})
     assert calls == [{"organism": 9606}]
     assert frame[["source", "target"]].values.tolist() == [
         ["P01137", "P37173"],
@@ -334,7 +334,7 @@ def test_load_interactions_offline(omnipath_client, monkeypatch: pytest.MonkeyPa
 
 
 def test_load_interactions_bad_kind() -> None:
-    with pytest.raises(ValueError, match=r"kind must be one of \['ligrec', 'kinase'\]"):
+    with pytest.raises(ValueError, match=r"interaction_type must be one of \['ligrec', 'kinase'\]"):
         load_interactions("ppi")
 
 
@@ -390,6 +390,17 @@ def test_load_interactions_from_liana_offline(fake_liana: Path, monkeypatch: pyt
         load_interactions("kinase", source="liana")
     with pytest.raises(ValueError, match="source must be 'omnipath' or 'liana'"):
         load_interactions("ligrec", source="cellphonedb")
+    with pytest.raises(ValueError, match="omnipath_kwds: source='liana' takes no OmniPath query options"):
+        load_interactions("ligrec", source="liana", omnipath_kwds={"organism": 9606})
+
+
+def test_load_interactions_old_and_misspelled_names_are_plain_type_errors() -> None:
+    """The variant is ``interaction_type`` and OmniPath options go in ``omnipath_kwds``: nothing else is accepted."""
+    for kwargs in ({"kind": "ligrec"}, {"organism": 9606}, {"query": {"organism": 9606}}):
+        with pytest.raises(TypeError, match="unexpected keyword argument"):
+            load_interactions(**kwargs)
+    with pytest.raises(TypeError, match="omnipath_kwds must be a mapping"):
+        load_interactions("ligrec", omnipath_kwds=[("organism", 9606)])
 
 
 def test_load_interactions_from_liana_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,7 +14,7 @@ from bioinfo_mi.estimators._auto import MIN_SAMPLES, discrete_threshold, mostly_
 
 def _gaussian(n, d=1, mi_bits=0.5, seed=0):
     rho = np.sqrt(1.0 - 2.0 ** (-2.0 * mi_bits / d))
-    x, y, _ = bm.datasets.correlated_gaussian(n=n, d=d, rho=rho, random_state=seed)
+    x, y, _ = bm.datasets.correlated_gaussian(n_samples=n, d=d, rho=rho, random_state=seed)
     return x, y
 
 
@@ -84,7 +84,7 @@ def test_small_samples_prefer_knn_on_all_samples_to_lmi():
     assert choose_method(15, 6) == "ksg-calibrated"  # 3+3 dimensions: not LMI on 7 held-out samples
     assert choose_method(49, 6) == "ksg-calibrated"
     assert choose_method(15, 2, discrete=True) == "ksg"
-    assert choose_method(10, 8) == "lmi"  # too wide for the Gaussian calibration (n <= dim + 2)
+    assert choose_method(10, 8) == "lmi"  # too wide for the Gaussian calibration (n <= n_features + 2)
 
 
 def test_discrete_small_sample_runs_plain_ksg_and_warns():

@@ -141,7 +141,7 @@ def test_auto_chooses_by_samples_per_dimension():
         "method": "lmi",
         "samples_per_dim": 10.0,
         "n_samples": 60,
-        "dim": 40,
+        "n_features": 40,
         "discrete": False,
     }
     assert res.mi == bm.mi(wide[:, :20], wide[:, 20:], method="lmi", random_state=0).mi  # LMI's own fit

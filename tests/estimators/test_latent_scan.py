@@ -16,7 +16,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:the chosen latent size is the la
 
 @pytest.fixture(scope="module")
 def data():
-    return bm.datasets.gaussian_low_rank(d=12, rank=2, n=200, mi_bits=1.0, random_state=0)
+    return bm.datasets.gaussian_low_rank(d=12, rank=2, n_samples=200, mi_bits=1.0, random_state=0)
 
 
 @pytest.fixture(scope="module")

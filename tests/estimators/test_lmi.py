@@ -13,7 +13,7 @@ from bioinfo_mi.estimators._lmi import PRESETS, LMIModel, _adapted_latent_dim, _
 
 @pytest.fixture(scope="module")
 def low_rank():
-    return bm.datasets.gaussian_low_rank(d=200, rank=1, n=2000, mi_bits=1.0, random_state=0)
+    return bm.datasets.gaussian_low_rank(d=200, rank=1, n_samples=2000, mi_bits=1.0, random_state=0)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_lmi_independent_is_near_zero():
 
 
 def test_too_few_samples_for_the_latent_size_warns():
-    x, y = bm.datasets.gaussian_low_rank(d=10, rank=1, n=200, mi_bits=1.0, random_state=0)
+    x, y = bm.datasets.gaussian_low_rank(d=10, rank=1, n_samples=200, mi_bits=1.0, random_state=0)
     with pytest.warns(bm.EstimateWarning, match=r"100 held-out samples in 16 latent dimensions.*latent_dim <= 5"):
         lmi(x, y, random_state=0, epochs=2, latent_dim=8)  # a given size is kept (the default adapts: below)
     with warnings.catch_warnings(record=True) as record:
@@ -77,7 +77,7 @@ def test_result_exposes_split_latents_model_history(low_rank, low_rank_result):
 
 
 def test_same_seed_same_numbers():
-    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n=400, mi_bits=1.0, random_state=3)
+    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n_samples=400, mi_bits=1.0, random_state=3)
     a = lmi(x, y, random_state=5, epochs=5)
     b = lmi(x, y, random_state=5, epochs=5)
     np.testing.assert_array_equal(a.pmi, b.pmi)
@@ -120,7 +120,7 @@ def test_paper_preset_architecture():
 
 @pytest.mark.parametrize("regularizer", ["mine", "infonce"])
 def test_alternative_regularizers_run(regularizer):
-    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n=600, mi_bits=1.0, random_state=2)
+    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n_samples=600, mi_bits=1.0, random_state=2)
     res = lmi(x, y, regularizer=regularizer, random_state=0, epochs=15)
     # Bound from the spread: random_state 0-9 (and 1 vs 2 torch threads), 11 fits, gave 0.88 +/- 0.05 (0.83-0.98)
     # bits with "mine" and 0.88 +/- 0.07 (0.79-0.99) with "infonce" (truth 1 bit); 0.4-1.5 is over 7 SD away on
@@ -129,7 +129,7 @@ def test_alternative_regularizers_run(regularizer):
 
 
 def test_constant_columns_dropped_with_warning():
-    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n=400, mi_bits=1.0, random_state=3)
+    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n_samples=400, mi_bits=1.0, random_state=3)
     x = np.column_stack([x, np.full(len(x), 3.0)])
     x0 = x.copy()
     with pytest.warns(UserWarning, match="dropped 1 constant column"):
@@ -186,7 +186,7 @@ def test_entirely_constant_input_raises():
 
 @pytest.mark.slow
 def test_paper_preset_runs_and_records_parameters(capsys):
-    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n=300, mi_bits=1.0, random_state=4)
+    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n_samples=300, mi_bits=1.0, random_state=4)
     res = lmi(x, y, preset="paper", random_state=0, epochs=2, progress=True)
     assert res.params["preset"] == "paper" and res.params["lr"] == 1e-4 and res.params["max_epochs"] == 2
     assert len(res.history) == 2
@@ -196,7 +196,7 @@ def test_paper_preset_runs_and_records_parameters(capsys):
 
 @pytest.mark.slow
 def test_nats_and_bits_agree():
-    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n=400, mi_bits=1.0, random_state=3)
+    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n_samples=400, mi_bits=1.0, random_state=3)
     bits = lmi(x, y, random_state=2, epochs=4).mi
     nats = lmi(x, y, random_state=2, epochs=4, base="nats").mi
     assert np.isclose(nats, bits * np.log(2))
@@ -215,7 +215,7 @@ def test_tied_poisson_counts_independent_near_zero():
 
 
 def test_duplicated_input_rows_warn_once():
-    x, y = bm.datasets.gaussian_low_rank(d=10, rank=1, n=300, mi_bits=1.0, random_state=0)
+    x, y = bm.datasets.gaussian_low_rank(d=10, rank=1, n_samples=300, mi_bits=1.0, random_state=0)
     x, y = np.vstack([x, x[:20]]), np.vstack([y, y[:20]])
     with pytest.warns(UserWarning, match="20 duplicated") as record:
         lmi(x, y, random_state=0, epochs=2)
@@ -241,7 +241,7 @@ def test_default_latent_dim_rule(n_est, n_features, expected):
 
 
 def test_default_preset_adapts_the_latent_size_below_the_threshold():
-    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n=100, mi_bits=1.0, random_state=0)
+    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n_samples=100, mi_bits=1.0, random_state=0)
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         res = lmi(x, y, random_state=0, epochs=2)
@@ -255,7 +255,7 @@ def test_default_preset_adapts_the_latent_size_below_the_threshold():
 
 
 def test_default_latent_size_unchanged_from_the_threshold_on():
-    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n=320, mi_bits=1.0, random_state=0)
+    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n_samples=320, mi_bits=1.0, random_state=0)
     default = lmi(x, y, random_state=0, epochs=2)
     assert default.params["latent_dim"] == 8 and default.params["latent_dim_rule"] == "preset"
     given = lmi(x, y, random_state=0, epochs=2, latent_dim=8)
@@ -264,7 +264,7 @@ def test_default_latent_size_unchanged_from_the_threshold_on():
 
 
 def test_paper_preset_and_given_latent_dim_are_never_adapted():
-    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n=100, mi_bits=1.0, random_state=0)
+    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n_samples=100, mi_bits=1.0, random_state=0)
     with pytest.warns(bm.EstimateWarning, match=r"with preset='default' and no latent_dim the size adapts"):
         paper = lmi(x, y, preset="paper", random_state=0, epochs=1)
     assert paper.params["latent_dim"] == 8 and paper.params["latent_dim_rule"] == "preset"
@@ -283,7 +283,7 @@ def test_paper_preset_and_given_latent_dim_are_never_adapted():
 
 
 def test_too_few_samples_even_for_the_smallest_adapted_size():
-    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n=60, mi_bits=1.0, random_state=0)
+    x, y = bm.datasets.gaussian_low_rank(d=20, rank=1, n_samples=60, mi_bits=1.0, random_state=0)
     with pytest.warns(bm.EstimateWarning, match=r"30 held-out samples in 4 .*fewer than 40 held-out samples even "):
         res = lmi(x, y, random_state=0, epochs=2)
     assert res.params["latent_dim"] == 2 and res.params["latent_dim_rule"] == "adapted"

@@ -99,7 +99,7 @@ def test_lmi_points_and_mean_sem(adata, tmp_path):
 
 def test_lmi_several_keys_side_by_side(adata):
     _, ax = plt.subplots()
-    out = bm.pl.lmi(adata, key=["lmi_d2_d6", "lmi_sisters"], labels=["d2-d6", "sisters"], ax=ax)
+    out = bm.pl.lmi(adata, key=["lmi_d2_d6", "lmi_sisters"], tick_labels=["d2-d6", "sisters"], ax=ax)
     assert out is ax
     assert scatter_sizes(ax) == [5, 4, 3, 2] and len(errorbars(ax)) == 4
     assert [t.get_text() for t in ax.get_xticklabels()] == [

@@ -415,6 +415,6 @@ def test_not_an_anndata(hand, no_fit, name):
 
 def test_pmi_side_both_on_paired_data_is_refused(no_fit):
     """side='both' was silently replaced by 'early' on paired data: an argument the user typed."""
-    pairs = bm.datasets.simulate_interactions(n_pairs=120, n_proteins=80, dim=8, random_state=0)
+    pairs = bm.datasets.simulate_interactions(n_pairs=120, n_proteins=80, d=8, random_state=0)
     with pytest.raises(ValueError, match="side='both'.*one row per pair"):
         bm.tl.pmi(pairs, side="both", **{k: v for k, v in FAST.items() if k != "n_shuffles"})

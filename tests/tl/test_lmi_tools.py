@@ -358,7 +358,7 @@ def test_parametric_p_value_rests_on_the_shuffles_it_has():
 
 def test_paired_data_deterministic_method_fits_once():
     """Paired data: every real fit sees all pairs, so KSG (no randomness) is fitted once, the shuffles all."""
-    pairs = bm.datasets.simulate_interactions(n_pairs=300, n_proteins=200, dim=16, random_state=0)
+    pairs = bm.datasets.simulate_interactions(n_pairs=300, n_proteins=200, d=16, random_state=0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         bm.tl.lmi(pairs, method="ksg", n_pairings=5, n_shuffles=3, progress=False)

@@ -68,7 +68,7 @@ def test_fit_threads_restores_settings_and_caps_knn_workers():
 
 @pytest.mark.slow
 def test_scan_and_benchmark_identical_whatever_n_jobs():
-    x, y = bm.datasets.gaussian_low_rank(d=10, rank=2, n=1000, mi_bits=1.0, random_state=0)
+    x, y = bm.datasets.gaussian_low_rank(d=10, rank=2, n_samples=1000, mi_bits=1.0, random_state=0)
     scans = [
         bm.estimators.scan_latent_dim(
             x, y, latent_dims=(2,), n_repeats=2, random_state=1, n_jobs=n_jobs, epochs=10, progress=False

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SNAKEFILE = Path(__file__).resolve().parents[2] / "workflows" / "interactions" / "Snakefile"
 
 TINY = """
-simulate: {n_pairs: 500, mi_bits: 1.0, n_proteins: 200, dim: 32, random_state: 0}
+simulate: {n_pairs: 500, mi_bits: 1.0, n_proteins: 200, d: 32, random_state: 0}
 mi: {methods: [lmi, ksg], n_pairings: 1, n_shuffles: 1, random_state: 0}
 roc: {n_holdout: 30, n_splits: 2, random_state: 0}
 estimator_kwds: {epochs: 5}

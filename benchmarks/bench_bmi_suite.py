@@ -102,8 +102,8 @@ def estimators() -> dict[str, Callable[[np.ndarray, np.ndarray, int], float]]:
     }
 
 
-def runs_for(task: str, dim: int, name: str, full: bool) -> bool:
-    if name == "bmi histogram" and dim > HISTOGRAM_MAX_DIM:
+def runs_for(task: str, n_features: int, name: str, full: bool) -> bool:
+    if name == "bmi histogram" and n_features > HISTOGRAM_MAX_DIM:
         return False
     return full or name not in SLOW or task in CORE
 

@@ -122,7 +122,7 @@ def paper_summary(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def build_tasks(args: argparse.Namespace) -> tuple[list, dict]:
-    """Tasks of the chosen source and a description (source, classes, n_samples, dim, pools)."""
+    """Tasks of the chosen source and a description (source, classes, n_samples, d, pools)."""
     n_datasets = args.n_datasets or (200 if args.full else 24)
     if args.source == "digits":
         classes = parse_classes(args.classes) or bm.datasets.DIGITS_CLASSES
@@ -162,7 +162,7 @@ def build_tasks(args: argparse.Namespace) -> tuple[list, dict]:
         "source": args.source,
         "classes": tasks[0].params["classes"].replace("|", " vs "),
         "n_samples": n_samples,
-        "dim": int(data.shape[1]),
+        "d": int(data.shape[1]),
         "pool_sizes": [p.shape[0] for p in pools],
         "data": data,
         "labels": labels,
@@ -273,7 +273,7 @@ def main() -> None:
     print(
         f"Resampling benchmark: source {info['source']}, classes {info['classes'] or 'the two labels'} "
         f"({info['pool_sizes'][0]} / {info['pool_sizes'][1]} distinct samples), {len(tasks)} datasets of "
-        f"{info['n_samples']} pairs, {info['dim']} dims; {machine()}",
+        f"{info['n_samples']} pairs, {info['d']} dims; {machine()}",
         flush=True,
     )
 

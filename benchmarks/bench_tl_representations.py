@@ -7,7 +7,7 @@ with 5 pairings and 3 shuffles on: ``.X`` (genes standardised one by one), ``obs
 representation) and ``obsm["X_pca"]`` with every PC standardised (``normalization="local"``, what
 ``tl.lmi`` did before). Also plain KSG on ``X_pca`` for reference. The same three on an scVI-like
 latent (``obsm["X_scvi_like"]``: posterior means of the 10-dimensional negative-binomial VAE of
-``benchmarks/_vae.py``, trained on the counts before preprocessing, as scVI is; scvi-tools itself is
+``bioinfo_mi.benchmark.scvi_like_latent``, trained on the counts before preprocessing, as scVI is; scvi-tools itself is
 not a dependency).
 
     python benchmarks/bench_tl_representations.py               # 1200 clones (about 5 min on 2 cores)
@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 import scanpy as sc
 from _common import machine, write
-from _vae import scvi_like_latent
 
 import bioinfo_mi as bm
 
@@ -48,7 +47,7 @@ def main() -> None:
     adata = bm.datasets.simulate_lineage(n_clones=args.clones, hidden_fate=True, random_state=0)
     truth = adata.uns["simulation"]["I_early_late_bits"]
     start = time.perf_counter()
-    adata.obsm["X_scvi_like"] = scvi_like_latent(adata.X, n_latent=10, seed=0)
+    adata.obsm["X_scvi_like"] = bm.benchmark.scvi_like_latent(adata.X, latent_dim=10, random_state=0)
     print(
         f"scVI-like VAE: {time.perf_counter() - start:.0f} s; SD per axis",
         np.round(adata.obsm["X_scvi_like"].std(axis=0), 3),

@@ -17,7 +17,7 @@ Rules checked here, each on the source with :mod:`ast` (nothing is imported or r
   (scanpy's layout: private module files, public names). A helper that two groups share gets a public name
   in a module meant for sharing (``tl/_utils.py``, ``bioinfo_mi/_arrays.py``).
 - **Tests stand on the package.** No file under ``tests/`` imports a module of ``benchmarks/``: no
-  ``import _vae`` (or any other ``benchmarks/*.py`` module name), no ``sys.path`` change and no
+  ``import _common`` (or any other ``benchmarks/*.py`` module name), no ``sys.path`` change and no
   ``importlib`` loading in a file whose code names the ``benchmarks`` folder. A benchmark script is tested
   by running it (``subprocess``), as ``tests/workflows/test_reproduce_real_data.py`` does.
 """
@@ -277,9 +277,9 @@ def f():
 
 def test_benchmark_import_rule():
     hack = 'import sys\nfrom pathlib import Path\nsys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))\n'
-    assert benchmark_imports(hack + "from _vae import f\n") == [
+    assert benchmark_imports(hack + "from _common import f\n") == [
         "line 3: sys.path.insert in a file that names benchmarks/",
-        "line 4: imports _vae",
+        "line 4: imports _common",
     ]
     loader = (
         'import importlib.util\nSCRIPT = ROOT / "benchmarks" / "x.py"\n'
@@ -291,6 +291,6 @@ def test_benchmark_import_rule():
     assert benchmark_imports("import sys\nsys.path.insert(0, str(HERE))\n") == []
 
 
-@pytest.mark.parametrize("name", ["_vae", "check_numbers"])
+@pytest.mark.parametrize("name", ["_common", "check_numbers"])
 def test_benchmark_module_names_are_known(name):
     assert name in BENCHMARK_MODULES

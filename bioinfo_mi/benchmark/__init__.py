@@ -8,6 +8,7 @@ summarises it (MSE, bias, normalised RMSE, Spearman and Kendall rank correlation
 """
 
 from .metrics import bias, kendall_tau, mse, normalized_rmse, spearman, summarize
+from .representations import scvi_like_latent
 from .resampling_tasks import digits_tasks, mnist_tasks, resampling_tasks, species_tasks
 from .runner import Estimator, run_benchmark, sample_task
 from .scale_tasks import (
@@ -37,6 +38,7 @@ __all__ = [
     "normalized_rmse",
     "spearman",
     "kendall_tau",
+    "scvi_like_latent",
     "SCALE_BASES",
     "DEFAULT_TRIAL_DRAW",
     "base_parameter",

@@ -106,7 +106,7 @@ def resampling_tasks(
     -------
     Tasks named ``"resample-{source}-{digest}-{i:03d}-n{n_samples}-mi{mi:.4f}"`` with ``true_mi`` the
     exact ``I(Lx; Ly)`` and params ``source``, ``classes``, ``dataset`` (index), ``correlation``,
-    ``dim``.
+    ``d`` (columns of each variable).
 
     Raises
     ------
@@ -142,7 +142,7 @@ def resampling_tasks(
                 sampler=partial(_resampling_sampler, pools=pools, correlation=rho, p=float(p), disjoint=bool(disjoint)),
                 n_samples=n_samples,
                 true_mi=true_mi,
-                params={"source": source, "classes": label, "dataset": i, "correlation": rho, "dim": pools[0].shape[1]},
+                params={"source": source, "classes": label, "dataset": i, "correlation": rho, "d": pools[0].shape[1]},
             )
         )
     return tasks

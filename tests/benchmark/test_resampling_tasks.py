@@ -32,7 +32,7 @@ def test_resampling_tasks_span_the_mi_range_with_exact_truths():
     assert [t.true_mi for t in tasks] == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0], abs=1e-9)
     for task in tasks:
         assert task.true_mi == pytest.approx(bernoulli_mi(task.params["correlation"]), abs=1e-12)
-        assert task.params["source"] == "blobs" and task.params["dim"] == 4 and task.n_samples == 150
+        assert task.params["source"] == "blobs" and task.params["d"] == 4 and task.n_samples == 150
     assert len({t.name for t in tasks}) == 5 and all(t.name.startswith("resample-blobs-") for t in tasks)
     assert tasks[0].sampler.keywords["pools"] is tasks[4].sampler.keywords["pools"]  # built once
 
@@ -71,12 +71,12 @@ def test_run_benchmark_on_digits_tasks():
     tasks = digits_tasks(3, 300)
     table = run_benchmark(tasks, [Estimator("KSG", "ksg", {"k": 3})], progress=False)
     assert list(table.true_mi) == pytest.approx([0.0, 0.5, 1.0], abs=1e-9)
-    assert {"source", "classes", "correlation", "dim"} <= set(table.columns)
+    assert {"source", "classes", "correlation", "d"} <= set(table.columns)
     assert (table.error == "").all()
     # separable single-cluster-pair classes: KSG tracks the label MI
     assert np.abs(table.estimate - table.true_mi).max() < 0.2
     x, _ = load_digits_source()
-    assert table.dim.iloc[0] == x.shape[1]
+    assert table.d.iloc[0] == x.shape[1]
 
 
 def write_idx(path, array):

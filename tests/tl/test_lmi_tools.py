@@ -205,13 +205,12 @@ def test_pca_and_scvi_like_representations_agree_with_genes():
     # 50 PCs have very unequal variances; tl.lmi scales a representation as a whole
     # (normalization="global-corrected"), so LMI on X_pca reads what it reads on the genes. With per-axis
     # standardisation it read 0.01-0.11 here (inside the shuffle spread) against 0.19-0.33 on .X.
-    # The same for an scVI-like latent (10-dim negative-binomial VAE on the counts, tests/tl/_vae_helper.py),
+    # The same for an scVI-like latent (10-dim negative-binomial VAE on the counts, bm.benchmark.scvi_like_latent),
     # whose unused axes collapse towards 0 (SDs 0.05-1.2): measured 0.329 against 0.274 on the genes.
     import scanpy as sc
-    from _vae_helper import scvi_like_latent
 
     adata = bm.datasets.simulate_lineage(n_clones=500, n_genes=200, n_informative=100, hidden_fate=True, random_state=0)
-    adata.obsm["X_scvi_like"] = scvi_like_latent(adata.X, n_latent=10, epochs=60, seed=0)
+    adata.obsm["X_scvi_like"] = bm.benchmark.scvi_like_latent(adata.X, latent_dim=10, epochs=60, random_state=0)
     bm.pp.preprocess(adata, n_top_genes=200)
     sc.pp.pca(adata, n_comps=50)
     bm.tl.lmi(adata, n_pairings=5, n_shuffles=0, progress=False, key_added="genes")

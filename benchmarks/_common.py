@@ -31,6 +31,34 @@ def quiet():
         yield
 
 
+def peak_rss(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, float, int, int]:
+    """Run ``fn`` sampling this process's RSS every 50 ms; return (result, seconds, peak RSS, RSS at the start),
+    the last two in bytes."""
+    import threading
+
+    import psutil
+
+    proc, done = psutil.Process(), threading.Event()
+    start_rss = proc.memory_info().rss
+    peak = [start_rss]
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], proc.memory_info().rss)
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    start = time.perf_counter()
+    try:
+        out = fn(*args, **kwargs)
+    finally:
+        seconds = time.perf_counter() - start
+        done.set()
+        thread.join()
+    return out, seconds, max(peak[0], proc.memory_info().rss), start_rss
+
+
 def machine() -> str:
     """One line describing where the benchmark ran."""
     dev = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU only"

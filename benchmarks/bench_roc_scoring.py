@@ -12,37 +12,12 @@ from __future__ import annotations
 
 import argparse
 import resource
-import threading
-import time
 
 import numpy as np
 import pandas as pd
-import psutil
-from _common import machine, write
+from _common import machine, peak_rss, write
 
 from bioinfo_mi.estimators import density_ratio_grid
-
-
-def peak_rss_during(fn, *args, **kwargs):
-    """Run ``fn`` and sample this process's RSS every 50 ms; return (result, seconds, peak MiB above start)."""
-    proc = psutil.Process()
-    start_rss = proc.memory_info().rss
-    peak = [start_rss]
-    stop = threading.Event()
-
-    def sample() -> None:
-        while not stop.is_set():
-            peak[0] = max(peak[0], proc.memory_info().rss)
-            time.sleep(0.05)
-
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    t0 = time.perf_counter()
-    out = fn(*args, **kwargs)
-    sec = time.perf_counter() - t0
-    stop.set()
-    thread.join()
-    return out, sec, (peak[0] - start_rss) / 2**20
 
 
 def main() -> None:
@@ -56,9 +31,10 @@ def main() -> None:
     rows = []
     for n in args.holdout:
         zx, zy = rng.normal(size=(n, 8)), rng.normal(size=(n, 8))
-        scores, sec, mib = peak_rss_during(
+        scores, sec, peak, start = peak_rss(
             density_ratio_grid, zx, zy, zx_ref, zy_ref, k=3, random_state=0, max_elements=args.chunk_size
         )
+        mib = (peak - start) / 2**20
         assert np.isfinite(scores).all()
         rows.append(
             {

@@ -12,6 +12,11 @@ from typing import TypeVar
 F = TypeVar("F", bound=Callable)
 
 SNIPPETS: dict[str, str] = {
+    "sizes": """\
+n_samples
+    Number of paired samples.
+d_x, d_y
+    Dimensions (non-constant columns) of ``x`` and ``y``.""",
     "n_jobs": """\
 n_jobs
     Worker processes for the fits (joblib/loky). Default -1: one per core, never more than there

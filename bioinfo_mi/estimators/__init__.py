@@ -12,7 +12,8 @@
 - :func:`copula_transform`, :func:`rank_transform`, :func:`gaussian_mi`: rank / normal-score
   transforms and the bias-corrected Gaussian(-copula) MI;
 - :func:`ksg_calibrated`: KSG on normal scores with its bias measured on Gaussian twins;
-- :func:`auto`: the default of ``bm.mi`` (calibrated KSG or LMI by samples per dimension);
+- :func:`auto`: the default of ``bm.mi`` (calibrated KSG or LMI by samples per dimension and cost);
+- :func:`predicted_seconds`: the cost model, predicted seconds of one estimate by each method;
 - :func:`role_log_ratios`: k-NN role odds of proteins, the role part of ``tl.interaction_roc``'s score.
 
 The implementations live in private modules; import from here.
@@ -27,7 +28,7 @@ from ._latent_scan import LatentScan, choose_latent_dim, scan_latent_dim
 from ._lmi import PRESETS, LMIModel, LMIPreset, lmi
 from ._neural import infonce, mine
 from ._normalization import ksg_global, ksg_global_linf, ksg_local, normalize
-from ._registry import auto
+from ._registry import auto, predicted_seconds
 from ._result import LMIResult, MIResult
 from ._roles import role_log_ratios
 
@@ -56,6 +57,7 @@ __all__ = [
     "LatentScan",
     "auto",
     "choose_method",
+    "predicted_seconds",
     "ksg_calibrated",
     "copula_transform",
     "rank_transform",

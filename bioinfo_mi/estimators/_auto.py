@@ -36,6 +36,26 @@ With ``d = d_x + d_y`` non-constant columns and ``n`` samples:
   ten samples per dimension the correlations behind the calibration are mostly sampling noise,
   while LMI's encoders compress the inputs to 8 + 8 dimensions first (LMI paper, Algorithm 1).
 
+Cost
+----
+The exact neighbour search of the KSG estimators grows as ``n^2 d`` in hundreds of dimensions, and
+the calibrated KSG runs it about five times (full and half samples, data and twins); LMI's training
+grows as ``n d``. So the sample-size rule alone sends large samples of wide inputs (20 000 cells x
+1000 + 1000 genes: ``n >= 10 d``) to an estimator predicted to take 20 minutes on 2 cores. Where the
+rule above chooses a KSG estimator, ``auto`` predicts the run time of it and of LMI
+(:func:`~bioinfo_mi.estimators.predicted_seconds`, a cost model checked against measured times by
+``benchmarks/bench_cost_model.py``) and runs LMI instead when the KSG estimator is
+:func:`too_costly`: more than ``cost_ratio`` (default :data:`COST_RATIO` = 3) times LMI's time and
+more than :data:`COST_FLOOR_SECONDS` (5 minutes). The switch trades accuracy for time, and
+``auto`` says so with an :class:`~bioinfo_mi.EstimateWarning` (kind ``"cost"``): with one shared
+direction of 1 bit in 200 + 200 dimensions (N = 5000) the calibrated KSG read 0.973 bits in 17 s
+and LMI 0.831 in 5.5 s; with the 1 bit carried by one column among 200 + 200 that has no more
+variance than the noise columns, 0.955 against -0.018 (LMI's encoders keep the high-variance
+directions; docs/performance.md, "Cost model"). Below 5 minutes the calibrated KSG always runs.
+``extra["auto"]["reason"]`` says whether the samples or the cost decided and
+``extra["auto"]["predicted_seconds"]`` holds the predictions; ``cost_ratio=np.inf`` turns the
+cost rule off.
+
 Small samples
 -------------
 Below ``MIN_SAMPLES = 50`` samples no k-NN estimate is meaningful, and every estimator here ends
@@ -57,7 +77,7 @@ dims       MI (bits)   n=10  15    20    30    50    100
 =========  ==========  ====  ====  ====  ====  ====  ====
 
 (the calibrated KSG, which ``auto`` runs in every cell but 3+3 at ``n = 50``, where it runs LMI:
-0.48 and 1.78 bits on 4 data sets). Plain KSG: 0.23-0.42 and 0.41-1.45 bits at ``n = 15-30``, as
+0.30 and 1.60 bits on 4 data sets). Plain KSG: 0.23-0.42 and 0.41-1.45 bits at ``n = 15-30``, as
 large or larger. ``MIN_SAMPLES`` is the smallest tested ``n`` from which the error stays below half
 the truth at 0.5 bits and below a quarter of it at 2 bits in all four cells, for the calibrated or
 the plain KSG: ``n = 30`` misses it at 1+1 and 0.5 bits (0.29 and 0.26). Below 50 samples LMI was
@@ -74,13 +94,14 @@ estimator takes raises, naming the estimator that ran (call it by name, ``method
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 
 from .._validation import EstimateWarning
 from ._result import MIResult
 
-__all__ = ["choose_method", "mostly_discrete", "warn_few_samples", "MIN_SAMPLES"]
+__all__ = ["choose_method", "mostly_discrete", "too_costly", "warn_few_samples", "MIN_SAMPLES", "COST_RATIO"]
 
 
 #: a column counts as discrete when it has fewer distinct values than this fraction of the samples
@@ -94,6 +115,10 @@ DISCRETE_SAMPLES_PER_DIM = 2.0
 #: fewer samples than this: no k-NN estimate is meaningful (benchmarks/bench_small_samples.py); ``auto``
 #: warns (``EstimateWarning``, kind ``"few-samples"``) and prefers KSG on all samples to LMI on half of them
 MIN_SAMPLES = 50
+#: ``auto`` runs LMI instead of a KSG estimator predicted to take more than this many times as long ...
+COST_RATIO = 3.0
+#: ... and more than this many seconds (a wait of minutes buys the more accurate estimator)
+COST_FLOOR_SECONDS = 300.0
 
 
 def discrete_threshold(n_samples: int) -> float:
@@ -129,7 +154,33 @@ def mostly_discrete(x: np.ndarray, y: np.ndarray) -> bool:
     return bool(np.mean(distinct < discrete_threshold(len(a))) > 0.5)
 
 
-def choose_method(n_samples: int, n_features: int, samples_per_dim: float = 10.0, discrete: bool = False) -> str:
+def too_costly(seconds: float, lmi_seconds: float, cost_ratio: float = COST_RATIO) -> bool:
+    """Whether a KSG estimator predicted to take ``seconds`` costs too much beside LMI's ``lmi_seconds``:
+    more than ``cost_ratio`` times as long, and more than :data:`COST_FLOOR_SECONDS`.
+
+    Parameters
+    ----------
+    seconds, lmi_seconds
+        Predicted seconds of the KSG estimator and of LMI (``bm.estimators.predicted_seconds``).
+    cost_ratio
+        The largest ratio tolerated.
+
+    Returns
+    -------
+    True when ``auto`` should run LMI instead.
+    """
+    return seconds > max(COST_FLOOR_SECONDS, cost_ratio * lmi_seconds)
+
+
+def choose_method(
+    n_samples: int,
+    n_features: int,
+    samples_per_dim: float = 10.0,
+    discrete: bool = False,
+    *,
+    costs: Mapping[str, float] | None = None,
+    cost_ratio: float = COST_RATIO,
+) -> str:
     """Return the estimator that ``method="auto"`` runs for ``n_samples`` pairs of ``n_features`` columns.
 
     Parameters
@@ -144,6 +195,12 @@ def choose_method(n_samples: int, n_features: int, samples_per_dim: float = 10.0
         Most columns are discrete (:func:`mostly_discrete`): plain KSG instead of the calibrated one,
         and down to ``min(samples_per_dim, DISCRETE_SAMPLES_PER_DIM)`` samples per dimension
         instead of LMI.
+    costs
+        Predicted seconds of the candidates (``"ksg-calibrated"``, ``"ksg"``, ``"lmi"``;
+        ``bm.estimators.predicted_seconds``). Where given, a KSG estimator that the samples would
+        choose gives way to LMI when it is :func:`too_costly` (from :data:`MIN_SAMPLES` samples on).
+    cost_ratio
+        The largest ratio of predicted times tolerated before LMI runs instead (see :func:`too_costly`).
 
     Returns
     -------
@@ -151,11 +208,15 @@ def choose_method(n_samples: int, n_features: int, samples_per_dim: float = 10.0
     on all samples rather than LMI (whose KSG step sees only its held-out half) wherever the Gaussian
     calibration can run (``n_samples > n_features + 2``).
     """
+    chosen = "lmi"
     if n_samples >= samples_per_dim * n_features or (n_samples < MIN_SAMPLES and n_samples > n_features + 2):
-        return "ksg" if discrete else "ksg-calibrated"
-    if discrete and n_samples >= min(samples_per_dim, DISCRETE_SAMPLES_PER_DIM) * n_features:
-        return "ksg"
-    return "lmi"
+        chosen = "ksg" if discrete else "ksg-calibrated"
+    elif discrete and n_samples >= min(samples_per_dim, DISCRETE_SAMPLES_PER_DIM) * n_features:
+        chosen = "ksg"
+    if chosen != "lmi" and costs is not None and n_samples >= MIN_SAMPLES:
+        if too_costly(costs[chosen], costs["lmi"], cost_ratio):
+            return "lmi"
+    return chosen
 
 
 def warn_few_samples(res: MIResult, method: str, *, stacklevel: int = 3) -> None:

@@ -16,7 +16,10 @@ Each entry of :data:`REGISTRY` (a :class:`Method`) names the estimator and says
   tie-breaking jitter (no training, no random twins), so repeated fits on the same rows repeat the
   same number;
 - ``defaults_from``: the functions whose keyword defaults and module constants decide a fit beside
-  the options passed (hashed into the keys of cached fits).
+  the options passed (hashed into the keys of cached fits);
+- ``cost``: its cost model, ``cost(n_samples, d_x, d_y, options) -> seconds`` of one estimate on the
+  reference machine (:mod:`bioinfo_mi.estimators._cost`; :func:`predicted_seconds` reads it), which
+  ``auto`` weighs against the accuracy of its candidates.
 
 :func:`auto`, the default method, is defined here because it chooses among the entries of this table
 (:func:`~bioinfo_mi.estimators.choose_method` is its rule) and checks the options against theirs.
@@ -25,24 +28,28 @@ Each entry of :data:`REGISTRY` (a :class:`Method`) names the estimator and says
 from __future__ import annotations
 
 import inspect
+import sys
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from .._validation import check_options, check_pair, check_positive_int
-from ._auto import MIN_SAMPLES, choose_method, mostly_discrete, warn_few_samples
+from .._validation import EstimateWarning, check_options, check_pair, check_positive_int
+from ._auto import COST_RATIO, MIN_SAMPLES, choose_method, mostly_discrete, warn_few_samples
 from ._calibrated import ksg_calibrated
 from ._copula import apply_transform
+from ._cost import CostModel, critic_seconds, ksg_calibrated_seconds, ksg_seconds, lmi_seconds
 from ._knn import bi_ksg, ksg
 from ._lmi import lmi
 from ._neural import infonce, mine
 from ._normalization import ksg_global, ksg_global_linf, ksg_local
 from ._result import MIResult
 
-__all__ = ["Method", "REGISTRY", "auto", "get_method", "run_method", "transformed_pair"]
+__all__ = ["Method", "REGISTRY", "auto", "get_method", "predicted_seconds", "run_method", "transformed_pair"]
 
 SEDesign = Literal["subsampling", "copula-subsampling", "latent-subsampling", "pointwise", "chosen"]
 
@@ -55,6 +62,7 @@ class Method:
     run: Callable[..., MIResult]
     options: frozenset[str]
     se_design: SEDesign
+    cost: CostModel
     refits: bool = False
     thread_exact: bool = False
     deterministic: bool = False
@@ -86,6 +94,7 @@ def _entry(
     run: Callable[..., MIResult],
     se_design: SEDesign,
     *,
+    cost: CostModel,
     refits: bool = False,
     exact_counts: bool = False,
 ) -> Method:
@@ -102,14 +111,15 @@ def _entry(
         thread_exact=exact_counts,
         deterministic=exact_counts,
         defaults_from=(run,),
+        cost=cost,
     )
 
 
 #: the estimators ``auto`` chooses among, by the name :func:`~bioinfo_mi.estimators.choose_method` returns
 _CANDIDATES: dict[str, Method] = {
-    "lmi": _entry("lmi", lmi, "latent-subsampling", refits=True),
-    "ksg-calibrated": _entry("ksg-calibrated", ksg_calibrated, "copula-subsampling"),
-    "ksg": _entry("ksg", ksg, "subsampling", exact_counts=True),
+    "lmi": _entry("lmi", lmi, "latent-subsampling", refits=True, cost=lmi_seconds),
+    "ksg-calibrated": _entry("ksg-calibrated", ksg_calibrated, "copula-subsampling", cost=ksg_calibrated_seconds),
+    "ksg": _entry("ksg", ksg, "subsampling", exact_counts=True, cost=ksg_seconds),
 }
 
 
@@ -118,6 +128,7 @@ def auto(
     y: Any,
     *,
     samples_per_dim: float = 10.0,
+    cost_ratio: float = COST_RATIO,
     k: int = 3,
     base: str | float = "bits",
     random_state: int | np.random.Generator | None = 0,
@@ -128,7 +139,11 @@ def auto(
     The rule (:func:`~bioinfo_mi.estimators.choose_method`): the calibrated copula KSG from
     ``samples_per_dim`` samples per non-constant input dimension on, plain KSG where most columns are
     discrete, LMI below; under 50 samples a KSG estimator on all samples wherever its calibration can
-    run. The evidence behind it is in docs/choosing_estimator.md.
+    run. A KSG estimator predicted (:func:`~bioinfo_mi.estimators.predicted_seconds`) to take more
+    than ``cost_ratio`` times as long as LMI, and more than 5 minutes, gives way to LMI, with an
+    :class:`~bioinfo_mi.EstimateWarning` (kind ``"cost"``): large samples in hundreds of dimensions,
+    where the exact neighbour search grows as ``n^2 d``. The evidence behind the rule is in
+    docs/choosing_estimator.md, the cost model's in docs/performance.md.
 
     Parameters
     ----------
@@ -137,6 +152,9 @@ def auto(
     samples_per_dim
         The calibrated KSG runs when ``n >= samples_per_dim * (d_x + d_y)`` (non-constant columns),
         and below 50 samples wherever it can; ``method="lmi"`` runs LMI whatever the sample.
+    cost_ratio
+        The largest ratio of predicted times (KSG estimator over LMI) tolerated beyond 5 minutes;
+        ``np.inf`` chooses by the samples alone.
     k
         Neighbours of the KSG estimate (on the inputs or on LMI's latents).
     base
@@ -152,8 +170,10 @@ def auto(
     Returns
     -------
     The chosen estimator's result (:class:`~bioinfo_mi.MIResult` or :class:`~bioinfo_mi.LMIResult`)
-    with ``extra["auto"]`` = ``{"method": ..., "samples_per_dim": ..., "n_samples": ..., "n_features": ...,
-    "discrete": ...}``.
+    with ``extra["auto"]`` = ``{"method": ..., "reason": ..., "samples_per_dim": ..., "cost_ratio": ...,
+    "n_samples": ..., "n_features": ..., "discrete": ..., "predicted_seconds": {candidate: seconds}}``;
+    ``reason`` is ``"samples"`` (the samples per dimension decided) or ``"cost"`` (LMI because the KSG
+    estimator was too costly).
 
     Notes
     -----
@@ -162,13 +182,18 @@ def auto(
     """
     if not (np.isscalar(samples_per_dim) and np.isfinite(samples_per_dim) and samples_per_dim > 0):
         raise ValueError(f"samples_per_dim must be a positive number, got {samples_per_dim!r}")
+    real = isinstance(cost_ratio, (int, float, np.integer, np.floating)) and not isinstance(cost_ratio, bool)
+    if not (real and cost_ratio >= 1):  # NaN fails the comparison
+        raise ValueError(f"cost_ratio must be a number >= 1 (np.inf: no cost rule), got {cost_ratio!r}")
     accepted = {name: entry.options for name, entry in _CANDIDATES.items()}
-    check_options(options, set().union(*accepted.values()) | {"samples_per_dim"}, where="method='auto'")
+    check_options(options, set().union(*accepted.values()) | {"samples_per_dim", "cost_ratio"}, where="method='auto'")
     k = check_positive_int(k, name="k")
     xa, ya = check_pair(x, y, min_samples=k + 2, method="auto")
-    n_features = int((xa.std(axis=0) > 0).sum() + (ya.std(axis=0) > 0).sum())
-    discrete = mostly_discrete(xa, ya)
-    chosen = choose_method(len(xa), n_features, samples_per_dim, discrete)
+    d_x, d_y = int((xa.std(axis=0) > 0).sum()), int((ya.std(axis=0) > 0).sum())
+    n_features, discrete = d_x + d_y, mostly_discrete(xa, ya)
+    costs = {name: entry.cost(len(xa), d_x, d_y, options) for name, entry in _CANDIDATES.items()}
+    by_samples = choose_method(len(xa), n_features, samples_per_dim, discrete)
+    chosen = choose_method(len(xa), n_features, samples_per_dim, discrete, costs=costs, cost_ratio=cost_ratio)
     if "progress" in options and "progress" not in accepted[chosen]:  # a display option: only where it applies
         options = {key: v for key, v in options.items() if key != "progress"}
     foreign = sorted(set(options) - accepted[chosen])
@@ -180,15 +205,41 @@ def auto(
             f"(samples_per_dim={samples_per_dim:g}), which does not take {', '.join(map(repr, foreign))}; "
             f"pass method={chosen!r} without them, or method={other!r}"
         )
+    if chosen != by_samples:
+        _warn_cost(by_samples, costs)
     res = _CANDIDATES[chosen].run(xa, ya, k=k, base=base, random_state=random_state, **options)
     res.extra["auto"] = {
         "method": chosen,
+        "reason": "samples" if chosen == by_samples else "cost",
         "samples_per_dim": float(samples_per_dim),
+        "cost_ratio": float(cost_ratio),
         "n_samples": len(xa),
         "n_features": n_features,
         "discrete": discrete,
+        "predicted_seconds": costs,
     }
     return res
+
+
+def _warn_cost(by_samples: str, costs: Mapping[str, float]) -> None:
+    """Warn (kind ``"cost"``) that ``auto`` runs LMI instead of the slower, more accurate ``by_samples``,
+    pointing at the first caller outside the package (``bm.mi`` or ``bm.estimators.auto`` alike).
+    """
+    package = str(Path(__file__).resolve().parents[1])
+    frame, level = sys._getframe(0), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(
+        EstimateWarning(
+            f"method='auto' runs LMI instead of {by_samples!r}, which is predicted to take "
+            f"{costs[by_samples] / 60:.0f} min on 2 cores against {costs['lmi'] / 60:.1f} min for LMI "
+            "(bm.estimators.predicted_seconds). LMI can read lower where the dependence is carried by "
+            "low-variance columns among many (see docs/choosing_estimator.md, 'Cost'); "
+            f"pass cost_ratio=np.inf (or method={by_samples!r}) to wait for {by_samples!r}.",
+            "cost",
+        ),
+        stacklevel=level,
+    )
 
 
 def _mine(normalization: str | None) -> Method:
@@ -201,7 +252,22 @@ def _mine(normalization: str | None) -> Method:
         se_design="pointwise",
         refits=True,
         defaults_from=(run,),
+        cost=critic_seconds,
     )
+
+
+def _auto_seconds(n_samples: int, d_x: int, d_y: int, options: Mapping[str, Any] | None = None) -> float:
+    """Predicted seconds of ``auto``: those of the candidate its rule chooses (continuous columns assumed)."""
+    options = dict(options or {})
+    costs = {name: entry.cost(n_samples, d_x, d_y, options) for name, entry in _CANDIDATES.items()}
+    chosen = choose_method(
+        n_samples,
+        d_x + d_y,
+        options.get("samples_per_dim", 10.0),
+        costs=costs,
+        cost_ratio=options.get("cost_ratio", COST_RATIO),
+    )
+    return costs[chosen]
 
 
 #: method name -> :class:`Method`, in the order the documentation lists them
@@ -211,20 +277,21 @@ REGISTRY: dict[str, Method] = {
         run=auto,
         options=accepted_options(auto).union(*(entry.options for entry in _CANDIDATES.values())),
         se_design="chosen",
+        cost=_auto_seconds,
         defaults_from=(auto, choose_method, *(entry.run for entry in _CANDIDATES.values())),
     ),
     "lmi": _CANDIDATES["lmi"],
     "ksg-calibrated": _CANDIDATES["ksg-calibrated"],
     "ksg": _CANDIDATES["ksg"],
-    "bi-ksg": _entry("bi-ksg", bi_ksg, "subsampling", exact_counts=True),
-    "ksg-local": _entry("ksg-local", ksg_local, "subsampling", exact_counts=True),
-    "ksg-global": _entry("ksg-global", ksg_global, "subsampling", exact_counts=True),
-    "ksg-global-linf": _entry("ksg-global-linf", ksg_global_linf, "subsampling", exact_counts=True),
+    "bi-ksg": _entry("bi-ksg", bi_ksg, "subsampling", exact_counts=True, cost=ksg_seconds),
+    "ksg-local": _entry("ksg-local", ksg_local, "subsampling", exact_counts=True, cost=ksg_seconds),
+    "ksg-global": _entry("ksg-global", ksg_global, "subsampling", exact_counts=True, cost=ksg_seconds),
+    "ksg-global-linf": _entry("ksg-global-linf", ksg_global_linf, "subsampling", exact_counts=True, cost=ksg_seconds),
     "mine": _mine(None),
     "mine-local": _mine("local"),
     "mine-global": _mine("global"),
     "mine-global-corrected": _mine("global-corrected"),
-    "infonce": _entry("infonce", infonce, "pointwise", refits=True),
+    "infonce": _entry("infonce", infonce, "pointwise", refits=True, cost=partial(critic_seconds, contrastive=True)),
 }
 
 
@@ -243,6 +310,37 @@ def get_method(method: Any) -> Method:
     if not isinstance(method, str) or method.lower() not in REGISTRY:
         raise ValueError(f"unknown method {method!r}; valid methods: {sorted(REGISTRY)}")
     return REGISTRY[method.lower()]
+
+
+def predicted_seconds(method: str, n_samples: int, d_x: int, d_y: int, **options: Any) -> float:
+    """Predicted seconds of one estimate by ``method`` on the reference machine (2 CPU cores).
+
+    The cost model of the method's :data:`REGISTRY` entry (:mod:`bioinfo_mi.estimators._cost`): the
+    work the estimator does (neighbour comparisons, network parameters times samples times epochs)
+    times constants measured by ``benchmarks/bench_cost_model.py``, where measured and predicted
+    times are compared (docs/performance.md, "Cost model"). ``auto`` uses it to avoid an estimator
+    much slower than the alternative. Error bars and shuffles multiply it by their number of fits.
+
+    Parameters
+    ----------
+    method
+        A method name of :func:`bioinfo_mi.mi` (any case).
+    n_samples
+        Number of paired samples.
+    d_x, d_y
+        Dimensions (non-constant columns) of ``x`` and ``y``.
+    **options
+        The estimator's options that change the work (``n_twins``, ``epochs``, ``steps``, ...).
+
+    Returns
+    -------
+    Seconds; on another machine all methods scale by about the same factor.
+    """
+    entry = get_method(method)
+    n_samples = check_positive_int(n_samples, name="n_samples")
+    d_x, d_y = check_positive_int(d_x, name="d_x"), check_positive_int(d_y, name="d_y")
+    check_options(options, set(entry.options), where=f"method={entry.name!r}")
+    return float(entry.cost(n_samples, d_x, d_y, options))
 
 
 def transformed_pair(x: Any, y: Any, transform: str | None) -> tuple[np.ndarray, np.ndarray]:

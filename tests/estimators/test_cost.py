@@ -1,0 +1,126 @@
+"""The cost model (``bm.estimators.predicted_seconds``) and the cost part of ``auto``'s rule.
+
+Measured against real run times in ``benchmarks/bench_cost_model.py`` (docs/performance.md); here the
+model's shape and the rule's logic, which do not depend on the machine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import bioinfo_mi as bm
+from bioinfo_mi.estimators import _auto, _cost, _registry
+from bioinfo_mi.estimators import predicted_seconds as predicted
+
+
+@pytest.mark.parametrize("method", sorted(_registry.REGISTRY))
+def test_every_method_has_a_cost_that_grows_with_the_work(method):
+    base = predicted(method, 2000, 10, 10)
+    assert np.isfinite(base) and base > 0
+    assert predicted(method, 8000, 10, 10) >= base  # more samples (MINE/InfoNCE: fixed steps, so equal is fine)
+    assert predicted(method, 2000, 300, 300) > base  # more dimensions
+
+
+def test_knn_cost_regimes():
+    # the torch search above 200 joint dimensions is quadratic in n and linear in d
+    t1, t2 = _cost.knn_seconds(4000, 4000, 1000), _cost.knn_seconds(8000, 8000, 1000)
+    assert t2 / t1 == pytest.approx(4.0)
+    assert _cost.knn_seconds(4000, 4000, 2000) / t1 == pytest.approx(2.0)
+    # the compiled kernel grows far below quadratically in a few dimensions, close to it near 200
+    low = _cost.knn_seconds(10**5, 10**5, 4) / _cost.knn_seconds(10**4, 10**4, 4)
+    high = _cost.knn_seconds(10**5, 10**5, 128) / _cost.knn_seconds(10**4, 10**4, 128)
+    assert low < 20 < 60 < high <= 100
+    # between the table's rows the constants are interpolated, so the cost is continuous in d
+    assert _cost.knn_seconds(10**4, 10**4, 20) == pytest.approx(_cost.knn_seconds(10**4, 10**4, 21), rel=0.1)
+
+
+def test_calibrated_ksg_costs_its_ksg_estimates_on_full_and_half_samples_and_a_small_guard():
+    ksg, half = predicted("ksg", 5000, 100, 100), predicted("ksg", 2500, 100, 100)
+    calibrated = predicted("ksg-calibrated", 5000, 100, 100)
+    assert 3 * ksg + 8 * half < calibrated < 1.25 * (3 * ksg + 8 * half)  # the guard (<= 5 + 5 dims) is small
+    # two more twins: two more full-size estimates and four more half-size ones
+    assert predicted("ksg-calibrated", 5000, 100, 100, n_twins=4) - calibrated > 2 * ksg + 4 * half
+
+
+def test_lmi_cost_counts_its_parameters_and_epochs():
+    # the parameter count is the model's own
+    model = bm.estimators.LMIModel(30, 700, preset=bm.estimators.PRESETS["default"])
+    count = sum(p.numel() for p in model.parameters())
+    assert _cost.lmi_parameters(30, 8, {}) + _cost.lmi_parameters(700, 8, {}) == count
+    assert predicted("lmi", 10000, 500, 500, epochs=5) < predicted("lmi", 10000, 500, 500)
+
+
+def test_predicted_seconds_rejects_bad_input():
+    with pytest.raises(ValueError, match="unknown method"):
+        predicted("nope", 100, 1, 1)
+    with pytest.raises(ValueError, match="n_samples"):
+        predicted("ksg", 0, 1, 1)
+    with pytest.raises(TypeError, match="d_x"):
+        predicted("ksg", 100, 1.5, 1)
+    with pytest.raises(TypeError, match="epochs"):
+        predicted("ksg", 100, 1, 1, epochs=3)
+
+
+def test_choose_method_gives_way_to_lmi_only_when_too_costly():
+    costs = {"ksg-calibrated": 1000.0, "ksg": 400.0, "lmi": 200.0}
+    assert _auto.choose_method(5000, 20) == "ksg-calibrated"
+    assert _auto.choose_method(5000, 20, costs=costs) == "lmi"  # 1000 s > max(300 s, 3 x 200 s)
+    assert _auto.choose_method(5000, 20, costs=costs, cost_ratio=6.0) == "ksg-calibrated"
+    assert _auto.choose_method(5000, 20, costs=costs, cost_ratio=np.inf) == "ksg-calibrated"
+    # below the floor (5 minutes) the cost does not matter, however large the ratio
+    cheap = {"ksg-calibrated": 250.0, "ksg": 250.0, "lmi": 0.1}
+    assert _auto.choose_method(5000, 20, costs=cheap) == "ksg-calibrated"
+    # plain KSG on discrete data follows the same rule
+    assert _auto.choose_method(5000, 20, discrete=True, costs=costs) == "ksg"
+    assert _auto.choose_method(5000, 20, discrete=True, costs={**costs, "ksg": 601.0}) == "lmi"
+    # below MIN_SAMPLES a KSG estimator on all samples stays, whatever the cost
+    assert _auto.choose_method(40, 4, costs={"ksg-calibrated": 1e6, "ksg": 1e6, "lmi": 1.0}) == "ksg-calibrated"
+
+
+def test_the_cost_rule_changes_nothing_at_the_sizes_of_the_peer_suites():
+    # the bmi suite (d <= 25 + 25, n <= 5000) and the Gaussian grid's calibrated cells stay with the KSG
+    for n, d in [(2000, 25), (5000, 25), (10000, 50), (5000, 100)]:
+        assert bm.estimators.predicted_seconds("ksg-calibrated", n, d, d) < _auto.COST_FLOOR_SECONDS
+    # and the issue's atlas case (20 000 cells x 1000 + 1000 genes) goes to LMI
+    assert _registry._auto_seconds(20000, 1000, 1000) == bm.estimators.predicted_seconds("lmi", 20000, 1000, 1000)
+
+
+def test_auto_records_its_reason_and_the_predicted_times():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 2))
+    y = x + rng.normal(size=(300, 2))
+    res = bm.mi(x, y)
+    record = res.extra["auto"]
+    assert record["method"] == "ksg-calibrated" and record["reason"] == "samples"
+    assert set(record["predicted_seconds"]) == {"ksg-calibrated", "ksg", "lmi"}
+    assert record["predicted_seconds"]["ksg-calibrated"] == pytest.approx(predicted("ksg-calibrated", 300, 2, 2))
+    assert record["cost_ratio"] == _auto.COST_RATIO
+
+
+def test_auto_runs_lmi_when_the_calibrated_ksg_is_predicted_too_costly(monkeypatch):
+    # predict an hour for the calibrated KSG: the same small sample then goes to LMI, for cost
+    entry = _registry._CANDIDATES["ksg-calibrated"]
+    monkeypatch.setitem(_registry._CANDIDATES, "ksg-calibrated", dataclasses.replace(entry, cost=lambda *a: 3600.0))
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(300, 2))
+    y = x + rng.normal(size=(300, 2))
+    with pytest.warns(bm.EstimateWarning, match="cost_ratio=np.inf") as record:
+        res = bm.mi(x, y, epochs=3)
+    assert res.method == "lmi" and res.extra["auto"]["reason"] == "cost"
+    assert [w.category.__name__ for w in record].count("EstimateWarning") >= 1
+    assert any(w.filename == __file__ for w in record if "cost_ratio" in str(w.message))  # points at the call
+    # cost_ratio=np.inf: by the samples alone; an option only LMI takes then names the estimator that ran
+    res = bm.mi(x, y, cost_ratio=np.inf)
+    assert res.method == "ksg-calibrated" and res.extra["auto"]["reason"] == "samples"
+    with pytest.raises(ValueError, match="ksg-calibrated"):
+        bm.mi(x, y, cost_ratio=np.inf, epochs=3)
+
+
+@pytest.mark.parametrize("bad", [0.5, np.nan, "3"])
+def test_auto_rejects_a_bad_cost_ratio(bad):
+    x = np.arange(100.0)
+    with pytest.raises(ValueError, match="cost_ratio"):
+        bm.mi(x, x**2, cost_ratio=bad)

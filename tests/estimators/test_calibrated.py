@@ -137,13 +137,18 @@ def test_auto_chooses_by_samples_per_dimension():
     assert bm.mi(x, y).mi == res.mi  # auto is the package default
     wide = np.random.default_rng(1).standard_normal((60, 40))
     res = bm.mi(wide[:, :20], wide[:, 20:], method="auto", random_state=0)
-    assert res.method == "lmi" and res.extra["auto"] == {
+    record = dict(res.extra["auto"])
+    predicted = record.pop("predicted_seconds")
+    assert res.method == "lmi" and record == {
         "method": "lmi",
+        "reason": "samples",
         "samples_per_dim": 10.0,
+        "cost_ratio": 3.0,
         "n_samples": 60,
         "n_features": 40,
         "discrete": False,
     }
+    assert predicted == {m: bm.estimators.predicted_seconds(m, 60, 20, 20) for m in ("lmi", "ksg-calibrated", "ksg")}
     assert res.mi == bm.mi(wide[:, :20], wide[:, 20:], method="lmi", random_state=0).mi  # LMI's own fit
 
 

@@ -84,16 +84,32 @@ def add_jitter(x: np.ndarray, rng: np.random.Generator, jitter: float = 1e-10) -
     return centred + jitter * spread * rng.random(x.shape)
 
 
-def _count_duplicate_rows(z: np.ndarray) -> int:
-    """Rows of ``z`` equal to an earlier row (exact float equality; -0.0 == 0.0)."""
-    if len(z) <= 5000:  # byte-wise unique of whole rows: several times faster than pandas here
-        rows = np.ascontiguousarray(z + 0.0)  # + 0.0 turns -0.0 into 0.0
-        return len(rows) - len(np.unique(rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()))
-    return int(pd.DataFrame(z).duplicated().sum())
+def _count_duplicate_rows(*blocks: np.ndarray) -> int:
+    """Rows of the blocks side by side (e.g. ``x`` and ``y``) equal to an earlier row (exact float equality;
+    -0.0 == 0.0), without putting the blocks side by side for large samples.
+
+    Up to 5000 rows: byte-wise unique of whole rows. Above: a 64-bit hash per row, built column by
+    column (vectorised over the rows, memory of a few columns), marks the candidate rows (a hash seen
+    twice); only those are compared exactly, so the count is exact whatever the hash collisions.
+    """
+    n = len(blocks[0])
+    if n > 5000:
+        hashes = np.zeros(n, dtype=np.uint64)
+        for block in blocks:
+            for start in range(0, block.shape[1], 64):
+                for column in np.ascontiguousarray(block[:, start : start + 64].T) + 0.0:  # + 0.0: -0.0 -> 0.0
+                    hashes = (hashes * np.uint64(0x100000001B3)) ^ pd.util.hash_array(column)
+        _, inverse, counts = np.unique(hashes, return_inverse=True, return_counts=True)
+        candidates = np.flatnonzero(counts[inverse] > 1)
+        if len(candidates) == 0:
+            return 0
+        blocks = tuple(block[candidates] for block in blocks)
+    rows = np.ascontiguousarray(np.hstack(blocks) + 0.0)  # + 0.0 turns -0.0 into 0.0
+    return len(rows) - len(np.unique(rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()))
 
 
 def _warn_duplicates(x: np.ndarray, y: np.ndarray) -> None:
-    n_dup = _count_duplicate_rows(np.hstack([x, y]))
+    n_dup = _count_duplicate_rows(x, y)
     if n_dup:
         warnings.warn(
             EstimateWarning(

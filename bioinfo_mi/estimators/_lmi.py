@@ -248,18 +248,25 @@ class LMIModel(nn.Module):
     def standardize(self, x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """Raw features -> clipped standardised tensors on the model's device (training statistics)."""
         xa, ya = check_pair(x, y, min_samples=1)
+        return self._standardize_arrays(xa, ya)
+
+    def _standardize_arrays(self, xa: np.ndarray, ya: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`standardize` of arrays already validated by ``check_pair``: no second copy of the inputs
+        (constant columns are dropped only where there are any; the tensors are standardised in place).
+        """
         if self.x_keep is not None:
             if (xa.shape[1], ya.shape[1]) != self.n_features_in:
                 raise ValueError(
                     f"model was trained on {self.n_features_in[0]} x and {self.n_features_in[1]} y features, "
                     f"got {xa.shape[1]} and {ya.shape[1]}"
                 )
-            xa, ya = xa[:, self.x_keep], ya[:, self.y_keep]
+            xa = xa if len(self.x_keep) == xa.shape[1] else xa[:, self.x_keep]
+            ya = ya if len(self.y_keep) == ya.shape[1] else ya[:, self.y_keep]
         device = self.x_mean.device
-        tx = torch.as_tensor(xa, dtype=torch.float32, device=device)
-        ty = torch.as_tensor(ya, dtype=torch.float32, device=device)
-        tx = torch.clamp((tx - self.x_mean) / self.x_scale, -self.x_bound, self.x_bound)
-        ty = torch.clamp((ty - self.y_mean) / self.y_scale, -self.y_bound, self.y_bound)
+        tx = torch.tensor(xa, dtype=torch.float32, device=device)  # always a copy: the in-place steps are safe
+        ty = torch.tensor(ya, dtype=torch.float32, device=device)
+        tx.sub_(self.x_mean).div_(self.x_scale).clamp_(-self.x_bound, self.x_bound)
+        ty.sub_(self.y_mean).div_(self.y_scale).clamp_(-self.y_bound, self.y_bound)
         return tx, ty
 
     @torch.no_grad()
@@ -301,7 +308,7 @@ def _standardization(
         )
     sd = sd[keep]
     scale = sd if normalization == "local" else np.full_like(sd, np.sqrt(np.mean(sd**2)))
-    return np.flatnonzero(keep), a[:, keep].mean(axis=0), scale, sd
+    return np.flatnonzero(keep), (a if keep.all() else a[:, keep]).mean(axis=0), scale, sd
 
 
 @torch.no_grad()
@@ -692,7 +699,7 @@ def lmi(
     model.to(dev)
     model.set_generator(model_generator)
 
-    tx, ty = model.standardize(xa, ya)
+    tx, ty = model._standardize_arrays(xa, ya)  # xa, ya: validated above
     tr, te = torch.as_tensor(train_idx, device=dev), torch.as_tensor(test_idx, device=dev)
     history, best_epoch = _train(model, tx[tr], ty[tr], tx[te], ty[te], cfg, generator, progress)
 

@@ -284,11 +284,24 @@ def test_unknown_method_lists_valid_ones():
         bm.mi(np.arange(10.0), np.arange(10.0), method="histogram")
 
 
-@pytest.mark.parametrize("n", [40, 6000])  # the byte-wise path (n <= 5000) and the pandas path
+@pytest.mark.parametrize("n", [40, 6000])  # the byte-wise path (n <= 5000) and the hashed one
 def test_duplicate_rows_are_counted_like_pandas(n):
     from bioinfo_mi.estimators._knn import _count_duplicate_rows
 
     z = np.random.default_rng(n).integers(0, 3, size=(n, 3)).astype(float)
     z[0, 0] = -0.0  # equal to 0.0
     assert _count_duplicate_rows(z) == int(pd.DataFrame(z).duplicated().sum())
+    assert _count_duplicate_rows(z[:, :1], z[:, 1:]) == int(pd.DataFrame(z).duplicated().sum())  # blocks side by side
     assert _count_duplicate_rows(np.array([[0.0, 1.0], [-0.0, 1.0], [2.0, 1.0]])) == 1
+
+
+def test_duplicate_rows_of_a_large_continuous_sample_are_exact():
+    from bioinfo_mi.estimators._knn import _count_duplicate_rows
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(8000, 70)), rng.normal(size=(8000, 5))
+    assert _count_duplicate_rows(x, y) == 0
+    x[10], y[10] = x[20], y[20]  # a duplicated pair
+    x[30] = x[40]  # equal x only: not a duplicated (x, y) row
+    x[50], y[50] = -0.0 * x[60] + x[60], y[60]  # the same values
+    assert _count_duplicate_rows(x, y) == 2 == int(pd.DataFrame(np.hstack([x, y])).duplicated().sum())

@@ -1,34 +1,47 @@
-"""Time and peak memory at atlas size (issue 29): where an LMI estimate spends them, stage by stage.
+"""Time and peak memory at atlas size (issue 29): where an estimate spends them, stage by stage.
 
-Data: N pairs of ``d + d`` float32 columns (default 100 000 x 1000 + 1000, 0.75 GiB of input), one
-shared factor spread over the first 10 columns of each side (about 1 bit), the rest noise. Stages,
-each timed with this process's peak RSS sampled every 50 ms (``_common.peak_rss``):
+Data (``--input dense``, default): N pairs of ``d + d`` float32 columns (default 100 000 x 1000 + 1000,
+0.75 GiB of input), one shared factor spread over the first 10 columns of each side (0.981 bits:
+the two sides' projections on the factor correlate at 6.25 / 7.25), the rest noise.
+``--input sparse``: counts of the same shape as scipy CSR float32 (about 10 % non-zero; the
+factor raises the rates of the first 10 genes of both sides; no closed-form truth).
+``--input backed``: the same counts written to two ``.h5ad`` files (by a child process, in
+``--dir``, reused when present) and read back lazily (``anndata.read_h5ad(..., backed="r")``): the
+process that measures never holds either matrix.
 
-1. ``check_pair``: validation (a float64 copy of each input);
-2. the duplicated-row check of the KSG family and LMI (``_warn_duplicates``), beside the pandas
-   ``duplicated()`` of the side-by-side copy as a reference;
+Stages, each timed with this process's peak RSS sampled every 50 ms (``_common.peak_rss``):
+
+1. validation (``check_row_pair``: no copy of the inputs);
+2. the duplicated-row check of the KSG family and LMI (``_warn_duplicates``, one block of rows at a time);
 3. LMI's standardisation statistics of one side;
-4. the whole ``bm.mi(x, y, method="lmi", epochs=EPOCHS)`` (``--epochs``, default 2: the peak is set
-   before training; a full fit trains 11-129 epochs, see ``bench_cost_model.py``).
+4. ``bm.mi(x, y, method="lmi")`` (a full fit; ``--epochs`` caps the epochs);
+5. ``bm.mi(x, y)``, the default (``auto``: LMI here, by its cost rule), unless ``--no-auto``;
+6. the neighbour kernel alone: KSG on as many 8 + 8-dimensional Gaussian pairs as LMI scores
+   (``N - min(N / 2, 50 000)``, its held-out latents), unless ``--no-knn``.
 
-    python benchmarks/bench_scale.py                         # N = 100 000, d = 1000 + 1000 (~2 min)
-    python benchmarks/bench_scale.py --n 20000 --d 1000 --epochs 0   # stages only
+    python benchmarks/bench_scale.py                          # N = 100 000, d = 1000 + 1000 (~6 min)
+    python benchmarks/bench_scale.py --input sparse --d 2000  # sparse counts
+    python benchmarks/bench_scale.py --n 20000 --epochs 0     # stages only
+    python benchmarks/bench_scale.py --input backed --n 1000000 --d 2000 --no-auto   # 10^6 cells from disk
 
-Run it from a worktree of an older commit (``PYTHONPATH=<worktree>``) to compare versions: it uses
-only functions present in both. Results: ``benchmarks/results/scale_<n>_<d>.csv``.
+Results: ``benchmarks/results/scale_<input>_<n>_<d>.csv``. The figures of earlier versions are in
+``scale_100000_1000*.csv`` (written by this script's earlier form, which copied the inputs to float64).
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from _common import machine, peak_rss, write
 
 import bioinfo_mi as bm
-from bioinfo_mi._validation import check_pair
+from bioinfo_mi._rows import check_row_pair
 from bioinfo_mi.estimators._knn import _warn_duplicates
 from bioinfo_mi.estimators._lmi import _standardization
 
@@ -45,19 +58,71 @@ def data(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def pandas_duplicates(a: np.ndarray, b: np.ndarray) -> int:
-    """Duplicated rows of the side-by-side copy by pandas (the reference for the package's check)."""
-    return int(pd.DataFrame(np.hstack([a, b])).duplicated().sum())
+#: the true MI of :func:`data` in bits: each side's projection on the factor is 2.5 z + N(0, 1)
+TRUTH_BITS = float(-0.5 * np.log2(1 - (6.25 / 7.25) ** 2))
+
+
+def counts(n: int, d: int, seed: int = 0) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """``d + d`` Poisson counts as CSR float32, about 10 % non-zero; a shared factor raises the rates of the
+    first 10 genes of both sides. Built 10 000 rows at a time (never dense whole)."""
+    rng = np.random.default_rng(seed)
+    sides: list[list[sp.csr_matrix]] = [[], []]
+    for start in range(0, n, 10_000):
+        m = min(10_000, n - start)
+        z = rng.normal(size=(m, 1))
+        for side in sides:
+            rates = np.full((m, d), 0.1, dtype=np.float32)
+            rates[:, :10] = np.exp(0.5 + 0.8 * (z + 0.3 * rng.normal(size=(m, 1))))
+            side.append(sp.csr_matrix(rng.poisson(rates).astype(np.float32)))
+    return sp.vstack(sides[0], format="csr"), sp.vstack(sides[1], format="csr")
+
+
+def write_backed(n: int, d: int, folder: Path) -> tuple[Path, Path]:
+    """Write :func:`counts` to ``folder/{x,y}_<n>_<d>.h5ad`` (unless there) from a child process."""
+    paths = folder / f"x_{n}_{d}.h5ad", folder / f"y_{n}_{d}.h5ad"
+    if not all(p.exists() for p in paths):
+        folder.mkdir(parents=True, exist_ok=True)
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            pool.apply(_write_counts, (n, d, paths))
+    return paths
+
+
+def _write_counts(n: int, d: int, paths: tuple[Path, Path]) -> None:
+    import anndata as ad
+
+    for matrix, path in zip(counts(n, d), paths, strict=True):
+        ad.AnnData(X=matrix).write_h5ad(path.with_suffix(".tmp"))
+        path.with_suffix(".tmp").rename(path)
+
+
+def load(args: argparse.Namespace):
+    """The inputs of ``--input``, and their size in bytes (stored values and indices for sparse ones)."""
+    if args.input == "dense":
+        x, y = data(args.n, args.d)
+        return x, y, x.nbytes + y.nbytes
+    if args.input == "sparse":
+        x, y = counts(args.n, args.d)
+    else:
+        import anndata as ad
+
+        x, y = (ad.read_h5ad(p, backed="r").X for p in write_backed(args.n, args.d, Path(args.dir)))
+    return x, y, sum((a.nnz if sp.issparse(a) else a.group["data"].shape[0]) * 8 for a in (x, y))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--d", type=int, default=1000, help="columns per side")
-    parser.add_argument("--epochs", type=int, default=2, help="LMI epochs (0: skip the whole fit)")
+    parser.add_argument("--input", choices=["dense", "sparse", "backed"], default="dense")
+    parser.add_argument("--dir", default="/tmp/bioinfo_mi_scale", help="where --input backed keeps its files")
+    parser.add_argument("--epochs", type=int, default=None, help="cap LMI's epochs (0: skip the fits)")
+    parser.add_argument("--no-auto", action="store_true", help="skip the default bm.mi(x, y)")
+    parser.add_argument("--no-knn", action="store_true", help="skip the KSG on latent-sized pairs")
     args = parser.parse_args()
-    x, y = data(args.n, args.d)
-    print(f"N = {args.n}, d = {args.d} + {args.d} float32 ({2 * x.nbytes / 2**30:.2f} GiB); {machine()}", flush=True)
+    x, y, size = load(args)
+    print(
+        f"N = {args.n}, d = {args.d} + {args.d} {args.input} float32 ({size / 2**30:.2f} GiB); {machine()}", flush=True
+    )
     rows = []
 
     def stage(name: str, fn, *a, **kw):
@@ -68,17 +133,27 @@ def main() -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        xa, ya = stage("check_pair (validation)", check_pair, x, y, min_samples=2, method="lmi")
-        stage("duplicated-row check (_warn_duplicates)", _warn_duplicates, xa, ya)
-        stage("reference: pandas duplicated() of [x, y]", pandas_duplicates, xa, ya)
-        stage("LMI standardisation statistics (x)", _standardization, xa, "x")
-        del xa, ya
-        if args.epochs:
-            res = stage(f"bm.mi(method='lmi', epochs={args.epochs})", bm.mi, x, y, method="lmi", epochs=args.epochs)
-            print(f"estimate {res.mi:.6f} bits", flush=True)
-            rows[-1]["estimate_bits"] = res.mi
-    table = pd.DataFrame(rows).assign(n_samples=args.n, d=args.d, package=bm.__file__)
-    print(f"-> {write(table, f'scale_{args.n}_{args.d}')}")
+        xr, yr = stage("validation (check_row_pair)", check_row_pair, x, y, min_samples=2, method="lmi")
+        stage("duplicated-row check (_warn_duplicates)", _warn_duplicates, xr, yr)
+        stage("LMI standardisation statistics (x)", _standardization, xr, "x")
+        del xr, yr
+        fits = [] if args.epochs == 0 else [{"method": "lmi"}] + ([] if args.no_auto else [{}])
+        for kw in fits:
+            if args.epochs and kw:
+                kw = {**kw, "epochs": args.epochs}
+            label = f"bm.mi({', '.join(f'{k}={v!r}' for k, v in kw.items()) or 'x, y'})"
+            res = stage(label, bm.mi, x, y, **kw)
+            best = getattr(res, "best_epoch", None)  # LMI's; auto may run a KSG estimator
+            rows[-1].update(estimate_bits=res.mi, n_epochs=res.extra.get("n_epochs"), best_epoch=best)
+            print(f"  estimate {res.mi:.4f} bits ({res.extra.get('n_epochs')} epochs, best {best})", flush=True)
+        if not args.no_knn:
+            n_est = args.n - min(args.n // 2, 50_000)
+            zx, zy, _ = bm.datasets.correlated_gaussian(n_samples=n_est, d=8, rho=0.5, random_state=0)
+            res = stage(f"KSG on {n_est} pairs of 8 + 8 dims", bm.mi, zx, zy, method="ksg")
+            rows[-1].update(estimate_bits=res.mi)
+    truth = TRUTH_BITS if args.input == "dense" else np.nan
+    table = pd.DataFrame(rows).assign(n_samples=args.n, d=args.d, input=args.input, truth_bits=truth)
+    print(f"-> {write(table, f'scale_{args.input}_{args.n}_{args.d}')}")
 
 
 if __name__ == "__main__":

@@ -5,9 +5,9 @@ split equally over the coordinate pairs, MI 0.5 and 2 bits; n = 10, 15, 20, 30, 
 sets per cell (seeds 0-39). Estimators: ``auto`` (the default of ``bm.mi``; the CSV records which
 estimator it chose and whether it warned ``kind="few-samples"``) and plain ``ksg`` (k = 3), with
 their defaults; ``--methods`` runs others (``ksg-calibrated``, ``lmi``, any ``bm.mi`` method).
-Where ``auto`` runs LMI (3+3 at n = 50: fewer than 10 samples per dimension) a fit takes seconds,
-so only the first ``--lmi-sets`` data sets are run there (the ``n_sets`` column says how many);
-``--methods lmi`` runs LMI itself on as many.
+Where LMI runs (``--methods lmi``; ``auto`` runs it from 80 samples on below 10 samples per
+dimension, none of the default cells) a fit takes seconds, so only the first ``--lmi-sets`` data
+sets are run there (the ``n_sets`` column says how many).
 
 Per cell: mean estimate, bias (mean - truth), SD over the data sets and RMSE, in bits. Writes
 ``benchmarks/results/<out>.csv`` (the table) and ``<out>_runs.csv`` (one row per fit).
@@ -17,6 +17,9 @@ Per cell: mean estimate, bias (mean - truth), SD over the data sets and RMSE, in
     python benchmarks/bench_small_samples.py --methods ksg-calibrated --dims 3 --ns 50 --out small_samples_calibrated
     python benchmarks/bench_small_samples.py --methods lmi --dims 3 --ns 10 15 20 30 --out small_samples_lmi_3x3
     python benchmarks/bench_small_samples.py --methods lmi --dims 1 --ns 10 15 --out small_samples_lmi_1x1
+    # the LMI floor of auto (80 samples): both estimators at n = 60-70 and 100-150 in 5+5 and 10+10
+    python benchmarks/bench_small_samples.py --methods ksg-calibrated lmi --dims 5 10 --ns 60 70 --sets 20 \
+        --lmi-sets 10 --out small_samples_floor
 """
 
 from __future__ import annotations

@@ -6,8 +6,10 @@ fits through :func:`run_parallel`. Each fit gets its own seed spawned from ``ran
 position in the job list (:func:`spawn_seeds`, one rule for an int, None or a Generator), and runs
 with :data:`FIT_THREADS` torch and BLAS threads whether it runs in this process or in a worker, with
 no nested pools inside it (:func:`cpu_workers`). The numbers are therefore identical whatever
-``n_jobs`` is, on one machine. Every way out of the loop, an error or a ``KeyboardInterrupt``
-included, stops and releases its worker processes.
+``n_jobs`` is, on one machine. Inside ``joblib.parallel_config(backend="dask")`` (with a
+``dask.distributed.Client``) the fits run on the workers of the Dask cluster instead of local
+processes, with the same seeds and thread budget. Every way out of the loop, an error or a
+``KeyboardInterrupt`` included, stops and releases its worker processes.
 
 The loop reads and writes one cache file per call when its caller names them (``cache=``): a file
 that cannot be read back as a result (it raises one of :data:`CACHE_ERRORS`) is refitted and
@@ -170,7 +172,8 @@ def run_parallel(
 ) -> list[T]:
     """``[func(*args) for args in calls]``, each call a fit with :data:`FIT_THREADS` threads, with a
     tqdm bar: in ``min(n_jobs, number of calls)`` loky worker processes (``n_jobs=-1``: one per
-    core), or in this process when that is one or when the loop runs inside a fit of this layer.
+    core), on the workers of a Dask cluster inside ``joblib.parallel_config(backend="dask")`` (unless
+    ``n_jobs=1``), or in this process when that is one or when the loop runs inside a fit of this layer.
     ``thread_exact=True`` declares that a call's result does not depend on its number of threads
     (exact k-NN counts): the calls then run one after the other in this process, each with the
     ``n_jobs`` threads (no worker start-up, which costs more than a KSG fit on a few thousand
@@ -216,9 +219,11 @@ def run_parallel(
         bar.update()
 
     # one worker per core (n_jobs=-1) or n_jobs workers, never more than there are fits, and no
-    # nested pool when this loop runs inside a fit (e.g. the error bars of one fit of a tool)
+    # nested pool when this loop runs inside a fit (e.g. the error bars of one fit of a tool); inside
+    # joblib.parallel_config(backend="dask"), the workers of the Dask cluster
     cores = (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
     workers = min(len(todo), cores)
+    cluster = dask_backend_active() and n_jobs != 1 and len(todo) > 1
     bar = tqdm(total=len(calls), initial=len(calls) - len(todo), desc=desc, unit=unit, disable=not progress)
     try:
         if thread_exact and _budget is None:
@@ -226,24 +231,41 @@ def run_parallel(
             # a fit records its warnings with warnings.catch_warnings, which is not thread-safe)
             for i in todo:
                 done(i, _in_budget(func, tuple(calls[i]), cores))
-        elif workers <= 1 or _budget is not None:
+        elif (workers <= 1 and not cluster) or _budget is not None:
             for i in todo:
                 done(i, _in_budget(func, tuple(calls[i]), FIT_THREADS))
         else:
-            _run_in_workers(func, calls, todo, workers, done)
+            _run_in_workers(func, calls, todo, n_jobs if cluster else workers, done, None if cluster else "loky")
     finally:
         bar.close()
     return results
 
 
-def _run_in_workers(
-    func: Callable[..., T], calls: Sequence[tuple], todo: list[int], workers: int, done: Callable[[int, T], None]
-) -> None:
-    """Run the calls ``todo`` in loky worker processes, each result handed to ``done`` as it arrives. On any
-    exception (in a call, in ``done``, ``KeyboardInterrupt``) the result generator is closed, which makes joblib
-    cancel the pending calls and kill the workers, before the exception propagates.
+def dask_backend_active() -> bool:
+    """Whether the calling code runs inside ``joblib.parallel_config(backend="dask")`` (with a
+    ``dask.distributed.Client``): :func:`run_parallel` then sends its fits to the cluster's workers.
     """
-    parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator")
+    from joblib.parallel import get_active_backend
+
+    backend, _ = get_active_backend()
+    return type(backend).__name__ == "DaskDistributedBackend"
+
+
+def _run_in_workers(
+    func: Callable[..., T],
+    calls: Sequence[tuple],
+    todo: list[int],
+    workers: int,
+    done: Callable[[int, T], None],
+    backend: str | None = "loky",
+) -> None:
+    """Run the calls ``todo`` in loky worker processes (or on the workers of a Dask cluster), each result
+    handed to ``done`` as it arrives. On any exception (in a call, in ``done``, ``KeyboardInterrupt``) the
+    result generator is closed, which makes joblib cancel the pending calls and kill the workers, before the
+    exception propagates. ``backend=None``: the active joblib backend (Dask's, inherited from
+    ``parallel_config``; naming it again here fails in joblib 1.6 with distributed 2026.8).
+    """
+    parallel = Parallel(n_jobs=workers, backend=backend, return_as="generator")
     with warnings.catch_warnings():
         # loky replaces a worker whose memory grew by 300 MB (a trained network) and says so; the
         # pending fits run on the new worker with their own seeds, so nothing is lost or changed

@@ -50,8 +50,9 @@ def check_array(x: Any, *, name: str = "x") -> np.ndarray:
     Parameters
     ----------
     x
-        numpy array, pandas DataFrame/Series, scipy sparse matrix, or anything
-        ``np.asarray`` accepts. 1-D input is treated as one column.
+        numpy array, pandas DataFrame/Series, scipy sparse matrix, a lazy array (backed AnnData,
+        ``h5py``, Dask: read whole), or anything ``np.asarray`` accepts. 1-D input is treated as
+        one column.
     name
         Argument name used in error messages.
 
@@ -68,6 +69,10 @@ def check_array(x: Any, *, name: str = "x") -> np.ndarray:
     """
     if x is None:
         raise TypeError(f"{name} must be an array-like of numbers, got None")
+    if hasattr(x, "to_memory") and not sp.issparse(x):  # a backed AnnData's sparse X: read it whole
+        x = x.to_memory()
+    elif hasattr(x, "compute") and hasattr(x, "chunks"):  # a Dask array
+        x = x.compute()
     if sp.issparse(x):
         x = x.toarray()
     elif isinstance(x, (pd.DataFrame, pd.Series)):
@@ -83,10 +88,7 @@ def check_array(x: Any, *, name: str = "x") -> np.ndarray:
         arr = np.array(x, copy=True)
     except Exception as err:  # ragged lists and the like
         raise TypeError(f"{name} could not be converted to a numeric array: {err}") from err
-    if arr.dtype == bool:
-        arr = arr.astype(np.float64)
-    if not (np.issubdtype(arr.dtype, np.number)) or np.issubdtype(arr.dtype, np.complexfloating):
-        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    check_dtype(arr.dtype, name)
     arr = arr.astype(np.float64, copy=False)
     if arr.ndim == 1:
         arr = arr[:, None]
@@ -94,10 +96,27 @@ def check_array(x: Any, *, name: str = "x") -> np.ndarray:
         raise ValueError(f"{name} must be 1-D or 2-D (samples x features), got shape {arr.shape}")
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape})")
-    if not np.isfinite(arr).all():
-        n_bad = int((~np.isfinite(arr)).sum())
-        raise ValueError(f"{name} contains {n_bad} NaN or infinite values; remove or impute them first")
+    check_finite(arr, name)
     return arr
+
+
+def check_dtype(dtype: Any, name: str) -> np.dtype:
+    """Return the float dtype that values of ``dtype`` are computed in: float32 stays float32, other
+    numbers (and booleans, as 0/1) become float64; ``TypeError`` naming ``name`` for anything else.
+    """
+    dtype = np.dtype(dtype)
+    if dtype == np.dtype(bool):
+        return np.dtype(np.float64)
+    if not np.issubdtype(dtype, np.number) or np.issubdtype(dtype, np.complexfloating):
+        raise TypeError(f"{name} must hold real numbers, got dtype {dtype}")
+    return np.dtype(np.float32) if dtype == np.float32 else np.dtype(np.float64)
+
+
+def check_finite(values: np.ndarray, name: str) -> None:
+    """``ValueError`` naming ``name`` when ``values`` hold NaN or infinite entries."""
+    if values.size and not np.isfinite(values).all():
+        n_bad = int((~np.isfinite(values)).sum())
+        raise ValueError(f"{name} contains {n_bad} NaN or infinite values; remove or impute them first")
 
 
 def _align(x: Any, y: Any) -> Any:

@@ -66,8 +66,11 @@ def mi(
     Parameters
     ----------
     x, y
-        Paired samples with the same number of rows: numpy arrays, pandas frames or scipy sparse
-        matrices; 1-D inputs are one column. Never modified.
+        Paired samples with the same number of rows: numpy arrays, pandas frames, scipy sparse
+        matrices, or lazy arrays read by row slices (a backed AnnData's ``X``, Dask arrays); 1-D
+        inputs are one column. Never modified. LMI (and ``auto`` where it runs LMI) reads them one
+        block of rows at a time, never densifying a sparse or lazy input whole; the KSG estimators,
+        MINE and InfoNCE work on dense float64 copies.
     method
         One of :data:`METHODS`. ``"auto"`` (default): the calibrated copula KSG (``"ksg-calibrated"``: KSG
         on normal scores minus its bias on Gaussian twins of the data) when there are at least 10 samples

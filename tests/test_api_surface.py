@@ -48,12 +48,13 @@ def test_numpydoc_parameters_and_returns(func):
 
 #: the package's layers, bottom to top: each unit (a module directly in ``bioinfo_mi/``, or a subpackage) may import
 #: only the units listed for it, function-local imports included (docs/contributing.md, "Layout")
-_BASE = {"_version", "_docs", "_validation", "_arrays"}
+_BASE = {"_version", "_docs", "_validation", "_rows", "_arrays"}
 _CORE = _BASE | {"_parallel", "_cache", "_fits", "uncertainty", "api"}
 LAYERS: dict[str, set[str]] = {
     "_version": set(),
     "_docs": set(),
     "_validation": set(),
+    "_rows": {"_validation"},  # samples read one block of rows at a time (sparse, lazy, atlas-sized)
     "_arrays": {"_validation"},
     "_parallel": set(),  # threads, seeds, the parallel loop, progress
     "_cache": {"_parallel", "_version"},  # cache file formats, fingerprints, defaults behind a fit

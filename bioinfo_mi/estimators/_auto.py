@@ -60,10 +60,11 @@ Small samples
 -------------
 Below ``MIN_SAMPLES = 50`` samples no k-NN estimate is meaningful, and every estimator here ends
 in one. ``auto`` then still returns its estimate, with an :class:`~bioinfo_mi.EstimateWarning` of
-kind ``"few-samples"``, and runs a KSG estimator on all samples where the rule above would run LMI
-(which trains on half of the samples and scores the other half): the calibrated copula KSG, plain
-KSG on discrete columns, wherever the Gaussian calibration can run (``n > d + 2``; wider inputs
-stay with LMI). Evidence (``benchmarks/bench_small_samples.py``, results in
+kind ``"few-samples"``. Below ``LMI_MIN_SAMPLES = 80`` it runs a KSG estimator on all samples
+where the rule above would run LMI (which trains on half of the samples and scores the other half,
+here fewer than 40, short of 10 per dimension of its smallest latents, 2 + 2): the calibrated
+copula KSG, plain KSG on discrete columns, wherever the Gaussian calibration can run
+(``n > d + 2``; wider inputs stay with LMI). Evidence (``benchmarks/bench_small_samples.py``, results in
 ``benchmarks/results/small_samples*.csv``): correlated Gaussians of 1+1 and 3+3 dimensions with
 0.5 and 2 bits, 40 data sets per cell, root mean squared error in bits:
 
@@ -76,13 +77,13 @@ dims       MI (bits)   n=10  15    20    30    50    100
 3+3        2           0.88  0.66  0.58  0.41  0.31  0.27
 =========  ==========  ====  ====  ====  ====  ====  ====
 
-(the calibrated KSG, which ``auto`` runs in every cell but 3+3 at ``n = 50``, where it runs LMI:
-0.30 and 1.60 bits on 4 data sets). Plain KSG: 0.23-0.42 and 0.41-1.45 bits at ``n = 15-30``, as
-large or larger. ``MIN_SAMPLES`` is the smallest tested ``n`` from which the error stays below half
+(the calibrated KSG, which ``auto`` runs in every cell; before the LMI floor of 80 samples it ran
+LMI at 3+3 and ``n = 50``: 0.30 and 1.60 bits on 4 data sets). Plain KSG: 0.23-0.42 and 0.41-1.45
+bits at ``n = 15-30``, as large or larger. ``MIN_SAMPLES`` is the smallest tested ``n`` from which the error stays below half
 the truth at 0.5 bits and below a quarter of it at 2 bits in all four cells, for the calibrated or
 the plain KSG: ``n = 30`` misses it at 1+1 and 0.5 bits (0.29 and 0.26). Below 50 samples LMI was
 worse still: 0.37-0.54 bits at 0.5 bits and 1.46-1.94 at 2 bits (mean readings 0.07-0.55 bits) on 1+1 at
-``n = 10-15`` and 3+3 at ``n = 10-30``, 4 data sets per cell. For continuous data from 50 samples up the
+``n = 10-15`` and 3+3 at ``n = 10-30``, 4 data sets per cell. For continuous data from 80 samples up the
 rule, and so the estimate, is that of the sections above.
 
 The result is the chosen estimator's (its ``method`` says which ran); ``extra["auto"]`` records
@@ -98,6 +99,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .._rows import Rows, check_rows, distinct_counts
 from .._validation import EstimateWarning
 from ._result import MIResult
 
@@ -115,6 +117,12 @@ DISCRETE_SAMPLES_PER_DIM = 2.0
 #: fewer samples than this: no k-NN estimate is meaningful (benchmarks/bench_small_samples.py); ``auto``
 #: warns (``EstimateWarning``, kind ``"few-samples"``) and prefers KSG on all samples to LMI on half of them
 MIN_SAMPLES = 50
+#: fewer samples than this: LMI's held-out half (N / 2) falls short of its own least level, 10 samples
+#: per latent dimension at its smallest latent size 2 + 2 (``_lmi.MIN_ADAPTED_LATENT``), so ``auto``
+#: prefers a KSG estimator on all samples wherever the Gaussian calibration can run. On 3+3
+#: Gaussians at n = 50 (benchmarks/bench_small_samples.py, 40 data sets) the calibrated KSG read
+#: RMSE 0.19 and 0.31 bits (0.5 and 2 bits) where LMI read 0.30 and 1.60
+LMI_MIN_SAMPLES = 80
 #: ``auto`` runs LMI instead of a KSG estimator predicted to take more than this many times as long ...
 COST_RATIO = 3.0
 #: ... and more than this many seconds (a wait of minutes buys the more accurate estimator)
@@ -141,17 +149,18 @@ def discrete_threshold(n_samples: int) -> float:
     return max(DISCRETE_FRACTION * n_samples, min(DISCRETE_MIN_VALUES, DISCRETE_MAX_FRACTION * n_samples))
 
 
-def mostly_discrete(x: np.ndarray, y: np.ndarray) -> bool:
+def mostly_discrete(x: np.ndarray | Rows, y: np.ndarray | Rows) -> bool:
     """Whether more than half of the non-constant columns of ``x`` and ``y`` are discrete (fewer
-    distinct values than :func:`discrete_threshold` of the number of samples).
+    distinct values than :func:`discrete_threshold` of the number of samples), counted column block by
+    column block (:func:`~bioinfo_mi._rows.distinct_counts`; sparse and lazy inputs are never densified).
     """
-    a = np.hstack([x, y])
-    a = a[:, a.std(axis=0) > 0]
-    if a.shape[1] == 0:
-        return False
-    ordered = np.sort(a, axis=0)
-    distinct = 1 + (np.diff(ordered, axis=0) != 0).sum(axis=0)
-    return bool(np.mean(distinct < discrete_threshold(len(a))) > 0.5)
+    counts = []
+    for rows in (check_rows(x, name="x"), check_rows(y, name="y")):
+        _, sd = rows.column_stats()
+        threshold = discrete_threshold(rows.n_samples)
+        counts.append(distinct_counts(rows, np.flatnonzero(sd > 0), threshold) < threshold)
+    discrete = np.concatenate(counts)
+    return bool(len(discrete) and np.mean(discrete) > 0.5)
 
 
 def too_costly(seconds: float, lmi_seconds: float, cost_ratio: float = COST_RATIO) -> bool:
@@ -198,22 +207,23 @@ def choose_method(
     costs
         Predicted seconds of the candidates (``"ksg-calibrated"``, ``"ksg"``, ``"lmi"``;
         ``bm.estimators.predicted_seconds``). Where given, a KSG estimator that the samples would
-        choose gives way to LMI when it is :func:`too_costly` (from :data:`MIN_SAMPLES` samples on).
+        choose gives way to LMI when it is :func:`too_costly` (from :data:`LMI_MIN_SAMPLES` samples on).
     cost_ratio
         The largest ratio of predicted times tolerated before LMI runs instead (see :func:`too_costly`).
 
     Returns
     -------
-    ``"ksg-calibrated"``, ``"ksg"`` or ``"lmi"``. Below :data:`MIN_SAMPLES` samples, a KSG estimator
-    on all samples rather than LMI (whose KSG step sees only its held-out half) wherever the Gaussian
-    calibration can run (``n_samples > n_features + 2``).
+    ``"ksg-calibrated"``, ``"ksg"`` or ``"lmi"``. Below :data:`LMI_MIN_SAMPLES` samples, a KSG
+    estimator on all samples rather than LMI (whose KSG step sees only its held-out half) wherever the
+    Gaussian calibration can run (``n_samples > n_features + 2``).
     """
     chosen = "lmi"
-    if n_samples >= samples_per_dim * n_features or (n_samples < MIN_SAMPLES and n_samples > n_features + 2):
+    small = n_samples < LMI_MIN_SAMPLES and n_samples > n_features + 2
+    if n_samples >= samples_per_dim * n_features or small:
         chosen = "ksg" if discrete else "ksg-calibrated"
     elif discrete and n_samples >= min(samples_per_dim, DISCRETE_SAMPLES_PER_DIM) * n_features:
         chosen = "ksg"
-    if chosen != "lmi" and costs is not None and n_samples >= MIN_SAMPLES:
+    if chosen != "lmi" and costs is not None and n_samples >= LMI_MIN_SAMPLES:
         if too_costly(costs[chosen], costs["lmi"], cost_ratio):
             return "lmi"
     return chosen

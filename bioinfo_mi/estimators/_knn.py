@@ -40,6 +40,7 @@ from scipy.special import digamma, gammaln
 
 from .._docs import shared_docs
 from .._parallel import cpu_workers
+from .._rows import Rows
 from .._validation import (
     EstimateWarning,
     check_array,
@@ -84,31 +85,49 @@ def add_jitter(x: np.ndarray, rng: np.random.Generator, jitter: float = 1e-10) -
     return centred + jitter * spread * rng.random(x.shape)
 
 
-def _count_duplicate_rows(*blocks: np.ndarray) -> int:
+def _row_hashes(block: np.ndarray, hashes: np.ndarray) -> np.ndarray:
+    """``hashes`` (one uint64 per row) folded with every column of ``block``, column by column."""
+    for start in range(0, block.shape[1], 64):
+        for column in np.ascontiguousarray(block[:, start : start + 64].T) + 0.0:  # + 0.0: -0.0 -> 0.0
+            hashes = (hashes * np.uint64(0x100000001B3)) ^ pd.util.hash_array(column)
+    return hashes
+
+
+def _count_duplicate_rows(*blocks: np.ndarray | Rows) -> int:
     """Rows of the blocks side by side (e.g. ``x`` and ``y``) equal to an earlier row (exact float equality;
     -0.0 == 0.0), without putting the blocks side by side for large samples.
 
     Up to 5000 rows: byte-wise unique of whole rows. Above: a 64-bit hash per row, built column by
-    column (vectorised over the rows, memory of a few columns), marks the candidate rows (a hash seen
-    twice); only those are compared exactly, so the count is exact whatever the hash collisions.
+    column (vectorised over the rows, memory of a few columns; a :class:`~bioinfo_mi._rows.Rows` source
+    is read one block of rows at a time), marks the candidate rows (a hash seen twice); only those are
+    compared exactly, so the count is exact whatever the hash collisions.
     """
-    n = len(blocks[0])
+    sources = [b if isinstance(b, Rows) else None for b in blocks]
+    n = len(blocks[0]) if sources[0] is None else sources[0].n_samples
     if n > 5000:
         hashes = np.zeros(n, dtype=np.uint64)
-        for block in blocks:
-            for start in range(0, block.shape[1], 64):
-                for column in np.ascontiguousarray(block[:, start : start + 64].T) + 0.0:  # + 0.0: -0.0 -> 0.0
-                    hashes = (hashes * np.uint64(0x100000001B3)) ^ pd.util.hash_array(column)
+        if all(s is None for s in sources):
+            for block in blocks:
+                hashes = _row_hashes(block, hashes)
+        else:
+            rows = min(b.block_rows() if isinstance(b, Rows) else n for b in blocks)
+            for start in range(0, n, rows):
+                stop = min(start + rows, n)
+                for b in blocks:
+                    part = b.block(start, stop) if isinstance(b, Rows) else b[start:stop]
+                    hashes[start:stop] = _row_hashes(part, hashes[start:stop])
         _, inverse, counts = np.unique(hashes, return_inverse=True, return_counts=True)
         candidates = np.flatnonzero(counts[inverse] > 1)
         if len(candidates) == 0:
             return 0
-        blocks = tuple(block[candidates] for block in blocks)
+        blocks = tuple(b.take(candidates) if isinstance(b, Rows) else b[candidates] for b in blocks)
+    else:
+        blocks = tuple(b.take(np.arange(n)) if isinstance(b, Rows) else b for b in blocks)
     rows = np.ascontiguousarray(np.hstack(blocks) + 0.0)  # + 0.0 turns -0.0 into 0.0
     return len(rows) - len(np.unique(rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()))
 
 
-def _warn_duplicates(x: np.ndarray, y: np.ndarray) -> None:
+def _warn_duplicates(x: np.ndarray | Rows, y: np.ndarray | Rows) -> None:
     n_dup = _count_duplicate_rows(x, y)
     if n_dup:
         warnings.warn(

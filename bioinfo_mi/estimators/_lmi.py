@@ -40,6 +40,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .._rows import Rows, check_row_pair
 from .._validation import (
     EstimateWarning,
     check_device,
@@ -76,12 +77,27 @@ class LMIPreset:
         Mini-batch size.
     max_epochs, patience
         Epoch budget and early-stopping patience (Algorithm 3).
+    patience_pairs
+        At large N the patience is also bounded in training pairs: training stops after
+        ``min(patience, ceil(patience_pairs / n_train))`` epochs without improvement (unless
+        ``patience`` is given to :func:`lmi`), so that a sample of 50 000 training pairs waits 2
+        epochs (100 000 pairs, 200 optimiser steps) instead of 10. Up to ``patience_pairs /
+        patience`` training pairs (N = 20 000 at the defaults) nothing changes. ``None``: epochs only.
     dropout
         Dropout probability in the cross decoders.
     clip
         Clip value after standardisation.
     estimate_fraction
         Fraction of samples held out for the KSG estimate (0.5: the paper's 1:1 split).
+    max_train
+        Most training pairs: above ``max_train / (1 - estimate_fraction)`` samples (100 000 at the
+        defaults) the encoders train on ``max_train`` pairs and every other pair is held out and
+        scored by KSG, so memory stays bounded whatever N (benchmarks/bench_scale.py: at N = 10^5,
+        d = 1000, 10 000 training pairs overfit after ~200 steps and read 0.81 of 0.98 bits, 50 000
+        read 0.90 after 400 steps and still improved).
+    max_validation
+        Most held-out pairs behind the validation loss of early stopping and the cross-prediction
+        R^2 (a random subset of the held-out pairs above it; KSG still scores all of them).
     """
 
     width_rule: Literal["paper", "adaptive"] = "adaptive"
@@ -96,6 +112,9 @@ class LMIPreset:
     dropout: float = 0.5
     clip: float = 10.0
     estimate_fraction: float = 0.5
+    max_train: int = 50_000
+    max_validation: int = 16_384
+    patience_pairs: int | None = 100_000
 
 
 #: name -> :class:`LMIPreset` for ``lmi(..., preset=name)``: ``"default"`` and ``"paper"`` (Appendix A.1.2)
@@ -177,6 +196,7 @@ class LMIModel(nn.Module):
     ) -> None:
         super().__init__()
         latent = preset.latent_dim
+        self.latent_dim = latent
         self.regularizer = regularizer
         self.reconstruction_weight, self.regularizer_weight = reconstruction_weight, regularizer_weight
         self.clip = preset.clip
@@ -288,15 +308,17 @@ class LMIModel(nn.Module):
 
 
 def _standardization(
-    a: np.ndarray, name: str, normalization: str = "local"
+    a: np.ndarray | Rows, name: str, normalization: str = "local"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Kept (non-constant) columns, their means, the divisor of each kept column and its SD.
 
     ``"local"``: each column by its own SD (Appendix A.1.2). ``"global-corrected"``: every column by
     one scale, the root mean column variance, so that relative variances survive (scale-invariance
-    paper, Section 5.3).
+    paper, Section 5.3). The statistics are float64, read one block at a time
+    (:meth:`~bioinfo_mi._rows.Rows.column_stats`).
     """
-    sd = a.std(axis=0)
+    rows = a if isinstance(a, Rows) else Rows(a, name, a.dtype)
+    mean, sd = rows.column_stats()
     keep = sd > 0
     if not keep.any():
         raise ValueError(f"{name} is constant (every column has zero variance); MI with a constant is 0")
@@ -308,7 +330,40 @@ def _standardization(
         )
     sd = sd[keep]
     scale = sd if normalization == "local" else np.full_like(sd, np.sqrt(np.mean(sd**2)))
-    return np.flatnonzero(keep), (a if keep.all() else a[:, keep]).mean(axis=0), scale, sd
+    return np.flatnonzero(keep), mean[keep], scale, sd
+
+
+def _tensors(
+    model: LMIModel, xr: Rows, yr: Rows, index: np.ndarray, batch_size: int = 8192
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return the standardised float32 tensors of the rows ``index`` (sorted) of both variables, on the model's
+    device, filled ``batch_size`` rows at a time (never a float64 copy of the whole selection).
+    """
+    device = model.x_mean.device
+    batch_size = min(batch_size, xr.block_rows(), yr.block_rows())
+    tx = torch.empty((len(index), len(model.x_keep)), dtype=torch.float32, device=device)
+    ty = torch.empty((len(index), len(model.y_keep)), dtype=torch.float32, device=device)
+    for start in range(0, len(index), batch_size):
+        part = index[start : start + batch_size]
+        tx[start : start + len(part)], ty[start : start + len(part)] = model._standardize_arrays(
+            xr.take(part), yr.take(part)
+        )
+    return tx, ty
+
+
+@torch.no_grad()
+def _encode_rows(model: LMIModel, xr: Rows, yr: Rows, batch_size: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    """Latents of every row, read, standardised and encoded ``batch_size`` rows (at most a block) at a time
+    (float64; an encoder's output row does not depend on the other rows of its batch).
+    """
+    zx = np.empty((xr.n_samples, model.latent_dim))
+    zy = np.empty((yr.n_samples, model.latent_dim))
+    rows = min(batch_size, xr.block_rows(), yr.block_rows())
+    for start in range(0, xr.n_samples, rows):
+        stop = min(start + rows, xr.n_samples)
+        tx, ty = model._standardize_arrays(xr.block(start, stop), yr.block(start, stop))
+        zx[start:stop], zy[start:stop] = model._encode_tensors(tx, ty, batch_size)
+    return zx, zy
 
 
 @torch.no_grad()
@@ -532,8 +587,8 @@ def _halves(n: int, estimate_fraction: float, k: int) -> tuple[int, int]:
 
 
 def _build_model(
-    xa: np.ndarray,
-    ya: np.ndarray,
+    x_shape: tuple[int, int],
+    y_shape: tuple[int, int],
     x_scaling: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     y_scaling: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     cfg: LMIPreset,
@@ -557,7 +612,7 @@ def _build_model(
     )
     model.init_weights(generator)
     model.x_keep, model.y_keep = x_keep, y_keep
-    model.n_features_in = (xa.shape[1], ya.shape[1])
+    model.n_features_in = (x_shape[1], y_shape[1])
     model.x_mean.copy_(torch.as_tensor(x_mean))
     model.x_scale.copy_(torch.as_tensor(x_sd))
     model.y_mean.copy_(torch.as_tensor(y_mean))
@@ -614,7 +669,12 @@ def lmi(
     Parameters
     ----------
     x, y
-        Paired samples ``(N, d_x)``, ``(N, d_y)``: arrays, frames or sparse matrices (not modified).
+        Paired samples ``(N, d_x)``, ``(N, d_y)`` (not modified): numpy arrays (float32 stays float32,
+        and is not copied), frames, scipy sparse matrices, or lazy arrays read by row slices (a backed
+        AnnData's ``X``, ``h5py`` datasets, Dask arrays). They are read one block of rows at a time
+        (:func:`~bioinfo_mi._rows.check_rows`): only the training pairs (at most ``max_train`` of the
+        preset) and a validation sample are held as dense float32 tensors, every row is encoded block
+        by block, so no input is ever densified whole (benchmarks/bench_scale.py).
     preset
         ``"default"`` or ``"paper"`` (Appendix A.1.2 exactly), or an :class:`LMIPreset`.
     latent_dim
@@ -652,7 +712,10 @@ def lmi(
         low-variance noise components to the weight of the signal. Values are clipped at
         ``clip`` SDs of their own column either way.
     epochs, patience, batch_size, lr
-        Override the preset's training settings.
+        Override the preset's training settings. A ``patience`` given is always used; by default
+        the preset's patience is bounded in training pairs at large N (``patience_pairs`` of
+        :class:`LMIPreset`: 2 epochs instead of 10 with 50 000 training pairs);
+        ``res.params["patience_rule"]`` says ``"given"``, ``"preset"`` or ``"adapted"``.
     k
         Neighbours of the latent KSG estimate.
     base
@@ -674,14 +737,21 @@ def lmi(
     """
     preset_name, cfg = _preset_config(preset, latent_dim, epochs, patience, batch_size, lr)
     latent_dim_rule = "given" if latent_dim is not None else "preset"
+    patience_rule = "given" if patience is not None else "preset"
     k = check_positive_int(k, name="k")
     _check_choices(regularizer, normalization, cfg)
-    xa, ya = check_pair(x, y, min_samples=2, method="lmi")
-    _warn_duplicates(xa, ya)
-    n = len(xa)
+    xr, yr = check_row_pair(x, y, min_samples=2, method="lmi")
+    _warn_duplicates(xr, yr)
+    n = xr.n_samples
     n_train, n_est = _halves(n, cfg.estimate_fraction, k)
-    x_scaling = _standardization(xa, "x", normalization)
-    y_scaling = _standardization(ya, "y", normalization)
+    if n_train > cfg.max_train:  # the rest is held out: scored by KSG, a sample of it validates
+        n_train, n_est = cfg.max_train, n - cfg.max_train
+    if patience_rule == "preset" and cfg.patience_pairs is not None:
+        bounded = min(cfg.patience, max(1, -(-cfg.patience_pairs // n_train)))
+        if bounded != cfg.patience:
+            cfg, patience_rule = replace(cfg, patience=bounded), "adapted"
+    x_scaling = _standardization(xr, "x", normalization)
+    y_scaling = _standardization(yr, "y", normalization)
     if latent_dim_rule == "preset" and preset_name == "default":
         adapted = _adapted_latent_dim(n_est, (len(x_scaling[0]), len(y_scaling[0])), cfg.latent_dim)
         if adapted != cfg.latent_dim:
@@ -690,22 +760,23 @@ def lmi(
     rng = check_random_state(random_state)
     order = rng.permutation(n)
     train_idx, test_idx = np.sort(order[:n_train]), np.sort(order[n_train:])
+    val_idx = test_idx if n_est <= cfg.max_validation else np.sort(order[n_train : n_train + cfg.max_validation])
     dev = check_device(device)
     generator = torch.Generator(device="cpu").manual_seed(seed_from(rng))
     model_generator = generator if dev.type == "cpu" else torch.Generator(device=dev).manual_seed(seed_from(rng))
     model = _build_model(
-        xa, ya, x_scaling, y_scaling, cfg, regularizer, reconstruction_weight, regularizer_weight, generator
+        xr.shape, yr.shape, x_scaling, y_scaling, cfg, regularizer, reconstruction_weight, regularizer_weight, generator
     )
     model.to(dev)
     model.set_generator(model_generator)
 
-    tx, ty = model._standardize_arrays(xa, ya)  # xa, ya: validated above
-    tr, te = torch.as_tensor(train_idx, device=dev), torch.as_tensor(test_idx, device=dev)
-    history, best_epoch = _train(model, tx[tr], ty[tr], tx[te], ty[te], cfg, generator, progress)
+    x_train, y_train = _tensors(model, xr, yr, train_idx)
+    x_val, y_val = _tensors(model, xr, yr, val_idx)
+    history, best_epoch = _train(model, x_train, y_train, x_val, y_val, cfg, generator, progress)
 
-    zx, zy = model._encode_tensors(tx, ty)
+    zx, zy = _encode_rows(model, xr, yr)
     pmi = to_base(_held_out_pmi(zx, zy, test_idx, k, rng), base)
-    cross_r2 = _cross_r2(model, tx[tr], ty[tr], tx[te], ty[te]) if regularizer == "cross" else None
+    cross_r2 = _cross_r2(model, x_train, y_train, x_val, y_val) if regularizer == "cross" else None
     _diagnose(
         float(np.nanmean(pmi)),
         base,
@@ -715,7 +786,8 @@ def lmi(
         n_features=(len(x_scaling[0]), len(y_scaling[0])),
         latent_dim_rule=latent_dim_rule,
     )
-    settings = {"latent_dim_rule": latent_dim_rule, "preset": preset_name, "regularizer": regularizer}
+    settings = {"latent_dim_rule": latent_dim_rule, "patience_rule": patience_rule, "preset": preset_name}
+    settings["regularizer"] = regularizer
     settings.update(
         reconstruction_weight=reconstruction_weight,
         regularizer_weight=regularizer_weight,

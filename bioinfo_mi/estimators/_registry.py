@@ -38,6 +38,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .._rows import check_row_pair
 from .._validation import EstimateWarning, check_options, check_pair, check_positive_int
 from ._auto import COST_RATIO, MIN_SAMPLES, choose_method, mostly_discrete, warn_few_samples
 from ._calibrated import ksg_calibrated
@@ -138,7 +139,7 @@ def auto(
 
     The rule (:func:`~bioinfo_mi.estimators.choose_method`): the calibrated copula KSG from
     ``samples_per_dim`` samples per non-constant input dimension on, plain KSG where most columns are
-    discrete, LMI below; under 50 samples a KSG estimator on all samples wherever its calibration can
+    discrete, LMI below; under 80 samples a KSG estimator on all samples wherever its calibration can
     run. A KSG estimator predicted (:func:`~bioinfo_mi.estimators.predicted_seconds`) to take more
     than ``cost_ratio`` times as long as LMI, and more than 5 minutes, gives way to LMI, with an
     :class:`~bioinfo_mi.EstimateWarning` (kind ``"cost"``): large samples in hundreds of dimensions,
@@ -148,10 +149,12 @@ def auto(
     Parameters
     ----------
     x, y
-        Paired samples ``(n, d_x)``, ``(n, d_y)``: arrays, frames or sparse matrices (not modified).
+        Paired samples ``(n, d_x)``, ``(n, d_y)`` (not modified): arrays, frames, sparse matrices, or
+        lazy arrays (backed AnnData, Dask). The rule's checks read them one block at a time; LMI
+        streams them, a KSG estimator gets dense float64 copies.
     samples_per_dim
         The calibrated KSG runs when ``n >= samples_per_dim * (d_x + d_y)`` (non-constant columns),
-        and below 50 samples wherever it can; ``method="lmi"`` runs LMI whatever the sample.
+        and below 80 samples wherever it can; ``method="lmi"`` runs LMI whatever the sample.
     cost_ratio
         The largest ratio of predicted times (KSG estimator over LMI) tolerated beyond 5 minutes;
         ``np.inf`` chooses by the samples alone.
@@ -188,12 +191,14 @@ def auto(
     accepted = {name: entry.options for name, entry in _CANDIDATES.items()}
     check_options(options, set().union(*accepted.values()) | {"samples_per_dim", "cost_ratio"}, where="method='auto'")
     k = check_positive_int(k, name="k")
-    xa, ya = check_pair(x, y, min_samples=k + 2, method="auto")
-    d_x, d_y = int((xa.std(axis=0) > 0).sum()), int((ya.std(axis=0) > 0).sum())
-    n_features, discrete = d_x + d_y, mostly_discrete(xa, ya)
-    costs = {name: entry.cost(len(xa), d_x, d_y, options) for name, entry in _CANDIDATES.items()}
-    by_samples = choose_method(len(xa), n_features, samples_per_dim, discrete)
-    chosen = choose_method(len(xa), n_features, samples_per_dim, discrete, costs=costs, cost_ratio=cost_ratio)
+    # read block by block: LMI streams sparse and lazy inputs, the KSG estimators get dense copies
+    xr, yr = check_row_pair(x, y, min_samples=k + 2, method="auto")
+    n = xr.n_samples
+    d_x, d_y = (int((rows.column_stats()[1] > 0).sum()) for rows in (xr, yr))
+    n_features, discrete = d_x + d_y, mostly_discrete(xr, yr)
+    costs = {name: entry.cost(n, d_x, d_y, options) for name, entry in _CANDIDATES.items()}
+    by_samples = choose_method(n, n_features, samples_per_dim, discrete)
+    chosen = choose_method(n, n_features, samples_per_dim, discrete, costs=costs, cost_ratio=cost_ratio)
     if "progress" in options and "progress" not in accepted[chosen]:  # a display option: only where it applies
         options = {key: v for key, v in options.items() if key != "progress"}
     foreign = sorted(set(options) - accepted[chosen])
@@ -201,19 +206,23 @@ def auto(
         # the estimator that does take them (LMI for the training options)
         other = next((n for n in ("lmi", "ksg-calibrated") if n != chosen and set(foreign) <= accepted[n]), "lmi")
         raise ValueError(
-            f"method='auto' chose {chosen!r} for {len(xa)} samples of {n_features} non-constant columns "
+            f"method='auto' chose {chosen!r} for {n} samples of {n_features} non-constant columns "
             f"(samples_per_dim={samples_per_dim:g}), which does not take {', '.join(map(repr, foreign))}; "
             f"pass method={chosen!r} without them, or method={other!r}"
         )
     if chosen != by_samples:
         _warn_cost(by_samples, costs)
+    if chosen == "lmi":
+        xa, ya = xr, yr
+    else:
+        xa, ya = check_pair(x, y, min_samples=k + 2, method="auto")
     res = _CANDIDATES[chosen].run(xa, ya, k=k, base=base, random_state=random_state, **options)
     res.extra["auto"] = {
         "method": chosen,
         "reason": "samples" if chosen == by_samples else "cost",
         "samples_per_dim": float(samples_per_dim),
         "cost_ratio": float(cost_ratio),
-        "n_samples": len(xa),
+        "n_samples": n,
         "n_features": n_features,
         "discrete": discrete,
         "predicted_seconds": costs,

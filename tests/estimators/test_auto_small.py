@@ -70,19 +70,26 @@ def test_warning_below_the_threshold_only():
 
 
 def test_estimate_unchanged_from_50_samples_on_continuous_data():
-    """n >= 50: the choice is the samples-per-dimension rule, as before (the benchmarks rest on it)."""
+    """From 50 samples on, continuous data get the calibrated KSG wherever the samples-per-dimension rule or the
+    LMI floor (80 samples) says so, and the estimate is that of ``ksg_calibrated``."""
     x, y = _gaussian(50)
     res = bm.mi(x, y)
     assert res.extra["auto"]["method"] == "ksg-calibrated"
     assert res.mi == ksg_calibrated(x, y, random_state=0).mi
     for n in (50, 59, 100, 1000):
-        assert choose_method(n, 6) == ("lmi" if n < 60 else "ksg-calibrated")
+        assert choose_method(n, 6) == "ksg-calibrated"
         assert choose_method(n, 2) == "ksg-calibrated"
+    for n in (80, 99):  # 10 + 10 dimensions: LMI from the size where its held-out half can score 2 + 2 latents
+        assert choose_method(n, 20) == "lmi"
 
 
 def test_small_samples_prefer_knn_on_all_samples_to_lmi():
     assert choose_method(15, 6) == "ksg-calibrated"  # 3+3 dimensions: not LMI on 7 held-out samples
     assert choose_method(49, 6) == "ksg-calibrated"
+    # 50-79 samples: LMI would score fewer than 40 held-out samples in at least 2 + 2 latent dimensions
+    # (3+3 at n = 50: RMSE 0.30 / 1.60 bits against the calibrated KSG's 0.19 / 0.31; issue 27)
+    assert choose_method(50, 6) == "ksg-calibrated" and choose_method(79, 20) == "ksg-calibrated"
+    assert choose_method(79, 100) == "lmi"  # too wide for the calibration
     assert choose_method(15, 2, discrete=True) == "ksg"
     assert choose_method(10, 8) == "lmi"  # too wide for the Gaussian calibration (n <= n_features + 2)
 

@@ -135,7 +135,7 @@ def test_auto_chooses_by_samples_per_dimension():
     assert res.method == "ksg-calibrated" and res.extra["auto"]["method"] == "ksg-calibrated"
     assert res.mi == bm.mi(x, y, method="ksg-calibrated").mi
     assert bm.mi(x, y).mi == res.mi  # auto is the package default
-    wide = np.random.default_rng(1).standard_normal((60, 40))
+    wide = np.random.default_rng(1).standard_normal((100, 40))  # from the LMI floor (80 samples) on
     res = bm.mi(wide[:, :20], wide[:, 20:], method="auto", random_state=0)
     record = dict(res.extra["auto"])
     predicted = record.pop("predicted_seconds")
@@ -144,11 +144,11 @@ def test_auto_chooses_by_samples_per_dimension():
         "reason": "samples",
         "samples_per_dim": 10.0,
         "cost_ratio": 3.0,
-        "n_samples": 60,
+        "n_samples": 100,
         "n_features": 40,
         "discrete": False,
     }
-    assert predicted == {m: bm.estimators.predicted_seconds(m, 60, 20, 20) for m in ("lmi", "ksg-calibrated", "ksg")}
+    assert predicted == {m: bm.estimators.predicted_seconds(m, 100, 20, 20) for m in ("lmi", "ksg-calibrated", "ksg")}
     assert res.mi == bm.mi(wide[:, :20], wide[:, 20:], method="lmi", random_state=0).mi  # LMI's own fit
 
 
@@ -159,7 +159,7 @@ def test_auto_routes_options_to_the_chosen_estimator():
         bm.mi(x, y, epochs=2)
     with pytest.raises(TypeError, match="unexpected option 'epohcs'; did you mean 'epochs'"):
         bm.mi(x, y, epohcs=2)
-    wide = np.random.default_rng(1).standard_normal((60, 40))
+    wide = np.random.default_rng(1).standard_normal((100, 40))  # 100 samples: from the LMI floor (80) on
     res = bm.mi(wide[:, :20], wide[:, 20:], epochs=2, random_state=0)
     assert res.method == "lmi" and res.params["max_epochs"] == 2
     with pytest.raises(ValueError, match="chose 'lmi'.*does not take 'n_twins'"):

@@ -76,3 +76,24 @@ def test_scan_and_benchmark_identical_whatever_n_jobs():
         for n_jobs in (1, 2)
     ]
     np.testing.assert_array_equal(scans[0], scans[1])
+
+
+@pytest.mark.slow
+def test_fits_on_a_dask_cluster_equal_the_fits_in_this_process(small_d_lineage):
+    """Inside ``joblib.parallel_config(backend="dask")`` the repeated fits run on the cluster's workers, with
+    the same seeds and thread budget: the same table as ``n_jobs=1``."""
+    joblib = pytest.importorskip("joblib")
+    distributed = pytest.importorskip("dask.distributed")
+    fast = {"estimator_kwds": {"epochs": 3}}
+    here = _lmi_table(small_d_lineage, 1, **fast)
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+        joblib.parallel_config(backend="dask"),
+        distributed.get_task_stream(client) as stream,
+    ):
+        assert _parallel.dask_backend_active()
+        on_cluster = _lmi_table(small_d_lineage, -1, **fast)
+    pd.testing.assert_frame_equal(on_cluster, here)
+    assert len({task["worker"] for task in stream.data}) == 2  # the fits ran on both workers
+    assert not _parallel.dask_backend_active()

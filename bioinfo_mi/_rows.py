@@ -1,0 +1,279 @@
+"""Samples read one block of rows at a time: the input layer of the estimators that stream (LMI).
+
+:func:`check_rows` validates a 2-D sample without copying it whole and returns a :class:`Rows`, which
+hands out dense float blocks of rows on demand:
+
+- numpy arrays (float32 stays float32: the encoders compute in float32; other numbers become float64
+  one block at a time), pandas frames (as numpy), scipy sparse matrices (CSR, CSC, COO; each block of
+  rows is densified alone);
+- lazy arrays read by row slices: a backed AnnData's ``X`` or layer (``h5py.Dataset``, anndata's
+  sparse datasets), a Dask array (each block computed), or anything with ``shape``, ``dtype`` and row
+  slicing.
+
+Validation (numeric type, 2-D, non-empty, finite) runs block by block, before any fit. Memory stays at
+a few blocks (:data:`BLOCK_BYTES`) whatever the number of rows. The column statistics
+(:meth:`Rows.column_stats`) are float64 sums over the blocks; for an in-memory numpy array they are
+computed column block by column block with numpy's own ``mean`` / ``std``, bit-identical to those of
+the whole float64 array.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ._validation import _align, check_array, check_dtype, check_finite
+
+__all__ = ["Rows", "check_rows", "check_row_pair", "distinct_counts", "BLOCK_BYTES"]
+
+#: bytes of one dense block of rows (float64) read at a time (64 MiB)
+BLOCK_BYTES = 64 * 2**20
+
+
+def _is_lazy(x: Any) -> bool:
+    """Tell whether ``x`` is read by row slices (backed AnnData, h5py, Dask, zarr), not held as numpy or scipy."""
+    return (
+        not isinstance(x, np.ndarray)
+        and not sp.issparse(x)
+        and hasattr(x, "shape")
+        and hasattr(x, "dtype")
+        and hasattr(x, "__getitem__")
+        and len(getattr(x, "shape", ())) in (1, 2)
+    )
+
+
+def _dense(block: Any) -> np.ndarray:
+    """Return a row block of the source (numpy, scipy sparse, Dask, h5py) as a dense numpy array."""
+    if hasattr(block, "compute"):  # Dask
+        block = block.compute()
+    if sp.issparse(block):
+        block = block.toarray()
+    return np.asarray(block)
+
+
+class Rows:
+    """A validated ``(n_samples, n_features)`` sample read block by block (see :func:`check_rows`).
+
+    Attributes
+    ----------
+    data
+        The source: a numpy array, a scipy CSR matrix or a lazy array.
+    name
+        Argument name used in messages.
+    dtype
+        The float dtype of the dense blocks (float32 for float32 sources, float64 otherwise).
+    """
+
+    def __init__(self, data: Any, name: str, dtype: np.dtype) -> None:
+        self.data, self.name, self.dtype = data, name, np.dtype(dtype)
+        self.shape: tuple[int, int] = (int(data.shape[0]), int(data.shape[1]))
+
+    @property
+    def n_samples(self) -> int:
+        """Number of rows."""
+        return self.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        """Number of columns."""
+        return self.shape[1]
+
+    @property
+    def in_memory(self) -> bool:
+        """Whether the source is a numpy array (blocks are views, no copy)."""
+        return isinstance(self.data, np.ndarray)
+
+    def block_rows(self, n_columns: int | None = None) -> int:
+        """Rows per block: :data:`BLOCK_BYTES` of float64 over ``n_columns`` (default all) columns."""
+        return max(1, BLOCK_BYTES // (8 * (n_columns or self.n_features)))
+
+    def block(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` as a dense array of :attr:`dtype` (a view for a numpy source of that dtype)."""
+        return _dense(self.data[start:stop]).astype(self.dtype, copy=False)
+
+    def blocks(self, rows: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        """``(start, dense block)`` over all rows, ``rows`` (default :meth:`block_rows`) at a time."""
+        rows = rows or self.block_rows()
+        for start in range(0, self.n_samples, rows):
+            yield start, self.block(start, min(start + rows, self.n_samples))
+
+    def take(self, index: np.ndarray) -> np.ndarray:
+        """Return the rows at ``index`` (sorted, unique) as a new dense array of :attr:`dtype`, read by blocks."""
+        index = np.asarray(index, dtype=np.int64)
+        if self.in_memory:
+            return self.data[index].astype(self.dtype, copy=False)
+        out = np.empty((len(index), self.n_features), dtype=self.dtype)
+        rows = self.block_rows()
+        for start in range(0, self.n_samples, rows):
+            lo, hi = np.searchsorted(index, [start, start + rows])
+            if hi > lo:
+                wanted = index[lo:hi]
+                if sp.issparse(self.data):
+                    out[lo:hi] = self.data[wanted].toarray()
+                else:
+                    out[lo:hi] = self.block(int(wanted[0]), int(wanted[-1]) + 1)[wanted - wanted[0]]
+        return out
+
+    def column_stats(self) -> tuple[np.ndarray, np.ndarray]:
+        """Float64 column means and (population) SDs.
+
+        A numpy source: numpy's ``mean`` and ``std`` of a block of columns at a time in float64
+        (identical to those of the whole array as float64). Other sources: sums over row blocks, two
+        passes.
+        """
+        d = self.n_features
+        if self.in_memory:
+            means, sds = np.empty(d), np.empty(d)
+            step = max(1, BLOCK_BYTES // (8 * self.n_samples))
+            for j in range(0, d, step):
+                part = self.data[:, j : j + step].astype(np.float64)
+                means[j : j + step], sds[j : j + step] = part.mean(axis=0), part.std(axis=0)
+            return means, sds
+        total = np.zeros(d)
+        for _, block in self.blocks():
+            total += block.sum(axis=0, dtype=np.float64)
+        means = total / self.n_samples
+        squares = np.zeros(d)
+        for _, block in self.blocks():
+            centred = np.subtract(block, means)  # one float64 temporary per block
+            squares += np.square(centred, out=centred).sum(axis=0)
+        return means, np.sqrt(squares / self.n_samples)
+
+
+def distinct_counts(rows: Rows, columns: np.ndarray, cap: float) -> np.ndarray:
+    """Distinct values of each of ``columns`` of ``rows``, exact below ``cap`` (``>= cap`` above it).
+
+    A numpy source: 64 sorted columns at a time, first on the leading ``2 * cap`` rows only (a column with
+    ``cap`` distinct values there needs no more). A scipy sparse source: the stored values of each
+    column, plus the zero where a column has one. A lazy source: the union of each column's values
+    over row blocks, a column dropped as soon as it reaches ``cap``.
+    """
+    columns = np.asarray(columns, dtype=np.int64)
+    out = np.zeros(len(columns), dtype=np.int64)
+    if rows.in_memory:
+
+        def count(data: np.ndarray, cols: np.ndarray) -> np.ndarray:
+            found = np.empty(len(cols), dtype=np.int64)
+            for i in range(0, len(cols), 64):
+                ordered = np.sort(data[:, cols[i : i + 64]], axis=0)
+                found[i : i + 64] = 1 + (np.diff(ordered, axis=0) != 0).sum(axis=0)
+            return found
+
+        out[:] = count(rows.data[: int(2 * cap) + 1], columns)
+        rest = np.flatnonzero(out < cap)
+        if len(rest) and rows.n_samples > int(2 * cap) + 1:
+            out[rest] = count(rows.data, columns[rest])
+        return out
+    if sp.issparse(rows.data):
+        csc = rows.data[:, columns].tocsc()
+        for i in range(len(columns)):
+            stored = csc.data[csc.indptr[i] : csc.indptr[i + 1]]
+            values = np.unique(stored[stored != 0])
+            out[i] = len(values) + int(len(stored) - np.count_nonzero(stored) > 0 or len(stored) < rows.n_samples)
+        return out
+    seen: dict[int, np.ndarray] = {i: np.empty(0) for i in range(len(columns))}
+    for _, block in rows.blocks():
+        for i in list(seen):
+            seen[i] = np.union1d(seen[i], block[:, columns[i]])
+            if len(seen[i]) >= cap:
+                out[i] = len(seen.pop(i))
+        if not seen:
+            break
+    for i, values in seen.items():
+        out[i] = len(values)
+    return out
+
+
+def check_rows(x: Any, *, name: str = "x") -> Rows:
+    """Validate a 2-D sample without a dense copy of it; return it as :class:`Rows`.
+
+    Parameters
+    ----------
+    x
+        numpy array, pandas DataFrame/Series, scipy sparse matrix, a lazy array read by row slices
+        (backed AnnData ``X``, ``h5py.Dataset``, anndata sparse dataset, Dask array), or anything
+        ``np.asarray`` accepts. 1-D input is one column.
+    name
+        Argument name used in error messages.
+
+    Returns
+    -------
+    :class:`Rows` over ``x`` (never modified; a numpy array is not copied).
+
+    Raises
+    ------
+    TypeError
+        For non-numeric data.
+    ValueError
+        For NaN/inf, empty input, or more than two dimensions.
+    """
+    if isinstance(x, Rows):
+        return x
+    if x is None:
+        raise TypeError(f"{name} must be an array-like of numbers, got None")
+    if isinstance(x, (pd.DataFrame, pd.Series)):
+        return Rows(check_array(x, name=name), name, np.float64)
+    if sp.issparse(x):
+        dtype = check_dtype(x.dtype, name)
+        csr = x.tocsr() if x.format != "csr" else x
+        if csr.ndim != 2 or 0 in csr.shape:
+            raise ValueError(f"{name} is empty (shape {csr.shape})")
+        check_finite(csr.data, name)
+        return Rows(csr, name, dtype)
+    if not isinstance(x, np.ndarray) and not _is_lazy(x):
+        try:
+            x = np.asarray(x)
+        except Exception as err:  # ragged lists and the like
+            raise TypeError(f"{name} could not be converted to a numeric array: {err}") from err
+    dtype = check_dtype(x.dtype, name)
+    if len(x.shape) == 1:
+        x = x.reshape(-1, 1) if isinstance(x, np.ndarray) else _Column(x)
+    if len(x.shape) != 2:
+        raise ValueError(f"{name} must be 1-D or 2-D (samples x features), got shape {tuple(x.shape)}")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(x.shape)})")
+    rows = Rows(x, name, dtype)
+    for _, block in rows.blocks():
+        check_finite(block, name)
+    return rows
+
+
+class _Column:
+    """A 1-D lazy array seen as one column."""
+
+    def __init__(self, data: Any) -> None:
+        self.data, self.dtype, self.shape = data, data.dtype, (int(data.shape[0]), 1)
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        return _dense(self.data[rows]).reshape(-1, 1)
+
+
+def check_row_pair(x: Any, y: Any, *, min_samples: int = 2, method: str = "") -> tuple[Rows, Rows]:
+    """:func:`check_rows` of a paired sample: equal numbers of rows, at least ``min_samples``; two pandas
+    objects are paired by index as in :func:`~bioinfo_mi._validation.check_pair`.
+
+    Parameters
+    ----------
+    x, y
+        The paired samples (any input :func:`check_rows` takes).
+    min_samples
+        Fewest rows accepted.
+    method
+        Estimator name for the message.
+
+    Returns
+    -------
+    ``(Rows of x, Rows of y)``.
+    """
+    y = _align(x, y)
+    xr, yr = check_rows(x, name="x"), check_rows(y, name="y")
+    if xr.n_samples != yr.n_samples:
+        raise ValueError(f"x and y must have the same number of samples (rows), got {xr.n_samples} and {yr.n_samples}")
+    if xr.n_samples < min_samples:
+        what = f"method {method!r}" if method else "this estimator"
+        raise ValueError(f"{what} needs at least {min_samples} samples, got {xr.n_samples}")
+    return xr, yr

@@ -82,6 +82,9 @@ def run_latentmi(x: Any, y: Any, seed: int) -> float:
     import numpy as np
     from latentmi import lmi as latentmi_lmi
 
+    if "NaN" not in np.__dict__:  # numpy 2 removed the alias that latentmi 0.1.3 uses (np.NaN)
+        setattr(np, "NaN", np.nan)  # noqa: B010
+
     np.random.seed(seed)  # noqa: NPY002 - latentmi draws its split from numpy's global RNG
     torch.manual_seed(seed)
     with quiet():

@@ -23,9 +23,12 @@ Stages, each timed with this process's peak RSS sampled every 50 ms (``_common.p
     python benchmarks/bench_scale.py --input sparse --d 2000  # sparse counts
     python benchmarks/bench_scale.py --n 20000 --epochs 0     # stages only
     python benchmarks/bench_scale.py --input backed --n 1000000 --d 2000 --no-auto   # 10^6 cells from disk
+    python benchmarks/bench_scale.py --sweep 1000 10000 100000   # LMI beside latentmi (up to 10^4), one run
 
-Results: ``benchmarks/results/scale_<input>_<n>_<d>.csv``. The figures of earlier versions are in
-``scale_100000_1000*.csv`` (written by this script's earlier form, which copied the inputs to float64).
+Results: ``benchmarks/results/scale_<input>_<n>_<d>.csv``; ``--sweep``: ``scale_sweep_<d>.csv`` and
+``docs/figures/scale_sweep_<d>.png`` (latentmi needs ``pip install -e ".[bench]"``). The figures of
+earlier versions are in ``scale_100000_1000*.csv`` (written by this script's earlier form, which
+copied the inputs to float64).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from _common import machine, peak_rss, write
+from _common import machine, peak_rss, run_latentmi, save_figure, write
 
 import bioinfo_mi as bm
 from bioinfo_mi._rows import check_row_pair
@@ -109,6 +112,59 @@ def load(args: argparse.Namespace):
     return x, y, sum((a.nnz if sp.issparse(a) else a.group["data"].shape[0]) * 8 for a in (x, y))
 
 
+def sweep(ns: list[int], d: int, latentmi_max: int) -> None:
+    """``bm.mi(x, y, method="lmi")`` and latentmi (its defaults, up to ``latentmi_max`` samples) on the dense
+    data at each N: seconds, peak RSS and estimate beside the truth, in one run; a CSV and a figure."""
+    rows = []
+    for n in ns:
+        x, y = data(n, d)
+        runs = [("bioinfo_mi lmi", lambda x=x, y=y: bm.mi(x, y, method="lmi").mi)]
+        if n <= latentmi_max:
+            runs.append(("latentmi 0.1.3", lambda x=x, y=y: run_latentmi(x, y, 0)))
+        for name, fn in runs:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                estimate, seconds, peak, start = peak_rss(fn)
+            rows.append(
+                {
+                    "n_samples": n,
+                    "d": d,
+                    "estimator": name,
+                    "seconds": seconds,
+                    "peak_gib": peak / 2**30,
+                    "added_gib": (peak - start) / 2**30,
+                    "estimate_bits": estimate,
+                    "truth_bits": TRUTH_BITS,
+                }
+            )
+            print(
+                f"N = {n:7d} {name:16s} {seconds:7.1f} s  +{(peak - start) / 2**30:.2f} GiB  "
+                f"{estimate:.3f} bits (truth {TRUTH_BITS:.3f})",
+                flush=True,
+            )
+    table = pd.DataFrame(rows)
+    table["abs_error_bits"] = (table.estimate_bits - table.truth_bits).abs()
+    wide = table.pivot(index="n_samples", columns="estimator", values="seconds")
+    if wide.shape[1] == 2:
+        print("\nlatentmi / ours, seconds:", (wide["latentmi 0.1.3"] / wide["bioinfo_mi lmi"]).round(1).to_dict())
+    print(f"-> {write(table, f'scale_sweep_{d}')}")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    for name, group in table.groupby("estimator"):
+        axes[0].loglog(group.n_samples, group.seconds, "o-", label=name)
+        axes[1].semilogx(group.n_samples, group.estimate_bits, "o-", label=name)
+    axes[1].axhline(TRUTH_BITS, color="k", ls="--", lw=1, label="truth")
+    axes[0].set(xlabel="N", ylabel="seconds (2 cores)", title=f"time, d = {d} + {d}")
+    axes[1].set(xlabel="N", ylabel="bits", title="estimate")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    print(f"-> {save_figure(fig, Path(__file__).resolve().parents[1] / 'docs' / 'figures' / f'scale_sweep_{d}.png')}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
@@ -118,7 +174,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="cap LMI's epochs (0: skip the fits)")
     parser.add_argument("--no-auto", action="store_true", help="skip the default bm.mi(x, y)")
     parser.add_argument("--no-knn", action="store_true", help="skip the KSG on latent-sized pairs")
+    parser.add_argument("--sweep", type=int, nargs="+", help="instead: LMI and latentmi at these N (dense data)")
+    parser.add_argument("--latentmi-max", type=int, default=10_000, help="largest N latentmi runs at in --sweep")
     args = parser.parse_args()
+    if args.sweep:
+        sweep(args.sweep, args.d, args.latentmi_max)
+        return
     x, y, size = load(args)
     print(
         f"N = {args.n}, d = {args.d} + {args.d} {args.input} float32 ({size / 2**30:.2f} GiB); {machine()}", flush=True

@@ -79,12 +79,13 @@ dims       MI (bits)   n=10  15    20    30    50    100
 
 (the calibrated KSG, which ``auto`` runs in every cell; before the LMI floor of 80 samples it ran
 LMI at 3+3 and ``n = 50``: 0.30 and 1.60 bits on 4 data sets). Plain KSG: 0.23-0.42 and 0.41-1.45
-bits at ``n = 15-30``, as large or larger. ``MIN_SAMPLES`` is the smallest tested ``n`` from which the error stays below half
-the truth at 0.5 bits and below a quarter of it at 2 bits in all four cells, for the calibrated or
-the plain KSG: ``n = 30`` misses it at 1+1 and 0.5 bits (0.29 and 0.26). Below 50 samples LMI was
-worse still: 0.37-0.54 bits at 0.5 bits and 1.46-1.94 at 2 bits (mean readings 0.07-0.55 bits) on 1+1 at
-``n = 10-15`` and 3+3 at ``n = 10-30``, 4 data sets per cell. For continuous data from 80 samples up the
-rule, and so the estimate, is that of the sections above.
+bits at ``n = 15-30``, as large or larger. ``MIN_SAMPLES`` is the smallest tested ``n`` from which
+the error stays below half the truth at 0.5 bits and below a quarter of it at 2 bits in all four
+cells, for the calibrated or the plain KSG: ``n = 30`` misses it at 1+1 and 0.5 bits (0.29 and
+0.26). Below 50 samples LMI was worse still: 0.37-0.54 bits at 0.5 bits and 1.46-1.94 at 2 bits
+(mean readings 0.07-0.55 bits) on 1+1 at ``n = 10-15`` and 3+3 at ``n = 10-30``, 4 data sets per
+cell. For continuous data from 80 samples up the rule, and so the estimate, is that of the sections
+above.
 
 The result is the chosen estimator's (its ``method`` says which ran); ``extra["auto"]`` records
 the choice and the rule. Options of either estimator may be passed; one that only the other

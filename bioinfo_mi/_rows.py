@@ -71,6 +71,7 @@ class Rows:
     def __init__(self, data: Any, name: str, dtype: np.dtype) -> None:
         self.data, self.name, self.dtype = data, name, np.dtype(dtype)
         self.shape: tuple[int, int] = (int(data.shape[0]), int(data.shape[1]))
+        self._stats: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def n_samples(self) -> int:
@@ -123,8 +124,14 @@ class Rows:
 
         A numpy source: numpy's ``mean`` and ``std`` of a block of columns at a time in float64
         (identical to those of the whole array as float64). Other sources: sums over row blocks, two
-        passes.
+        passes. Computed once per :class:`Rows` (``auto``'s checks and LMI share them); copies are
+        returned.
         """
+        if self._stats is None:
+            self._stats = self._column_stats()
+        return self._stats[0].copy(), self._stats[1].copy()
+
+    def _column_stats(self) -> tuple[np.ndarray, np.ndarray]:
         d = self.n_features
         if self.in_memory:
             means, sds = np.empty(d), np.empty(d)

@@ -42,6 +42,14 @@ def test_sparse_stays_sparse_and_blocks_match_the_dense_rows():
     np.testing.assert_allclose(sd, dense.astype(np.float64).std(axis=0), rtol=1e-10)
 
 
+def test_column_stats_are_computed_once_and_handed_out_as_copies(monkeypatch):
+    rows = check_rows(sp.random(50, 4, density=0.5, format="csr", random_state=1))
+    mean, _ = rows.column_stats()
+    mean[:] = 99.0  # the caller's copy
+    monkeypatch.setattr(rows, "_column_stats", lambda: pytest.fail("computed twice"))
+    assert not (rows.column_stats()[0] == 99.0).any()
+
+
 def test_column_stats_of_an_array_equal_numpys_exactly():
     x = np.random.default_rng(1).normal(size=(500, 600)).astype(np.float32)
     mean, sd = check_rows(x).column_stats()

@@ -19,12 +19,14 @@ The work:
   twins), ``4 + 2 n_twins`` on half-samples (the guard's gain from half to all samples), and for
   each of the ``1 + n_twins`` samples the guard's KSG on at most 5 + 5 canonical dimensions, jointly
   and one pair at a time.
-- **LMI**: per epoch, forward and backward passes of half the samples through the six networks
-  (``NET_PARAM_SECONDS`` per parameter and sample, about 6 floating-point operations), a cost per
-  optimiser step (``NET_STEP_SECONDS``) and a
-  forward pass of the other half (validation), over ``LMI_EPOCHS`` epochs (where early stopping
-  typically ends it; the budget is ``max_epochs``); then the KSG on the held-out latents (8 + 8
-  dimensions).
+- **LMI**: per epoch, forward and backward passes of the training pairs (half the samples, at most
+  the default preset's ``max_train``) through the six networks (``NET_PARAM_SECONDS`` per
+  parameter and sample, about 6 floating-point operations), a cost per optimiser step
+  (``NET_STEP_SECONDS``) and a forward pass of the validation pairs (at most ``max_validation``),
+  over ``LMI_EPOCHS`` epochs (where early stopping typically ends it; the budget is
+  ``max_epochs``), or, where the patience is bounded in pairs (more than 10 000 training pairs),
+  the epochs of ``LMI_BEST_PAIRS`` pairs plus the bounded patience; then every row through its
+  encoder and the KSG on the held-out latents (8 + 8 dimensions).
 - **MINE / InfoNCE**: ``steps`` mini-batches of ``batch_size`` pairs through the critic, once per
   cross-fitting fold (``CRITIC_STEP_SECONDS`` per step: small critics are step-bound).
 """
@@ -37,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from .._docs import shared_docs
+from ._lmi import PRESETS
 
 __all__ = [
     "knn_seconds",
@@ -78,6 +81,10 @@ NET_STEP_SECONDS = 1.1e-2
 CRITIC_STEP_SECONDS = 0.6e-3
 #: epochs an LMI fit typically trains before early stopping ends it (``benchmarks/bench_cost_model.py``)
 LMI_EPOCHS = 42
+#: training pairs LMI passes before its best epoch at large N, where the default preset bounds its
+#: patience in pairs (``LMIPreset.patience_pairs``): 6 epochs of 50 000 pairs at N = 10^5, 1000 + 1000
+#: (benchmarks/bench_scale.py; best epoch 5; at 10^6 x 2000 + 2000 counts it was 2 epochs)
+LMI_BEST_PAIRS = 300_000
 #: fixed seconds of one neural fit (model set-up, standardisation, the estimate)
 NET_OVERHEAD_SECONDS = 0.5
 #: joint dimensions up to which the compiled kernel runs (``estimators._knn.NUMBA_MAX_DIM``)
@@ -196,13 +203,21 @@ def lmi_seconds(n_samples: int, d_x: int, d_y: int, options: Mapping[str, Any] |
     Seconds on the reference machine.
     """
     options = options or {}
+    preset = PRESETS["default"]
     latent = int(options.get("latent_dim") or 8)
-    epochs = min(LMI_EPOCHS, int(options.get("epochs") or LMI_EPOCHS))
     batch = int(options.get("batch_size") or 512)
     params = lmi_parameters(d_x, latent, options) + lmi_parameters(d_y, latent, options)
-    n_train = n_samples - n_samples // 2  # the other half validates each epoch, then gives the estimate
-    epoch = training_seconds(params, n_train, -(-n_train // batch), n_samples // 2)
-    return NET_OVERHEAD_SECONDS + epochs * epoch + knn_seconds(n_samples // 2, n_samples // 2, 2 * latent)
+    # the training pairs (half the samples, at most max_train); the rest validates (at most
+    # max_validation per epoch) and is scored by KSG after every row is encoded
+    n_train = min(n_samples - n_samples // 2, preset.max_train)
+    n_est = n_samples - n_train
+    epochs = LMI_EPOCHS
+    if n_train * preset.patience > preset.patience_pairs:  # the patience is bounded in pairs
+        epochs = min(LMI_EPOCHS, -(-LMI_BEST_PAIRS // n_train) + -(-preset.patience_pairs // n_train))
+    epochs = min(epochs, int(options.get("epochs") or epochs))
+    epoch = training_seconds(params, n_train, -(-n_train // batch), min(n_est, preset.max_validation))
+    encode = NET_PARAM_SECONDS / 3 * params / 3 * n_samples  # every row through its encoder (a third of a side)
+    return NET_OVERHEAD_SECONDS + epochs * epoch + encode + knn_seconds(n_est, n_est, 2 * latent)
 
 
 def training_seconds(params: int, n_train: int, steps: int, n_eval: int, step_seconds: float | None = None) -> float:

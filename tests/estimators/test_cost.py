@@ -53,6 +53,20 @@ def test_lmi_cost_counts_its_parameters_and_epochs():
     assert predicted("lmi", 10000, 500, 500, epochs=5) < predicted("lmi", 10000, 500, 500)
 
 
+def test_lmi_cost_follows_the_caps_of_the_default_preset_at_large_n():
+    """Above 20 000 samples: at most 50 000 training pairs and a patience bounded in pairs, so the time
+    grows with the rows encoded and scored, not with epochs over half of them (benchmarks/bench_scale.py
+    measured 80 s at 10^5 x 1000 + 1000; the model without the caps predicted 458 s)."""
+    at_1e5 = predicted("lmi", 100_000, 1000, 1000)
+    assert 40 < at_1e5 < 160
+    # from 20 000 samples on LMI trains on ~400 000 pairs in all (42 epochs of 10 000, ..., 8 of 50 000)
+    assert 0.5 < predicted("lmi", 20_000, 1000, 1000) / at_1e5 < 2
+    assert at_1e5 < predicted("lmi", 1_000_000, 1000, 1000) < 10 * at_1e5
+    # the training part stops growing at the cap: doubling N past it adds encoding and scoring only
+    growth = predicted("lmi", 400_000, 1000, 1000) - predicted("lmi", 200_000, 1000, 1000)
+    assert growth < predicted("lmi", 200_000, 1000, 1000) - predicted("lmi", 100_000, 1000, 1000) + 60
+
+
 def test_predicted_seconds_rejects_bad_input():
     with pytest.raises(ValueError, match="unknown method"):
         predicted("nope", 100, 1, 1)

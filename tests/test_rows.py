@@ -205,3 +205,6 @@ def test_lmi_caps_training_pairs_and_bounds_its_patience_in_pairs():
     assert given.params["patience"] == 5 and given.params["patience_rule"] == "given"
     assert small.params["patience"] == 10 and small.params["patience_rule"] == "preset"
     assert len(small.train_idx) == 750  # below max_train: the paper's 1:1 split
+    for field, bad in (("max_train", 1), ("max_validation", 0), ("patience_pairs", 2.5)):
+        with pytest.raises((TypeError, ValueError), match=field):
+            bm.mi(x, y, method="lmi", preset=LMIPreset(**{field: bad}))

@@ -565,13 +565,19 @@ def _preset_config(
 
 
 def _check_choices(regularizer: Any, normalization: Any, cfg: LMIPreset) -> None:
-    """Raise ``ValueError`` for an unknown regularizer or normalization, or an estimation fraction outside (0, 1)."""
+    """Raise ``ValueError`` for an unknown regularizer or normalization, an estimation fraction outside (0, 1),
+    or caps (``max_train``, ``max_validation``, ``patience_pairs``) that are not positive integers.
+    """
     if regularizer not in ("cross", "mine", "infonce"):
         raise ValueError(f"regularizer must be 'cross', 'mine' or 'infonce', got {regularizer!r}")
     if normalization not in ("local", "global-corrected"):
         raise ValueError(f"normalization must be 'local' or 'global-corrected', got {normalization!r}")
     if not 0 < cfg.estimate_fraction < 1:
         raise ValueError(f"estimate_fraction must lie in (0, 1), got {cfg.estimate_fraction}")
+    check_positive_int(cfg.max_train, name="max_train", minimum=2)
+    check_positive_int(cfg.max_validation, name="max_validation")
+    if cfg.patience_pairs is not None:
+        check_positive_int(cfg.patience_pairs, name="patience_pairs")
 
 
 def _halves(n: int, estimate_fraction: float, k: int) -> tuple[int, int]:

@@ -34,11 +34,12 @@ import json
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from ._cache import (
@@ -52,6 +53,7 @@ from ._cache import (
     signature_defaults,
 )
 from ._parallel import run_parallel, spawn_seeds
+from ._rows import is_lazy, read_rows
 from ._validation import EstimateWarning
 from ._version import __version__
 from .estimators._attribution import attribution as attribute
@@ -344,7 +346,10 @@ def run_fits(
     Parameters
     ----------
     x_features, y_features
-        The data (arrays, sparse matrices or frames); a job picks its rows.
+        The data (arrays, sparse matrices or frames, or lazy arrays: a backed AnnData's ``X``, Dask); a
+        job picks its rows. Of a lazy source only the rows some job uses are read (a block at a time).
+        The cache keys hash the data of the used rows and the jobs' positions among them, so a lazy
+        source and the same data in memory share their cached fits.
     jobs
         The fits.
     method, options
@@ -375,18 +380,28 @@ def run_fits(
     if any(flags) and standard_error is None:
         raise ValueError("with_se asks for standard errors: pass standard_error= (bioinfo_mi.uncertainty.sampling_se)")
     entry = get_method(method)
+    # the rows some job reads, over all jobs (also those ``fits`` leaves out, so that split runs share keys)
+    used = _used_rows(jobs, x_features is y_features)
+    lazy = is_lazy(x_features) or is_lazy(y_features)
+    keyed = [_remap(job, used) for job in jobs]  # the jobs' rows as positions among the used rows
+    if lazy:  # a backed or Dask source: read only the used rows, a block at a time
+        x_features = read_rows(x_features, used[0])
+        y_features = x_features if used[1] is used[0] else read_rows(y_features, used[1])
+    originals = jobs
+    jobs = keyed if lazy else jobs
     if fits is not None:
         fits = [int(i) for i in fits]
         bad = [i for i in fits if not 0 <= i < len(jobs)]
         if bad:
             raise ValueError(f"fits must be positions in 0..{len(jobs) - 1}, got {bad}")
-        jobs = [jobs[i] for i in fits]
+        jobs, keyed, originals = ([seq[i] for i in fits] for seq in (jobs, keyed, originals))
         flags = [flags[i] for i in fits]
     paths: list[Path | None] = [None] * len(jobs)
     if cache_dir is not None:
         folder = Path(cache_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        data_key = fingerprint(x_features) + fingerprint(y_features)
+        # the data of the used rows: the same key for a backed object and the same data in memory
+        data_key = _used_fingerprint(x_features, used[0], lazy) + _used_fingerprint(y_features, used[1], lazy)
         se_of = {flag: standard_error if flag else None for flag in (False, True)}
         defaults = {
             flag: method_defaults(method, standard_error=se_of[flag], attribution=attribution)
@@ -404,7 +419,7 @@ def run_fits(
                 attribution=attribution,
                 defaults=defaults[flag],
             )
-            for job, flag in zip(jobs, flags, strict=True)
+            for job, flag in zip(keyed, flags, strict=True)
         ]
     by_path = {p: job for p, job in zip(paths, jobs, strict=True) if p is not None}
     n_features = (int(np.shape(x_features)[1]), int(np.shape(y_features)[1])) if attribution is not None else None
@@ -412,7 +427,7 @@ def run_fits(
         (x_features, y_features, job, method, options, flag, attribution, standard_error)
         for job, flag in zip(jobs, flags, strict=True)
     ]
-    return run_parallel(
+    results = run_parallel(
         _fit,
         calls,
         n_jobs=n_jobs,
@@ -423,3 +438,28 @@ def run_fits(
         save=_save,
         thread_exact=entry.thread_exact and sum(len(job.x_rows) for job in jobs) < THREAD_EXACT_MAX_SAMPLES,
     )
+    return [replace(r, job=job) for r, job in zip(results, originals, strict=True)]
+
+
+def _used_rows(jobs: Sequence[FitJob], same: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique rows of the x and of the y features that the jobs read (one array, twice, when the two
+    sides are the same matrix).
+    """
+    xs = [np.asarray(job.x_rows, dtype=np.int64) for job in jobs]
+    ys = [np.asarray(job.y_rows, dtype=np.int64) for job in jobs]
+    if same:
+        both = np.unique(np.concatenate(xs + ys)) if jobs else np.empty(0, dtype=np.int64)
+        return both, both
+    return tuple(np.unique(np.concatenate(r)) if jobs else np.empty(0, dtype=np.int64) for r in (xs, ys))  # type: ignore[return-value]
+
+
+def _remap(job: FitJob, used: tuple[np.ndarray, np.ndarray]) -> FitJob:
+    """``job`` with its rows as positions among the used rows (:func:`_used_rows`)."""
+    return replace(job, x_rows=np.searchsorted(used[0], job.x_rows), y_rows=np.searchsorted(used[1], job.y_rows))
+
+
+def _used_fingerprint(features: Any, used: np.ndarray, read: bool) -> str:
+    """:func:`fingerprint` of the used rows of ``features`` (``read``: ``features`` holds only those rows)."""
+    if read or len(used) == np.shape(features)[0]:
+        return fingerprint(features)
+    return fingerprint(features.iloc[used] if isinstance(features, pd.DataFrame) else features[used])

@@ -28,16 +28,16 @@ import scipy.sparse as sp
 
 from ._validation import _align, check_array, check_dtype, check_finite
 
-__all__ = ["Rows", "check_rows", "check_row_pair", "distinct_counts", "BLOCK_BYTES"]
+__all__ = ["Rows", "check_rows", "check_row_pair", "distinct_counts", "is_lazy", "read_rows", "BLOCK_BYTES"]
 
 #: bytes of one dense block of rows (float64) read at a time (64 MiB)
 BLOCK_BYTES = 64 * 2**20
 
 
-def _is_lazy(x: Any) -> bool:
+def is_lazy(x: Any) -> bool:
     """Tell whether ``x`` is read by row slices (backed AnnData, h5py, Dask, zarr), not held as numpy or scipy."""
     return (
-        not isinstance(x, np.ndarray)
+        not isinstance(x, (np.ndarray, pd.DataFrame, pd.Series))
         and not sp.issparse(x)
         and hasattr(x, "shape")
         and hasattr(x, "dtype")
@@ -231,7 +231,7 @@ def check_rows(x: Any, *, name: str = "x") -> Rows:
             raise ValueError(f"{name} is empty (shape {csr.shape})")
         check_finite(csr.data, name)
         return Rows(csr, name, dtype)
-    if not isinstance(x, np.ndarray) and not _is_lazy(x):
+    if not isinstance(x, np.ndarray) and not is_lazy(x):
         try:
             x = np.asarray(x)
         except Exception as err:  # ragged lists and the like
@@ -247,6 +247,44 @@ def check_rows(x: Any, *, name: str = "x") -> Rows:
     for _, block in rows.blocks():
         check_finite(block, name)
     return rows
+
+
+def read_rows(x: Any, index: np.ndarray) -> np.ndarray | sp.csr_matrix:
+    """Return the rows ``index`` (sorted, unique) of a matrix in memory, reading a lazy source a block at a time.
+
+    Parameters
+    ----------
+    x
+        numpy array, scipy sparse matrix, or a lazy array read by row indices (backed AnnData ``X``:
+        ``h5py.Dataset`` or anndata's sparse dataset; a Dask array).
+    index
+        Sorted, unique row positions.
+
+    Returns
+    -------
+    A numpy array (dtype kept) for a dense source, a scipy CSR matrix for a sparse one (backed or in
+    memory). A lazy source is read :data:`BLOCK_BYTES` of rows at a time, so memory holds the rows
+    asked for plus one block, never the whole source.
+    """
+    index = np.asarray(index, dtype=np.int64)
+    if index.ndim != 1 or (len(index) > 1 and np.any(np.diff(index) <= 0)):
+        raise ValueError("index must be sorted, unique row positions")
+    if isinstance(x, np.ndarray) or sp.issparse(x):
+        out = x[index]
+        return out.tocsr() if sp.issparse(out) else out
+    n_columns = int(x.shape[1]) if len(x.shape) == 2 else 1
+    step = max(1, BLOCK_BYTES // (8 * n_columns))
+    parts = []
+    for lo in range(0, len(index), step):
+        part = x[index[lo : lo + step]]
+        if hasattr(part, "compute"):  # Dask
+            part = part.compute()
+        parts.append(part.tocsr() if sp.issparse(part) else np.asarray(part))
+    if not parts:
+        return np.empty((0, n_columns), dtype=x.dtype)
+    if sp.issparse(parts[0]):
+        return sp.vstack(parts, format="csr")
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
 class _Column:

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 import bioinfo_mi as bm
 from bioinfo_mi import _rows
-from bioinfo_mi._rows import check_row_pair, check_rows
+from bioinfo_mi._rows import check_row_pair, check_rows, read_rows
 from bioinfo_mi.estimators import LMIPreset
 from bioinfo_mi.estimators._knn import _count_duplicate_rows
 
@@ -102,6 +102,32 @@ def test_backed_anndata_is_read_by_row_blocks(tmp_path):
     mean_sparse, sd_sparse = check_rows(x).column_stats()
     assert np.array_equal(mean_backed, mean_sparse) and np.array_equal(sd_backed, sd_sparse)
     backed.file.close()
+
+
+@pytest.mark.parametrize("kind", ["numpy", "sparse", "backed dense", "backed sparse", "dask"])
+def test_read_rows_reads_the_rows_asked_for_by_blocks(kind, tmp_path, monkeypatch):
+    import dask.array as da
+
+    x = np.random.default_rng(4).poisson(0.4, size=(500, 12)).astype(np.float32)
+    index = np.array([0, 7, 8, 250, 251, 499])
+    monkeypatch.setattr(_rows, "BLOCK_BYTES", 8 * 12 * 2)  # two rows per block: several reads
+    backed = None
+    if kind.startswith("backed"):
+        ad.AnnData(X=sp.csr_matrix(x) if kind == "backed sparse" else x).write_h5ad(tmp_path / "a.h5ad")
+        backed = ad.read_h5ad(tmp_path / "a.h5ad", backed="r")
+        source = backed.X
+    else:
+        source = {"numpy": x, "sparse": sp.csc_matrix(x), "dask": da.from_array(x, chunks=(64, 12))}[kind]
+    try:
+        out = read_rows(source, index)
+        assert sp.issparse(out) == kind.endswith("sparse")
+        dense = out.toarray() if sp.issparse(out) else out
+        assert dense.dtype == np.float32 and np.array_equal(dense, x[index])
+        with pytest.raises(ValueError, match="sorted, unique"):
+            read_rows(source, index[::-1])
+    finally:
+        if backed is not None:
+            backed.file.close()
 
 
 def test_duplicate_count_is_the_same_from_blocks(monkeypatch):

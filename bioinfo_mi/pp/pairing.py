@@ -566,6 +566,16 @@ def get_features(adata: AnnData, *, use_rep: str | None = None, layer: str | Non
     ValueError
         If both an ``obsm`` ``use_rep`` and ``layer`` are given.
     """
+    x = feature_source(adata, use_rep=use_rep, layer=layer)
+    if not isinstance(x, np.ndarray) and not sp.issparse(x):  # a backed file's dataset
+        x = x.to_memory() if hasattr(x, "to_memory") else np.asarray(x[()])
+    return x
+
+
+def feature_source(adata: AnnData, *, use_rep: str | None = None, layer: str | None = None) -> Any:
+    """:func:`get_features` without reading a backed ``.X`` into memory: the tools read only the rows their
+    fits use (:func:`bioinfo_mi._rows.read_rows`). Same arguments and errors as :func:`get_features`.
+    """
     check_adata(adata)
     if isinstance(use_rep, str) and use_rep == "X":  # scanpy's name for .X
         use_rep = None
@@ -584,7 +594,4 @@ def get_features(adata: AnnData, *, use_rep: str | None = None, layer: str | Non
         return adata.layers[layer]
     if adata.X is None:
         raise ValueError("adata.X is empty; pass layer= or use_rep=")
-    x = adata.X
-    if not isinstance(x, np.ndarray) and not sp.issparse(x):  # a backed file's dataset
-        x = x.to_memory() if hasattr(x, "to_memory") else np.asarray(x[()])
-    return x
+    return adata.X

@@ -25,7 +25,7 @@ from ..pp.pairing import (
     COSPAR_CLONE_KEY,
     DEFAULT_CLONE_KEY,
     check_adata,
-    get_features,
+    feature_source,
     resolve_clone_key,
     resolve_time_key,
 )
@@ -136,14 +136,14 @@ def _plan(
     if keys is not None:
         if use_rep is not None or layer is not None:
             raise ValueError(f"paired data (obsm {list(keys)}) is analysed as stored; use_rep and layer do not apply")
-        x, y = (get_features(adata, use_rep=k) for k in keys)
+        x, y = (feature_source(adata, use_rep=k) for k in keys)
         jobs = _paired_jobs(adata.n_obs, n_pairings=n_pairings, n_shuffles=n_shuffles, random_state=random_state)
         return _Plan(x, y, jobs, "n_pairs", adata.n_obs, {"pair_keys": list(keys), "random_state": random_state})
     # the keys actually read (a default resolves to obs['clone'] / obsm['X_clone'], obs['time'] / obs['time_info'])
     clone_key = resolve_clone_key(adata, clone_key)
     condition_key = resolve_time_key(adata, condition_key, "condition_key")
     use_rep = representation(use_rep)
-    features = get_features(adata, use_rep=use_rep, layer=layer)
+    features = feature_source(adata, use_rep=use_rep, layer=layer)
     jobs, (a, b), n_clones = pairing_jobs(
         adata,
         clone_key=clone_key,
@@ -385,8 +385,9 @@ def lmi(
     adata
         Lineage-traced cells, or paired data. A view is read as is and the results are written to it
         (anndata then makes it an AnnData of its own; the parent is not changed). A backed object
-        (``read_h5ad(..., backed="r")``) gets its ``.X`` read into memory and the results in memory
-        (the file is not changed); ``copy=True`` is refused for it.
+        (``read_h5ad(..., backed="r")``) has only the rows of ``.X`` its fits use read into memory (the
+        cells of the pairings, a block at a time) and gets the results in memory (the file is not
+        changed); ``copy=True`` is refused for it.
     clone_key, condition_key, conditions, restrict
         Which cells to pair: see :func:`bioinfo_mi.pp.shared_clones`. E.g. early vs late time
         (``condition_key="time", conditions=(2, 6)``) or sisters across wells at day 6

@@ -25,7 +25,7 @@ from .._version import __version__
 from ..pp.pairing import (
     check_adata,
     check_obs_key,
-    get_features,
+    feature_source,
     match_value,
     resolve_clone_key,
     resolve_time_key,
@@ -433,7 +433,7 @@ def markov_test(
     if not 0 < significance_level < 1:
         raise ValueError(f"significance_level must lie in (0, 1), got {significance_level}")
     design = _design(adata, clone_key, time_key, well_key, early, late, wells)
-    features = get_features(adata, use_rep=use_rep, layer=layer)
+    features = feature_source(adata, use_rep=use_rep, layer=layer)
     random_state = root_seed(random_state)  # one int (stored in params) from an int, a Generator or None
     jobs_el, jobs_sis, n_el, n_sis = _comparison_jobs(
         adata,

@@ -147,6 +147,41 @@ def test_bad_keys_and_values_fail_before_any_fit(hand, no_fit, name, kwargs, err
         tool(name)(hand, **options(name), **kwargs)
 
 
+def test_backed_anndata_reads_only_the_rows_the_fits_use(hand, tmp_path, monkeypatch):
+    """A backed .X is not read whole: only the cells of the drawn pairings are read (a block at a time), and
+    the fits are cached under the same keys as those of the same data in memory."""
+    import bioinfo_mi._fits as fits_module
+
+    data = hand.copy()  # d2, d6 and d10 cells; d2 against d10 reads neither the d6 cells nor the unlabelled ones
+    unused = (data.obs["time"] == "d6").to_numpy() | (data.obs["clone"] < 0).to_numpy()
+    assert unused.any()
+    path = tmp_path / "hand.h5ad"
+    data.write_h5ad(path)
+    read = []
+    real_read_rows = fits_module.read_rows
+
+    def record(x, index):
+        read.append(len(index))
+        return real_read_rows(x, index)
+
+    monkeypatch.setattr(fits_module, "read_rows", record)
+    options = dict(FAST, condition_key="time", conditions=("d2", "d10"), cache_dir=tmp_path / "cache")
+    backed = ad.read_h5ad(path, backed="r")
+    try:
+        bm.tl.lmi(backed, **options)
+        table = backed.uns["lmi"]["table"]
+    finally:
+        backed.file.close()
+    assert len(read) == 1 and read[0] <= data.n_obs - unused.sum()
+    files = sorted((tmp_path / "cache").iterdir())
+    mtimes = [f.stat().st_mtime_ns for f in files]
+    monkeypatch.setattr(fits_module, "_estimate", lambda *a, **k: pytest.fail("refitted: the keys differ"))
+    in_memory = bm.tl.lmi(data, copy=True, **options)  # every fit read back from the backed run's cache
+    pd.testing.assert_frame_equal(in_memory.uns["lmi"]["table"], table)
+    assert sorted((tmp_path / "cache").iterdir()) == files
+    assert [f.stat().st_mtime_ns for f in files] == mtimes
+
+
 @pytest.mark.parametrize("name", ["lmi", "pmi", "markov_test", "draw_pairings"])
 def test_typed_clone_key_is_never_replaced_by_x_clone(sim, no_fit, name):
     """simulate_lineage output holds obsm['X_clone']: a misspelled clone_key used to read it silently."""

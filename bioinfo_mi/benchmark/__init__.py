@@ -11,7 +11,7 @@ from .metrics import bias, kendall_tau, mse, normalized_rmse, spearman, summariz
 from .representations import scvi_like_latent
 from .resampling_tasks import digits_tasks, mnist_tasks, resampling_tasks, species_tasks
 from .runner import Estimator, run_benchmark, sample_task
-from .sc_tasks import counts_task, link_task, sc_suite, states_task
+from .sc_tasks import counts_task, lineage_task, link_task, sc_suite, states_task
 from .scale_tasks import (
     DEFAULT_TRIAL_DRAW,
     SCALE_BASES,
@@ -29,6 +29,7 @@ __all__ = [
     "states_task",
     "counts_task",
     "link_task",
+    "lineage_task",
     "sc_suite",
     "resampling_tasks",
     "digits_tasks",

@@ -57,9 +57,10 @@ import numpy as np
 from scipy.special import logsumexp
 
 from .._validation import check_positive_int, check_real
+from ..datasets.lineage import lineage_state_mi, simulate_lineage
 from .tasks import Task, base_seed
 
-__all__ = ["states_task", "counts_task", "link_task", "sc_suite", "QUADRATURE_NODES"]
+__all__ = ["states_task", "counts_task", "link_task", "lineage_task", "sc_suite", "QUADRATURE_NODES"]
 
 LN2 = math.log(2.0)
 #: Gauss-Hermite nodes over log library size in the exact likelihood of the count tasks
@@ -563,6 +564,73 @@ def link_task(
     )
 
 
+# --- the lineage simulator ---------------------------------------------------------------------
+
+_LINEAGE_PAIRS = ("early_late", "sisters")
+
+
+def _lineage_sampler(n: int, rng: np.random.Generator, *, pair: str, n_genes: int) -> tuple[np.ndarray, np.ndarray]:
+    adata = simulate_lineage(n_clones=n, n_genes=n_genes, cells_per_condition=(1, 1), n_unbarcoded=0, random_state=rng)
+    obs = adata.obs
+    groups = (
+        [(obs["time"] == 2.0), (obs["well"] == 1)] if pair == "early_late" else [obs["well"] == 1, obs["well"] == 2]
+    )
+    out = []
+    for mask in groups:  # one cell per clone, rows in clone order
+        rows = np.flatnonzero(mask.to_numpy())
+        rows = rows[np.argsort(obs["clone"].to_numpy()[rows], kind="stable")]
+        out.append(adata.X[rows].toarray().astype(np.float64))
+    return out[0], out[1]
+
+
+def lineage_task(
+    pair: Literal["early_late", "sisters"] = "early_late", n_genes: int = 200, *, n_samples: int = 2000
+) -> Task:
+    """Clones of :func:`bioinfo_mi.datasets.simulate_lineage` (defaults): one cell per clone on each side.
+
+    The state-level MI of the simulator is known in closed form
+    (:func:`bioinfo_mi.datasets.lineage_state_mi`), but the expression is a noisy function of the state
+    (Poisson counts, library size, normalisation), so by the data processing inequality it is only an
+    **upper bound** of ``I(X; Y)``: ``params["truth"] = "upper bound"``, and the benchmark reports the
+    estimate against it without scoring it.
+
+    Parameters
+    ----------
+    pair
+        ``"early_late"`` (a day-2 cell and a day-6 cell of well 1) or ``"sisters"`` (day-6 cells of wells 1
+        and 2).
+    n_genes
+        Genes per cell (the first ``min(300, n_genes)`` informative, the simulator's default).
+    n_samples
+        Clones per data set.
+
+    Returns
+    -------
+    A :class:`~bioinfo_mi.benchmark.Task` whose ``true_mi`` is the state-level bound.
+    """
+    if pair not in _LINEAGE_PAIRS:
+        raise ValueError(f"pair must be one of {list(_LINEAGE_PAIRS)}, got {pair!r}")
+    n_genes = check_positive_int(n_genes, name="n_genes")
+    n_samples = check_positive_int(n_samples, name="n_samples")
+    bounds = lineage_state_mi(0.3, 1.2, 0.35, True)  # simulate_lineage's defaults
+    bound = bounds["I_early_late_bits"] if pair == "early_late" else bounds["I_sisters_bits"]
+    return Task(
+        name=f"sc-lineage-{pair}-g{n_genes}-n{n_samples}",
+        sampler=partial(_lineage_sampler, pair=pair, n_genes=n_genes),
+        n_samples=n_samples,
+        true_mi=bound,
+        params={
+            "family": "lineage",
+            "pair": pair,
+            "n_genes": n_genes,
+            "d": n_genes,
+            "informative_fraction": min(300, n_genes) / n_genes,
+            "true_mi_se": 0.0,
+            "truth": "upper bound",
+        },
+    )
+
+
 # --- the suite -------------------------------------------------------------------------------------
 
 
@@ -575,7 +643,8 @@ def sc_suite(
     seen linearly and through a nonlinear map), informative dimensions among noise (1-15 %
     informative, up to ``max_d`` columns per side), Poisson and negative-binomial counts with
     library-size variation (200 and 2000 genes, 2-5 % informative), and the two nonlinear links at
-    2.2 and 3.5 bits in 3 + 3 dimensions.
+    2.2 and 3.5 bits in 3 + 3 dimensions; and two pairings of the lineage simulator, whose state-level MI
+    is only an upper bound (``params["truth"] = "upper bound"``: reported, not scored).
 
     Parameters
     ----------
@@ -588,7 +657,7 @@ def sc_suite(
 
     Returns
     -------
-    The tasks, each with its exact truth (see the module).
+    The tasks, each with its exact truth (see the module) or, for the lineage tasks, its bound.
     """
     g = {"n_samples": n_samples, "random_state": base_seed(random_state)}
     c = dict(g, n_truth=N_TRUTH_COUNTS)
@@ -605,5 +674,7 @@ def sc_suite(
         (2000, partial(counts_task, 8, 2000, 40, 0.8, state_weights="unequal", **c)),
         (3, partial(link_task, "square", 3, 0.5, n_samples=n_samples)),
         (3, partial(link_task, "heteroscedastic", 3, 1.0, n_samples=n_samples)),
+        (200, partial(lineage_task, "early_late", 200, n_samples=n_samples)),
+        (200, partial(lineage_task, "sisters", 200, n_samples=n_samples)),
     ]
     return [factory() for d, factory in specs if d <= max_d]

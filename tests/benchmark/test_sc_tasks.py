@@ -146,8 +146,30 @@ def test_link_truths_add_over_coordinates():
     assert sc.link_task("square", 3, 0.5).true_mi == pytest.approx(3.47, abs=0.01)
 
 
+def test_lineage_tasks_pair_the_cells_of_a_clone_under_the_state_level_bound():
+    early_late = sc.lineage_task("early_late", 40, n_samples=400)
+    sisters = sc.lineage_task("sisters", 40, n_samples=400)
+    bounds = bm.datasets.lineage_state_mi(0.3, 1.2, 0.35, True)
+    assert early_late.true_mi == bounds["I_early_late_bits"] and sisters.true_mi == bounds["I_sisters_bits"]
+    assert early_late.params["truth"] == sisters.params["truth"] == "upper bound"
+    x, y = sisters.sample(0)
+    assert x.shape == y.shape == (400, 40)
+    # row i of x and of y are cells of one clone: the sisters share their clone's state, shuffled rows do not
+    paired = np.corrcoef(x[:, :10].sum(axis=1), y[:, :10].sum(axis=1))[0, 1]
+    shuffled = np.corrcoef(x[:, :10].sum(axis=1), np.roll(y[:, :10].sum(axis=1), 1))[0, 1]
+    assert paired > 0.3 and abs(shuffled) < 0.15
+    with pytest.raises(ValueError, match="pair"):
+        sc.lineage_task("cousins")
+
+
 def test_tasks_are_reproducible_and_picklable():
-    for task in (sc.states_task(3, 2, 1.0, n_truth=2000), sc.counts_task(3, 20, 2, n_truth=2000), sc.link_task()):
+    tasks = (
+        sc.states_task(3, 2, 1.0, n_truth=2000),
+        sc.counts_task(3, 20, 2, n_truth=2000),
+        sc.link_task(),
+        sc.lineage_task(n_genes=20, n_samples=100),
+    )
+    for task in tasks:
         a = task.sample(3)
         again = pickle.loads(pickle.dumps(task))
         b = again.sample(3)

@@ -49,7 +49,7 @@ def test_numpydoc_parameters_and_returns(func):
 #: the package's layers, bottom to top: each unit (a module directly in ``bioinfo_mi/``, or a subpackage) may import
 #: only the units listed for it, function-local imports included (docs/contributing.md, "Layout")
 _BASE = {"_version", "_docs", "_validation", "_rows", "_arrays"}
-_CORE = _BASE | {"_parallel", "_cache", "_fits", "uncertainty", "api"}
+_CORE = _BASE | {"_parallel", "_cache", "_fits", "uncertainty", "api", "conditional"}
 LAYERS: dict[str, set[str]] = {
     "_version": set(),
     "_docs": set(),
@@ -62,6 +62,7 @@ LAYERS: dict[str, set[str]] = {
     "_fits": _BASE | {"_parallel", "_cache", "estimators"},  # fit jobs through the registry
     "uncertainty": _BASE | {"_parallel", "_fits", "estimators"},
     "api": _BASE | {"_parallel", "_fits", "estimators", "uncertainty"},
+    "conditional": _BASE | {"_parallel", "_fits", "estimators"},  # bm.cmi: conditional MI and its CI test
     "datasets": _BASE | {"estimators"},
     "pp": _BASE | {"_parallel", "estimators", "datasets"},
     "tl": _CORE | {"estimators", "datasets", "pp"},

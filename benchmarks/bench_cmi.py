@@ -1,0 +1,275 @@
+"""Conditional MI (issue 31): ``bm.cmi`` beside tigramite's CMIknn and a difference of MIs, and the calibration
+and power of its conditional-independence test, in one run.
+
+Part ``gaussian``: jointly Gaussian (x, y, z) with a random correlation matrix, whose CMI has a closed form
+``1/2 log2(det S_xz det S_yz / (det S_z det S_xyz))``; dimensions (d_x, d_y, d_z) from (1, 1, 1) to
+(5, 5, 20) (``--full``: to (10, 10, 50)), N = 2000 (``--full``: 1000, 2000, 10 000). Estimators:
+``bm.cmi`` (``auto`` = Frenzel-Pompe k-NN with the package's exact kernel, k = 3); the difference
+``I(X; [Y, Z]) - I(X; Z)`` of two ``bm.mi`` estimates (``ksg`` and ``auto``); tigramite's CMIknn
+(GPL, benchmark only; ``pip install tigramite``) at its defaults (k = 0.2 N on ranks) and at k = 3 on
+the raw data.
+
+Part ``null``: X and Y independent given a 2-D z that enters x nonlinearly (truth 0), N = 300 and 2000,
+10 data sets: the estimators' bias where the answer must be 0 (the Gaussian part favours estimators
+calibrated on Gaussians).
+
+Part ``test``: p-values of ``bm.cmi(..., n_shuffles=19)`` on data sets where X and Y share only Z
+(``--null`` of them, default 200): a numeric z entering x nonlinearly (local permutation) and a categorical
+z (within-strata permutation); the rejection rates at 0.05 and 0.10 must be near the level. Power: the
+same data with a direct link ``y += c x`` for c in 0.1, 0.2, 0.4 (50 data sets each).
+
+    python benchmarks/bench_cmi.py                 # about 10 min on 2 cores
+    python benchmarks/bench_cmi.py --full
+    python benchmarks/bench_cmi.py --parts test --null 200
+
+Writes ``benchmarks/results/cmi_gaussian{,_runs}.csv``, ``cmi_test.csv`` and ``docs/figures/cmi.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from _common import machine, save_figure, write
+from tqdm.auto import tqdm
+
+import bioinfo_mi as bm
+
+FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
+LN2 = np.log(2.0)
+REDUCED = [(1, 1, 1), (1, 1, 5), (3, 3, 3), (2, 2, 10), (5, 5, 5), (5, 5, 20)]
+FULL = REDUCED + [(10, 10, 10), (10, 10, 50), (1, 1, 50)]
+
+
+def random_correlation(dim: int, rng: np.random.Generator) -> np.ndarray:
+    a = rng.normal(size=(dim, dim + 2))
+    cov = a @ a.T + 0.5 * dim * np.eye(dim)
+    sd = np.sqrt(np.diag(cov))
+    return cov / np.outer(sd, sd)
+
+
+def gaussian_cmi(cov: np.ndarray, sizes: tuple[int, int, int]) -> float:
+    a, b, c = sizes
+    ix, iy, iz = np.arange(a), np.arange(a, a + b), np.arange(a + b, a + b + c)
+
+    def logdet(idx: np.ndarray) -> float:
+        return float(np.linalg.slogdet(cov[np.ix_(idx, idx)])[1])
+
+    return 0.5 * (logdet(np.r_[ix, iz]) + logdet(np.r_[iy, iz]) - logdet(iz) - logdet(np.r_[ix, iy, iz])) / LN2
+
+
+def tigramite(x: np.ndarray, y: np.ndarray, z: np.ndarray, defaults: bool) -> float:
+    from tigramite.independence_tests.cmiknn import CMIknn
+
+    test = (
+        CMIknn(significance="fixed_thres") if defaults else CMIknn(knn=3, transform="none", significance="fixed_thres")
+    )
+    array = np.hstack([x, y, z]).T
+    xyz = np.array([0] * x.shape[1] + [1] * y.shape[1] + [2] * z.shape[1])
+    return float(test.get_dependence_measure(array, xyz)) / LN2
+
+
+def estimators(with_tigramite: bool) -> dict:
+    out = {
+        "bm.cmi (ours)": lambda x, y, z, s: bm.cmi(x, y, z, random_state=s, n_jobs=1).mi,
+        "MI difference, ksg (ours)": lambda x, y, z, s: (
+            bm.mi(x, np.hstack([y, z]), method="ksg", random_state=s).mi - bm.mi(x, z, method="ksg", random_state=s).mi
+        ),
+        "MI difference, auto (ours)": lambda x, y, z, s: (
+            bm.mi(x, np.hstack([y, z]), random_state=s, n_jobs=1).mi - bm.mi(x, z, random_state=s, n_jobs=1).mi
+        ),
+    }
+    if with_tigramite:
+        out["tigramite CMIknn (defaults)"] = lambda x, y, z, s: tigramite(x, y, z, True)
+        out["tigramite CMIknn (k=3, raw)"] = lambda x, y, z, s: tigramite(x, y, z, False)
+    return out
+
+
+def run_gaussian(configs: list, n_values: list[int], n_seeds: int) -> pd.DataFrame:
+    ests = estimators(importlib.util.find_spec("tigramite") is not None)
+    rows = []
+    jobs = [(c, n, s) for c in configs for n in n_values for s in range(n_seeds)]
+    for sizes, n, seed in tqdm(jobs, desc="gaussian CMI", unit="data set"):
+        rng = np.random.default_rng([seed, *sizes])
+        cov = random_correlation(sum(sizes), rng)
+        data = rng.multivariate_normal(np.zeros(sum(sizes)), cov, size=n)
+        a, b = sizes[0], sizes[0] + sizes[1]
+        x, y, z = data[:, :a], data[:, a:b], data[:, b:]
+        truth = gaussian_cmi(cov, sizes)
+        for name, est in ests.items():
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                value = est(x, y, z, seed)
+            rows.append(
+                {
+                    "d_x": sizes[0],
+                    "d_y": sizes[1],
+                    "d_z": sizes[2],
+                    "n_samples": n,
+                    "seed": seed,
+                    "estimator": name,
+                    "truth": truth,
+                    "estimate": value,
+                    "seconds": time.perf_counter() - start,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _null_numeric(n: int, seed: int, link: float) -> tuple:
+    rng = np.random.default_rng([seed, 1])
+    z = rng.normal(size=(n, 1))
+    x = z**2 + 0.5 * rng.normal(size=(n, 1))
+    y = z + link * x + 0.5 * rng.normal(size=(n, 1))
+    return x, y, z
+
+
+def _null_strata(n: int, seed: int, link: float) -> tuple:
+    rng = np.random.default_rng([seed, 2])
+    labels = rng.choice(np.array(["t0", "t1", "t2", "t3"]), size=n)
+    shift = pd.factorize(labels, sort=True)[0].astype(float)
+    x = shift + rng.normal(size=n)
+    y = -shift + link * x + rng.normal(size=n)
+    return x, y, labels
+
+
+def run_test(n_null: int, n_power: int, n: int) -> pd.DataFrame:
+    rows = []
+    cases = [("numeric z", _null_numeric, {}), ("categorical z", _null_strata, {"within_method": "ksg"})]
+    jobs = [
+        (case, link, seed)
+        for case in cases
+        for link in (0.0, 0.1, 0.2, 0.4)
+        for seed in range(n_null if link == 0 else n_power)
+    ]
+    for (name, make, options), link, seed in tqdm(jobs, desc="CI test", unit="data set"):
+        x, y, z = make(n, seed, link)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = bm.cmi(x, y, z, n_shuffles=19, random_state=seed, n_jobs=1, **options)
+        rows.append({"case": name, "link": link, "seed": seed, "n_samples": n, "cmi": res.mi, "p_value": res.p_value})
+    return pd.DataFrame(rows)
+
+
+def run_null_bias(n_values: list[int], n_seeds: int) -> pd.DataFrame:
+    """Estimates where X and Y are independent given a 2-D z that enters x nonlinearly (truth 0)."""
+    ests = estimators(importlib.util.find_spec("tigramite") is not None)
+    rows = []
+    jobs = [(n, s) for n in n_values for s in range(n_seeds)]
+    for n, seed in tqdm(jobs, desc="nonlinear null", unit="data set"):
+        rng = np.random.default_rng([seed, 3])
+        z = rng.normal(size=(n, 2))
+        x = np.hstack([z[:, :1] ** 2, np.sin(2 * z[:, 1:])]) + 0.5 * rng.normal(size=(n, 2))
+        y = z @ np.ones((2, 1)) + 0.5 * rng.normal(size=(n, 1))
+        for name, est in ests.items():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                rows.append({"n_samples": n, "seed": seed, "estimator": name, "estimate": est(x, y, z, seed)})
+    return pd.DataFrame(rows)
+
+
+def summarize_gaussian(runs: pd.DataFrame) -> pd.DataFrame:
+    r = runs.assign(sq=(runs.estimate - runs.truth) ** 2, err=runs.estimate - runs.truth)
+    return (
+        r.groupby(["d_x", "d_y", "d_z", "n_samples", "estimator"])
+        .agg(
+            truth=("truth", "mean"),
+            mean_estimate=("estimate", "mean"),
+            bias=("err", "mean"),
+            mse=("sq", "mean"),
+            seconds=("seconds", "mean"),
+        )
+        .reset_index()
+    )
+
+
+def summarize_test(runs: pd.DataFrame) -> pd.DataFrame:
+    return (
+        runs.groupby(["case", "link"])
+        .agg(
+            n_data_sets=("p_value", "size"),
+            reject_005=("p_value", lambda p: float(np.mean(p <= 0.05))),
+            reject_010=("p_value", lambda p: float(np.mean(p <= 0.10))),
+            mean_p=("p_value", "mean"),
+            mean_cmi=("cmi", "mean"),
+        )
+        .reset_index()
+    )
+
+
+def figure(gauss: pd.DataFrame | None, test: pd.DataFrame | None, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    if gauss is not None:
+        g = gauss.assign(config=gauss.apply(lambda r: f"{r.d_x}+{r.d_y} | {r.d_z}\nN={r.n_samples}", axis=1))
+        wide = g.pivot(index="config", columns="estimator", values="mse")
+        wide.plot.bar(ax=axes[0], logy=True, rot=0, fontsize=7)
+        axes[0].set_ylabel("MSE (bits$^2$)")
+        axes[0].set_title("Gaussian CMI (closed form): d_x + d_y | d_z")
+        axes[0].legend(fontsize=7)
+    if test is not None:
+        for case, g in test.groupby("case"):
+            axes[1].plot(g.link, g.reject_005, marker="o", label=case)
+        axes[1].axhline(0.05, color="k", lw=0.8, ls="--")
+        axes[1].set_xlabel("direct link c (y += c x)")
+        axes[1].set_ylabel("rejection rate at 0.05")
+        axes[1].set_title("conditional-independence test: level (c = 0) and power")
+        axes[1].legend()
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--full", action="store_true")
+    parser.add_argument(
+        "--parts", nargs="+", default=["gaussian", "null", "test"], choices=["gaussian", "null", "test"]
+    )
+    parser.add_argument("--seeds", type=int, default=None, help="data sets per Gaussian cell (default 3; --full 5)")
+    parser.add_argument("--null", type=int, default=200, help="null data sets per case of the test")
+    parser.add_argument("--power", type=int, default=50, help="data sets per link strength")
+    parser.add_argument("--test-n", type=int, default=300, help="samples per data set of the test")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    gauss = test = None
+    if "gaussian" in args.parts:
+        runs = run_gaussian(
+            FULL if args.full else REDUCED,
+            [1000, 2000, 10000] if args.full else [2000],
+            args.seeds or (5 if args.full else 3),
+        )
+        gauss = summarize_gaussian(runs)
+        write(runs, "cmi_gaussian_runs")
+        write(gauss, "cmi_gaussian")
+        wide = gauss.pivot_table(index=["d_x", "d_y", "d_z", "n_samples"], columns="estimator", values="mse")
+        print("MSE (bits^2) per cell\n", wide.round(4).to_string())
+        print("\nmean MSE over cells\n", gauss.groupby("estimator").mse.mean().sort_values().round(4).to_string())
+        bias = gauss.pivot_table(index=["d_x", "d_y", "d_z", "n_samples"], columns="estimator", values="bias")
+        print("\nbias (bits)\n", bias.round(3).to_string())
+    if "null" in args.parts:
+        runs = run_null_bias([300, 2000], 10)
+        write(runs, "cmi_null_bias")
+        table = runs.groupby(["n_samples", "estimator"]).estimate.agg(["mean", "std"]).reset_index()
+        print("\nnonlinear conditional independence (truth 0; 10 data sets)\n", table.round(3).to_string(index=False))
+    if "test" in args.parts:
+        runs = run_test(args.null, args.power, args.test_n)
+        test = summarize_test(runs)
+        write(runs, "cmi_test_runs")
+        write(test, "cmi_test")
+        print(
+            "\nconditional-independence test (19 shuffles; level at link 0, power above)\n",
+            test.round(3).to_string(index=False),
+        )
+    print(f"\nmachine: {machine()}; wall {time.perf_counter() - start:.0f} s")
+    print("figure:", figure(gauss, test, FIGURES / "cmi.png"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,371 @@
+"""``bm.cmi``: conditional mutual information I(X; Y | Z) and a conditional-independence permutation test.
+
+Methods (:data:`CMI_METHODS`)
+    ``"ksg"``: the k-NN estimator of Frenzel & Pompe (2007), exact neighbour counts with the package's
+    kernel (:func:`bioinfo_mi.estimators.ksg_cmi`), for a numeric ``z``. ``"stratified"``: for a
+    categorical ``z`` (cell type, batch, well) the exact decomposition
+    ``I(X; Y | Z) = sum_z p(z) I(X; Y | Z = z)``, each stratum estimated by ``bm.mi`` with
+    ``within_method``; strata under ``min_stratum_samples`` samples are left out with an
+    :class:`~bioinfo_mi.EstimateWarning` (see :mod:`bioinfo_mi.estimators._cmi`). ``"auto"``:
+    ``"stratified"`` when ``z`` is categorical (labels: strings, a pandas Categorical, booleans, or one
+    integer column with at most ``n_samples / min_stratum_samples`` distinct values), ``"ksg"``
+    otherwise, and ``"ksg"`` on the stratum codes when no stratum reaches ``min_stratum_samples``.
+
+Conditional-independence test (``n_shuffles``)
+    A permutation null that keeps the dependence of X on Z and of Y on Z: ``x`` is permuted within the
+    strata of a categorical ``z``, and for a numeric ``z`` by the local permutation of Runge (2018):
+    each sample takes the ``x`` of one of its ``shuffle_neighbors`` nearest neighbours in ``z`` (max
+    norm), drawn without repeats where possible. ``p_value = (1 + #{null >= cmi}) / (1 + n_shuffles)``.
+    Every shuffled estimate runs through the package's repeated-fit layer (seeds spawned from
+    ``random_state``, a fixed thread budget per fit), so the numbers do not depend on ``n_jobs``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from typing import Any
+
+import numba as nb
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from ._docs import shared_docs
+from ._fits import FitJob, run_fits, warn_fits
+from ._parallel import check_n_jobs, root_seed, run_parallel, spawn_seeds
+from ._validation import EstimateWarning, check_array, check_options, check_positive_int
+from .estimators._cmi import MIN_STRATUM_SAMPLES, check_strata, ksg_cmi, small_strata_warning
+from .estimators._registry import get_method
+from .estimators._result import MIResult
+
+__all__ = ["cmi", "CMI_METHODS"]
+
+#: the methods of :func:`cmi`
+CMI_METHODS = ("auto", "ksg", "stratified")
+#: the options of the k-NN CMI estimator
+_KSG_OPTIONS = {"k", "base", "jitter", "workers"}
+
+
+def is_categorical(z: Any, min_stratum_samples: int = MIN_STRATUM_SAMPLES) -> bool:
+    """Tell whether ``auto`` treats ``z`` as labels: strings, objects, a pandas Categorical, booleans, or one
+    integer column with at most ``len(z) / min_stratum_samples`` distinct values.
+    """
+    if isinstance(z, pd.DataFrame):
+        if z.shape[1] != 1:
+            return False
+        z = z.iloc[:, 0]
+    dtype = getattr(z, "dtype", None)
+    if isinstance(dtype, pd.CategoricalDtype):
+        return True
+    arr = np.asarray(z)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.dtype.kind in "OUSb":
+        return arr.ndim == 1
+    if arr.dtype.kind in "iu" and arr.ndim == 1:
+        return len(np.unique(arr)) <= len(arr) / max(min_stratum_samples, 1)
+    return False
+
+
+@nb.njit(cache=True)
+def _restricted_permutation(neighbors: np.ndarray, order: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """Runge's (2018) local permutation: visiting the samples in ``order``, each takes the first of its
+    (shuffled) neighbours not taken yet, or its last neighbour when all are.
+    """
+    n, k = neighbors.shape
+    taken = np.zeros(n, dtype=np.bool_)
+    out = np.empty(n, dtype=np.int64)
+    for i in order:
+        j = neighbors[i, k - 1]
+        for m in range(k):
+            if not taken[neighbors[i, m]]:
+                j = neighbors[i, m]
+                break
+        out[i] = j
+        taken[j] = True
+    return out
+
+
+def local_permutations(z: np.ndarray, n_shuffles: int, shuffle_neighbors: int, rng: np.random.Generator) -> np.ndarray:
+    """``(n_shuffles, n)`` permutations of the rows that keep each sample's ``x`` near its ``z`` (Runge 2018).
+
+    Parameters
+    ----------
+    z
+        ``(n, d_z)`` numeric conditioning sample (standardised here; ties broken by a tiny jitter).
+    n_shuffles
+        Number of permutations.
+    shuffle_neighbors
+        Neighbours in ``z`` (max norm, the sample itself included) among which a sample's ``x`` is drawn.
+    rng
+        Source of randomness.
+
+    Returns
+    -------
+    Integer array; row ``s`` is the row of ``x`` each sample takes in shuffle ``s``.
+    """
+    sd = z.std(axis=0)
+    zs = (z - z.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    zs = zs + 1e-10 * rng.random(zs.shape)
+    k = min(shuffle_neighbors, len(zs))
+    _, neighbors = cKDTree(zs).query(zs, k=k, p=np.inf)
+    neighbors = np.asarray(neighbors, dtype=np.int64).reshape(len(zs), k)
+    out = np.empty((n_shuffles, len(zs)), dtype=np.int64)
+    for s in range(n_shuffles):
+        shuffled = np.take_along_axis(neighbors, rng.permuted(np.tile(np.arange(k), (len(zs), 1)), axis=1), axis=1)
+        out[s] = _restricted_permutation(shuffled, rng.permutation(len(zs)))
+    return out
+
+
+def _ksg_fit(x: np.ndarray, y: np.ndarray, z: np.ndarray, rows: np.ndarray, seed: int, options: dict) -> float:
+    """One shuffled k-NN CMI estimate: ``x`` taken at ``rows``."""
+    return ksg_cmi(x[rows], y, z, random_state=seed, **options).mi
+
+
+def _check_common(method: Any, within_method: Any, min_stratum_samples: Any, options: dict) -> tuple[str, int]:
+    if not isinstance(method, str) or method.lower() not in CMI_METHODS:
+        raise ValueError(f"method must be one of {list(CMI_METHODS)}, got {method!r}")
+    minimum = check_positive_int(min_stratum_samples, name="min_stratum_samples", minimum=2)
+    method = method.lower()
+    if method == "ksg":
+        check_options(options, _KSG_OPTIONS, where="method='ksg'")
+    else:
+        entry = get_method(within_method)  # raises naming the valid methods
+        allowed = set(entry.options) | (_KSG_OPTIONS if method == "auto" else set())
+        check_options(options, allowed, where=f"within_method={entry.name!r}")
+    return method, minimum
+
+
+@shared_docs
+def cmi(
+    x: Any,
+    y: Any,
+    z: Any,
+    method: str = "auto",
+    *,
+    within_method: str = "auto",
+    min_stratum_samples: int = MIN_STRATUM_SAMPLES,
+    n_shuffles: int = 0,
+    shuffle_neighbors: int = 5,
+    random_state: int | np.random.Generator | None = 0,
+    n_jobs: int = -1,
+    progress: bool = False,
+    **options: Any,
+) -> MIResult:
+    """Estimate the conditional mutual information I(X; Y | Z): what X and Y share beyond what Z explains.
+
+    Parameters
+    ----------
+    x, y
+        Paired samples, ``(N, d_x)`` and ``(N, d_y)`` (1-D is one column); never modified.
+    z
+        The conditioning variable, paired row by row: numbers ``(N, d_z)`` (a state, a covariate), or one
+        label per sample (cell type, batch, well: strings, a pandas Categorical, integers).
+    method
+        ``"auto"`` (default), ``"ksg"`` (Frenzel & Pompe 2007) or ``"stratified"``
+        (``sum_z p(z) I(X; Y | Z = z)``); see :mod:`bioinfo_mi.conditional`.
+    within_method
+        The :func:`bioinfo_mi.mi` method of each stratum of ``"stratified"`` (default ``"auto"``).
+    min_stratum_samples
+        Fewest samples of a stratum that ``"stratified"`` estimates (default 20); smaller strata are left
+        out with an :class:`~bioinfo_mi.EstimateWarning`.
+    n_shuffles
+        Conditional-independence permutation test with this many shuffles (0: none): ``res.null`` and
+        ``res.p_value``.
+    shuffle_neighbors
+        Neighbours in ``z`` among which the local permutation draws (numeric ``z``; Runge 2018 uses 5-10).
+    random_state
+        Seed or ``numpy.random.Generator``: the estimator's, the strata fits' and the shuffles' seeds are
+        spawned from it.
+    {n_jobs}
+    {progress}
+    **options
+        Passed to the estimator: ``k``, ``base``, ``jitter``, ``workers`` of ``"ksg"``; the options of
+        ``within_method`` for ``"stratified"``.
+
+    Returns
+    -------
+    :class:`~bioinfo_mi.MIResult`: ``mi`` the estimate of ``I(X; Y | Z)`` (bits by default), ``pmi`` the
+    pointwise terms (NaN for samples not scored, e.g. those of strata left out), ``method`` ``"ksg"`` or
+    ``"stratified"``, ``extra["conditional"] = True``, ``extra["stratified"]`` (per stratum: label,
+    size, estimate, weight, kept) and ``extra["auto"]`` (the choice and its reason) where they apply,
+    ``p_value`` and ``null`` with ``n_shuffles``.
+
+    Notes
+    -----
+    Frenzel & Pompe, Phys. Rev. Lett. 99, 204101 (2007); Runge, AISTATS (2018) for the local
+    permutation test. Error bars (``error_bars``) are not offered for conditional MI yet.
+    """
+    method, minimum = _check_common(method, within_method, min_stratum_samples, options)
+    n_shuffles = check_positive_int(n_shuffles, name="n_shuffles", minimum=0)
+    shuffle_neighbors = check_positive_int(shuffle_neighbors, name="shuffle_neighbors", minimum=2)
+    n_jobs = check_n_jobs(n_jobs)
+    seed = root_seed(random_state)
+    fit_seed, shuffle_seed = spawn_seeds(seed, 2)
+    xa, ya = check_array(x, name="x"), check_array(y, name="y")
+    if len(xa) != len(ya):
+        raise ValueError(f"x and y must have the same number of samples (rows), got {len(xa)} and {len(ya)}")
+    auto: dict[str, Any] | None = None
+    if method == "auto":
+        method, auto = _choose(z, len(xa), minimum)
+    if method == "stratified":
+        codes, labels = check_strata(z, len(xa))
+        res = _stratified(xa, ya, codes, labels, minimum, within_method, fit_seed, options, n_jobs, progress)
+        if n_shuffles:
+            res = _stratified_test(
+                res, xa, ya, codes, minimum, within_method, options, n_shuffles, shuffle_seed, n_jobs, progress
+            )
+    else:
+        za = _numeric_z(z, auto)
+        ksg_options = {key: v for key, v in options.items() if key in _KSG_OPTIONS}
+        if auto is not None and set(options) - _KSG_OPTIONS:
+            raise TypeError(f"method='ksg' (chosen by 'auto': {auto['reason']}) takes only {sorted(_KSG_OPTIONS)}")
+        res = ksg_cmi(xa, ya, za, random_state=fit_seed, **ksg_options)
+        if n_shuffles:
+            res = _ksg_test(res, xa, ya, za, ksg_options, n_shuffles, shuffle_neighbors, shuffle_seed, n_jobs, progress)
+    extra = {**res.extra, "conditional": True}
+    if auto is not None:
+        extra["auto"] = auto
+    res.params["random_state"] = seed
+    return dataclasses.replace(res, extra=extra)
+
+
+def _choose(z: Any, n_samples: int, minimum: int) -> tuple[str, dict[str, Any]]:
+    """``auto``'s choice for ``z``: ``(method, record)``."""
+    if not is_categorical(z, minimum):
+        return "ksg", {"method": "ksg", "reason": "z is numeric"}
+    codes, _ = check_strata(z, n_samples)
+    if np.bincount(codes).max() >= minimum:
+        return "stratified", {"method": "stratified", "reason": "z is categorical"}
+    return "ksg", {
+        "method": "ksg",
+        "reason": f"z is categorical but no stratum has {minimum} samples: k-NN CMI on the stratum codes",
+    }
+
+
+def _numeric_z(z: Any, auto: dict[str, Any] | None) -> np.ndarray:
+    """``z`` as a float array; ``auto``'s fallback for labels uses their codes (strata apart by >= 1)."""
+    if auto is not None and auto["reason"].startswith("z is categorical"):
+        codes, _ = check_strata(z, len(np.asarray(z)))
+        warnings.warn(EstimateWarning(auto["reason"], "small-strata"), stacklevel=4)
+        return codes.astype(np.float64).reshape(-1, 1) * 1e6
+    try:
+        return check_array(z, name="z")
+    except TypeError as err:
+        raise TypeError(f"{err}; a categorical z (labels) is estimated by method='stratified'") from err
+
+
+def _strata_jobs(
+    codes: np.ndarray, sizes: np.ndarray, kept: np.ndarray, seeds: list[int], x_rows: np.ndarray | None = None
+) -> list[FitJob]:
+    jobs = []
+    for s in np.flatnonzero(kept):
+        rows = np.flatnonzero(codes == s)
+        jobs.append(FitJob(int(s), x_rows is not None, rows if x_rows is None else x_rows[rows], rows, seeds[s]))
+    return jobs
+
+
+def _stratified(
+    x: np.ndarray,
+    y: np.ndarray,
+    codes: np.ndarray,
+    labels: list[Any],
+    minimum: int,
+    within_method: str,
+    seed: int,
+    options: dict[str, Any],
+    n_jobs: int,
+    progress: bool,
+) -> MIResult:
+    """Return the stratified estimate (see :mod:`bioinfo_mi.estimators._cmi`)."""
+    sizes = np.bincount(codes, minlength=len(labels))
+    kept = sizes >= minimum
+    warning = small_strata_warning(sizes, kept, minimum)
+    if warning is not None:
+        warnings.warn(warning, stacklevel=4)
+    jobs = _strata_jobs(codes, sizes, kept, spawn_seeds(seed, len(labels)))
+    fits = run_fits(x, y, jobs, method=within_method, options=options, n_jobs=n_jobs, progress=progress)
+    warn_fits(fits, stacklevel=4)
+    weights = np.where(kept, sizes, 0) / sizes[kept].sum()
+    estimates = np.full(len(labels), np.nan)
+    pmi = np.full(len(x), np.nan)
+    for job, fit in zip(jobs, fits, strict=True):
+        estimates[job.pairing] = fit.mi
+        pmi[job.y_rows] = fit.pmi
+    table = pd.DataFrame(
+        {"stratum": labels, "n_samples": sizes, "estimate": estimates, "weight": weights, "kept": kept}
+    )
+    return MIResult(
+        mi=float(np.nansum(weights * np.nan_to_num(estimates))),
+        pmi=pmi,
+        method="stratified",
+        base=options.get("base", "bits"),
+        n_samples=len(x),
+        params={"within_method": within_method, "min_stratum_samples": minimum, **options},
+        extra={"stratified": table.to_dict("list")},
+    )
+
+
+def _stratified_test(
+    res: MIResult,
+    x: np.ndarray,
+    y: np.ndarray,
+    codes: np.ndarray,
+    minimum: int,
+    within_method: str,
+    options: dict[str, Any],
+    n_shuffles: int,
+    seed: int,
+    n_jobs: int,
+    progress: bool,
+) -> MIResult:
+    """``res`` with the null of ``x`` permuted within the strata of ``z``."""
+    sizes = np.bincount(codes)
+    kept = sizes >= minimum
+    weights = np.where(kept, sizes, 0) / sizes[kept].sum()
+    seeds = spawn_seeds(seed, n_shuffles + 1)
+    rng = np.random.default_rng(seeds[-1])
+    jobs = []
+    for i in range(n_shuffles):
+        perm = np.arange(len(x))
+        for s in np.flatnonzero(kept):
+            rows = np.flatnonzero(codes == s)
+            perm[rows] = rng.permutation(rows)
+        for job in _strata_jobs(codes, sizes, kept, spawn_seeds(seeds[i], len(sizes)), x_rows=perm):
+            jobs.append(dataclasses.replace(job, pairing=i * len(sizes) + job.pairing))
+    fits = run_fits(x, y, jobs, method=within_method, options=options, n_jobs=n_jobs, progress=progress)
+    null = np.zeros(n_shuffles)
+    for fit in fits:
+        shuffle, stratum = divmod(fit.job.pairing, len(sizes))
+        null[shuffle] += weights[stratum] * fit.mi
+    return _with_null(res, null, "within the strata of z")
+
+
+def _ksg_test(
+    res: MIResult,
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    options: dict[str, Any],
+    n_shuffles: int,
+    shuffle_neighbors: int,
+    seed: int,
+    n_jobs: int,
+    progress: bool,
+) -> MIResult:
+    """``res`` with the null of the local permutation of ``x`` in ``z``."""
+    seeds = spawn_seeds(seed, n_shuffles + 1)
+    perms = local_permutations(z, n_shuffles, shuffle_neighbors, np.random.default_rng(seeds[-1]))
+    calls = [(x, y, z, perms[i], seeds[i], options) for i in range(n_shuffles)]
+    null = np.array(
+        run_parallel(_ksg_fit, calls, n_jobs=n_jobs, progress=progress, desc="cmi shuffles", thread_exact=True)
+    )
+    return _with_null(res, null, f"local permutation in z (Runge 2018), shuffle_neighbors={shuffle_neighbors}")
+
+
+def _with_null(res: MIResult, null: np.ndarray, scheme: str) -> MIResult:
+    n = len(null)
+    p = (1 + int(np.sum(null >= res.mi))) / (1 + n)
+    permutation = {"n_shuffles": n, "resolution": 1 / (1 + n), "scheme": scheme}
+    return dataclasses.replace(res, null=null, p_value=float(p), extra={**res.extra, "permutation": permutation})

@@ -1,0 +1,227 @@
+"""``bm.cmi``: conditional MI (k-NN and stratified), ``auto``'s choice, and the conditional-independence test."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.spatial import cKDTree
+from scipy.special import digamma
+
+import bioinfo_mi as bm
+from bioinfo_mi.conditional import is_categorical, local_permutations
+from bioinfo_mi.estimators._cmi import ksg_cmi
+
+LN2 = np.log(2.0)
+
+
+def _gaussian(cov, sizes, n, seed):
+    d = np.random.default_rng(seed).multivariate_normal(np.zeros(len(cov)), cov, size=n)
+    a, b = sizes[0], sizes[0] + sizes[1]
+    return d[:, :a], d[:, a:b], d[:, b:]
+
+
+def _gaussian_cmi(cov, sizes):
+    """Closed form: 1/2 log2(det S_xz det S_yz / (det S_z det S_xyz))."""
+    a, b, c = sizes
+    ix, iy, iz = np.arange(a), np.arange(a, a + b), np.arange(a + b, a + b + c)
+
+    def det(idx):
+        return np.linalg.det(cov[np.ix_(idx, idx)])
+
+    xz, yz = np.r_[ix, iz], np.r_[iy, iz]
+    return 0.5 * np.log2(det(xz) * det(yz) / (det(iz) * det(np.r_[ix, iy, iz])))
+
+
+def _random_cov(dim, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(dim, dim))
+    cov = a @ a.T + dim * np.eye(dim)
+    sd = np.sqrt(np.diag(cov))
+    return cov / np.outer(sd, sd)
+
+
+def test_ksg_cmi_equals_a_reference_with_scipy_trees():
+    """The package kernel's counts are exact: the same numbers as an independent cKDTree implementation."""
+    x, y, z = _gaussian(_random_cov(4, 0), (1, 2, 1), 800, 1)
+    k = 4
+    res = ksg_cmi(x, y, z, k=k, jitter=0.0)
+    joint = np.hstack([x, y, z])
+    eps = cKDTree(joint).query(joint, k + 1, p=np.inf)[0][:, -1]
+
+    def count(a):
+        return cKDTree(a).query_ball_point(a, np.nextafter(eps, 0), p=np.inf, return_length=True) - 1
+
+    pointwise = digamma(k) - digamma(count(np.hstack([x, z])) + 1) - digamma(count(np.hstack([y, z])) + 1)
+    pointwise += digamma(count(z) + 1)
+    np.testing.assert_allclose(res.pmi, pointwise / LN2, rtol=0, atol=1e-12)
+    assert res.mi == pytest.approx(res.pmi.mean()) and res.extra["conditional"] is True
+
+
+@pytest.mark.parametrize("sizes", [(1, 1, 1), (2, 2, 2), (1, 1, 3)])
+def test_ksg_cmi_matches_the_gaussian_closed_form(sizes):
+    cov = _random_cov(sum(sizes), sum(sizes))
+    truth = _gaussian_cmi(cov, sizes)
+    estimates = [bm.cmi(*_gaussian(cov, sizes, 3000, seed), method="ksg").mi for seed in range(3)]
+    assert abs(np.mean(estimates) - truth) < 0.06, (truth, estimates)
+
+
+def test_conditional_independence_reads_near_zero_while_mi_is_large():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(3000, 2))
+    x = z @ rng.normal(size=(2, 2)) + 0.5 * rng.normal(size=(3000, 2))
+    y = z @ rng.normal(size=(2, 1)) + 0.5 * rng.normal(size=(3000, 1))
+    assert bm.mi(x, y, method="ksg").mi > 0.5
+    assert abs(bm.cmi(x, y, z).mi) < 0.05
+
+
+def _strata_data(n, seed, rho=(0.8, 0.0, 0.5), weights=(0.5, 0.3, 0.2)):
+    """Strata 'a', 'b', 'c' with their own means and within-stratum correlation rho: exact CMI known."""
+    rng = np.random.default_rng(seed)
+    labels = rng.choice(np.array(["a", "b", "c"]), size=n, p=weights)
+    codes = pd.factorize(labels, sort=True)[0]
+    shift = np.array([-3.0, 0.0, 3.0])[codes]
+    r = np.asarray(rho)[codes]
+    e1, e2 = rng.normal(size=n), rng.normal(size=n)
+    x = shift + e1
+    y = 2 * shift + r * e1 + np.sqrt(1 - r**2) * e2
+    truth = float(np.sum(np.asarray(weights) * -0.5 * np.log2(1 - np.asarray(rho) ** 2)))
+    return x, y, labels, truth
+
+
+def test_stratified_is_the_weighted_sum_of_the_strata():
+    x, y, labels, truth = _strata_data(3000, 0)
+    res = bm.cmi(x, y, labels, within_method="ksg")
+    table = pd.DataFrame(res.extra["stratified"])
+    assert res.method == "stratified" and res.extra["auto"]["method"] == "stratified"
+    assert list(table.stratum) == ["a", "b", "c"] and table.kept.all()
+    np.testing.assert_allclose(table.weight, table.n_samples / 3000)
+    assert res.mi == pytest.approx(float((table.weight * table.estimate).sum()))
+    assert abs(res.mi - truth) < 0.05
+    assert np.isfinite(res.pmi).all() and res.pmi.mean() == pytest.approx(res.mi)
+    assert bm.mi(x, y, method="ksg").mi > truth + 1  # the shared means, which z explains
+
+
+def test_small_strata_are_left_out_with_a_warning():
+    x, y, labels, _ = _strata_data(400, 1, weights=(0.47, 0.47, 0.06))
+    with pytest.warns(bm.EstimateWarning, match="strata of z have fewer than 30 samples") as caught:
+        res = bm.cmi(x, y, labels, method="stratified", within_method="ksg", min_stratum_samples=30)
+    assert any(w.message.kind == "small-strata" for w in caught)
+    table = pd.DataFrame(res.extra["stratified"])
+    small = table.n_samples < 30
+    assert small.any() and not table.kept[small].any() and (table.weight[small] == 0).all()
+    assert table.weight.sum() == pytest.approx(1.0)
+    assert np.isnan(res.pmi[labels == table.stratum[small].iloc[0]]).all()
+
+
+def test_auto_chooses_by_the_type_of_z():
+    assert is_categorical(np.array(["a", "b"] * 50))
+    assert is_categorical(pd.Categorical(["a", "b"] * 50))
+    assert is_categorical(np.array([True, False] * 50))
+    assert is_categorical(np.arange(200) % 4)  # 4 integer labels of 200 samples
+    assert not is_categorical(np.arange(200))  # an integer covariate
+    assert not is_categorical(np.random.default_rng(0).normal(size=(200, 1)))
+    x, y, labels, _ = _strata_data(600, 2)
+    codes = pd.factorize(labels, sort=True)[0]
+    a = bm.cmi(x, y, labels, within_method="ksg")
+    b = bm.cmi(x, y, pd.Series(codes), within_method="ksg")
+    assert a.method == b.method == "stratified" and a.mi == b.mi
+
+
+def test_auto_without_an_estimable_stratum_runs_ksg_on_the_codes():
+    rng = np.random.default_rng(3)
+    labels = np.repeat(np.arange(20).astype(str), 5)  # 20 strata of 5 samples
+    x, y = rng.normal(size=100), rng.normal(size=100)
+    with pytest.warns(bm.EstimateWarning, match="no stratum has 20 samples"):
+        res = bm.cmi(x, y, labels)
+    assert res.method == "ksg" and "no stratum" in res.extra["auto"]["reason"]
+
+
+def test_local_permutations_keep_x_near_its_z():
+    rng = np.random.default_rng(4)
+    z = rng.normal(size=(500, 1))
+    perms = local_permutations(z, 3, 5, rng)
+    assert perms.shape == (3, 500)
+    near = np.abs(z[perms[0], 0] - z[:, 0]).mean()
+    anywhere = np.abs(z[rng.permutation(500), 0] - z[:, 0]).mean()
+    assert near < 0.05 * anywhere
+    assert len(np.unique(perms[0])) > 0.8 * 500  # drawn without repeats where possible
+
+
+def test_the_test_rejects_a_link_beyond_z_and_not_a_common_cause():
+    rng = np.random.default_rng(5)
+    z = rng.normal(size=(600, 1))
+    x = z + 0.5 * rng.normal(size=(600, 1))
+    confounded = z + 0.5 * rng.normal(size=(600, 1))
+    linked = z + x + 0.5 * rng.normal(size=(600, 1))
+    assert bm.cmi(x, linked, z, n_shuffles=19).p_value == pytest.approx(0.05)
+    res = bm.cmi(x, confounded, z, n_shuffles=19)
+    assert res.p_value > 0.05 and res.null.shape == (19,)
+    assert res.extra["permutation"]["scheme"].startswith("local permutation")
+
+
+@pytest.mark.slow
+def test_p_values_are_calibrated_under_conditional_independence():
+    """60 data sets where X and Y share only Z (numeric and categorical): the p-values are not skewed to 0
+    (benchmarks/bench_cmi.py checks the level on 200)."""
+    p_numeric, p_strata = [], []
+    for seed in range(60):
+        rng = np.random.default_rng(seed)
+        z = rng.normal(size=(200, 1))
+        x, y = z**2 + 0.5 * rng.normal(size=(200, 1)), z + 0.5 * rng.normal(size=(200, 1))
+        p_numeric.append(bm.cmi(x, y, z, n_shuffles=19, random_state=seed, n_jobs=1).p_value)
+        xs, ys, labels, _ = _strata_data(200, seed, rho=(0.0, 0.0, 0.0), weights=(0.4, 0.3, 0.3))
+        p_strata.append(bm.cmi(xs, ys, labels, within_method="ksg", n_shuffles=19, random_state=seed, n_jobs=1).p_value)
+    for p in (np.array(p_numeric), np.array(p_strata)):
+        assert np.mean(p <= 0.1) <= 0.22  # nominal 0.10; binomial SD 0.04 over 60 data sets
+        assert 0.4 <= np.mean(p) <= 0.65
+
+
+def test_same_seed_same_numbers_whatever_n_jobs_and_inputs_untouched():
+    x, y, labels, _ = _strata_data(300, 6)
+    before = x.copy()
+    a = bm.cmi(x, y, labels, within_method="ksg", n_shuffles=4, random_state=7, n_jobs=1)
+    b = bm.cmi(x, y, labels, within_method="ksg", n_shuffles=4, random_state=7, n_jobs=2)
+    assert a.mi == b.mi and np.array_equal(a.null, b.null)
+    c = bm.cmi(x, y, labels, within_method="ksg", n_shuffles=4, random_state=np.random.default_rng(7))
+    assert np.isfinite(c.mi)
+    z = np.random.default_rng(8).normal(size=300)
+    d, e = (bm.cmi(x, y, z, n_shuffles=3, random_state=1, n_jobs=j) for j in (1, 2))
+    assert d.mi == e.mi and np.array_equal(d.null, e.null) and d.params["random_state"] == 1
+    assert np.array_equal(x, before)
+
+
+@pytest.mark.parametrize(
+    "kwargs,error,match",
+    [
+        (dict(method="gmm"), ValueError, "method must be one of"),
+        (dict(within_method="nope"), ValueError, "nope"),
+        (dict(method="ksg", epochs=3), TypeError, "epochs"),
+        (dict(n_shuffles=-1), ValueError, "n_shuffles"),
+        (dict(shuffle_neighbors=1), ValueError, "shuffle_neighbors"),
+        (dict(min_stratum_samples=1), ValueError, "min_stratum_samples"),
+    ],
+)
+def test_bad_arguments_are_named_before_any_fit(kwargs, error, match):
+    rng = np.random.default_rng(0)
+    with pytest.raises(error, match=match):
+        bm.cmi(rng.normal(size=50), rng.normal(size=50), rng.normal(size=50), **kwargs)
+
+
+def test_bad_z_is_named():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=50), rng.normal(size=50)
+    with pytest.raises(ValueError, match="same number of samples"):
+        bm.cmi(x, y, rng.normal(size=49))
+    with pytest.raises(TypeError, match="method='stratified'"):
+        bm.cmi(x, y, np.array(["a", "b"] * 25), method="ksg")
+    with pytest.raises(ValueError, match="missing labels"):
+        bm.cmi(x, y, pd.Series(["a", None] * 25), method="stratified")
+    with pytest.raises(TypeError, match="z must be"):
+        bm.cmi(x, y, None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="z is constant"):
+            bm.cmi(x, y, np.ones(50), method="ksg")

@@ -38,6 +38,7 @@ from ._validation import EstimateWarning, check_array, check_options, check_posi
 from .estimators._cmi import MIN_STRATUM_SAMPLES, check_strata, ksg_cmi, small_strata_warning
 from .estimators._registry import get_method
 from .estimators._result import MIResult
+from .uncertainty import sampling_se
 
 __all__ = ["cmi", "CMI_METHODS"]
 
@@ -146,6 +147,7 @@ def cmi(
     *,
     within_method: str = "auto",
     min_stratum_samples: int = MIN_STRATUM_SAMPLES,
+    error_bars: bool = False,
     n_shuffles: int = 0,
     shuffle_neighbors: int = 5,
     random_state: int | np.random.Generator | None = 0,
@@ -170,6 +172,11 @@ def cmi(
     min_stratum_samples
         Fewest samples of a stratum that ``"stratified"`` estimates (default 20); smaller strata are left
         out with an :class:`~bioinfo_mi.EstimateWarning`.
+    error_bars
+        Fill ``res.se`` (and ``res.ci()``) of a stratified estimate: ``sqrt(sum_z w_z^2 se_z^2)``, the strata
+        being independent samples, each ``se_z`` the standard error ``bm.mi`` gives that stratum's fit
+        (:func:`bioinfo_mi.uncertainty.sampling_se`). Not available yet for the k-NN estimate of a
+        numeric ``z`` (a ``ValueError`` says so before any fit).
     n_shuffles
         Conditional-independence permutation test with this many shuffles (0: none): ``res.null`` and
         ``res.p_value``.
@@ -195,10 +202,12 @@ def cmi(
     Notes
     -----
     Frenzel & Pompe, Phys. Rev. Lett. 99, 204101 (2007); Runge, AISTATS (2018) for the local
-    permutation test. Error bars (``error_bars``) are not offered for conditional MI yet.
+    permutation test.
     """
     method, minimum = _check_common(method, within_method, min_stratum_samples, options)
     n_shuffles = check_positive_int(n_shuffles, name="n_shuffles", minimum=0)
+    if not isinstance(error_bars, bool | np.bool_):
+        raise TypeError(f"error_bars must be True or False, got {error_bars!r}")
     shuffle_neighbors = check_positive_int(shuffle_neighbors, name="shuffle_neighbors", minimum=2)
     n_jobs = check_n_jobs(n_jobs)
     seed = root_seed(random_state)
@@ -209,9 +218,17 @@ def cmi(
     auto: dict[str, Any] | None = None
     if method == "auto":
         method, auto = _choose(z, len(xa), minimum)
+    if error_bars and method != "stratified":
+        why = f" ('auto' chose it: {auto['reason']})" if auto is not None else ""
+        raise ValueError(
+            f"error_bars are available for method='stratified' (a categorical z) only, not yet for the k-NN "
+            f"estimate of a numeric z{why}; use n_shuffles for a test"
+        )
     if method == "stratified":
         codes, labels = check_strata(z, len(xa))
-        res = _stratified(xa, ya, codes, labels, minimum, within_method, fit_seed, options, n_jobs, progress)
+        res = _stratified(
+            xa, ya, codes, labels, minimum, within_method, fit_seed, options, n_jobs, progress, error_bars
+        )
         if n_shuffles:
             res = _stratified_test(
                 res, xa, ya, codes, minimum, within_method, options, n_shuffles, shuffle_seed, n_jobs, progress
@@ -277,26 +294,39 @@ def _stratified(
     options: dict[str, Any],
     n_jobs: int,
     progress: bool,
+    error_bars: bool = False,
 ) -> MIResult:
-    """Return the stratified estimate (see :mod:`bioinfo_mi.estimators._cmi`)."""
+    """Return the stratified estimate (see :mod:`bioinfo_mi.estimators._cmi`), with its standard error if asked."""
     sizes = np.bincount(codes, minlength=len(labels))
     kept = sizes >= minimum
     warning = small_strata_warning(sizes, kept, minimum)
     if warning is not None:
         warnings.warn(warning, stacklevel=4)
     jobs = _strata_jobs(codes, sizes, kept, spawn_seeds(seed, len(labels)))
-    fits = run_fits(x, y, jobs, method=within_method, options=options, n_jobs=n_jobs, progress=progress)
+    fits = run_fits(
+        x,
+        y,
+        jobs,
+        method=within_method,
+        options=options,
+        n_jobs=n_jobs,
+        progress=progress,
+        with_se=[error_bars] * len(jobs),
+        standard_error=sampling_se if error_bars else None,
+    )
     warn_fits(fits, stacklevel=4)
     weights = np.where(kept, sizes, 0) / sizes[kept].sum()
-    estimates = np.full(len(labels), np.nan)
+    estimates, ses = np.full(len(labels), np.nan), np.full(len(labels), np.nan)
     pmi = np.full(len(x), np.nan)
     for job, fit in zip(jobs, fits, strict=True):
-        estimates[job.pairing] = fit.mi
+        estimates[job.pairing], ses[job.pairing] = fit.mi, fit.se
         pmi[job.y_rows] = fit.pmi
-    table = pd.DataFrame(
-        {"stratum": labels, "n_samples": sizes, "estimate": estimates, "weight": weights, "kept": kept}
-    )
+    columns = {"stratum": labels, "n_samples": sizes, "estimate": estimates, "weight": weights, "kept": kept}
+    if error_bars:
+        columns["se"] = ses
+    table = pd.DataFrame(columns)
     return MIResult(
+        se=float(np.sqrt(np.sum((weights[kept] * ses[kept]) ** 2))) if error_bars else float("nan"),
         mi=float(np.nansum(weights * np.nan_to_num(estimates))),
         pmi=pmi,
         method="stratified",

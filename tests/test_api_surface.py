@@ -62,7 +62,8 @@ LAYERS: dict[str, set[str]] = {
     "_fits": _BASE | {"_parallel", "_cache", "estimators"},  # fit jobs through the registry
     "uncertainty": _BASE | {"_parallel", "_fits", "estimators"},
     "api": _BASE | {"_parallel", "_fits", "estimators", "uncertainty"},
-    "conditional": _BASE | {"_parallel", "_fits", "estimators"},  # bm.cmi: conditional MI and its CI test
+    "conditional": _BASE
+    | {"_parallel", "_fits", "estimators", "uncertainty"},  # bm.cmi: conditional MI and its CI test
     "datasets": _BASE | {"estimators"},
     "pp": _BASE | {"_parallel", "estimators", "datasets"},
     "tl": _CORE | {"estimators", "datasets", "pp"},

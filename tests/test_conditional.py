@@ -104,6 +104,34 @@ def test_stratified_is_the_weighted_sum_of_the_strata():
     assert bm.mi(x, y, method="ksg").mi > truth + 1  # the shared means, which z explains
 
 
+def test_stratified_error_bars_combine_the_strata():
+    x, y, labels, _ = _strata_data(1500, 9)
+    res = bm.cmi(x, y, labels, within_method="ksg", error_bars=True)
+    table = pd.DataFrame(res.extra["stratified"])
+    assert (table.se > 0).all()
+    assert res.se == pytest.approx(float(np.sqrt(np.sum((table.weight * table.se) ** 2))))
+    low, high = res.ci(0.95)
+    assert low < res.mi < high
+    assert res.mi == bm.cmi(x, y, labels, within_method="ksg").mi  # error bars never change the estimate
+    with pytest.raises(ValueError, match="error_bars are available for method='stratified'"):
+        bm.cmi(x, y, np.random.default_rng(0).normal(size=1500), error_bars=True)
+    with pytest.raises(TypeError, match="error_bars"):
+        bm.cmi(x, y, labels, error_bars="yes")
+
+
+@pytest.mark.slow
+def test_stratified_error_bars_are_calibrated():
+    """40 independent data sets: SD of the estimates / mean reported SE near 1."""
+    estimates, ses = [], []
+    for seed in range(40):
+        x, y, labels, _ = _strata_data(900, 100 + seed)
+        res = bm.cmi(x, y, labels, within_method="ksg", error_bars=True, random_state=seed, n_jobs=1)
+        estimates.append(res.mi)
+        ses.append(res.se)
+    ratio = np.std(estimates, ddof=1) / np.mean(ses)
+    assert 0.7 <= ratio <= 1.4, ratio
+
+
 def test_small_strata_are_left_out_with_a_warning():
     x, y, labels, _ = _strata_data(400, 1, weights=(0.47, 0.47, 0.06))
     with pytest.warns(bm.EstimateWarning, match="strata of z have fewer than 30 samples") as caught:

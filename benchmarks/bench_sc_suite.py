@@ -92,7 +92,9 @@ def available(name: str) -> bool:
     return True
 
 
-def run(n_values: list[int], n_seeds: int, names: list[str], cache: Path, max_d: int, full: bool) -> pd.DataFrame:
+def run(
+    n_values: list[int], n_seeds: int, names: list[str], cache: Path, max_d: int, full: bool, cached_only: bool = False
+) -> pd.DataFrame:
     cache.mkdir(parents=True, exist_ok=True)
     ests = estimators()
     rows = []
@@ -104,6 +106,8 @@ def run(n_values: list[int], n_seeds: int, names: list[str], cache: Path, max_d:
             key = cache / f"{task.name}__s{seed}__{est.replace(' ', '_')}.json"
             if key.exists():
                 rows.append(json.loads(key.read_text()))
+                continue
+            if cached_only:
                 continue
             if (task.name, seed) not in data:
                 data.clear()
@@ -209,6 +213,7 @@ def main() -> None:
     parser.add_argument("--max-d", type=int, default=2000, help="leave out tasks with more columns per side")
     parser.add_argument("--cache-dir", default=str(RESULTS / "sc_suite_cache"))
     parser.add_argument("--tag", default="", help="suffix of the output files")
+    parser.add_argument("--cached-only", action="store_true", help="summarise the cached fits, run none")
     args = parser.parse_args()
     n_values = args.n or ([2000, 10000] if args.full else [2000])
     n_seeds = args.seeds or (3 if args.full else 2)
@@ -216,7 +221,7 @@ def main() -> None:
     skipped = [e for e in names if not available(e)]
     names = [e for e in names if e not in skipped]
     start = time.perf_counter()
-    runs = run(n_values, n_seeds, names, Path(args.cache_dir), args.max_d, args.full)
+    runs = run(n_values, n_seeds, names, Path(args.cache_dir), args.max_d, args.full, args.cached_only)
     per_task, summary = summarize(runs)
     tag = f"_{args.tag}" if args.tag else ""
     write(runs, f"sc_suite{tag}_runs")

@@ -68,6 +68,24 @@ def test_ksg_cmi_matches_the_gaussian_closed_form(sizes):
     assert abs(np.mean(estimates) - truth) < 0.06, (truth, estimates)
 
 
+def test_calibrated_ksg_cmi_removes_the_k_nn_bias_on_gaussian_data():
+    sizes = (5, 5, 5)
+    cov = _random_cov(15, 3)
+    truth = _gaussian_cmi(cov, sizes)
+    x, y, z = _gaussian(cov, sizes, 2000, 4)
+    plain = bm.cmi(x, y, z, method="ksg").mi
+    res = bm.cmi(x, y, z, method="ksg-calibrated", n_twins=3)
+    assert res.method == "ksg-calibrated" and len(res.extra["twin_errors"]) == 3
+    assert abs(res.mi - truth) < 0.06 < abs(plain - truth)
+    assert res.extra["raw"] - res.mi == pytest.approx(np.mean(res.extra["twin_errors"]))
+    assert res.pmi.mean() == pytest.approx(res.mi)
+    assert bm.estimators.gaussian_cmi(cov, 5, 5) == pytest.approx(truth)
+    with pytest.raises(ValueError, match="n_twins"):
+        bm.cmi(x, y, z, method="ksg-calibrated", n_twins=0)
+    with pytest.raises(TypeError, match="n_twins"):
+        bm.cmi(x, y, z, method="ksg", n_twins=2)
+
+
 def test_conditional_independence_reads_near_zero_while_mi_is_large():
     rng = np.random.default_rng(0)
     z = rng.normal(size=(3000, 2))
@@ -75,6 +93,7 @@ def test_conditional_independence_reads_near_zero_while_mi_is_large():
     y = z @ rng.normal(size=(2, 1)) + 0.5 * rng.normal(size=(3000, 1))
     assert bm.mi(x, y, method="ksg").mi > 0.5
     assert abs(bm.cmi(x, y, z).mi) < 0.05
+    assert abs(bm.cmi(x, y, z, method="ksg-calibrated").mi) < 0.05
 
 
 def _strata_data(n, seed, rho=(0.8, 0.0, 0.5), weights=(0.5, 0.3, 0.2)):
@@ -156,6 +175,8 @@ def test_auto_chooses_by_the_type_of_z():
     a = bm.cmi(x, y, labels, within_method="ksg")
     b = bm.cmi(x, y, pd.Series(codes), within_method="ksg")
     assert a.method == b.method == "stratified" and a.mi == b.mi
+    numeric = bm.cmi(x, y, np.random.default_rng(0).normal(size=600))
+    assert numeric.method == "ksg-calibrated" and numeric.extra["auto"]["reason"] == "z is numeric"
 
 
 def test_auto_without_an_estimable_stratum_runs_ksg_on_the_codes():

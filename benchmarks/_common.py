@@ -108,3 +108,52 @@ THREADS_HELP = (
     "torch threads of fits outside bioinfo_mi's repeated-fit layer (latentmi); ours run with one "
     "thread per fit (bioinfo_mi._fits.FIT_THREADS) whatever this says"
 )
+
+
+def ours_estimator(method: str, **options: Any) -> Callable[[Any, Any, int], float]:
+    """``run(x, y, seed) -> bits`` of ``bm.mi(x, y, method=method, random_state=seed, **options)``."""
+    import bioinfo_mi as bm
+
+    def run(x: Any, y: Any, seed: int) -> float:
+        return bm.mi(x, y, method=method, random_state=seed, **options).mi
+
+    return run
+
+
+def bmi_estimator(name: str, **options: Any) -> Callable[[Any, Any, int], float]:
+    """``run(x, y, seed) -> bits`` of the ``bmi`` package's estimator ``name`` (``benchmark-mi`` 0.1.3) at
+    ``options``, its output in nats converted to bits and its prints silenced."""
+    import math
+
+    def run(x: Any, y: Any, seed: int) -> float:
+        import bmi.estimators as be
+
+        est = getattr(be, name)(**options)
+        with quiet():
+            return float(est.estimate(x, y)) / math.log(2.0)
+
+    return run
+
+
+def recorded_estimate(estimator: Callable[..., float], *args: Any) -> dict[str, Any]:
+    """Run ``estimator(*args)`` with warnings silenced; return ``{"estimate", "seconds", "error"}`` (a failure
+    is recorded as NaN with its message, so that one failing fit does not stop a benchmark)."""
+    import warnings
+
+    start, error = time.perf_counter(), ""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            estimate = float(estimator(*args))
+        except Exception as exc:  # noqa: BLE001 - recorded in the table
+            estimate, error = float("nan"), f"{type(exc).__name__}: {exc}"[:200]
+    return {"estimate": estimate, "seconds": time.perf_counter() - start, "error": error}
+
+
+def write_json(path: Path, row: dict[str, Any]) -> None:
+    """Write one cached benchmark row to ``path`` atomically (a temporary file, then renamed)."""
+    import json
+
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(row))
+    tmp.replace(path)

@@ -32,16 +32,23 @@ from __future__ import annotations
 import argparse
 import json
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import RESULTS, machine, quiet, run_latentmi, save_figure, write
+from _common import (
+    RESULTS,
+    bmi_estimator,
+    machine,
+    ours_estimator,
+    recorded_estimate,
+    run_latentmi,
+    save_figure,
+    write,
+    write_json,
+)
 from tqdm.auto import tqdm
-
-import bioinfo_mi as bm
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
 LN2 = np.log(2.0)
@@ -66,38 +73,20 @@ DEFAULT = "auto (ours)"
 HISTOGRAM_MAX_DIM = 10
 
 
-def _ours(method: str, **options) -> Callable[[np.ndarray, np.ndarray, int], float]:
-    def run(x: np.ndarray, y: np.ndarray, seed: int) -> float:
-        return bm.mi(x, y, method=method, random_state=seed, **options).mi
-
-    return run
-
-
-def _bmi(name: str, **options) -> Callable[[np.ndarray, np.ndarray, int], float]:
-    def run(x: np.ndarray, y: np.ndarray, seed: int) -> float:
-        import bmi.estimators as be
-
-        est = getattr(be, name)(**options)
-        with quiet():
-            return float(est.estimate(x, y)) / LN2
-
-    return run
-
-
 def estimators() -> dict[str, Callable[[np.ndarray, np.ndarray, int], float]]:
     neural = {"progress": False}
     return {
-        DEFAULT: _ours("auto"),
-        "LMI (ours)": _ours("lmi"),
-        "KSG (ours)": _ours("ksg"),
-        "bmi KSG": _bmi("KSGEnsembleFirstEstimator"),
-        "bmi CCA": _bmi("CCAMutualInformationEstimator"),
-        "bmi histogram": _bmi("HistogramEstimator"),
-        "bmi KDE": _bmi("KDEMutualInformationEstimator"),
-        "bmi MINE": _bmi("MINEEstimator", **neural),
-        "bmi InfoNCE": _bmi("InfoNCEEstimator", **neural),
-        "bmi NWJ": _bmi("NWJEstimator", **neural),
-        "bmi DV": _bmi("DonskerVaradhanEstimator", **neural),
+        DEFAULT: ours_estimator("auto"),
+        "LMI (ours)": ours_estimator("lmi"),
+        "KSG (ours)": ours_estimator("ksg"),
+        "bmi KSG": bmi_estimator("KSGEnsembleFirstEstimator"),
+        "bmi CCA": bmi_estimator("CCAMutualInformationEstimator"),
+        "bmi histogram": bmi_estimator("HistogramEstimator"),
+        "bmi KDE": bmi_estimator("KDEMutualInformationEstimator"),
+        "bmi MINE": bmi_estimator("MINEEstimator", **neural),
+        "bmi InfoNCE": bmi_estimator("InfoNCEEstimator", **neural),
+        "bmi NWJ": bmi_estimator("NWJEstimator", **neural),
+        "bmi DV": bmi_estimator("DonskerVaradhanEstimator", **neural),
         "latentmi": lambda x, y, seed: run_latentmi(x, y, seed),
     }
 
@@ -133,14 +122,6 @@ def run(n_values: list[int], seeds: list[int], names: list[str], full: bool, cac
             x, y = task.sample(n, seed=seed)
             samples[(task_name, n, seed)] = (np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
         x, y = samples[(task_name, n, seed)]
-        start = time.perf_counter()
-        error = ""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                estimate = float(ests[est](x, y, seed))
-            except Exception as exc:  # noqa: BLE001 - recorded in the table
-                estimate, error = float("nan"), f"{type(exc).__name__}: {exc}"[:200]
         row = {
             "task": task_name,
             "n_samples": n,
@@ -149,13 +130,9 @@ def run(n_values: list[int], seeds: list[int], names: list[str], full: bool, cac
             "dim_x": task.dim_x,
             "dim_y": task.dim_y,
             "true_mi": task.mutual_information / LN2,
-            "estimate": estimate,
-            "seconds": time.perf_counter() - start,
-            "error": error,
+            **recorded_estimate(ests[est], x, y, seed),
         }
-        tmp = key.with_suffix(".tmp")
-        tmp.write_text(json.dumps(row))
-        tmp.replace(key)
+        write_json(key, row)
         rows.append(row)
     return pd.DataFrame(rows)
 

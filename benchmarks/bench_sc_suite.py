@@ -28,19 +28,27 @@ from __future__ import annotations
 import argparse
 import json
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import RESULTS, machine, quiet, run_latentmi, save_figure, write
+from _common import (
+    RESULTS,
+    bmi_estimator,
+    machine,
+    ours_estimator,
+    recorded_estimate,
+    run_latentmi,
+    save_figure,
+    write,
+    write_json,
+)
 from tqdm.auto import tqdm
 
 import bioinfo_mi as bm
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
-LN2 = np.log(2.0)
 DEFAULT = "auto (ours)"
 NEURAL = {"bmi MINE", "bmi InfoNCE"}
 #: slow peers: on the first data set of each task only, unless --full
@@ -49,34 +57,16 @@ SLOW = NEURAL | {"latentmi"}
 TRUTH_FLOOR = 0.3
 
 
-def _ours(method: str) -> Callable[[np.ndarray, np.ndarray, int], float]:
-    def run(x: np.ndarray, y: np.ndarray, seed: int) -> float:
-        return bm.mi(x, y, method=method, random_state=seed).mi
-
-    return run
-
-
-def _bmi(name: str, **options) -> Callable[[np.ndarray, np.ndarray, int], float]:
-    def run(x: np.ndarray, y: np.ndarray, seed: int) -> float:
-        import bmi.estimators as be
-
-        est = getattr(be, name)(**options)
-        with quiet():
-            return float(est.estimate(x, y)) / LN2
-
-    return run
-
-
 def estimators() -> dict[str, Callable[[np.ndarray, np.ndarray, int], float]]:
     return {
-        DEFAULT: _ours("auto"),
-        "KSG (ours)": _ours("ksg"),
-        "ksg-calibrated (ours)": _ours("ksg-calibrated"),
-        "LMI (ours)": _ours("lmi"),
-        "bmi KSG": _bmi("KSGEnsembleFirstEstimator"),
-        "bmi CCA": _bmi("CCAMutualInformationEstimator"),
-        "bmi MINE": _bmi("MINEEstimator", progress=False),
-        "bmi InfoNCE": _bmi("InfoNCEEstimator", progress=False),
+        DEFAULT: ours_estimator("auto"),
+        "KSG (ours)": ours_estimator("ksg"),
+        "ksg-calibrated (ours)": ours_estimator("ksg-calibrated"),
+        "LMI (ours)": ours_estimator("lmi"),
+        "bmi KSG": bmi_estimator("KSGEnsembleFirstEstimator"),
+        "bmi CCA": bmi_estimator("CCAMutualInformationEstimator"),
+        "bmi MINE": bmi_estimator("MINEEstimator", progress=False),
+        "bmi InfoNCE": bmi_estimator("InfoNCEEstimator", progress=False),
         "latentmi": lambda x, y, seed: run_latentmi(x, y, seed),
     }
 
@@ -113,13 +103,6 @@ def run(
                 data.clear()
                 data[(task.name, seed)] = bm.benchmark.sample_task(task, seed)
             x, y = data[(task.name, seed)]
-            start, error = time.perf_counter(), ""
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                try:
-                    estimate = float(ests[est](x, y, seed))
-                except Exception as exc:  # noqa: BLE001 - recorded in the table
-                    estimate, error = float("nan"), f"{type(exc).__name__}: {exc}"[:200]
             row = {
                 "task": task.name,
                 "family": task.params["family"],
@@ -131,13 +114,9 @@ def run(
                 "true_mi": task.true_mi,
                 "true_mi_se": task.params["true_mi_se"],
                 "truth": task.params["truth"],
-                "estimate": estimate,
-                "seconds": time.perf_counter() - start,
-                "error": error,
+                **recorded_estimate(ests[est], x, y, seed),
             }
-            tmp = key.with_suffix(".tmp")
-            tmp.write_text(json.dumps(row))
-            tmp.replace(key)
+            write_json(key, row)
             rows.append(row)
     return pd.DataFrame(rows)
 

@@ -65,7 +65,9 @@ def test_ksg_cmi_matches_the_gaussian_closed_form(sizes):
     cov = _random_cov(sum(sizes), sum(sizes))
     truth = _gaussian_cmi(cov, sizes)
     estimates = [bm.cmi(*_gaussian(cov, sizes, 3000, seed), method="ksg").mi for seed in range(3)]
-    assert abs(np.mean(estimates) - truth) < 0.06, (truth, estimates)
+    # the k-NN estimator's own bias grows with the dimension (-0.05 bits at 2 + 2 | 2 here; a wrong count
+    # or digamma term is off by 0.2 bits or more)
+    assert abs(np.mean(estimates) - truth) < 0.09, (truth, estimates)
 
 
 def test_calibrated_ksg_cmi_removes_the_k_nn_bias_on_gaussian_data():

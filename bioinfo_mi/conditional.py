@@ -12,8 +12,9 @@ Methods (:data:`CMI_METHODS`)
     :class:`~bioinfo_mi.EstimateWarning` (see :mod:`bioinfo_mi.estimators._cmi`). ``"auto"``:
     ``"stratified"`` when ``z`` is categorical (labels: strings, a pandas Categorical, booleans, or one
     integer column with at most ``n_samples / min_stratum_samples`` distinct values),
-    ``"ksg-calibrated"`` otherwise, and ``"ksg"`` on the stratum codes when no stratum reaches
-    ``min_stratum_samples``.
+    ``"ksg-calibrated"`` otherwise (``"ksg"`` when the samples do not outnumber the columns of ``x``,
+    ``y`` and ``z`` by 3, which the twins' correlation matrix needs), and ``"ksg"`` on the stratum
+    codes when no stratum reaches ``min_stratum_samples``.
 
 Conditional-independence test (``n_shuffles``)
     A permutation null that keeps the dependence of X on Z and of Y on Z: ``x`` is permuted within the
@@ -226,7 +227,7 @@ def cmi(
         raise ValueError(f"x and y must have the same number of samples (rows), got {len(xa)} and {len(ya)}")
     auto: dict[str, Any] | None = None
     if method == "auto":
-        method, auto = _choose(z, len(xa), minimum)
+        method, auto = _choose(z, len(xa), minimum, xa.shape[1] + ya.shape[1])
     if error_bars and method != "stratified":
         why = f" ('auto' chose it: {auto['reason']})" if auto is not None else ""
         raise ValueError(
@@ -259,9 +260,15 @@ def cmi(
     return dataclasses.replace(res, extra=extra)
 
 
-def _choose(z: Any, n_samples: int, minimum: int) -> tuple[str, dict[str, Any]]:
-    """``auto``'s choice for ``z``: ``(method, record)``."""
+def _choose(z: Any, n_samples: int, minimum: int, width: int) -> tuple[str, dict[str, Any]]:
+    """``auto``'s choice for ``z``: ``(method, record)``; ``width`` is ``d_x + d_y``."""
     if not is_categorical(z, minimum):
+        d = width + int(np.prod(np.shape(z)[1:]))
+        if n_samples <= d + 2:  # the twins' correlation matrix needs more samples than columns
+            return "ksg", {
+                "method": "ksg",
+                "reason": f"z is numeric; {n_samples} samples for {d} columns: no calibration",
+            }
         return "ksg-calibrated", {"method": "ksg-calibrated", "reason": "z is numeric"}
     codes, _ = check_strata(z, n_samples)
     if np.bincount(codes).max() >= minimum:

@@ -181,6 +181,15 @@ def test_auto_chooses_by_the_type_of_z():
     assert numeric.method == "ksg-calibrated" and numeric.extra["auto"]["reason"] == "z is numeric"
 
 
+def test_auto_on_inputs_wider_than_the_samples_runs_the_plain_k_nn_cmi():
+    rng = np.random.default_rng(11)
+    x, y, z = rng.normal(size=(60, 30)), rng.normal(size=(60, 30)), rng.normal(size=(60, 5))
+    res = bm.cmi(x, y, z)
+    assert res.method == "ksg" and "no calibration" in res.extra["auto"]["reason"] and np.isfinite(res.mi)
+    with pytest.raises(ValueError, match="needs more samples than columns"):
+        bm.cmi(x, y, z, method="ksg-calibrated")
+
+
 def test_auto_without_an_estimable_stratum_runs_ksg_on_the_codes():
     rng = np.random.default_rng(3)
     labels = np.repeat(np.arange(20).astype(str), 5)  # 20 strata of 5 samples

@@ -187,6 +187,12 @@ def ksg_cmi_calibrated(
     if not np.isfinite(jitter) or jitter < 0:
         raise ValueError(f"jitter must be a finite number >= 0, got {jitter!r}")
     xa, ya, za = _check_triple(x, y, z, k)
+    width = xa.shape[1] + ya.shape[1] + za.shape[1]
+    if len(xa) <= width + 2:
+        raise ValueError(
+            f"the Gaussian calibration needs more samples than columns: {len(xa)} samples for {width} columns of "
+            "x, y and z; use method='ksg' (the uncalibrated k-NN CMI) for inputs this wide"
+        )
     rng = check_random_state(random_state)
     scores = [copula_transform(a) for a in (xa, ya, za)]
     d_x, d_y = xa.shape[1], ya.shape[1]

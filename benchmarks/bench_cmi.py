@@ -19,11 +19,25 @@ Part ``test``: p-values of ``bm.cmi(..., n_shuffles=19)`` on data sets where X a
 z (within-strata permutation); the rejection rates at 0.05 and 0.10 must be near the level. Power: the
 same data with a direct link ``y += c x`` for c in 0.1, 0.2, 0.4 (50 data sets each).
 
+Part ``latent``: high-dimensional Gaussian CMI with a low-rank structure, as genes have it: a 2-D state
+``s`` shared by x and y beyond z, and a ``d_z``-dimensional z driving both (stronger than ``s``), each seen
+through ``d`` noisy columns per side (d = 20, 50, 200; d_z = 2 and 10; N = 2000, ``--full`` also 10 000;
+3 data sets per cell). Truth in closed form from the joint covariance. ``bm.cmi`` with ``auto``,
+``ksg``, ``ksg-calibrated`` and ``lmi`` (the latent CMI), the MI difference of ``auto``, and tigramite's
+CMIknn (k = 3) where it runs in the time budget (d <= 50).
+
+Part ``errorbars``: calibration of ``bm.cmi(..., error_bars=True)``: over independent data sets of one
+distribution, the SD of the estimates against the mean reported SE, and the 95 % coverage of the
+estimator's own mean and of the truth: the k-NN CMI (``ksg``, ``ksg-calibrated``) on 2 + 2 | 2 Gaussians
+(random correlation, N = 1000 and 5000, 40 data sets) and the latent CMI on the latent part's
+50 + 50 | 2 design (N = 2000, 20 data sets).
+
     python benchmarks/bench_cmi.py                 # about 10 min on 2 cores
     python benchmarks/bench_cmi.py --full
     python benchmarks/bench_cmi.py --parts test --null 200
 
-Writes ``benchmarks/results/cmi_gaussian{,_runs}.csv``, ``cmi_test.csv`` and ``docs/figures/cmi.png``.
+Writes ``benchmarks/results/cmi_gaussian{,_runs}.csv``, ``cmi_test.csv``, ``cmi_latent{,_runs}.csv``,
+``cmi_error_bars{,_runs}.csv`` and ``docs/figures/cmi.png``.
 """
 
 from __future__ import annotations
@@ -178,6 +192,116 @@ def run_null_bias(n_values: list[int], n_seeds: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def latent_design(d: int, d_z: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Low-rank Gaussian CMI (module docstring): x = s A_x + z B_x + e, y = s A_y + z B_y + e; the truth from the
+    joint covariance of (x, y, z)."""
+    rng = np.random.default_rng([seed, d, d_z, 31])
+    # the loadings shrink with d, so that the truth is about 1 bit of CMI (and 3-4 bits of MI) at every d
+    a_x, a_y = (rng.normal(size=(2, d)) * 1.6 / np.sqrt(d) for _ in range(2))
+    b_x, b_y = (rng.normal(size=(d_z, d)) * 2.5 / np.sqrt(d * d_z) for _ in range(2))
+    s, z = rng.normal(size=(n, 2)), rng.normal(size=(n, d_z))
+    x = s @ a_x + z @ b_x + rng.normal(size=(n, d))
+    y = s @ a_y + z @ b_y + rng.normal(size=(n, d))
+    # joint covariance of (x, y, z): loadings L on the sources (s, z) plus the noise
+    lx, ly = np.vstack([a_x, b_x]).T, np.vstack([a_y, b_y]).T
+    lz = np.hstack([np.zeros((d_z, 2)), np.eye(d_z)])
+    loads = np.vstack([lx, ly, lz])
+    cov = loads @ loads.T + np.diag(np.r_[np.ones(2 * d), np.zeros(d_z)])
+    return x, y, z, gaussian_cmi(cov, (d, d, d_z))
+
+
+def latent_estimators(with_tigramite: bool, d: int) -> dict:
+    out = {f"bm.cmi {m} (ours)": _method(m) for m in ("auto", "ksg", "ksg-calibrated", "lmi")}
+    out["MI difference, auto (ours)"] = lambda x, y, z, s: (
+        bm.mi(x, np.hstack([y, z]), random_state=s, n_jobs=1).mi - bm.mi(x, z, random_state=s, n_jobs=1).mi
+    )
+    if with_tigramite and d <= 50:
+        out["tigramite CMIknn (k=3, raw)"] = lambda x, y, z, s: tigramite(x, y, z, False)
+    return out
+
+
+def _method(method: str):
+    return lambda x, y, z, s: bm.cmi(x, y, z, method=method, random_state=s, n_jobs=1).mi
+
+
+def run_latent(dims: list[int], dzs: list[int], n_values: list[int], n_seeds: int) -> pd.DataFrame:
+    has_tigramite = importlib.util.find_spec("tigramite") is not None
+    rows = []
+    jobs = [(d, dz, n, s) for d in dims for dz in dzs for n in n_values for s in range(n_seeds)]
+    for d, dz, n, seed in tqdm(jobs, desc="latent CMI", unit="data set"):
+        x, y, z, truth = latent_design(d, dz, n, seed)
+        for name, est in latent_estimators(has_tigramite, d).items():
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                value = est(x, y, z, seed)
+            rows.append(
+                {
+                    "d_x": d,
+                    "d_y": d,
+                    "d_z": dz,
+                    "n_samples": n,
+                    "seed": seed,
+                    "estimator": name,
+                    "truth": truth,
+                    "estimate": value,
+                    "seconds": time.perf_counter() - start,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def run_error_bars(n_sets: int, n_sets_latent: int) -> pd.DataFrame:
+    rows = []
+    cells = [("ksg", 1000), ("ksg", 5000), ("ksg-calibrated", 1000), ("ksg-calibrated", 5000)]
+    jobs = [(m, n, s) for m, n in cells for s in range(n_sets)]
+    jobs += [("lmi", 2000, s) for s in range(n_sets_latent)]
+    cov = random_correlation(6, np.random.default_rng(31))
+    for method, n, seed in tqdm(jobs, desc="CMI error bars", unit="data set"):
+        if method == "lmi":
+            x, y, z, truth = latent_design(50, 2, n, 1000 + seed)
+        else:
+            data = np.random.default_rng([seed, n, 31]).multivariate_normal(np.zeros(6), cov, size=n)
+            x, y, z, truth = data[:, :2], data[:, 2:4], data[:, 4:], gaussian_cmi(cov, (2, 2, 2))
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = bm.cmi(x, y, z, method=method, error_bars=True, random_state=seed, n_jobs=1)
+        rows.append(
+            {
+                "method": method,
+                "n_samples": n,
+                "seed": seed,
+                "truth": truth,
+                "estimate": res.mi,
+                "se": res.se,
+                "seconds": time.perf_counter() - start,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def summarize_error_bars(runs: pd.DataFrame) -> pd.DataFrame:
+    def one(g: pd.DataFrame) -> pd.Series:
+        z_own = (g.estimate - g.estimate.mean()) / g.se
+        z_truth = (g.estimate - g.truth) / g.se
+        return pd.Series(
+            {
+                "data_sets": len(g),
+                "truth": g.truth.mean(),
+                "mean_estimate": g.estimate.mean(),
+                "sd": g.estimate.std(ddof=1),
+                "mean_se": g.se.mean(),
+                "sd_over_se": g.estimate.std(ddof=1) / g.se.mean(),
+                "coverage_95": float(np.mean(np.abs(z_own) <= 1.96)),
+                "coverage_truth_95": float(np.mean(np.abs(z_truth) <= 1.96)),
+                "seconds": g.seconds.mean(),
+            }
+        )
+
+    return runs.groupby(["method", "n_samples"]).apply(one, include_groups=False).reset_index()
+
+
 def summarize_gaussian(runs: pd.DataFrame) -> pd.DataFrame:
     r = runs.assign(sq=(runs.estimate - runs.truth) ** 2, err=runs.estimate - runs.truth)
     return (
@@ -234,8 +358,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--full", action="store_true")
     parser.add_argument(
-        "--parts", nargs="+", default=["gaussian", "null", "test"], choices=["gaussian", "null", "test"]
+        "--parts",
+        nargs="+",
+        default=["gaussian", "null", "test", "latent", "errorbars"],
+        choices=["gaussian", "null", "test", "latent", "errorbars"],
     )
+    parser.add_argument("--error-sets", type=int, default=40, help="data sets per k-NN error-bar cell")
+    parser.add_argument("--latent-error-sets", type=int, default=20, help="data sets of the latent error-bar cell")
     parser.add_argument("--seeds", type=int, default=None, help="data sets per Gaussian cell (default 3; --full 5)")
     parser.add_argument("--null", type=int, default=200, help="null data sets per case of the test")
     parser.add_argument("--power", type=int, default=50, help="data sets per link strength")
@@ -271,6 +400,28 @@ def main() -> None:
             "\nconditional-independence test (19 shuffles; level at link 0, power above)\n",
             test.round(3).to_string(index=False),
         )
+    if "latent" in args.parts:
+        runs = run_latent([20, 50, 200], [2, 10], [2000, 10000] if args.full else [2000], 3)
+        latent = summarize_gaussian(runs)
+        write(runs, "cmi_latent_runs")
+        write(latent, "cmi_latent")
+        keys = ["d_x", "d_z", "n_samples"]
+        print(
+            "\nlatent design: MSE (bits^2)\n",
+            latent.pivot_table(index=keys, columns="estimator", values="mse").round(4),
+        )
+        print(
+            "\nmean estimate (bits)\n",
+            latent.pivot_table(index=keys, columns="estimator", values="mean_estimate").round(3),
+        )
+        print("\ntruth\n", latent.groupby(keys).truth.mean().round(3).to_string())
+        print("\nseconds\n", latent.pivot_table(index=keys, columns="estimator", values="seconds").round(1))
+    if "errorbars" in args.parts:
+        runs = run_error_bars(args.error_sets, args.latent_error_sets)
+        table = summarize_error_bars(runs)
+        write(runs, "cmi_error_bars_runs")
+        write(table, "cmi_error_bars")
+        print("\nerror bars of bm.cmi\n", table.round(3).to_string(index=False))
     print(f"\nmachine: {machine()}; wall {time.perf_counter() - start:.0f} s")
     # the figure shows the latest results of both parts (a part not run this time: its stored table)
     if gauss is None and (RESULTS / "cmi_gaussian.csv").exists():

@@ -57,6 +57,7 @@ from ._rows import is_lazy, read_rows
 from ._validation import EstimateWarning
 from ._version import __version__
 from .estimators._attribution import attribution as attribute
+from .estimators._cmi import conditional_estimate, latent_cmi
 from .estimators._copula import apply_transform, check_transform
 from .estimators._registry import get_method, run_method, transformed_pair
 from .estimators._result import MIResult
@@ -78,13 +79,17 @@ THREAD_EXACT_MAX_SAMPLES = 2_000_000
 
 @dataclass(frozen=True)
 class FitJob:
-    """One MI fit: rows ``x_rows`` of the features paired with rows ``y_rows``."""
+    """One MI fit: rows ``x_rows`` of the features paired with rows ``y_rows``; with ``z`` (one row per pair:
+    integer stratum codes or floats) the fit estimates the conditional MI ``I(X; Y | Z)`` instead
+    (:func:`bioinfo_mi.estimators._cmi.conditional_estimate`).
+    """
 
     pairing: int
     shuffled: bool
     x_rows: np.ndarray
     y_rows: np.ndarray
     seed: int
+    z: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -110,14 +115,21 @@ def _dense_rows(features: Any, rows: np.ndarray) -> np.ndarray:
     return block.toarray() if sp.issparse(block) else np.asarray(block)
 
 
-def _estimate(x: np.ndarray, y: np.ndarray, method: str, seed: int, options: Mapping[str, Any]) -> MIResult:
-    """``bm.mi(x, y, method, random_state=seed, **options)`` without error bars (``transform`` may be an option)."""
+def _estimate(
+    x: np.ndarray, y: np.ndarray, method: str, seed: int, options: Mapping[str, Any], z: np.ndarray | None = None
+) -> MIResult:
+    """``bm.mi(x, y, method, random_state=seed, **options)`` without error bars (``transform`` may be an option);
+    with ``z``, the conditional estimate of :func:`~bioinfo_mi.estimators._cmi.conditional_estimate`.
+    """
     transform = options.get("transform")
     est_options = {key: v for key, v in options.items() if key != "transform"}
     get_method(method)
     if check_transform(transform) is not None:
         x, y = transformed_pair(x, y, transform)
-    res = run_method(method, x, y, random_state=seed, **est_options)
+    if z is not None:
+        res = conditional_estimate(x, y, z, method, random_state=seed, **est_options)
+    else:
+        res = run_method(method, x, y, random_state=seed, **est_options)
     if transform is not None:
         res.params["transform"] = transform
     return res
@@ -139,14 +151,15 @@ def _fit(
     # are held and returned with it, so that a tool reports them once (warn_fits), also from workers
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", EstimateWarning)
-        res = _estimate(x, y, method, job.seed, options)
+        res = _estimate(x, y, method, job.seed, options, job.z)
         se = float("nan")
         scores = None
         if (with_se or attribution is not None) and options.get("transform"):  # the data the estimator saw
             x, y = apply_transform(x, options["transform"]), apply_transform(y, options["transform"])
         if with_se and standard_error is not None:
             opts = {key: v for key, v in options.items() if key not in ("transform", "samples_per_dim")}
-            se = standard_error(res, x, y, options=opts, random_state=spawn_seeds(job.seed, 1)[0])[0]
+            given = {} if job.z is None else {"z": job.z}  # a conditional fit's standard error needs its z
+            se = standard_error(res, x, y, options=opts, random_state=spawn_seeds(job.seed, 1)[0], **given)[0]
         if attribution is not None:
             # its own stream (spawned from the fit's seed), so that asking for it changes nothing else
             scored = attribute(res, x, y, score=attribution, random_state=spawn_seeds(job.seed, 2)[1])  # type: ignore[arg-type]
@@ -177,7 +190,11 @@ def warn_fits(results: Sequence[FitResult], *, stacklevel: int = 3) -> None:
 
 
 def method_defaults(
-    method: str, *, standard_error: StandardError | None = None, attribution: str | None = None
+    method: str,
+    *,
+    standard_error: StandardError | None = None,
+    attribution: str | None = None,
+    conditional: bool = False,
 ) -> dict[str, Any]:
     """Return the defaults that decide a fit of ``method`` beside the options passed to it: those of the
     functions behind the method's registry entry (for ``"auto"``: its rule and every estimator it may
@@ -192,12 +209,16 @@ def method_defaults(
         The function that adds the fit's standard error, if the fit adds one.
     attribution
         The attribution score, if the fit adds one.
+    conditional
+        The fit estimates a conditional MI (a job with ``z``): also the defaults of the conditional estimators.
 
     Returns
     -------
     :func:`signature_defaults` of those functions.
     """
     functions = list(get_method(method).defaults_from)
+    if conditional:
+        functions += [conditional_estimate, latent_cmi]
     if standard_error is not None:
         functions.append(standard_error)
     if attribution is not None:
@@ -273,7 +294,9 @@ def cache_key(
 
 def _cache_path(folder: Path, job: FitJob, method: str, options: dict[str, Any], data_key: str, **key: Any) -> Path:
     """Return the file of one job of :func:`run_fits`, named by its :func:`cache_key`."""
-    rows = (np.asarray(job.x_rows, dtype=np.int64), np.asarray(job.y_rows, dtype=np.int64))
+    rows: tuple[np.ndarray, ...] = (np.asarray(job.x_rows, dtype=np.int64), np.asarray(job.y_rows, dtype=np.int64))
+    if job.z is not None:  # a conditional fit: its z is part of what it sees
+        rows = (*rows, np.asarray(job.z))
     return folder / f"{cache_key(method=method, options=options, seed=job.seed, data=data_key, rows=rows, **key)}.npz"
 
 
@@ -403,8 +426,9 @@ def run_fits(
         # the data of the used rows: the same key for a backed object and the same data in memory
         data_key = _used_fingerprint(x_features, used[0], lazy) + _used_fingerprint(y_features, used[1], lazy)
         se_of = {flag: standard_error if flag else None for flag in (False, True)}
+        conditional = any(job.z is not None for job in jobs)
         defaults = {
-            flag: method_defaults(method, standard_error=se_of[flag], attribution=attribution)
+            flag: method_defaults(method, standard_error=se_of[flag], attribution=attribution, conditional=conditional)
             for flag in (False, True)
             if flag in flags
         }

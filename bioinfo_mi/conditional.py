@@ -10,6 +10,10 @@ Methods (:data:`CMI_METHODS`)
     ``I(X; Y | Z) = sum_z p(z) I(X; Y | Z = z)``, each stratum estimated by ``bm.mi`` with
     ``within_method``; strata under ``min_stratum_samples`` samples are left out with an
     :class:`~bioinfo_mi.EstimateWarning` (see :mod:`bioinfo_mi.estimators._cmi`). ``"auto"``:
+    ``"lmi"`` (the latent CMI: LMI's codes of ``x`` and ``y``, trained on one half, and the k-NN CMI of
+    the held-out codes given ``z``; :func:`bioinfo_mi.estimators.latent_cmi`) for wide ``x`` and ``y``,
+    those on which ``bm.mi``'s ``auto`` runs LMI (fewer than 10 samples per column), for a numeric and a
+    categorical ``z`` alike; otherwise
     ``"stratified"`` when ``z`` is categorical (labels: strings, a pandas Categorical, booleans, or one
     integer column with at most ``n_samples / min_stratum_samples`` distinct values),
     ``"ksg-calibrated"`` otherwise (``"ksg"`` when the samples do not outnumber the columns of ``x``,
@@ -38,20 +42,26 @@ from scipy.spatial import cKDTree
 
 from ._docs import shared_docs
 from ._fits import FitJob, run_fits, warn_fits
-from ._parallel import check_n_jobs, root_seed, run_parallel, spawn_seeds
+from ._parallel import check_n_jobs, root_seed, spawn_seeds
 from ._validation import EstimateWarning, check_array, check_options, check_positive_int
-from .estimators._cmi import MIN_STRATUM_SAMPLES, check_strata, ksg_cmi, ksg_cmi_calibrated, small_strata_warning
+from .estimators._auto import choose_method
+from .estimators._cmi import MIN_STRATUM_SAMPLES, check_strata, conditional_estimate, small_strata_warning
 from .estimators._registry import get_method
 from .estimators._result import MIResult
-from .uncertainty import sampling_se
+from .uncertainty import add_error_bars, sampling_se
 
 __all__ = ["cmi", "CMI_METHODS"]
 
 #: the methods of :func:`cmi`
-CMI_METHODS = ("auto", "ksg", "ksg-calibrated", "stratified")
+CMI_METHODS = ("auto", "ksg", "ksg-calibrated", "lmi", "stratified")
 #: the options of the k-NN CMI estimators
 _KSG_OPTIONS = {"k", "base", "jitter", "workers"}
-_NUMERIC = {"ksg": (ksg_cmi, _KSG_OPTIONS), "ksg-calibrated": (ksg_cmi_calibrated, _KSG_OPTIONS | {"n_twins"})}
+#: the options of the methods that estimate ``I(X; Y | Z)`` in one fit (:func:`conditional_estimate`)
+_NUMERIC = {
+    "ksg": _KSG_OPTIONS,
+    "ksg-calibrated": _KSG_OPTIONS | {"n_twins"},
+    "lmi": set(get_method("lmi").options),
+}
 
 
 def is_categorical(z: Any, min_stratum_samples: int = MIN_STRATUM_SAMPLES) -> bool:
@@ -125,23 +135,16 @@ def local_permutations(z: np.ndarray, n_shuffles: int, shuffle_neighbors: int, r
     return out
 
 
-def _ksg_fit(
-    x: np.ndarray, y: np.ndarray, z: np.ndarray, rows: np.ndarray, seed: int, options: dict, method: str = "ksg"
-) -> float:
-    """One shuffled k-NN CMI estimate (``method`` of :data:`_NUMERIC`): ``x`` taken at ``rows``."""
-    return _NUMERIC[method][0](x[rows], y, z, random_state=seed, **options).mi
-
-
 def _check_common(method: Any, within_method: Any, min_stratum_samples: Any, options: dict) -> tuple[str, int]:
     if not isinstance(method, str) or method.lower() not in CMI_METHODS:
         raise ValueError(f"method must be one of {list(CMI_METHODS)}, got {method!r}")
     minimum = check_positive_int(min_stratum_samples, name="min_stratum_samples", minimum=2)
     method = method.lower()
     if method in _NUMERIC:
-        check_options(options, _NUMERIC[method][1], where=f"method={method!r}")
+        check_options(options, _NUMERIC[method], where=f"method={method!r}")
     else:
         entry = get_method(within_method)  # raises naming the valid methods
-        allowed = set(entry.options) | (_NUMERIC["ksg-calibrated"][1] if method == "auto" else set())
+        allowed = set(entry.options) | (_NUMERIC["ksg-calibrated"] | _NUMERIC["lmi"] if method == "auto" else set())
         check_options(options, allowed, where=f"within_method={entry.name!r}")
     return method, minimum
 
@@ -175,7 +178,9 @@ def cmi(
     method
         ``"auto"`` (default), ``"ksg"`` (Frenzel & Pompe 2007), ``"ksg-calibrated"`` (the same on normal
         scores with its bias measured on Gaussian twins and removed,
-        :func:`bioinfo_mi.estimators.ksg_cmi_calibrated`) or ``"stratified"``
+        :func:`bioinfo_mi.estimators.ksg_cmi_calibrated`), ``"lmi"`` (the latent CMI for
+        high-dimensional ``x`` and ``y``, numeric or categorical ``z``,
+        :func:`bioinfo_mi.estimators.latent_cmi`) or ``"stratified"``
         (``sum_z p(z) I(X; Y | Z = z)``); see :mod:`bioinfo_mi.conditional`.
     within_method
         The :func:`bioinfo_mi.mi` method of each stratum of ``"stratified"`` (default ``"auto"``).
@@ -185,8 +190,10 @@ def cmi(
     error_bars
         Fill ``res.se`` (and ``res.ci()``) of a stratified estimate: ``sqrt(sum_z w_z^2 se_z^2)``, the strata
         being independent samples, each ``se_z`` the standard error ``bm.mi`` gives that stratum's fit
-        (:func:`bioinfo_mi.uncertainty.sampling_se`). Not available yet for the k-NN estimate of a
-        numeric ``z`` (a ``ValueError`` says so before any fit).
+        (:func:`bioinfo_mi.uncertainty.sampling_se`); of the k-NN CMI, subsampling of the estimator
+        (:func:`bioinfo_mi.uncertainty.conditional_se`); of the latent CMI, the spread of 4 refits
+        (other splits and training) plus the subsampling variance of the k-NN CMI on the held-out codes,
+        as ``bm.mi`` does for LMI.
     n_shuffles
         Conditional-independence permutation test with this many shuffles (0: none): ``res.null`` and
         ``res.p_value``.
@@ -199,14 +206,16 @@ def cmi(
     {progress}
     **options
         Passed to the estimator: ``k``, ``base``, ``jitter``, ``workers`` of ``"ksg"`` (and ``n_twins`` of
-        ``"ksg-calibrated"``); the options of ``within_method`` for ``"stratified"``.
+        ``"ksg-calibrated"``); those of :func:`bioinfo_mi.estimators.lmi` for ``"lmi"``; the options of
+        ``within_method`` for ``"stratified"``.
 
     Returns
     -------
     :class:`~bioinfo_mi.MIResult`: ``mi`` the estimate of ``I(X; Y | Z)`` (bits by default), ``pmi`` the
-    pointwise terms (NaN for samples not scored, e.g. those of strata left out), ``method`` ``"ksg"`` or
-    ``"stratified"``, ``extra["conditional"] = True``, ``extra["stratified"]`` (per stratum: label,
-    size, estimate, weight, kept) and ``extra["auto"]`` (the choice and its reason) where they apply,
+    pointwise terms (NaN for samples not scored, e.g. those of strata left out or the latent CMI's
+    training half), ``method`` ``"ksg"``, ``"ksg-calibrated"``, ``"lmi"`` or ``"stratified"``,
+    ``extra["conditional"] = True``, ``extra["stratified"]`` (per stratum: label, size, estimate, weight,
+    kept) and ``extra["auto"]`` (the choice and its reason) where they apply,
     ``p_value`` and ``null`` with ``n_shuffles``.
 
     Notes
@@ -221,19 +230,13 @@ def cmi(
     shuffle_neighbors = check_positive_int(shuffle_neighbors, name="shuffle_neighbors", minimum=2)
     n_jobs = check_n_jobs(n_jobs)
     seed = root_seed(random_state)
-    fit_seed, shuffle_seed = spawn_seeds(seed, 2)
+    fit_seed, shuffle_seed, se_seed = spawn_seeds(seed, 3)
     xa, ya = check_array(x, name="x"), check_array(y, name="y")
     if len(xa) != len(ya):
         raise ValueError(f"x and y must have the same number of samples (rows), got {len(xa)} and {len(ya)}")
     auto: dict[str, Any] | None = None
     if method == "auto":
         method, auto = _choose(z, len(xa), minimum, xa.shape[1] + ya.shape[1])
-    if error_bars and method != "stratified":
-        why = f" ('auto' chose it: {auto['reason']})" if auto is not None else ""
-        raise ValueError(
-            f"error_bars are available for method='stratified' (a categorical z) only, not yet for the k-NN "
-            f"estimates of a numeric z{why}; use n_shuffles for a test"
-        )
     if method == "stratified":
         codes, labels = check_strata(z, len(xa))
         res = _stratified(
@@ -244,15 +247,19 @@ def cmi(
                 res, xa, ya, codes, minimum, within_method, options, n_shuffles, shuffle_seed, n_jobs, progress
             )
     else:
-        za = _numeric_z(z, auto)
-        estimator, allowed = _NUMERIC[method]
-        ksg_options = {key: v for key, v in options.items() if key in allowed}
+        zf = _fit_z(z, method, auto)
+        allowed = _NUMERIC[method]
         if auto is not None and set(options) - allowed:
             raise TypeError(f"method={method!r} (chosen by 'auto': {auto['reason']}) takes only {sorted(allowed)}")
-        res = estimator(xa, ya, za, random_state=fit_seed, **ksg_options)
+        opts = dict(options, min_stratum_samples=minimum) if method == "lmi" else dict(options)
+        res = conditional_estimate(xa, ya, zf, method, random_state=fit_seed, **opts)
+        if error_bars:
+            res = add_error_bars(
+                res, xa, ya, options=opts, random_state=se_seed, z=zf, n_jobs=n_jobs, progress=progress
+            )
         if n_shuffles:
             test = (n_shuffles, shuffle_neighbors, shuffle_seed, n_jobs, progress, method)
-            res = _ksg_test(res, xa, ya, za, ksg_options, *test)
+            res = _knn_test(res, xa, ya, zf, opts, *test)
     extra = {**res.extra, "conditional": True}
     if auto is not None:
         extra["auto"] = auto
@@ -261,30 +268,45 @@ def cmi(
 
 
 def _choose(z: Any, n_samples: int, minimum: int, width: int) -> tuple[str, dict[str, Any]]:
-    """``auto``'s choice for ``z``: ``(method, record)``; ``width`` is ``d_x + d_y``."""
-    if not is_categorical(z, minimum):
-        d = width + int(np.prod(np.shape(z)[1:]))
-        if n_samples <= d + 2:  # the twins' correlation matrix needs more samples than columns
+    """``auto``'s choice for ``z``: ``(method, record)``; ``width`` is ``d_x + d_y``.
+
+    Wide ``x`` and ``y`` (those for which ``bm.mi``'s ``auto`` runs LMI: fewer than ``samples_per_dim``
+    samples per column of ``x`` and ``y``, :func:`bioinfo_mi.estimators.choose_method`) get the latent CMI,
+    for a numeric and a categorical ``z`` alike; otherwise a categorical ``z`` is stratified and a numeric
+    one gets the calibrated k-NN CMI.
+    """
+    categorical = is_categorical(z, minimum)
+    if categorical:
+        codes, _ = check_strata(z, n_samples)
+        if np.bincount(codes).max() < minimum:
             return "ksg", {
                 "method": "ksg",
-                "reason": f"z is numeric; {n_samples} samples for {d} columns: no calibration",
+                "reason": f"z is categorical but no stratum has {minimum} samples: k-NN CMI on the stratum codes",
             }
-        return "ksg-calibrated", {"method": "ksg-calibrated", "reason": "z is numeric"}
-    codes, _ = check_strata(z, n_samples)
-    if np.bincount(codes).max() >= minimum:
+    if choose_method(n_samples, width) == "lmi":
+        kind = "categorical" if categorical else "numeric"
+        return "lmi", {
+            "method": "lmi",
+            "reason": f"z is {kind}; {n_samples} samples for {width} columns of x and y: latent CMI",
+        }
+    if categorical:
         return "stratified", {"method": "stratified", "reason": "z is categorical"}
-    return "ksg", {
-        "method": "ksg",
-        "reason": f"z is categorical but no stratum has {minimum} samples: k-NN CMI on the stratum codes",
-    }
+    d = width + int(np.prod(np.shape(z)[1:]))
+    if n_samples <= d + 2:  # the twins' correlation matrix needs more samples than columns
+        return "ksg", {"method": "ksg", "reason": f"z is numeric; {n_samples} samples for {d} columns: no calibration"}
+    return "ksg-calibrated", {"method": "ksg-calibrated", "reason": "z is numeric"}
 
 
-def _numeric_z(z: Any, auto: dict[str, Any] | None) -> np.ndarray:
-    """``z`` as a float array; ``auto``'s fallback for labels uses their codes (strata apart by >= 1)."""
-    if auto is not None and auto["reason"].startswith("z is categorical"):
+def _fit_z(z: Any, method: str, auto: dict[str, Any] | None) -> np.ndarray:
+    """``z`` as the one-fit methods take it: stratum codes (int) for a categorical ``z`` of the latent CMI,
+    else floats; ``auto``'s fallback for labels uses their codes (strata apart by >= 1e6).
+    """
+    if auto is not None and auto["reason"].startswith("z is categorical but"):
         codes, _ = check_strata(z, len(np.asarray(z)))
         warnings.warn(EstimateWarning(auto["reason"], "small-strata"), stacklevel=4)
         return codes.astype(np.float64).reshape(-1, 1) * 1e6
+    if method == "lmi" and is_categorical(z):
+        return check_strata(z, len(np.asarray(z)))[0]
     try:
         return check_array(z, name="z")
     except TypeError as err:
@@ -376,10 +398,7 @@ def _stratified_test(
     rng = np.random.default_rng(seeds[-1])
     jobs = []
     for i in range(n_shuffles):
-        perm = np.arange(len(x))
-        for s in np.flatnonzero(kept):
-            rows = np.flatnonzero(codes == s)
-            perm[rows] = rng.permutation(rows)
+        perm = _within_strata(codes, rng, np.flatnonzero(kept))
         for job in _strata_jobs(codes, sizes, kept, spawn_seeds(seeds[i], len(sizes)), x_rows=perm):
             jobs.append(dataclasses.replace(job, pairing=i * len(sizes) + job.pairing))
     fits = run_fits(x, y, jobs, method=within_method, options=options, n_jobs=n_jobs, progress=progress)
@@ -390,7 +409,7 @@ def _stratified_test(
     return _with_null(res, null, "within the strata of z")
 
 
-def _ksg_test(
+def _knn_test(
     res: MIResult,
     x: np.ndarray,
     y: np.ndarray,
@@ -403,14 +422,30 @@ def _ksg_test(
     progress: bool,
     method: str = "ksg",
 ) -> MIResult:
-    """``res`` with the null of the local permutation of ``x`` in ``z``."""
+    """``res`` with the null of ``x`` permuted locally in a numeric ``z`` (Runge 2018) or within the strata of
+    stratum codes, each shuffle one conditional fit of ``method`` through the repeated-fit layer.
+    """
     seeds = spawn_seeds(seed, n_shuffles + 1)
-    perms = local_permutations(z, n_shuffles, shuffle_neighbors, np.random.default_rng(seeds[-1]))
-    calls = [(x, y, z, perms[i], seeds[i], options, method) for i in range(n_shuffles)]
-    null = np.array(
-        run_parallel(_ksg_fit, calls, n_jobs=n_jobs, progress=progress, desc="cmi shuffles", thread_exact=True)
-    )
-    return _with_null(res, null, f"local permutation in z (Runge 2018), shuffle_neighbors={shuffle_neighbors}")
+    rng = np.random.default_rng(seeds[-1])
+    if z.dtype.kind in "iu":  # stratum codes (the latent CMI of a categorical z)
+        perms = np.stack([_within_strata(z, rng) for _ in range(n_shuffles)])
+        scheme = "within the strata of z"
+    else:
+        perms = local_permutations(z, n_shuffles, shuffle_neighbors, rng)
+        scheme = f"local permutation in z (Runge 2018), shuffle_neighbors={shuffle_neighbors}"
+    rows = np.arange(len(x))
+    jobs = [FitJob(i, True, perms[i], rows, seeds[i], z) for i in range(n_shuffles)]
+    fits = run_fits(x, y, jobs, method=method, options=options, n_jobs=n_jobs, progress=progress)
+    return _with_null(res, np.array([f.mi for f in fits]), scheme)
+
+
+def _within_strata(codes: np.ndarray, rng: np.random.Generator, strata: np.ndarray | None = None) -> np.ndarray:
+    """Return a permutation of the rows that moves each row only within its stratum (of ``strata``; default all)."""
+    perm = np.arange(len(codes))
+    for s in np.unique(codes) if strata is None else strata:
+        rows = np.flatnonzero(codes == s)
+        perm[rows] = rng.permutation(rows)
+    return perm
 
 
 def _with_null(res: MIResult, null: np.ndarray, scheme: str) -> MIResult:

@@ -115,6 +115,7 @@ from ._docs import shared_docs
 from ._fits import FitJob, run_fits
 from ._parallel import spawn_seeds
 from ._validation import EstimateWarning, check_positive_int, to_base
+from .estimators._cmi import ksg_cmi
 from .estimators._copula import copula_transform, gaussian_mi
 from .estimators._registry import REGISTRY
 from .estimators._result import MIResult
@@ -127,6 +128,7 @@ __all__ = [
     "add_error_bars",
     "permutation_test",
     "parametric_p_value",
+    "conditional_se",
     "SUBSAMPLED",
     "REFITTED",
 ]
@@ -415,7 +417,11 @@ def _copula_se(
     xs = copula_transform(x[:, x.std(axis=0) > 0])
     ys = copula_transform(y[:, y.std(axis=0) > 0])
     extra = res.extra
-    if extra.get("capped") and extra.get("gaussian_mi", -np.inf) >= extra.get("ksg", np.inf):
+    usable = _design(len(xs), None)[0]
+    # the Gaussian-copula MI of a part needs more samples than columns (a singular correlation matrix
+    # otherwise): with parts that small, the copula KSG's subsampling below stands in for it
+    fits = bool(usable) and len(xs) // max(usable) > xs.shape[1] + ys.shape[1] + 2
+    if fits and extra.get("capped") and extra.get("gaussian_mi", -np.inf) >= extra.get("ksg", np.inf):
         info = _closed_form_se(xs, ys, gaussian_mi, random_state)
         info["B"] *= _base_factor(res) ** 2
         info["B_parts"] *= _base_factor(res) ** 2
@@ -450,6 +456,7 @@ def sampling_se(
     random_state: int | np.random.Generator | None,
     n_jobs: int = -1,
     progress: bool = False,
+    z: np.ndarray | None = None,
 ) -> tuple[float, dict[str, Any]]:
     """Compute the standard error of ``res.mi`` from the sampling of the data alone, for a fixed fit.
 
@@ -470,11 +477,16 @@ def sampling_se(
         Seed of the partitions.
     {n_jobs}
     {progress}
+    z
+        The conditioning sample of a conditional estimate (``res.extra["conditional"]``):
+        :func:`conditional_se`.
 
     Returns
     -------
     ``(se, details)``.
     """
+    if z is not None:
+        return conditional_se(res, x, y, z=z, options=options, random_state=random_state)
     method = res.method
     design = REGISTRY[method].se_design if method in REGISTRY else None
     if design == "subsampling":
@@ -501,6 +513,148 @@ def sampling_se(
     raise ValueError(f"no error bars for method {method!r}")  # pragma: no cover - every design is covered above
 
 
+def _subsampled(
+    n: int,
+    estimate: Any,
+    pmi: np.ndarray,
+    random_state: int | np.random.Generator | None,
+    *,
+    bits_per_unit: float | None,
+) -> dict[str, Any]:
+    """Subsampling standard error of ``estimate(rows, seed)`` over the partitions of ``n`` samples, in this
+    process (:func:`subsampling_se`'s design); with too few samples the SD of ``pmi`` over ``sqrt(n)``, or NaN.
+    """
+    usable, repeats, design = _design(n, None)
+    if not usable:
+        scored = pmi[np.isfinite(pmi)]
+        if len(scored) >= MIN_SE_SAMPLES:
+            _small_sample_warning(n, "the standard error is the SD of the pointwise values over sqrt(n)")
+            se = float(np.std(scored, ddof=1) / np.sqrt(len(scored)))
+            return {"method": "variance of the pointwise values / n", "design": "pointwise", "se": se, "B": se**2 * n}
+        _small_sample_warning(n, f"no standard error can be computed (se = NaN; at least {MIN_SE_SAMPLES} needed)")
+        return {"method": "none", "design": "none", "se": float("nan"), "B": float("nan")}
+    jobs, parts = _partition_jobs(n, usable, repeats, random_state)
+    est = np.array([estimate(job.x_rows, job.seed) for job in jobs])
+    out = _fit_b(est, np.array(parts), n, repeats, bits_per_unit=bits_per_unit)
+    out["method"] = "subsampling (Holmes & Nemenman 2019)"
+    out["design"] = design
+    if design == "small":
+        _small_sample_warning(n, f"the subsampling standard error used parts of >= {SMALL_MIN_PART} samples")
+    return out
+
+
+def _strata_se(
+    results: dict[int, MIResult], weights: np.ndarray, data: Any, random_state: int | np.random.Generator | None
+) -> tuple[float, dict[str, Any]]:
+    """``sqrt(sum_z w_z^2 se_z^2)`` over the strata of a stratified estimate (independent samples);
+    ``data(s)`` returns stratum ``s``'s ``(x, y, options)``.
+    """
+    seeds = spawn_seeds(random_state, len(weights))
+    ses = {}
+    for s, r in results.items():
+        xs, ys, opts = data(s)
+        ses[s] = sampling_se(r, xs, ys, options=opts, random_state=seeds[s])[0]
+    se = float(np.sqrt(sum((weights[s] * ses[s]) ** 2 for s in ses)))
+    return se, {"method": "strata combined: sqrt(sum w_z^2 se_z^2)", "stratum_se": {int(s): v for s, v in ses.items()}}
+
+
+def conditional_se(
+    res: MIResult,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    z: np.ndarray,
+    options: dict[str, Any],
+    random_state: int | np.random.Generator | None,
+) -> tuple[float, dict[str, Any]]:
+    """Return the sampling standard error of a conditional MI estimate (``bm.cmi``; the tools' ``adjust_for``).
+
+    - k-NN CMI of a numeric ``z`` (``"ksg"``): subsampling of the estimator (the design and the
+      extrapolation across part sizes of :func:`subsampling_se`: the k-NN CMI, a sum and difference of
+      KSG-type terms, resolves its dependence with ``n`` as KSG does);
+    - ``"ksg-calibrated"``: subsampling of the k-NN CMI on the normal scores, times
+      ``sqrt(1 + 1 / n_twins)``, not extrapolated (as for the calibrated MI);
+    - latent CMI (``"lmi"``): subsampling of the k-NN CMI of the held-out codes given the held-out ``z``
+      (extrapolated), or for a categorical ``z`` the strata's KSG standard errors on their held-out
+      codes, combined as below;
+    - a stratified sum (categorical ``z``): ``sqrt(sum_z w_z^2 se_z^2)``, each stratum's
+      :func:`sampling_se` (the strata are independent samples).
+
+    Parameters
+    ----------
+    res
+        The conditional estimate (``extra["conditional"]``).
+    x, y, z
+        The samples it was computed from (``z``: stratum codes or numbers).
+    options
+        The estimator options it was computed with.
+    random_state
+        Seed of the partitions.
+
+    Returns
+    -------
+    ``(se, details)``.
+    """
+    extra = res.extra
+    k = res.params.get("k", options.get("k", 3))
+    knn = {"k": k, "base": res.base}
+    bits = float(to_base(1.0, "bits") / to_base(1.0, res.base))
+    if "stratum_results" in extra:  # the stratified sum of any method
+        codes = extra["codes"]
+        weights = np.asarray(extra["stratified"]["weight"])
+        opts = {key: v for key, v in options.items() if key != "min_stratum_samples"}
+        return _strata_se(
+            extra["stratum_results"], weights, lambda s: (x[codes == s], y[codes == s], opts), random_state
+        )
+    if res.method == "lmi":
+        test = res.test_idx
+        zx, zy, zc = res.zx[test], res.zy[test], extra["latent_z"]
+        if res.params.get("categorical"):
+            weights = np.asarray(extra["strata"]["weight"])
+            results = {}
+            for s in np.flatnonzero(extra["strata"]["kept"]):
+                rows = zc == s
+                pm = res.pmi[test][rows]
+                results[int(s)] = MIResult(
+                    mi=float(np.mean(pm)), pmi=pm, method="ksg", base=res.base, n_samples=len(pm)
+                )
+            se, info = _strata_se(results, weights, lambda s: (zx[zc == s], zy[zc == s], knn), random_state)
+            info["what"] = "KSG on the held-out codes of each stratum"
+            return se, info
+        info = _subsampled(
+            len(test),
+            lambda rows, seed: ksg_cmi(zx[rows], zy[rows], zc[rows], random_state=seed, **knn).mi,
+            res.pmi[test],
+            random_state,
+            bits_per_unit=bits,
+        )
+        info["what"] = "k-NN CMI on the held-out codes"
+        return info["se"], info
+    za = np.asarray(z, dtype=np.float64).reshape(len(x), -1)
+    if res.method == "ksg-calibrated":
+        scores = [copula_transform(a[:, a.std(axis=0) > 0]) for a in (x, y, za)]
+        info = _subsampled(
+            len(x),
+            lambda rows, seed: ksg_cmi(*(a[rows] for a in scores), random_state=seed, **knn).mi,
+            res.pmi,
+            random_state,
+            bits_per_unit=None,
+        )
+        factor = float(np.sqrt(1 + 1 / res.params["n_twins"]))
+        info["what"] = "k-NN CMI on the normal scores, times sqrt(1 + 1 / n_twins) for the twins"
+        return info["se"] * factor, info
+    opts = {key: options[key] for key in ("k", "jitter", "workers") if key in options}
+    info = _subsampled(
+        len(x),
+        lambda rows, seed: ksg_cmi(x[rows], y[rows], za[rows], random_state=seed, base=res.base, **opts).mi,
+        res.pmi,
+        random_state,
+        bits_per_unit=bits,
+    )
+    info["what"] = "k-NN CMI"
+    return info["se"], info
+
+
 @shared_docs
 def add_error_bars(
     res: MIResult,
@@ -512,6 +666,7 @@ def add_error_bars(
     n_refits: int = 4,
     n_jobs: int = -1,
     progress: bool = False,
+    z: np.ndarray | None = None,
 ) -> MIResult:
     """``res`` with ``se`` filled in and the details in ``extra["error_bars"]`` (see the module docstring).
 
@@ -529,17 +684,20 @@ def add_error_bars(
         Extra fits of the refitted methods (LMI, MINE, InfoNCE).
     {n_jobs}
     {progress}
+    z
+        The conditioning sample of a conditional estimate (``bm.cmi``): the standard error of
+        :func:`conditional_se`, and the refits (latent CMI) estimate the conditional MI too.
 
     Returns
     -------
     A copy of ``res`` (same ``mi``) with ``se`` set.
     """
     seeds = spawn_seeds(random_state, 2)
-    se, info = sampling_se(res, x, y, options=options, random_state=seeds[0], n_jobs=n_jobs, progress=progress)
+    se, info = sampling_se(res, x, y, options=options, random_state=seeds[0], n_jobs=n_jobs, progress=progress, z=z)
     if res.method in REFITTED:
         n_refits = check_positive_int(n_refits, name="n_refits")
         rows = np.arange(len(x))
-        jobs = [FitJob(i, False, rows, rows, s) for i, s in enumerate(spawn_seeds(seeds[1], n_refits))]
+        jobs = [FitJob(i, False, rows, rows, s, z) for i, s in enumerate(spawn_seeds(seeds[1], n_refits))]
         fits = run_fits(x, y, jobs, method=res.method, options=options, n_jobs=n_jobs, progress=progress)
         values = np.array([res.mi] + [f.mi for f in fits])
         var_fit = float(np.var(values, ddof=1))

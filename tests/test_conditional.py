@@ -134,8 +134,6 @@ def test_stratified_error_bars_combine_the_strata():
     low, high = res.ci(0.95)
     assert low < res.mi < high
     assert res.mi == bm.cmi(x, y, labels, within_method="ksg").mi  # error bars never change the estimate
-    with pytest.raises(ValueError, match="error_bars are available for method='stratified'"):
-        bm.cmi(x, y, np.random.default_rng(0).normal(size=1500), error_bars=True)
     with pytest.raises(TypeError, match="error_bars"):
         bm.cmi(x, y, labels, error_bars="yes")
 
@@ -183,8 +181,8 @@ def test_auto_chooses_by_the_type_of_z():
 
 def test_auto_on_inputs_wider_than_the_samples_runs_the_plain_k_nn_cmi():
     rng = np.random.default_rng(11)
-    x, y, z = rng.normal(size=(60, 30)), rng.normal(size=(60, 30)), rng.normal(size=(60, 5))
-    res = bm.cmi(x, y, z)
+    x, y, z = rng.normal(size=(60, 2)), rng.normal(size=(60, 2)), rng.normal(size=(60, 57))
+    res = bm.cmi(x, y, z)  # x and y narrow (no latent CMI), z too wide for the twins
     assert res.method == "ksg" and "no calibration" in res.extra["auto"]["reason"] and np.isfinite(res.mi)
     with pytest.raises(ValueError, match="needs more samples than columns"):
         bm.cmi(x, y, z, method="ksg-calibrated")
@@ -286,3 +284,84 @@ def test_bad_z_is_named():
         warnings.simplefilter("error")
         with pytest.raises(ValueError, match="z is constant"):
             bm.cmi(x, y, np.ones(50), method="ksg")
+
+
+def _latent_data(n, d, seed, link=0.0):
+    """Wide x and y that share a numeric z (through 3 genes' worth of loadings each) and, with ``link``, a
+    direction beyond it; the rest noise genes."""
+    rng = np.random.default_rng(seed)
+    z, h = rng.normal(size=(n, 1)), rng.normal(size=(n, 1))
+    wx, wy, vx, vy = (rng.normal(size=(1, d)) for _ in range(4))
+    x = 1.5 * z @ wx + link * h @ vx + rng.normal(size=(n, d))
+    y = 1.5 * z @ wy + link * h @ vy + rng.normal(size=(n, d))
+    return x, y, z
+
+
+def test_latent_cmi_removes_what_z_explains_and_keeps_a_link_beyond_it():
+    x, y, z = _latent_data(1200, 40, 0)
+    opts = dict(method="lmi", epochs=20, random_state=0)
+    null = bm.cmi(x, y, z, **opts)
+    assert bm.mi(x, y, method="lmi", epochs=20).mi > 1.0  # z makes x and y strongly dependent
+    assert abs(null.mi) < 0.1
+    assert null.method == "lmi" and null.extra["conditional"] and np.isnan(null.pmi).sum() == 600
+    assert null.extra["latent_mi"] > 1.0  # the codes do hold the z-driven dependence; the CMI removes it
+    x, y, z = _latent_data(1200, 40, 0, link=1.5)
+    assert bm.cmi(x, y, z, **opts).mi > 0.4
+
+
+def test_latent_cmi_of_labels_scores_within_the_strata_of_the_held_out_half():
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 3, 900)
+    means = rng.normal(scale=2.0, size=(3, 30))
+    x = means[labels] + rng.normal(size=(900, 30))
+    y = means[labels] + rng.normal(size=(900, 30))
+    res = bm.cmi(x, y, labels.astype(str), method="lmi", epochs=15)
+    assert abs(res.mi) < 0.1 and bm.mi(x, y, method="lmi", epochs=15).mi > 0.5
+    strata = res.extra["strata"]
+    assert sum(strata["n_held_out"]) == 450 and np.isclose(sum(strata["weight"]), 1.0)
+
+
+def test_auto_runs_the_latent_cmi_on_wide_inputs():
+    x, y, z = _latent_data(300, 40, 1)
+    res = bm.cmi(x, y, z, epochs=5)
+    assert res.method == "lmi" and res.extra["auto"]["method"] == "lmi"
+    labels = np.repeat(["a", "b"], 150)
+    assert bm.cmi(x, y, labels, epochs=5).extra["auto"]["method"] == "lmi"
+    assert bm.cmi(x[:, :3], y[:, :3], labels).method == "stratified"  # narrow: as before
+
+
+@pytest.mark.parametrize("method", ["ksg", "ksg-calibrated"])
+def test_k_nn_cmi_error_bars_cover_the_spread_of_data_sets(method):
+    cov = _random_cov(6, 4)
+    est, se = [], []
+    for seed in range(12):
+        x, y, z = _gaussian(cov, (2, 2, 2), 600, seed)
+        res = bm.cmi(x, y, z, method=method, error_bars=True, random_state=seed)
+        assert res.mi == bm.cmi(x, y, z, method=method, random_state=seed).mi  # error bars never change it
+        est.append(res.mi)
+        se.append(res.se)
+    ratio = np.std(est, ddof=1) / np.mean(se)
+    assert 0.5 < ratio < 2.0  # 12 data sets: the SD itself is uncertain by about 20 %
+    assert "subsampling" in res.extra["error_bars"]["method"]
+
+
+def test_latent_cmi_error_bars_add_the_refits():
+    x, y, z = _latent_data(400, 20, 2, link=1.0)
+    res = bm.cmi(x, y, z, method="lmi", epochs=5, error_bars=True)
+    info = res.extra["error_bars"]
+    assert info["method"] == "refits" and len(info["refit_estimates"]) == 4
+    assert res.se >= info["fit_sd"] > 0 and res.mi == bm.cmi(x, y, z, method="lmi", epochs=5).mi
+
+
+def test_latent_cmi_test_and_seeds_whatever_n_jobs():
+    x, y, z = _latent_data(300, 20, 4, link=1.5)
+    a, b = (bm.cmi(x, y, z, method="lmi", epochs=5, n_shuffles=2, n_jobs=j) for j in (1, 2))
+    assert a.mi == b.mi and np.array_equal(a.null, b.null)
+    assert a.extra["permutation"]["scheme"].startswith("local permutation")
+
+
+def test_a_wide_numeric_z_enters_the_latent_cmi_as_its_principal_components():
+    x, y, z = _latent_data(300, 20, 5)
+    wide = np.hstack([z, np.random.default_rng(0).normal(size=(300, 11))])
+    res = bm.cmi(x, y, wide, method="lmi", epochs=5)
+    assert res.extra["z_reduced"] and res.extra["latent_z"].shape == (150, 8)

@@ -277,3 +277,14 @@ def test_repeated_fits_hold_the_small_sample_warning_of_their_se():
     assert np.isfinite(fit.se)
     assert [kind for kind, _ in fit.warnings].count("small-sample-se") == 1
     assert not small_sample_warnings(caught)
+
+
+def test_calibrated_error_bars_when_capped_on_inputs_too_wide_for_the_parts():
+    """A calibrated estimate capped at the Gaussian-copula MI on 100 samples of 30 + 30 columns: the parts of
+    the subsampling (17-50 samples) cannot hold that closed form (a singular correlation matrix raised
+    LinAlgError), so the copula KSG's subsampling gives the standard error."""
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(100, 30)), rng.normal(size=(100, 30))
+    res = bm.mi(x, y, method="ksg-calibrated", error_bars=True)
+    assert res.extra["capped"] and np.isfinite(res.se) and res.se > 0
+    assert res.extra["error_bars"]["what"].startswith("copula KSG")

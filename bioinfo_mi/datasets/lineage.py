@@ -48,7 +48,9 @@ if TYPE_CHECKING:
 __all__ = ["simulate_lineage", "lineage_state_mi"]
 
 
-def lineage_state_mi(sigma_early: float, sigma_late: float, sigma_fate: float, hidden_fate: bool) -> dict[str, float]:
+def lineage_state_mi(
+    sigma_early: float, sigma_late: float, sigma_fate: float, hidden_fate: bool, confounder: float = 0.0
+) -> dict[str, float]:
     """Closed-form state-level MIs (bits) of :func:`simulate_lineage` (Gaussian clone states).
 
     Parameters
@@ -58,16 +60,29 @@ def lineage_state_mi(sigma_early: float, sigma_late: float, sigma_fate: float, h
         coordinate around the clone's unit-variance state and hidden fate (module docstring).
     hidden_fate
         Whether the late cells of a clone share a hidden fate that the early cells do not see.
+    confounder
+        Strength ``gamma`` of the clone-level confounder ``c ~ N(0, 1)`` added to the state coordinate of
+        every cell of the clone (``z_0 += gamma c``).
 
     Returns
     -------
-    ``{"I_early_late_bits": I(early; late), "I_sisters_bits": I(late; sister late)}``.
+    ``{"I_early_late_bits": I(early; late), "I_sisters_bits": I(late; sister late),
+    "I_early_late_given_confounder_bits": I(early; late | c), "I_sisters_given_confounder_bits":
+    I(late; sister late | c)}``; with ``confounder=0`` the conditional values equal the others.
     """
-    early_late = -0.5 * np.log2(1 - 1 / ((1 + sigma_early**2) * (1 + sigma_late**2)))
-    sisters = -0.5 * np.log2(1 - 1 / (1 + sigma_late**2) ** 2)
-    if hidden_fate:
-        sisters += -0.5 * np.log2(1 - 1 / (1 + sigma_fate**2) ** 2)
-    return {"I_early_late_bits": float(early_late), "I_sisters_bits": float(sisters)}
+    v = 1 + confounder**2  # variance of the shared part of z_0: the clone state plus the confounder
+
+    def pair(shared: float, noise_a: float, noise_b: float) -> float:
+        return float(-0.5 * np.log2(1 - shared**2 / ((shared + noise_a) * (shared + noise_b))))
+
+    fate = pair(1.0, sigma_fate**2, sigma_fate**2) if hidden_fate else 0.0
+    return {
+        "I_early_late_bits": pair(v, sigma_early**2, sigma_late**2),
+        "I_sisters_bits": pair(v, sigma_late**2, sigma_late**2) + fate,
+        # given c, z_0 keeps the clone state s alone (c is independent of s and of the noise)
+        "I_early_late_given_confounder_bits": pair(1.0, sigma_early**2, sigma_late**2),
+        "I_sisters_given_confounder_bits": pair(1.0, sigma_late**2, sigma_late**2) + fate,
+    }
 
 
 @shared_docs
@@ -89,6 +104,7 @@ def simulate_lineage(
     n_cycle_genes: int = 0,
     cycle_scale: float = 2.0,
     stage_specific: float = 0.0,
+    confounder: float = 0.0,
 ) -> AnnData:
     """Simulate lineage-traced scRNA-seq with an optional hidden clone fate (LMI paper, Section 4.2).
 
@@ -139,6 +155,15 @@ def simulate_lineage(
         genes at both time points, which makes the per-gene correlation between a day-2 and a
         day-6 cell of a clone a near-sufficient ranking; with stage-specific genes it misses them.
         No random draw changes (the same loadings are switched off by time point).
+    confounder
+        Strength ``gamma`` of a clone-level confounder (a culture condition, a batch, a niche the clone
+        grew in): every clone draws ``c ~ N(0, 1)``, added as ``gamma c`` to the state coordinate
+        ``z_0`` of all its cells, early and late (unbarcoded cells draw their own). It raises
+        I(early; late) and I(late; late') while I(early; late | c) and I(late; late' | c) stay those
+        of ``confounder=0``; all four are in ``uns['simulation']`` (:func:`lineage_state_mi`), and ``c``
+        is ``obs['confounder']`` (NaN for unbarcoded cells). Its draws come from a generator spawned
+        from ``random_state`` before the cell-cycle one, so no clone, cell or loading draw moves (the
+        cell-cycle draws do, when both are on).
 
     Returns
     -------
@@ -188,17 +213,22 @@ def simulate_lineage(
             "mean_library": mean_library,
         },
     )
+    if not (np.isfinite(confounder) and confounder >= 0):
+        raise ValueError(f"confounder must be a finite number >= 0, got {confounder!r}")
     rng = check_random_state(random_state)
     # the order of the steps is the order of the draws from rng
     cells = _draw_cells(
         rng, n_clones, cells_per_condition, sigma_early, sigma_late, sigma_fate, hidden_fate, n_unbarcoded
     )
+    c = _add_confounder(rng, cells, n_clones, confounder) if confounder > 0 else None
     genes = _draw_genes(rng, n_genes, n_informative, loading_scale, n_state_genes, stage_specific)
     log_rate = _log_rates(cells, genes)
     cycle_loading = _add_cycle_program(rng, log_rate, n_cycle_genes, cycle_scale)
     normed = _draw_counts(rng, log_rate, mean_library)
 
     obs, maturation = _lineage_obs(cells, hidden_fate)
+    if c is not None:
+        obs["confounder"] = np.where(cells.clone_of >= 0, c[np.maximum(cells.clone_of, 0)], np.nan)
     n_total = len(cells.z)
     adata = ad.AnnData(X=sp.csr_matrix(normed.astype(np.float32)), obs=obs)
     adata.var_names = [f"gene_{g}" for g in range(n_genes)]
@@ -228,7 +258,8 @@ def simulate_lineage(
         "stage_specific": float(stage_specific),
         "n_day2_only_genes": len(genes.early_only),
         "n_day6_only_genes": len(genes.late_only),
-        **lineage_state_mi(sigma_early, sigma_late, sigma_fate, hidden_fate),
+        "confounder": float(confounder),
+        **lineage_state_mi(sigma_early, sigma_late, sigma_fate, hidden_fate, confounder),
     }
     adata.uns["bioinfo_mi_X"] = "normalized_counts"  # what .X holds, read by pp.preprocess (counts="auto")
     return adata
@@ -344,6 +375,18 @@ def _draw_cells(
     well = np.r_[well, rng.integers(1, 3, size=n_unbarcoded)]
     clone_of = np.r_[clone_of, np.full(n_unbarcoded, -1)]
     return _Cells(s, h, z, time, well, clone_of)
+
+
+def _add_confounder(rng: np.random.Generator, cells: _Cells, n_clones: int, strength: float) -> np.ndarray:
+    """Add ``strength * c`` to ``z_0`` of every cell (in place; ``c`` per clone, its own draw for unbarcoded
+    cells), from a generator spawned from ``rng``; return the clones' ``c``.
+    """
+    c_rng = _spawn(rng)
+    c = c_rng.standard_normal(n_clones)
+    barcoded = cells.clone_of >= 0
+    cells.z[barcoded, 0] += strength * c[cells.clone_of[barcoded]]
+    cells.z[~barcoded, 0] += strength * c_rng.standard_normal(int((~barcoded).sum()))
+    return c
 
 
 class _Genes(NamedTuple):

@@ -17,10 +17,32 @@ Stratified (a categorical ``z``: cell type, batch, well)
     left out, the frequencies are renormalised over the strata kept, and an
     :class:`~bioinfo_mi.EstimateWarning` (kind ``"small-strata"``) names how many samples that leaves
     out; ``extra["stratified"]`` records every stratum's size, estimate and whether it was kept.
+
+Latent CMI (``method="lmi"``; high-dimensional ``x`` and ``y``: genes, embeddings)
+    LMI's paired encoders (LMI paper, Algorithm 1) are trained on the training half of ``(x, y)``
+    with the cross-prediction regulariser, so that each code keeps what predicts its partner; the
+    k-NN CMI then runs on the held-out codes with ``z``: :func:`ksg_cmi` for a numeric ``z`` (wider
+    than :data:`LATENT_Z_DIM` columns: its first principal components, fitted on the training
+    half), and for a categorical ``z`` the KSG MI of the codes within each stratum, averaged with
+    the held-out stratum frequencies (strata under ``min_stratum_samples`` samples left out as
+    above). CMI is invariant under invertible maps of ``x`` and ``y`` given ``z``; the codes lose
+    what does not predict the partner, which carries no conditional information either, so the
+    latent CMI is a lower bound of ``I(X; Y | Z)`` like LMI of ``I(X; Y)``. The encoders are trained
+    without ``z``: where most of the shared information runs through ``z``, the codes spend their
+    capacity on it, and a small residual link can be lost (not yet addressed: conditioning the
+    cross-decoders on ``z``).
+
+Jobs of the repeated-fit layer (:func:`conditional_estimate`)
+    The tools' conditional fits pass ``z`` as numbers: integer codes (a categorical ``z``, one
+    column) or floats (a numeric ``z``). ``"lmi"`` runs the latent CMI, ``"ksg"`` and
+    ``"ksg-calibrated"`` the k-NN CMI of a numeric ``z``, and any :func:`bioinfo_mi.mi` method the
+    stratified sum over the strata of a categorical ``z`` (the KSG family on each stratum's own samples).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from typing import Any
 
 import numpy as np
@@ -37,8 +59,9 @@ from .._validation import (
     to_base,
 )
 from ._copula import copula_transform
-from ._knn import _check_not_constant, _NeighbourIndex, add_jitter
-from ._result import MIResult
+from ._knn import _check_not_constant, _NeighbourIndex, add_jitter, ksg
+from ._registry import run_method
+from ._result import LMIResult, MIResult
 
 __all__ = [
     "ksg_cmi",
@@ -47,10 +70,18 @@ __all__ = [
     "check_strata",
     "small_strata_warning",
     "MIN_STRATUM_SAMPLES",
+    "LATENT_Z_DIM",
+    "latent_cmi",
+    "conditional_estimate",
+    "stratum_weights",
 ]
 
 #: fewest samples of a stratum that the stratified estimate scores (below it the stratum is left out)
 MIN_STRATUM_SAMPLES = 20
+#: the latent CMI uses a numeric ``z`` of at most this many columns as it is; a wider one is reduced to
+#: its first ``LATENT_Z_DIM`` principal components (fitted on the training half), as LMI's codes
+#: have 8 dimensions per variable: the k-NN CMI then searches at most 3 x 8 dimensions
+LATENT_Z_DIM = 8
 
 
 def _check_triple(x: Any, y: Any, z: Any, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -277,4 +308,235 @@ def small_strata_warning(sizes: np.ndarray, kept: np.ndarray, minimum: int) -> E
         f"({left} of {int(sizes.sum())} samples): they are left out and I(X; Y | Z) is the mean over the "
         "other strata, weighted by their frequencies (set min_stratum_samples to change the limit)",
         "small-strata",
+    )
+
+
+def stratum_weights(codes: np.ndarray, minimum: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the size of every stratum, which are kept (at least ``minimum`` samples) and their weights
+    (frequencies renormalised over the strata kept, 0 for the others).
+    """
+    sizes = np.bincount(codes)
+    kept = sizes >= minimum
+    total = sizes[kept].sum()
+    weights = np.where(kept, sizes, 0) / total if total else np.zeros(len(sizes))
+    return sizes, kept, weights
+
+
+def _check_codes(z: Any, n: int) -> np.ndarray:
+    codes = np.asarray(z)
+    if codes.ndim == 2 and codes.shape[1] == 1:
+        codes = codes[:, 0]
+    if codes.ndim != 1 or codes.dtype.kind not in "iu" or len(codes) != n or (len(codes) and codes.min() < 0):
+        raise ValueError(f"a categorical z must be {n} non-negative integer codes (one per sample), got {codes!r:.80}")
+    return codes.astype(np.int64)
+
+
+def _latent_z(z: np.ndarray, train: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+    """``z`` as the latent CMI uses it: as it is up to :data:`LATENT_Z_DIM` columns, else its first
+    principal components fitted on the training rows (columns standardised with the training statistics).
+    """
+    if z.shape[1] <= LATENT_Z_DIM:
+        return z, {"z_columns": int(z.shape[1]), "z_reduced": False}
+    mean, sd = z[train].mean(axis=0), z[train].std(axis=0)
+    zs = (z - mean) / np.where(sd > 0, sd, 1.0)
+    _, s, vt = np.linalg.svd(zs[train], full_matrices=False)
+    comps = vt[:LATENT_Z_DIM]
+    explained = float((s[:LATENT_Z_DIM] ** 2).sum() / max((s**2).sum(), 1e-300))
+    return zs @ comps.T, {"z_columns": int(z.shape[1]), "z_reduced": True, "z_variance_kept": explained}
+
+
+@shared_docs
+def latent_cmi(
+    x: Any,
+    y: Any,
+    z: Any,
+    *,
+    categorical: bool = False,
+    min_stratum_samples: int = MIN_STRATUM_SAMPLES,
+    k: int = 3,
+    base: str | float = "bits",
+    random_state: int | np.random.Generator | None = 0,
+    **lmi_options: Any,
+) -> LMIResult:
+    """Latent conditional MI: LMI's codes of ``x`` and ``y`` (trained on one half) and the k-NN CMI of the
+    held-out codes given ``z`` (see the module docstring; LMI paper, Algorithm 1, with Frenzel & Pompe 2007).
+
+    Parameters
+    ----------
+    x, y
+        Paired samples ``(N, d_x)``, ``(N, d_y)``, as for :func:`bioinfo_mi.estimators.lmi`.
+    z
+        The conditioning variable: ``(N, d_z)`` numbers, or with ``categorical=True`` one integer
+        stratum code per sample.
+    categorical
+        ``z`` holds stratum codes: the codes' KSG MI within each stratum of the held-out half.
+    min_stratum_samples
+        Fewest samples (both halves) of a stratum that is scored; smaller strata are left out with an
+        :class:`~bioinfo_mi.EstimateWarning`.
+    k
+        Neighbours of the k-NN estimates.
+    base
+        ``"bits"`` (default) or ``"nats"``.
+    random_state
+        Seed or Generator of the LMI fit (split, training) and of the k-NN jitter.
+    **lmi_options
+        Options of :func:`bioinfo_mi.estimators.lmi` (``latent_dim``, ``epochs``, ``normalization``, ...).
+
+    Returns
+    -------
+    :class:`LMIResult` (the LMI fit's codes, model and split) with ``mi`` the latent estimate of
+    ``I(X; Y | Z)`` and ``pmi`` its pointwise terms on the held-out half (NaN elsewhere);
+    ``extra["conditional"] = True``, ``extra["latent_mi"]`` (LMI's unconditional estimate of the same
+    fit), ``extra["latent_z"]`` (the held-out ``z`` as used: the columns, the principal components or the
+    codes) and ``extra["strata"]`` for a categorical ``z`` (size, held-out size, weight, kept).
+    """
+    k = check_positive_int(k, name="k")
+    minimum = check_positive_int(min_stratum_samples, name="min_stratum_samples", minimum=2)
+    rng = check_random_state(random_state)
+    fit_seed, knn_seed = (int(s) for s in rng.integers(0, 2**32 - 1, size=2))
+    n = len(x) if not hasattr(x, "shape") else int(x.shape[0])
+    if categorical:
+        za = _check_codes(z, n)
+    else:
+        za = check_array(z, name="z")
+        if len(za) != n:
+            raise ValueError(f"z must have the same number of samples (rows) as x and y, got {len(za)} and {n}")
+        _check_not_constant(za, "z")
+    res = run_method("lmi", x, y, random_state=fit_seed, k=k, base=base, stacklevel=3, **lmi_options)
+    test = res.test_idx
+    zx, zy = res.zx[test], res.zy[test]
+    pmi = np.full(res.n_samples, np.nan)
+    extra: dict[str, Any] = {**res.extra, "conditional": True, "latent_mi": res.mi}
+    collapsed = not (zx.std(axis=0) > 0).any() or not (zy.std(axis=0) > 0).any()
+    if categorical:
+        sizes, kept, _ = stratum_weights(za, minimum)
+        warning = small_strata_warning(sizes, kept, minimum)
+        if warning is not None:
+            warnings.warn(warning, stacklevel=2)
+        codes = za[test]
+        held = np.bincount(codes, minlength=len(sizes))
+        scored = kept & (held >= k + 2)
+        for s in np.flatnonzero(scored):
+            rows = np.flatnonzero(codes == s)
+            if collapsed or not (zx[rows].std(axis=0) > 0).any() or not (zy[rows].std(axis=0) > 0).any():
+                pmi[test[rows]] = 0.0  # a code constant within the stratum carries no information there
+                continue
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*duplicated", category=UserWarning)
+                part = ksg(zx[rows], zy[rows], k=k, base=base, random_state=knn_seed + int(s))
+            pmi[test[rows]] = part.pmi
+        weights = np.where(scored, held, 0) / max(held[scored].sum(), 1)
+        extra["strata"] = {"n_samples": sizes.tolist(), "n_held_out": held.tolist(), "weight": weights.tolist()}
+        extra["strata"]["kept"] = scored.tolist()
+        extra["latent_z"] = codes
+    else:
+        zc, info = _latent_z(za, res.train_idx)
+        extra.update(info)
+        extra["latent_z"] = zc[test]
+        if collapsed:
+            warnings.warn(
+                "a latent representation collapsed to a constant on the estimation half; a constant carries no "
+                "information, so the estimate is 0",
+                UserWarning,
+                stacklevel=2,
+            )
+            pmi[test] = 0.0
+        else:
+            pmi[test] = ksg_cmi(zx, zy, zc[test], k=k, base=base, random_state=knn_seed).pmi
+    if not np.isfinite(pmi).any():
+        raise ValueError(
+            f"no stratum of z has {minimum} samples with at least {k + 2} of them held out: nothing to estimate; "
+            "lower min_stratum_samples or use a coarser z"
+        )
+    params = {**res.params, "categorical": bool(categorical), "min_stratum_samples": minimum}
+    return dataclasses.replace(res, mi=float(np.nanmean(pmi)), pmi=pmi, params=params, extra=extra)
+
+
+def _stratified_sum(
+    x: np.ndarray, y: np.ndarray, codes: np.ndarray, method: str, minimum: int, seed: int, options: dict[str, Any]
+) -> MIResult:
+    """``sum_z p(z) I(X; Y | Z = z)`` over the kept strata, each by ``method`` on its own samples, in this process."""
+    sizes, kept, weights = stratum_weights(codes, minimum)
+    warning = small_strata_warning(sizes, kept, minimum)
+    if warning is not None:
+        warnings.warn(warning, stacklevel=3)
+    if not kept.any():
+        raise ValueError(f"no stratum of z has {minimum} samples: nothing to estimate; lower min_stratum_samples")
+    pmi = np.full(len(x), np.nan)
+    estimates = np.full(len(sizes), np.nan)
+    results = {}
+    seeds = np.random.default_rng(seed).integers(0, 2**32 - 1, size=len(sizes))
+    for s in np.flatnonzero(kept):
+        rows = np.flatnonzero(codes == s)
+        results[int(s)] = run_method(method, x[rows], y[rows], random_state=int(seeds[s]), stacklevel=4, **options)
+        estimates[s] = results[int(s)].mi
+        pmi[rows] = results[int(s)].pmi
+    table = {"n_samples": sizes.tolist(), "estimate": estimates.tolist(), "weight": weights.tolist()}
+    table["kept"] = kept.tolist()
+    return MIResult(
+        mi=float(np.sum(weights[kept] * estimates[kept])),
+        pmi=pmi,
+        method=method,
+        base=options.get("base", "bits"),
+        n_samples=len(x),
+        params={"min_stratum_samples": minimum, **options},
+        extra={"conditional": True, "stratified": table, "stratum_results": results, "codes": codes},
+    )
+
+
+def conditional_estimate(
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    method: str,
+    *,
+    random_state: int,
+    min_stratum_samples: int = MIN_STRATUM_SAMPLES,
+    **options: Any,
+) -> MIResult:
+    """One conditional fit of the repeated-fit layer: ``I(X; Y | Z)`` by ``method`` (module docstring).
+
+    Parameters
+    ----------
+    x, y
+        Paired samples (arrays).
+    z
+        Integer stratum codes (one column: a categorical ``z``) or floats (a numeric ``z``).
+    method
+        ``"lmi"`` (latent CMI), ``"ksg"`` or ``"ksg-calibrated"`` (k-NN CMI, numeric ``z``), or any
+        :func:`bioinfo_mi.mi` method for a categorical ``z`` (the stratified sum).
+    random_state
+        The fit's seed.
+    min_stratum_samples
+        Fewest samples of a stratum that is scored.
+    **options
+        The estimator's options.
+
+    Returns
+    -------
+    The estimate, ``extra["conditional"] = True``.
+    """
+    z = np.asarray(z)
+    categorical = z.dtype.kind in "iu"
+    method = method.lower()
+    if method == "lmi":
+        return latent_cmi(
+            x,
+            y,
+            z,
+            categorical=categorical,
+            min_stratum_samples=min_stratum_samples,
+            random_state=random_state,
+            **options,
+        )
+    if categorical:
+        codes = _check_codes(z, len(x))
+        return _stratified_sum(x, y, codes, method, min_stratum_samples, random_state, options)
+    if method == "ksg":
+        return ksg_cmi(x, y, z, random_state=random_state, **options)
+    if method == "ksg-calibrated":
+        return ksg_cmi_calibrated(x, y, z, random_state=random_state, **options)
+    raise ValueError(
+        f"method={method!r} has no conditional version for a numeric z; use 'lmi', 'ksg' or 'ksg-calibrated' "
+        "(or a categorical z, estimated stratum by stratum)"
     )

@@ -140,7 +140,9 @@ def lmi(
     """Real vs shuffled MI estimates of one or several :func:`bioinfo_mi.tl.lmi` results (Section 4.2).
 
     Each result is a group on the x axis: the estimates of the real clone pairings (left, coloured)
-    and of the shuffled controls (right, grey) as points, with their mean ± SEM as black bars.
+    and of the shuffled controls (right, grey) as points, with their mean ± SEM as black bars. A
+    result of ``tl.lmi(..., adjust_for=...)`` gets a second group beside it, labelled ``| <adjust_for>``:
+    the conditional estimates ``I(X; Y | Z)`` and their conditional shuffles.
 
     Parameters
     ----------
@@ -167,12 +169,21 @@ def lmi(
     tick_labels = keys if tick_labels is None else list(tick_labels)
     if len(tick_labels) != len(keys):
         raise ValueError(f"tick_labels: {len(tick_labels)} labels for {len(keys)} keys")
-    groups = [
-        (label, uns_result(adata, k, ("table",), "lmi")["table"]) for label, k in zip(tick_labels, keys, strict=True)
-    ]
-    truth = _check_truth(truth, len(groups))
+    truth = _check_truth(truth, len(keys))
+    groups, truths = [], []
+    for i, (label, k) in enumerate(zip(tick_labels, keys, strict=True)):
+        result = uns_result(adata, k, ("table",), "lmi")
+        table = result["table"]
+        if "adjusted" not in table or not table["adjusted"].astype(bool).any():
+            groups.append((label, table))
+            truths.append(None if truth is None else truth[i])
+            continue
+        adjusted = table["adjusted"].astype(bool)
+        given = ", ".join(result.get("params", {}).get("adjust_for") or ["Z"])
+        groups += [(label, table[~adjusted]), (f"{label}\n| {given}", table[adjusted])]
+        truths += [None if truth is None else truth[i], None]  # a known truth is the unconditional one
     ax = new_axes(ax, figsize=(1.2 + 1.4 * len(groups), 3.5))
-    _strips(ax, groups, truth)
+    _strips(ax, groups, truths if truth is not None else None)
     return finish(ax, show, save)
 
 

@@ -29,7 +29,8 @@ from ..pp.pairing import (
     resolve_clone_key,
     resolve_time_key,
 )
-from ..uncertainty import parametric_p_value, sampling_se
+from ..uncertainty import parametric_p_value
+from ._adjust import check_adjust_for, run_tool_fits, tool_conditional_jobs
 from ._utils import (
     check_estimator_kwds,
     check_fits,
@@ -315,6 +316,16 @@ def _warn_if_in_noise(row: pd.Series) -> None:
         )
 
 
+def _with_adjusted(
+    table: pd.DataFrame, summary: pd.DataFrame, table_c: pd.DataFrame, summary_c: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the table and summary with the conditional fits' rows below the others, told apart by ``adjusted``."""
+    frames = [(table, table_c), (summary, summary_c)]
+    return tuple(  # type: ignore[return-value]
+        pd.concat([a.assign(adjusted=False), b.assign(adjusted=True)], ignore_index=True) for a, b in frames
+    )
+
+
 def _table(results: Sequence[FitResult], plan: _Plan) -> pd.DataFrame:
     """One row per fit: its pairing, whether it is a shuffled control, its estimate and standard error."""
     return pd.DataFrame(
@@ -366,6 +377,7 @@ def lmi(
     fits: Sequence[int] | None = None,
     cache_dir: str | os.PathLike | None = None,
     estimator_kwds: Mapping[str, Any] | None = None,
+    adjust_for: str | Sequence[str] | None = None,
 ) -> AnnData | None:
     """MI between clone-paired cells of two conditions, or between the two sides of paired data, with
     shuffled controls (LMI paper, Sections 4.1 and 4.2).
@@ -437,15 +449,26 @@ def lmi(
         ``clone_key``, ``condition_key``, ``conditions``, ``restrict`` is given; else lineage mode.
         Given together with any of those four: ``ValueError``.
     {fits}
-        Positions ``0..n_pairings-1`` are the real pairings, then the shuffles.
+        Positions ``0..n_pairings-1`` are the real pairings, then the shuffles; with ``adjust_for``,
+        then the real pairings' conditional fits and the conditional shuffles.
     {cache_dir}
     {estimator_kwds}
+    adjust_for
+        Also estimate the conditional MI ``I(X; Y | Z)`` of every pairing, ``Z`` what the cells share
+        beyond the clone: obs column(s) (cell type, batch, well; labels, or float covariates) or one
+        obsm key (numbers). Each pair gets the values of both its cells (one value when the two cells
+        always agree, e.g. the well). ``method="lmi"`` runs the latent CMI, ``"ksg"`` and
+        ``"ksg-calibrated"`` the k-NN CMI; any other method takes a categorical ``adjust_for`` only
+        (the stratified sum). As many conditional shuffles as ``n_shuffles`` (late cells permuted
+        within the strata of ``Z``, or locally in a numeric ``Z``, Runge 2018) give its null. See
+        :mod:`bioinfo_mi.tl._adjust` and :func:`bioinfo_mi.cmi`. Not with ``attribution``.
 
     Returns
     -------
     ``None`` (or the copy when ``copy=True``). Writes ``adata.uns[key_added]`` with
     ``"table"`` (DataFrame: ``pairing``, ``shuffled``, ``estimate``, ``se`` (NaN for the shuffles or
-    without ``error_bars``), and ``n_clones`` or, for paired data, ``n_pairs``), ``"summary"``
+    without ``error_bars``), and ``n_clones`` or, for paired data, ``n_pairs``; with ``adjust_for``
+    also ``adjusted``, True for the conditional fits), ``"summary"``
     (one-row DataFrame: ``mi_mean``; ``mi_sem``, the spread over pairings; ``within_fit_se``, the
     part of the fits' sampling error that all pairings share (the clone sample itself, which does not
     shrink with the number of pairings: ``sqrt(max(0, mean(se^2) - s^2))``, ``s^2`` the variance of
@@ -460,7 +483,10 @@ def lmi(
     ``n_shuffles``, which it rests on); ``sem_measures``, what varies between the real fits and so
     what ``mi_sem`` measures; ``n_pairings``, the number of real fits, which is 1 on paired data with a
     method of :data:`bioinfo_mi.api.DETERMINISTIC` (the KSG family: every fit would see the same pairs
-    and return the same number)) and ``"params"`` (every parameter used, and ``version``, the package's).
+    and return the same number); with ``adjust_for`` a second row, ``adjusted`` True, of the same
+    columns for the conditional fits and their conditional shuffles) and ``"params"`` (every parameter
+    used, and ``version``, the package's; with ``adjust_for``, ``adjust_z``: how a pair's ``Z`` was
+    formed, ``"shared"`` or ``"both cells"``).
 
     With ``attribution``: ``adata.uns[key_added]["attribution"]``, a DataFrame with one row per side
     and feature (``gene``, or ``feature`` for a representation or paired data; ``side``
@@ -478,6 +504,7 @@ def lmi(
     check_fits(fits, cache_dir, random_state)
     options = check_estimator_kwds(representation(use_rep), method, estimator_kwds, "tl.lmi")
     score = check_attribution(attribution, method, options)
+    adjustment = check_adjust_for(adata, adjust_for, method, attribution=score)
     plan = _plan(
         adata,
         pair_keys=pair_keys,
@@ -493,29 +520,34 @@ def lmi(
         min_clones=min_clones,
     )
     plan, varies = _distinct_fits(plan, method)
-    results = run_fits(
+    # the conditional jobs are built (and checked against the cells used) before any fit, on their own seeds
+    cond = tool_conditional_jobs(adjustment, [plan.jobs], n_shuffles, plan.describe["random_state"])
+    run = {"method": method, "options": options, "n_jobs": check_n_jobs(n_jobs), "progress": progress}
+    results, adjusted = run_tool_fits(
         plan.x_features,
         plan.y_features,
         plan.jobs,
-        method=method,
-        options=options,
-        n_jobs=check_n_jobs(n_jobs),
-        progress=progress,
+        cond[0],
         fits=fits,
-        cache_dir=cache_dir,
-        with_se=[bool(error_bars) and not job.shuffled for job in plan.jobs],
-        standard_error=sampling_se,
+        error_bars=bool(error_bars),
         attribution=score,
+        cache_dir=cache_dir,
+        **run,
     )
     if fits is not None:
         return None
-    warn_fits(results)
+    warn_fits(results + adjusted)
     summary = _summary(results, varies)
     _warn_if_in_noise(summary.iloc[0])
+    table = _table(results, plan)
     params = dict(plan.describe, n_pairings=n_pairings, n_shuffles=n_shuffles, method=method)
     params.update(error_bars=bool(error_bars), attribution=score, estimator_kwds=options, version=__version__)
+    params["adjust_for"] = None if adjustment is None else adjustment.adjust_for
+    if adjustment is not None:
+        table, summary = _with_adjusted(table, summary, _table(adjusted, plan), _summary(adjusted, varies))
+        params["adjust_z"] = cond[1][0]
     target = adata.copy() if copy else adata
-    target.uns[key_added] = {"table": _table(results, plan), "summary": summary, "params": plain(params)}
+    target.uns[key_added] = {"table": table, "summary": summary, "params": plain(params)}
     if score is not None:
         _store_attribution(target, results, plan, key_added)
     return target if copy else None

@@ -18,7 +18,7 @@ from anndata import AnnData
 from scipy import stats
 
 from .._docs import shared_docs
-from .._fits import FitJob, FitResult, run_fits, warn_fits
+from .._fits import FitJob, FitResult, warn_fits
 from .._parallel import check_n_jobs, root_seed
 from .._validation import check_positive_int
 from .._version import __version__
@@ -32,7 +32,7 @@ from ..pp.pairing import (
     show_values,
     sorted_values,
 )
-from ..uncertainty import sampling_se
+from ._adjust import check_adjust_for, run_tool_fits, tool_conditional_jobs
 from ._lmi import attribution_table, check_attribution, feature_names
 from ._utils import (
     check_estimator_kwds,
@@ -332,6 +332,7 @@ def markov_test(
     fits: Sequence[int] | None = None,
     cache_dir: str | os.PathLike | None = None,
     estimator_kwds: Mapping[str, Any] | None = None,
+    adjust_for: str | Sequence[str] | None = None,
 ) -> AnnData | None:
     """Compare I(X_early; X_late) with I(X_late; X_late') over clone pairings (DPI test, Section 4.2).
 
@@ -402,9 +403,17 @@ def markov_test(
     {progress}
     {fits}
         The fits are numbered over both comparisons: I(early; late) real pairings, its shuffles, then
-        the same for I(late; late'), i.e. ``2 * (n_pairings + n_shuffles)`` fits in all.
+        the same for I(late; late'), i.e. ``2 * (n_pairings + n_shuffles)`` fits in all; with
+        ``adjust_for``, then the conditional fits of both comparisons (real pairings, then conditional
+        shuffles; I(early; late) first).
     {cache_dir}
     {estimator_kwds}
+    adjust_for
+        Also run the test on the conditional MI given ``Z`` (obs column(s) or an obsm key, as in
+        :func:`bioinfo_mi.tl.lmi`): ``I(late; late' | Z) <= I(early; late | Z)`` holds when the chain
+        is Markov given ``Z``, which needs ``Z`` fixed before the early time point (culture well,
+        batch, a clone-level covariate), not a readout of the late cells such as their cell type
+        (conditioning on a function of the late states can open a dependence between the sisters).
 
     Returns
     -------
@@ -420,6 +429,9 @@ def markov_test(
     independent replicates and a t-test over them overstates the evidence), ``"p_value_welch"`` (the
     Welch t-test over pairings, for comparison), ``"markovian"`` (``p_value >= significance_level``),
     ``"verdict"`` (a sentence) and ``"params"`` (with ``version``, the package's).
+    With ``adjust_for``, also ``"adjusted"``: the same ``"table"``, ``"summary"`` and test entries
+    (``"difference"``, ``"p_value"``, ``"markovian"``, ``"verdict"``, ...) for the conditional
+    estimates, and ``params["adjust_z"]`` per comparison.
     With ``attribution``, also ``"attribution"``: the table of :func:`bioinfo_mi.tl.lmi`'s attribution
     for each comparison, stacked, with a ``comparison`` column (sides ``"x"``: early cells or well
     ``wells[0]``, ``"y"``: late cells or well ``wells[1]``; ranks within comparison and side).
@@ -430,6 +442,7 @@ def markov_test(
     use_rep = representation(use_rep)
     options = check_estimator_kwds(use_rep, method, estimator_kwds, "tl.markov_test")
     score = check_attribution(attribution, method, options)
+    adjustment = check_adjust_for(adata, adjust_for, method, attribution=score)
     if not 0 < significance_level < 1:
         raise ValueError(f"significance_level must lie in (0, 1), got {significance_level}")
     design = _design(adata, clone_key, time_key, well_key, early, late, wells)
@@ -445,23 +458,14 @@ def markov_test(
         random_state=random_state,
     )
     jobs = jobs_el + jobs_sis
-    results = run_fits(
-        features,
-        features,
-        jobs,
-        method=method,
-        options=options,
-        n_jobs=check_n_jobs(n_jobs),
-        progress=progress,
-        fits=fits,
-        cache_dir=cache_dir,
-        with_se=[bool(error_bars) and not job.shuffled for job in jobs],
-        standard_error=sampling_se,
-        attribution=score,
+    cond_jobs, how, sizes = tool_conditional_jobs(adjustment, [jobs_el, jobs_sis], n_shuffles, random_state)
+    run = dict(method=method, options=options, n_jobs=check_n_jobs(n_jobs), progress=progress, cache_dir=cache_dir)
+    results, adjusted = run_tool_fits(
+        features, features, jobs, cond_jobs, fits=fits, error_bars=bool(error_bars), attribution=score, **run
     )
     if fits is not None:
         return None
-    warn_fits(results)
+    warn_fits(results + adjusted)
     table = _fit_table(results, len(jobs_el), (n_el, n_sis))
     summary, shared, within = _comparison_summary(table, results, error_bars)
     test = _dpi_test(table, shared, within, n_pairings, error_bars, significance_level)
@@ -470,8 +474,17 @@ def markov_test(
     params.update(use_rep=use_rep, layer=layer, n_pairings=n_pairings, n_shuffles=n_shuffles)
     params.update(error_bars=bool(error_bars), significance_level=significance_level, method=method, attribution=score)
     params.update(min_clones=min_clones, random_state=random_state, estimator_kwds=options, version=__version__)
+    params["adjust_for"] = None if adjustment is None else adjustment.adjust_for
     target = adata.copy() if copy else adata
     target.uns[key_added] = {"table": table, "summary": summary, **test, "params": plain(params)}
+    if adjustment is not None:
+        params["adjust_z"] = {EARLY_LATE: how[0], SISTERS: how[1]}
+        target.uns[key_added]["params"] = plain(params)
+        table_c = _fit_table(adjusted, sizes[0], (n_el, n_sis))
+        summary_c, shared_c, within_c = _comparison_summary(table_c, adjusted, error_bars)
+        test_c = _dpi_test(table_c, shared_c, within_c, n_pairings, error_bars, significance_level)
+        test_c["verdict"] = f"Given {', '.join(adjustment.adjust_for)}: {test_c['verdict']}"
+        target.uns[key_added]["adjusted"] = {"table": table_c, "summary": summary_c, **test_c}
     if score is not None:
         target.uns[key_added]["attribution"] = _attribution_frame(adata, results, len(jobs_el), design, use_rep)
     return target if copy else None

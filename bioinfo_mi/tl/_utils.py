@@ -156,3 +156,11 @@ def shared_within_se(results: Sequence[FitResult]) -> float:
     """
     v = shared_variance(results)
     return float(np.sqrt(max(v, 0.0))) if np.isfinite(v) else v
+
+
+def split_fits(fits: Sequence[int] | None, n_first: int) -> tuple[list[int] | None, list[int] | None]:
+    """``fits`` positions split between the tool's own jobs (the first ``n_first``) and the conditional ones."""
+    if fits is None:
+        return None, None
+    given = [int(i) for i in fits]
+    return [i for i in given if i < n_first], [i - n_first for i in given if i >= n_first]

@@ -321,3 +321,25 @@ def test_stage_specific_genes_read_the_clone_state_at_one_time_point(layout):
 def test_bad_stage_specific(bad):
     with pytest.raises(ValueError, match="stage_specific"):
         simulate_lineage(n_clones=10, n_genes=40, stage_specific=bad)
+
+
+def test_confounder_raises_the_mi_and_leaves_the_conditional_truth_and_the_draws():
+    plain = simulate_lineage(n_clones=200, n_genes=30, random_state=4)
+    conf = simulate_lineage(n_clones=200, n_genes=30, random_state=4, confounder=1.0)
+    sim = conf.uns["simulation"]
+    assert sim["confounder"] == 1.0 and "confounder" not in plain.obs
+    assert (
+        sim["I_early_late_bits"]
+        > sim["I_early_late_given_confounder_bits"]
+        == pytest.approx(plain.uns["simulation"]["I_early_late_bits"])
+    )
+    assert sim["I_sisters_bits"] > sim["I_sisters_given_confounder_bits"]
+    # v = 1 + gamma^2 = 2: I(early; late) = -1/2 log2(1 - v^2 / ((v + 0.09)(v + 1.44)))
+    assert sim["I_early_late_bits"] == pytest.approx(-0.5 * np.log2(1 - 4 / (2.09 * 3.44)))
+    # the clones, cells and loadings are the same draws; only z_0 (hence the counts) moves
+    pd.testing.assert_series_equal(plain.obs["true_clone_state"], conf.obs["true_clone_state"])
+    assert plain.obs["well"].equals(conf.obs["well"])
+    c = conf.obs["confounder"]
+    assert c.isna().sum() == 200 and c.groupby(conf.obs["clone"]).nunique().max() == 1
+    with pytest.raises(ValueError, match="confounder"):
+        simulate_lineage(n_clones=60, n_genes=10, confounder=-1.0)

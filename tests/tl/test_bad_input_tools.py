@@ -12,8 +12,8 @@ import pytest
 import scipy.sparse as sp
 
 import bioinfo_mi as bm
+import bioinfo_mi.tl._adjust as adjust_module
 import bioinfo_mi.tl._lmi as lmi_module
-import bioinfo_mi.tl._markov as markov_module
 
 FAST = dict(method="ksg", n_pairings=2, n_shuffles=1, progress=False, n_jobs=1, random_state=0)
 pytestmark = pytest.mark.filterwarnings("ignore::bioinfo_mi.EstimateWarning")
@@ -67,7 +67,7 @@ def no_fit(monkeypatch):
         pytest.fail("a fit started before the bad input was refused")
 
     monkeypatch.setattr(lmi_module, "run_fits", fail)
-    monkeypatch.setattr(markov_module, "run_fits", fail)
+    monkeypatch.setattr(adjust_module, "run_fits", fail)  # the tools' fits (tl.lmi, tl.markov_test) run there
 
 
 def two_times(adata: ad.AnnData, early: str = "d2", late: str = "d10") -> ad.AnnData:

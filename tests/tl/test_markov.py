@@ -178,8 +178,8 @@ def test_cospar_objects_work_as_they_come(tmp_path, monkeypatch):
     assert cospar.uns["lmi_emb"]["params"]["conditions"] == ["2", "6"]
 
     no_well = cospar_like(adata, keep_well=False)
-    import bioinfo_mi.tl._markov as markov
+    import bioinfo_mi.tl._adjust as tool_fits
 
-    monkeypatch.setattr(markov, "run_fits", lambda *a, **k: pytest.fail("fits started without a well column"))
+    monkeypatch.setattr(tool_fits, "run_fits", lambda *a, **k: pytest.fail("fits started without a well column"))
     with pytest.raises(KeyError, match=r"obs column 'well' not found.*pass well_key=.*read_larry"):
         bm.tl.markov_test(no_well, **opts)

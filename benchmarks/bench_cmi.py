@@ -32,6 +32,12 @@ estimator's own mean and of the truth: the k-NN CMI (``ksg``, ``ksg-calibrated``
 (random correlation, N = 1000 and 5000, 40 data sets) and the latent CMI on the latent part's
 50 + 50 | 2 design (N = 2000, 20 data sets).
 
+Part ``lineage``: ``bm.datasets.simulate_lineage(confounder=gamma)`` (a clone-level confounder ``c`` added
+to every cell's clone-state coordinate; gamma = 0, 1, 2; Markovian, no hidden fate; 600 clones, 300
+genes), ``tl.lmi(adjust_for="confounder")`` and ``tl.markov_test(adjust_for="confounder")`` with their
+defaults (LMI on the genes): I(early; late) and I(early; late | c) beside the state-level truths, and
+the Markov test's verdict with and without the adjustment.
+
     python benchmarks/bench_cmi.py                 # about 10 min on 2 cores
     python benchmarks/bench_cmi.py --full
     python benchmarks/bench_cmi.py --parts test --null 200
@@ -302,6 +308,43 @@ def summarize_error_bars(runs: pd.DataFrame) -> pd.DataFrame:
     return runs.groupby(["method", "n_samples"]).apply(one, include_groups=False).reset_index()
 
 
+def run_lineage(gammas: list[float], n_clones: int, n_genes: int, seed: int) -> pd.DataFrame:
+    rows = []
+    for gamma in tqdm(gammas, desc="confounded lineage", unit="simulation"):
+        adata = bm.datasets.simulate_lineage(
+            n_clones=n_clones, n_genes=n_genes, hidden_fate=False, confounder=gamma, random_state=seed
+        )
+        sim = adata.uns["simulation"]
+        opts = dict(adjust_for="confounder", n_jobs=1, progress=False, random_state=seed)
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            bm.tl.lmi(adata, conditions=(2.0, 6.0), **opts)
+            bm.tl.markov_test(adata, **opts)
+        seconds = time.perf_counter() - start
+        summary = adata.uns["lmi"]["summary"].set_index("adjusted")
+        markov = adata.uns["markov_test"]
+        for adjusted in (False, True):
+            test = markov["adjusted"] if adjusted else markov
+            rows.append(
+                {
+                    "confounder": gamma,
+                    "adjusted": adjusted,
+                    "truth_early_late": sim["I_early_late_given_confounder_bits" if adjusted else "I_early_late_bits"],
+                    "lmi_early_late": summary.loc[adjusted, "mi_mean"],
+                    "lmi_se": summary.loc[adjusted, "mi_se"],
+                    "shuffled_mean": summary.loc[adjusted, "shuffled_mean"],
+                    "p_value": summary.loc[adjusted, "p_value"],
+                    "truth_sisters": sim["I_sisters_given_confounder_bits" if adjusted else "I_sisters_bits"],
+                    "markov_difference": test["difference"],
+                    "markov_p_value": test["p_value"],
+                    "markovian": test["markovian"],
+                    "seconds_both_tools": seconds,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def summarize_gaussian(runs: pd.DataFrame) -> pd.DataFrame:
     r = runs.assign(sq=(runs.estimate - runs.truth) ** 2, err=runs.estimate - runs.truth)
     return (
@@ -360,8 +403,8 @@ def main() -> None:
     parser.add_argument(
         "--parts",
         nargs="+",
-        default=["gaussian", "null", "test", "latent", "errorbars"],
-        choices=["gaussian", "null", "test", "latent", "errorbars"],
+        default=["gaussian", "null", "test", "latent", "errorbars", "lineage"],
+        choices=["gaussian", "null", "test", "latent", "errorbars", "lineage"],
     )
     parser.add_argument("--error-sets", type=int, default=40, help="data sets per k-NN error-bar cell")
     parser.add_argument("--latent-error-sets", type=int, default=20, help="data sets of the latent error-bar cell")
@@ -422,6 +465,10 @@ def main() -> None:
         write(runs, "cmi_error_bars_runs")
         write(table, "cmi_error_bars")
         print("\nerror bars of bm.cmi\n", table.round(3).to_string(index=False))
+    if "lineage" in args.parts:
+        runs = run_lineage([0.0, 1.0, 2.0], 600, 300, 0)
+        write(runs, "cmi_lineage")
+        print("\nconfounded lineage simulator (tl.lmi / tl.markov_test, adjust_for='confounder')\n", runs.round(3))
     print(f"\nmachine: {machine()}; wall {time.perf_counter() - start:.0f} s")
     # the figure shows the latest results of both parts (a part not run this time: its stored table)
     if gauss is None and (RESULTS / "cmi_gaussian.csv").exists():

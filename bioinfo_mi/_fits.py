@@ -181,7 +181,7 @@ def warn_fits(results: Sequence[FitResult], *, stacklevel: int = 3) -> None:
     real = [r for r in results if not r.job.shuffled]
     by_kind: dict[str, list[str]] = {}
     for r in real:
-        for kind, message in r.warnings:
+        for kind, message in dict(reversed(r.warnings)).items():  # a fit counts once per kind (its first message)
             by_kind.setdefault(kind, []).append(message)
     for kind, messages in by_kind.items():
         warnings.warn(

@@ -10,9 +10,11 @@ Methods (:data:`CMI_METHODS`)
     ``I(X; Y | Z) = sum_z p(z) I(X; Y | Z = z)``, each stratum estimated by ``bm.mi`` with
     ``within_method``; strata under ``min_stratum_samples`` samples are left out with an
     :class:`~bioinfo_mi.EstimateWarning` (see :mod:`bioinfo_mi.estimators._cmi`). ``"auto"``:
-    ``"lmi"`` (the latent CMI: LMI's codes of ``x`` and ``y``, trained on one half, and the k-NN CMI of
-    the held-out codes given ``z``; :func:`bioinfo_mi.estimators.latent_cmi`) for wide ``x`` and ``y``,
-    those on which ``bm.mi``'s ``auto`` runs LMI (fewer than 10 samples per column), for a numeric and a
+    ``"lmi"`` (the latent CMI: LMI's codes of ``x`` and ``y``, trained on one half with decoders that
+    see ``z``, and the k-NN CMI of the held-out codes given ``z``; :func:`bioinfo_mi.estimators.latent_cmi`)
+    where the samples are fewer than :data:`CMI_SAMPLES_PER_DIM` (3) per column of ``x``, ``y`` and
+    ``z`` or the calibrated k-NN CMI is predicted to cost more than 3 times LMI (the rule and cost
+    model of ``bm.mi``'s ``auto``, :func:`bioinfo_mi.estimators.choose_method`), for a numeric and a
     categorical ``z`` alike; otherwise
     ``"stratified"`` when ``z`` is categorical (labels: strings, a pandas Categorical, booleans, or one
     integer column with at most ``n_samples / min_stratum_samples`` distinct values),
@@ -46,7 +48,7 @@ from ._parallel import check_n_jobs, root_seed, spawn_seeds
 from ._validation import EstimateWarning, check_array, check_options, check_positive_int
 from .estimators._auto import choose_method
 from .estimators._cmi import MIN_STRATUM_SAMPLES, check_strata, conditional_estimate, small_strata_warning
-from .estimators._registry import get_method
+from .estimators._registry import get_method, predicted_seconds
 from .estimators._result import MIResult
 from .uncertainty import add_error_bars, sampling_se
 
@@ -56,6 +58,15 @@ __all__ = ["cmi", "CMI_METHODS"]
 CMI_METHODS = ("auto", "ksg", "ksg-calibrated", "lmi", "stratified")
 #: the options of the k-NN CMI estimators
 _KSG_OPTIONS = {"k", "base", "jitter", "workers"}
+#: samples per column of x, y and z from which ``auto`` runs the calibrated k-NN CMI (or the strata) rather
+#: than the latent CMI: on the low-rank Gaussian design of benchmarks/bench_cmi.py (part ``latent``, 1-bit
+#: truth, N = 2000) the calibrated k-NN CMI read 0.97 at 200 + 200 | 2 columns (5 samples per column) where
+#: the latent CMI read 0.21; it needs more samples than columns (the twins' correlation matrix), and 3
+#: leaves room for the bias-corrected Gaussian CMI's variance, which grows as the two approach
+#: (the level itself is not measured more finely than that)
+CMI_SAMPLES_PER_DIM = 3.0
+#: the estimators whose predicted cost ``auto`` compares
+_COST_CANDIDATES = ("lmi", "ksg-calibrated", "ksg")
 #: the options of the methods that estimate ``I(X; Y | Z)`` in one fit (:func:`conditional_estimate`)
 _NUMERIC = {
     "ksg": _KSG_OPTIONS,
@@ -268,13 +279,7 @@ def cmi(
 
 
 def _choose(z: Any, n_samples: int, minimum: int, width: int) -> tuple[str, dict[str, Any]]:
-    """``auto``'s choice for ``z``: ``(method, record)``; ``width`` is ``d_x + d_y``.
-
-    Wide ``x`` and ``y`` (those for which ``bm.mi``'s ``auto`` runs LMI: fewer than ``samples_per_dim``
-    samples per column of ``x`` and ``y``, :func:`bioinfo_mi.estimators.choose_method`) get the latent CMI,
-    for a numeric and a categorical ``z`` alike; otherwise a categorical ``z`` is stratified and a numeric
-    one gets the calibrated k-NN CMI.
-    """
+    """``auto``'s choice for ``z``: ``(method, record)``; ``width`` is ``d_x + d_y`` (module docstring)."""
     categorical = is_categorical(z, minimum)
     if categorical:
         codes, _ = check_strata(z, n_samples)
@@ -283,15 +288,24 @@ def _choose(z: Any, n_samples: int, minimum: int, width: int) -> tuple[str, dict
                 "method": "ksg",
                 "reason": f"z is categorical but no stratum has {minimum} samples: k-NN CMI on the stratum codes",
             }
-    if choose_method(n_samples, width) == "lmi":
+    d = width + (1 if categorical else int(np.prod(np.shape(z)[1:])))
+    # the k-NN CMI's cost grows with n^2 and d: the same cost model as bm.mi's auto (x against y and z)
+    costs = {name: predicted_seconds(name, n_samples, width // 2, d - width // 2) for name in _COST_CANDIDATES}
+    # the latent route compresses x and y: taken where they are too wide for the samples (a wide z alone
+    # is left to the k-NN CMI), or where the k-NN CMI would cost too much
+    wide = choose_method(n_samples, width, CMI_SAMPLES_PER_DIM) == "lmi"
+    costly = choose_method(n_samples, d, CMI_SAMPLES_PER_DIM) != "lmi" and (
+        choose_method(n_samples, d, CMI_SAMPLES_PER_DIM, costs=costs) == "lmi"
+    )
+    if wide or costly:
         kind = "categorical" if categorical else "numeric"
-        return "lmi", {
-            "method": "lmi",
-            "reason": f"z is {kind}; {n_samples} samples for {width} columns of x and y: latent CMI",
-        }
+        why = f"{n_samples} samples for {width} columns of x and y"
+        if costly:
+            cal, lmi = costs["ksg-calibrated"], costs["lmi"]
+            why = f"the calibrated k-NN CMI is predicted to take {cal:.0f} s, LMI {lmi:.0f} s"
+        return "lmi", {"method": "lmi", "reason": f"z is {kind}; {why}: latent CMI", "predicted_seconds": costs}
     if categorical:
         return "stratified", {"method": "stratified", "reason": "z is categorical"}
-    d = width + int(np.prod(np.shape(z)[1:]))
     if n_samples <= d + 2:  # the twins' correlation matrix needs more samples than columns
         return "ksg", {"method": "ksg", "reason": f"z is numeric; {n_samples} samples for {d} columns: no calibration"}
     return "ksg-calibrated", {"method": "ksg-calibrated", "reason": "z is numeric"}

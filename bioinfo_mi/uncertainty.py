@@ -598,7 +598,20 @@ def conditional_se(
     extra = res.extra
     k = res.params.get("k", options.get("k", 3))
     knn = {"k": k, "base": res.base}
-    bits = float(to_base(1.0, "bits") / to_base(1.0, res.base))
+    if res.method == "lmi":  # the latent CMI: the k-NN estimate on its held-out codes
+        test = res.test_idx
+        zx, zy, zc = res.zx[test], res.zy[test], extra["latent_z"]
+        if res.params.get("categorical"):
+            weights = np.asarray(extra["strata"]["weight"])
+            fits = extra["stratum_results"]
+            se, info = _strata_se(fits, weights, lambda s: (zx[zc == s], zy[zc == s], knn), random_state)
+            info["what"] = "the KSG MI of the held-out codes in each stratum"
+            return se, info
+        params = {**knn, "n_twins": extra["n_twins"]}
+        code_fit = dataclasses.replace(res, method=extra["code_estimator"], params=params, pmi=res.pmi[test])
+        se, info = conditional_se(code_fit, zx, zy, z=zc, options=knn, random_state=random_state)
+        info["what"] = f"{info['what']} of the held-out codes"
+        return se, info
     if "stratum_results" in extra:  # the stratified sum of any method
         codes = extra["codes"]
         weights = np.asarray(extra["stratified"]["weight"])
@@ -606,31 +619,8 @@ def conditional_se(
         return _strata_se(
             extra["stratum_results"], weights, lambda s: (x[codes == s], y[codes == s], opts), random_state
         )
-    if res.method == "lmi":
-        test = res.test_idx
-        zx, zy, zc = res.zx[test], res.zy[test], extra["latent_z"]
-        if res.params.get("categorical"):
-            weights = np.asarray(extra["strata"]["weight"])
-            results = {}
-            for s in np.flatnonzero(extra["strata"]["kept"]):
-                rows = zc == s
-                pm = res.pmi[test][rows]
-                results[int(s)] = MIResult(
-                    mi=float(np.mean(pm)), pmi=pm, method="ksg", base=res.base, n_samples=len(pm)
-                )
-            se, info = _strata_se(results, weights, lambda s: (zx[zc == s], zy[zc == s], knn), random_state)
-            info["what"] = "KSG on the held-out codes of each stratum"
-            return se, info
-        info = _subsampled(
-            len(test),
-            lambda rows, seed: ksg_cmi(zx[rows], zy[rows], zc[rows], random_state=seed, **knn).mi,
-            res.pmi[test],
-            random_state,
-            bits_per_unit=bits,
-        )
-        info["what"] = "k-NN CMI on the held-out codes"
-        return info["se"], info
     za = np.asarray(z, dtype=np.float64).reshape(len(x), -1)
+    bits = float(to_base(1.0, "bits") / to_base(1.0, res.base))
     if res.method == "ksg-calibrated":
         scores = [copula_transform(a[:, a.std(axis=0) > 0]) for a in (x, y, za)]
         info = _subsampled(

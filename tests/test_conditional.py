@@ -322,12 +322,13 @@ def test_latent_cmi_of_labels_scores_within_the_strata_of_the_held_out_half():
 
 
 def test_auto_runs_the_latent_cmi_on_wide_inputs():
-    x, y, z = _latent_data(300, 40, 1)
+    x, y, z = _latent_data(200, 40, 1)  # fewer than 3 samples per column of x and y
     res = bm.cmi(x, y, z, epochs=5)
     assert res.method == "lmi" and res.extra["auto"]["method"] == "lmi"
-    labels = np.repeat(["a", "b"], 150)
+    labels = np.repeat(["a", "b"], 100)
     assert bm.cmi(x, y, labels, epochs=5).extra["auto"]["method"] == "lmi"
     assert bm.cmi(x[:, :3], y[:, :3], labels).method == "stratified"  # narrow: as before
+    assert bm.cmi(x[:, :30], y[:, :30], z).method == "ksg-calibrated"  # 3.3 samples per column
 
 
 @pytest.mark.parametrize("method", ["ksg", "ksg-calibrated"])
@@ -365,3 +366,38 @@ def test_a_wide_numeric_z_enters_the_latent_cmi_as_its_principal_components():
     wide = np.hstack([z, np.random.default_rng(0).normal(size=(300, 11))])
     res = bm.cmi(x, y, wide, method="lmi", epochs=5)
     assert res.extra["z_reduced"] and res.extra["latent_z"].shape == (150, 8)
+
+
+def _wide_low_rank(n, d, seed):
+    """x, y: d columns each, a 2-D link s beyond a 2-D z that drives both (loadings shrink with d)."""
+    rng = np.random.default_rng(seed)
+    a_x, a_y = (rng.normal(size=(2, d)) * 1.6 / np.sqrt(d) for _ in range(2))
+    b_x, b_y = (rng.normal(size=(2, d)) * 2.5 / np.sqrt(2 * d) for _ in range(2))
+    s, z = rng.normal(size=(n, 2)), rng.normal(size=(n, 2))
+    x = s @ a_x + z @ b_x + rng.normal(size=(n, d))
+    y = s @ a_y + z @ b_y + rng.normal(size=(n, d))
+    loads = np.vstack([np.vstack([a_x, b_x]).T, np.vstack([a_y, b_y]).T, np.hstack([np.zeros((2, 2)), np.eye(2)])])
+    cov = loads @ loads.T + np.diag(np.r_[np.ones(2 * d), np.zeros(2)])
+    return x, y, z, bm.estimators.gaussian_cmi(cov, d, d)
+
+
+def test_calibrated_cmi_does_not_overshoot_on_wide_inputs():
+    """The twins carry the bias-corrected Gaussian CMI, not the sample correlations' (inflated by about
+    d_x d_y / 2N nats: 0.8 bits here), which made the correction overshoot (1.9 bits of 1.0 at 50 + 50)."""
+    x, y, z, truth = _wide_low_rank(800, 30, 0)
+    res = bm.cmi(x, y, z, method="ksg-calibrated")
+    assert abs(res.mi - truth) < 0.3 and abs(res.extra["gaussian"] - truth) < 0.3
+    assert res.extra["raw"] < truth - 0.3  # the k-NN CMI alone is far too low here
+
+
+def test_lmi_condition_reaches_the_decoders_only():
+    rng = np.random.default_rng(0)
+    x, y, c = rng.normal(size=(200, 5)), rng.normal(size=(200, 5)), rng.normal(size=(200, 2))
+    res = bm.estimators.lmi(x, y, condition=c, epochs=2)
+    assert res.params["d_condition"] == 2 and res.model.d_condition == 2
+    assert res.model.encode(x, y)[0].shape == (200, res.params["latent_dim"])  # the encoders take x, y alone
+    assert bm.estimators.lmi(x, y, epochs=2).params["d_condition"] == 0
+    with pytest.raises(ValueError, match="condition must be 200 rows"):
+        bm.estimators.lmi(x, y, condition=c[:10], epochs=2)
+    with pytest.raises(TypeError, match="condition"):
+        bm.mi(x, y, method="lmi", condition=c)  # not an option of an MI estimate

@@ -212,9 +212,8 @@ def simulate_lineage(
             "loading_scale": loading_scale,
             "mean_library": mean_library,
         },
+        confounder=confounder,
     )
-    if not (np.isfinite(confounder) and confounder >= 0):
-        raise ValueError(f"confounder must be a finite number >= 0, got {confounder!r}")
     rng = check_random_state(random_state)
     # the order of the steps is the order of the draws from rng
     cells = _draw_cells(
@@ -226,9 +225,7 @@ def simulate_lineage(
     cycle_loading = _add_cycle_program(rng, log_rate, n_cycle_genes, cycle_scale)
     normed = _draw_counts(rng, log_rate, mean_library)
 
-    obs, maturation = _lineage_obs(cells, hidden_fate)
-    if c is not None:
-        obs["confounder"] = np.where(cells.clone_of >= 0, c[np.maximum(cells.clone_of, 0)], np.nan)
+    obs, maturation = _lineage_obs(cells, hidden_fate, c)
     n_total = len(cells.z)
     adata = ad.AnnData(X=sp.csr_matrix(normed.astype(np.float32)), obs=obs)
     adata.var_names = [f"gene_{g}" for g in range(n_genes)]
@@ -244,11 +241,8 @@ def simulate_lineage(
         "hidden_fate": hidden_fate,
         "n_clones": n_clones,
         "n_informative": n_informative,
-        "sigma_early": sigma_early,
-        "sigma_late": sigma_late,
-        "sigma_fate": sigma_fate,
-        "loading_scale": loading_scale,
-        "mean_library": mean_library,
+        **{"sigma_early": sigma_early, "sigma_late": sigma_late, "sigma_fate": sigma_fate},
+        **{"loading_scale": loading_scale, "mean_library": mean_library, "confounder": float(confounder)},
         "program_layout": "shared" if program_genes is None else "separate",
         "n_clone_state_genes": int((program == "clone_state").sum()),
         "n_hidden_fate_genes": int((program == late_program).sum()),
@@ -258,7 +252,6 @@ def simulate_lineage(
         "stage_specific": float(stage_specific),
         "n_day2_only_genes": len(genes.early_only),
         "n_day6_only_genes": len(genes.late_only),
-        "confounder": float(confounder),
         **lineage_state_mi(sigma_early, sigma_late, sigma_fate, hidden_fate, confounder),
     }
     adata.uns["bioinfo_mi_X"] = "normalized_counts"  # what .X holds, read by pp.preprocess (counts="auto")
@@ -276,6 +269,7 @@ def _check_lineage_args(
     program_genes: Any,
     cells_per_condition: Any,
     positive: dict[str, Any],
+    confounder: Any = 0.0,
 ) -> tuple[int, int, int, int, int | None]:
     """Validate :func:`simulate_lineage`'s arguments; return ``n_clones``, ``n_genes``,
     ``n_informative`` (its default filled in), ``n_cycle_genes`` and the number of clone-state genes of
@@ -290,6 +284,8 @@ def _check_lineage_args(
         )
     if not (np.isscalar(cycle_scale) and np.isfinite(cycle_scale) and cycle_scale > 0):
         raise ValueError(f"cycle_scale must be a positive number, got {cycle_scale!r}")
+    if not (np.isscalar(confounder) and np.isfinite(confounder) and confounder >= 0):
+        raise ValueError(f"confounder must be a finite number >= 0, got {confounder!r}")
     if not (
         isinstance(stage_specific, (int, float, np.integer, np.floating))
         and not isinstance(stage_specific, bool)
@@ -464,8 +460,10 @@ def _draw_counts(rng: np.random.Generator, log_rate: np.ndarray, mean_library: f
     return raw / np.maximum(raw.sum(axis=1, keepdims=True), 1) * np.median(raw.sum(axis=1))
 
 
-def _lineage_obs(cells: _Cells, hidden_fate: bool) -> tuple[pd.DataFrame, np.ndarray]:
-    """Return the cells' ``obs`` table (LARRY's layout plus the clone-level truth) and their maturation."""
+def _lineage_obs(cells: _Cells, hidden_fate: bool, c: np.ndarray | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """Return the cells' ``obs`` table (LARRY's layout plus the clone-level truth, and the clones' confounder
+    ``c`` when given) and their maturation.
+    """
     time, z, clone_of = cells.time, cells.z, cells.clone_of
     # pseudotime along a neutrophil-like trajectory: maturation grows with the fate coordinate
     maturation = np.where(time == 6.0, 0.5 + 0.5 / (1 + np.exp(-z[:, 1])), 0.5 / (1 + np.exp(-z[:, 0])))
@@ -489,6 +487,8 @@ def _lineage_obs(cells: _Cells, hidden_fate: bool) -> tuple[pd.DataFrame, np.nda
     obs["true_hidden_fate"] = (
         np.where(clone_of >= 0, cells.h[np.maximum(clone_of, 0)], np.nan) if hidden_fate else np.nan
     )
+    if c is not None:
+        obs["confounder"] = np.where(clone_of >= 0, c[np.maximum(clone_of, 0)], np.nan)
     obs.index = [f"cell_{i}" for i in range(len(time))]
     return obs, maturation
 

@@ -193,21 +193,26 @@ class LMIModel(nn.Module):
         regularizer: Regularizer = "cross",
         reconstruction_weight: float = 1.0,
         regularizer_weight: float = 1.0,
+        d_condition: int = 0,
     ) -> None:
         super().__init__()
         latent = preset.latent_dim
         self.latent_dim = latent
+        # a conditioning variable (the latent CMI's z) that every decoder sees beside the code, so that the
+        # codes need not carry what it explains (0: none, the paper's model)
+        self.d_condition = d_condition
+        inp = latent + d_condition
         self.regularizer = regularizer
         self.reconstruction_weight, self.regularizer_weight = reconstruction_weight, regularizer_weight
         self.clip = preset.clip
         wx, wy = hidden_width(dx, preset), hidden_width(dy, preset)
         self.x_encoder = _encoder(dx, wx, latent)
         self.y_encoder = _encoder(dy, wy, latent)
-        self.xx_decoder = _decoder(latent, wx, dx, 0.0)
-        self.yy_decoder = _decoder(latent, wy, dy, 0.0)
+        self.xx_decoder = _decoder(inp, wx, dx, 0.0)
+        self.yy_decoder = _decoder(inp, wy, dy, 0.0)
         if regularizer == "cross":
-            self.yx_decoder = _decoder(latent, wx, dx, preset.dropout)
-            self.xy_decoder = _decoder(latent, wy, dy, preset.dropout)
+            self.yx_decoder = _decoder(inp, wx, dx, preset.dropout)
+            self.xy_decoder = _decoder(inp, wy, dy, preset.dropout)
         elif regularizer == "mine":
             self.critic = nn.Sequential(nn.Linear(2 * latent, latent), nn.ReLU(), nn.Linear(latent, 1))
         elif regularizer == "infonce":
@@ -242,11 +247,12 @@ class LMIModel(nn.Module):
             if isinstance(module, _Dropout):
                 module.generator = generator
 
-    def _loss_terms(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def _loss_terms(self, x: torch.Tensor, y: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         zx, zy = self.x_encoder(x), self.y_encoder(y)
-        auto = nn.functional.mse_loss(self.xx_decoder(zx), x) + nn.functional.mse_loss(self.yy_decoder(zy), y)
+        hx, hy = (zx, zy) if c is None else (torch.cat([zx, c], dim=1), torch.cat([zy, c], dim=1))
+        auto = nn.functional.mse_loss(self.xx_decoder(hx), x) + nn.functional.mse_loss(self.yy_decoder(hy), y)
         if self.regularizer == "cross":
-            reg = nn.functional.mse_loss(self.yx_decoder(zy), x) + nn.functional.mse_loss(self.xy_decoder(zx), y)
+            reg = nn.functional.mse_loss(self.yx_decoder(hy), x) + nn.functional.mse_loss(self.xy_decoder(hx), y)
         elif self.regularizer == "mine":
             perm = torch.randperm(len(zy), generator=self.generator, device=self.generator.device).to(zy.device)
             joint = self.critic(torch.cat([zx, zy], dim=1))
@@ -259,11 +265,11 @@ class LMIModel(nn.Module):
             reg = -(scores.diagonal().mean() - (torch.logsumexp(scores, dim=1) - np.log(n)).mean())
         return self.regularizer_weight * reg + self.reconstruction_weight * auto
 
-    def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def loss(self, x: torch.Tensor, y: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         """Training objective ``reconstruction_weight * L_AE + regularizer_weight * L_reg`` on a batch of standardised
-        inputs.
+        inputs (with ``c``, the conditioning variable that the decoders see beside the codes).
         """
-        return self._loss_terms(x, y)
+        return self._loss_terms(x, y, c)
 
     def standardize(self, x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """Raw features -> clipped standardised tensors on the model's device (training statistics)."""
@@ -367,12 +373,15 @@ def _encode_rows(model: LMIModel, xr: Rows, yr: Rows, batch_size: int = 8192) ->
 
 
 @torch.no_grad()
-def _validation_loss(model: LMIModel, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> float:
+def _validation_loss(
+    model: LMIModel, x: torch.Tensor, y: torch.Tensor, batch_size: int, c: torch.Tensor | None = None
+) -> float:
     model.eval()
     total = 0.0
     for i in range(0, len(x), batch_size):
         xb, yb = x[i : i + batch_size], y[i : i + batch_size]
-        total += model.loss(xb, yb).item() * len(xb)
+        cb = None if c is None else c[i : i + batch_size]
+        total += model.loss(xb, yb, cb).item() * len(xb)
     model.train()
     return total / len(x)
 
@@ -386,8 +395,12 @@ def _train(
     preset: LMIPreset,
     generator: torch.Generator,
     progress: bool,
+    conditions: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[pd.DataFrame, int]:
-    """Mini-batch Adam with early stopping that restores the best weights (Algorithm 3)."""
+    """Mini-batch Adam with early stopping that restores the best weights (Algorithm 3); ``conditions``: the
+    training and validation rows of the conditioning variable, if any.
+    """
+    c_train, c_val = conditions if conditions is not None else (None, None)
     optimizer = torch.optim.Adam(model.parameters(), lr=preset.lr, betas=(0.9, 0.999), eps=preset.adam_eps)
     n = len(x_train)
     best_loss, best_state, best_epoch, waited = float("inf"), None, -1, 0
@@ -399,12 +412,12 @@ def _train(
         running = 0.0
         for start in range(0, n, preset.batch_size):
             idx = perm[start : start + preset.batch_size]
-            loss = model.loss(x_train[idx], y_train[idx])
+            loss = model.loss(x_train[idx], y_train[idx], None if c_train is None else c_train[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             running += loss.item() * len(idx)
-        val = _validation_loss(model, x_val, y_val, 4096)
+        val = _validation_loss(model, x_val, y_val, 4096, c_val)
         rows.append((epoch, running / n, val))
         bar.set_postfix(val_loss=f"{val:.4f}")
         if val < best_loss:
@@ -423,19 +436,30 @@ def _train(
 
 @torch.no_grad()
 def _cross_r2(
-    model: LMIModel, x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor, y_test: torch.Tensor
+    model: LMIModel,
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    x_test: torch.Tensor,
+    y_test: torch.Tensor,
+    c_test: torch.Tensor | None = None,
 ) -> tuple[float, float]:
-    """Held-out R^2 of the cross-decoders (x from z_y, y from z_x) against the trivial predictor, the
-    training mean: 1 - SSE(decoder) / SSE(mean), pooled over columns, on the standardised inputs.
+    """Held-out R^2 of the cross-decoders (x from z_y, y from z_x; with the conditioning variable ``c_test``
+    where the model has one) against the trivial predictor, the training mean: 1 - SSE(decoder) /
+    SSE(mean), pooled over columns, on the standardised inputs.
     """
     model.eval()
     out = []
+
+    def decoded(decoder: nn.Module, encoder: nn.Module, source: torch.Tensor, i: int) -> torch.Tensor:
+        code = encoder(source[i : i + 4096])
+        return decoder(code if c_test is None else torch.cat([code, c_test[i : i + 4096]], dim=1))
+
     for target, source, train, decoder, encoder in [
         (x_test, y_test, x_train, model.yx_decoder, model.y_encoder),
         (y_test, x_test, y_train, model.xy_decoder, model.x_encoder),
     ]:
         sse = sum(
-            float(((decoder(encoder(source[i : i + 4096])) - target[i : i + 4096]) ** 2).sum())
+            float(((decoded(decoder, encoder, source, i) - target[i : i + 4096]) ** 2).sum())
             for i in range(0, len(target), 4096)
         )
         sse_mean = float(((target - train.mean(dim=0)) ** 2).sum())
@@ -602,6 +626,7 @@ def _build_model(
     reconstruction_weight: float,
     regularizer_weight: float,
     generator: torch.Generator,
+    d_condition: int = 0,
 ) -> LMIModel:
     """Return an initialised :class:`LMIModel` (on the CPU) holding the inputs' standardisation
     (``(keep, mean, sd, column sd)`` of :func:`_standardization` per variable).
@@ -615,6 +640,7 @@ def _build_model(
         regularizer=regularizer,
         reconstruction_weight=reconstruction_weight,
         regularizer_weight=regularizer_weight,
+        d_condition=d_condition,
     )
     model.init_weights(generator)
     model.x_keep, model.y_keep = x_keep, y_keep
@@ -626,6 +652,30 @@ def _build_model(
     model.x_bound.copy_(torch.as_tensor(cfg.clip * x_col_sd / x_sd))
     model.y_bound.copy_(torch.as_tensor(cfg.clip * y_col_sd / y_sd))
     return model
+
+
+def _check_condition(condition: Any, n: int) -> np.ndarray | None:
+    if condition is None:
+        return None
+    values = np.asarray(condition, dtype=np.float64)
+    values = values.reshape(-1, 1) if values.ndim == 1 else values
+    if values.ndim != 2 or len(values) != n or not np.isfinite(values).all():
+        raise ValueError(f"condition must be {n} rows of finite numbers, got shape {np.shape(condition)}")
+    return values
+
+
+def _condition_tensors(
+    cond: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return the training and validation rows of the conditioning sample, standardised with the training
+    statistics.
+    """
+    train = cond[train_idx]
+    mean, sd = train.mean(axis=0), train.std(axis=0)
+    scaled = (cond - mean) / np.where(sd > 0, sd, 1.0)
+    return (torch.tensor(scaled[train_idx], dtype=torch.float32, device=device),) + (
+        torch.tensor(scaled[val_idx], dtype=torch.float32, device=device),
+    )
 
 
 def _held_out_pmi(zx: np.ndarray, zy: np.ndarray, test_idx: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -669,6 +719,7 @@ def lmi(
     random_state: int | np.random.Generator | None = 0,
     device: Any = None,
     progress: bool = False,
+    condition: Any = None,
 ) -> LMIResult:
     """Latent MI estimate of I(X;Y) (LMI paper, Algorithm 1).
 
@@ -733,6 +784,12 @@ def lmi(
         Torch device; default CUDA when available, else CPU.
     progress
         Show a tqdm progress bar over epochs.
+    condition
+        ``(N, d_c)`` numbers that every decoder sees beside the codes (standardised with the training
+        half's statistics; one-hot columns for labels), so that the codes need not carry what they
+        explain: the training objective of the latent conditional MI
+        (:func:`bioinfo_mi.estimators.latent_cmi`). ``None`` (default): the paper's model. The
+        encoders never see it, so ``res.model.encode`` takes ``x`` and ``y`` alone.
 
     Returns
     -------
@@ -749,6 +806,7 @@ def lmi(
     xr, yr = check_row_pair(x, y, min_samples=2, method="lmi")
     _warn_duplicates(xr, yr)
     n = xr.n_samples
+    cond = _check_condition(condition, n)
     n_train, n_est = _halves(n, cfg.estimate_fraction, k)
     if n_train > cfg.max_train:  # the rest is held out: scored by KSG, a sample of it validates
         n_train, n_est = cfg.max_train, n - cfg.max_train
@@ -770,19 +828,20 @@ def lmi(
     dev = check_device(device)
     generator = torch.Generator(device="cpu").manual_seed(seed_from(rng))
     model_generator = generator if dev.type == "cpu" else torch.Generator(device=dev).manual_seed(seed_from(rng))
-    model = _build_model(
-        xr.shape, yr.shape, x_scaling, y_scaling, cfg, regularizer, reconstruction_weight, regularizer_weight, generator
-    )
+    weights = (regularizer, reconstruction_weight, regularizer_weight, generator, 0 if cond is None else cond.shape[1])
+    model = _build_model(xr.shape, yr.shape, x_scaling, y_scaling, cfg, *weights)
     model.to(dev)
     model.set_generator(model_generator)
 
     x_train, y_train = _tensors(model, xr, yr, train_idx)
     x_val, y_val = _tensors(model, xr, yr, val_idx)
-    history, best_epoch = _train(model, x_train, y_train, x_val, y_val, cfg, generator, progress)
+    c_pair = _condition_tensors(cond, train_idx, val_idx, dev) if cond is not None else None
+    history, best_epoch = _train(model, x_train, y_train, x_val, y_val, cfg, generator, progress, c_pair)
 
     zx, zy = _encode_rows(model, xr, yr)
     pmi = to_base(_held_out_pmi(zx, zy, test_idx, k, rng), base)
-    cross_r2 = _cross_r2(model, x_train, y_train, x_val, y_val) if regularizer == "cross" else None
+    c_val = None if c_pair is None else c_pair[1]
+    cross_r2 = _cross_r2(model, x_train, y_train, x_val, y_val, c_val) if regularizer == "cross" else None
     _diagnose(
         float(np.nanmean(pmi)),
         base,
@@ -793,13 +852,8 @@ def lmi(
         latent_dim_rule=latent_dim_rule,
     )
     settings = {"latent_dim_rule": latent_dim_rule, "patience_rule": patience_rule, "preset": preset_name}
-    settings["regularizer"] = regularizer
-    settings.update(
-        reconstruction_weight=reconstruction_weight,
-        regularizer_weight=regularizer_weight,
-        k=k,
-        normalization=normalization,
-    )
+    settings.update(regularizer=regularizer, reconstruction_weight=reconstruction_weight, k=k)
+    settings.update(regularizer_weight=regularizer_weight, normalization=normalization, d_condition=weights[-1])
     fitted = {"model": model, "train_idx": train_idx, "test_idx": test_idx, "history": history}
     return _lmi_result(pmi, base, n, {**asdict(cfg), **settings}, dev, cross_r2, zx, zy, best_epoch, fitted)
 

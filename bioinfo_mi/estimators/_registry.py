@@ -86,7 +86,8 @@ def accepted_options(func: Callable[..., Any], fixed: Mapping[str, Any] | None =
     The option names.
     """
     target = func.func if isinstance(func, partial) else func
-    names = set(inspect.signature(target).parameters) - {"x", "y", "random_state", "options"}
+    # ``condition`` is LMI's input for the latent conditional MI (bm.cmi), not an option of an MI estimate
+    names = set(inspect.signature(target).parameters) - {"x", "y", "random_state", "options", "condition"}
     return frozenset(names - set(fixed or {}) - set(func.keywords if isinstance(func, partial) else {}))
 
 

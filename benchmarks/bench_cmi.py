@@ -33,7 +33,7 @@ estimator's own mean and of the truth: the k-NN CMI (``ksg``, ``ksg-calibrated``
 50 + 50 | 2 design (N = 2000, 20 data sets).
 
 Part ``lineage``: ``bm.datasets.simulate_lineage(confounder=gamma)`` (a clone-level confounder ``c`` added
-to every cell's clone-state coordinate; gamma = 0, 1, 2; Markovian, no hidden fate; 600 clones, 300
+to every cell's clone-state coordinate; gamma = 0.5, 1, 2; Markovian, no hidden fate; 600 clones, 300
 genes), ``tl.lmi(adjust_for="confounder")`` and ``tl.markov_test(adjust_for="confounder")`` with their
 defaults (LMI on the genes): I(early; late) and I(early; late | c) beside the state-level truths, and
 the Markov test's verdict with and without the adjustment.
@@ -466,7 +466,7 @@ def main() -> None:
         write(table, "cmi_error_bars")
         print("\nerror bars of bm.cmi\n", table.round(3).to_string(index=False))
     if "lineage" in args.parts:
-        runs = run_lineage([0.0, 1.0, 2.0], 600, 300, 0)
+        runs = run_lineage([0.5, 1.0, 2.0], 600, 300, 0)
         write(runs, "cmi_lineage")
         print("\nconfounded lineage simulator (tl.lmi / tl.markov_test, adjust_for='confounder')\n", runs.round(3))
     print(f"\nmachine: {machine()}; wall {time.perf_counter() - start:.0f} s")

@@ -272,6 +272,31 @@ def grid_figure(table: pd.DataFrame, path: Path) -> Path:
 NULL_SHUFFLES = (2, 5, 19)
 
 
+def auto_identity(ns: list[int]) -> pd.DataFrame:
+    """``auto`` against ``ksg-calibrated`` on the first data set of the grid's corner cells (d = 1, 3, 8; 0.5 and
+    4 bits): the method ``auto`` ran, and whether estimate and standard error are identical, so that the
+    ``ksg-calibrated`` cells stand for ``auto`` at these N (``--parts auto-identity --ns 10000``).
+    """
+    rows = []
+    for n in ns:
+        for d in GRID_DIMS:
+            for mi in (0.5, 4.0):
+                a, c = run_cell("auto", d, mi, n, 1), run_cell("ksg-calibrated", d, mi, n, 1)
+                rows.append(
+                    {
+                        "n": n,
+                        "d": d,
+                        "mi_true": mi,
+                        "auto_ran": a.method[0],
+                        "same_estimate": bool(a.estimate[0] == c.estimate[0]),
+                        "same_se": bool(a.se[0] == c.se[0]),
+                        "estimate": a.estimate[0],
+                        "se": a.se[0],
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
 def run_null(n_datasets: int, n: int = 500) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Parametric p-values (Student-t against the shuffles) on independent 2 + 2 Gaussians, KSG."""
     rows = []
@@ -534,7 +559,10 @@ def run_grid(cells: list[tuple[str, int, float, int, int]], datasets: int | None
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "--parts", nargs="+", choices=["grid", "null", "small", "cases"], default=["grid", "null", "small"]
+        "--parts",
+        nargs="+",
+        choices=["grid", "null", "small", "cases", "auto-identity"],
+        default=["grid", "null", "small"],
     )
     parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
     parser.add_argument("--datasets", type=int, default=None, help="data sets per case or cell (default: reduced)")
@@ -582,6 +610,10 @@ def main() -> None:
             and (args.ns is None or c[3] in args.ns)
         ]
         run_grid(cells, args.datasets, tag)
+    if "auto-identity" in args.parts:
+        table = auto_identity(args.ns or [10_000])
+        write(table, "error_bars_auto_identity")
+        print("auto against ksg-calibrated, first data set of the grid's corner cells\n", table.to_string(index=False))
     if "null" in args.parts:
         start = time.perf_counter()
         runs, table = run_null(args.null_datasets)

@@ -125,25 +125,21 @@ def run_gaussian(configs: list, n_values: list[int], n_seeds: int) -> pd.DataFra
         a, b = sizes[0], sizes[0] + sizes[1]
         x, y, z = data[:, :a], data[:, a:b], data[:, b:]
         truth = gaussian_cmi(cov, sizes)
-        for name, est in ests.items():
-            start = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                value = est(x, y, z, seed)
-            rows.append(
-                {
-                    "d_x": sizes[0],
-                    "d_y": sizes[1],
-                    "d_z": sizes[2],
-                    "n_samples": n,
-                    "seed": seed,
-                    "estimator": name,
-                    "truth": truth,
-                    "estimate": value,
-                    "seconds": time.perf_counter() - start,
-                }
-            )
+        cell = {"d_x": sizes[0], "d_y": sizes[1], "d_z": sizes[2], "n_samples": n, "seed": seed, "truth": truth}
+        rows += score(ests, x, y, z, seed, cell)
     return pd.DataFrame(rows)
+
+
+def score(ests: dict, x: np.ndarray, y: np.ndarray, z: np.ndarray, seed: int, cell: dict) -> list[dict]:
+    """One row per estimator: ``cell`` with the estimator's name, estimate and seconds."""
+    rows = []
+    for name, est in ests.items():
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = est(x, y, z, seed)
+        rows.append({**cell, "estimator": name, "estimate": value, "seconds": time.perf_counter() - start})
+    return rows
 
 
 def _null_numeric(n: int, seed: int, link: float) -> tuple:
@@ -236,24 +232,8 @@ def run_latent(dims: list[int], dzs: list[int], n_values: list[int], n_seeds: in
     jobs = [(d, dz, n, s) for d in dims for dz in dzs for n in n_values for s in range(n_seeds)]
     for d, dz, n, seed in tqdm(jobs, desc="latent CMI", unit="data set"):
         x, y, z, truth = latent_design(d, dz, n, seed)
-        for name, est in latent_estimators(has_tigramite, d).items():
-            start = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                value = est(x, y, z, seed)
-            rows.append(
-                {
-                    "d_x": d,
-                    "d_y": d,
-                    "d_z": dz,
-                    "n_samples": n,
-                    "seed": seed,
-                    "estimator": name,
-                    "truth": truth,
-                    "estimate": value,
-                    "seconds": time.perf_counter() - start,
-                }
-            )
+        cell = {"d_x": d, "d_y": d, "d_z": dz, "n_samples": n, "seed": seed, "truth": truth}
+        rows += score(latent_estimators(has_tigramite, d), x, y, z, seed, cell)
     return pd.DataFrame(rows)
 
 

@@ -382,19 +382,8 @@ def _closed_form_se(
     extrapolation across part sizes: a smooth function of the sample moments has ``n var`` constant to
     first order); NaN with a warning when no partition fits.
     """
-    n = len(x)
-    usable, repeats, design = _design(n, None)
-    if not usable:
-        _small_sample_warning(n, "no standard error of the closed-form estimate can be computed (se = NaN)")
-        return {"method": "none", "design": "none", "se": float("nan"), "B": float("nan")}
-    jobs, parts = _partition_jobs(n, usable, repeats, random_state)
-    est = np.array([func(x[j.x_rows], y[j.y_rows]) for j in jobs])
-    out = _fit_b(est, np.array(parts), n, repeats, bits_per_unit=None)
-    out["method"] = "subsampling (Holmes & Nemenman 2019)"
-    out["design"] = design
-    if design == "small":
-        _small_sample_warning(n, f"the subsampling standard error used parts of >= {SMALL_MIN_PART} samples")
-    return out
+    # no pointwise values: below the smallest design the standard error is NaN, with the warning
+    return _subsampled(len(x), lambda rows, _: func(x[rows], y[rows]), np.empty(0), random_state, bits_per_unit=None)
 
 
 def _base_factor(res: MIResult) -> float:

@@ -133,6 +133,36 @@ def _whitener(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return q[:, keep] * root, (q[:, keep] / root).T
 
 
+def shrink_canonical(rho: np.ndarray, target: float) -> tuple[np.ndarray, float]:
+    """Shrink canonical correlations, ``rho_i^2 -> max(rho_i^2 - tau, 0)``, with the smallest ``tau >= 0`` that
+    brings the Gaussian information ``-1/2 sum log(1 - rho_i^2)`` (nats) down to ``target`` (bisection).
+
+    Parameters
+    ----------
+    rho
+        Canonical correlations (of x and y, or of x and y given z).
+    target
+        The information the shrunk correlations must carry (nats, >= 0).
+
+    Returns
+    -------
+    ``(rho_shrunk, information)``.
+    """
+    r2 = rho**2
+
+    def info(tau: float) -> float:
+        return float(-0.5 * np.log1p(-np.clip(r2 - tau, 0.0, None)).sum())
+
+    lo, hi = 0.0, float(r2.max()) if r2.size else 0.0
+    if info(0.0) <= target:
+        hi = 0.0
+    else:
+        for _ in range(100):  # bisection: info decreases in tau
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if info(mid) > target else (lo, mid)
+    return np.sqrt(np.clip(r2 - hi, 0.0, None)), info(hi)
+
+
 def gaussian_twin_model(xs: np.ndarray, ys: np.ndarray) -> dict[str, Any]:
     """Gaussian model of normal scores: canonical correlations, the bias-corrected Gaussian MI and
     the shrunken correlations of the twin whose exact MI equals ``max(I_G, 0)``.
@@ -164,21 +194,7 @@ def gaussian_twin_model(xs: np.ndarray, ys: np.ndarray) -> dict[str, Any]:
         raise np.linalg.LinAlgError("x and y are linearly dependent (a canonical correlation is 1)")
     # bias-corrected Gaussian MI on the whitened scores (invariant to the linear map, full rank)
     i_g = gaussian_mi((xs - xs.mean(0)) @ wx.T, (ys - ys.mean(0)) @ wy.T)
-    target = max(i_g, 0.0)
-    r2 = rho**2
-
-    def twin_mi(tau: float) -> float:
-        return float(-0.5 * np.log1p(-np.clip(r2 - tau, 0.0, None)).sum())
-
-    lo, hi = 0.0, float(r2.max()) if r2.size else 0.0
-    if twin_mi(0.0) <= target:
-        hi = 0.0
-    else:
-        for _ in range(100):  # bisection: twin_mi decreases in tau
-            mid = 0.5 * (lo + hi)
-            lo, hi = (mid, hi) if twin_mi(mid) > target else (lo, mid)
-    tau = hi
-    rho_twin = np.sqrt(np.clip(r2 - tau, 0.0, None))
+    rho_twin, twin_value = shrink_canonical(rho, max(i_g, 0.0))
     return {
         "lx": lx,
         "ly": ly,
@@ -189,7 +205,7 @@ def gaussian_twin_model(xs: np.ndarray, ys: np.ndarray) -> dict[str, Any]:
         "rho": rho,
         "rho_twin": rho_twin,
         "gaussian_mi": i_g,
-        "twin_mi": twin_mi(tau),
+        "twin_mi": twin_value,
     }
 
 

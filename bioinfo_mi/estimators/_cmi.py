@@ -64,7 +64,7 @@ from .._validation import (
     to_base,
 )
 from ._auto import MIN_SAMPLES, warn_few_samples
-from ._calibrated import _whitener
+from ._calibrated import _whitener, shrink_canonical
 from ._copula import _gaussian_entropy, copula_transform
 from ._knn import _check_not_constant, _NeighbourIndex, add_jitter, ksg
 from ._lmi import lmi
@@ -314,25 +314,12 @@ def gaussian_cmi_twin_model(xs: np.ndarray, ys: np.ndarray, zs: np.ndarray) -> d
     ly, wy = _whitener(cond[d_x:, d_x:])
     u, rho, vt = np.linalg.svd(wx @ cond[:d_x, d_x:] @ wy.T, full_matrices=False)
     rho = np.clip(rho, 0.0, 1 - 1e-9)
-    r2 = rho**2
-    target = max(float(i_g), 0.0)
-
-    def twin_cmi(tau: float) -> float:
-        return float(-0.5 * np.log1p(-np.clip(r2 - tau, 0.0, None)).sum())
-
-    lo, hi = 0.0, float(r2.max()) if r2.size else 0.0
-    if twin_cmi(0.0) <= target:
-        hi = 0.0
-    else:
-        for _ in range(100):  # bisection: twin_cmi decreases in tau
-            mid = 0.5 * (lo + hi)
-            lo, hi = (mid, hi) if twin_cmi(mid) > target else (lo, mid)
-    rho_twin = np.sqrt(np.clip(r2 - hi, 0.0, None))
+    rho_twin, twin_value = shrink_canonical(rho, max(float(i_g), 0.0))
     twin = corr.copy()
     cross = lx @ u @ np.diag(rho_twin) @ vt @ ly.T + regression[:d_x, d_x:]
     twin[:d_x, d_x : d_x + d_y] = cross
     twin[d_x : d_x + d_y, :d_x] = cross.T
-    return {"gaussian_cmi": float(i_g), "twin_cmi": twin_cmi(hi), "corr_twin": twin, "rho": rho}
+    return {"gaussian_cmi": float(i_g), "twin_cmi": twin_value, "corr_twin": twin, "rho": rho}
 
 
 def check_strata(z: Any, n_samples: int) -> tuple[np.ndarray, list[Any]]:

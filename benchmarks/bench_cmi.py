@@ -29,7 +29,7 @@ CMIknn (k = 3) where it runs in the time budget (d <= 50).
 Part ``errorbars``: calibration of ``bm.cmi(..., error_bars=True)``: over independent data sets of one
 distribution, the SD of the estimates against the mean reported SE, and the 95 % coverage of the
 estimator's own mean and of the truth: the k-NN CMI (``ksg``, ``ksg-calibrated``) on 2 + 2 | 2 Gaussians
-(random correlation, N = 1000 and 5000, 40 data sets) and the latent CMI on the latent part's
+(random correlation, N = 500, 1000, 2000 and 5000, 80 data sets) and the latent CMI on the latent part's
 50 + 50 | 2 design (N = 2000, 20 data sets).
 
 Part ``lineage``: ``bm.datasets.simulate_lineage(confounder=gamma)`` (a clone-level confounder ``c`` added
@@ -239,7 +239,7 @@ def run_latent(dims: list[int], dzs: list[int], n_values: list[int], n_seeds: in
 
 def run_error_bars(n_sets: int, n_sets_latent: int) -> pd.DataFrame:
     rows = []
-    cells = [("ksg", 1000), ("ksg", 5000), ("ksg-calibrated", 1000), ("ksg-calibrated", 5000)]
+    cells = [(m, n) for m in ("ksg", "ksg-calibrated") for n in (500, 1000, 2000, 5000)]
     jobs = [(m, n, s) for m, n in cells for s in range(n_sets)]
     jobs += [("lmi", 2000, s) for s in range(n_sets_latent)]
     cov = random_correlation(6, np.random.default_rng(31))
@@ -386,7 +386,7 @@ def main() -> None:
         default=["gaussian", "null", "test", "latent", "errorbars", "lineage"],
         choices=["gaussian", "null", "test", "latent", "errorbars", "lineage"],
     )
-    parser.add_argument("--error-sets", type=int, default=40, help="data sets per k-NN error-bar cell")
+    parser.add_argument("--error-sets", type=int, default=80, help="data sets per k-NN error-bar cell")
     parser.add_argument("--latent-error-sets", type=int, default=20, help="data sets of the latent error-bar cell")
     parser.add_argument("--seeds", type=int, default=None, help="data sets per Gaussian cell (default 3; --full 5)")
     parser.add_argument("--null", type=int, default=200, help="null data sets per case of the test")

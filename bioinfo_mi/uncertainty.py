@@ -570,11 +570,11 @@ def conditional_se(
       :func:`sampling_se` (the strata are independent samples).
 
     Calibration (``benchmarks/bench_cmi.py --parts errorbars``; SD of the estimates over independent data
-    sets / mean SE): 2 + 2 | 2 Gaussians (0.075 bits), 40 data sets: ``ksg`` 1.50 at N = 1000 and 1.04
-    at 5000, ``ksg-calibrated`` 1.25 and 0.83; the latent CMI on 50 + 50 | 2 columns (N = 2000, 20 data
-    sets) 1.69. At N = 1000 and for the latent CMI the standard error is too small (the k-NN CMI's
-    ``n var`` grows faster from the parts' size to ``n`` than the KSG model of :func:`growth_factor`
-    says); the stratified one reads 1.09.
+    sets / mean SE): 2 + 2 | 2 Gaussians (0.075 bits), 80 data sets per N: ``ksg-calibrated`` 0.95,
+    1.12, 1.12, 0.87 at N = 500, 1000, 2000, 5000; ``ksg`` 1.28, 1.30, 1.15, 1.03 (too small below
+    N = 2000: the k-NN CMI's ``n var`` grows faster from the parts' size to ``n`` than the KSG model of
+    :func:`growth_factor` says); the latent CMI on 50 + 50 | 2 columns (N = 2000, 20 data sets) 1.69;
+    the stratified one 1.09.
 
     Parameters
     ----------

@@ -460,8 +460,9 @@ def lmi(
         always agree, e.g. the well). ``method="lmi"`` runs the latent CMI, ``"ksg"`` and
         ``"ksg-calibrated"`` the k-NN CMI; any other method takes a categorical ``adjust_for`` only
         (the stratified sum). As many conditional shuffles as ``n_shuffles`` (late cells permuted
-        within the strata of ``Z``, or locally in a numeric ``Z``, Runge 2018) give its null. See
-        :mod:`bioinfo_mi.tl._adjust` and :func:`bioinfo_mi.cmi`. Not with ``attribution``.
+        within the strata of ``Z``, or locally in a numeric ``Z``, Runge 2018) give its null: twice the
+        fits of the call without it. See :mod:`bioinfo_mi.tl._adjust` and :func:`bioinfo_mi.cmi`. Not
+        with ``attribution``.
 
     Returns
     -------

@@ -316,7 +316,7 @@ def test_latent_cmi_of_labels_scores_within_the_strata_of_the_held_out_half():
     x = means[labels] + rng.normal(size=(900, 30))
     y = means[labels] + rng.normal(size=(900, 30))
     res = bm.cmi(x, y, labels.astype(str), method="lmi", epochs=15)
-    assert abs(res.mi) < 0.1 and bm.mi(x, y, method="lmi", epochs=15).mi > 0.5
+    assert abs(res.mi) < 0.2 and bm.mi(x, y, method="lmi", epochs=15).mi > 0.8  # 0.05 and 1.6 here
     strata = res.extra["strata"]
     assert sum(strata["n_held_out"]) == 450 and np.isclose(sum(strata["weight"]), 1.0)
 

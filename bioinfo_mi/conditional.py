@@ -20,7 +20,8 @@ Methods (:data:`CMI_METHODS`)
     integer column with at most ``n_samples / min_stratum_samples`` distinct values),
     ``"ksg-calibrated"`` otherwise (``"ksg"`` when the samples do not outnumber the columns of ``x``,
     ``y`` and ``z`` by 3, which the twins' correlation matrix needs), and ``"ksg"`` on the stratum
-    codes when no stratum reaches ``min_stratum_samples``.
+    codes when no stratum reaches ``min_stratum_samples``. A ``within_method`` the user gives (other
+    than ``"auto"``) keeps a categorical ``z`` with ``"stratified"`` whatever the widths.
 
 Conditional-independence test (``n_shuffles``)
     A permutation null that keeps the dependence of X on Z and of Y on Z: ``x`` is permuted within the
@@ -247,7 +248,7 @@ def cmi(
         raise ValueError(f"x and y must have the same number of samples (rows), got {len(xa)} and {len(ya)}")
     auto: dict[str, Any] | None = None
     if method == "auto":
-        method, auto = _choose(z, len(xa), minimum, xa.shape[1] + ya.shape[1])
+        method, auto = _choose(z, len(xa), minimum, xa.shape[1] + ya.shape[1], within_method)
     if method == "stratified":
         codes, labels = check_strata(z, len(xa))
         res = _stratified(
@@ -278,11 +279,16 @@ def cmi(
     return dataclasses.replace(res, extra=extra)
 
 
-def _choose(z: Any, n_samples: int, minimum: int, width: int) -> tuple[str, dict[str, Any]]:
-    """``auto``'s choice for ``z``: ``(method, record)``; ``width`` is ``d_x + d_y`` (module docstring)."""
+def _choose(z: Any, n_samples: int, minimum: int, width: int, within_method: str) -> tuple[str, dict[str, Any]]:
+    """``auto``'s choice for ``z``: ``(method, record)``; ``width`` is ``d_x + d_y`` (module docstring). A
+    ``within_method`` other than ``"auto"`` was typed by the user: a categorical ``z`` then stays stratified.
+    """
     categorical = is_categorical(z, minimum)
     if categorical:
         codes, _ = check_strata(z, n_samples)
+        if within_method != "auto":
+            reason = f"z is categorical; within_method={within_method!r}"
+            return "stratified", {"method": "stratified", "reason": reason}
         if np.bincount(codes).max() < minimum:
             return "ksg", {
                 "method": "ksg",

@@ -329,6 +329,10 @@ def test_auto_runs_the_latent_cmi_on_wide_inputs():
     assert bm.cmi(x, y, labels, epochs=5).extra["auto"]["method"] == "lmi"
     assert bm.cmi(x[:, :3], y[:, :3], labels).method == "stratified"  # narrow: as before
     assert bm.cmi(x[:, :30], y[:, :30], z).method == "ksg-calibrated"  # 3.3 samples per column
+    # a within_method the user typed is used, never set aside for the latent route
+    typed = bm.cmi(x, y, labels, within_method="ksg")
+    assert typed.method == "stratified" and typed.extra["auto"]["method"] == "stratified"
+    assert typed.params["within_method"] == "ksg"
 
 
 @pytest.mark.parametrize("method", ["ksg", "ksg-calibrated"])

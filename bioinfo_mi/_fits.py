@@ -162,7 +162,8 @@ def _fit(
             se = standard_error(res, x, y, options=opts, random_state=spawn_seeds(job.seed, 1)[0], **given)[0]
         if attribution is not None:
             # its own stream (spawned from the fit's seed), so that asking for it changes nothing else
-            scored = attribute(res, x, y, score=attribution, random_state=spawn_seeds(job.seed, 2)[1])  # type: ignore[arg-type]
+            # a conditional fit is attributed beyond its z (the partial cross_r2)
+            scored = attribute(res, x, y, z=job.z, score=attribution, random_state=spawn_seeds(job.seed, 2)[1])  # type: ignore[arg-type]
             scores = (scored.x, scored.y)
     held = []
     for w in caught:

@@ -26,9 +26,12 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
+from scipy.spatial import cKDTree
 
 from .._validation import check_pair, check_positive_int, check_random_state, seed_from
+from ._cmi import latent_condition
 from ._knn import ksg_pointwise
+from ._lmi import scaled_condition
 from ._result import LMIResult
 
 __all__ = ["Attribution", "attribution"]
@@ -42,6 +45,9 @@ DEFAULT_SCORE = "cross_r2"
 _CHUNK_ELEMENTS = 2**24
 #: rows per forward pass of a decoder (bounded memory on large held-out sets)
 _ROW_BATCH = 4096
+#: held-out neighbours in a numeric ``z`` whose codes give a row's prediction from ``z`` alone (conditional
+#: ``cross_r2``)
+Z_NEIGHBORS = 10
 
 
 @dataclass(frozen=True, repr=False)
@@ -152,6 +158,94 @@ def _cross_r2_per_feature(
     return r2
 
 
+def _conditioning(
+    res: LMIResult, model: Any, z: Any, score: str
+) -> tuple[torch.Tensor, np.ndarray | None, np.ndarray | None] | None:
+    """For a conditional fit (decoders that see ``z``): the held-out rows of ``z`` as the decoders see them,
+    and the comparison rows of each held-out row, its stratum (``strata``, a categorical ``z``) or its
+    :data:`Z_NEIGHBORS` nearest other held-out rows in ``z`` (``neighbors``); None for a plain fit.
+    """
+    d_condition = int(getattr(model, "d_condition", 0))
+    if d_condition == 0:
+        if z is not None:
+            raise ValueError(
+                "z is only for a conditional fit (bm.cmi(..., method='lmi'), latent_cmi or lmi(..., condition=z)); "
+                "res was fitted without one"
+            )
+        return None
+    if z is None:
+        raise ValueError(f"res is a conditional fit (its decoders see {d_condition} columns of z): pass z=, as fitted")
+    if score != "cross_r2":
+        raise ValueError(
+            "score='permutation' is not defined for a conditional fit; use score='cross_r2' (R^2 beyond z)"
+        )
+    cond = latent_condition(res, z)
+    test = np.asarray(res.test_idx)
+    scaled = scaled_condition(cond, np.asarray(res.train_idx))[test]
+    c = torch.tensor(scaled, dtype=torch.float32, device=model.x_mean.device)
+    if res.params.get("categorical"):
+        return c, cond[test].argmax(axis=1), None
+    n = len(test)
+    m = min(Z_NEIGHBORS, n - 1)
+    _, found = cKDTree(scaled).query(scaled, k=m + 1)
+    found = np.asarray(found, dtype=np.int64).reshape(n, m + 1)
+    own = found == np.arange(n)[:, None]
+    own[~own.any(axis=1), -1] = True  # a row not found among its duplicates: drop the farthest instead
+    own[np.cumsum(own, axis=1) > 1] = False  # one column per row
+    return c, None, found[~own].reshape(n, m)
+
+
+@torch.no_grad()
+def _partial_cross_r2(
+    target: torch.Tensor,
+    source: torch.Tensor,
+    c: torch.Tensor,
+    encoder: torch.nn.Module,
+    decoder: torch.nn.Module,
+    strata: np.ndarray | None,
+    neighbors: np.ndarray | None,
+) -> np.ndarray:
+    """Held-out ``1 - SSE_g / SSE_g(z)`` per column of ``target``: the decoder's error from the partner's code
+    and ``z`` against its error from ``z`` alone, the decoder averaged over the codes of the row's stratum
+    (leaving the row out) or of its nearest other rows in ``z``.
+    """
+    n, d = target.shape
+    code = torch.cat([encoder(source[i : i + _ROW_BATCH]) for i in range(0, n, _ROW_BATCH)])
+
+    def predict(rows: Any, cs: torch.Tensor) -> torch.Tensor:
+        return decoder(torch.cat([code[rows], cs], dim=1)).double()
+
+    if strata is not None and not (np.bincount(strata)[strata] >= 2).any():
+        return np.zeros(d)  # no stratum with two held-out rows: nothing to compare
+    target64 = target.double()
+    sse, sse_z = torch.zeros(d, dtype=torch.float64), torch.zeros(d, dtype=torch.float64)
+    usable = np.ones(n, dtype=bool)
+    if strata is not None:
+        counts = np.bincount(strata)
+        usable = counts[strata] >= 2
+        ids = torch.as_tensor(strata, device=target.device)
+        sums = torch.zeros(len(counts), d, dtype=torch.float64, device=target.device)
+        for i in range(0, n, _ROW_BATCH):
+            sums.index_add_(0, ids[i : i + _ROW_BATCH], predict(slice(i, i + _ROW_BATCH), c[i : i + _ROW_BATCH]))
+    step = _ROW_BATCH if neighbors is None else max(1, _ROW_BATCH // neighbors.shape[1])
+    for i in range(0, n, step):
+        rows = np.flatnonzero(usable[i : i + step]) + i
+        prediction = predict(rows, c[rows])
+        if strata is not None:
+            left = torch.as_tensor(counts[strata[rows]] - 1, dtype=torch.float64, device=target.device)
+            from_z = (sums[ids[rows]] - prediction) / left[:, None]
+        else:
+            m = neighbors.shape[1]  # type: ignore[union-attr]
+            from_z = predict(neighbors[rows].reshape(-1), c[rows].repeat_interleave(m, dim=0))
+            from_z = from_z.reshape(len(rows), m, d).mean(dim=1)
+        sse += ((prediction - target64[rows]) ** 2).sum(dim=0).cpu()
+        sse_z += ((from_z - target64[rows]) ** 2).sum(dim=0).cpu()
+    r2 = np.zeros(d)
+    scored = ~_constant(target[torch.as_tensor(usable, device=target.device)]) & (sse_z > 0).numpy()
+    r2[scored] = 1.0 - (sse / sse_z).numpy()[scored]
+    return r2
+
+
 def _mean_pmi(zx: np.ndarray, zy: np.ndarray, k: int, base: str | float, jitter_seed: int) -> float:
     """Held-out mean pointwise KSG as :func:`lmi` computes it, with a fixed jitter stream."""
     if not (zx.std(axis=0) > 0).any() or not (zy.std(axis=0) > 0).any():
@@ -195,6 +289,7 @@ def attribution(
     x: Any,
     y: Any,
     *,
+    z: Any = None,
     score: Score = "cross_r2",
     n_repeats: int = 1,
     random_state: int | np.random.Generator | None = 0,
@@ -226,6 +321,17 @@ def attribution(
     Both scores give exactly 0 to features that are constant on the held-out rows or that
     :func:`lmi` dropped as constant (they are not computed).
 
+    A conditional fit (:func:`~bioinfo_mi.estimators.latent_cmi`, ``bm.cmi(..., method="lmi")``, or
+    :func:`lmi` with ``condition``), whose decoders see ``z`` beside the code, is attributed beyond
+    ``z``: ``score="cross_r2"`` becomes the partial ``R^2_g = 1 - SSE_g / SSE_g(z)``, the share of a
+    feature's held-out error from ``z`` alone that the partner's code removes. ``SSE_g(z)`` is the
+    same decoder's error when the row's own partner code is replaced by the average prediction over
+    the codes of the other held-out rows of its stratum (a categorical ``z``; rows alone in their
+    stratum are not scored) or of its :data:`Z_NEIGHBORS` nearest other held-out rows in ``z``
+    (numeric), each with the row's own ``z``: the decoder's prediction from ``z`` alone. A feature that
+    the pair shares only through ``z`` (a cell-type marker, given the cell type) then scores near 0.
+    ``"permutation"`` is not defined there (``ValueError``).
+
     Parameters
     ----------
     res
@@ -233,6 +339,9 @@ def attribution(
     x, y
         The data ``res`` was fitted on: ``(N, d_x)``, ``(N, d_y)``, rows in the same order (arrays,
         frames or sparse matrices; not modified). Only the held-out rows ``res.test_idx`` are used.
+    z
+        A conditional fit's ``z`` (or ``condition``), as it was fitted: ``N`` rows in the same order
+        (the stratum codes of a categorical ``z``); required for such a fit, refused for any other.
     score
         ``"cross_r2"`` or ``"permutation"``.
     n_repeats
@@ -249,13 +358,20 @@ def attribution(
     model = _check_result(res, score)
     n_repeats = check_positive_int(n_repeats, name="n_repeats")
     rng = check_random_state(random_state)
+    conditioning = _conditioning(res, model, z, score)
     tx, ty = _held_out(res, model, x, y)
     n_test = len(tx)
     dx, dy = model.n_features_in
     was_training = model.training
     model.eval()
     try:
-        if score == "cross_r2":
+        if score == "cross_r2" and conditioning is not None:
+            kept_x = _partial_cross_r2(tx, ty, *conditioning[:1], model.y_encoder, model.yx_decoder, *conditioning[1:])
+            kept_y = _partial_cross_r2(ty, tx, *conditioning[:1], model.x_encoder, model.xy_decoder, *conditioning[1:])
+            strata, neighbors = conditioning[1:]
+            baseline = "stratum" if strata is not None else f"{neighbors.shape[1]} nearest in z"  # type: ignore[union-attr]
+            unit, params = "R^2", {"conditional": True, "baseline": baseline}
+        elif score == "cross_r2":
             kept_x = _cross_r2_per_feature(tx, ty, model.y_encoder, model.yx_decoder)
             kept_y = _cross_r2_per_feature(ty, tx, model.x_encoder, model.xy_decoder)
             unit, params = "R^2", {}

@@ -67,7 +67,7 @@ from ._auto import MIN_SAMPLES, warn_few_samples
 from ._calibrated import _whitener, shrink_canonical
 from ._copula import _gaussian_entropy, copula_transform
 from ._knn import _check_not_constant, _NeighbourIndex, add_jitter, ksg
-from ._lmi import lmi
+from ._lmi import _check_condition, lmi
 from ._registry import get_method, run_method
 from ._result import LMIResult, MIResult
 
@@ -402,6 +402,47 @@ def _latent_z(z: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
     comps = vt[:LATENT_Z_DIM]
     explained = float((s[:LATENT_Z_DIM] ** 2).sum() / max((s**2).sum(), 1e-300))
     return zs @ comps.T, {"z_columns": int(z.shape[1]), "z_reduced": True, "z_variance_kept": explained}
+
+
+def latent_condition(res: LMIResult, z: Any) -> np.ndarray:
+    """Rebuild the conditioning sample (every row, before standardisation) that the decoders of ``res`` were
+    trained with, from the ``z`` given to :func:`latent_cmi` (one-hot strata, the columns or their first
+    principal components) or to ``lmi(..., condition=z)`` (the columns as given).
+
+    Parameters
+    ----------
+    res
+        A conditional LMI fit: :func:`latent_cmi`'s result, or :func:`~bioinfo_mi.estimators.lmi`'s with
+        ``condition``.
+    z
+        The ``z`` (or ``condition``) that fit was given, all ``N`` rows in the same order.
+
+    Returns
+    -------
+    ``(N, d_condition)`` float array; ``ValueError`` naming ``z`` where it cannot be the fit's.
+    """
+    n, width = res.n_samples, int(res.params.get("d_condition", 0))
+    if not res.extra.get("conditional"):
+        cond = _check_condition(z, n)
+    elif res.params.get("categorical"):
+        codes = _check_codes(z, n)
+        if codes.max() >= width:
+            raise ValueError(
+                f"z must be the stratum codes res was fitted with (0 to {width - 1}), got up to {codes.max()}"
+            )
+        cond = np.eye(width)[codes]
+    else:
+        za = check_array(z, name="z")
+        if len(za) != n:
+            raise ValueError(f"z must have the {n} rows res was fitted on, got {len(za)}")
+        cond = _latent_z(za)[0]
+        held = res.extra.get("latent_z")
+        if held is not None and (held.shape[1] != cond.shape[1] or not np.allclose(cond[res.test_idx], held)):
+            raise ValueError("z is not the conditioning variable res was fitted with (its held-out rows differ)")
+    if cond is None or cond.shape[1] != width:
+        got = 0 if cond is None else cond.shape[1]
+        raise ValueError(f"z must be the conditioning variable res was fitted with: {width} columns, got {got}")
+    return cond
 
 
 @shared_docs

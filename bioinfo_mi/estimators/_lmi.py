@@ -664,15 +664,22 @@ def _check_condition(condition: Any, n: int) -> np.ndarray | None:
     return values
 
 
+def scaled_condition(cond: np.ndarray, train_idx: np.ndarray) -> np.ndarray:
+    """Return the conditioning sample as the decoders of :func:`lmi` see it: every row, standardised with the
+    statistics of the training rows ``train_idx`` (constant columns centred only).
+    """
+    train = cond[train_idx]
+    mean, sd = train.mean(axis=0), train.std(axis=0)
+    return (cond - mean) / np.where(sd > 0, sd, 1.0)
+
+
 def _condition_tensors(
     cond: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray, device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Return the training and validation rows of the conditioning sample, standardised with the training
     statistics.
     """
-    train = cond[train_idx]
-    mean, sd = train.mean(axis=0), train.std(axis=0)
-    scaled = (cond - mean) / np.where(sd > 0, sd, 1.0)
+    scaled = scaled_condition(cond, train_idx)
     return (torch.tensor(scaled[train_idx], dtype=torch.float32, device=device),) + (
         torch.tensor(scaled[val_idx], dtype=torch.float32, device=device),
     )

@@ -78,7 +78,8 @@ def check_adjust_for(
     method
         The tool's estimator.
     attribution
-        The tool's attribution score (not combined with an adjustment yet).
+        The tool's attribution score: with an adjustment only ``"cross_r2"``, which the conditional fits
+        compute beyond ``Z`` (:func:`bioinfo_mi.estimators.attribution`).
 
     Returns
     -------
@@ -86,8 +87,11 @@ def check_adjust_for(
     """
     if adjust_for is None:
         return None
-    if attribution is not None:
-        raise ValueError("attribution and adjust_for cannot be combined yet; run the tool once with each")
+    if attribution is not None and attribution != "cross_r2":
+        raise ValueError(
+            f"attribution={attribution!r} has no conditional version; with adjust_for use attribution=True "
+            "('cross_r2', computed beyond the adjustment)"
+        )
     is_list = isinstance(adjust_for, Sequence) and not isinstance(adjust_for, bytes)
     names = [adjust_for] if isinstance(adjust_for, str) else list(adjust_for) if is_list else []
     if not names or not all(isinstance(n, str) for n in names):
@@ -235,7 +239,7 @@ def run_tool_fits(
     error_bars
         Add each real fit's :func:`bioinfo_mi.uncertainty.sampling_se`.
     attribution
-        The attribution score of the unconditional fits, if any.
+        The attribution score of every fit, if any (the conditional fits' beyond their ``z``).
     **run
         ``method``, ``options``, ``n_jobs``, ``progress``, ``cache_dir`` of :func:`~bioinfo_mi._fits.run_fits`.
 
@@ -257,4 +261,7 @@ def run_tool_fits(
     if cond_jobs is None:
         return results, []
     with_se = [error_bars and not job.shuffled for job in cond_jobs]
-    return results, run_fits(x_features, y_features, cond_jobs, fits=positions[1], with_se=with_se, **run)
+    adjusted = run_fits(
+        x_features, y_features, cond_jobs, fits=positions[1], with_se=with_se, attribution=attribution, **run
+    )
+    return results, adjusted

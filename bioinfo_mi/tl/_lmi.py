@@ -339,17 +339,27 @@ def _table(results: Sequence[FitResult], plan: _Plan) -> pd.DataFrame:
     )
 
 
-def _store_attribution(target: AnnData, results: Sequence[FitResult], plan: _Plan, key_added: str) -> None:
-    """Write the attribution table to ``target.uns[key_added]`` and, for genes, the scores to ``target.var``."""
+def _store_attribution(
+    target: AnnData, results: Sequence[FitResult], plan: _Plan, key_added: str, adjusted: Sequence[FitResult] = ()
+) -> None:
+    """Write the attribution table to ``target.uns[key_added]`` and, for genes, the scores to ``target.var``;
+    with conditional fits (``adjusted``) their table below, told apart by an ``adjusted`` column.
+    """
     pair_keys = plan.describe.get("pair_keys")
     use_rep = plan.describe.get("use_rep")
     sides = pair_keys if pair_keys is not None else plan.describe["conditions"]
     names, column = feature_names(target, results, use_rep, pair_keys)
     frame = attribution_table(results, names, sides, feature_column=column)
+    parts = [("", frame)]
+    if adjusted:
+        parts.append(("adjusted_", attribution_table(adjusted, names, sides, feature_column=column)))
+        frame = pd.concat([frame.assign(adjusted=False), parts[1][1].assign(adjusted=True)], ignore_index=True)
     target.uns[key_added]["attribution"] = frame
     if pair_keys is None and use_rep is None:  # genes: .X or a layer
-        for side in ("x", "y"):
-            target.var[f"{key_added}_attribution_{side}"] = frame.loc[frame["side"] == side, "score"].to_numpy()
+        for tag, part in parts:
+            for side in ("x", "y"):
+                scores = part.loc[part["side"] == side, "score"].to_numpy()
+                target.var[f"{key_added}_attribution_{tag}{side}"] = scores
 
 
 @shared_docs
@@ -432,7 +442,8 @@ def lmi(
         (``"cross_r2"``, ``"permutation"``), computed in every fit, real and shuffled, on its held-out
         samples. The real pairings' mean is each feature's score; the shuffled pairings give its null
         (see Returns). Costs one decoder pass per fit (``"cross_r2"``) or one KSG per
-        feature and fit (``"permutation"``).
+        feature and fit (``"permutation"``). With ``adjust_for``, the conditional fits' scores too: the
+        partial ``cross_r2`` beyond ``Z``.
     min_clones
         Fewest shared clones accepted.
     {key_added}
@@ -461,8 +472,8 @@ def lmi(
         ``"ksg-calibrated"`` the k-NN CMI; any other method takes a categorical ``adjust_for`` only
         (the stratified sum). As many conditional shuffles as ``n_shuffles`` (late cells permuted
         within the strata of ``Z``, or locally in a numeric ``Z``, Runge 2018) give its null: twice the
-        fits of the call without it. See :mod:`bioinfo_mi.tl._adjust` and :func:`bioinfo_mi.cmi`. Not
-        with ``attribution``.
+        fits of the call without it. See :mod:`bioinfo_mi.tl._adjust` and :func:`bioinfo_mi.cmi`. With
+        ``attribution`` (``"cross_r2"`` only), the conditional fits are attributed beyond ``Z`` too.
 
     Returns
     -------
@@ -497,7 +508,11 @@ def lmi(
     ``(1 + #{shuffled >= score}) / (1 + n_shuffles)``; ``rank``, 1 the most informative), and for
     genes (``.X`` or a layer, not ``use_rep`` or paired data)
     ``adata.var[key_added + "_attribution_x"]`` and ``[key_added + "_attribution_y"]``, the scores
-    of the first and the second condition's cells.
+    of the first and the second condition's cells. With ``adjust_for`` as well, the conditional fits'
+    table follows in the same DataFrame, told apart by an ``adjusted`` column: ``score`` is then the
+    partial ``cross_r2`` beyond the adjustment (:func:`bioinfo_mi.estimators.attribution`: what a gene
+    shares with the partner cell that ``adjust_for`` does not explain), and for genes
+    ``adata.var[key_added + "_attribution_adjusted_x"]`` and ``[... "_attribution_adjusted_y"]``.
     """
     check_adata(adata, copy=copy)
     check_positive_int(n_pairings, name="n_pairings")
@@ -550,7 +565,7 @@ def lmi(
     target = adata.copy() if copy else adata
     target.uns[key_added] = {"table": table, "summary": summary, "params": plain(params)}
     if score is not None:
-        _store_attribution(target, results, plan, key_added)
+        _store_attribution(target, results, plan, key_added, adjusted)
     return target if copy else None
 
 

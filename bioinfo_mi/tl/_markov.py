@@ -434,7 +434,9 @@ def markov_test(
     estimates, and ``params["adjust_z"]`` per comparison.
     With ``attribution``, also ``"attribution"``: the table of :func:`bioinfo_mi.tl.lmi`'s attribution
     for each comparison, stacked, with a ``comparison`` column (sides ``"x"``: early cells or well
-    ``wells[0]``, ``"y"``: late cells or well ``wells[1]``; ranks within comparison and side).
+    ``wells[0]``, ``"y"``: late cells or well ``wells[1]``; ranks within comparison and side); with
+    ``adjust_for`` as well, ``["adjusted"]["attribution"]``, the same table of the conditional fits, whose
+    ``score`` is the partial ``cross_r2`` beyond the adjustment.
     """
     check_adata(adata, copy=copy)
     check_positive_int(n_pairings, name="n_pairings", minimum=2)
@@ -477,14 +479,30 @@ def markov_test(
     params["adjust_for"] = None if adjustment is None else adjustment.adjust_for
     target = adata.copy() if copy else adata
     target.uns[key_added] = {"table": table, "summary": summary, **test, "params": plain(params)}
+    if score is not None:
+        target.uns[key_added]["attribution"] = _attribution_frame(adata, results, len(jobs_el), design, use_rep)
     if adjustment is not None:
         params["adjust_z"] = {EARLY_LATE: how[0], SISTERS: how[1]}
         target.uns[key_added]["params"] = plain(params)
-        table_c = _fit_table(adjusted, sizes[0], (n_el, n_sis))
-        summary_c, shared_c, within_c = _comparison_summary(table_c, adjusted, error_bars)
-        test_c = _dpi_test(table_c, shared_c, within_c, n_pairings, error_bars, significance_level)
-        test_c["verdict"] = f"Given {', '.join(adjustment.adjust_for)}: {test_c['verdict']}"
-        target.uns[key_added]["adjusted"] = {"table": table_c, "summary": summary_c, **test_c}
-    if score is not None:
-        target.uns[key_added]["attribution"] = _attribution_frame(adata, results, len(jobs_el), design, use_rep)
+        test_args = (n_pairings, error_bars, significance_level)
+        entry = _adjusted_entry(adjusted, sizes[0], (n_el, n_sis), adjustment.adjust_for, test_args)
+        if score is not None:  # beyond the adjustment: the partial cross_r2 of the conditional fits
+            entry["attribution"] = _attribution_frame(adata, adjusted, sizes[0], design, use_rep)
+        target.uns[key_added]["adjusted"] = entry
     return target if copy else None
+
+
+def _adjusted_entry(
+    adjusted: Sequence[FitResult],
+    n_el_jobs: int,
+    n_clones: tuple[int, int],
+    adjust_for: Sequence[str],
+    test_args: tuple[int, bool, float],
+) -> dict[str, Any]:
+    """``uns[key]["adjusted"]``: the table, summary and test of the conditional fits."""
+    n_pairings, error_bars, significance_level = test_args
+    table_c = _fit_table(adjusted, n_el_jobs, n_clones)
+    summary_c, shared_c, within_c = _comparison_summary(table_c, adjusted, error_bars)
+    test_c = _dpi_test(table_c, shared_c, within_c, n_pairings, error_bars, significance_level)
+    test_c["verdict"] = f"Given {', '.join(adjust_for)}: {test_c['verdict']}"
+    return {"table": table_c, "summary": summary_c, **test_c}

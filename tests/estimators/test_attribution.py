@@ -122,3 +122,87 @@ def test_cross_r2_needs_the_cross_decoders():
         attribution(res, x, y)
     scores = attribution(res, x, y, score="permutation")  # works for any regularizer
     assert (scores.x[X_CONSTANT] == 0).all() and np.isfinite(scores.y).all()
+
+
+def _confounded(n=1500, seed=0):
+    """20 columns per side: 0-4 read a 3-level z (the pair shares them only through z), 5-9 a link beyond z."""
+    rng = np.random.default_rng(seed)
+    z = rng.integers(0, 3, n)
+    means = rng.normal(0.0, 1.5, (3, 5))
+    link = rng.standard_normal((n, 1))
+
+    def side():
+        out = rng.standard_normal((n, 20))
+        out[:, :5] += means[z]
+        out[:, 5:10] += link
+        return out
+
+    return side(), side(), z, means
+
+
+@pytest.fixture(scope="module")
+def conditional_fits():
+    x, y, z, means = _confounded()
+    numeric = means[z] @ np.random.default_rng(1).standard_normal((5, 2))
+    numeric = numeric + 0.1 * np.random.default_rng(2).standard_normal(numeric.shape)
+    with warnings.catch_warnings(), fit_threads(1):
+        warnings.simplefilter("ignore")
+        fits = {
+            "labels": (bm.estimators.latent_cmi(x, y, z, categorical=True, **FAST), z),
+            "numbers": (bm.estimators.latent_cmi(x, y, numeric, **FAST), numeric),
+        }
+    return fits, x, y
+
+
+@pytest.mark.parametrize("kind", ["labels", "numbers"])
+def test_a_conditional_fit_is_attributed_beyond_z(conditional_fits, kind):
+    """The partial cross_r2: features shared only through z score near 0, the link beyond z stays on top."""
+    fits, x, y = conditional_fits
+    res, z = fits[kind]
+    z0 = np.array(z, copy=True)
+    scores = attribution(res, x, y, z=z)
+    assert scores.params["conditional"] and scores.unit == "R^2"
+    for side in (scores.x, scores.y):
+        assert _top(side, 5) == {5, 6, 7, 8, 9}
+        assert side[5:10].min() > 0.2 and np.abs(side[:5]).max() < 0.05 and np.abs(side[10:]).max() < 0.05
+    assert np.array_equal(z, z0)
+    assert np.array_equal(attribution(res, x, y, z=z).x, scores.x)  # no randomness
+
+
+def test_conditional_cross_r2_matches_a_brute_force_reference(conditional_fits):
+    """Per-feature partial R^2 against the leave-one-out stratum mean of the decoder's predictions, by hand."""
+    import torch
+
+    fits, x, y = conditional_fits
+    res, z = fits["labels"]
+    model, test = res.model, res.test_idx
+    tx, ty = model.standardize(x[test], y[test])
+    onehot = np.eye(3)[z]
+    c = (onehot - onehot[res.train_idx].mean(0)) / onehot[res.train_idx].std(0)
+    with torch.no_grad():
+        code = model.x_encoder(tx)
+        prediction = model.xy_decoder(torch.cat([code, torch.tensor(c[test], dtype=torch.float32)], 1)).double()
+    prediction, target, strata = prediction.numpy(), ty.double().numpy(), z[test]
+    from_z = np.empty_like(prediction)
+    for i in range(len(test)):
+        others = (strata == strata[i]) & (np.arange(len(test)) != i)
+        from_z[i] = prediction[others].mean(0)
+    expected = 1 - ((prediction - target) ** 2).sum(0) / ((from_z - target) ** 2).sum(0)
+    np.testing.assert_allclose(attribution(res, x, y, z=z).y, expected, rtol=1e-6, atol=1e-9)
+
+
+def test_conditional_attribution_validation(conditional_fits, fit):
+    fits, x, y = conditional_fits
+    res, z = fits["labels"]
+    with pytest.raises(ValueError, match="conditional fit.*pass z="):
+        attribution(res, x, y)
+    with pytest.raises(ValueError, match="not defined for a conditional fit"):
+        attribution(res, x, y, z=z, score="permutation")
+    with pytest.raises(ValueError, match="stratum codes res was fitted with"):
+        attribution(res, x, y, z=z + 1)
+    numeric_res, numeric = fits["numbers"]
+    with pytest.raises(ValueError, match="not the conditioning variable"):
+        attribution(numeric_res, x, y, z=numeric[::-1])
+    plain, px, py = fit
+    with pytest.raises(ValueError, match="only for a conditional fit"):
+        attribution(plain, px, py, z=np.zeros(len(px), dtype=int))

@@ -95,8 +95,8 @@ def test_bad_adjust_for_is_named_before_any_fit(confounded):
         bm.tl.lmi(adata, adjust_for=["covariate", "cell_type"], **kw)
     with pytest.raises(ValueError, match="no conditional version"):
         bm.tl.lmi(adata, adjust_for="covariate", method="mine", **kw)
-    with pytest.raises(ValueError, match="cannot be combined"):
-        bm.tl.lmi(adata, adjust_for="cell_type", attribution=True, **kw)
+    with pytest.raises(ValueError, match="no conditional version"):
+        bm.tl.lmi(adata, adjust_for="cell_type", attribution="permutation", **kw)
     with pytest.raises(TypeError, match="adjust_for must be"):
         bm.tl.lmi(adata, adjust_for=3, **kw)
     holes = adata.copy()
@@ -134,3 +134,37 @@ def test_markov_test_adjusted_and_pl_lmi_shows_both(confounded):
     ax = bm.pl.lmi(adata, show=False)
     labels = [t.get_text() for t in ax.get_xticklabels()]
     assert len(labels) == 2 and "| cell_type" in labels[1]
+
+
+def test_attribution_beyond_the_adjustment(confounded):
+    """Genes 0-2 follow the cell type only, 3-5 also a clone state beyond it: adjusted for the cell type, the
+    attribution puts 3-5 first, where the unconditional one scores the type genes as high.
+    """
+    adata, _ = confounded
+    adata = adata.copy()
+    state = np.random.default_rng(5).normal(size=300)
+    adata.X[:, 3:] += 2.0 * np.repeat(state, 2)[:, None].astype(np.float32)
+    kw = dict(n_pairings=2, n_shuffles=2, progress=False, attribution=True, estimator_kwds={"epochs": 40})
+    bm.tl.lmi(adata, adjust_for="cell_type", **kw)
+    frame = adata.uns["lmi"]["attribution"]
+    assert set(frame["adjusted"]) == {False, True} and len(frame) == 2 * 2 * 6
+    for adjusted, type_genes in [(False, "high"), (True, "low")]:
+        part = frame[frame.adjusted == adjusted]
+        for side in ("x", "y"):
+            score = part.loc[part.side == side, "score"].to_numpy()
+            assert score[3:].min() > 0.1
+            assert (score[:3].max() < 0.05) if type_genes == "low" else (score[:3].min() > 0.2)
+    adjusted_x = adata.var["lmi_attribution_adjusted_x"].to_numpy()
+    assert np.array_equal(adjusted_x, frame.loc[frame.adjusted & (frame.side == "x"), "score"].to_numpy())
+    assert "lmi_attribution_x" in adata.var
+
+
+def test_markov_test_attribution_with_adjust_for():
+    sim = bm.datasets.simulate_lineage(n_clones=150, n_genes=30, confounder=1.0, random_state=2)
+    kw = dict(n_pairings=2, n_shuffles=1, progress=False, min_clones=20, estimator_kwds={"epochs": 5})
+    bm.tl.markov_test(sim, adjust_for="confounder", attribution=True, **kw)
+    result = sim.uns["markov_test"]
+    plain, adjusted = result["attribution"], result["adjusted"]["attribution"]
+    assert list(plain.columns) == list(adjusted.columns) and len(plain) == len(adjusted)
+    assert set(adjusted["comparison"]) == {"I(early; late)", "I(late; late')"}
+    assert np.isfinite(adjusted["score"]).all() and not np.array_equal(plain["score"], adjusted["score"])

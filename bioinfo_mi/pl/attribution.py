@@ -41,9 +41,9 @@ def _score_label(params: Mapping[str, Any]) -> str:
     return "attribution score"
 
 
-def _table(adata: AnnData, key: str) -> tuple[pd.DataFrame, Mapping[str, Any]]:
-    """Return the attribution table of ``adata.uns[key]`` (``tl.lmi`` or ``tl.markov_test``) and the result's
-    params, or raise a KeyError saying how to get them.
+def _table(adata: AnnData, key: str, adjusted: bool = False) -> tuple[pd.DataFrame, Mapping[str, Any]]:
+    """Return the attribution table of ``adata.uns[key]`` (``tl.lmi`` or ``tl.markov_test``; with ``adjusted``,
+    the conditional fits' table) and the result's params, or raise a KeyError saying how to get them.
     """
     result = uns_result(adata, key, (), "lmi")
     if not isinstance(result, Mapping) or "attribution" not in result:
@@ -52,7 +52,7 @@ def _table(adata: AnnData, key: str) -> tuple[pd.DataFrame, Mapping[str, Any]]:
             f"bm.tl.lmi(adata, attribution=True, key_added={key!r}) first "
             f"(or bm.tl.markov_test(adata, attribution=True, key_added={key!r}))"
         )
-    table = result["attribution"]
+    table = _adjusted_rows(result, key, adjusted)
     needed = ["side", "condition", "score", "null_mean", "null_sd", "rank"]
     missing = [c for c in needed if c not in table.columns]
     if not ({"gene", "feature"} & set(table.columns)):
@@ -61,6 +61,24 @@ def _table(adata: AnnData, key: str) -> tuple[pd.DataFrame, Mapping[str, Any]]:
         raise KeyError(f"adata.uns[{key!r}]['attribution'] lacks the columns {missing}; it is not a tl.lmi attribution")
     params = result.get("params", {})
     return table, params if isinstance(params, Mapping) else {}
+
+
+def _adjusted_rows(result: Mapping[str, Any], key: str, adjusted: bool) -> pd.DataFrame:
+    """Return the unconditional (``adjusted=False``) or the conditional attribution of a result: ``tl.lmi`` keeps both
+    in one table with an ``adjusted`` column, ``tl.markov_test`` the conditional one in ``["adjusted"]``.
+    """
+    table = result["attribution"]
+    if "adjusted" in table.columns:
+        return table[table["adjusted"].astype(bool) == adjusted]
+    if not adjusted:
+        return table
+    entry = result.get("adjusted")
+    if isinstance(entry, Mapping) and "attribution" in entry:
+        return entry["attribution"]
+    raise KeyError(
+        f"adata.uns[{key!r}] has no attribution beyond an adjustment; run the tool with adjust_for= and "
+        "attribution=True first"
+    )
 
 
 def _select_comparison(table: pd.DataFrame, key: str, comparison: str | None) -> tuple[pd.DataFrame, str | None]:
@@ -94,6 +112,7 @@ def attribution(
     n_top: int = 20,
     side: str = "x",
     comparison: str | None = None,
+    adjusted: bool = False,
     ax: Axes | None = None,
     show: bool | None = None,
     save: PathLike | None = None,
@@ -131,6 +150,9 @@ def attribution(
         ``"I(early; late)"`` or ``"I(late; late')"``; ranks are within comparison and side).
         Required when the table holds more than one; ``None`` takes the only one. Not accepted for
         a table without that column (``tl.lmi``).
+    adjusted
+        Show the attribution beyond the tool's ``adjust_for`` (the conditional fits' partial
+        ``cross_r2``) instead of the unconditional one.
     {plot}
 
     Returns
@@ -140,7 +162,8 @@ def attribution(
     Raises
     ------
     KeyError
-        When ``adata.uns[key]`` is missing or holds no attribution table.
+        When ``adata.uns[key]`` is missing or holds no attribution table (with ``adjusted``, none of
+        the conditional fits).
     ValueError
         When ``side`` is not a side of the table, ``n_top < 1``, or ``comparison`` is missing (a table
         with several comparisons), not one of the table's, or given for a table without comparisons.
@@ -148,7 +171,7 @@ def attribution(
         When ``n_top`` is not an integer.
     """
     n_top = check_positive_int(n_top, name="n_top")
-    table, params = _table(adata, key)
+    table, params = _table(adata, key, bool(adjusted))
     table, comparison = _select_comparison(table, key, comparison)
     sides = sorted(pd.unique(table["side"].astype(str)))
     if side not in sides:
@@ -195,8 +218,10 @@ def attribution(
     ax.set_yticklabels(rows[name_column].astype(str).tolist())
     ax.set_ylim(n - 0.5, -0.5)  # rank 1 at the top
     ax.xaxis.set_major_locator(MaxNLocator(nbins=5))  # scores like -0.025 crowd the axis otherwise
-    ax.set_xlabel(_score_label(params))
+    ax.set_xlabel(_score_label(params) if not adjusted else "held-out partial R² beyond the adjustment (cross_r2)")
     label = key if comparison is None else f"{key}, {comparison}"
+    if adjusted:
+        label += f" | {', '.join(params.get('adjust_for') or [])}"
     ax.set_title(f"{label}: side {side} (condition {condition}), top {n} of {total}", fontsize="medium")
     # the real pairings' entry first, whatever the drawing order
     handles, labels = ax.get_legend_handles_labels()

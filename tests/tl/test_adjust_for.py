@@ -157,6 +157,13 @@ def test_attribution_beyond_the_adjustment(confounded):
     adjusted_x = adata.var["lmi_attribution_adjusted_x"].to_numpy()
     assert np.array_equal(adjusted_x, frame.loc[frame.adjusted & (frame.side == "x"), "score"].to_numpy())
     assert "lmi_attribution_x" in adata.var
+    ax = bm.pl.attribution(adata, side="y", n_top=3, adjusted=True, show=False)
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(
+        frame[frame.adjusted & (frame.side == "y")].sort_values("rank")["gene"].head(3)
+    )
+    assert "| cell_type" in ax.get_title() and "partial" in ax.get_xlabel()
+    plain_ax = bm.pl.attribution(adata, side="y", n_top=6, show=False)  # the unconditional rows only
+    assert len(plain_ax.get_yticklabels()) == 6
 
 
 def test_markov_test_attribution_with_adjust_for():
@@ -168,3 +175,9 @@ def test_markov_test_attribution_with_adjust_for():
     assert list(plain.columns) == list(adjusted.columns) and len(plain) == len(adjusted)
     assert set(adjusted["comparison"]) == {"I(early; late)", "I(late; late')"}
     assert np.isfinite(adjusted["score"]).all() and not np.array_equal(plain["score"], adjusted["score"])
+    ax = bm.pl.attribution(sim, key="markov_test", comparison="I(late; late')", adjusted=True, show=False)
+    assert "| confounder" in ax.get_title()
+    with pytest.raises(KeyError, match="no attribution beyond an adjustment"):
+        other = sim.copy()
+        del other.uns["markov_test"]["adjusted"]
+        bm.pl.attribution(other, key="markov_test", comparison="I(late; late')", adjusted=True, show=False)

@@ -237,18 +237,25 @@ def run_latent(dims: list[int], dzs: list[int], n_values: list[int], n_seeds: in
     return pd.DataFrame(rows)
 
 
-def run_error_bars(n_sets: int, n_sets_latent: int) -> pd.DataFrame:
+#: the k-NN error-bar designs: (d_x, d_y, d_z) and the seed of their random correlation
+ERROR_DESIGNS = {"2+2|2": ((2, 2, 2), 31), "3+3|3": ((3, 3, 3), 7)}
+
+
+def run_error_bars(n_sets: int, n_sets_latent: int, methods: list[str], designs: list[str]) -> pd.DataFrame:
     rows = []
-    cells = [(m, n) for m in ("ksg", "ksg-calibrated") for n in (500, 1000, 2000, 5000)]
-    jobs = [(m, n, s) for m, n in cells for s in range(n_sets)]
-    jobs += [("lmi", 2000, s) for s in range(n_sets_latent)]
-    cov = random_correlation(6, np.random.default_rng(31))
-    for method, n, seed in tqdm(jobs, desc="CMI error bars", unit="data set"):
+    knn = [m for m in methods if m != "lmi"]
+    cells = [(m, d, n) for d in designs for m in knn for n in (500, 1000, 2000, 5000) if d == "2+2|2" or n < 5000]
+    jobs = [(m, d, n, s) for m, d, n in cells for s in range(n_sets)]
+    jobs += [("lmi", "50+50|2", 2000, s) for s in range(n_sets_latent) if "lmi" in methods]
+    for method, design, n, seed in tqdm(jobs, desc="CMI error bars", unit="data set"):
         if method == "lmi":
             x, y, z, truth = latent_design(50, 2, n, 1000 + seed)
         else:
-            data = np.random.default_rng([seed, n, 31]).multivariate_normal(np.zeros(6), cov, size=n)
-            x, y, z, truth = data[:, :2], data[:, 2:4], data[:, 4:], gaussian_cmi(cov, (2, 2, 2))
+            sizes, cov_seed = ERROR_DESIGNS[design]
+            cov = random_correlation(sum(sizes), np.random.default_rng(cov_seed))
+            data = np.random.default_rng([seed, n, cov_seed]).multivariate_normal(np.zeros(sum(sizes)), cov, size=n)
+            a, b = sizes[0], sizes[0] + sizes[1]
+            x, y, z, truth = data[:, :a], data[:, a:b], data[:, b:], gaussian_cmi(cov, sizes)
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -256,6 +263,7 @@ def run_error_bars(n_sets: int, n_sets_latent: int) -> pd.DataFrame:
         rows.append(
             {
                 "method": method,
+                "design": design,
                 "n_samples": n,
                 "seed": seed,
                 "truth": truth,
@@ -285,7 +293,9 @@ def summarize_error_bars(runs: pd.DataFrame) -> pd.DataFrame:
             }
         )
 
-    return runs.groupby(["method", "n_samples"]).apply(one, include_groups=False).reset_index()
+    runs = runs.assign(design=runs["design"].fillna("2+2|2")) if "design" in runs else runs.assign(design="2+2|2")
+    runs.loc[runs.method == "lmi", "design"] = "50+50|2"
+    return runs.groupby(["method", "design", "n_samples"]).apply(one, include_groups=False).reset_index()
 
 
 def run_lineage(gammas: list[float], n_clones: int, n_genes: int, seed: int) -> pd.DataFrame:
@@ -388,6 +398,13 @@ def main() -> None:
     )
     parser.add_argument("--error-sets", type=int, default=80, help="data sets per k-NN error-bar cell")
     parser.add_argument("--latent-error-sets", type=int, default=20, help="data sets of the latent error-bar cell")
+    parser.add_argument(
+        "--error-methods",
+        nargs="+",
+        default=["ksg", "ksg-calibrated", "lmi"],
+        help="bm.cmi methods of the errorbars part; the stored runs of the others are kept",
+    )
+    parser.add_argument("--error-designs", nargs="+", default=list(ERROR_DESIGNS), choices=list(ERROR_DESIGNS))
     parser.add_argument("--seeds", type=int, default=None, help="data sets per Gaussian cell (default 3; --full 5)")
     parser.add_argument("--null", type=int, default=200, help="null data sets per case of the test")
     parser.add_argument("--power", type=int, default=50, help="data sets per link strength")
@@ -440,7 +457,11 @@ def main() -> None:
         print("\ntruth\n", latent.groupby(keys).truth.mean().round(3).to_string())
         print("\nseconds\n", latent.pivot_table(index=keys, columns="estimator", values="seconds").round(1))
     if "errorbars" in args.parts:
-        runs = run_error_bars(args.error_sets, args.latent_error_sets)
+        runs = run_error_bars(args.error_sets, args.latent_error_sets, args.error_methods, args.error_designs)
+        stored = RESULTS / "cmi_error_bars_runs.csv"
+        if stored.exists():  # the methods not rerun keep their stored runs
+            kept = pd.read_csv(stored)
+            runs = pd.concat([kept[~kept.method.isin(args.error_methods)], runs], ignore_index=True)
         table = summarize_error_bars(runs)
         write(runs, "cmi_error_bars_runs")
         write(table, "cmi_error_bars")

@@ -288,3 +288,26 @@ def test_calibrated_error_bars_when_capped_on_inputs_too_wide_for_the_parts():
     res = bm.mi(x, y, method="ksg-calibrated", error_bars=True)
     assert res.extra["capped"] and np.isfinite(res.se) and res.se > 0
     assert res.extra["error_bars"]["what"].startswith("copula KSG")
+
+
+def test_k_nn_cmi_error_bars_extrapolate_with_the_growth_of_its_joint_space():
+    """The k-NN CMI's n var grows faster with n than KSG's (bench_cmi.py --parts errorbars): its partitions'
+    B are extrapolated with kappa = min(d - 1, 4.5) + 1.5 I, d the columns of (x, y, z).
+    """
+    from bioinfo_mi.uncertainty import GROWTH_BASE, GROWTH_PER_BIT, _growth, cmi_growth_base
+
+    assert cmi_growth_base(2) == GROWTH_BASE and cmi_growth_base(4) == 3.0 and cmi_growth_base(9) == 4.5
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(600, 2))
+    x = z @ rng.normal(size=(2, 2)) + rng.normal(size=(600, 2))
+    y = z @ rng.normal(size=(2, 2)) + 0.5 * x + rng.normal(size=(600, 2))
+    x[:, 1] = 1.0  # a constant column adds nothing to the joint space
+    res = bm.cmi(x, y, z, method="ksg", error_bars=True, n_jobs=1)
+    info = res.extra["error_bars"]
+    sizes = 600 // np.asarray(info["partitions"])
+    dof = np.asarray(info["partitions"]) - 1
+    kappa = cmi_growth_base(5) + GROWTH_PER_BIT * info["growth_mi_bits"]
+    b = np.asarray(info["b_per_partition"])
+    expected = float(np.sum(dof * b * _growth(sizes, 600, kappa)) / np.sum(dof * b))
+    assert info["growth_factor"] == pytest.approx(expected, rel=1e-9) and expected > 1.1
+    assert res.se == pytest.approx(np.sqrt(info["B"] / 600))

@@ -600,10 +600,10 @@ def conditional_se(
 
     Calibration (``benchmarks/bench_cmi.py --parts errorbars``; SD of the estimates over independent data
     sets / mean SE): 2 + 2 | 2 Gaussians (0.075 bits), 80 data sets per N: ``ksg-calibrated`` 0.95,
-    1.12, 1.12, 0.87 at N = 500, 1000, 2000, 5000; ``ksg`` 1.28, 1.30, 1.15, 1.03 (too small below
-    N = 2000: the k-NN CMI's ``n var`` grows faster from the parts' size to ``n`` than the KSG model of
-    :func:`growth_factor` says); the latent CMI on 50 + 50 | 2 columns (N = 2000, 20 data sets) 1.69;
-    the stratified one 1.09.
+    1.12, 1.12, 0.87 at N = 500, 1000, 2000, 5000; ``ksg`` (120 data sets per cell) 0.99, 1.07, 1.05,
+    0.96 there and 0.84, 0.86, 1.00 at 3 + 3 | 3 (0.22 bits; N = 500, 1000, 2000), pooled var(z) 0.994
+    (with KSG's kappa: 1.19 and 1.21 at 2 + 2 | 2, N = 500 and 1000); the latent CMI on 50 + 50 | 2
+    columns (N = 2000, 20 data sets) 1.62; the stratified one 1.09.
 
     Parameters
     ----------

@@ -32,6 +32,10 @@ estimator's own mean and of the truth: the k-NN CMI (``ksg``, ``ksg-calibrated``
 (random correlation, N = 500, 1000, 2000 and 5000, 80 data sets) and the latent CMI on the latent part's
 50 + 50 | 2 design (N = 2000, 20 data sets).
 
+Part ``latent-test`` (only when named): the level of the latent CMI's permutation test, each shuffle a
+refit (``bm.cmi(method="lmi", n_shuffles=9)``), on the latent design at N = 400, 20 + 20 columns, d_z = 2,
+with no link beyond z (``--latent-null`` data sets, default 100) and with a weak one (20 data sets).
+
 Part ``lineage``: ``bm.datasets.simulate_lineage(confounder=gamma)`` (a clone-level confounder ``c`` added
 to every cell's clone-state coordinate; gamma = 0.5, 1, 2; Markovian, no hidden fate; 600 clones, 300
 genes), ``tl.lmi(adjust_for="confounder")`` and ``tl.markov_test(adjust_for="confounder")`` with their
@@ -41,6 +45,7 @@ the Markov test's verdict with and without the adjustment.
     python benchmarks/bench_cmi.py                 # about 10 min on 2 cores
     python benchmarks/bench_cmi.py --full
     python benchmarks/bench_cmi.py --parts test --null 200
+    python benchmarks/bench_cmi.py --parts latent-test --latent-null 100
 
 Writes ``benchmarks/results/cmi_gaussian{,_runs}.csv``, ``cmi_test.csv``, ``cmi_latent{,_runs}.csv``,
 ``cmi_error_bars{,_runs}.csv`` and ``docs/figures/cmi.png``.
@@ -194,12 +199,14 @@ def run_null_bias(n_values: list[int], n_seeds: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def latent_design(d: int, d_z: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+def latent_design(
+    d: int, d_z: int, n: int, seed: int, link: float = 1.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Low-rank Gaussian CMI (module docstring): x = s A_x + z B_x + e, y = s A_y + z B_y + e; the truth from the
-    joint covariance of (x, y, z)."""
+    joint covariance of (x, y, z). ``link`` scales the loadings of ``s`` (0: x and y independent given z)."""
     rng = np.random.default_rng([seed, d, d_z, 31])
     # the loadings shrink with d, so that the truth is about 1 bit of CMI (and 3-4 bits of MI) at every d
-    a_x, a_y = (rng.normal(size=(2, d)) * 1.6 / np.sqrt(d) for _ in range(2))
+    a_x, a_y = (rng.normal(size=(2, d)) * 1.6 * link / np.sqrt(d) for _ in range(2))
     b_x, b_y = (rng.normal(size=(d_z, d)) * 2.5 / np.sqrt(d * d_z) for _ in range(2))
     s, z = rng.normal(size=(n, 2)), rng.normal(size=(n, d_z))
     x = s @ a_x + z @ b_x + rng.normal(size=(n, d))
@@ -210,6 +217,24 @@ def latent_design(d: int, d_z: int, n: int, seed: int) -> tuple[np.ndarray, np.n
     loads = np.vstack([lx, ly, lz])
     cov = loads @ loads.T + np.diag(np.r_[np.ones(2 * d), np.zeros(d_z)])
     return x, y, z, gaussian_cmi(cov, (d, d, d_z))
+
+
+def run_latent_test(n_null: int, n_power: int, n: int, n_shuffles: int) -> pd.DataFrame:
+    """p-values of the latent CMI's permutation test (``bm.cmi(method="lmi", n_shuffles=...)``; each shuffle a
+    refit) on the latent design with no link beyond z (``link`` 0: x and y independent given z) and with a
+    weak one (``link`` 0.6 of the design's loadings).
+    """
+    rows = []
+    jobs = [(0.0, s) for s in range(n_null)] + [(0.6, s) for s in range(n_power)]
+    for link, seed in tqdm(jobs, desc="latent CMI test", unit="data set"):
+        x, y, z, truth = latent_design(20, 2, n, 5000 + seed, link=link)
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = bm.cmi(x, y, z, method="lmi", n_shuffles=n_shuffles, random_state=seed, n_jobs=1)
+        row = {"link": link, "seed": seed, "truth": truth, "estimate": res.mi, "p_value": res.p_value}
+        rows.append({**row, "n_shuffles": n_shuffles, "seconds": time.perf_counter() - start})
+    return pd.DataFrame(rows)
 
 
 def latent_estimators(with_tigramite: bool, d: int) -> dict:
@@ -394,8 +419,10 @@ def main() -> None:
         "--parts",
         nargs="+",
         default=["gaussian", "null", "test", "latent", "errorbars", "lineage"],
-        choices=["gaussian", "null", "test", "latent", "errorbars", "lineage"],
+        choices=["gaussian", "null", "test", "latent", "errorbars", "lineage", "latent-test"],
+        help="parts to run; latent-test (the latent CMI's permutation test, about 30 min) only when named",
     )
+    parser.add_argument("--latent-null", type=int, default=100, help="null data sets of the latent-test part")
     parser.add_argument("--error-sets", type=int, default=80, help="data sets per k-NN error-bar cell")
     parser.add_argument("--latent-error-sets", type=int, default=20, help="data sets of the latent error-bar cell")
     parser.add_argument(
@@ -466,6 +493,20 @@ def main() -> None:
         write(runs, "cmi_error_bars_runs")
         write(table, "cmi_error_bars")
         print("\nerror bars of bm.cmi\n", table.round(3).to_string(index=False))
+    if "latent-test" in args.parts:
+        runs = run_latent_test(args.latent_null, 20, 400, 9)
+        write(runs, "cmi_latent_test_runs")
+        levels = runs.groupby("link").agg(
+            data_sets=("p_value", "size"),
+            reject_010=("p_value", lambda p: float(np.mean(p <= 0.1))),
+            reject_020=("p_value", lambda p: float(np.mean(p <= 0.2))),
+            mean_p=("p_value", "mean"),
+            mean_estimate=("estimate", "mean"),
+            truth=("truth", "mean"),
+            seconds=("seconds", "mean"),
+        )
+        write(levels.reset_index(), "cmi_latent_test")
+        print("\nlatent CMI permutation test (9 shuffles, N = 400, 20 + 20 | 2)\n", levels.round(3).to_string())
     if "lineage" in args.parts:
         runs = run_lineage([0.5, 1.0, 2.0], 600, 300, 0)
         write(runs, "cmi_lineage")

@@ -392,11 +392,17 @@ def summarize_test(runs: pd.DataFrame) -> pd.DataFrame:
 def figure(gauss: pd.DataFrame | None, test: pd.DataFrame | None, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    many = gauss is not None and len(gauss.groupby(["d_x", "d_y", "d_z", "n_samples"])) > 8
+    fig, axes = plt.subplots(
+        1, 2, figsize=(20 if many else 13, 5.5 if many else 4.5), gridspec_kw={"width_ratios": [2.2 if many else 1, 1]}
+    )
     if gauss is not None:
-        g = gauss.assign(config=gauss.apply(lambda r: f"{r.d_x}+{r.d_y} | {r.d_z}\nN={r.n_samples}", axis=1))
-        wide = g.pivot(index="config", columns="estimator", values="mse")
-        wide.plot.bar(ax=axes[0], logy=True, rot=0, fontsize=7)
+        g = gauss.sort_values(["d_x", "d_z", "n_samples"])
+        sep = " " if many else "\n"  # many cells: one rotated line each
+        g = g.assign(config=g.apply(lambda r: f"{r.d_x}+{r.d_y} | {r.d_z}{sep}N={r.n_samples}", axis=1))
+        order = list(dict.fromkeys(g.config))
+        wide = g.pivot(index="config", columns="estimator", values="mse").loc[order]
+        wide.plot.bar(ax=axes[0], logy=True, rot=90 if many else 0, fontsize=7)
         axes[0].set_ylabel("MSE (bits$^2$)")
         axes[0].set_title("Gaussian CMI (closed form): d_x + d_y | d_z")
         axes[0].legend(fontsize=7)

@@ -48,7 +48,7 @@ the Markov test's verdict with and without the adjustment.
     python benchmarks/bench_cmi.py --parts latent-test --latent-null 100
 
 Writes ``benchmarks/results/cmi_gaussian{,_runs}.csv``, ``cmi_test.csv``, ``cmi_latent{,_runs}.csv``,
-``cmi_error_bars{,_runs}.csv`` and ``docs/figures/cmi.png``.
+``cmi_error_bars{,_runs}.csv``, ``cmi_latent_test{,_runs}.csv`` and ``docs/figures/cmi.png``.
 """
 
 from __future__ import annotations

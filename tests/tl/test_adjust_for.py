@@ -153,7 +153,8 @@ def test_attribution_beyond_the_adjustment(confounded):
         for side in ("x", "y"):
             score = part.loc[part.side == side, "score"].to_numpy()
             assert score[3:].min() > 0.1
-            assert (score[:3].max() < 0.05) if type_genes == "low" else (score[:3].min() > 0.2)
+            # measured: type genes 0.35-0.71 unadjusted, at most 0.009 adjusted; link genes 0.22-0.68
+            assert (score[:3].max() < 0.1) if type_genes == "low" else (score[:3].min() > 0.2)
     adjusted_x = adata.var["lmi_attribution_adjusted_x"].to_numpy()
     assert np.array_equal(adjusted_x, frame.loc[frame.adjusted & (frame.side == "x"), "score"].to_numpy())
     assert "lmi_attribution_x" in adata.var

@@ -42,6 +42,9 @@ error bars over the time without, there).
     python benchmarks/bench_error_bars.py --parts cases --cases ksg lmi --datasets 20 --tag small
     python benchmarks/bench_error_bars.py --parts cases --cases ksg ksg-8d --partitions 3 4 5 6 --repeats 1 --tag r1
                                                    # another design of the subsampling SE
+    python benchmarks/bench_error_bars.py --full --parts grid --estimators lmi --ns 2000 --datasets 10 \
+        --first-dataset 10 --tag lmi_b                   # data sets 10-19 of those cells, in another process
+    python benchmarks/bench_error_bars.py --from-runs --join lmi_a lmi_b --tag lmi   # one table of both
 """
 
 from __future__ import annotations
@@ -165,12 +168,12 @@ def _uncorrected_se(res: Any) -> float:
     return float(np.sqrt(info["B_parts"] / res.n_samples) * factor)
 
 
-def run_cell(estimator: str, d: int, mi_bits: float, n: int, n_datasets: int) -> pd.DataFrame:
+def run_cell(estimator: str, d: int, mi_bits: float, n: int, n_datasets: int, first: int = 0) -> pd.DataFrame:
     rho = rho_for(mi_bits, d)
     options: dict[str, Any] = {"n_jobs": 1}
     rows = []
     label = f"{estimator} d={d} mi={mi_bits} n={n}"
-    for i in tqdm(range(n_datasets), desc=label, unit="data set", leave=False):
+    for i in tqdm(range(first, first + n_datasets), desc=label, unit="data set", leave=False):
         rng = np.random.default_rng([27, d, int(mi_bits * 10), n, i])
         x, y = gaussian_pairs(n, rng, d=d, rho=rho)
         with warnings.catch_warnings():
@@ -539,12 +542,12 @@ def report_grid(runs: pd.DataFrame, tag: str, seconds: float) -> None:
     print("figure:", grid_figure(table, FIGURES / f"error_bars_grid{tag}.png"))
 
 
-def run_grid(cells: list[tuple[str, int, float, int, int]], datasets: int | None, tag: str) -> None:
+def run_grid(cells: list[tuple[str, int, float, int, int]], datasets: int | None, tag: str, first: int = 0) -> None:
     start = time.perf_counter()
     runs_list = []
     for est, d, mi, n, k in cells:
         t0 = time.perf_counter()
-        runs_list.append(run_cell(est, d, mi, n, datasets or k))
+        runs_list.append(run_cell(est, d, mi, n, datasets or k, first))
         runs = pd.concat(runs_list, ignore_index=True)
         write(runs, f"error_bars_grid{tag}_runs")  # after every cell: a long run can be read while it goes
         row = summarize_grid(runs_list[-1]).iloc[0]
@@ -576,6 +579,15 @@ def main() -> None:
     parser.add_argument("--tag", default="", help="suffix of the output files")
     parser.add_argument("--from-runs", action="store_true", help="grid: summarise the runs file of --tag, run nothing")
     parser.add_argument(
+        "--first-dataset", type=int, default=0, help="grid: index of the first data set (to extend a cell's runs)"
+    )
+    parser.add_argument(
+        "--join",
+        nargs="+",
+        default=None,
+        help="grid: with --from-runs, first join the runs files of these tags into the runs file of --tag",
+    )
+    parser.add_argument(
         "--partitions",
         type=int,
         nargs="+",
@@ -598,6 +610,11 @@ def main() -> None:
     print(f"subsampling SE: partitions {uncertainty.PARTITIONS}, repeats {uncertainty.REPEATS}")
     tag = f"_{args.tag}" if args.tag else ""
     if args.from_runs:  # the table and figure of the cells finished so far (the runs file is written per cell)
+        if args.join:  # runs of one design split over processes or data-set ranges; a data set is counted once
+            parts = [pd.read_csv(RESULTS / f"error_bars_grid_{t}_runs.csv") for t in args.join]
+            joined = pd.concat(parts, ignore_index=True)
+            joined = joined.drop_duplicates(["estimator", "d", "mi_true", "n", "dataset"], keep="last")
+            write(joined, f"error_bars_grid{tag}_runs")
         report_grid(pd.read_csv(RESULTS / f"error_bars_grid{tag}_runs.csv"), tag, float("nan"))
         return
     if "grid" in args.parts:
@@ -609,7 +626,7 @@ def main() -> None:
             and (args.mis is None or c[2] in args.mis)
             and (args.ns is None or c[3] in args.ns)
         ]
-        run_grid(cells, args.datasets, tag)
+        run_grid(cells, args.datasets, tag, args.first_dataset)
     if "auto-identity" in args.parts:
         table = auto_identity(args.ns or [10_000])
         write(table, "error_bars_auto_identity")

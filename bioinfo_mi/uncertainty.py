@@ -71,16 +71,24 @@ Measured (KSG, 100 data sets per size; 2 + 2 at rho 0.6 and 8 + 8 at rho 0.5): S
 same data), 1.32-1.97 with the pointwise SD at n = 16: at these sizes the standard error is too small
 by a third or more, and the warning says so.
 
-**Calibrated copula KSG** (``ksg-calibrated``, and ``auto`` where it runs it): subsampling of plain
-KSG on the normal scores, times ``sqrt(1 + 1 / n_twins)`` for the noise of the twins' correction
-(each twin's KSG is as noisy as the data's), without the extrapolation across part sizes: the twins'
-correction removes most of the bias whose decline drives KSG's growth of ``n var``. Calibration on
-Gaussians (d = 1, 3, 8 per side, 0.5-4 bits, N = 500-10 000, 40 data sets per cell): SD / mean SE
-inside 0.8-1.25 in 31 of 36 cells, pooled var(z) 1.22 and coverage 0.925, largest at 8 + 8 and
-N = 2000 (1.38-1.45); the SE covers the sampling noise of the branch taken, not a rare switch to the
-uncorrected copula KSG when the guard rejects the Gaussian model (docs/benchmarks.md, "Error bars"). When the result was
-capped at the Gaussian-copula MI, subsampling of that closed-form estimate instead (not extrapolated
-either: a smooth function of the sample correlations has ``n var`` constant to first order).
+**Calibrated copula KSG** (``ksg-calibrated``, and ``auto`` where it runs it). The estimate is
+``ksg + G - KSG_twins``: the data's copula KSG, plus the twins' Gaussian MI ``G`` (a function of the
+data's correlations), minus the twins' mean KSG. The twins are drawn from the data's correlations, so
+their KSG follows ``G`` from data set to data set with a slope of about ``c = KSG_twins / G`` (KSG
+resolves that share of the MI; measured slopes 0.46-0.59 at 8 + 8, N = 2000, where ``c`` is
+0.53-0.55), and the correction moves by ``(1 - c)`` per unit of ``G``. The standard error is therefore
+the subsampling of ``ksg + (1 - c) G`` on the same parts (``G`` of each part by its closed form), plus
+the twins' own KSG noise, ``B_ksg / n_twins``; without the extrapolation across part sizes: the
+twins' correction removes most of the bias whose decline drives KSG's growth of ``n var``. Where KSG
+resolves nearly all of the MI (``c`` near 1, low dimensions) this is the copula KSG's subsampling
+widened by ``sqrt(1 + 1 / n_twins)``, the design before issue 27; in higher dimensions the correction's
+own variance counts, which the copula KSG's subsampling missed (SD / mean SE 1.41-1.45 at 8 + 8,
+N = 2000, 1 and 4 bits; 1.21-1.23 with this SE). Calibration: docs/benchmarks.md, "Error bars". The SE
+covers the sampling noise of the branch taken, not a switch to the uncorrected copula KSG when the
+guard rejects the Gaussian model. Where the parts are too small for ``G`` (fewer samples than
+columns), the copula KSG's subsampling times ``sqrt(1 + 1 / n_twins)``. When the result was capped at
+the Gaussian-copula MI, subsampling of that closed-form estimate instead (not extrapolated either: a
+smooth function of the sample correlations has ``n var`` constant to first order).
 
 **Refits** (LMI, MINE, InfoNCE; also ``auto`` where it runs LMI): ``n_refits`` (default 4) more fits
 on the same data with their own seeds, hence their own train/test split, initialisation and
@@ -371,23 +379,39 @@ def subsampling_se(
     usable, repeats, design = _design(n, partitions)
     if not usable:
         return _pointwise_se(x, y, method, options, random_state)
+    jobs, parts, est = _part_estimates(x, y, method, options, (usable, repeats, design), random_state, n_jobs, progress)
+    base = options.get("base", "bits")
+    bits_per_unit = float(to_base(1.0, "bits") / to_base(1.0, base)) if extrapolate else None
+    out = _fit_b(est, parts, n, repeats, bits_per_unit=bits_per_unit)
+    out["method"] = "subsampling (Holmes & Nemenman 2019)"
+    out["design"] = design
+    return out
+
+
+def _part_estimates(
+    x: np.ndarray,
+    y: np.ndarray,
+    method: str,
+    options: dict[str, Any],
+    design: tuple[tuple[int, ...], int, str],
+    random_state: int | np.random.Generator | None,
+    n_jobs: int,
+    progress: bool,
+) -> tuple[list[FitJob], np.ndarray, np.ndarray]:
+    """Return the partitions' jobs, their labels and ``method``'s estimate on every part (:func:`subsampling_se`)."""
+    (usable, repeats, name), n = design, len(x)
     jobs, parts = _partition_jobs(n, usable, repeats, random_state)
     results = run_fits(x, y, jobs, method=method, options=options, n_jobs=n_jobs, progress=progress)
     est = np.array([r.mi for r in results])
     if not np.isfinite(est).all():
         raise ValueError(f"{method} returned a non-finite estimate on a part of the subsampling standard error")
-    base = options.get("base", "bits")
-    bits_per_unit = float(to_base(1.0, "bits") / to_base(1.0, base)) if extrapolate else None
-    out = _fit_b(est, np.array(parts), n, repeats, bits_per_unit=bits_per_unit)
-    out["method"] = "subsampling (Holmes & Nemenman 2019)"
-    out["design"] = design
-    if design == "small":
+    if name == "small":
         _small_sample_warning(
             n,
             f"the subsampling standard error used parts of {n // max(usable)}-{n // min(usable)} samples "
             f"({repeats} random partitions per number of parts)",
         )
-    return out
+    return jobs, np.array(parts), est
 
 
 def _closed_form_se(
@@ -415,8 +439,8 @@ def _copula_se(
     n_jobs: int,
     progress: bool,
 ) -> tuple[float, dict[str, Any]]:
-    """Return the standard error of the calibrated copula KSG: subsampling of plain KSG on the normal scores,
-    widened for the twins, or of the Gaussian-copula MI when the estimate was capped at it (module docstring).
+    """Return the standard error of the calibrated copula KSG: subsampling of the copula KSG and the correction
+    that follows the data, or of the Gaussian-copula MI when the estimate was capped at it (module docstring).
     """
     xs = copula_transform(x[:, x.std(axis=0) > 0])
     ys = copula_transform(y[:, y.std(axis=0) > 0])
@@ -435,19 +459,51 @@ def _copula_se(
     ksg_opts = {key: options[key] for key in ("k", "jitter", "workers", "base") if key in options}
     # not extrapolated across part sizes: the twins' correction cancels most of KSG's growth of n var
     # (see the module docstring)
-    info = subsampling_se(
-        xs,
-        ys,
-        method="ksg",
-        options=ksg_opts,
-        random_state=random_state,
-        extrapolate=False,
-        n_jobs=n_jobs,
-        progress=progress,
+    if not (fits and extra.get("calibrated")):
+        info = subsampling_se(
+            xs, ys, method="ksg", options=ksg_opts, random_state=random_state, extrapolate=False, n_jobs=n_jobs,
+            progress=progress,
+        )  # fmt: skip
+        info["what"] = "copula KSG"
+        if extra.get("calibrated"):  # parts too small for the Gaussian MI: the twins' noise as one more KSG's
+            info["se"] *= float(np.sqrt(1 + 1 / res.params["n_twins"]))
+            info["what"] += ", times sqrt(1 + 1 / n_twins) for the twins"
+        return info["se"], info
+    return _calibrated_se(res, xs, ys, ksg_opts, random_state, n_jobs, progress)
+
+
+def _calibrated_se(
+    res: MIResult,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    ksg_opts: dict[str, Any],
+    random_state: int | np.random.Generator | None,
+    n_jobs: int,
+    progress: bool,
+) -> tuple[float, dict[str, Any]]:
+    """Return the standard error of the calibrated copula KSG ``ksg + G - KSG_twins`` (module docstring): subsampling of
+    ``ksg + (1 - c) G`` on the same parts, ``c`` the twins' KSG over their MI, plus the twins' own noise.
+    """
+    extra, n = res.extra, len(xs)
+    design = _design(n, None)
+    jobs, parts, est = _part_estimates(xs, ys, "ksg", ksg_opts, design, random_state, n_jobs, progress)
+    unit = _base_factor(res)
+    g_parts = np.array([gaussian_mi(xs[job.x_rows], ys[job.x_rows]) for job in jobs]) * unit
+    twin_mi = float(extra["twin_mi"])
+    # the twins' KSG follows the data's Gaussian MI with slope ~ c: the correction moves by (1 - c) per unit of G
+    c = float(np.clip((twin_mi + np.mean(extra["twin_errors"])) / twin_mi, 0.0, 1.0)) if twin_mi > 0 else 1.0
+    info = _fit_b(est + (1 - c) * g_parts, parts, n, design[1], bits_per_unit=None)
+    ksg_b = _fit_b(est, parts, n, design[1], bits_per_unit=None)["B"]
+    n_twins = int(res.params["n_twins"])
+    info.update(
+        method="subsampling (Holmes & Nemenman 2019)",
+        design=design[2],
+        twin_response=c,
+        B_ksg=ksg_b,
+        se=float(np.sqrt((info["B"] + ksg_b / n_twins) / n)),
+        what="copula KSG plus (1 - c) x the Gaussian-copula MI on the same parts, and the twins' KSG noise",
     )
-    factor = float(np.sqrt(1 + 1 / res.params["n_twins"])) if extra.get("calibrated") else 1.0
-    info["what"] = "copula KSG" + (", times sqrt(1 + 1 / n_twins) for the twins" if factor != 1 else "")
-    return info["se"] * factor, info
+    return info["se"], info
 
 
 @shared_docs
@@ -464,8 +520,9 @@ def sampling_se(
 ) -> tuple[float, dict[str, Any]]:
     """Compute the standard error of ``res.mi`` from the sampling of the data alone, for a fixed fit.
 
-    KSG family: subsampling of the estimator; ``ksg-calibrated``: subsampling of the copula KSG (or
-    of the Gaussian-copula MI when the estimate was capped at it), widened for the twins; LMI:
+    KSG family: subsampling of the estimator; ``ksg-calibrated``: subsampling of the copula KSG plus the
+    share of the Gaussian-copula MI that the twins' correction follows, and the twins' noise (or of the
+    Gaussian-copula MI when the estimate was capped at it); LMI:
     subsampling of KSG on the held-out latents; MINE / InfoNCE: the variance of the pointwise values
     over ``n``. See the module docstring.
 
@@ -591,7 +648,8 @@ def conditional_se(
       (three correlations), 4.2 at 2 + 2 | 6, 4.7 at 3 + 3 | 3, 5.1 at 5 + 5 | 5; KSG's MI model
       (``1 + 1.5 I``) gave about 1.1 there, and the SE came out 25-30 % small below N = 2000;
     - ``"ksg-calibrated"``: subsampling of the k-NN CMI on the normal scores, times
-      ``sqrt(1 + 1 / n_twins)``, not extrapolated (as for the calibrated MI);
+      ``sqrt(1 + 1 / n_twins)``, not extrapolated (the calibrated MI's design before issue 27, which missed the
+      correction's own variance in higher dimensions; the calibration below is at 2 + 2 | 2 only);
     - latent CMI (``"lmi"``): subsampling of the k-NN CMI of the held-out codes given the held-out ``z``
       (extrapolated), or for a categorical ``z`` the strata's KSG standard errors on their held-out
       codes, combined as below;

@@ -232,6 +232,23 @@ def test_guard_margin_scales_with_the_sample_size():
         assert res.mi == pytest.approx(1.5, abs=0.3)
 
 
+def test_redundancy_margin_keeps_gaussian_data_with_many_weak_pairs():
+    # issue 27's error-bar grid, 8 + 8 Gaussian, 1 bit spread over 8 pairs (rho 0.40 each), N = 2000, data set
+    # 34: the redundancy shortfall read 0.116 nats against a margin of 0.113 (then the first check's,
+    # 0.16 sqrt(1000 / n)), so the model was rejected and 0.48 bits returned. That shortfall's SD on
+    # Gaussian data is about 0.06 sqrt(1000 / n) nats; its margin is now about four of them (0.184 here).
+    rho = np.sqrt(1 - 2.0 ** (-2 * 1.0 / 8))
+    rng = np.random.default_rng([27, 8, 10, 2000, 34])
+    x = rng.standard_normal((2000, 8))
+    y = rho * x + np.sqrt(1 - rho**2) * rng.standard_normal((2000, 8))
+    res = ksg_calibrated(x, y, random_state=34)
+    guard = res.extra["guard"]
+    shortfall = (guard["expected_joint"] - guard["joint_data"]) * np.log(2)  # nats
+    assert 0.113 < shortfall < 0.26 * np.sqrt(1000 / 2000)
+    assert not guard["rejected"] and res.extra["calibrated"]
+    assert res.mi == pytest.approx(1.0, abs=0.15)
+
+
 def test_guard_accepts_gaussian_data():
     x, y, _ = sparse_gaussian(1000, 8, seed=12)
     res = ksg_calibrated(x, y, random_state=0)

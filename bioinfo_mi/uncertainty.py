@@ -461,9 +461,15 @@ def _copula_se(
     # (see the module docstring)
     if not (fits and extra.get("calibrated")):
         info = subsampling_se(
-            xs, ys, method="ksg", options=ksg_opts, random_state=random_state, extrapolate=False, n_jobs=n_jobs,
+            xs,
+            ys,
+            method="ksg",
+            options=ksg_opts,
+            random_state=random_state,
+            extrapolate=False,
+            n_jobs=n_jobs,
             progress=progress,
-        )  # fmt: skip
+        )
         info["what"] = "copula KSG"
         if extra.get("calibrated"):  # parts too small for the Gaussian MI: the twins' noise as one more KSG's
             info["se"] *= float(np.sqrt(1 + 1 / res.params["n_twins"]))

@@ -123,8 +123,9 @@ from ._docs import shared_docs
 from ._fits import FitJob, run_fits
 from ._parallel import spawn_seeds
 from ._validation import EstimateWarning, check_positive_int, to_base
+from .estimators._calibrated import span_gaussian_mi
 from .estimators._cmi import ksg_cmi
-from .estimators._copula import copula_transform, gaussian_mi
+from .estimators._copula import copula_transform
 from .estimators._registry import REGISTRY
 from .estimators._result import MIResult
 
@@ -450,7 +451,7 @@ def _copula_se(
     # otherwise): with parts that small, the copula KSG's subsampling below stands in for it
     fits = bool(usable) and len(xs) // max(usable) > xs.shape[1] + ys.shape[1] + 2
     if fits and extra.get("capped") and extra.get("gaussian_mi", -np.inf) >= extra.get("ksg", np.inf):
-        info = _closed_form_se(xs, ys, gaussian_mi, random_state)
+        info = _closed_form_se(xs, ys, span_gaussian_mi, random_state)
         info["B"] *= _base_factor(res) ** 2
         info["B_parts"] *= _base_factor(res) ** 2
         info["se"] *= _base_factor(res)
@@ -459,22 +460,26 @@ def _copula_se(
     ksg_opts = {key: options[key] for key in ("k", "jitter", "workers", "base") if key in options}
     # not extrapolated across part sizes: the twins' correction cancels most of KSG's growth of n var
     # (see the module docstring)
-    if not (fits and extra.get("calibrated")):
-        info = subsampling_se(
-            xs,
-            ys,
-            method="ksg",
-            options=ksg_opts,
-            random_state=random_state,
-            extrapolate=False,
-            n_jobs=n_jobs,
-            progress=progress,
-        )
-        info["what"] = "copula KSG"
-        if extra.get("calibrated"):  # parts too small for the Gaussian MI: the twins' noise as one more KSG's
-            info["se"] *= float(np.sqrt(1 + 1 / res.params["n_twins"]))
-            info["what"] += ", times sqrt(1 + 1 / n_twins) for the twins"
-        return info["se"], info
+    if fits and extra.get("calibrated"):
+        try:
+            return _calibrated_se(res, xs, ys, ksg_opts, random_state, n_jobs, progress)
+        except np.linalg.LinAlgError:
+            pass  # x and y linearly dependent on a part: the copula KSG's subsampling below, as for small parts
+    info = subsampling_se(
+        xs,
+        ys,
+        method="ksg",
+        options=ksg_opts,
+        random_state=random_state,
+        extrapolate=False,
+        n_jobs=n_jobs,
+        progress=progress,
+    )
+    info["what"] = "copula KSG"
+    if extra.get("calibrated"):  # the twins' noise as one more KSG's
+        info["se"] *= float(np.sqrt(1 + 1 / res.params["n_twins"]))
+        info["what"] += ", times sqrt(1 + 1 / n_twins) for the twins"
+    return info["se"], info
     return _calibrated_se(res, xs, ys, ksg_opts, random_state, n_jobs, progress)
 
 
@@ -494,7 +499,8 @@ def _calibrated_se(
     design = _design(n, None)
     jobs, parts, est = _part_estimates(xs, ys, "ksg", ksg_opts, design, random_state, n_jobs, progress)
     unit = _base_factor(res)
-    g_parts = np.array([gaussian_mi(xs[job.x_rows], ys[job.x_rows]) for job in jobs]) * unit
+    # on the span of each side's correlations: low-rank inputs (e.g. a few factors behind many columns)
+    g_parts = np.array([span_gaussian_mi(xs[job.x_rows], ys[job.x_rows]) for job in jobs]) * unit
     twin_mi = float(extra["twin_mi"])
     # the twins' KSG follows the data's Gaussian MI with slope ~ c: the correction moves by (1 - c) per unit of G
     c = float(np.clip((twin_mi + np.mean(extra["twin_errors"])) / twin_mi, 0.0, 1.0)) if twin_mi > 0 else 1.0

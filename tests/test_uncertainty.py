@@ -330,3 +330,16 @@ def test_k_nn_cmi_error_bars_extrapolate_with_the_growth_of_its_joint_space():
     expected = float(np.sum(dof * b * _growth(sizes, 600, kappa)) / np.sum(dof * b))
     assert info["growth_factor"] == pytest.approx(expected, rel=1e-9) and expected > 1.1
     assert res.se == pytest.approx(np.sqrt(info["B"] / 600))
+
+
+def test_calibrated_error_bars_on_rank_deficient_inputs():
+    """Columns that repeat others (Algorithm 4's few factors behind many columns, as in ``demo --quick``): the
+    Gaussian MI of each part is taken on the span of each side's correlations, as the estimate's own model
+    does (it raised ``LinAlgError: singular covariance``)."""
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((600, 3))
+    b = 0.5 * a + np.sqrt(1 - 0.25) * rng.standard_normal((600, 3))
+    x, y = np.hstack([a, a[:, :2]]), np.hstack([b, b[:, :1]])
+    res = bm.mi(x, y, method="ksg-calibrated", random_state=0, error_bars=True)
+    assert res.extra["calibrated"] and np.isfinite(res.se) and res.se > 0
+    assert res.extra["capped"] or "twin_response" in res.extra["error_bars"]

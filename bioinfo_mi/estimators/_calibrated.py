@@ -172,6 +172,29 @@ def shrink_canonical(rho: np.ndarray, target: float) -> tuple[np.ndarray, float]
     return np.sqrt(np.clip(r2 - hi, 0.0, None)), info(hi)
 
 
+def _whitened_gaussian_mi(xs: np.ndarray, ys: np.ndarray, wx: np.ndarray, wy: np.ndarray) -> float:
+    """Bias-corrected Gaussian MI (nats) of the whitened scores (invariant to the linear map, full rank)."""
+    return gaussian_mi((xs - xs.mean(0)) @ wx.T, (ys - ys.mean(0)) @ wy.T)
+
+
+def span_gaussian_mi(xs: np.ndarray, ys: np.ndarray) -> float:
+    """Return the bias-corrected Gaussian MI (nats) of normal scores on the span of each side's correlations
+    (as :func:`gaussian_twin_model`; rank-deficient columns allowed), e.g. of one part of a sample.
+
+    Parameters
+    ----------
+    xs, ys
+        ``(n, d_x)``, ``(n, d_y)`` normal scores without constant columns.
+
+    Returns
+    -------
+    The Gaussian MI in nats; ``LinAlgError`` when x and y are linearly dependent.
+    """
+    dx = xs.shape[1]
+    c = np.atleast_2d(np.corrcoef(np.hstack([xs, ys]), rowvar=False))
+    return _whitened_gaussian_mi(xs, ys, _whitener(c[:dx, :dx])[1], _whitener(c[dx:, dx:])[1])
+
+
 def gaussian_twin_model(xs: np.ndarray, ys: np.ndarray) -> dict[str, Any]:
     """Gaussian model of normal scores: canonical correlations, the bias-corrected Gaussian MI and
     the shrunken correlations of the twin whose exact MI equals ``max(I_G, 0)``.
@@ -201,8 +224,7 @@ def gaussian_twin_model(xs: np.ndarray, ys: np.ndarray) -> dict[str, Any]:
     u, rho, vt = np.linalg.svd(wx @ c[:dx, dx:] @ wy.T)
     if rho.size and rho.max() > _MAX_CORRELATION:
         raise np.linalg.LinAlgError("x and y are linearly dependent (a canonical correlation is 1)")
-    # bias-corrected Gaussian MI on the whitened scores (invariant to the linear map, full rank)
-    i_g = gaussian_mi((xs - xs.mean(0)) @ wx.T, (ys - ys.mean(0)) @ wy.T)
+    i_g = _whitened_gaussian_mi(xs, ys, wx, wy)
     rho_twin, twin_value = shrink_canonical(rho, max(i_g, 0.0))
     return {
         "lx": lx,

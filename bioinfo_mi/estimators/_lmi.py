@@ -52,6 +52,7 @@ from .._validation import (
 )
 from ._knn import _warn_duplicates, ksg_pointwise
 from ._result import LMIResult
+from ._screen import screen_columns
 
 __all__ = ["LMIPreset", "PRESETS", "LMIModel", "lmi", "hidden_width"]
 
@@ -588,10 +589,13 @@ def _preset_config(
     return preset_name, cfg
 
 
-def _check_choices(regularizer: Any, normalization: Any, cfg: LMIPreset) -> None:
+def _check_choices(regularizer: Any, normalization: Any, cfg: LMIPreset, screen: Any = False) -> None:
     """Raise ``ValueError`` for an unknown regularizer or normalization, an estimation fraction outside (0, 1),
-    or caps (``max_train``, ``max_validation``, ``patience_pairs``) that are not positive integers.
+    or caps (``max_train``, ``max_validation``, ``patience_pairs``) that are not positive integers, and
+    ``TypeError`` for a ``screen`` that is not a bool.
     """
+    if not isinstance(screen, bool | np.bool_):
+        raise TypeError(f"screen must be True or False, got {screen!r}")
     if regularizer not in ("cross", "mine", "infonce"):
         raise ValueError(f"regularizer must be 'cross', 'mine' or 'infonce', got {regularizer!r}")
     if normalization not in ("local", "global-corrected"):
@@ -652,6 +656,44 @@ def _build_model(
     model.x_bound.copy_(torch.as_tensor(cfg.clip * x_col_sd / x_sd))
     model.y_bound.copy_(torch.as_tensor(cfg.clip * y_col_sd / y_sd))
     return model
+
+
+def _split(n: int, n_train: int, max_validation: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Training, held-out and validation rows (sorted): a random ``n_train`` train, the rest is held out, and
+    at most ``max_validation`` of the held-out rows validate.
+    """
+    order = rng.permutation(n)
+    train_idx, test_idx = np.sort(order[:n_train]), np.sort(order[n_train:])
+    val_idx = test_idx if n - n_train <= max_validation else np.sort(order[n_train : n_train + max_validation])
+    return train_idx, test_idx, val_idx
+
+
+def _screened_model(
+    model: LMIModel,
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    shapes: tuple[tuple[int, int], tuple[int, int]],
+    scalings: tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]],
+    cfg: LMIPreset,
+    weights: tuple[Any, ...],
+    rng: np.random.Generator,
+) -> tuple[LMIModel, torch.Tensor, torch.Tensor]:
+    """Restrict the model and training tensors to the screened columns (``lmi(screen=True)``): where a column
+    is left out, a new model, initialised from ``weights``' generator, whose standardisation keeps only the
+    kept columns (``scalings``: :func:`_standardization` of each side).
+    """
+    # a child stream: the screen draws nothing from the fit's own streams, so where it keeps every column
+    # the fit is the one of screen=False
+    child = rng.spawn(1)[0]
+    kx, ky = screen_columns(x_train, y_train, child, torch.Generator().manual_seed(seed_from(child)))
+    if len(kx) == x_train.shape[1] and len(ky) == y_train.shape[1]:
+        return model, x_train, y_train
+    x_scaling, y_scaling = (tuple(a[kept] for a in sc) for sc, kept in zip(scalings, (kx, ky), strict=True))
+    new = _build_model(shapes[0], shapes[1], x_scaling, y_scaling, cfg, *weights)
+    new.to(x_train.device)
+    new.set_generator(model.generator)
+    index = [torch.as_tensor(k, device=x_train.device) for k in (kx, ky)]
+    return new, x_train.index_select(1, index[0]), y_train.index_select(1, index[1])
 
 
 def _check_condition(condition: Any, n: int) -> np.ndarray | None:
@@ -727,6 +769,7 @@ def lmi(
     device: Any = None,
     progress: bool = False,
     condition: Any = None,
+    screen: bool = False,
 ) -> LMIResult:
     """Latent MI estimate of I(X;Y) (LMI paper, Algorithm 1).
 
@@ -797,6 +840,14 @@ def lmi(
         explain: the training objective of the latent conditional MI
         (:func:`bioinfo_mi.estimators.latent_cmi`). ``None`` (default): the paper's model. The
         encoders never see it, so ``res.model.encode`` takes ``x`` and ``y`` alone.
+    screen
+        Keep only the columns of each side that the other side's leading principal components predict
+        beyond chance, measured on the training half (``bioinfo_mi/estimators/_screen.py``; issue 30): for
+        inputs of many columns of which few carry the partner's information (genes), where the encoders
+        otherwise keep the noise. The held-out half is not used to choose, so the estimate stays that of the
+        kept columns, a lower bound of the MI of all of them. The screen is linear: a side with no column
+        above its null keeps every column. ``False`` (default): every column, the paper's model.
+        ``res.extra["screened_columns"]``: the kept columns of ``x`` and ``y`` (raw indices).
 
     Returns
     -------
@@ -809,7 +860,7 @@ def lmi(
     latent_dim_rule = "given" if latent_dim is not None else "preset"
     patience_rule = "given" if patience is not None else "preset"
     k = check_positive_int(k, name="k")
-    _check_choices(regularizer, normalization, cfg)
+    _check_choices(regularizer, normalization, cfg, screen)
     xr, yr = check_row_pair(x, y, min_samples=2, method="lmi")
     _warn_duplicates(xr, yr)
     n = xr.n_samples
@@ -829,9 +880,7 @@ def lmi(
             cfg, latent_dim_rule = replace(cfg, latent_dim=adapted), "adapted"
 
     rng = check_random_state(random_state)
-    order = rng.permutation(n)
-    train_idx, test_idx = np.sort(order[:n_train]), np.sort(order[n_train:])
-    val_idx = test_idx if n_est <= cfg.max_validation else np.sort(order[n_train : n_train + cfg.max_validation])
+    train_idx, test_idx, val_idx = _split(n, n_train, cfg.max_validation, rng)
     dev = check_device(device)
     generator = torch.Generator(device="cpu").manual_seed(seed_from(rng))
     model_generator = generator if dev.type == "cpu" else torch.Generator(device=dev).manual_seed(seed_from(rng))
@@ -841,6 +890,9 @@ def lmi(
     model.set_generator(model_generator)
 
     x_train, y_train = _tensors(model, xr, yr, train_idx)
+    if screen:
+        shapes, scalings = (xr.shape, yr.shape), (x_scaling, y_scaling)
+        model, x_train, y_train = _screened_model(model, x_train, y_train, shapes, scalings, cfg, weights, rng)
     x_val, y_val = _tensors(model, xr, yr, val_idx)
     c_pair = _condition_tensors(cond, train_idx, val_idx, dev) if cond is not None else None
     history, best_epoch = _train(model, x_train, y_train, x_val, y_val, cfg, generator, progress, c_pair)
@@ -861,6 +913,7 @@ def lmi(
     settings = {"latent_dim_rule": latent_dim_rule, "patience_rule": patience_rule, "preset": preset_name}
     settings.update(regularizer=regularizer, reconstruction_weight=reconstruction_weight, k=k)
     settings.update(regularizer_weight=regularizer_weight, normalization=normalization, d_condition=weights[-1])
+    settings["screen"] = bool(screen)
     fitted = {"model": model, "train_idx": train_idx, "test_idx": test_idx, "history": history}
     return _lmi_result(pmi, base, n, {**asdict(cfg), **settings}, dev, cross_r2, zx, zy, best_epoch, fitted)
 
@@ -879,6 +932,8 @@ def _lmi_result(
 ) -> LMIResult:
     """Assemble the :class:`LMIResult` of :func:`lmi`."""
     extra = {"device": str(dev), "n_epochs": len(fitted["history"])}
+    if params.get("screen"):
+        extra["screened_columns"] = (fitted["model"].x_keep.copy(), fitted["model"].y_keep.copy())
     if cross_r2 is not None:
         extra["cross_r2"] = cross_r2
     return LMIResult(

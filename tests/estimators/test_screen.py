@@ -1,0 +1,127 @@
+"""Feature screening on LMI's training half (``lmi(screen=True)``, issue 30): the columns that carry the
+partner's information are kept, noise columns are left out, a side with no linear signal keeps every
+column, and the held-out estimate recovers what the noise columns hid."""
+
+import numpy as np
+import pytest
+import torch
+
+import bioinfo_mi as bm
+from bioinfo_mi.estimators._lmi import lmi
+from bioinfo_mi.estimators._screen import screen_columns
+
+
+def _states_with_noise(n, n_informative, n_noise, effect, seed):
+    """Shared states (6) seen in ``n_informative`` columns per side among ``n_noise`` noise columns, shuffled."""
+    rng = np.random.default_rng(seed)
+    s = rng.integers(0, 6, size=n)
+    sides, informative = [], []
+    for _ in range(2):
+        means = rng.normal(scale=effect, size=(6, n_informative))
+        a = np.hstack([means[s] + rng.normal(size=(n, n_informative)), rng.normal(size=(n, n_noise))])
+        order = rng.permutation(a.shape[1])
+        sides.append(a[:, order])
+        informative.append(np.flatnonzero(order < n_informative))
+    return sides[0], sides[1], informative
+
+
+def _tensor(a):
+    return torch.as_tensor((a - a.mean(0)) / a.std(0), dtype=torch.float32)
+
+
+def test_screen_keeps_the_informative_columns_and_leaves_out_noise():
+    x, y, (ix, iy) = _states_with_noise(1000, 5, 95, 1.0, seed=0)
+    kx, ky = screen_columns(_tensor(x), _tensor(y), np.random.default_rng(0), torch.Generator().manual_seed(0))
+    assert set(ix) <= set(kx) and set(iy) <= set(ky)
+    # a noise column passes the family-wise null with probability ~1/6 of the largest of its side's
+    assert len(kx) <= len(ix) + 3 and len(ky) <= len(iy) + 3
+
+
+@pytest.mark.parametrize("d", [3, 40])
+def test_screen_keeps_every_column_without_linear_signal(d):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(800, d))
+    y = x**2 + 0.3 * rng.normal(size=(800, d))  # dependent, but no column correlates with the other side
+    # 3 columns: not screened at all (SCREEN_MIN_COLUMNS); 40: none passes the null, so all are kept
+    # (the largest noise column of a side passes with probability ~1/21; seed 1 is not such a case)
+    kx, ky = screen_columns(_tensor(x), _tensor(y), np.random.default_rng(0), torch.Generator().manual_seed(0))
+    assert list(kx) == list(range(d)) and list(ky) == list(range(d))
+
+
+@pytest.fixture(scope="module")
+def noisy_states():
+    return _states_with_noise(2000, 5, 95, 1.2, seed=2)
+
+
+@pytest.fixture(scope="module")
+def fits(noisy_states):
+    x, y, _ = noisy_states
+    x0, y0 = x.copy(), y.copy()
+    plain = lmi(x, y, random_state=0)
+    screened = lmi(x, y, random_state=0, screen=True)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(y, y0)
+    return plain, screened
+
+
+def test_lmi_screen_recovers_what_noise_columns_hide(noisy_states, fits):
+    x, y, (ix, iy) = noisy_states
+    plain, screened = fits
+    # the 5 informative columns per side on their own read 1.0-1.1 bits with these seeds; among 95 noise
+    # columns plain LMI keeps the noise (reads ~0.3 here, 0.00 with 190 noise columns in sc_suite)
+    assert screened.mi > plain.mi + 0.3
+    kx, ky = screened.extra["screened_columns"]
+    assert set(ix) <= set(kx) and set(iy) <= set(ky)
+    assert screened.params["screen"] is True and plain.params["screen"] is False
+    assert "screened_columns" not in plain.extra
+    # the model takes raw inputs of the full width and encodes them through the kept columns
+    zx, zy = screened.model.encode(x[:10], y[:10])
+    np.testing.assert_allclose(zx, screened.zx[:10], rtol=1e-5, atol=1e-5)
+    assert zy.shape == (10, screened.params["latent_dim"])
+
+
+def test_attribution_of_a_screened_fit_scores_every_column(noisy_states, fits):
+    x, y, _ = noisy_states
+    screened = fits[1]
+    att = bm.estimators.attribution(screened, x, y, score="cross_r2")
+    kx, ky = screened.extra["screened_columns"]
+    assert att.x.shape == (x.shape[1],) and att.y.shape == (y.shape[1],)
+    left_out = np.setdiff1d(np.arange(x.shape[1]), kx)
+    assert np.all(att.x[left_out] == 0) and np.all(att.x[kx] > 0)
+
+
+def test_lmi_screen_same_seed_same_numbers(noisy_states):
+    x, y, _ = noisy_states
+    a = lmi(x[:1000], y[:1000], random_state=3, epochs=5, screen=True)
+    b = lmi(x[:1000], y[:1000], random_state=3, epochs=5, screen=True)
+    assert a.mi == b.mi
+    np.testing.assert_array_equal(a.extra["screened_columns"][0], b.extra["screened_columns"][0])
+
+
+@pytest.mark.slow
+def test_lmi_screen_under_independence_reads_zero():
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=(1500, 60)), rng.normal(size=(1500, 60))
+    with pytest.warns(bm.EstimateWarning):
+        res = lmi(x, y, random_state=4, screen=True)
+    assert abs(res.mi) < 0.1
+
+
+def test_screen_that_keeps_every_column_changes_nothing():
+    x, y, _ = _states_with_noise(600, 5, 10, 1.0, seed=5)  # 15 columns: not screened
+    a = lmi(x, y, random_state=0, epochs=3)
+    b = lmi(x, y, random_state=0, epochs=3, screen=True)
+    assert a.mi == b.mi
+    assert [len(c) for c in b.extra["screened_columns"]] == [15, 15]
+
+
+def test_screen_must_be_a_bool():
+    x = np.random.default_rng(0).normal(size=(100, 3))
+    with pytest.raises(TypeError, match="screen must be True or False"):
+        lmi(x, x, screen="yes")
+
+
+def test_bm_mi_passes_screen_to_lmi(noisy_states):
+    x, y, _ = noisy_states
+    res = bm.mi(x[:600], y[:600], method="lmi", screen=True, epochs=3, random_state=0)
+    assert res.params["screen"] is True and "screened_columns" in res.extra

@@ -19,7 +19,8 @@ column, and a side of at most :data:`SCREEN_MIN_COLUMNS` columns is not screened
 a few noise columns, and one chance pass would drop columns that carry a nonlinear signal). After the
 first pass each side is screened again against the components of the other side's kept columns,
 whose leading directions are then less diluted by noise, until the kept columns no longer change (at
-most :data:`SCREEN_ROUNDS` passes).
+most :data:`SCREEN_ROUNDS` passes). Above :data:`SCREEN_MAX_ROWS` training rows the screen reads a random
+subset of that many, so its cost stays a few seconds at atlas sizes.
 """
 
 from __future__ import annotations
@@ -27,7 +28,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["SCREEN_COMPONENTS", "SCREEN_MIN_COLUMNS", "SCREEN_PERMUTATIONS", "SCREEN_ROUNDS", "screen_columns"]
+__all__ = [
+    "SCREEN_COMPONENTS",
+    "SCREEN_MAX_ROWS",
+    "SCREEN_MIN_COLUMNS",
+    "SCREEN_PERMUTATIONS",
+    "SCREEN_ROUNDS",
+    "screen_columns",
+]
 
 #: leading components of the other side that a column is scored against
 SCREEN_COMPONENTS = 10
@@ -35,6 +43,8 @@ SCREEN_COMPONENTS = 10
 SCREEN_PERMUTATIONS = 20
 #: a side with at most this many columns is not screened (every column kept)
 SCREEN_MIN_COLUMNS = 20
+#: most training rows the screen reads (a random subset above it: the cost stays bounded at atlas sizes)
+SCREEN_MAX_ROWS = 10_000
 #: most passes of the screen (each against the components of the other side's columns kept by the last)
 SCREEN_ROUNDS = 4
 _POWER_ITERATIONS = 4
@@ -96,6 +106,9 @@ def screen_columns(
     side's leading components predict beyond chance (passes until the kept columns settle; module
     docstring). A side with no column above the null keeps all of its columns.
     """
+    if len(x) > SCREEN_MAX_ROWS:
+        rows = torch.as_tensor(np.sort(rng.choice(len(x), SCREEN_MAX_ROWS, replace=False)), device=x.device)
+        x, y = x.index_select(0, rows), y.index_select(0, rows)
     means = (_column_means(x), _column_means(y))
     stats = [(mean, _centered_sq_norms(side, mean)) for side, mean in zip((x, y), means, strict=True)]
     kept = [np.arange(x.shape[1]), np.arange(y.shape[1])]

@@ -388,3 +388,23 @@ def test_default_run_on_a_small_real_sized_data_set():
     assert np.isfinite(table.se[~table.shuffled]).all()
     small = [w for w in caught if getattr(w.message, "kind", None) == "small-sample-se"]
     assert len(small) == 1 and "5 of 5 real fits" in str(small[0].message)
+
+
+def test_lmi_tool_passes_screen_to_every_fit(lineage_adata):
+    # 40 genes of which every one carries the shared state: the screen runs (more than 20 columns) on each
+    # real and shuffled pairing; the option is stored with the parameters
+    adata = lineage_adata.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bm.EstimateWarning)
+        bm.tl.lmi(
+            adata,
+            n_pairings=1,
+            n_shuffles=1,
+            min_clones=10,
+            progress=False,
+            error_bars=False,
+            estimator_kwds={"screen": True, "epochs": 3},
+        )
+    res = adata.uns["lmi"]
+    assert res["params"]["estimator_kwds"]["screen"] is True
+    assert len(res["table"]) == 2 and np.isfinite(res["table"].estimate).all()

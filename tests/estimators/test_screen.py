@@ -2,6 +2,8 @@
 partner's information are kept, noise columns are left out, a side with no linear signal keeps every
 column, and the held-out estimate recovers what the noise columns hid."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -125,3 +127,15 @@ def test_bm_mi_passes_screen_to_lmi(noisy_states):
     x, y, _ = noisy_states
     res = bm.mi(x[:600], y[:600], method="lmi", screen=True, epochs=3, random_state=0)
     assert res.params["screen"] is True and "screened_columns" in res.extra
+
+
+@pytest.mark.parametrize("n", [12, 60])
+def test_screen_on_few_samples_runs(n):
+    # a training half of 6 or 30 rows: the screen has little power, keeps what passes or every column
+    x, y, _ = _states_with_noise(n, 3, 30, 1.0, seed=6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = lmi(x, y, random_state=0, epochs=2, screen=True)
+    assert np.isfinite(res.mi)
+    kx, ky = res.extra["screened_columns"]
+    assert 1 <= len(kx) <= 33 and 1 <= len(ky) <= 33

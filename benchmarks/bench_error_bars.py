@@ -626,6 +626,8 @@ def main() -> None:
             and (args.mis is None or c[2] in args.mis)
             and (args.ns is None or c[3] in args.ns)
         ]
+        if not cells:
+            parser.error("no grid cell matches --estimators/--dims/--mis/--ns (LMI's cells: d 3 and 8, N <= 10 000)")
         run_grid(cells, args.datasets, tag, args.first_dataset)
     if "auto-identity" in args.parts:
         table = auto_identity(args.ns or [10_000])

@@ -9,7 +9,8 @@ state-level MI only bounds the expression-level MI from above (shown, not scored
 
 Estimators
     ours: ``auto`` (``bm.mi``'s default), ``ksg``, ``ksg-calibrated``, ``lmi`` (also the tl tools'
-    default estimator) and ``lmi`` with ``screen=True`` (the columns screened on the training half); bmi 0.1.3 at its defaults: KSG (``KSGEnsembleFirstEstimator``, k = 5), CCA,
+    default estimator) and ``lmi`` with ``screen=True`` (the columns screened on the training half); bmi
+    0.1.3 at its defaults: KSG (``KSGEnsembleFirstEstimator``, k = 5), CCA,
     and with ``--full`` MINE and InfoNCE; latentmi 0.1.3 (the LMI paper's code). Peers that are not
     installed are reported as skipped.
 

@@ -51,13 +51,14 @@ times the estimate (the halves, the dearest level, are left out; the weighting b
 them the least weight anyway). Error bars at N = 50 000, 8 + 8: 2.6-2.7 times the estimate alone
 (5.3-5.5 with the small-sample design; benchmarks/bench_ksg_speed.py). Calibration: over 48 cells of
 KSG on Gaussians (d = 1, 3, 8 per side; 0.5-4 bits; N = 500-50 000; 40 data sets each, 20 at 50 000)
-the median SD / mean SE is 1.01 (1.09 before the extrapolation), 40 cells lie within 0.8-1.25 and none
-significantly outside, and pooled over the 1680 data sets var(z) = 1.16 and the 95 % coverage of the
-estimator's own mean 0.933 (1.36 and 0.908 before): the SE is still about 7 % small, most at 3 + 3 and
-8 + 8 dimensions; issue 27's case (3 + 3, rho 0.8, N = 1000, 40 data sets) 0.93 and 0.975
-(1.46 and about 0.80 before); 2 + 2 at rho 0.6 and 8 + 8 at rho 0.5 (N = 1000, 40 data sets) 1.08
-and 1.08, coverage 0.95 and 0.93. The interval is about the sampling noise: where KSG's bias exceeds
-it (high dimensions, high MI) it rarely covers the truth (docs/benchmarks.md, "Error bars").
+the median SD / mean SE is 1.01 (1.09 before the extrapolation), 42 cells lie within 0.8-1.25 and none
+significantly outside (two cells extended to 200 and 60 data sets), and pooled over the 1880 data sets
+var(z) = 1.14 and the 95 % coverage of the estimator's own mean 0.936 (1.35 and 0.910 before): the SE is
+still about 7 % small, most at 3 + 3 and 8 + 8 dimensions; issue 27's case (3 + 3, rho 0.8, N = 1000,
+40 data sets) 0.93 and 0.975 (1.46 and about 0.80 before); 2 + 2 at rho 0.6 and 8 + 8 at rho 0.5
+(N = 1000, 40 data sets) 1.08 and 1.08, coverage 0.95 and 0.93. The interval is about the sampling
+noise: where KSG's bias exceeds it (high dimensions, high MI) it rarely covers the truth
+(docs/benchmarks.md, "Error bars").
 
 *Small samples* (never an exception). Below ``3 * MIN_PART = 60`` samples the parts go down to
 ``SMALL_MIN_PART = 10`` samples, with ``SMALL_REPEATS = 5`` random partitions per number of parts

@@ -27,6 +27,7 @@ __all__ = [
     "check_device",
     "check_options",
     "seed_from",
+    "spawn_generator",
     "to_base",
 ]
 
@@ -228,6 +229,14 @@ def check_random_state(random_state: Any) -> np.random.Generator:
     if random_state is None or isinstance(random_state, (int, np.integer)):
         return np.random.default_rng(random_state)
     raise TypeError(f"random_state must be None, an int or a numpy Generator, got {type(random_state).__name__}")
+
+
+def spawn_generator(rng: np.random.Generator) -> np.random.Generator:
+    """Spawn an independent child generator of ``rng`` without drawing from ``rng``'s stream."""
+    if hasattr(rng, "spawn"):  # numpy >= 1.25
+        return rng.spawn(1)[0]
+    seed_seq = rng.bit_generator._seed_seq  # what Generator.spawn uses
+    return np.random.default_rng(seed_seq.spawn(1)[0])
 
 
 def seed_from(rng: np.random.Generator) -> int:

@@ -40,7 +40,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .._docs import shared_docs
-from .._validation import check_positive_int, check_random_state
+from .._validation import check_positive_int, check_random_state, spawn_generator
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -377,7 +377,7 @@ def _add_confounder(rng: np.random.Generator, cells: _Cells, n_clones: int, stre
     """Add ``strength * c`` to ``z_0`` of every cell (in place; ``c`` per clone, its own draw for unbarcoded
     cells), from a generator spawned from ``rng``; return the clones' ``c``.
     """
-    c_rng = _spawn(rng)
+    c_rng = spawn_generator(rng)
     c = c_rng.standard_normal(n_clones)
     barcoded = cells.clone_of >= 0
     cells.z[barcoded, 0] += strength * c[cells.clone_of[barcoded]]
@@ -443,7 +443,7 @@ def _add_cycle_program(
     cycle_loading = np.zeros(n_genes)
     if n_cycle_genes:
         # a spawned generator: the main stream (and with it every other draw) stays as without the program
-        cycle_rng = _spawn(rng)
+        cycle_rng = spawn_generator(rng)
         cycle_state = cycle_rng.standard_normal((n_total, 2))  # per cell: sisters draw independently
         angle = cycle_rng.uniform(0, 2 * np.pi, size=n_cycle_genes)
         cycle_loading[n_genes - n_cycle_genes :] = cycle_scale
@@ -538,11 +538,3 @@ def _annotate_genes(
     adata.var["informative_early"] = np.isin(stage, ["day 2 and 6", "day 2 only"])
     adata.var["informative_late"] = np.isin(stage, ["day 2 and 6", "day 6 only"]) | reads_late_fate
     return program, late_program
-
-
-def _spawn(rng: np.random.Generator) -> np.random.Generator:
-    """Spawn an independent child generator of ``rng`` without drawing from ``rng``'s stream."""
-    if hasattr(rng, "spawn"):  # numpy >= 1.25
-        return rng.spawn(1)[0]
-    seed_seq = rng.bit_generator._seed_seq  # what Generator.spawn uses
-    return np.random.default_rng(seed_seq.spawn(1)[0])

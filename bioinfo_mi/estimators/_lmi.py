@@ -48,6 +48,7 @@ from .._validation import (
     check_positive_int,
     check_random_state,
     seed_from,
+    spawn_generator,
     to_base,
 )
 from ._knn import _warn_duplicates, ksg_pointwise
@@ -684,7 +685,7 @@ def _screened_model(
     """
     # a child stream: the screen draws nothing from the fit's own streams, so where it keeps every column
     # the fit is the one of screen=False
-    child = rng.spawn(1)[0]
+    child = spawn_generator(rng)
     kx, ky = screen_columns(x_train, y_train, child, torch.Generator().manual_seed(seed_from(child)))
     if len(kx) == x_train.shape[1] and len(ky) == y_train.shape[1]:
         return model, x_train, y_train

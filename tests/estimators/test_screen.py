@@ -106,7 +106,9 @@ def test_lmi_screen_under_independence_reads_zero():
     x, y = rng.normal(size=(1500, 60)), rng.normal(size=(1500, 60))
     with pytest.warns(bm.EstimateWarning):
         res = lmi(x, y, random_state=4, screen=True)
-    assert abs(res.mi) < 0.1
+    # Bound from the spread: seeds 4-11 (data and fit) gave 0.005 +/- 0.047 bits (-0.076 to 0.061; the screen
+    # kept every column in 7 of 8, one column of one side in the other); 0.2 is 4 SD, as for plain LMI
+    assert abs(res.mi) < 0.2
 
 
 def test_screen_that_keeps_every_column_changes_nothing():

@@ -6,6 +6,11 @@ SE and their ratio (target 0.8-1.25); the z-scores ``(estimate - mean of the est
 (mean ~0, variance ~1); the coverage of the 95 % interval around the estimator's own mean (target
 0.90-0.98) and, separately, of the true MI (bias and variance together); for the subsampled KSG
 also the ratio with the SE before the extrapolation across part sizes (``sd_over_se_parts``).
+For LMI, whose standard error comes from refits, the runs file also holds every refit's estimate and the two
+terms of the SE (``fit_sd``, ``sampling_se``), and each cell gets ``sd_all_fits_over_se``: the SD of one fit
+estimated from all fits of all its data sets (one-way analysis of variance: data sets x fits) over the mean
+SE, with its 95 % interval (``all_fits_lo``/``_hi``): three to four times the degrees of freedom of the first
+fits' SD at the same cost.
 
 Sections (``--parts``; all of them by default)
     ``grid``: Gaussians with ``d`` dimensions per side and the same correlation in every pair
@@ -21,6 +26,11 @@ Sections (``--parts``; all of them by default)
     data sets): the reported SE (the small-sample designs of ``uncertainty.subsampling_se``) and, beside
     it, the SD of the pointwise values over sqrt(n), both against the observed SD.
     ``cases``: the named cases of issue 12 (:data:`CASES`, ``--cases``).
+    ``lmi-terms``: the sampling term of LMI's SE checked on its own: one LMI fit, then ``--datasets`` (default
+    40) fresh samples of the held-out size from the same distribution encoded by that fit's encoders, KSG on
+    each; their SD against the subsampling SE of KSG on the fit's held-out latents (the term
+    ``uncertainty.sampling_se`` adds), for the grid cells of ``--dims``/``--mis``/``--ns`` (default 3 + 3 at
+    0.5 bits, N = 10 000, and 8 + 8 at 1 bit, N = 50 000).
 
 Cases (``--parts cases``)
     ``ksg``: KSG (k = 3) on 2 + 2 Gaussians with correlation 0.6 per pair, N = 1000 (subsampling SE).
@@ -58,7 +68,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from _common import RESULTS, machine, save_figure, write
-from scipy.stats import kstest, norm
+from scipy.stats import chi2, kstest, norm
 from tqdm.auto import tqdm
 
 import bioinfo_mi as bm
@@ -196,9 +206,52 @@ def run_cell(estimator: str, d: int, mi_bits: float, n: int, n_datasets: int, fi
                 "se_parts": _uncorrected_se(res),
                 "growth_factor": info.get("growth_factor", info.get("sampling", {}).get("growth_factor", np.nan)),
                 "seconds_with_error_bars": seconds,
+                # refitted estimators (LMI): the other fits' estimates and the two terms of the SE
+                "refits": ";".join(repr(float(v)) for v in info.get("refit_estimates", [])),
+                "fit_sd": info.get("fit_sd", np.nan),
+                "sampling_se": info.get("sampling_se", np.nan),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _all_fits(g: pd.DataFrame) -> dict[str, float]:
+    """Variance of one fit of a refitted estimator (LMI) from every fit of the cell, not only the first.
+
+    The first fit and the refits of a data set are draws of the same estimator (the same options, their own
+    seeds), so a one-way analysis of variance over data sets x fits estimates the variance of one fit,
+    ``sigma_w^2 + sigma_b^2`` (within a data set: split, initialisation and mini-batches; between data sets:
+    the data), as ``MSW + (MSB - MSW) / m`` with ``m`` fits per data set: with 10 data sets of 5 fits about
+    three times the degrees of freedom of the first fits' SD. Its 95 % interval uses Satterthwaite's degrees
+    of freedom. Also the first fits' SD over data sets against the refits' (the same estimator: about 1) and the
+    mean gap between a data set's first fit and its refits (about 0). NaN without refits in the runs file.
+    """
+    keys = ("sd_all_fits", "sd_all_fits_over_se", "all_fits_lo", "all_fits_hi", "sd_first_over_refits")
+    nan = dict.fromkeys((*keys, "first_minus_refits", "first_minus_refits_se"), np.nan)
+    if "refits" not in g or g.refits.isna().any() or (g.refits.astype(str) == "").any():
+        return nan
+    fits = [[e, *map(float, str(r).split(";"))] for e, r in zip(g.estimate, g.refits, strict=True)]
+    m = min(len(f) for f in fits)
+    table = np.array([f[:m] for f in fits])
+    k = len(table)
+    if k < 2 or m < 2:
+        return nan
+    msw = float(table.var(axis=1, ddof=1).mean())
+    msb = float(m * table.mean(axis=1).var(ddof=1))
+    a, b = (m - 1) / m, 1 / m
+    total = a * msw + b * msb
+    df = total**2 / ((a * msw) ** 2 / (k * (m - 1)) + (b * msb) ** 2 / (k - 1))
+    ratio = np.sqrt(total) / g.se.mean()
+    gap = table[:, 0] - table[:, 1:].mean(axis=1)  # the first fit against its data set's refits
+    return {
+        "sd_first_over_refits": float(table[:, 0].std(ddof=1) / np.sqrt(table[:, 1:].var(axis=0, ddof=1).mean())),
+        "first_minus_refits": float(gap.mean()),
+        "first_minus_refits_se": float(gap.std(ddof=1) / np.sqrt(k)),
+        "sd_all_fits": float(np.sqrt(total)),
+        "sd_all_fits_over_se": float(ratio),
+        "all_fits_lo": float(ratio * np.sqrt(df / chi2.ppf(0.975, df))),
+        "all_fits_hi": float(ratio * np.sqrt(df / chi2.ppf(0.025, df))),
+    }
 
 
 def summarize_grid(runs: pd.DataFrame) -> pd.DataFrame:
@@ -226,6 +279,7 @@ def summarize_grid(runs: pd.DataFrame) -> pd.DataFrame:
                 "coverage_95": float(((g.estimate - half <= centre) & (centre <= g.estimate + half)).mean()),
                 "coverage_truth_95": float(((g.estimate - half <= mi) & (mi <= g.estimate + half)).mean()),
                 "seconds_per_dataset": g.seconds_with_error_bars.mean(),
+                **_all_fits(g),
             }
         )
     table = pd.DataFrame(out)
@@ -269,6 +323,49 @@ def grid_figure(table: pd.DataFrame, path: Path) -> Path:
         ax.set_ylabel(lab)
     axes[0].legend(fontsize="x-small", ncol=2)
     return save_figure(fig, path, tight=True)
+
+
+LMI_TERM_CELLS = ((3, 0.5, 10_000), (8, 1.0, 50_000))
+
+
+def lmi_terms(cells: list[tuple[int, float, int]], n_fresh: int) -> pd.DataFrame:
+    """Per cell: the SD of KSG on ``n_fresh`` fresh held-out-sized samples through one fit's encoders, against
+    the subsampling SE on that fit's held-out latents (``--parts lmi-terms``).
+    """
+    rows = []
+    for d, mi, n in cells:
+        rho = rho_for(mi, d)
+        x, y = gaussian_pairs(n, np.random.default_rng([27, d, int(mi * 10), n, 0]), d=d, rho=rho)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = bm.mi(x, y, method="lmi", random_state=0, n_jobs=1)
+            test, k = res.test_idx, res.params["k"]
+            info = uncertainty.subsampling_se(
+                res.zx[test], res.zy[test], method="ksg", options={"k": k, "base": res.base}, random_state=1, n_jobs=1
+            )
+            fresh_rng = np.random.default_rng([27, 99, d, n])
+            fresh = []
+            for _ in tqdm(range(n_fresh), desc=f"lmi-terms d={d} mi={mi} n={n}", leave=False):
+                zx, zy = res.model.encode(*gaussian_pairs(len(test), fresh_rng, d=d, rho=rho))
+                fresh.append(bm.mi(zx, zy, method="ksg", k=k).mi)
+        sd = float(np.std(fresh, ddof=1))
+        rows.append(
+            {
+                "d": d,
+                "mi_true": mi,
+                "n": n,
+                "n_scored": len(test),
+                "fit": res.mi,
+                "fresh_mean": float(np.mean(fresh)),
+                "fresh_sd": sd,
+                "subsampling_se": info["se"],
+                "fresh_sd_over_se": sd / info["se"],
+                "lo": sd / info["se"] * np.sqrt((n_fresh - 1) / chi2.ppf(0.975, n_fresh - 1)),
+                "hi": sd / info["se"] * np.sqrt((n_fresh - 1) / chi2.ppf(0.025, n_fresh - 1)),
+                "fresh_samples": n_fresh,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 # ---------------------------------------------------------------------------------------------- null
@@ -525,6 +622,10 @@ def pool_grid(runs: pd.DataFrame) -> pd.DataFrame:
         row["cells_ratio_in_band_parts"] = int(table.sd_over_se_parts.between(*RATIO_BAND).sum())
         row["median_sd_over_se"] = float(table.sd_over_se.median())
         row["median_sd_over_se_parts"] = float(table.sd_over_se_parts.median())
+        fitted = table[table.sd_all_fits_over_se.notna()]  # cells whose runs hold the refits (LMI)
+        row["cells_all_fits"] = len(fitted)
+        row["cells_all_fits_in_band"] = int(fitted.sd_all_fits_over_se.between(*RATIO_BAND).sum())
+        row["median_sd_all_fits_over_se"] = float(fitted.sd_all_fits_over_se.median()) if len(fitted) else np.nan
         out.append(row)
     return pd.DataFrame(out)
 
@@ -564,7 +665,7 @@ def main() -> None:
     parser.add_argument(
         "--parts",
         nargs="+",
-        choices=["grid", "null", "small", "cases", "auto-identity"],
+        choices=["grid", "null", "small", "cases", "auto-identity", "lmi-terms"],
         default=["grid", "null", "small"],
     )
     parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
@@ -629,6 +730,21 @@ def main() -> None:
         if not cells:
             parser.error("no grid cell matches --estimators/--dims/--mis/--ns (LMI's cells: d 3 and 8)")
         run_grid(cells, args.datasets, tag, args.first_dataset)
+    if "lmi-terms" in args.parts:
+        start = time.perf_counter()
+        cells = [
+            c
+            for c in ((d, mi, n) for d in GRID_DIMS for mi in GRID_MI for n in GRID_N)
+            if (args.dims is not None and c[0] in args.dims)
+            and (args.mis is not None and c[1] in args.mis)
+            and (args.ns is not None and c[2] in args.ns)
+        ] or list(LMI_TERM_CELLS)
+        table = lmi_terms(cells, args.datasets or 40)
+        write(table, f"error_bars_lmi_terms{tag}")
+        print(
+            f"\nLMI's sampling term against fresh held-out samples; {machine()}; {time.perf_counter() - start:.0f} s\n"
+        )
+        print(table.to_markdown(index=False, floatfmt=".4f"))
     if "auto-identity" in args.parts:
         table = auto_identity(args.ns or [10_000])
         write(table, "error_bars_auto_identity")

@@ -1,4 +1,5 @@
-"""Helpers shared by the benchmark scripts: timing, quiet third-party calls, table output."""
+"""Helpers shared by the benchmark scripts: timing, quiet third-party calls, table output, the all-fits check of a
+refitted estimator's standard error."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
+from scipy.stats import chi2
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -79,7 +82,6 @@ def run_latentmi(x: Any, y: Any, seed: int) -> float:
     latentmi draws its split from numpy's global RNG and initialises with torch's, so both are
     seeded; its per-epoch prints are silenced. Needs ``pip install -e ".[bench]"``.
     """
-    import numpy as np
     from latentmi import lmi as latentmi_lmi
 
     if "NaN" not in np.__dict__:  # numpy 2 removed the alias that latentmi 0.1.3 uses (np.NaN)
@@ -157,3 +159,67 @@ def write_json(path: Path, row: dict[str, Any]) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(row))
     tmp.replace(path)
+
+
+def log_sd_ratio(tables: list[np.ndarray]) -> float:
+    """Sum over cells of log(SD over data sets of column 0 / root-mean-square SD of the other columns)."""
+    return float(sum(np.log(t[:, 0].std(ddof=1) / np.sqrt(t[:, 1:].var(axis=0, ddof=1).mean())) for t in tables))
+
+
+def relabel_p(tables: list[np.ndarray], n_perm: int = 10_000, seed: int = 0) -> float:
+    """One-sided permutation p-value that column 0 (a data set's first fit, rows: data sets) varies less across data
+    sets than the other columns (its refits), pooled over cells by :func:`log_sd_ratio`.
+
+    If the first fit is one more draw of the same estimator, the fits of a data set are exchangeable, so the null
+    relabels which of them is "first", independently per data set.
+    """
+    rng = np.random.default_rng(seed)
+    observed = log_sd_ratio(tables)
+    null = np.array(
+        [
+            log_sd_ratio([np.take_along_axis(t, np.argsort(rng.random(t.shape), axis=1), axis=1) for t in tables])
+            for _ in range(n_perm)
+        ]
+    )
+    return float((np.sum(null <= observed) + 1) / (n_perm + 1))
+
+
+def all_fits(g: pd.DataFrame) -> dict[str, float]:
+    """Variance of one fit of a refitted estimator (LMI) from every fit of the cell, not only the first.
+
+    The first fit and the refits of a data set are draws of the same estimator (the same options, their own
+    seeds), so a one-way analysis of variance over data sets x fits estimates the variance of one fit,
+    ``sigma_w^2 + sigma_b^2`` (within a data set: split, initialisation and mini-batches; between data sets:
+    the data), as ``MSW + (MSB - MSW) / m`` with ``m`` fits per data set: with 10 data sets of 5 fits about
+    three times the degrees of freedom of the first fits' SD. Its 95 % interval uses Satterthwaite's degrees
+    of freedom. Also the first fits' SD over data sets against the refits' (the same estimator: about 1) and the
+    mean gap between a data set's first fit and its refits (about 0). NaN without refits in the runs file.
+    """
+    keys = ("sd_all_fits", "sd_all_fits_over_se", "all_fits_lo", "all_fits_hi", "sd_first_over_refits")
+    nan = dict.fromkeys((*keys, "first_minus_refits", "first_minus_refits_se", "first_fits_vary_less_p"), np.nan)
+    if "refits" not in g or g.refits.isna().any() or (g.refits.astype(str) == "").any():
+        return nan
+    fits = [[e, *map(float, str(r).split(";"))] for e, r in zip(g.estimate, g.refits, strict=True)]
+    m = min(len(f) for f in fits)
+    table = np.array([f[:m] for f in fits])
+    k = len(table)
+    if k < 2 or m < 2:
+        return nan
+    msw = float(table.var(axis=1, ddof=1).mean())
+    msb = float(m * table.mean(axis=1).var(ddof=1))
+    a, b = (m - 1) / m, 1 / m
+    total = a * msw + b * msb
+    df = total**2 / ((a * msw) ** 2 / (k * (m - 1)) + (b * msb) ** 2 / (k - 1))
+    ratio = np.sqrt(total) / g.se.mean()
+    gap = table[:, 0] - table[:, 1:].mean(axis=1)  # the first fit against its data set's refits
+    out = {
+        "sd_first_over_refits": float(table[:, 0].std(ddof=1) / np.sqrt(table[:, 1:].var(axis=0, ddof=1).mean())),
+        "first_minus_refits": float(gap.mean()),
+        "first_minus_refits_se": float(gap.std(ddof=1) / np.sqrt(k)),
+        "first_fits_vary_less_p": relabel_p([table]) if k > 2 and m > 2 else np.nan,
+        "sd_all_fits": float(np.sqrt(total)),
+        "sd_all_fits_over_se": float(ratio),
+        "all_fits_lo": float(ratio * np.sqrt(df / chi2.ppf(0.975, df))),
+        "all_fits_hi": float(ratio * np.sqrt(df / chi2.ppf(0.025, df))),
+    }
+    return {key: out[key] for key in nan}  # one order on both paths (pandas stacks Series of unequal index)

@@ -30,11 +30,14 @@ Part ``errorbars``: calibration of ``bm.cmi(..., error_bars=True)``: over indepe
 distribution, the SD of the estimates against the mean reported SE, and the 95 % coverage of the
 estimator's own mean and of the truth: the k-NN CMI (``ksg``, ``ksg-calibrated``) on 2 + 2 | 2 Gaussians
 (random correlation, N = 500, 1000, 2000 and 5000, 80 data sets) and the latent CMI on the latent part's
-50 + 50 | 2 design (N = 2000, 20 data sets).
+50 + 50 | 2 design (N = 2000, 20 data sets; one draw of its loadings, a fresh sample per data set). For the
+latent CMI, whose SE comes from refits, also the SD of one fit from every fit of every data set over the mean
+SE (``sd_all_fits_over_se``, as in ``bench_error_bars.py``).
 
 Part ``latent-test`` (only when named): the level of the latent CMI's permutation test, each shuffle a
-refit (``bm.cmi(method="lmi", n_shuffles=9)``), on the latent design at N = 400, 20 + 20 columns, d_z = 2,
-with no link beyond z (``--latent-null`` data sets, default 100) and with a weak one (20 data sets).
+refit (``bm.cmi(method="lmi", n_shuffles=19)``, ``--latent-shuffles``), on the latent design at N = 400,
+20 + 20 columns, d_z = 2, with no link beyond z (``--latent-null`` data sets, default 100) and with a weak one
+(``--latent-power``, 20 data sets); a new draw of the loadings per data set.
 
 Part ``lineage``: ``bm.datasets.simulate_lineage(confounder=gamma)`` (a clone-level confounder ``c`` added
 to every cell's clone-state coordinate; gamma = 0.5, 1, 2; Markovian, no hidden fate; 600 clones, 300
@@ -46,6 +49,9 @@ the Markov test's verdict with and without the adjustment.
     python benchmarks/bench_cmi.py --full
     python benchmarks/bench_cmi.py --parts test --null 200
     python benchmarks/bench_cmi.py --parts latent-test --latent-null 100
+    python benchmarks/bench_cmi.py --parts latent-test --latent-null 100 --tag a     # in two processes:
+    python benchmarks/bench_cmi.py --parts latent-test --latent-null 100 --latent-first 100 --latent-power 0 --tag b
+    python benchmarks/bench_cmi.py --parts latent-test --latent-join a b   # the shares as one runs file
 
 Writes ``benchmarks/results/cmi_gaussian{,_runs}.csv``, ``cmi_test.csv``, ``cmi_latent{,_runs}.csv``,
 ``cmi_error_bars{,_runs}.csv``, ``cmi_latent_test{,_runs}.csv`` and ``docs/figures/cmi.png``.
@@ -61,7 +67,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import RESULTS, machine, save_figure, write
+from _common import RESULTS, all_fits, machine, save_figure, write
 from tqdm.auto import tqdm
 
 import bioinfo_mi as bm
@@ -200,14 +206,20 @@ def run_null_bias(n_values: list[int], n_seeds: int) -> pd.DataFrame:
 
 
 def latent_design(
-    d: int, d_z: int, n: int, seed: int, link: float = 1.0
+    d: int, d_z: int, n: int, seed: int, link: float = 1.0, sample_seed: int | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Low-rank Gaussian CMI (module docstring): x = s A_x + z B_x + e, y = s A_y + z B_y + e; the truth from the
-    joint covariance of (x, y, z). ``link`` scales the loadings of ``s`` (0: x and y independent given z)."""
+    joint covariance of (x, y, z). ``link`` scales the loadings of ``s`` (0: x and y independent given z).
+    ``seed`` draws the loadings and, without ``sample_seed``, the samples too (a new distribution per seed: its
+    truth varies, SD about 0.08 bits at 50 + 50 | 2); with ``sample_seed`` the samples come from their own stream,
+    so that data sets of one distribution differ only by sampling (the error-bar calibration).
+    """
     rng = np.random.default_rng([seed, d, d_z, 31])
     # the loadings shrink with d, so that the truth is about 1 bit of CMI (and 3-4 bits of MI) at every d
     a_x, a_y = (rng.normal(size=(2, d)) * 1.6 * link / np.sqrt(d) for _ in range(2))
     b_x, b_y = (rng.normal(size=(d_z, d)) * 2.5 / np.sqrt(d * d_z) for _ in range(2))
+    if sample_seed is not None:
+        rng = np.random.default_rng([sample_seed, d, d_z, 32])
     s, z = rng.normal(size=(n, 2)), rng.normal(size=(n, d_z))
     x = s @ a_x + z @ b_x + rng.normal(size=(n, d))
     y = s @ a_y + z @ b_y + rng.normal(size=(n, d))
@@ -219,13 +231,13 @@ def latent_design(
     return x, y, z, gaussian_cmi(cov, (d, d, d_z))
 
 
-def run_latent_test(n_null: int, n_power: int, n: int, n_shuffles: int) -> pd.DataFrame:
+def run_latent_test(n_null: int, n_power: int, n: int, n_shuffles: int, first: int = 0) -> pd.DataFrame:
     """p-values of the latent CMI's permutation test (``bm.cmi(method="lmi", n_shuffles=...)``; each shuffle a
-    refit) on the latent design with no link beyond z (``link`` 0: x and y independent given z) and with a
-    weak one (``link`` 0.6 of the design's loadings).
+    refit) on the latent design with no link beyond z (``link`` 0: x and y independent given z; data sets
+    ``first`` to ``first + n_null - 1``) and with a weak one (``link`` 0.6 of the design's loadings).
     """
     rows = []
-    jobs = [(0.0, s) for s in range(n_null)] + [(0.6, s) for s in range(n_power)]
+    jobs = [(0.0, s) for s in range(first, first + n_null)] + [(0.6, s) for s in range(n_power)]
     for link, seed in tqdm(jobs, desc="latent CMI test", unit="data set"):
         x, y, z, truth = latent_design(20, 2, n, 5000 + seed, link=link)
         start = time.perf_counter()
@@ -274,7 +286,10 @@ def run_error_bars(n_sets: int, n_sets_latent: int, methods: list[str], designs:
     jobs += [("lmi", "50+50|2", 2000, s) for s in range(n_sets_latent) if "lmi" in methods]
     for method, design, n, seed in tqdm(jobs, desc="CMI error bars", unit="data set"):
         if method == "lmi":
-            x, y, z, truth = latent_design(50, 2, n, 1000 + seed)
+            # one distribution (the loadings of design seed 1000), a fresh sample per data set: the SD over data
+            # sets is then sampling alone (with the loadings drawn per data set too, the truth itself varied by
+            # 0.08 bits SD and SD/SE read 1.62-1.68)
+            x, y, z, truth = latent_design(50, 2, n, 1000, sample_seed=seed)
         else:
             sizes, cov_seed = ERROR_DESIGNS[design]
             cov = random_correlation(sum(sizes), np.random.default_rng(cov_seed))
@@ -295,6 +310,10 @@ def run_error_bars(n_sets: int, n_sets_latent: int, methods: list[str], designs:
                 "estimate": res.mi,
                 "se": res.se,
                 "seconds": time.perf_counter() - start,
+                # the latent CMI's SE comes from refits: every refit and the two terms, for the all-fits check
+                "refits": ";".join(repr(float(v)) for v in res.extra["error_bars"].get("refit_estimates", [])),
+                "fit_sd": res.extra["error_bars"].get("fit_sd", np.nan),
+                "sampling_se": res.extra["error_bars"].get("sampling_se", np.nan),
             }
         )
     return pd.DataFrame(rows)
@@ -315,6 +334,8 @@ def summarize_error_bars(runs: pd.DataFrame) -> pd.DataFrame:
                 "coverage_95": float(np.mean(np.abs(z_own) <= 1.96)),
                 "coverage_truth_95": float(np.mean(np.abs(z_truth) <= 1.96)),
                 "seconds": g.seconds.mean(),
+                # refitted (latent CMI): the SD of one fit from every fit of every data set, over the mean SE
+                **all_fits(g),
             }
         )
 
@@ -431,6 +452,14 @@ def main() -> None:
     parser.add_argument("--latent-null", type=int, default=100, help="null data sets of the latent-test part")
     parser.add_argument("--error-sets", type=int, default=80, help="data sets per k-NN error-bar cell")
     parser.add_argument("--latent-error-sets", type=int, default=20, help="data sets of the latent error-bar cell")
+    parser.add_argument("--from-runs", action="store_true", help="errorbars: summarise the stored runs, run nothing")
+    parser.add_argument("--latent-first", type=int, default=0, help="latent-test: seed of the first null data set")
+    parser.add_argument("--latent-power", type=int, default=20, help="latent-test: data sets with a link")
+    parser.add_argument("--latent-shuffles", type=int, default=19, help="latent-test: shuffles (refits) per data set")
+    parser.add_argument("--tag", default="", help="latent-test: write this process's runs to cmi_latent_test_runs_TAG")
+    parser.add_argument(
+        "--latent-join", nargs="+", default=None, help="latent-test: join these tags' runs into the runs file, run none"
+    )
     parser.add_argument(
         "--error-methods",
         nargs="+",
@@ -490,20 +519,29 @@ def main() -> None:
         print("\ntruth\n", latent.groupby(keys).truth.mean().round(3).to_string())
         print("\nseconds\n", latent.pivot_table(index=keys, columns="estimator", values="seconds").round(1))
     if "errorbars" in args.parts:
-        runs = run_error_bars(args.error_sets, args.latent_error_sets, args.error_methods, args.error_designs)
         stored = RESULTS / "cmi_error_bars_runs.csv"
+        methods = [] if args.from_runs else args.error_methods
+        runs = run_error_bars(args.error_sets, args.latent_error_sets, methods, args.error_designs)
         if stored.exists():  # the methods not rerun keep their stored runs
             kept = pd.read_csv(stored)
-            runs = pd.concat([kept[~kept.method.isin(args.error_methods)], runs], ignore_index=True)
+            runs = pd.concat([kept[~kept.method.isin(methods)], runs], ignore_index=True)
         table = summarize_error_bars(runs)
         write(runs, "cmi_error_bars_runs")
         write(table, "cmi_error_bars")
         print("\nerror bars of bm.cmi\n", table.round(3).to_string(index=False))
     if "latent-test" in args.parts:
-        runs = run_latent_test(args.latent_null, 20, 400, 9)
-        write(runs, "cmi_latent_test_runs")
+        if args.latent_join:  # one run split over processes: its shares replace the runs file, a data set once
+            parts = [pd.read_csv(RESULTS / f"cmi_latent_test_runs_{t}.csv") for t in args.latent_join]
+            runs = pd.concat(parts, ignore_index=True).drop_duplicates(["link", "seed"], keep="last")
+            runs = runs.sort_values(["link", "seed"]).reset_index(drop=True)
+        else:
+            runs = run_latent_test(args.latent_null, args.latent_power, 400, args.latent_shuffles, args.latent_first)
+        write(runs, f"cmi_latent_test_runs{'_' + args.tag if args.tag and not args.latent_join else ''}")
+        if args.tag and not args.latent_join:  # one process's share: joined later with --latent-join
+            return
         levels = runs.groupby("link").agg(
             data_sets=("p_value", "size"),
+            reject_005=("p_value", lambda p: float(np.mean(p <= 0.05))),
             reject_010=("p_value", lambda p: float(np.mean(p <= 0.1))),
             reject_020=("p_value", lambda p: float(np.mean(p <= 0.2))),
             mean_p=("p_value", "mean"),
@@ -512,7 +550,9 @@ def main() -> None:
             seconds=("seconds", "mean"),
         )
         write(levels.reset_index(), "cmi_latent_test")
-        print("\nlatent CMI permutation test (9 shuffles, N = 400, 20 + 20 | 2)\n", levels.round(3).to_string())
+        shuffles = "/".join(str(v) for v in sorted(runs.n_shuffles.unique()))
+        title = f"latent CMI permutation test ({shuffles} shuffles, N = 400, 20 + 20 | 2)"
+        print(f"\n{title}\n", levels.round(3).to_string())
     if "lineage" in args.parts:
         runs = run_lineage([0.5, 1.0, 2.0], 600, 300, 0)
         write(runs, "cmi_lineage")

@@ -31,6 +31,10 @@ Sections (``--parts``; all of them by default)
     each; their SD against the subsampling SE of KSG on the fit's held-out latents (the term
     ``uncertainty.sampling_se`` adds), for the grid cells of ``--dims``/``--mis``/``--ns`` (default 3 + 3 at
     0.5 bits, N = 10 000, and 8 + 8 at 1 bit, N = 50 000).
+    ``lmi-seeds``: whether the seeds of the grid's first fits (``random_state=i``) make them vary less than the
+    refits: ``--datasets`` (default 24) fresh data sets of 3 + 3 at 0.5 bits, N = 10 000 (from data set 200, or
+    ``--first-dataset``), each fitted once with seed i, i + 1000, the first refit's spawned seed and i + 1; per
+    kind the SD over data sets against seed i's (F interval) and the paired mean difference.
 
 Cases (``--parts cases``)
     ``ksg``: KSG (k = 3) on 2 + 2 Gaussians with correlation 0.6 per pair, N = 1000 (subsampling SE).
@@ -55,6 +59,7 @@ error bars over the time without, there).
     python benchmarks/bench_error_bars.py --full --parts grid --estimators lmi --ns 2000 --datasets 10 \
         --first-dataset 10 --tag lmi_b                   # data sets 10-19 of those cells, in another process
     python benchmarks/bench_error_bars.py --from-runs --join lmi_a lmi_b --tag lmi   # one table of both
+    python benchmarks/bench_error_bars.py --parts lmi-seeds    # first fits' seeds against spawned ones
 """
 
 from __future__ import annotations
@@ -67,12 +72,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from _common import RESULTS, machine, save_figure, write
+from _common import RESULTS, all_fits, log_sd_ratio, machine, relabel_p, save_figure, write
 from scipy.stats import chi2, kstest, norm
+from scipy.stats import f as f_dist
 from tqdm.auto import tqdm
 
 import bioinfo_mi as bm
 from bioinfo_mi import uncertainty
+from bioinfo_mi._parallel import spawn_seeds
 
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
 #: latentmi's README: variance of z-scores over 100 trials, per setting
@@ -215,45 +222,6 @@ def run_cell(estimator: str, d: int, mi_bits: float, n: int, n_datasets: int, fi
     return pd.DataFrame(rows)
 
 
-def _all_fits(g: pd.DataFrame) -> dict[str, float]:
-    """Variance of one fit of a refitted estimator (LMI) from every fit of the cell, not only the first.
-
-    The first fit and the refits of a data set are draws of the same estimator (the same options, their own
-    seeds), so a one-way analysis of variance over data sets x fits estimates the variance of one fit,
-    ``sigma_w^2 + sigma_b^2`` (within a data set: split, initialisation and mini-batches; between data sets:
-    the data), as ``MSW + (MSB - MSW) / m`` with ``m`` fits per data set: with 10 data sets of 5 fits about
-    three times the degrees of freedom of the first fits' SD. Its 95 % interval uses Satterthwaite's degrees
-    of freedom. Also the first fits' SD over data sets against the refits' (the same estimator: about 1) and the
-    mean gap between a data set's first fit and its refits (about 0). NaN without refits in the runs file.
-    """
-    keys = ("sd_all_fits", "sd_all_fits_over_se", "all_fits_lo", "all_fits_hi", "sd_first_over_refits")
-    nan = dict.fromkeys((*keys, "first_minus_refits", "first_minus_refits_se"), np.nan)
-    if "refits" not in g or g.refits.isna().any() or (g.refits.astype(str) == "").any():
-        return nan
-    fits = [[e, *map(float, str(r).split(";"))] for e, r in zip(g.estimate, g.refits, strict=True)]
-    m = min(len(f) for f in fits)
-    table = np.array([f[:m] for f in fits])
-    k = len(table)
-    if k < 2 or m < 2:
-        return nan
-    msw = float(table.var(axis=1, ddof=1).mean())
-    msb = float(m * table.mean(axis=1).var(ddof=1))
-    a, b = (m - 1) / m, 1 / m
-    total = a * msw + b * msb
-    df = total**2 / ((a * msw) ** 2 / (k * (m - 1)) + (b * msb) ** 2 / (k - 1))
-    ratio = np.sqrt(total) / g.se.mean()
-    gap = table[:, 0] - table[:, 1:].mean(axis=1)  # the first fit against its data set's refits
-    return {
-        "sd_first_over_refits": float(table[:, 0].std(ddof=1) / np.sqrt(table[:, 1:].var(axis=0, ddof=1).mean())),
-        "first_minus_refits": float(gap.mean()),
-        "first_minus_refits_se": float(gap.std(ddof=1) / np.sqrt(k)),
-        "sd_all_fits": float(np.sqrt(total)),
-        "sd_all_fits_over_se": float(ratio),
-        "all_fits_lo": float(ratio * np.sqrt(df / chi2.ppf(0.975, df))),
-        "all_fits_hi": float(ratio * np.sqrt(df / chi2.ppf(0.025, df))),
-    }
-
-
 def summarize_grid(runs: pd.DataFrame) -> pd.DataFrame:
     out = []
     z95 = norm.ppf(0.975)
@@ -279,7 +247,7 @@ def summarize_grid(runs: pd.DataFrame) -> pd.DataFrame:
                 "coverage_95": float(((g.estimate - half <= centre) & (centre <= g.estimate + half)).mean()),
                 "coverage_truth_95": float(((g.estimate - half <= mi) & (mi <= g.estimate + half)).mean()),
                 "seconds_per_dataset": g.seconds_with_error_bars.mean(),
-                **_all_fits(g),
+                **all_fits(g),
             }
         )
     table = pd.DataFrame(out)
@@ -366,6 +334,70 @@ def lmi_terms(cells: list[tuple[int, float, int]], n_fresh: int) -> pd.DataFrame
             }
         )
     return pd.DataFrame(rows)
+
+
+LMI_SEED_CELL = (3, 0.5, 10_000)  # the grid's lowest LMI cell at N = 10 000 (SD/SE 0.56 from its first fits)
+LMI_SEED_FIRST = 200  # fresh data sets: not the grid's (0-19) nor any earlier probe's
+SEED_KINDS = ("i", "i + 1000", "first refit", "i + 1")
+
+
+def _seed_of(kind: str, i: int) -> int:
+    """The seed of one fit of data set ``i``: the benchmark's first fit (``random_state=i``), an offset seed, the
+    seed of the first refit of ``bm.mi(random_state=i, error_bars=True)`` (spawned as in ``api`` and
+    ``uncertainty.add_error_bars``) or the next data set's seed.
+    """
+    if kind == "first refit":
+        bars_seed = spawn_seeds(i, 2)[0]
+        return spawn_seeds(spawn_seeds(bars_seed, 2)[1], 1)[0]
+    return {"i": i, "i + 1000": i + 1000, "i + 1": i + 1}[kind]
+
+
+def lmi_seeds(cell: tuple[int, float, int], n_datasets: int, first: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One LMI fit per seed kind on each of ``n_datasets`` fresh data sets (``--parts lmi-seeds``).
+
+    The grid's first fits (seeds ``i``) varied less across data sets than its refits (spawned seeds) in 6 of 7
+    cells at N = 50 000. If the seeds ``i`` themselves caused it, their SD over fresh data sets would be smaller
+    than that of the other kinds here; the same data sets under every kind make the comparison paired.
+    """
+    d, mi, n = cell
+    rho = rho_for(mi, d)
+    rows = []
+    for i in tqdm(range(first, first + n_datasets), desc=f"lmi-seeds d={d} mi={mi} n={n}", unit="data set"):
+        x, y = gaussian_pairs(n, np.random.default_rng([27, d, int(mi * 10), n, i]), d=d, rho=rho)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fits = {k: bm.mi(x, y, method="lmi", random_state=_seed_of(k, i), n_jobs=1).mi for k in SEED_KINDS}
+        rows.append({"d": d, "mi_true": mi, "n": n, "dataset": i, **fits})
+    runs = pd.DataFrame(rows)
+    return runs, summarize_seeds(runs)
+
+
+def summarize_seeds(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per seed kind of :func:`lmi_seeds`: mean, SD over data sets, SD against seed i's (F interval), paired
+    difference from seed i and the permutation p-value that seed i's fits vary less."""
+    table = []
+    base = runs[SEED_KINDS[0]]
+    k = len(runs)
+    for kind in SEED_KINDS:
+        ratio = runs[kind].std(ddof=1) / base.std(ddof=1)
+        diff = runs[kind] - base
+        table.append(
+            {
+                "seed": kind,
+                "datasets": k,
+                "mean": runs[kind].mean(),
+                "sd": runs[kind].std(ddof=1),
+                "sd_over_sd_i": ratio,
+                # F interval of a ratio of two SDs over the same data sets (treated as independent: conservative)
+                "lo": ratio / np.sqrt(f_dist.ppf(0.975, k - 1, k - 1)),
+                "hi": ratio * np.sqrt(f_dist.ppf(0.975, k - 1, k - 1)),
+                "minus_i": diff.mean(),
+                "minus_i_se": diff.std(ddof=1) / np.sqrt(k) if kind != SEED_KINDS[0] else 0.0,
+                # one-sided: seed i's fits vary less than this kind's (labels swapped within data sets)
+                "p_i_varies_less": relabel_p([runs[[SEED_KINDS[0], kind]].to_numpy()]) if kind != base.name else 1.0,
+            }
+        )
+    return pd.DataFrame(table)
 
 
 # ---------------------------------------------------------------------------------------------- null
@@ -602,6 +634,18 @@ def run_cases(cases: list[str], datasets: int | None, full: bool, tag: str) -> N
     print("figure:", save_figure(fig, FIGURES / f"error_bars{tag}.png", tight=True))
 
 
+def _fit_tables(g: pd.DataFrame) -> list[np.ndarray]:
+    """Per cell with refits in the runs file: data sets x (first fit, refits)."""
+    tables = []
+    for _, c in g.groupby(["d", "mi_true", "n"]):
+        if "refits" in c and c.refits.notna().all() and (c.refits.astype(str) != "").all():
+            fits = [[e, *map(float, str(r).split(";"))] for e, r in zip(c.estimate, c.refits, strict=True)]
+            m = min(len(f) for f in fits)
+            if len(fits) > 2 and m > 2:
+                tables.append(np.array([f[:m] for f in fits]))
+    return tables
+
+
 def pool_grid(runs: pd.DataFrame) -> pd.DataFrame:
     """Per estimator, over all its cells: z-scores around each cell's mean, with the SE as reported and before
     the extrapolation across part sizes; coverage of the 95 % interval; cells with SD/SE in 0.8-1.25."""
@@ -626,6 +670,9 @@ def pool_grid(runs: pd.DataFrame) -> pd.DataFrame:
         row["cells_all_fits"] = len(fitted)
         row["cells_all_fits_in_band"] = int(fitted.sd_all_fits_over_se.between(*RATIO_BAND).sum())
         row["median_sd_all_fits_over_se"] = float(fitted.sd_all_fits_over_se.median()) if len(fitted) else np.nan
+        tables = _fit_tables(g)
+        row["cells_first_below_refits"] = int(sum(log_sd_ratio([t]) < 0 for t in tables)) if tables else np.nan
+        row["first_fits_vary_less_p"] = relabel_p(tables) if tables else np.nan
         out.append(row)
     return pd.DataFrame(out)
 
@@ -665,7 +712,7 @@ def main() -> None:
     parser.add_argument(
         "--parts",
         nargs="+",
-        choices=["grid", "null", "small", "cases", "auto-identity", "lmi-terms"],
+        choices=["grid", "null", "small", "cases", "auto-identity", "lmi-terms", "lmi-seeds"],
         default=["grid", "null", "small"],
     )
     parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
@@ -710,7 +757,7 @@ def main() -> None:
         uncertainty.REPEATS = args.repeats
     print(f"subsampling SE: partitions {uncertainty.PARTITIONS}, repeats {uncertainty.REPEATS}")
     tag = f"_{args.tag}" if args.tag else ""
-    if args.from_runs:  # the table and figure of the cells finished so far (the runs file is written per cell)
+    if args.from_runs and "grid" in args.parts:  # the table and figure of the cells finished so far (per cell)
         if args.join:  # runs of one design split over processes or data-set ranges; a data set is counted once
             parts = [pd.read_csv(RESULTS / f"error_bars_grid_{t}_runs.csv") for t in args.join]
             joined = pd.concat(parts, ignore_index=True)
@@ -744,6 +791,17 @@ def main() -> None:
         print(
             f"\nLMI's sampling term against fresh held-out samples; {machine()}; {time.perf_counter() - start:.0f} s\n"
         )
+        print(table.to_markdown(index=False, floatfmt=".4f"))
+    if "lmi-seeds" in args.parts:
+        start = time.perf_counter()
+        if args.from_runs:  # the table again from the stored fits
+            runs = pd.read_csv(RESULTS / f"error_bars_lmi_seeds{tag}_runs.csv")
+            table = summarize_seeds(runs)
+        else:
+            runs, table = lmi_seeds(LMI_SEED_CELL, args.datasets or 24, args.first_dataset or LMI_SEED_FIRST)
+        write(runs, f"error_bars_lmi_seeds{tag}_runs")
+        write(table, f"error_bars_lmi_seeds{tag}")
+        print(f"\nLMI's first fits by seed kind, fresh data sets; {machine()}; {time.perf_counter() - start:.0f} s\n")
         print(table.to_markdown(index=False, floatfmt=".4f"))
     if "auto-identity" in args.parts:
         table = auto_identity(args.ns or [10_000])

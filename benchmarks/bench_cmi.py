@@ -68,6 +68,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from _common import RESULTS, all_fits, machine, save_figure, write
+from scipy.stats import chisquare
 from tqdm.auto import tqdm
 
 import bioinfo_mi as bm
@@ -247,6 +248,13 @@ def run_latent_test(n_null: int, n_power: int, n: int, n_shuffles: int, first: i
         row = {"link": link, "seed": seed, "truth": truth, "estimate": res.mi, "p_value": res.p_value}
         rows.append({**row, "n_shuffles": n_shuffles, "seconds": time.perf_counter() - start})
     return pd.DataFrame(rows)
+
+
+def _uniformity_p(p: pd.Series, n_shuffles: int) -> float:
+    """Chi-square p-value that permutation p-values (values j / (n_shuffles + 1), j = 1 ... n_shuffles + 1) are
+    uniform over their possible values."""
+    counts = np.bincount(np.rint(np.asarray(p) * (n_shuffles + 1)).astype(int), minlength=n_shuffles + 2)[1:]
+    return float(chisquare(counts).pvalue)
 
 
 def latent_estimators(with_tigramite: bool, d: int) -> dict:
@@ -545,6 +553,8 @@ def main() -> None:
             reject_010=("p_value", lambda p: float(np.mean(p <= 0.1))),
             reject_020=("p_value", lambda p: float(np.mean(p <= 0.2))),
             mean_p=("p_value", "mean"),
+            # chi-square of the p-values' counts over their n_shuffles + 1 possible values (uniform: under the null)
+            uniformity_p=("p_value", lambda p: _uniformity_p(p, int(runs.n_shuffles.max()))),
             mean_estimate=("estimate", "mean"),
             truth=("truth", "mean"),
             seconds=("seconds", "mean"),

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+import torch
 
 #: references per tile (d * TILE float64 per tile stay in L1/L2)
 _TILE = 256
@@ -421,6 +422,10 @@ def counts(
     def joint_cols(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return a[:, 0], b[:, 0], (b if v_is_y else a)[:, v_col]
 
+    # numba's OpenMP layer, when it starts (the first call in a process), sets the OpenMP thread count to its own
+    # (every core); torch shares that runtime and reads the same count, so a caller's torch.set_num_threads(1)
+    # silently became every core, and later training oversubscribed the CPU (two such processes: many times slower)
+    torch_threads = torch.get_num_threads()
     previous = nb.get_num_threads()
     nb.set_num_threads(max(1, min(int(threads), nb.config.NUMBA_NUM_THREADS)))
     try:
@@ -435,6 +440,8 @@ def counts(
         nx, ny = _marginal_counts(pair, eps, grid, exclude_self)
     finally:
         nb.set_num_threads(previous)
+        if torch.get_num_threads() != torch_threads:
+            torch.set_num_threads(torch_threads)
     return (nx[0], ny[0]) if scales is None else (nx, ny)
 
 

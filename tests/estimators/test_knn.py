@@ -1,6 +1,10 @@
 """KSG, BI-KSG and the k-NN density ratio against brute force, analytic values and the
 scale-invariance paper's propositions."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -305,3 +309,20 @@ def test_duplicate_rows_of_a_large_continuous_sample_are_exact():
     x[30] = x[40]  # equal x only: not a duplicated (x, y) row
     x[50], y[50] = -0.0 * x[60] + x[60], y[60]  # the same values
     assert _count_duplicate_rows(x, y) == 2 == int(pd.DataFrame(np.hstack([x, y])).duplicated().sum())
+
+
+def test_a_knn_estimate_keeps_the_callers_torch_threads():
+    """numba's OpenMP layer sets the process's OpenMP thread count to its own when it starts, and torch reads the
+    same count: a first KSG call turned a caller's ``torch.set_num_threads(1)`` into every core (two processes
+    training afterwards oversubscribed the CPU). Fresh interpreter, so the layer starts inside the call; torch's
+    count read once before it (as the package's fit code does), which is when torch picks the change up."""
+    code = (
+        "import torch; torch.set_num_threads(1); torch.get_num_threads()\n"
+        "import numpy as np, bioinfo_mi as bm\n"
+        "rng = np.random.default_rng(0); x = rng.normal(size=(300, 2))\n"
+        "bm.mi(x, x + rng.normal(size=(300, 2)), method='ksg')\n"
+        "print(torch.get_num_threads())\n"
+    )
+    env = {**os.environ, "NUMBA_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, timeout=300)
+    assert out.stdout.strip().splitlines()[-1] == "1"

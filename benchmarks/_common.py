@@ -184,6 +184,16 @@ def relabel_p(tables: list[np.ndarray], n_perm: int = 10_000, seed: int = 0) -> 
     return float((np.sum(null <= observed) + 1) / (n_perm + 1))
 
 
+def fit_table(g: pd.DataFrame) -> np.ndarray | None:
+    """Data sets x (first fit, its refits) of one cell's runs (``estimate`` and the ";"-joined ``refits``; as many
+    refits as every data set has), or None where the runs hold no refits."""
+    if "refits" not in g or g.refits.isna().any() or (g.refits.astype(str) == "").any():
+        return None
+    fits = [[e, *map(float, str(r).split(";"))] for e, r in zip(g.estimate, g.refits, strict=True)]
+    m = min(len(f) for f in fits)
+    return np.array([f[:m] for f in fits])
+
+
 def all_fits(g: pd.DataFrame) -> dict[str, float]:
     """Variance of one fit of a refitted estimator (LMI) from every fit of the cell, not only the first.
 
@@ -197,14 +207,10 @@ def all_fits(g: pd.DataFrame) -> dict[str, float]:
     """
     keys = ("sd_all_fits", "sd_all_fits_over_se", "all_fits_lo", "all_fits_hi", "sd_first_over_refits")
     nan = dict.fromkeys((*keys, "first_minus_refits", "first_minus_refits_se", "first_fits_vary_less_p"), np.nan)
-    if "refits" not in g or g.refits.isna().any() or (g.refits.astype(str) == "").any():
+    table = fit_table(g)
+    if table is None or min(table.shape) < 2:
         return nan
-    fits = [[e, *map(float, str(r).split(";"))] for e, r in zip(g.estimate, g.refits, strict=True)]
-    m = min(len(f) for f in fits)
-    table = np.array([f[:m] for f in fits])
-    k = len(table)
-    if k < 2 or m < 2:
-        return nan
+    k, m = table.shape
     msw = float(table.var(axis=1, ddof=1).mean())
     msb = float(m * table.mean(axis=1).var(ddof=1))
     a, b = (m - 1) / m, 1 / m

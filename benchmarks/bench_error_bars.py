@@ -72,7 +72,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from _common import RESULTS, all_fits, log_sd_ratio, machine, relabel_p, save_figure, write
+from _common import RESULTS, all_fits, fit_table, log_sd_ratio, machine, relabel_p, save_figure, write
 from scipy.stats import chi2, kstest, norm
 from scipy.stats import f as f_dist
 from tqdm.auto import tqdm
@@ -636,14 +636,8 @@ def run_cases(cases: list[str], datasets: int | None, full: bool, tag: str) -> N
 
 def _fit_tables(g: pd.DataFrame) -> list[np.ndarray]:
     """Per cell with refits in the runs file: data sets x (first fit, refits)."""
-    tables = []
-    for _, c in g.groupby(["d", "mi_true", "n"]):
-        if "refits" in c and c.refits.notna().all() and (c.refits.astype(str) != "").all():
-            fits = [[e, *map(float, str(r).split(";"))] for e, r in zip(c.estimate, c.refits, strict=True)]
-            m = min(len(f) for f in fits)
-            if len(fits) > 2 and m > 2:
-                tables.append(np.array([f[:m] for f in fits]))
-    return tables
+    tables = [fit_table(c) for _, c in g.groupby(["d", "mi_true", "n"])]
+    return [t for t in tables if t is not None and min(t.shape) > 2]
 
 
 def pool_grid(runs: pd.DataFrame) -> pd.DataFrame:

@@ -6,6 +6,11 @@ absolute error and mean time, and the speed-up of our default over latentmi's de
 
     python benchmarks/bench_lmi_vs_latentmi.py            # 3 seeds, k = 1, 2 (about 25 min on 2 cores)
     python benchmarks/bench_lmi_vs_latentmi.py --seeds 1 --ks 1
+    python benchmarks/bench_lmi_vs_latentmi.py --estimators "bioinfo_mi default" "bioinfo_mi max256" latentmi --tag w
+
+``bioinfo_mi max256``: the default preset with the hidden width capped at 256 (``LMIPreset(max_width=256)``;
+the default's cap is 512, so at d = 1000 the first hidden layer has 256 units instead of 512), the
+candidate for issue 29's speed target.
 """
 
 from __future__ import annotations
@@ -17,6 +22,10 @@ import pandas as pd
 from _common import machine, run_latentmi, timed, write
 
 import bioinfo_mi as bm
+from bioinfo_mi.estimators import PRESETS, LMIPreset
+
+#: estimator name suffix -> preset: the package's presets by name, and candidates measured here
+CANDIDATES: dict[str, str | LMIPreset] = {**{name: name for name in PRESETS}, "max256": LMIPreset(max_width=256)}
 
 
 def main() -> None:
@@ -27,7 +36,9 @@ def main() -> None:
     parser.add_argument("--d", type=int, default=1000)
     parser.add_argument("--mi", type=float, default=1.0)
     parser.add_argument("--estimators", nargs="+", default=["bioinfo_mi default", "bioinfo_mi paper", "latentmi"])
+    parser.add_argument("--tag", default="", help="suffix of the CSV names")
     args = parser.parse_args()
+    tag = f"_{args.tag}" if args.tag else ""
 
     rows = []
     for k in args.ks:
@@ -37,7 +48,7 @@ def main() -> None:
                 if name == "latentmi":
                     est, sec = timed(run_latentmi, x, y, seed)
                 else:
-                    preset = name.split()[-1]
+                    preset = CANDIDATES[name.split()[-1]]
                     res, sec = timed(bm.mi, x, y, method="lmi", preset=preset, random_state=seed)
                     est = res.mi
                 rows.append(
@@ -65,8 +76,8 @@ def main() -> None:
         summary = summary.drop(columns="latentmi_seconds")
     print(f"\nLMI vs latentmi 0.1.3 — Algorithm 4, N={args.n}, d={args.d}, {args.mi} bit; {machine()}")
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    write(runs, "lmi_vs_latentmi_runs")
-    print("wrote", write(summary, "lmi_vs_latentmi"))
+    write(runs, f"lmi_vs_latentmi{tag}_runs")
+    print("wrote", write(summary, f"lmi_vs_latentmi{tag}"))
 
 
 if __name__ == "__main__":

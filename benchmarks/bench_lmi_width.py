@@ -30,6 +30,7 @@ CONFIGS = {
     "w256_b128": LMIPreset(min_width=256, batch_size=128),
     "w256_p30": LMIPreset(min_width=256, patience=30),
     "w512": LMIPreset(min_width=512),
+    "max256": LMIPreset(max_width=256),
 }
 
 
@@ -39,6 +40,7 @@ def main() -> None:
     parser.add_argument("--d", type=int, nargs="+", default=[10])
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument("--n-jobs", type=int, default=-1, help="worker processes (the estimates do not depend on it)")
+    parser.add_argument("--tag", default="", help="suffix of the CSV name (lmi_width_<tag>.csv)")
     args = parser.parse_args()
     tasks = [
         gaussian_task(d, k, float(m), n_samples=2000)
@@ -58,6 +60,7 @@ def main() -> None:
             random_state=0,
             n_jobs=args.n_jobs,
         )
+        runs = runs.rename(columns={"rank": "k"})
         for (k, d), g in runs.groupby(["k", "d"]):
             rows.append(
                 {
@@ -74,7 +77,7 @@ def main() -> None:
     table = pd.DataFrame(rows).merge(paper, on=["k", "d"], how="left")
     print(f"\nLMI configurations on the Gaussian grid (N=2000, 10 MI values per cell); {machine()}\n")
     print(table.to_markdown(index=False, floatfmt=".4f"))
-    print("wrote", write(table, "lmi_width"))
+    print("wrote", write(table, "lmi_width" + (f"_{args.tag}" if args.tag else "")))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,17 @@ Targets of issue 30: mean MSE of the default <= 0.05 bits^2 at N = 2000 and 10 0
 a truth >= 0.3 bits read below 80 % of it (``below_80`` in the summary). Results are cached per
 (task, N, data set, estimator) under ``--cache-dir``, so an interrupted run resumes.
 
+Count-aware inputs (issue 30, direction 4): ``--transform raw``, ``log1p`` or ``pearson`` runs only the
+count tasks (``raw``: as they are, fitted afresh beside the transforms), each side transformed on its own
+before any estimator sees it (``log1p``: every cell's counts scaled to the median total, then ``log1p``, as
+``scanpy.pp.normalize_total`` + ``log1p``; ``pearson``: analytic Pearson residuals, Lause et al. 2021,
+``theta`` 100, clipped at +-sqrt(N), as ``scanpy.experimental.pp.normalize_pearson_residuals``). A transform
+of one side alone cannot add information (data processing inequality), so the raw counts' truth bounds the
+transformed data's MI from above; the library size, which the normalisations remove, is independent of the
+states.
+
+    python benchmarks/bench_sc_suite.py --transform log1p --tag log1p    # also raw, pearson
+
 Setup of the peers: ``pip install -e ".[bench]" && pip install --no-deps benchmark-mi==0.1.3``.
 """
 
@@ -58,6 +69,30 @@ SLOW = NEURAL | {"latentmi"}
 TRUTH_FLOOR = 0.3
 
 
+def log1p_normalized(counts: np.ndarray) -> np.ndarray:
+    """Counts scaled per cell to the median total count, then ``log1p`` (scanpy's normalize_total + log1p)."""
+    total = counts.sum(axis=1, keepdims=True)
+    return np.log1p(counts * (np.median(total) / np.where(total > 0, total, 1.0)))
+
+
+def pearson_residuals(counts: np.ndarray, theta: float = 100.0) -> np.ndarray:
+    """Analytic Pearson residuals of a negative binomial with overdispersion ``theta`` (Lause et al. 2021), clipped
+    at +-sqrt(N), as ``scanpy.experimental.pp.normalize_pearson_residuals``."""
+    total = counts.sum()
+    mu = counts.sum(axis=1, keepdims=True) @ counts.sum(axis=0, keepdims=True) / total
+    residuals = (counts - mu) / np.sqrt(mu + mu**2 / theta)
+    clip = np.sqrt(len(counts))
+    return np.clip(np.nan_to_num(residuals), -clip, clip)
+
+
+#: --transform name -> the transform applied to each side of a count task
+TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "raw": np.asarray,
+    "log1p": log1p_normalized,
+    "pearson": pearson_residuals,
+}
+
+
 def estimators() -> dict[str, Callable[[np.ndarray, np.ndarray, int], float]]:
     return {
         DEFAULT: ours_estimator("auto"),
@@ -85,17 +120,27 @@ def available(name: str) -> bool:
 
 
 def run(
-    n_values: list[int], n_seeds: int, names: list[str], cache: Path, max_d: int, full: bool, cached_only: bool = False
+    n_values: list[int],
+    n_seeds: int,
+    names: list[str],
+    cache: Path,
+    max_d: int,
+    full: bool,
+    cached_only: bool = False,
+    transform: str = "none",
 ) -> pd.DataFrame:
     cache.mkdir(parents=True, exist_ok=True)
     ests = estimators()
     rows = []
     for n in n_values:
         tasks = bm.benchmark.sc_suite(n, max_d=max_d)
+        if transform != "none":
+            tasks = [t for t in tasks if t.params["family"] == "counts"]
         jobs = [(t, s, e) for t in tasks for s in range(n_seeds) for e in names if full or s == 0 or e not in SLOW]
         data: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
         for task, seed, est in tqdm(jobs, desc=f"sc suite N={n}", unit="fit"):
-            key = cache / f"{task.name}__s{seed}__{est.replace(' ', '_')}.json"
+            suffix = "" if transform == "none" else f"__{transform}"
+            key = cache / f"{task.name}__s{seed}__{est.replace(' ', '_')}{suffix}.json"
             if key.exists():
                 rows.append(json.loads(key.read_text()))
                 continue
@@ -104,6 +149,8 @@ def run(
             if (task.name, seed) not in data:
                 data.clear()
                 data[(task.name, seed)] = bm.benchmark.sample_task(task, seed)
+                if transform != "none":
+                    data[(task.name, seed)] = tuple(TRANSFORMS[transform](side) for side in data[(task.name, seed)])
             x, y = data[(task.name, seed)]
             row = {
                 "task": task.name,
@@ -116,6 +163,7 @@ def run(
                 "true_mi": task.true_mi,
                 "true_mi_se": task.params["true_mi_se"],
                 "truth": task.params["truth"],
+                "transform": transform,
                 **recorded_estimate(ests[est], x, y, seed),
             }
             write_json(key, row)
@@ -198,6 +246,9 @@ def main() -> None:
     parser.add_argument("--max-d", type=int, default=2000, help="leave out tasks with more columns per side")
     parser.add_argument("--cache-dir", default=str(RESULTS / "sc_suite_cache"))
     parser.add_argument("--tag", default="", help="suffix of the output files")
+    parser.add_argument(
+        "--transform", default="none", choices=["none", *TRANSFORMS], help="count tasks only, transformed"
+    )
     parser.add_argument("--cached-only", action="store_true", help="summarise the cached fits, run none")
     args = parser.parse_args()
     n_values = args.n or ([2000, 10000] if args.full else [2000])
@@ -206,7 +257,7 @@ def main() -> None:
     skipped = [e for e in names if not available(e)]
     names = [e for e in names if e not in skipped]
     start = time.perf_counter()
-    runs = run(n_values, n_seeds, names, Path(args.cache_dir), args.max_d, args.full, args.cached_only)
+    runs = run(n_values, n_seeds, names, Path(args.cache_dir), args.max_d, args.full, args.cached_only, args.transform)
     per_task, summary = summarize(runs)
     tag = f"_{args.tag}" if args.tag else ""
     write(runs, f"sc_suite{tag}_runs")

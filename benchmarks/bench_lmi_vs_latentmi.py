@@ -6,11 +6,14 @@ absolute error and mean time, and the speed-up of our default over latentmi's de
 
     python benchmarks/bench_lmi_vs_latentmi.py            # 3 seeds, k = 1, 2 (about 25 min on 2 cores)
     python benchmarks/bench_lmi_vs_latentmi.py --seeds 1 --ks 1
-    python benchmarks/bench_lmi_vs_latentmi.py --estimators "bioinfo_mi default" "bioinfo_mi max256" latentmi --tag w
+    python benchmarks/bench_lmi_vs_latentmi.py --tag width \
+        --estimators "bioinfo_mi default" "bioinfo_mi max256" latentmi
+    python benchmarks/bench_lmi_vs_latentmi.py --tag screen \
+        --estimators "bioinfo_mi default" "bioinfo_mi screen" latentmi
 
 ``bioinfo_mi max256``: the default preset with the hidden width capped at 256 (``LMIPreset(max_width=256)``;
-the default's cap is 512, so at d = 1000 the first hidden layer has 256 units instead of 512), the
-candidate for issue 29's speed target.
+the default's cap is 512, so at d = 1000 the first hidden layer has 256 units instead of 512), a
+candidate for issue 29's speed target. ``bioinfo_mi screen``: the default with ``screen=True`` (issue 30).
 """
 
 from __future__ import annotations
@@ -24,8 +27,12 @@ from _common import machine, run_latentmi, timed, write
 import bioinfo_mi as bm
 from bioinfo_mi.estimators import PRESETS, LMIPreset
 
-#: estimator name suffix -> preset: the package's presets by name, and candidates measured here
-CANDIDATES: dict[str, str | LMIPreset] = {**{name: name for name in PRESETS}, "max256": LMIPreset(max_width=256)}
+#: estimator name suffix -> options of ``bm.mi(method="lmi")``: the package's presets by name, and candidates
+CANDIDATES: dict[str, dict] = {
+    **{name: {"preset": name} for name in PRESETS},
+    "max256": {"preset": LMIPreset(max_width=256)},
+    "screen": {"preset": "default", "screen": True},
+}
 
 
 def main() -> None:
@@ -48,8 +55,8 @@ def main() -> None:
                 if name == "latentmi":
                     est, sec = timed(run_latentmi, x, y, seed)
                 else:
-                    preset = CANDIDATES[name.split()[-1]]
-                    res, sec = timed(bm.mi, x, y, method="lmi", preset=preset, random_state=seed)
+                    options = CANDIDATES[name.split()[-1]]
+                    res, sec = timed(bm.mi, x, y, method="lmi", random_state=seed, **options)
                     est = res.mi
                 rows.append(
                     {

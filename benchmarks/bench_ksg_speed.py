@@ -21,6 +21,12 @@ bench_error_bars.py) gives the error-bar cost ratio where per-call overhead matt
 
     python benchmarks/bench_ksg_speed.py                 # everything (~11 min on 2 cores)
     python benchmarks/bench_ksg_speed.py --n 20000 --no-latentmi --no-shuffles
+    python benchmarks/bench_ksg_speed.py --scaling 25000 50000 100000 200000 400000 800000 --cases latent
+
+``--scaling``: instead, the neighbour counts of one KSG estimate at each N (ours, and the KD-trees up to
+``--trees-max``), with the growth exponent between consecutive sizes and over the whole range (issue 29: the
+kernel must stay far below quadratic at the 10^6 latent pairs of an atlas); ``ksg_scaling.csv``,
+``docs/figures/ksg_scaling.png``.
 """
 
 from __future__ import annotations
@@ -65,8 +71,54 @@ def brute_counts(x: np.ndarray, y: np.ndarray, k: int = 3) -> tuple[np.ndarray, 
     return _knn._NeighbourIndex(x, y).counts(x, y, k, exclude_self=True)
 
 
+def case_data(case: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The case's pairs, jittered as a KSG estimate jitters them."""
+    x, y = rho_pairs(n, 8, 0.6, seed=1) if case == "rho0.6" else latent_like(n, seed=2)
+    return _knn.add_jitter(x, np.random.default_rng(0)), _knn.add_jitter(y, np.random.default_rng(1))
+
+
+def scaling(sizes: list[int], cases: list[str], trees_max: int) -> None:
+    """Time the neighbour counts at each size; growth exponents between sizes (module docstring)."""
+    rows = []
+    brute_counts(*case_data(cases[0], 500))  # compile / load the kernel outside the timing
+    for case in cases:
+        for n in sorted(sizes):
+            xa, ya = case_data(case, n)
+            searches = [("ours", brute_counts)] + ([("KD-trees", tree_counts)] if n <= trees_max else [])
+            for search, fn in searches:
+                _, sec = timed(fn, xa, ya)
+                rows.append({"case": case, "search": search, "n": n, "seconds": sec})
+                print(f"{case} {search} N={n}: {sec:.2f} s", flush=True)
+    table = pd.DataFrame(rows)
+    parts = []
+    for _, g in table.groupby(["case", "search"], sort=False):
+        g = g.sort_values("n").copy()
+        g["exponent_from_previous"] = np.log(g.seconds / g.seconds.shift()) / np.log(g.n / g.n.shift())
+        g["exponent_whole_range"] = np.polyfit(np.log(g.n), np.log(g.seconds), 1)[0] if len(g) > 1 else np.nan
+        parts.append(g)
+    table = pd.concat(parts, ignore_index=True)
+    print(f"\nKSG neighbour counts (k = 3, 8 + 8 dims) against N; {machine()}")
+    print(table.to_markdown(index=False, floatfmt=".3f"))
+    print("wrote", write(table, "ksg_scaling"))
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for (case, search), g in table.groupby(["case", "search"], sort=False):
+        ax.loglog(g.n, g.seconds, "o-", label=f"{search}, {case}")
+    ref = table[table.search == "ours"]
+    n0, t0 = ref.n.min(), ref[ref.n == ref.n.min()].seconds.max()
+    grid = np.array([n0, ref.n.max()])
+    ax.loglog(grid, t0 * (grid / n0) ** 2, "k:", label="quadratic")
+    ax.set_xlabel("pairs N")
+    ax.set_ylabel("seconds (one KSG's neighbour counts)")
+    ax.legend(fontsize=7)
+    print("figure:", save_figure(fig, FIGURES / "ksg_scaling.png", tight=True))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scaling", type=int, nargs="+", help="instead: the counts' time at these N")
+    parser.add_argument("--trees-max", type=int, default=100_000, help="largest N of the KD-trees in --scaling")
     parser.add_argument("--n", type=int, default=50_000)
     parser.add_argument("--cases", nargs="+", default=["rho0.6", "latent"], choices=["rho0.6", "latent"])
     parser.add_argument("--no-latentmi", action="store_true")
@@ -75,10 +127,13 @@ def main() -> None:
     args = parser.parse_args()
     start = time.perf_counter()
     warnings.simplefilter("ignore")
+    if args.scaling:
+        scaling(args.scaling, args.cases, args.trees_max)
+        return
     rows = []
     for case in args.cases:
         x, y = rho_pairs(args.n, 8, 0.6, seed=1) if case == "rho0.6" else latent_like(args.n, seed=2)
-        xa, ya = _knn.add_jitter(x, np.random.default_rng(0)), _knn.add_jitter(y, np.random.default_rng(1))
+        xa, ya = case_data(case, args.n)
         row: dict = {"case": case, "n": args.n, "dims": "8+8"}
         brute_counts(xa[:500], ya[:500])  # compile / load the kernel outside the timing
         (bx, by), row["seconds_counts_brute"] = timed(brute_counts, xa, ya)

@@ -846,8 +846,9 @@ def lmi(
         beyond chance, measured on the training half (``bioinfo_mi/estimators/_screen.py``; issue 30): for
         inputs of many columns of which few carry the partner's information (genes), where the encoders
         otherwise keep the noise. The held-out half is not used to choose, so the estimate stays that of the
-        kept columns, a lower bound of the MI of all of them. The screen is linear: a side with no column
-        above its null keeps every column. ``False`` (default): every column, the paper's model.
+        kept columns, a lower bound of the MI of all of them. The screen is linear: where one side has no
+        column above its null, neither side is screened (a pass on the other side alone is as likely chance
+        or a nonlinear dependence). ``False`` (default): every column, the paper's model.
         ``res.extra["screened_columns"]``: the kept columns of ``x`` and ``y`` (raw indices).
 
     Returns

@@ -44,10 +44,29 @@ def test_screen_keeps_every_column_without_linear_signal(d):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(800, d))
     y = x**2 + 0.3 * rng.normal(size=(800, d))  # dependent, but no column correlates with the other side
-    # 3 columns: not screened at all (SCREEN_MIN_COLUMNS); 40: none passes the null, so all are kept
+    # 3 columns: not screened at all (SCREEN_MIN_COLUMNS); 40: none passes the null, so neither side is screened
     # (the largest noise column of a side passes with probability ~1/21; seed 1 is not such a case)
     kx, ky = screen_columns(_tensor(x), _tensor(y), np.random.default_rng(0), torch.Generator().manual_seed(0))
     assert list(kx) == list(range(d)) and list(ky) == list(range(d))
+
+
+def test_a_pass_on_one_side_alone_screens_neither_side(monkeypatch):
+    """Where one screened side has no column above its null, the other side's passes are not trusted (chance,
+    or a dependence the linear screen cannot see): every column of both sides is kept."""
+    from bioinfo_mi.estimators import _screen
+
+    x, y, _ = _states_with_noise(600, 5, 35, 1.0, seed=3)
+    kx, ky = screen_columns(_tensor(x), _tensor(y), np.random.default_rng(0), torch.Generator().manual_seed(0))
+    assert len(kx) < 40 and len(ky) < 40  # both sides pass: screened
+    calls = []
+
+    def y_never_passes(a, stats, basis, rng):
+        calls.append(a.shape[1])
+        return None if len(calls) % 2 == 0 else np.arange(3)  # x keeps 3 columns, y none
+
+    monkeypatch.setattr(_screen, "_screen_side", y_never_passes)
+    kx, ky = screen_columns(_tensor(x), _tensor(y), np.random.default_rng(0), torch.Generator().manual_seed(0))
+    assert list(kx) == list(range(40)) and list(ky) == list(range(40))
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,10 @@ random row permutations of those vectors (a family-wise null: the largest noise 
 passes with probability about ``1 / (SCREEN_PERMUTATIONS + 1)``). The screen is linear: where a screened
 side has no column that passes in the last pass (e.g. ``y = x^2``, where no column correlates with the other
 side), neither side is screened: a dependence strong and linear enough to screen by shows from both sides,
-and a pass on one side alone is then as likely chance (with independent sides the first version of this
-screen cut one side of 100 columns to 1) or a nonlinear dependence that the kept columns would lose (label-
-resampled digits: one side cut to 1-7 of 61 pixels, the estimate from 0.19 to 0.11-0.16 bits; session 12).
+and a pass on one side alone is then as likely chance (independent columns: the Gaussian grid's 0-bit cell)
+or a nonlinear dependence that the kept columns would lose (label-resampled digits, 64 pixels: estimates
+0.193 / 0.223 / 0.369 -> 0.067 / 0.111 / 0.156 bits with one-sided screens; session 12,
+``benchmarks/bench_screen_default.py``).
 A side of at most :data:`SCREEN_MIN_COLUMNS` columns is not screened (the encoders handle
 a few noise columns, and one chance pass would drop columns that carry a nonlinear signal). After the
 first pass each side is screened again against the components of the other side's kept columns,

@@ -9,7 +9,9 @@ state-level MI only bounds the expression-level MI from above (shown, not scored
 
 Estimators
     ours: ``auto`` (``bm.mi``'s default), ``ksg``, ``ksg-calibrated``, ``lmi`` (also the tl tools'
-    default estimator) and ``lmi`` with ``screen=True`` (the columns screened on the training half); bmi
+    default estimator; its columns screened on the training half since session 13) and ``lmi`` with
+    ``screen=False`` (every column: LMI's default before; session 9-12 CSVs name it "LMI (ours)" and the
+    screened fit "LMI screen (ours)"); bmi
     0.1.3 at its defaults: KSG (``KSGEnsembleFirstEstimator``, k = 5), CCA,
     and with ``--full`` MINE and InfoNCE; latentmi 0.1.3 (the LMI paper's code). Peers that are not
     installed are reported as skipped.
@@ -99,7 +101,7 @@ def estimators() -> dict[str, Callable[[np.ndarray, np.ndarray, int], float]]:
         "KSG (ours)": ours_estimator("ksg"),
         "ksg-calibrated (ours)": ours_estimator("ksg-calibrated"),
         "LMI (ours)": ours_estimator("lmi"),
-        "LMI screen (ours)": ours_estimator("lmi", screen=True),
+        "LMI unscreened (ours)": ours_estimator("lmi", screen=False),
         "bmi KSG": bmi_estimator("KSGEnsembleFirstEstimator"),
         "bmi CCA": bmi_estimator("CCAMutualInformationEstimator"),
         "bmi MINE": bmi_estimator("MINEEstimator", progress=False),

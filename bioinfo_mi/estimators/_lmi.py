@@ -24,7 +24,9 @@ encoder's narrowest hidden layer (L/4 = 64) well above the 8 latent units: with 
 used before) LMI underestimated by 0.36 bit on average at d = 10, k = 3 on the Gaussian grid (MSE
 0.190, against 0.113 with 256; ``benchmarks/bench_lmi_width.py``, docs/benchmarks.md).
 Below 10 held-out samples per KSG dimension (N < 320 at 8 per variable) ``"default"`` also
-shrinks the latent size unless the user gives one (``lmi``, parameter ``latent_dim``).
+shrinks the latent size unless the user gives one (``lmi``, parameter ``latent_dim``), and it screens
+the columns of sides with more than 20 on the training half (``lmi``, parameter ``screen``; issue 30);
+``"paper"`` trains on every column.
 """
 
 from __future__ import annotations
@@ -100,6 +102,11 @@ class LMIPreset:
     max_validation
         Most held-out pairs behind the validation loss of early stopping and the cross-prediction
         R^2 (a random subset of the held-out pairs above it; KSG still scores all of them).
+    screen
+        Screen the columns on the training half before training (:func:`lmi`, parameter ``screen``;
+        ``bioinfo_mi/estimators/_screen.py``). ``True`` in ``"default"`` (issue 30, session 13: the evidence is
+        docs/benchmarks.md, "The screen is LMI's default"), ``False`` in ``"paper"`` (Appendix A.1.2: every
+        column). Sides of at most 20 columns are never screened, so it changes nothing there.
     """
 
     width_rule: Literal["paper", "adaptive"] = "adaptive"
@@ -117,11 +124,12 @@ class LMIPreset:
     max_train: int = 50_000
     max_validation: int = 16_384
     patience_pairs: int | None = 100_000
+    screen: bool = True
 
 
 #: name -> :class:`LMIPreset` for ``lmi(..., preset=name)``: ``"default"`` and ``"paper"`` (Appendix A.1.2)
 PRESETS: dict[str, LMIPreset] = {
-    "paper": LMIPreset(width_rule="paper", lr=1e-4, max_epochs=300, patience=30),
+    "paper": LMIPreset(width_rule="paper", lr=1e-4, max_epochs=300, patience=30, screen=False),
     "default": LMIPreset(),
 }
 
@@ -562,8 +570,11 @@ def _preset_config(
     patience: int | None,
     batch_size: int | None,
     lr: float | None,
+    screen: Any = None,
 ) -> tuple[str, LMIPreset]:
-    """Return the preset's name (``"custom"`` for an :class:`LMIPreset`) and its settings with the given overrides."""
+    """Return the preset's name (``"custom"`` for an :class:`LMIPreset`) and its settings with the given overrides
+    (``None``: the preset's).
+    """
     if isinstance(preset, str):
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}; valid presets: {sorted(PRESETS)}")
@@ -585,18 +596,20 @@ def _preset_config(
         if not (np.isscalar(lr) and np.isfinite(lr) and lr > 0):
             raise ValueError(f"lr must be a positive number, got {lr!r}")
         overrides["lr"] = float(lr)
+    if screen is not None:
+        overrides["screen"] = screen
     cfg = replace(cfg, **overrides)
     check_positive_int(cfg.latent_dim, name="latent_dim")
     return preset_name, cfg
 
 
-def _check_choices(regularizer: Any, normalization: Any, cfg: LMIPreset, screen: Any = False) -> None:
+def _check_choices(regularizer: Any, normalization: Any, cfg: LMIPreset) -> None:
     """Raise ``ValueError`` for an unknown regularizer or normalization, an estimation fraction outside (0, 1),
     or caps (``max_train``, ``max_validation``, ``patience_pairs``) that are not positive integers, and
-    ``TypeError`` for a ``screen`` that is not a bool.
+    ``TypeError`` for a ``screen`` (given or the preset's) that is not a bool.
     """
-    if not isinstance(screen, bool | np.bool_):
-        raise TypeError(f"screen must be True or False, got {screen!r}")
+    if not isinstance(cfg.screen, bool | np.bool_):
+        raise TypeError(f"screen must be True, False or None (the preset's), got {cfg.screen!r}")
     if regularizer not in ("cross", "mine", "infonce"):
         raise ValueError(f"regularizer must be 'cross', 'mine' or 'infonce', got {regularizer!r}")
     if normalization not in ("local", "global-corrected"):
@@ -770,7 +783,7 @@ def lmi(
     device: Any = None,
     progress: bool = False,
     condition: Any = None,
-    screen: bool = False,
+    screen: bool | None = None,
 ) -> LMIResult:
     """Latent MI estimate of I(X;Y) (LMI paper, Algorithm 1).
 
@@ -848,8 +861,13 @@ def lmi(
         otherwise keep the noise. The held-out half is not used to choose, so the estimate stays that of the
         kept columns, a lower bound of the MI of all of them. The screen is linear: where one side has no
         column above its null, neither side is screened (a pass on the other side alone is as likely chance
-        or a nonlinear dependence). ``False`` (default): every column, the paper's model.
-        ``res.extra["screened_columns"]``: the kept columns of ``x`` and ``y`` (raw indices).
+        or a nonlinear dependence), and a side of at most 20 columns never is. ``None`` (default): the
+        preset's (:class:`LMIPreset` field ``screen``): on in ``"default"`` (issue 30, session 13; the
+        evidence, per benchmark, in docs/benchmarks.md, "The screen is LMI's default": e.g. the bmi suite's
+        ten core tasks MSE 0.714 -> 0.047 at N = 2000, Algorithm 4's grid at d = 1000 0.016 -> 0.002 at
+        k = 1), off in ``"paper"``. ``False``: every column, the paper's model. A value given is always used.
+        ``res.params["screen"]`` is the choice used, ``res.params["screen_rule"]`` ``"given"`` or
+        ``"preset"``; ``res.extra["screened_columns"]``: the kept columns of ``x`` and ``y`` (raw indices).
 
     Returns
     -------
@@ -858,11 +876,12 @@ def lmi(
     per-epoch ``history`` and ``best_epoch``; ``params`` holds the settings used (the preset's
     fields with ``latent_dim`` as used, ``latent_dim_rule``, ``preset``, ``regularizer``, ...).
     """
-    preset_name, cfg = _preset_config(preset, latent_dim, epochs, patience, batch_size, lr)
+    preset_name, cfg = _preset_config(preset, latent_dim, epochs, patience, batch_size, lr, screen)
     latent_dim_rule = "given" if latent_dim is not None else "preset"
     patience_rule = "given" if patience is not None else "preset"
+    screen_rule = "given" if screen is not None else "preset"
     k = check_positive_int(k, name="k")
-    _check_choices(regularizer, normalization, cfg, screen)
+    _check_choices(regularizer, normalization, cfg)
     xr, yr = check_row_pair(x, y, min_samples=2, method="lmi")
     _warn_duplicates(xr, yr)
     n = xr.n_samples
@@ -892,7 +911,7 @@ def lmi(
     model.set_generator(model_generator)
 
     x_train, y_train = _tensors(model, xr, yr, train_idx)
-    if screen:
+    if cfg.screen:
         shapes, scalings = (xr.shape, yr.shape), (x_scaling, y_scaling)
         model, x_train, y_train = _screened_model(model, x_train, y_train, shapes, scalings, cfg, weights, rng)
     x_val, y_val = _tensors(model, xr, yr, val_idx)
@@ -915,7 +934,7 @@ def lmi(
     settings = {"latent_dim_rule": latent_dim_rule, "patience_rule": patience_rule, "preset": preset_name}
     settings.update(regularizer=regularizer, reconstruction_weight=reconstruction_weight, k=k)
     settings.update(regularizer_weight=regularizer_weight, normalization=normalization, d_condition=weights[-1])
-    settings["screen"] = bool(screen)
+    settings.update(screen=bool(cfg.screen), screen_rule=screen_rule)
     fitted = {"model": model, "train_idx": train_idx, "test_idx": test_idx, "history": history}
     return _lmi_result(pmi, base, n, {**asdict(cfg), **settings}, dev, cross_r2, zx, zy, best_epoch, fitted)
 

@@ -249,7 +249,14 @@ def attribution_table(
     ``z``, benchmarks/bench_attribution.py); ``p_value``, the empirical
     ``(1 + #{shuffled >= score}) / (1 + S)``;
     ``rank`` (1 = most informative) by ``z``, or by ``score`` with fewer than two shuffles. Features
-    that are constant score 0 in every fit and get ``z = 0``.
+    that are constant score 0 in every fit and get ``z = 0``. ``kept_fraction``: the share of the real
+    pairings' fits whose model read the feature (LMI's column screen, ``screen``, the default since session 13,
+    leaves out the features that the other side does not predict beyond chance, and constant ones are dropped;
+    a left-out feature scores exactly 0). A feature no real fit read contributed nothing to the estimate: it
+    gets ``z = 0`` and ``p_value = 1``, since the shuffled fits, which read it (the screen keeps every column
+    where nothing passes), are no null for a score that was never computed (before this rule, a left-out noise
+    gene's 0 sat above its shuffles' slightly negative held-out ``R^2`` and half of them got the smallest
+    p-value).
     """
     real = [r.attribution for r in results if not r.job.shuffled]
     null = [r.attribution for r in results if r.job.shuffled]
@@ -259,16 +266,17 @@ def attribution_table(
         score = scores.mean(axis=0)
         score_sd = scores.std(axis=0, ddof=1) if len(scores) > 1 else np.full(len(score), np.nan)
         frame = {feature_column: list(names[i]), "side": side, "condition": str(condition), "score": score}
-        frame["score_sd"] = score_sd
+        read = scores != 0  # a feature the fit's model left out (screened or constant) scores exactly 0
+        frame.update(score_sd=score_sd, kept_fraction=read.mean(axis=0))
         if null:
             shuffled = np.stack([a[i] for a in null])  # type: ignore[index]
             null_mean = shuffled.mean(axis=0)
-            p_value = (1 + (shuffled >= score).sum(axis=0)) / (1 + len(shuffled))
+            p_value = np.where(read.any(axis=0), (1 + (shuffled >= score).sum(axis=0)) / (1 + len(shuffled)), 1.0)
         else:
             shuffled, null_mean, p_value = None, np.full(len(score), np.nan), np.full(len(score), np.nan)
         if shuffled is not None and len(shuffled) > 1:
             null_var = shuffled.var(axis=0, ddof=1)
-            scored = (scores != 0).any(axis=0) | (shuffled != 0).any(axis=0)
+            scored = read.any(axis=0)
             pooled = float(null_var[scored].mean()) if scored.any() else 0.0
             pooled_mean = float(null_mean[scored].mean()) if scored.any() else 0.0
             n_null, d0 = len(shuffled), NULL_SD_PRIOR_DF
@@ -503,9 +511,11 @@ def lmi(
     With ``attribution``: ``adata.uns[key_added]["attribution"]``, a DataFrame with one row per side
     and feature (``gene``, or ``feature`` for a representation or paired data; ``side``
     ``"x"``/``"y"``; ``condition``; ``score``, the mean over the real pairings, and ``score_sd``;
-    ``null_mean``, ``null_sd``, over the shuffled pairings; ``z``, the score against that null with
-    its mean and SD moderated towards the side's pooled values; ``p_value``, the empirical
-    ``(1 + #{shuffled >= score}) / (1 + n_shuffles)``; ``rank``, 1 the most informative), and for
+    ``kept_fraction``, the share of the real pairings' fits whose model read the feature, which LMI's
+    column screen can leave out; ``null_mean``, ``null_sd``, over the shuffled pairings; ``z``, the score
+    against that null with its mean and SD moderated towards the side's pooled values; ``p_value``, the
+    empirical ``(1 + #{shuffled >= score}) / (1 + n_shuffles)``; a feature no real fit read gets ``z = 0``
+    and ``p_value = 1``; ``rank``, 1 the most informative), and for
     genes (``.X`` or a layer, not ``use_rep`` or paired data)
     ``adata.var[key_added + "_attribution_x"]`` and ``[key_added + "_attribution_y"]``, the scores
     of the first and the second condition's cells. With ``adjust_for`` as well, the conditional fits'

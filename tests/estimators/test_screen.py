@@ -78,7 +78,7 @@ def noisy_states():
 def fits(noisy_states):
     x, y, _ = noisy_states
     x0, y0 = x.copy(), y.copy()
-    plain = lmi(x, y, random_state=0)
+    plain = lmi(x, y, random_state=0, screen=False)
     screened = lmi(x, y, random_state=0, screen=True)
     np.testing.assert_array_equal(x, x0)
     np.testing.assert_array_equal(y, y0)
@@ -140,8 +140,23 @@ def test_screen_that_keeps_every_column_changes_nothing():
 
 def test_screen_must_be_a_bool():
     x = np.random.default_rng(0).normal(size=(100, 3))
-    with pytest.raises(TypeError, match="screen must be True or False"):
+    with pytest.raises(TypeError, match="screen must be True, False or None"):
         lmi(x, x, screen="yes")
+    with pytest.raises(TypeError, match="screen must be True, False or None"):
+        lmi(x, x, preset=bm.estimators.LMIPreset(screen=1))
+
+
+def test_the_default_preset_screens_and_the_paper_preset_does_not(noisy_states, fits):
+    # issue 30, session 13: the screen is the default preset's; the paper's model trains on every column
+    x, y, _ = noisy_states
+    default = lmi(x, y, random_state=0)
+    assert default.mi == fits[1].mi and default.params["screen"] is True
+    assert default.params["screen_rule"] == "preset" and fits[1].params["screen_rule"] == "given"
+    np.testing.assert_array_equal(default.extra["screened_columns"][1], fits[1].extra["screened_columns"][1])
+    paper = lmi(x[:300], y[:300], preset="paper", random_state=0, epochs=1)
+    assert paper.params["screen"] is False and "screened_columns" not in paper.extra
+    forced = lmi(x[:300], y[:300], preset="paper", random_state=0, epochs=1, screen=True)
+    assert forced.params["screen"] is True and forced.params["screen_rule"] == "given"
 
 
 def test_bm_mi_passes_screen_to_lmi(noisy_states):

@@ -81,7 +81,7 @@ HISTOGRAM_MAX_DIM = 10
 
 
 def estimators() -> dict[str, Callable[[np.ndarray, np.ndarray, int], float]]:
-    neural = {"progress": False}
+    neural = {"verbose": False}  # bmi 0.1.3's own option (our estimators call it progress)
     return {
         DEFAULT: ours_estimator("auto"),
         "LMI (ours)": ours_estimator("lmi"),

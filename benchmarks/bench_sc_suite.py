@@ -104,8 +104,8 @@ def estimators() -> dict[str, Callable[[np.ndarray, np.ndarray, int], float]]:
         "LMI unscreened (ours)": ours_estimator("lmi", screen=False),
         "bmi KSG": bmi_estimator("KSGEnsembleFirstEstimator"),
         "bmi CCA": bmi_estimator("CCAMutualInformationEstimator"),
-        "bmi MINE": bmi_estimator("MINEEstimator", progress=False),
-        "bmi InfoNCE": bmi_estimator("InfoNCEEstimator", progress=False),
+        "bmi MINE": bmi_estimator("MINEEstimator", verbose=False),
+        "bmi InfoNCE": bmi_estimator("InfoNCEEstimator", verbose=False),
         "latentmi": lambda x, y, seed: run_latentmi(x, y, seed),
     }
 

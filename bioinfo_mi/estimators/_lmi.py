@@ -861,7 +861,8 @@ def lmi(
         otherwise keep the noise. The held-out half is not used to choose, so the estimate stays that of the
         kept columns, a lower bound of the MI of all of them. The screen is linear: where one side has no
         column above its null, neither side is screened (a pass on the other side alone is as likely chance
-        or a nonlinear dependence), and a side of at most 20 columns never is. ``None`` (default): the
+        or a nonlinear dependence), a side of at most 20 columns never is, and a column that differs from its
+        median in at most 20 training rows is kept unscored. ``None`` (default): the
         preset's (:class:`LMIPreset` field ``screen``): on in ``"default"`` (issue 30, session 13; the
         evidence, per benchmark, in docs/benchmarks.md, "The screen is LMI's default": e.g. the bmi suite's
         ten core tasks MSE 0.714 -> 0.047 at N = 2000, Algorithm 4's grid at d = 1000 0.016 -> 0.002 at

@@ -20,7 +20,10 @@ and a pass on one side alone is then as likely chance (independent columns: the 
 or a nonlinear dependence that the kept columns would lose (label-resampled digits, 64 pixels: estimates
 0.193 / 0.223 / 0.369 -> 0.067 / 0.111 / 0.156 bits with one-sided screens; session 12,
 ``benchmarks/bench_screen_default.py``).
-A side of at most :data:`SCREEN_MIN_COLUMNS` columns is not screened (the encoders handle
+A column whose values differ from its median in at most :data:`SCREEN_MIN_SUPPORT` of the screen's rows (a pixel
+lit in two images) is not scored and is kept: its R^2 on ten components under permutations is mostly chance, and
+as part of the family-wise null it set the threshold of its whole side (session 13). A side of at most
+:data:`SCREEN_MIN_COLUMNS` columns is not screened (the encoders handle
 a few noise columns, and one chance pass would drop columns that carry a nonlinear signal). After the
 first pass each side is screened again against the components of the other side's kept columns,
 whose leading directions are then less diluted by noise, until the kept columns no longer change (at
@@ -37,6 +40,7 @@ __all__ = [
     "SCREEN_COMPONENTS",
     "SCREEN_MAX_ROWS",
     "SCREEN_MIN_COLUMNS",
+    "SCREEN_MIN_SUPPORT",
     "SCREEN_PERMUTATIONS",
     "SCREEN_ROUNDS",
     "screen_columns",
@@ -52,6 +56,11 @@ SCREEN_MIN_COLUMNS = 20
 SCREEN_MAX_ROWS = 10_000
 #: most passes of the screen (each against the components of the other side's columns kept by the last)
 SCREEN_ROUNDS = 4
+#: a column whose values differ from its median in at most this many of the screen's rows is not scored, and kept:
+#: the R^2 of a few rows on ``SCREEN_COMPONENTS`` components is mostly chance, and such a column set the null
+#: of its whole side (label-resampled digits, 1 bit: a pixel non-zero in 2 of 290 rows raised the threshold
+#: so that one of 61 pixels passed and LMI read 0.00 bits; session 13)
+SCREEN_MIN_SUPPORT = 20
 _POWER_ITERATIONS = 4
 _BLOCK = 8192
 
@@ -88,22 +97,38 @@ def _scores(a: torch.Tensor, mean: torch.Tensor, norms: torch.Tensor, basis: tor
     return (proj**2).sum(1) / norms.clamp_min(1e-300)
 
 
+def _support(a: torch.Tensor) -> torch.Tensor:
+    """Rows in which each column of ``a`` differs from its median (blocks of 512 columns)."""
+    return torch.cat(
+        [(a[:, j : j + 512] != a[:, j : j + 512].median(0).values).sum(0) for j in range(0, a.shape[1], 512)]
+    )
+
+
 def _screen_side(
-    a: torch.Tensor, a_stats: tuple[torch.Tensor, torch.Tensor], basis: torch.Tensor, rng: np.random.Generator
+    a: torch.Tensor, a_stats: tuple[torch.Tensor, ...], basis: torch.Tensor, rng: np.random.Generator
 ) -> np.ndarray | None:
-    """Columns of ``a`` whose score on ``basis`` beats the largest score under row permutations of it; every
-    column where ``a`` is too narrow to screen, ``None`` where no column passes.
+    """Columns of ``a`` whose score on ``basis`` beats the largest score of a scored column under row permutations
+    of it, and the columns too sparse to score (:data:`SCREEN_MIN_SUPPORT`); every column where ``a`` is too narrow
+    to screen, ``None`` where no scored column passes.
     """
     if a.shape[1] <= SCREEN_MIN_COLUMNS:
         return np.arange(a.shape[1])
-    mean, norms = a_stats
+    mean, norms, scored = a_stats
     observed = _scores(a, mean, norms, basis)
-    null = max(
-        float(_scores(a, mean, norms, basis[torch.as_tensor(rng.permutation(len(a)), device=a.device)]).max())
-        for _ in range(SCREEN_PERMUTATIONS)
+    null = (
+        max(
+            float(
+                _scores(a, mean, norms, basis[torch.as_tensor(rng.permutation(len(a)), device=a.device)])[scored].max()
+            )
+            for _ in range(SCREEN_PERMUTATIONS)
+        )
+        if bool(scored.any())
+        else np.inf
     )
-    kept = np.flatnonzero((observed > null).cpu().numpy())
-    return kept if len(kept) else None
+    passed = (observed > null) & scored
+    if not bool(passed.any()):
+        return None
+    return np.flatnonzero((passed | ~scored).cpu().numpy())
 
 
 def screen_columns(
@@ -118,7 +143,10 @@ def screen_columns(
         rows = torch.as_tensor(np.sort(rng.choice(len(x), SCREEN_MAX_ROWS, replace=False)), device=x.device)
         x, y = x.index_select(0, rows), y.index_select(0, rows)
     means = (_column_means(x), _column_means(y))
-    stats = [(mean, _centered_sq_norms(side, mean)) for side, mean in zip((x, y), means, strict=True)]
+    stats = [
+        (mean, _centered_sq_norms(side, mean), _support(side) > SCREEN_MIN_SUPPORT)
+        for side, mean in zip((x, y), means, strict=True)
+    ]
     kept = [np.arange(x.shape[1]), np.arange(y.shape[1])]
     for _ in range(SCREEN_ROUNDS):
         bases = []

@@ -79,6 +79,7 @@ def test_lineage_workflow_end_to_end(tmp_path):
         "condition",
         "score",
         "score_sd",
+        "kept_fraction",
         "null_mean",
         "null_sd",
         "z",

@@ -114,16 +114,12 @@ def _screen_side(
     if a.shape[1] <= SCREEN_MIN_COLUMNS:
         return np.arange(a.shape[1])
     mean, norms, scored = a_stats
+    if not bool(scored.any()):
+        return None
     observed = _scores(a, mean, norms, basis)
-    null = (
-        max(
-            float(
-                _scores(a, mean, norms, basis[torch.as_tensor(rng.permutation(len(a)), device=a.device)])[scored].max()
-            )
-            for _ in range(SCREEN_PERMUTATIONS)
-        )
-        if bool(scored.any())
-        else np.inf
+    null = max(
+        float(_scores(a, mean, norms, basis[torch.as_tensor(rng.permutation(len(a)), device=a.device)])[scored].max())
+        for _ in range(SCREEN_PERMUTATIONS)
     )
     passed = (observed > null) & scored
     if not bool(passed.any()):

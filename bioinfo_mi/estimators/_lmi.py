@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import copy
 import warnings
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
@@ -601,6 +602,22 @@ def _preset_config(
     cfg = replace(cfg, **overrides)
     check_positive_int(cfg.latent_dim, name="latent_dim")
     return preset_name, cfg
+
+
+def lmi_screens(options: Mapping[str, Any]) -> bool:
+    """Whether :func:`lmi` called with ``options`` screens its columns (``screen``, else its preset's).
+
+    Parameters
+    ----------
+    options
+        Keyword arguments of :func:`lmi` (``preset`` and ``screen`` are read; the rest is ignored).
+
+    Returns
+    -------
+    The screen setting the fit would use (the preset is resolved and checked as :func:`lmi` does).
+    """
+    cfg = _preset_config(options.get("preset", "default"), None, None, None, None, None, options.get("screen"))[1]
+    return bool(cfg.screen)
 
 
 def _check_choices(regularizer: Any, normalization: Any, cfg: LMIPreset) -> None:

@@ -27,6 +27,7 @@ Each entry of :data:`REGISTRY` (a :class:`Method`) names the estimator and says
 
 from __future__ import annotations
 
+import copy
 import inspect
 import sys
 import warnings
@@ -39,16 +40,24 @@ from typing import Any, Literal
 import numpy as np
 
 from .._rows import check_row_pair
-from .._validation import EstimateWarning, check_options, check_pair, check_positive_int
-from ._auto import COST_RATIO, MIN_SAMPLES, choose_method, mostly_discrete, warn_few_samples
+from .._validation import (
+    EstimateWarning,
+    check_options,
+    check_pair,
+    check_positive_int,
+    check_random_state,
+    seed_from,
+)
+from ._auto import COST_RATIO, LMI_MIN_SAMPLES, MIN_SAMPLES, choose_method, mostly_discrete, warn_few_samples
 from ._calibrated import ksg_calibrated
 from ._copula import apply_transform
 from ._cost import CostModel, critic_seconds, ksg_calibrated_seconds, ksg_seconds, lmi_seconds
 from ._knn import bi_ksg, ksg
-from ._lmi import lmi
+from ._lmi import lmi, lmi_screens
 from ._neural import infonce, mine
 from ._normalization import ksg_global, ksg_global_linf, ksg_local
 from ._result import MIResult
+from ._screen import SCREEN_MAX_ROWS, SCREEN_MIN_COLUMNS, screen_rows
 
 __all__ = ["Method", "REGISTRY", "auto", "get_method", "predicted_seconds", "run_method", "transformed_pair"]
 
@@ -144,8 +153,13 @@ def auto(
     run. A KSG estimator predicted (:func:`~bioinfo_mi.estimators.predicted_seconds`) to take more
     than ``cost_ratio`` times as long as LMI, and more than 5 minutes, gives way to LMI, with an
     :class:`~bioinfo_mi.EstimateWarning` (kind ``"cost"``): large samples in hundreds of dimensions,
-    where the exact neighbour search grows as ``n^2 d``. The evidence behind the rule is in
-    docs/choosing_estimator.md, the cost model's in docs/performance.md.
+    where the exact neighbour search grows as ``n^2 d``. Where a KSG estimator is still chosen and a side has
+    more than 20 non-constant columns, LMI's column screen runs on a random half of the rows (at most 10 000);
+    where it leaves columns out (columns the other side does not predict beyond chance) and plain KSG on the
+    other half reads more on the kept columns than on every column, LMI, which screens them out on its training
+    half, runs instead (issue 30; not with ``screen=False`` or ``preset="paper"``, whose LMI reads every
+    column). The evidence behind the rule is in docs/choosing_estimator.md, the cost model's in
+    docs/performance.md.
 
     Parameters
     ----------
@@ -175,9 +189,12 @@ def auto(
     -------
     The chosen estimator's result (:class:`~bioinfo_mi.MIResult` or :class:`~bioinfo_mi.LMIResult`)
     with ``extra["auto"]`` = ``{"method": ..., "reason": ..., "samples_per_dim": ..., "cost_ratio": ...,
-    "n_samples": ..., "n_features": ..., "discrete": ..., "predicted_seconds": {candidate: seconds}}``;
-    ``reason`` is ``"samples"`` (the samples per dimension decided) or ``"cost"`` (LMI because the KSG
-    estimator was too costly).
+    "n_samples": ..., "n_features": ..., "discrete": ..., "screen_check": ..., "predicted_seconds":
+    {candidate: seconds}}``; ``reason`` is ``"samples"`` (the samples per dimension decided), ``"cost"`` (LMI
+    because the KSG estimator was too costly) or ``"screen"`` (LMI because the screen's left-out columns cost
+    KSG more than they hold); ``screen_check`` is ``None`` where the check did not run, else ``{"kept": (columns
+    of x, columns of y), "rows": rows screened, "ksg_all": ..., "ksg_kept": ...}`` (the two plain KSG readings
+    on the other rows, ``None`` where nothing was left out).
 
     Notes
     -----
@@ -198,8 +215,11 @@ def auto(
     d_x, d_y = (int((rows.column_stats()[1] > 0).sum()) for rows in (xr, yr))
     n_features, discrete = d_x + d_y, mostly_discrete(xr, yr)
     costs = {name: entry.cost(n, d_x, d_y, options) for name, entry in _CANDIDATES.items()}
-    by_samples = choose_method(n, n_features, samples_per_dim, discrete)
-    chosen = choose_method(n, n_features, samples_per_dim, discrete, costs=costs, cost_ratio=cost_ratio)
+    rule = partial(choose_method, n, n_features, samples_per_dim, discrete)
+    by_samples, by_cost = rule(), rule(costs=costs, cost_ratio=cost_ratio)
+    check = _screen_check(by_cost, xr, yr, (d_x, d_y), options, random_state)
+    screened = check is not None and check["ksg_all"] is not None and check["ksg_kept"] > check["ksg_all"]
+    chosen = rule(costs=costs, cost_ratio=cost_ratio, screened=screened)
     if "progress" in options and "progress" not in accepted[chosen]:  # a display option: only where it applies
         options = {key: v for key, v in options.items() if key != "progress"}
     foreign = sorted(set(options) - accepted[chosen])
@@ -211,7 +231,7 @@ def auto(
             f"(samples_per_dim={samples_per_dim:g}), which does not take {', '.join(map(repr, foreign))}; "
             f"pass method={chosen!r} without them, or method={other!r}"
         )
-    if chosen != by_samples:
+    if by_cost != by_samples:
         _warn_cost(by_samples, costs)
     if chosen == "lmi":
         xa, ya = xr, yr
@@ -220,15 +240,61 @@ def auto(
     res = _CANDIDATES[chosen].run(xa, ya, k=k, base=base, random_state=random_state, **options)
     res.extra["auto"] = {
         "method": chosen,
-        "reason": "samples" if chosen == by_samples else "cost",
+        "reason": "samples" if chosen == by_samples else "cost" if chosen == by_cost else "screen",
         "samples_per_dim": float(samples_per_dim),
         "cost_ratio": float(cost_ratio),
         "n_samples": n,
         "n_features": n_features,
         "discrete": discrete,
+        "screen_check": check,
         "predicted_seconds": costs,
     }
     return res
+
+
+def _screen_check(
+    chosen: str, xr: Any, yr: Any, widths: tuple[int, int], options: Mapping[str, Any], random_state: Any
+) -> dict[str, Any] | None:
+    """Where ``auto`` is about to run a KSG estimator on sides one of which has more than ``SCREEN_MIN_COLUMNS``
+    non-constant columns, and LMI with ``options`` would screen: LMI's screen on a random half of the rows (at
+    most ``SCREEN_MAX_ROWS``), and plain KSG on the other half (as many at most) on every column and on the kept
+    ones (``None`` where the check does not apply). The rows and permutations come from :func:`_check_stream`:
+    the estimator then run draws what it would have drawn without the check.
+    """
+    if chosen == "lmi" or xr.n_samples < LMI_MIN_SAMPLES or max(widths) <= SCREEN_MIN_COLUMNS:
+        return None
+    if not lmi_screens(options):
+        return None
+    rng = _check_stream(random_state)
+    order = rng.permutation(xr.n_samples)
+    half = min(xr.n_samples // 2, SCREEN_MAX_ROWS)
+    kx, ky = screen_rows(xr, yr, np.sort(order[:half]), rng)
+    record: dict[str, Any] = {"kept": (len(kx), len(ky)), "rows": half, "ksg_all": None, "ksg_kept": None}
+    if len(kx) == xr.n_features and len(ky) == yr.n_features:
+        return record
+    test = np.sort(order[half : 2 * half])
+    x_test, y_test = xr.take(test), yr.take(test)
+    seed = seed_from(rng)
+    record["ksg_all"] = ksg(x_test, y_test, random_state=seed).mi
+    record["ksg_kept"] = ksg(x_test[:, kx], y_test[:, ky], random_state=seed).mi
+    return record
+
+
+#: mixed into the seed of the stream of ``auto``'s screen check, so that it differs from every stream seeded by
+#: the same integer alone
+_CHECK_TAG = 0x5C2EE7
+
+
+def _check_stream(random_state: Any) -> np.random.Generator:
+    """Return the generator of ``auto``'s screen check, seeded from ``random_state`` without drawing from it (a
+    generator's first integer is read from a copy; ``Generator.spawn`` would change the children its estimator
+    spawns).
+    """
+    if random_state is None:
+        return np.random.default_rng()
+    if isinstance(random_state, np.random.Generator):
+        return np.random.default_rng([int(copy.deepcopy(random_state).integers(2**63 - 1)), _CHECK_TAG])
+    return np.random.default_rng([int(check_random_state(random_state).integers(2**63 - 1)), _CHECK_TAG])
 
 
 def _warn_cost(by_samples: str, costs: Mapping[str, float]) -> None:

@@ -147,6 +147,7 @@ def test_auto_chooses_by_samples_per_dimension():
         "n_samples": 100,
         "n_features": 40,
         "discrete": False,
+        "screen_check": None,
     }
     assert predicted == {m: bm.estimators.predicted_seconds(m, 100, 20, 20) for m in ("lmi", "ksg-calibrated", "ksg")}
     assert res.mi == bm.mi(wide[:, :20], wide[:, 20:], method="lmi", random_state=0).mi  # LMI's own fit

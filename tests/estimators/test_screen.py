@@ -77,7 +77,7 @@ def test_a_pass_on_one_side_alone_screens_neither_side(monkeypatch):
 
     def y_never_passes(a, stats, basis, rng):
         calls.append(a.shape[1])
-        return None if len(calls) % 2 == 0 else np.arange(3)  # x keeps 3 columns, y none
+        return (None, 0) if len(calls) % 2 == 0 else (np.arange(3), 0)  # x keeps 3 columns, y none
 
     monkeypatch.setattr(_screen, "_screen_side", y_never_passes)
     kx, ky = screen_columns(_tensor(x), _tensor(y), np.random.default_rng(0), torch.Generator().manual_seed(0))
@@ -190,3 +190,27 @@ def test_screen_on_few_samples_runs(n):
     assert np.isfinite(res.mi)
     kx, ky = res.extra["screened_columns"]
     assert 1 <= len(kx) <= 33 and 1 <= len(ky) <= 33
+
+
+def _strong_and_weak(n, n_weak_signal, n_noise, seed):
+    """A shared factor seen strongly in 3 columns per side, weakly (loading 0.2) in ``n_weak_signal`` columns, and
+    not at all in ``n_noise`` columns."""
+    rng = np.random.default_rng(seed)
+    f = rng.standard_normal((n, 1))
+    loadings = np.r_[np.ones(3), np.full(n_weak_signal, 0.2), np.zeros(n_noise)]
+    return [f * loadings + rng.standard_normal((n, len(loadings))) for _ in range(2)]
+
+
+def test_the_completion_takes_back_a_diffuse_signal_and_leaves_noise_out():
+    """A family-wise pass keeps only the strongest columns; where the left-out columns together still carry more
+    than chance, they are taken back in decreasing order of their excess (``_screen._completed``), and where
+    they are noise, not."""
+    from bioinfo_mi.estimators._screen import screen_report
+
+    gen = torch.Generator().manual_seed(0)
+    x, y = _strong_and_weak(1000, 37, 0, seed=4)
+    kx, ky, taken_back = screen_report(_tensor(x), _tensor(y), np.random.default_rng(0), gen)
+    assert min(taken_back) > 0 and len(kx) >= 30 and len(ky) >= 30  # most of the 40 informative columns
+    x, y = _strong_and_weak(1000, 0, 37, seed=4)
+    kx, ky, taken_back = screen_report(_tensor(x), _tensor(y), np.random.default_rng(0), gen)
+    assert set(range(3)) <= set(kx) and set(range(3)) <= set(ky) and len(kx) <= 6 and len(ky) <= 6

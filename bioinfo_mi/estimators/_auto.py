@@ -235,8 +235,8 @@ def choose_method(
         LMI's column screen leaves columns out of a side (``auto`` checks on a random half of the rows,
         ``bioinfo_mi/estimators/_screen.py``, :func:`screen_rows`): most columns carry nothing about the other
         side, and a KSG estimator that the samples would choose gives way to LMI, which screens them out on
-        its training half (from :data:`LMI_MIN_SAMPLES` samples on; module docstring, "Columns that are mostly
-        noise").
+        its training half (from :data:`LMI_MIN_SAMPLES` samples on; ``auto`` sets it where plain KSG on the rows
+        the screen did not see reads more on the kept columns than on every column; module docstring, "Rule").
 
     Returns
     -------

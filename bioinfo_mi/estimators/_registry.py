@@ -290,11 +290,9 @@ def _check_stream(random_state: Any) -> np.random.Generator:
     generator's first integer is read from a copy; ``Generator.spawn`` would change the children its estimator
     spawns).
     """
-    if random_state is None:
-        return np.random.default_rng()
-    if isinstance(random_state, np.random.Generator):
-        return np.random.default_rng([int(copy.deepcopy(random_state).integers(2**63 - 1)), _CHECK_TAG])
-    return np.random.default_rng([int(check_random_state(random_state).integers(2**63 - 1)), _CHECK_TAG])
+    is_generator = isinstance(random_state, np.random.Generator)
+    source = copy.deepcopy(random_state) if is_generator else check_random_state(random_state)
+    return np.random.default_rng([int(source.integers(2**63 - 1)), _CHECK_TAG])
 
 
 def _warn_cost(by_samples: str, costs: Mapping[str, float]) -> None:

@@ -222,7 +222,7 @@ def screen_rows(xr: Rows, yr: Rows, index: np.ndarray, rng: np.random.Generator)
     xr, yr
         The paired inputs, read by blocks (only the rows ``index`` are densified, as float32).
     index
-        Sorted row indices (at most :data:`SCREEN_MAX_ROWS` are read, a random subset beyond).
+        Sorted row indices (beyond :data:`SCREEN_MAX_ROWS` of them, a random subset is screened).
     rng
         Generator of the permutations (and of the subset).
 

@@ -27,6 +27,10 @@ bench_error_bars.py) gives the error-bar cost ratio where per-call overhead matt
 ``--trees-max``), with the growth exponent between consecutive sizes and over the whole range (issue 29: the
 kernel must stay far below quadratic at the 10^6 latent pairs of an atlas); ``ksg_scaling.csv``,
 ``docs/figures/ksg_scaling.png``.
+
+``--scaling ... --blocks 25000 50000 100000``: also the KSG estimate on all N pairs and within random blocks of
+at most each size (every pair's counts within its block: linear cost in N), beside the truth; ``ksg_blocks.csv``.
+This is the direction "KSG within random blocks" for growth below quadratic, measured: what it costs in bits.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ import numpy as np
 import pandas as pd
 from _common import machine, save_figure, timed, write
 from bench_ksg_vs_latentmi import latent_like
+from scipy.special import digamma
 
 import bioinfo_mi as bm
 from bioinfo_mi.estimators import _knn
@@ -75,6 +80,48 @@ def case_data(case: str, n: int) -> tuple[np.ndarray, np.ndarray]:
     """The case's pairs, jittered as a KSG estimate jitters them."""
     x, y = rho_pairs(n, 8, 0.6, seed=1) if case == "rho0.6" else latent_like(n, seed=2)
     return _knn.add_jitter(x, np.random.default_rng(0)), _knn.add_jitter(y, np.random.default_rng(1))
+
+
+#: MI in bits of the two cases (Gaussian closed form)
+TRUTH = {"rho0.6": -8 * 0.5 * np.log2(1 - 0.6**2), "latent": -4 * 0.5 * np.log2(1 - 0.8**2)}
+
+
+def ksg_bits(xa: np.ndarray, ya: np.ndarray) -> float:
+    """KSG estimate (k = 3, bits) from the package's counts on jittered pairs."""
+    nx, ny = brute_counts(xa, ya)
+    return float(np.mean(digamma(3) + digamma(len(xa)) - digamma(nx + 1) - digamma(ny + 1)) / np.log(2))
+
+
+def blocks(sizes: list[int], cases: list[str], block_sizes: list[int]) -> None:
+    """KSG on all pairs and within random blocks of at most each of ``block_sizes`` (module docstring)."""
+    rows = []
+    for case in cases:
+        for n in sorted(sizes):
+            xa, ya = case_data(case, n)
+            est, sec = timed(ksg_bits, xa, ya)
+            rows.append({"case": case, "n": n, "block": n, "truth_bits": TRUTH[case], "mi_bits": est, "seconds": sec})
+            order = np.random.default_rng(0).permutation(n)
+            for b in sorted(bb for bb in block_sizes if bb < n):
+                parts = np.array_split(order, int(np.ceil(n / b)))
+                start = time.perf_counter()
+                est = sum(ksg_bits(xa[p], ya[p]) * len(p) for p in parts) / n
+                rows.append(
+                    {
+                        "case": case,
+                        "n": n,
+                        "block": b,
+                        "truth_bits": TRUTH[case],
+                        "mi_bits": est,
+                        "seconds": time.perf_counter() - start,
+                    }
+                )
+            mine = [r for r in rows if r["case"] == case and r["n"] == n]
+            print(pd.DataFrame(mine).to_string(index=False), flush=True)
+    table = pd.DataFrame(rows)
+    table["minus_all_pairs_bits"] = table.mi_bits - table.groupby(["case", "n"]).mi_bits.transform("first")
+    print(f"\nKSG (k = 3, 8 + 8 dims) on all pairs and within random blocks; {machine()}")
+    print(table.to_markdown(index=False, floatfmt=".3f"))
+    print("wrote", write(table, "ksg_blocks"))
 
 
 def scaling(sizes: list[int], cases: list[str], trees_max: int) -> None:
@@ -118,6 +165,7 @@ def scaling(sizes: list[int], cases: list[str], trees_max: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scaling", type=int, nargs="+", help="instead: the counts' time at these N")
+    parser.add_argument("--blocks", type=int, nargs="+", help="with --scaling: KSG within blocks instead")
     parser.add_argument("--trees-max", type=int, default=100_000, help="largest N of the KD-trees in --scaling")
     parser.add_argument("--n", type=int, default=50_000)
     parser.add_argument("--cases", nargs="+", default=["rho0.6", "latent"], choices=["rho0.6", "latent"])
@@ -127,6 +175,10 @@ def main() -> None:
     args = parser.parse_args()
     start = time.perf_counter()
     warnings.simplefilter("ignore")
+    if args.scaling and args.blocks:
+        brute_counts(*case_data(args.cases[0], 500))  # compile / load the kernel outside the timing
+        blocks(args.scaling, args.cases, args.blocks)
+        return
     if args.scaling:
         scaling(args.scaling, args.cases, args.trees_max)
         return

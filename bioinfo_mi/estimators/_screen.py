@@ -54,6 +54,7 @@ __all__ = [
     "SCREEN_MIN_SUPPORT",
     "SCREEN_PERMUTATIONS",
     "SCREEN_ROUNDS",
+    "SCREEN_WIDE_COMPONENTS",
     "screen_columns",
     "screen_report",
     "screen_rows",
@@ -61,6 +62,8 @@ __all__ = [
 
 #: leading components of the other side that a column is scored against
 SCREEN_COMPONENTS = 10
+#: components of the first pass's second try, where the first found no column on either side
+SCREEN_WIDE_COMPONENTS = 50
 #: row permutations behind the null threshold of a screen
 SCREEN_PERMUTATIONS = 20
 #: a side with at most this many columns is not screened (every column kept)
@@ -193,13 +196,12 @@ def screen_report(
         for side, mean in zip((x, y), means, strict=True)
     ]
     kept = [np.arange(x.shape[1]), np.arange(y.shape[1])]
-    for _ in range(SCREEN_ROUNDS):
-        bases = []
-        for side, mean, cols in zip((x, y), means, kept, strict=True):
-            idx = torch.as_tensor(cols, device=side.device)
-            sub = side if len(cols) == side.shape[1] else side.index_select(1, idx)
-            bases.append(_leading_basis(sub, mean[idx], min(SCREEN_COMPONENTS, len(cols)), generator))
-        (px, ax), (py, ay) = _screen_side(x, stats[0], bases[1], rng), _screen_side(y, stats[1], bases[0], rng)
+    for round_ in range(SCREEN_ROUNDS):
+        (px, ax), (py, ay) = _pass((x, y), means, stats, kept, SCREEN_COMPONENTS, rng, generator)
+        if round_ == 0 and px is None and py is None:
+            # nothing passed on either side: the leading components of a wide noisy side can miss a weak shared
+            # signal; one more first pass against more of them (the sc suite's 2000-column states)
+            (px, ax), (py, ay) = _pass((x, y), means, stats, kept, SCREEN_WIDE_COMPONENTS, rng, generator)
         # a side with no column above the null keeps every column for the next pass
         new = [np.arange(side.shape[1]) if p is None else p for p, side in zip((px, py), (x, y), strict=True)]
         if all(len(a) == len(b) and (a == b).all() for a, b in zip(new, kept, strict=True)):
@@ -210,6 +212,26 @@ def screen_report(
         # chance, or a dependence too weak or too nonlinear to screen by, so neither side is screened
         return np.arange(x.shape[1]), np.arange(y.shape[1]), (0, 0)
     return kept[0], kept[1], (ax, ay)
+
+
+def _pass(
+    sides: tuple[torch.Tensor, torch.Tensor],
+    means: tuple[torch.Tensor, torch.Tensor],
+    stats: list[tuple[torch.Tensor, ...]],
+    kept: list[np.ndarray],
+    components: int,
+    rng: np.random.Generator,
+    generator: torch.Generator,
+) -> tuple[tuple[np.ndarray | None, int], tuple[np.ndarray | None, int]]:
+    """One pass of :func:`screen_report`: each side screened against the ``components`` leading components of the
+    other side's ``kept`` columns (:func:`_screen_side` for each side).
+    """
+    bases = []
+    for side, mean, cols in zip(sides, means, kept, strict=True):
+        idx = torch.as_tensor(cols, device=side.device)
+        sub = side if len(cols) == side.shape[1] else side.index_select(1, idx)
+        bases.append(_leading_basis(sub, mean[idx], min(components, len(cols)), generator))
+    return _screen_side(sides[0], stats[0], bases[1], rng), _screen_side(sides[1], stats[1], bases[0], rng)
 
 
 def screen_rows(xr: Rows, yr: Rows, index: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

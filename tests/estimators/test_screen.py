@@ -214,3 +214,35 @@ def test_the_completion_takes_back_a_diffuse_signal_and_leaves_noise_out():
     x, y = _strong_and_weak(1000, 0, 37, seed=4)
     kx, ky, taken_back = screen_report(_tensor(x), _tensor(y), np.random.default_rng(0), gen)
     assert set(range(3)) <= set(kx) and set(range(3)) <= set(ky) and len(kx) <= 6 and len(ky) <= 6
+
+
+def _signal_behind_noise_factors(n, seed):
+    """Each side: 12 strong noise factors (independent of the other side), each loading on its own 100 columns,
+    so the 10 leading components are noise; and 20 columns carrying a state shared with the other side."""
+    rng = np.random.default_rng(seed)
+    s = rng.integers(0, 6, size=n)
+    sides = []
+    for _ in range(2):
+        factors = rng.normal(size=(n, 12))
+        noise = np.repeat(factors, 100, axis=1) + rng.normal(size=(n, 1200))
+        signal = rng.normal(scale=1.2, size=(6, 20))[s] + rng.normal(size=(n, 20))
+        sides.append(np.hstack([signal, noise]))
+    return sides
+
+
+def test_a_first_pass_that_finds_nothing_retries_against_more_components():
+    """Where the leading components of both sides are noise, no column passes on either side; the first pass is
+    then tried again against SCREEN_WIDE_COMPONENTS components, which reach the shared signal (the sc suite's
+    2000-column states: 3 of 6 data sets read ~0 bits before)."""
+    from bioinfo_mi.estimators import _screen
+
+    x, y = (_tensor(a) for a in _signal_behind_noise_factors(1000, seed=0))
+    rng, gen = np.random.default_rng(0), torch.Generator().manual_seed(0)
+    means = (_screen._column_means(x), _screen._column_means(y))
+    stats = [(m, _screen._centered_sq_norms(a, m), _screen._support(a) > 20) for a, m in zip((x, y), means)]
+    every = [np.arange(x.shape[1]), np.arange(y.shape[1])]
+    narrow = _screen._pass((x, y), means, stats, every, _screen.SCREEN_COMPONENTS, rng, gen)
+    assert narrow[0][0] is None and narrow[1][0] is None  # the construction: 10 components see only noise
+    kx, ky, _ = _screen.screen_report(x, y, np.random.default_rng(0), torch.Generator().manual_seed(0))
+    for kept in (kx, ky):
+        assert len(set(kept) & set(range(20))) >= 15 and len(set(kept) - set(range(20))) <= 3

@@ -8,7 +8,8 @@ with bmi's own ``task.sample(N, seed)``. Every estimator sees exactly those samp
 Estimators
     ours: ``method="auto"`` (the calibrated copula KSG on every task of this suite, since all have
     ``d_x + d_y <= 100 <= N / 20``), the package default ``lmi`` (its columns screened since session 13;
-    and ``lmi`` with ``screen=False``, only when named: issue 30), and plain ``ksg`` (k=3);
+    and ``lmi`` with ``screen=False``, only when named: issue 30), and plain ``ksg`` (k=3); when named, ``ksg-calibrated`` and ``ksg-mixture`` (the copula KSG calibrated on
+    Gaussian-mixture twins, session 15);
     bmi 0.1.3 at its defaults: KSG (``KSGEnsembleFirstEstimator``, k=5), CCA (Gaussian), histogram
     (5 bins per axis; only where ``d_x + d_y <= 10``, beyond that the bins outnumber the samples by
     orders of magnitude and it takes minutes), KDE, MINE, InfoNCE, NWJ, Donsker-Varadhan;
@@ -76,7 +77,7 @@ CORE = [
 SLOW = {"LMI (ours)", "LMI unscreened (ours)", "bmi MINE", "bmi InfoNCE", "bmi NWJ", "bmi DV", "latentmi"}
 DEFAULT = "auto (ours)"
 #: estimators that run only when named with --estimators
-ONLY_NAMED = {"LMI unscreened (ours)"}
+ONLY_NAMED = {"LMI unscreened (ours)", "ksg-calibrated (ours)", "ksg-mixture (ours)"}
 HISTOGRAM_MAX_DIM = 10
 
 
@@ -87,6 +88,8 @@ def estimators() -> dict[str, Callable[[np.ndarray, np.ndarray, int], float]]:
         "LMI (ours)": ours_estimator("lmi"),
         "LMI unscreened (ours)": ours_estimator("lmi", screen=False),
         "KSG (ours)": ours_estimator("ksg"),
+        "ksg-calibrated (ours)": ours_estimator("ksg-calibrated"),
+        "ksg-mixture (ours)": ours_estimator("ksg-mixture"),
         "bmi KSG": bmi_estimator("KSGEnsembleFirstEstimator"),
         "bmi CCA": bmi_estimator("CCAMutualInformationEstimator"),
         "bmi histogram": bmi_estimator("HistogramEstimator"),

@@ -100,6 +100,7 @@ def estimators() -> dict[str, Callable[[np.ndarray, np.ndarray, int], float]]:
         DEFAULT: ours_estimator("auto"),
         "KSG (ours)": ours_estimator("ksg"),
         "ksg-calibrated (ours)": ours_estimator("ksg-calibrated"),
+        "ksg-mixture (ours)": ours_estimator("ksg-mixture"),
         "LMI (ours)": ours_estimator("lmi"),
         "LMI unscreened (ours)": ours_estimator("lmi", screen=False),
         "bmi KSG": bmi_estimator("KSGEnsembleFirstEstimator"),

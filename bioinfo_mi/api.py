@@ -78,7 +78,10 @@ def mi(
         are discrete (:func:`bioinfo_mi.estimators.auto`); the lowest mean squared error of all estimators
         on the ``bmi`` benchmark suite (``benchmarks/bench_bmi_suite.py``). On weakly separated clustered
         data it can read high (see :func:`bioinfo_mi.estimators.ksg_calibrated`); LMI or KSG suit data known
-        to be clustered. ``"lmi"`` (latent MI, LMI paper Algorithm 1), ``"ksg"`` (Kraskov et al.),
+        to be clustered. ``"ksg-mixture"``: the copula KSG calibrated on twins from a Gaussian mixture fitted
+        to the normal scores (curved links and shared states in a few dimensions;
+        :func:`bioinfo_mi.estimators.ksg_mixture`).
+        ``"lmi"`` (latent MI, LMI paper Algorithm 1), ``"ksg"`` (Kraskov et al.),
         ``"bi-ksg"`` (Gao et al. 2017), ``"ksg-local"``, ``"ksg-global"``, ``"ksg-global-linf"``,
         ``"mine"``, ``"mine-local"``, ``"mine-global"``, ``"mine-global-corrected"`` (scale-invariance
         paper, Table 1), ``"infonce"``.
@@ -86,8 +89,8 @@ def mi(
         Per-coordinate transform applied to ``x`` and ``y`` before the estimator: ``None`` (default),
         ``"rank"`` (uniform scores) or ``"copula"`` (normal scores). MI is invariant under invertible
         per-coordinate maps, and with a transform so is the estimate (exactly: the same ranks give
-        the same input); it also removes heavy tails. ``"auto"`` and ``"ksg-calibrated"`` use normal
-        scores internally whatever ``transform`` says.
+        the same input); it also removes heavy tails. ``"auto"``, ``"ksg-calibrated"`` and
+        ``"ksg-mixture"`` use normal scores internally whatever ``transform`` says.
     random_state
         Seed or ``numpy.random.Generator``; the same seed gives the same numbers on CPU. The extra
         fits of ``error_bars`` and ``n_shuffles`` get seeds spawned from it.

@@ -12,6 +12,7 @@
 - :func:`copula_transform`, :func:`rank_transform`, :func:`gaussian_mi`: rank / normal-score
   transforms and the bias-corrected Gaussian(-copula) MI;
 - :func:`ksg_calibrated`: KSG on normal scores with its bias measured on Gaussian twins;
+- :func:`ksg_mixture`: KSG on normal scores calibrated on twins from a fitted Gaussian mixture;
 - :func:`auto`: the default of ``bm.mi`` (calibrated KSG or LMI by samples per dimension and cost);
 - :func:`predicted_seconds`: the cost model, predicted seconds of one estimate by each method;
 - :func:`role_log_ratios`: k-NN role odds of proteins, the role part of ``tl.interaction_roc``'s score.
@@ -27,6 +28,7 @@ from ._copula import copula_transform, gaussian_mi, rank_transform
 from ._knn import bi_ksg, density_ratio, density_ratio_grid, ksg, ksg_pointwise
 from ._latent_scan import LatentScan, choose_latent_dim, scan_latent_dim
 from ._lmi import PRESETS, LMIModel, LMIPreset, lmi
+from ._mixture import ksg_mixture
 from ._neural import infonce, mine
 from ._normalization import ksg_global, ksg_global_linf, ksg_local, normalize
 from ._registry import auto, predicted_seconds
@@ -38,6 +40,7 @@ __all__ = [
     "LMIResult",
     "ksg",
     "ksg_pointwise",
+    "ksg_mixture",
     "ksg_cmi",
     "ksg_cmi_calibrated",
     "latent_cmi",

@@ -40,11 +40,14 @@ import numpy as np
 
 from .._docs import shared_docs
 from ._lmi import PRESETS
+from ._mixture import BISECTION_STEPS
 
 __all__ = [
     "knn_seconds",
     "ksg_seconds",
     "ksg_calibrated_seconds",
+    "ksg_mixture_seconds",
+    "mixture_fit_seconds",
     "lmi_seconds",
     "critic_seconds",
     "training_seconds",
@@ -170,6 +173,49 @@ def ksg_calibrated_seconds(n_samples: int, d_x: int, d_y: int, options: Mapping[
     joint, one_pair = knn_seconds(n_samples, n_samples, 2 * pairs), knn_seconds(n_samples, n_samples, 2)
     guard = (1 + n_twins) * (joint + pairs * one_pair)
     return full + halves + guard
+
+
+#: seconds of one EM iteration of a full-covariance Gaussian mixture per ``n K (d^2 + d)`` and per component
+#: (scikit-learn, 2 cores; session 15: 10 ns at d = 20-40, more per unit at d = 6 where the per-component overhead
+#: dominates, less at d = 100 where BLAS does)
+MIXTURE_UNIT_SECONDS, MIXTURE_COMPONENT_SECONDS = 1e-8, 2e-3
+#: EM iterations assumed per mixture fit (31-52 measured)
+MIXTURE_ITERATIONS = 50
+
+
+def mixture_fit_seconds(n_samples: int, d: int, components: int) -> float:
+    """Return the predicted seconds of one Gaussian-mixture fit (full covariances) to ``n_samples`` rows of ``d``
+    columns with ``components`` components.
+    """
+    unit = MIXTURE_UNIT_SECONDS * n_samples * components * (d * d + d)
+    return MIXTURE_ITERATIONS * (unit + MIXTURE_COMPONENT_SECONDS * components)
+
+
+@shared_docs
+def ksg_mixture_seconds(n_samples: int, d_x: int, d_y: int, options: Mapping[str, Any] | None = None) -> float:
+    """Predicted seconds of one mixture-calibrated copula KSG estimate (:func:`~bioinfo_mi.estimators.ksg_mixture`):
+    the component search (1, 2, 4 and 8 components on each half), the final fit and the refit on a twin, the KSG
+    estimates of the data and of the twins at every bisection step (the matched case, the dearer one), and the
+    guard's half-sample estimates.
+
+    Parameters
+    ----------
+    {sizes}
+    options
+        The estimator's options (``n_twins``, default 2; ``max_components``, default 32).
+
+    Returns
+    -------
+    Seconds on the reference machine.
+    """
+    options = options or {}
+    n_twins, top = int(options.get("n_twins", 2)), int(options.get("max_components", 32))
+    d = d_x + d_y
+    sizes = [m for m in (1, 2, 4, 8) if m <= top]
+    search = sum(2 * mixture_fit_seconds(n_samples // 2, d, m) for m in sizes)
+    fits = search + mixture_fit_seconds(n_samples, d, max(sizes)) + mixture_fit_seconds(n_samples, d, max(sizes))
+    guard = (4 + 2 * n_twins) * knn_seconds(n_samples // 2, n_samples // 2, d)
+    return fits + guard + (1 + n_twins * (2 + BISECTION_STEPS)) * knn_seconds(n_samples, n_samples, d)
 
 
 def _lmi_width(d: int, options: Mapping[str, Any]) -> int:

@@ -51,9 +51,10 @@ from .._validation import (
 from ._auto import COST_RATIO, LMI_MIN_SAMPLES, MIN_SAMPLES, choose_method, mostly_discrete, warn_few_samples
 from ._calibrated import ksg_calibrated
 from ._copula import apply_transform
-from ._cost import CostModel, critic_seconds, ksg_calibrated_seconds, ksg_seconds, lmi_seconds
+from ._cost import CostModel, critic_seconds, ksg_calibrated_seconds, ksg_mixture_seconds, ksg_seconds, lmi_seconds
 from ._knn import bi_ksg, ksg
 from ._lmi import lmi, lmi_screens
+from ._mixture import ksg_mixture
 from ._neural import infonce, mine
 from ._normalization import ksg_global, ksg_global_linf, ksg_local
 from ._result import MIResult
@@ -357,6 +358,7 @@ REGISTRY: dict[str, Method] = {
     "lmi": _CANDIDATES["lmi"],
     "ksg-calibrated": _CANDIDATES["ksg-calibrated"],
     "ksg": _CANDIDATES["ksg"],
+    "ksg-mixture": _entry("ksg-mixture", ksg_mixture, "subsampling", cost=ksg_mixture_seconds),
     "bi-ksg": _entry("bi-ksg", bi_ksg, "subsampling", exact_counts=True, cost=ksg_seconds),
     "ksg-local": _entry("ksg-local", ksg_local, "subsampling", exact_counts=True, cost=ksg_seconds),
     "ksg-global": _entry("ksg-global", ksg_global, "subsampling", exact_counts=True, cost=ksg_seconds),

@@ -1,0 +1,118 @@
+"""Where should ``auto`` run the mixture-calibrated KSG? A rule measured on fits already made (issue 30).
+
+``ksg-mixture`` (:func:`bioinfo_mi.estimators.ksg_mixture`) calibrates the copula KSG on twins drawn from a Gaussian
+mixture fitted to the data; a fitted model is more dependent than the truth by about ``d_x d_y / 2n`` nats for one
+Gaussian (sampling noise in every cross-correlation), which the Gaussian calibration of ``ksg-calibrated`` removes
+by shrinking canonical correlations and the mixture's blur does less well. The rule probed here: where ``auto``
+runs ``ksg-calibrated``, run ``ksg-mixture`` instead when ``d_x d_y / 2n <= threshold`` nats.
+
+Reads the per-fit CSVs of ``bench_bmi_suite.py`` and ``bench_sc_suite.py`` (the same data sets and seeds for every
+estimator) and prints, per suite and threshold, the mean MSE of ``ksg-calibrated``, ``ksg-mixture`` and the rule;
+on the single-cell-shaped suite also ``auto`` as run and ``auto`` with the rule (``auto`` ran ``ksg-calibrated``
+on a data set where its estimate equals ``ksg-calibrated``'s, same seed). Writes ``mixture_rule.csv``.
+
+    python benchmarks/bench_bmi_suite.py --tag s15mix --estimators "ksg-mixture (ours)" "ksg-calibrated (ours)"
+    python benchmarks/bench_sc_suite.py --tag s15mix --estimators "ksg-mixture (ours)" "ksg-calibrated (ours)"
+    python benchmarks/bench_sc_suite.py --n 10000 --max-d 23 --tag s15mix_10k \
+        --estimators "ksg-mixture (ours)" "ksg-calibrated (ours)"
+    python benchmarks/bench_sc_suite.py --n 10000 --max-d 23 --tag s15auto_10k --estimators "auto (ours)"
+    python benchmarks/mixture_rule.py --bmi bmi_suite_s15mix --sc sc_suite_s15mix sc_suite_s15mix_10k \
+        --auto sc_suite_s15 sc_suite_s15auto_10k
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pandas as pd
+from _common import RESULTS, write
+
+CAL, MIX, AUTO = "ksg-calibrated (ours)", "ksg-mixture (ours)", "auto (ours)"
+THRESHOLDS = (0.05, 0.1, 0.2, 0.5)
+
+
+def task_mse(frame: pd.DataFrame, column: str) -> float:
+    """Mean over tasks of the mean squared error over a task's data sets (the suites' own summary)."""
+    err = (frame[column] - frame.true_mi) ** 2
+    return float(err.groupby(frame.task).mean().mean())
+
+
+def bmi_rows(tag: str) -> list[dict]:
+    runs = pd.read_csv(RESULTS / f"{tag}_runs.csv")
+    wide = runs.pivot_table(
+        index=["task", "n_samples", "seed", "dim_x", "dim_y", "true_mi"], columns="estimator", values="estimate"
+    ).reset_index()
+    rows = []
+    for thr in THRESHOLDS:
+        use = wide.dim_x * wide.dim_y / (2 * wide.n_samples) <= thr
+        wide["rule"] = np.where(use, wide[MIX], wide[CAL])
+        rows.append(
+            {
+                "suite": tag,
+                "threshold_nats": thr,
+                "n_tasks": wide.task.nunique(),
+                "mixture_tasks": int(wide[use].task.nunique()),
+                "ksg_calibrated": task_mse(wide, CAL),
+                "ksg_mixture": task_mse(wide, MIX),
+                "rule": task_mse(wide, "rule"),
+            }
+        )
+    return rows
+
+
+def sc_rows(tag: str, auto_tag: str | None) -> list[dict]:
+    runs = pd.read_csv(RESULTS / f"{tag}_runs.csv")
+    runs = runs[runs.truth != "upper bound"]
+    if auto_tag:
+        auto = pd.read_csv(RESULTS / f"{auto_tag}_runs.csv")
+        runs = pd.concat([runs, auto[(auto.estimator == AUTO) & auto.task.isin(runs.task)]])
+    wide = runs.pivot_table(
+        index=["task", "n_samples", "seed", "d", "true_mi"], columns="estimator", values="estimate"
+    ).reset_index()
+    wide = wide.dropna(subset=[MIX, CAL])  # the mixture needs n > d_x + d_y + 2
+    rows = []
+    for thr in THRESHOLDS:
+        use = wide.d * wide.d / (2 * wide.n_samples) <= thr
+        wide["rule"] = np.where(use, wide[MIX], wide[CAL])
+        row = {
+            "suite": tag,
+            "threshold_nats": thr,
+            "n_tasks": wide.task.nunique(),
+            "mixture_tasks": int(wide[use].task.nunique()),
+            "ksg_calibrated": task_mse(wide, CAL),
+            "ksg_mixture": task_mse(wide, MIX),
+            "rule": task_mse(wide, "rule"),
+        }
+        if AUTO in wide:
+            ran_cal = np.isclose(wide[AUTO], wide[CAL], rtol=0, atol=1e-9)
+            wide["auto_rule"] = np.where(ran_cal & use, wide[MIX], wide[AUTO])
+            row.update(
+                auto=task_mse(wide, AUTO), auto_rule=task_mse(wide, "auto_rule"), auto_ran_calibrated=int(ran_cal.sum())
+            )
+        rows.append(row)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bmi", nargs="*", default=["bmi_suite_s15mix"], help="tags of bench_bmi_suite runs")
+    parser.add_argument("--sc", nargs="*", default=["sc_suite_s15mix", "sc_suite_s15mix_10k"])
+    parser.add_argument(
+        "--auto",
+        nargs="*",
+        default=["sc_suite_s15", "sc_suite_s15auto_10k"],
+        help="for each --sc tag, the run whose auto (ours) fits to compare (same data sets)",
+    )
+    args = parser.parse_args()
+    rows = [r for tag in args.bmi for r in bmi_rows(tag)]
+    autos = list(args.auto) + [None] * (len(args.sc) - len(args.auto))
+    rows += [r for tag, auto in zip(args.sc, autos, strict=True) for r in sc_rows(tag, auto)]
+    table = pd.DataFrame(rows)
+    print("mean MSE (bits^2): ksg-mixture where d_x d_y / 2n <= threshold, else ksg-calibrated")
+    print(table.to_markdown(index=False, floatfmt=".4f"))
+    print("wrote", write(table, "mixture_rule"))
+
+
+if __name__ == "__main__":
+    main()

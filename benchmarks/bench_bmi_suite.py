@@ -8,8 +8,8 @@ with bmi's own ``task.sample(N, seed)``. Every estimator sees exactly those samp
 Estimators
     ours: ``method="auto"`` (the calibrated copula KSG on every task of this suite, since all have
     ``d_x + d_y <= 100 <= N / 20``), the package default ``lmi`` (its columns screened since session 13;
-    and ``lmi`` with ``screen=False``, only when named: issue 30), and plain ``ksg`` (k=3); when named, ``ksg-calibrated`` and ``ksg-mixture`` (the copula KSG calibrated on
-    Gaussian-mixture twins, session 15);
+    and ``lmi`` with ``screen=False``, only when named: issue 30), and plain ``ksg`` (k=3); when named,
+    ``ksg-calibrated`` and ``ksg-mixture`` (the copula KSG calibrated on Gaussian-mixture twins, session 15);
     bmi 0.1.3 at its defaults: KSG (``KSGEnsembleFirstEstimator``, k=5), CCA (Gaussian), histogram
     (5 bins per axis; only where ``d_x + d_y <= 10``, beyond that the bins outnumber the samples by
     orders of magnitude and it takes minutes), KDE, MINE, InfoNCE, NWJ, Donsker-Varadhan;

@@ -8,7 +8,9 @@ state-level MI only bounds the expression-level MI from above (shown, not scored
 ``bm.benchmark.sample_task`` (the same as ``run_benchmark``'s). Errors in bits.
 
 Estimators
-    ours: ``auto`` (``bm.mi``'s default), ``ksg``, ``ksg-calibrated``, ``lmi`` (also the tl tools'
+    ours: ``auto`` (``bm.mi``'s default), ``ksg``, ``ksg-calibrated``, ``ksg-mixture`` (the copula KSG calibrated
+    on Gaussian-mixture twins, session 15; it needs n > d_x + d_y + 2, and in 200 + 200 columns at N = 2000 each fit
+    takes minutes: ``--max-d 23`` leaves those tasks out), ``lmi`` (also the tl tools'
     default estimator; its columns screened on the training half since session 13) and ``lmi`` with
     ``screen=False`` (every column: LMI's default before; session 9-12 CSVs name it "LMI (ours)" and the
     screened fit "LMI screen (ours)"); bmi

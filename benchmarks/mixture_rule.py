@@ -12,7 +12,8 @@ on the single-cell-shaped suite also ``auto`` as run and ``auto`` with the rule 
 on a data set where its estimate equals ``ksg-calibrated``'s, same seed). Writes ``mixture_rule.csv``.
 
     python benchmarks/bench_bmi_suite.py --tag s15mix --estimators "ksg-mixture (ours)" "ksg-calibrated (ours)"
-    python benchmarks/bench_sc_suite.py --tag s15mix --estimators "ksg-mixture (ours)" "ksg-calibrated (ours)"
+    python benchmarks/bench_sc_suite.py --max-d 23 --tag s15mix \
+        --estimators "ksg-mixture (ours)" "ksg-calibrated (ours)"
     python benchmarks/bench_sc_suite.py --n 10000 --max-d 23 --tag s15mix_10k \
         --estimators "ksg-mixture (ours)" "ksg-calibrated (ours)"
     python benchmarks/bench_sc_suite.py --n 10000 --max-d 23 --tag s15auto_10k --estimators "auto (ours)"

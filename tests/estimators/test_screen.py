@@ -239,7 +239,9 @@ def test_a_first_pass_that_finds_nothing_retries_against_more_components():
     x, y = (_tensor(a) for a in _signal_behind_noise_factors(1000, seed=0))
     rng, gen = np.random.default_rng(0), torch.Generator().manual_seed(0)
     means = (_screen._column_means(x), _screen._column_means(y))
-    stats = [(m, _screen._centered_sq_norms(a, m), _screen._support(a) > 20) for a, m in zip((x, y), means)]
+    stats = [
+        (m, _screen._centered_sq_norms(a, m), _screen._support(a) > 20) for a, m in zip((x, y), means, strict=True)
+    ]
     every = [np.arange(x.shape[1]), np.arange(y.shape[1])]
     narrow = _screen._pass((x, y), means, stats, every, _screen.SCREEN_COMPONENTS, rng, gen)
     assert narrow[0][0] is None and narrow[1][0] is None  # the construction: 10 components see only noise

@@ -40,7 +40,7 @@ import numpy as np
 
 from .._docs import shared_docs
 from ._lmi import PRESETS
-from ._mixture import BISECTION_STEPS
+from ._mixture import BISECTION_STEPS, MIXTURE_MAX_ROWS
 
 __all__ = [
     "knn_seconds",
@@ -210,10 +210,10 @@ def ksg_mixture_seconds(n_samples: int, d_x: int, d_y: int, options: Mapping[str
     """
     options = options or {}
     n_twins, top = int(options.get("n_twins", 2)), int(options.get("max_components", 32))
-    d = d_x + d_y
+    d, rows = d_x + d_y, min(n_samples, MIXTURE_MAX_ROWS)
     sizes = [m for m in (1, 2, 4, 8) if m <= top]
-    search = sum(2 * mixture_fit_seconds(n_samples // 2, d, m) for m in sizes)
-    fits = search + mixture_fit_seconds(n_samples, d, max(sizes)) + mixture_fit_seconds(n_samples, d, max(sizes))
+    search = sum(2 * mixture_fit_seconds(rows // 2, d, m) for m in sizes)
+    fits = search + 2 * mixture_fit_seconds(rows, d, max(sizes))
     guard = (4 + 2 * n_twins) * knn_seconds(n_samples // 2, n_samples // 2, d)
     return fits + guard + (1 + n_twins * (2 + BISECTION_STEPS)) * knn_seconds(n_samples, n_samples, d)
 

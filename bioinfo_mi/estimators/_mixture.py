@@ -12,7 +12,8 @@ drawn from a Gaussian mixture fitted to the data:
    pointwise KSG runs on them: ``I_KSG``;
 2. a Gaussian mixture with full covariances is fitted to the joint normal scores; its number of components is
    chosen among :data:`MIXTURE_COMPONENTS` by the held-out log-likelihood of a two-fold split (each half fitted,
-   the other scored; the search stops after two sizes without a gain), then refitted on every sample;
+   the other scored; the search stops after two sizes without a gain), then refitted on every sample (on a random
+   :data:`MIXTURE_MAX_ROWS` of them above that many);
 3. ``n_twins`` twins of ``n`` samples are drawn from the mixture. The mixture's own MI is computed by Monte Carlo
    (:data:`MC_SAMPLES` draws of ``log p(x, y) - log p(x) - log p(y)``, the marginals of a mixture being mixtures of
    the components' marginals). A mixture fitted to ``n`` samples is more dependent than the distribution behind
@@ -56,12 +57,14 @@ from ._copula import copula_transform
 from ._knn import _ksg_pmi_prepared, _prepare, add_jitter
 from ._result import MIResult
 
-__all__ = ["ksg_mixture", "MIXTURE_COMPONENTS", "MC_SAMPLES", "BISECTION_STEPS"]
+__all__ = ["ksg_mixture", "MIXTURE_COMPONENTS", "MIXTURE_MAX_ROWS", "MC_SAMPLES", "BISECTION_STEPS"]
 
 #: candidate numbers of mixture components, tried in this order
 MIXTURE_COMPONENTS = (1, 2, 4, 8, 16, 32)
 #: Monte Carlo draws behind the mixture's MI (standard error about sd(pmi) / 256, < 0.01 bits at 2 bits of MI)
 MC_SAMPLES = 2**16
+#: most rows the mixture is fitted to (a random subset above; the twins and every KSG estimate keep all n)
+MIXTURE_MAX_ROWS = 20_000
 #: bisection steps on log(sigma) between SIGMA_RANGE's ends (each: n_twins KSG estimates)
 BISECTION_STEPS = 8
 #: the blur's standard deviations searched (normal-score units)
@@ -237,7 +240,7 @@ def _sigma_for_mi(mixture: GaussianMixture, d_x: int, target: float, draws: tupl
 
 
 def _calibrate(
-    mixture: GaussianMixture, twins: _Twins, ksg_nats: float, d_x: int, rng: np.random.Generator
+    mixture: GaussianMixture, twins: _Twins, ksg_nats: float, d_x: int, rng: np.random.Generator, fit_rows: int
 ) -> dict[str, Any]:
     """Return the calibrated estimate (nats) and its parts (module docstring, steps 3-4).
 
@@ -247,7 +250,8 @@ def _calibrate(
     """
     draws = _mc_draws(mixture, rng)
     fitted = _mixture_mi(mixture, d_x, 0.0, draws)
-    refit = _fit(twins.base[0], len(mixture.weights_), seed_from(rng) % 2**32)
+    # as many twin rows as the mixture was fitted to (the twins' rows are in random order)
+    refit = _fit(twins.base[0][:fit_rows], len(mixture.weights_), seed_from(rng) % 2**32)
     inflation = _mixture_mi(refit, d_x, 0.0, _mc_draws(refit, rng)) - fitted
     sigma0 = _sigma_for_mi(mixture, d_x, fitted - inflation, draws) if inflation > 0 else 0.0
     model_nats = _mixture_mi(mixture, d_x, sigma0, draws) if sigma0 > 0 else fitted
@@ -321,10 +325,12 @@ def ksg_mixture(
     pmi = _ksg_pmi_prepared(add_jitter(xs, rng, jitter), add_jitter(ys, rng, jitter), k, "nats", workers)
     ksg_nats = float(pmi.mean())
     z = np.hstack([xs, ys])
+    if n > MIXTURE_MAX_ROWS:  # the mixture is fitted to a random subset: its cost stays bounded at atlas sizes
+        z = z[np.sort(rng.choice(n, MIXTURE_MAX_ROWS, replace=False))]
     components, heldout = _choose_components(z, max_components, rng)
     mixture = _fit(z, components, seed_from(rng) % 2**32)
     twins = _Twins(mixture, n, n_twins, rng, (d_x, k, jitter, workers))
-    cal = _calibrate(mixture, twins, ksg_nats, d_x, rng)
+    cal = _calibrate(mixture, twins, ksg_nats, d_x, rng, len(z))
     sigma, estimate, calibration = cal["sigma"], cal["estimate"], cal["calibration"]
     guard = _convergence((xs, ys), ksg_nats, twins, sigma, rng, (k, jitter, workers))
     if guard["rejected"]:

@@ -124,3 +124,16 @@ def test_the_fitted_mixture_inflation_is_measured_and_removed():
     extra = res.extra
     assert extra["inflation"] > 0.05 and extra["sigma0"] > 0
     assert abs(extra["mixture_mi"] - truth) < 0.15
+
+
+def test_above_the_row_cap_the_mixture_is_fitted_to_a_subset(monkeypatch):
+    from bioinfo_mi.estimators import _mixture
+
+    fitted_rows = []
+    fit = _mixture._fit
+    monkeypatch.setattr(_mixture, "MIXTURE_MAX_ROWS", 600)
+    monkeypatch.setattr(_mixture, "_fit", lambda z, m, seed: fitted_rows.append(len(z)) or fit(z, m, seed))
+    x, y, truth = bm.datasets.correlated_gaussian(n_samples=1500, d=2, rho=0.7, random_state=0)
+    res = ksg_mixture(x, y, random_state=0)
+    assert max(fitted_rows) == 600 and len(res.pmi) == 1500  # every KSG estimate keeps all rows
+    assert abs(res.mi - truth) < 0.1

@@ -8,8 +8,10 @@ runs ``ksg-calibrated``, run ``ksg-mixture`` instead when ``d_x d_y / 2n <= thre
 
 Reads the per-fit CSVs of ``bench_bmi_suite.py`` and ``bench_sc_suite.py`` (the same data sets and seeds for every
 estimator) and prints, per suite and threshold, the mean MSE of ``ksg-calibrated``, ``ksg-mixture`` and the rule;
-on the single-cell-shaped suite also ``auto`` as run and ``auto`` with the rule (``auto`` ran ``ksg-calibrated``
-on a data set where its estimate equals ``ksg-calibrated``'s, same seed). Writes ``mixture_rule.csv``.
+on the single-cell-shaped suite also ``auto`` as run and ``auto`` with the rule on every scored task of the ``auto``
+runs (``auto`` ran ``ksg-calibrated`` on a data set where its estimate equals ``ksg-calibrated``'s, same seed and
+machine; at N = 10 000 the wide tasks' ``auto`` fits are session 14's, on another machine, before the screen's
+retry). Writes ``mixture_rule.csv``.
 
     python benchmarks/bench_bmi_suite.py --tag s15mix --estimators "ksg-mixture (ours)" "ksg-calibrated (ours)"
     python benchmarks/bench_sc_suite.py --max-d 23 --tag s15mix \
@@ -18,7 +20,7 @@ on a data set where its estimate equals ``ksg-calibrated``'s, same seed). Writes
         --estimators "ksg-mixture (ours)" "ksg-calibrated (ours)"
     python benchmarks/bench_sc_suite.py --n 10000 --max-d 23 --tag s15auto_10k --estimators "auto (ours)"
     python benchmarks/mixture_rule.py --bmi bmi_suite_s15mix --sc sc_suite_s15mix sc_suite_s15mix_10k \
-        --auto sc_suite_s15 sc_suite_s15auto_10k
+        --auto sc_suite_s15 sc_suite_s15auto_10k+sc_suite_s14_10k
 """
 
 from __future__ import annotations
@@ -62,16 +64,21 @@ def bmi_rows(tag: str) -> list[dict]:
     return rows
 
 
-def sc_rows(tag: str, auto_tag: str | None) -> list[dict]:
+def sc_rows(tag: str, auto_tags: str | None) -> list[dict]:
+    """Rows of the single-cell-shaped suite: the estimators on the tasks both ran, and ``auto`` as run and with
+    the rule on every scored task of its runs (``auto_tags``: tags joined by ``+``, the first run of a data set
+    counting)."""
     runs = pd.read_csv(RESULTS / f"{tag}_runs.csv")
     runs = runs[runs.truth != "upper bound"]
-    if auto_tag:
-        auto = pd.read_csv(RESULTS / f"{auto_tag}_runs.csv")
-        runs = pd.concat([runs, auto[(auto.estimator == AUTO) & auto.task.isin(runs.task)]])
     wide = runs.pivot_table(
         index=["task", "n_samples", "seed", "d", "true_mi"], columns="estimator", values="estimate"
     ).reset_index()
     wide = wide.dropna(subset=[MIX, CAL])  # the mixture needs n > d_x + d_y + 2
+    auto = None
+    if auto_tags:
+        parts = [pd.read_csv(RESULTS / f"{t}_runs.csv") for t in auto_tags.split("+")]
+        auto = pd.concat(parts).query("estimator == @AUTO and truth != 'upper bound'")
+        auto = auto.drop_duplicates(["task", "seed"]).set_index(["task", "seed"])
     rows = []
     for thr in THRESHOLDS:
         use = wide.d * wide.d / (2 * wide.n_samples) <= thr
@@ -85,11 +92,17 @@ def sc_rows(tag: str, auto_tag: str | None) -> list[dict]:
             "ksg_mixture": task_mse(wide, MIX),
             "rule": task_mse(wide, "rule"),
         }
-        if AUTO in wide:
-            ran_cal = np.isclose(wide[AUTO], wide[CAL], rtol=0, atol=1e-9)
-            wide["auto_rule"] = np.where(ran_cal & use, wide[MIX], wide[AUTO])
+        if auto is not None:
+            full = auto[["true_mi", "estimate"]].rename(columns={"estimate": AUTO}).reset_index()
+            full = full.merge(wide[["task", "seed", CAL, MIX, "d", "n_samples"]], on=["task", "seed"], how="left")
+            ran_cal = np.isclose(full[AUTO], full[CAL], rtol=0, atol=1e-9)
+            use_full = (full.d * full.d / (2 * full.n_samples) <= thr) & ran_cal
+            full["auto_rule"] = np.where(use_full, full[MIX], full[AUTO])
             row.update(
-                auto=task_mse(wide, AUTO), auto_rule=task_mse(wide, "auto_rule"), auto_ran_calibrated=int(ran_cal.sum())
+                auto_tasks=full.task.nunique(),
+                auto=task_mse(full, AUTO),
+                auto_rule=task_mse(full, "auto_rule"),
+                auto_switched=int(use_full.sum()),
             )
         rows.append(row)
     return rows
@@ -102,8 +115,8 @@ def main() -> None:
     parser.add_argument(
         "--auto",
         nargs="*",
-        default=["sc_suite_s15", "sc_suite_s15auto_10k"],
-        help="for each --sc tag, the run whose auto (ours) fits to compare (same data sets)",
+        default=["sc_suite_s15", "sc_suite_s15auto_10k+sc_suite_s14_10k"],
+        help="for each --sc tag, the runs (joined by +) whose auto (ours) fits to compare (same data sets)",
     )
     args = parser.parse_args()
     rows = [r for tag in args.bmi for r in bmi_rows(tag)]

@@ -10,6 +10,7 @@ dependence is at most ``log2(n_states)`` bits) and what the guard of ``ksg-calib
 for ``auto`` to be the package default.
 
     python benchmarks/bench_clustered.py     # 6 tasks x 3 seeds, N = 1000 (about 3 min on 2 cores)
+    python benchmarks/bench_clustered.py --methods ksg-calibrated ksg-mixture --tag _mixture   # session 15
 """
 
 from __future__ import annotations
@@ -59,7 +60,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--methods", nargs="+", default=METHODS, help="estimators run (bm.mi method names)")
+    parser.add_argument("--tag", default="", help="suffix of the output files (clustered{tag}.csv)")
     args = parser.parse_args()
+    methods = args.methods
     rows = []
     start = time.perf_counter()
     for t, (n_states, d, sep) in enumerate(TASKS):
@@ -78,19 +82,19 @@ def main() -> None:
             }
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                for m in METHODS:
+                for m in methods:
                     row[m] = bm.mi(x, y, method=m, random_state=seed).mi
             rows.append(row)
     runs = pd.DataFrame(rows)
-    write(runs, "clustered_runs")
-    cols = ["gaussian_copula_mi", *METHODS]
+    write(runs, f"clustered{args.tag}_runs")
+    cols = ["gaussian_copula_mi", *methods]
     table = (
         runs.groupby(["states", "d", "separation"])
         .agg(true_mi=("true_mi", "first"), **{c: (c, "mean") for c in cols})
         .reset_index()
     )
     mse = {c: float(((runs[c] - runs.true_mi) ** 2).mean()) for c in cols}
-    write(table, "clustered")
+    write(table, f"clustered{args.tag}")
     print(f"clustered tasks, N={args.n}, {args.seeds} seeds; {machine()}; {time.perf_counter() - start:.0f} s")
     print(f"max Monte-Carlo SE of the truth: {runs.truth_se.max():.4f} bits\n")
     print(table.to_markdown(index=False, floatfmt=".3f"))
@@ -108,7 +112,7 @@ def main() -> None:
     ax.set_title(f"shared discrete state, N={args.n}")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    print("figure:", save_figure(fig, FIGURES / "clustered.png"))
+    print("figure:", save_figure(fig, FIGURES / f"clustered{args.tag}.png"))
 
 
 if __name__ == "__main__":

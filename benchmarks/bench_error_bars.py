@@ -16,9 +16,9 @@ Sections (``--parts``; all of them by default)
     ``grid``: Gaussians with ``d`` dimensions per side and the same correlation in every pair
     ``(x_i, y_i)``, chosen so that the total MI is ``mi`` bits: ``rho = sqrt(1 - 2^(-2 mi / d))``.
     Full grid (``--full``): d 1, 3, 8; MI 0.5, 1, 2, 4 bits; N 500, 2000, 10 000, 50 000; the
-    estimators ksg, ksg-calibrated, auto and lmi (lmi at d 3 and 8), 40 data sets
-    (lmi 20, 10 at N = 50 000). Reduced grid (default): ksg over every d and MI at N 500 and 2000 (30 data sets) and a
-    few cells of ksg-calibrated, auto and lmi (:data:`REDUCED_GRID`).
+    estimators ksg, ksg-calibrated, auto and lmi (lmi at d 3 and 8; ksg-mixture when named in ``--estimators``),
+    40 data sets (lmi 20, 10 at N = 50 000). Reduced grid (default): ksg over every d and MI at N 500 and 2000
+    (30 data sets) and a few cells of ksg-calibrated, auto and lmi (:data:`REDUCED_GRID`).
     ``null``: the Student-t p-value of :func:`bioinfo_mi.uncertainty.parametric_p_value` under
     independence (2 + 2 Gaussians, N = 500, KSG, 300 data sets) from the first 2, 5 and 19 of 19
     shuffles: the fractions below 0.05 and 0.01 (uniform: 0.05, 0.01) and a KS test of uniformity.
@@ -145,7 +145,9 @@ REDUCED = {
 GRID_DIMS = (1, 3, 8)
 GRID_MI = (0.5, 1.0, 2.0, 4.0)
 GRID_N = (500, 2000, 10_000, 50_000)
-GRID_ESTIMATORS = ("ksg", "ksg-calibrated", "auto", "lmi")
+GRID_ESTIMATORS = ("ksg", "ksg-calibrated", "ksg-mixture", "auto", "lmi")
+#: the estimators of ``--full`` unless ``--estimators`` names others (``ksg-mixture``: only when named)
+FULL_GRID_ESTIMATORS = ("ksg", "ksg-calibrated", "auto", "lmi")
 #: data sets per cell of the full grid (LMI: 20)
 FULL_DATASETS = 40
 #: the default run: (estimator, d, MI bits, N, data sets)
@@ -162,9 +164,9 @@ def rho_for(mi_bits: float, d: int) -> float:
     return float(np.sqrt(1 - 2.0 ** (-2 * mi_bits / d)))
 
 
-def full_grid() -> list[tuple[str, int, float, int, int]]:
+def full_grid(estimators: tuple[str, ...] = FULL_GRID_ESTIMATORS) -> list[tuple[str, int, float, int, int]]:
     cells = []
-    for est in GRID_ESTIMATORS:
+    for est in estimators:
         for n in GRID_N:
             for d in GRID_DIMS:
                 if est == "lmi" and d == 1:
@@ -762,7 +764,7 @@ def main() -> None:
     if "grid" in args.parts:
         cells = [
             c
-            for c in (full_grid() if args.full else REDUCED_GRID)
+            for c in (full_grid(tuple(args.estimators or FULL_GRID_ESTIMATORS)) if args.full else REDUCED_GRID)
             if (args.estimators is None or c[0] in args.estimators)
             and (args.dims is None or c[1] in args.dims)
             and (args.mis is None or c[2] in args.mis)

@@ -19,6 +19,7 @@ retry). Writes ``mixture_rule.csv``.
     python benchmarks/bench_sc_suite.py --n 10000 --max-d 23 --tag s15mix_10k \
         --estimators "ksg-mixture (ours)" "ksg-calibrated (ours)"
     python benchmarks/bench_sc_suite.py --n 10000 --max-d 23 --tag s15auto_10k --estimators "auto (ours)"
+    python benchmarks/bench_clustered.py --methods ksg-calibrated ksg-mixture --tag _mixture
     python benchmarks/mixture_rule.py --bmi bmi_suite_s15mix --sc sc_suite_s15mix sc_suite_s15mix_10k \
         --auto sc_suite_s15 sc_suite_s15auto_10k+sc_suite_s14_10k
 """
@@ -46,22 +47,21 @@ def bmi_rows(tag: str) -> list[dict]:
     wide = runs.pivot_table(
         index=["task", "n_samples", "seed", "dim_x", "dim_y", "true_mi"], columns="estimator", values="estimate"
     ).reset_index()
-    rows = []
-    for thr in THRESHOLDS:
-        use = wide.dim_x * wide.dim_y / (2 * wide.n_samples) <= thr
-        wide["rule"] = np.where(use, wide[MIX], wide[CAL])
-        rows.append(
-            {
-                "suite": tag,
-                "threshold_nats": thr,
-                "n_tasks": wide.task.nunique(),
-                "mixture_tasks": int(wide[use].task.nunique()),
-                "ksg_calibrated": task_mse(wide, CAL),
-                "ksg_mixture": task_mse(wide, MIX),
-                "rule": task_mse(wide, "rule"),
-            }
-        )
-    return rows
+    return [rule_row(tag, thr, wide, wide.dim_x * wide.dim_y / (2 * wide.n_samples) <= thr) for thr in THRESHOLDS]
+
+
+def rule_row(tag: str, thr: float, wide: pd.DataFrame, use: pd.Series) -> dict:
+    """One row: the two estimators and the rule (``use``: the data sets switched to the mixture) on ``wide``."""
+    wide["rule"] = np.where(use, wide[MIX], wide[CAL])
+    return {
+        "suite": tag,
+        "threshold_nats": thr,
+        "n_tasks": wide.task.nunique(),
+        "mixture_tasks": int(wide[use].task.nunique()),
+        "ksg_calibrated": task_mse(wide, CAL),
+        "ksg_mixture": task_mse(wide, MIX),
+        "rule": task_mse(wide, "rule"),
+    }
 
 
 def sc_rows(tag: str, auto_tags: str | None) -> list[dict]:
@@ -81,17 +81,7 @@ def sc_rows(tag: str, auto_tags: str | None) -> list[dict]:
         auto = auto.drop_duplicates(["task", "seed"]).set_index(["task", "seed"])
     rows = []
     for thr in THRESHOLDS:
-        use = wide.d * wide.d / (2 * wide.n_samples) <= thr
-        wide["rule"] = np.where(use, wide[MIX], wide[CAL])
-        row = {
-            "suite": tag,
-            "threshold_nats": thr,
-            "n_tasks": wide.task.nunique(),
-            "mixture_tasks": int(wide[use].task.nunique()),
-            "ksg_calibrated": task_mse(wide, CAL),
-            "ksg_mixture": task_mse(wide, MIX),
-            "rule": task_mse(wide, "rule"),
-        }
+        row = rule_row(tag, thr, wide, wide.d * wide.d / (2 * wide.n_samples) <= thr)
         if auto is not None:
             full = auto[["true_mi", "estimate"]].rename(columns={"estimate": AUTO}).reset_index()
             full = full.merge(wide[["task", "seed", CAL, MIX, "d", "n_samples"]], on=["task", "seed"], how="left")
@@ -108,6 +98,28 @@ def sc_rows(tag: str, auto_tags: str | None) -> list[dict]:
     return rows
 
 
+def clustered_rows(tag: str, n: int) -> list[dict]:
+    """Rows of ``bench_clustered.py --methods ksg-calibrated ksg-mixture --tag _mixture`` (N = ``n``, MSE over
+    every run as that benchmark reports it)."""
+    runs = pd.read_csv(RESULTS / f"{tag}_runs.csv")
+    rows = []
+    for thr in THRESHOLDS:
+        use = runs.d * runs.d / (2 * n) <= thr
+        rule = np.where(use, runs["ksg-mixture"], runs["ksg-calibrated"])
+        rows.append(
+            {
+                "suite": tag,
+                "threshold_nats": thr,
+                "n_tasks": len(runs.groupby(["states", "d", "separation"])),
+                "mixture_tasks": len(runs[use].groupby(["states", "d", "separation"])),
+                "ksg_calibrated": float(((runs["ksg-calibrated"] - runs.true_mi) ** 2).mean()),
+                "ksg_mixture": float(((runs["ksg-mixture"] - runs.true_mi) ** 2).mean()),
+                "rule": float(((rule - runs.true_mi) ** 2).mean()),
+            }
+        )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bmi", nargs="*", default=["bmi_suite_s15mix"], help="tags of bench_bmi_suite runs")
@@ -118,8 +130,12 @@ def main() -> None:
         default=["sc_suite_s15", "sc_suite_s15auto_10k+sc_suite_s14_10k"],
         help="for each --sc tag, the runs (joined by +) whose auto (ours) fits to compare (same data sets)",
     )
+    parser.add_argument(
+        "--clustered", nargs="*", default=["clustered_mixture"], help="bench_clustered.py runs (N 1000)"
+    )
     args = parser.parse_args()
     rows = [r for tag in args.bmi for r in bmi_rows(tag)]
+    rows += [r for tag in args.clustered for r in clustered_rows(tag, 1000)]
     autos = list(args.auto) + [None] * (len(args.sc) - len(args.auto))
     rows += [r for tag, auto in zip(args.sc, autos, strict=True) for r in sc_rows(tag, auto)]
     table = pd.DataFrame(rows)

@@ -7,9 +7,9 @@ Each entry of :data:`REGISTRY` (a :class:`Method`) names the estimator and says
   ``random_state`` and without what the name fixes, such as MINE's ``normalization``);
 - ``se_design`` and ``refits``: how its standard error is computed (``bm.uncertainty``):
   ``"subsampling"`` of the estimator itself (the KSG family), ``"copula-subsampling"`` (plain KSG on the
-  normal scores, for the calibrated KSG), ``"latent-subsampling"`` (KSG on LMI's held-out latents),
-  ``"pointwise"`` (the variance of the pointwise values over their number), or ``"chosen"`` (``auto``:
-  the design of the estimator it ran); ``refits=True`` adds the spread of refits with other seeds;
+  normal scores, for the calibrated KSG and the mixture-calibrated one), ``"latent-subsampling"`` (KSG on LMI's
+  held-out latents), ``"pointwise"`` (the variance of the pointwise values over their number), or ``"chosen"``
+  (``auto``: the design of the estimator it ran); ``refits=True`` adds the spread of refits with other seeds;
 - ``thread_exact``: its estimate does not depend on the number of threads (exact neighbour counts), so
   the repeated-fit layer may run its fits in this process with every thread;
 - ``deterministic``: on given rows its estimate does not depend on ``random_state`` beyond the
@@ -358,7 +358,7 @@ REGISTRY: dict[str, Method] = {
     "lmi": _CANDIDATES["lmi"],
     "ksg-calibrated": _CANDIDATES["ksg-calibrated"],
     "ksg": _CANDIDATES["ksg"],
-    "ksg-mixture": _entry("ksg-mixture", ksg_mixture, "subsampling", cost=ksg_mixture_seconds),
+    "ksg-mixture": _entry("ksg-mixture", ksg_mixture, "copula-subsampling", cost=ksg_mixture_seconds),
     "bi-ksg": _entry("bi-ksg", bi_ksg, "subsampling", exact_counts=True, cost=ksg_seconds),
     "ksg-local": _entry("ksg-local", ksg_local, "subsampling", exact_counts=True, cost=ksg_seconds),
     "ksg-global": _entry("ksg-global", ksg_global, "subsampling", exact_counts=True, cost=ksg_seconds),

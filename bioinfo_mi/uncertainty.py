@@ -442,7 +442,8 @@ def _copula_se(
     progress: bool,
 ) -> tuple[float, dict[str, Any]]:
     """Return the standard error of the calibrated copula KSG: subsampling of the copula KSG and the correction
-    that follows the data, or of the Gaussian-copula MI when the estimate was capped at it (module docstring).
+    that follows the data, or of the Gaussian-copula MI when the estimate was capped at it (module docstring); of
+    the mixture-calibrated one (``ksg-mixture``): subsampling of the copula KSG, with the twins' noise.
     """
     xs = copula_transform(x[:, x.std(axis=0) > 0])
     ys = copula_transform(y[:, y.std(axis=0) > 0])
@@ -459,11 +460,10 @@ def _copula_se(
         info["what"] = "Gaussian-copula MI (the estimate was capped at it)"
         return info["se"], info
     ksg_opts = {key: options[key] for key in ("k", "jitter", "workers", "base") if key in options}
-    if res.method == "ksg-mixture":
-        return _mixture_se(res, xs, ys, ksg_opts, random_state, n_jobs, progress)
     # not extrapolated across part sizes: the twins' correction cancels most of KSG's growth of n var
-    # (see the module docstring)
-    if fits and extra.get("calibrated"):
+    # (see the module docstring); the mixture's twins (ksg-mixture) have no closed-form part: the copula KSG's
+    # subsampling below, with the twins' noise
+    if fits and extra.get("calibrated") and res.method == "ksg-calibrated":
         try:
             return _calibrated_se(res, xs, ys, ksg_opts, random_state, n_jobs, progress)
         except np.linalg.LinAlgError:
@@ -484,36 +484,6 @@ def _copula_se(
         info["what"] += ", times sqrt(1 + 1 / n_twins) for the twins"
     return info["se"], info
     return _calibrated_se(res, xs, ys, ksg_opts, random_state, n_jobs, progress)
-
-
-def _mixture_se(
-    res: MIResult,
-    xs: np.ndarray,
-    ys: np.ndarray,
-    ksg_opts: dict[str, Any],
-    random_state: int | np.random.Generator | None,
-    n_jobs: int,
-    progress: bool,
-) -> tuple[float, dict[str, Any]]:
-    """Return the standard error of the mixture-calibrated copula KSG: subsampling of the copula KSG, not
-    extrapolated across part sizes (the twins' correction cancels most of KSG's growth of n var, as for the
-    Gaussian twins), times ``sqrt(1 + 1 / n_twins)`` for the twins' own noise where the calibration applied.
-    """
-    info = subsampling_se(
-        xs,
-        ys,
-        method="ksg",
-        options=ksg_opts,
-        random_state=random_state,
-        extrapolate=False,
-        n_jobs=n_jobs,
-        progress=progress,
-    )
-    info["what"] = "copula KSG (the mixture's calibration shifts it)"
-    if res.extra.get("calibration") != "rejected":
-        info["se"] *= float(np.sqrt(1 + 1 / res.params["n_twins"]))
-        info["what"] += ", times sqrt(1 + 1 / n_twins) for the twins"
-    return info["se"], info
 
 
 def _calibrated_se(

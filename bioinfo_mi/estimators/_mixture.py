@@ -315,8 +315,9 @@ def ksg_mixture(
     (held-out log-likelihood per sample for each size tried), ``mixture_mi`` (the fitted mixture's MI),
     ``inflation`` (the fitted mixture's excess MI, measured on a twin), ``sigma0`` (the blur that removes it),
     ``twin_ksg`` (the twins' mean KSG at ``sigma0``), ``sigma`` (the blur of the estimate: matched, or ``sigma0``
-    where the error was subtracted), ``calibration`` (``"matched"``, ``"subtracted"`` or ``"rejected"``) and
-    ``guard`` (``gain_data``, ``gain_twins``, ``rejected``), in ``base`` units where they are MI.
+    where the error was subtracted), ``calibration`` (``"matched"``, ``"subtracted"`` or ``"rejected"``),
+    ``calibrated`` (False where rejected) and ``guard`` (``gain_data``, ``gain_twins``, ``rejected``), in ``base``
+    units where they are MI.
     """
     n_twins = check_positive_int(n_twins, name="n_twins")
     max_components = check_positive_int(max_components, name="max_components")
@@ -363,6 +364,7 @@ def ksg_mixture(
         "sigma0": cal["sigma0"],
         "sigma": sigma,
         "calibration": calibration,
+        "calibrated": calibration != "rejected",
         "guard": {key: to_base(v, base) if key != "rejected" else v for key, v in guard.items()},
     }
     return MIResult(

@@ -160,15 +160,17 @@ class _Twins:
         self.jitter_seeds = [seed_from(rng) for _ in self.base]
         self.cache: dict[float, float] = {}
 
+    def _ksg_nats(self, z: np.ndarray, jrng: np.random.Generator) -> float:
+        """Return KSG (nats) of one twin sample ``z``, each side jittered from ``jrng``."""
+        a = add_jitter(z[:, : self.d_x], jrng, self.jitter)
+        b = add_jitter(z[:, self.d_x :], jrng, self.jitter)
+        return float(_ksg_pmi_prepared(a, b, self.k, "nats", self.workers).mean())
+
     def ksg(self, sigma: float) -> float:
         """Mean KSG (nats) of the twins blurred by ``sigma``."""
         if sigma not in self.cache:
-            values = []
-            for base, noise, seed in zip(self.base, self.noise, self.jitter_seeds, strict=True):
-                z = base + sigma * noise
-                jrng = np.random.default_rng(seed)
-                a, b = add_jitter(z[:, : self.d_x], jrng, self.jitter), add_jitter(z[:, self.d_x :], jrng, self.jitter)
-                values.append(float(_ksg_pmi_prepared(a, b, self.k, "nats", self.workers).mean()))
+            pairs = zip(self.base, self.noise, self.jitter_seeds, strict=True)
+            values = [self._ksg_nats(b + sigma * e, np.random.default_rng(seed)) for b, e, seed in pairs]
             self.cache[sigma] = float(np.mean(values))
         return self.cache[sigma]
 
@@ -178,12 +180,8 @@ class _Twins:
         """
         values = []
         for base, noise, seed in zip(self.base, self.noise, self.jitter_seeds, strict=True):
-            z = base + sigma * noise
-            jrng = np.random.default_rng([seed, 1])
-            for part in (z[: len(z) // 2], z[len(z) // 2 :]):
-                a = add_jitter(part[:, : self.d_x], jrng, self.jitter)
-                b = add_jitter(part[:, self.d_x :], jrng, self.jitter)
-                values.append(float(_ksg_pmi_prepared(a, b, self.k, "nats", self.workers).mean()))
+            z, jrng = base + sigma * noise, np.random.default_rng([seed, 1])
+            values += [self._ksg_nats(part, jrng) for part in (z[: len(z) // 2], z[len(z) // 2 :])]
         return float(np.mean(values))
 
 

@@ -117,8 +117,16 @@ def main() -> None:
     parser.add_argument("--cache-dir", default=None, help="resume an interrupted run from this folder")
     parser.add_argument("--no-latentmi", action="store_true")
     parser.add_argument("--reference", default=None, help="path to MI_Gaussian_grids.csv")
+    parser.add_argument(
+        "--estimators",
+        nargs="+",
+        default=None,
+        choices=["LMI", "KSG", "auto", "ksg-calibrated", "KSG-Global-Linf", "MINE", "InfoNCE"],
+        help="only these (ksg-calibrated runs only when named, on auto's cells)",
+    )
+    parser.add_argument("--tag", default="", help="suffix of the output files (gaussian_grid{tag}.csv)")
     args = parser.parse_args()
-    if not args.no_latentmi:  # fail now, not after the fits
+    if not args.no_latentmi and (args.estimators is None or "LMI" in args.estimators):  # fail now, not after fits
         import latentmi  # noqa: F401 - needs pip install -e ".[bench]", or pass --no-latentmi
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -128,7 +136,7 @@ def main() -> None:
     core = [Estimator("LMI", "lmi"), Estimator("KSG", "ksg")]
     # method="auto": the calibrated copula KSG where N >= 10 (d_x + d_y), LMI itself below (there
     # its fit is LMI's fit with the same seed, so the reduced run skips those cells)
-    default = [Estimator("auto", "auto")]
+    default = [Estimator("auto", "auto"), Estimator("ksg-calibrated", "ksg-calibrated")]
     others = [Estimator("KSG-Global-Linf", "ksg-global-linf")]
     neural = [
         Estimator("MINE", "mine", {"steps": neural_steps}),
@@ -141,17 +149,20 @@ def main() -> None:
     other_tasks = tasks if args.full else [t for t in tasks if t.params["rank"] == 1]
     neural_tasks = other_tasks if args.full else [t for t in other_tasks if t.params["d"] in (min(ds), max(ds))]
     default_tasks = tasks if args.full else [t for t in tasks if args.n_samples >= 10 * 2 * t.params["d"]]
+    named = set(args.estimators or ["LMI", "KSG", "auto", "KSG-Global-Linf", "MINE", "InfoNCE"])
+    groups = [(tasks, core), (default_tasks, default), (other_tasks, others), (neural_tasks, neural)]
+    groups = [(t, [e for e in ests if e.name in named]) for t, ests in groups]
     opts = dict(random_state=0, n_jobs=args.n_jobs, cache_dir=args.cache_dir)
     parts, seconds = timed(
         lambda: [
             run_benchmark(t, e, **opts)
-            for t, e in ((tasks, core), (default_tasks, default), (other_tasks, others), (neural_tasks, neural))
-            if t  # e.g. no cell with N >= 20 d for auto when only d = 1000 is asked for
+            for t, e in groups
+            if t and e  # e.g. no cell with N >= 20 d for auto when only d = 1000 is asked for
         ]
     )
     runs = pd.concat(parts, ignore_index=True).rename(columns={"rank": "k"})  # the paper's k in the tables
 
-    if not args.no_latentmi:  # the reference implementation on the same data as a few LMI fits
+    if not args.no_latentmi and "LMI" in named:  # the reference implementation on the same data as a few LMI fits
         cell = [t for t in tasks if t.params["rank"] == 1 and t.params["d"] == (100 if 100 in ds else ds[0])]
         for task in cell[3:9:2]:
             x, y = sample_task(task, 0, random_state=0)
@@ -168,7 +179,7 @@ def main() -> None:
                 "d": task.params["d"],
                 "k": task.params["rank"],
             }
-    write(runs, "gaussian_grid_runs")
+    write(runs, f"gaussian_grid_runs{args.tag}")
 
     cells = []
     for (name, k, d), g in runs.groupby(["estimator", "k", "d"], sort=False):
@@ -194,7 +205,7 @@ def main() -> None:
     best_tau = full_cells.loc[full_cells.groupby(["k", "d"]).tau.idxmax(), ["k", "d", "estimator"]].rename(
         columns={"estimator": "best_tau"}
     )
-    write(cells, "gaussian_grid")
+    write(cells, f"gaussian_grid{args.tag}")
 
     lmi = cells[cells.estimator == "LMI"].copy()
     lmi["ours_minus_paper"] = lmi.mse - lmi.paper_mse
@@ -245,12 +256,12 @@ def main() -> None:
                 }
             ).to_markdown(index=False, floatfmt=".3f")
         )
-    heatmaps(cells[cells.n == len(MI_VALUES)], "mse", FIGURES / "gaussian_grid_mse.png", vmax=1.0, cmap="viridis_r")
-    heatmaps(cells[cells.n == len(MI_VALUES)], "tau", FIGURES / "gaussian_grid_tau.png", vmax=1.0, cmap="RdBu")
+    figures = FIGURES / f"gaussian_grid{args.tag}_mse.png", FIGURES / f"gaussian_grid{args.tag}_tau.png"
+    heatmaps(cells[cells.n == len(MI_VALUES)], "mse", figures[0], vmax=1.0, cmap="viridis_r")
+    heatmaps(cells[cells.n == len(MI_VALUES)], "tau", figures[1], vmax=1.0, cmap="RdBu")
     print(
         "\nfigures:",
-        FIGURES / "gaussian_grid_mse.png",
-        FIGURES / "gaussian_grid_tau.png",
+        *figures,
         f"(threads {torch.get_num_threads()}, cpu {os.cpu_count()})",
     )
 

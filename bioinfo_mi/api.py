@@ -74,13 +74,14 @@ def mi(
     method
         One of :data:`METHODS`. ``"auto"`` (default): the calibrated copula KSG (``"ksg-calibrated"``: KSG
         on normal scores minus its bias on Gaussian twins of the data) when there are at least 10 samples
-        per input dimension, LMI otherwise, and plain KSG from 2 samples per dimension up where most columns
-        are discrete (:func:`bioinfo_mi.estimators.auto`); the lowest mean squared error of all estimators
-        on the ``bmi`` benchmark suite (``benchmarks/bench_bmi_suite.py``). On weakly separated clustered
-        data it can read high (see :func:`bioinfo_mi.estimators.ksg_calibrated`); LMI or KSG suit data known
-        to be clustered. ``"ksg-mixture"``: the copula KSG calibrated on twins from a Gaussian mixture fitted
-        to the normal scores (curved links and shared states in a few dimensions;
-        :func:`bioinfo_mi.estimators.ksg_mixture`).
+        per input dimension, calibrated instead on twins from a Gaussian mixture fitted to the normal scores
+        (``"ksg-mixture"``: curved links and shared states; :func:`bioinfo_mi.estimators.ksg_mixture`) from
+        1000 samples on where ``d_x d_y / 2n <= 0.1`` nats and the sample supports the mixture; LMI with fewer
+        than 10 samples per dimension, and plain KSG from 2 samples per dimension up where most columns are
+        discrete (:func:`bioinfo_mi.estimators.auto`); the lowest mean squared error of all estimators on the
+        ``bmi`` benchmark suite (``benchmarks/bench_bmi_suite.py``). On weakly separated clustered data it
+        can read high (see :func:`bioinfo_mi.estimators.ksg_calibrated`); LMI or KSG suit data known to be
+        clustered.
         ``"lmi"`` (latent MI, LMI paper Algorithm 1), ``"ksg"`` (Kraskov et al.),
         ``"bi-ksg"`` (Gao et al. 2017), ``"ksg-local"``, ``"ksg-global"``, ``"ksg-global-linf"``,
         ``"mine"``, ``"mine-local"``, ``"mine-global"``, ``"mine-global-corrected"`` (scale-invariance

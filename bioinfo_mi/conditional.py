@@ -299,9 +299,9 @@ def _choose(z: Any, n_samples: int, minimum: int, width: int, within_method: str
     costs = {name: predicted_seconds(name, n_samples, width // 2, d - width // 2) for name in _COST_CANDIDATES}
     # the latent route compresses x and y: taken where they are too wide for the samples (a wide z alone
     # is left to the k-NN CMI), or where the k-NN CMI would cost too much
-    wide = choose_method(n_samples, width, CMI_SAMPLES_PER_DIM) == "lmi"
-    costly = choose_method(n_samples, d, CMI_SAMPLES_PER_DIM) != "lmi" and (
-        choose_method(n_samples, d, CMI_SAMPLES_PER_DIM, costs=costs) == "lmi"
+    wide = choose_method(n_samples, width, CMI_SAMPLES_PER_DIM, mixture=False) == "lmi"
+    costly = choose_method(n_samples, d, CMI_SAMPLES_PER_DIM, mixture=False) != "lmi" and (
+        choose_method(n_samples, d, CMI_SAMPLES_PER_DIM, costs=costs, mixture=False) == "lmi"
     )
     if wide or costly:
         kind = "categorical" if categorical else "numeric"

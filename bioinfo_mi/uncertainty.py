@@ -91,6 +91,15 @@ columns), the copula KSG's subsampling times ``sqrt(1 + 1 / n_twins)``. When the
 the Gaussian-copula MI, subsampling of that closed-form estimate instead (not extrapolated either: a
 smooth function of the sample correlations has ``n var`` constant to first order).
 
+**Mixture-calibrated copula KSG** (``ksg-mixture``, and ``auto`` where it runs it). Where the twins' error
+was subtracted, ``ksg + I_model - KSG_twins``, the design above with the mixture twins' response
+``c = KSG_twins / I_model`` (the Gaussian-copula MI ``G`` of each part stands in for the mixture's MI, which
+a part is too small to refit). Where the mixture was blurred until its twins read the data's KSG
+(``"matched"``), the estimate is the model's MI at that KSG and moves by ``1 / c`` per unit of the data's
+KSG (``c = KSG / estimate``), whatever the model does: the copula KSG's subsampling and the twins' noise,
+divided by ``c``. (Session 15 shipped the copula KSG's subsampling times ``sqrt(1 + 1 / n_twins)``, which
+read SD / mean SE 1.52 and 2.13 at 8 + 8, 0.5 and 2 bits, N = 2000: docs/benchmarks.md, "Session 16".)
+
 **Refits** (LMI, MINE, InfoNCE; also ``auto`` where it runs LMI): ``n_refits`` (default 4) more fits
 on the same data with their own seeds, hence their own train/test split, initialisation and
 mini-batches. ``se^2`` is the variance over the ``1 + n_refits`` fits (training and split
@@ -427,6 +436,11 @@ def _closed_form_se(
     return _subsampled(len(x), lambda rows, _: func(x[rows], y[rows]), np.empty(0), random_state, bits_per_unit=None)
 
 
+#: least twins' response (KSG per unit of MI) that the SE of a matched mixture divides by (KSG reads a tenth of
+#: the MI only far beyond the sample's reach)
+_MIN_RESPONSE = 0.1
+
+
 def _base_factor(res: MIResult) -> float:
     """Multiply nats by this to get ``res.base`` units."""
     return float(to_base(1.0, res.base))
@@ -443,7 +457,7 @@ def _copula_se(
 ) -> tuple[float, dict[str, Any]]:
     """Return the standard error of the calibrated copula KSG: subsampling of the copula KSG and the correction
     that follows the data, or of the Gaussian-copula MI when the estimate was capped at it (module docstring); of
-    the mixture-calibrated one (``ksg-mixture``): subsampling of the copula KSG, with the twins' noise.
+    the mixture-calibrated one (``ksg-mixture``) the same with the mixture twins' response (:func:`_twin_response`).
     """
     xs = copula_transform(x[:, x.std(axis=0) > 0])
     ys = copula_transform(y[:, y.std(axis=0) > 0])
@@ -461,9 +475,8 @@ def _copula_se(
         return info["se"], info
     ksg_opts = {key: options[key] for key in ("k", "jitter", "workers", "base") if key in options}
     # not extrapolated across part sizes: the twins' correction cancels most of KSG's growth of n var
-    # (see the module docstring); the mixture's twins (ksg-mixture) have no closed-form part: the copula KSG's
-    # subsampling below, with the twins' noise
-    if fits and extra.get("calibrated") and res.method == "ksg-calibrated":
+    # (see the module docstring)
+    if fits and extra.get("calibrated"):
         try:
             return _calibrated_se(res, xs, ys, ksg_opts, random_state, n_jobs, progress)
         except np.linalg.LinAlgError:
@@ -486,6 +499,31 @@ def _copula_se(
     return _calibrated_se(res, xs, ys, ksg_opts, random_state, n_jobs, progress)
 
 
+def _twin_response(res: MIResult) -> tuple[float, float, float]:
+    """Return ``(c, share, scale)`` of a calibrated copula KSG (module docstring): ``c``, how much the twins' KSG
+    moves per unit of their MI; the share of the Gaussian-copula MI that the estimate follows beside the copula
+    KSG; the factor on the standard error.
+
+    ``ksg-calibrated`` and a mixture whose twins' error was subtracted, ``ksg + I_model - KSG_twins``: the model's
+    MI follows the data's dependence and the twins' KSG follows it with slope ``c``, so the estimate moves by
+    ``1 - c`` per unit of it (the Gaussian-copula MI stands in for a mixture's MI on the parts). A mixture blurred
+    until its twins read the data's KSG (``"matched"``): the estimate is the model's MI where the twins' KSG equals
+    the data's, which moves by ``1 / c`` per unit of the data's (and of the twins') KSG, whatever the model.
+    """
+    extra = res.extra
+    if res.method == "ksg-calibrated":
+        twin_mi = float(extra["twin_mi"])
+        ratio = (twin_mi + np.mean(extra["twin_errors"])) / twin_mi if twin_mi > 0 else 1.0
+        c = float(np.clip(ratio, 0.0, 1.0))
+        return c, 1.0 - c, 1.0
+    if extra["calibration"] == "matched":  # the twins read the data's KSG at the estimate
+        c = float(np.clip(extra["ksg"] / res.mi, _MIN_RESPONSE, 1.0)) if res.mi > 0 else 1.0
+        return c, 0.0, 1.0 / c
+    model = float(extra["mixture_mi"])
+    c = float(np.clip(extra["twin_ksg"] / model, 0.0, 1.0)) if model > 0 else 1.0
+    return c, 1.0 - c, 1.0
+
+
 def _calibrated_se(
     res: MIResult,
     xs: np.ndarray,
@@ -498,16 +536,14 @@ def _calibrated_se(
     """Return the standard error of the calibrated copula KSG ``ksg + G - KSG_twins`` (module docstring): subsampling of
     ``ksg + (1 - c) G`` on the same parts, ``c`` the twins' KSG over their MI, plus the twins' own noise.
     """
-    extra, n = res.extra, len(xs)
+    n = len(xs)
     design = _design(n, None)
     jobs, parts, est = _part_estimates(xs, ys, "ksg", ksg_opts, design, random_state, n_jobs, progress)
     unit = _base_factor(res)
     # on the span of each side's correlations: low-rank inputs (e.g. a few factors behind many columns)
     g_parts = np.array([span_gaussian_mi(xs[job.x_rows], ys[job.x_rows]) for job in jobs]) * unit
-    twin_mi = float(extra["twin_mi"])
-    # the twins' KSG follows the data's Gaussian MI with slope ~ c: the correction moves by (1 - c) per unit of G
-    c = float(np.clip((twin_mi + np.mean(extra["twin_errors"])) / twin_mi, 0.0, 1.0)) if twin_mi > 0 else 1.0
-    info = _fit_b(est + (1 - c) * g_parts, parts, n, design[1], bits_per_unit=None)
+    c, share, scale = _twin_response(res)
+    info = _fit_b(est + share * g_parts, parts, n, design[1], bits_per_unit=None)
     ksg_b = _fit_b(est, parts, n, design[1], bits_per_unit=None)["B"]
     n_twins = int(res.params["n_twins"])
     info.update(
@@ -515,8 +551,12 @@ def _calibrated_se(
         design=design[2],
         twin_response=c,
         B_ksg=ksg_b,
-        se=float(np.sqrt((info["B"] + ksg_b / n_twins) / n)),
-        what="copula KSG plus (1 - c) x the Gaussian-copula MI on the same parts, and the twins' KSG noise",
+        se=scale * float(np.sqrt((info["B"] + ksg_b / n_twins) / n)),
+        what=(
+            "copula KSG over the twins' response c, and the twins' KSG noise"
+            if scale != 1.0
+            else "copula KSG plus (1 - c) x the Gaussian-copula MI on the same parts, and the twins' KSG noise"
+        ),
     )
     return info["se"], info
 

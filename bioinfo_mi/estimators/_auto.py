@@ -1,6 +1,7 @@
 """The rule of ``method="auto"``, the default of :func:`bioinfo_mi.mi`: the calibrated copula KSG where the
-sample is large for the dimension, latent MI (LMI) where it is not. :func:`choose_method` applies it;
-:func:`~bioinfo_mi.estimators.auto` runs the estimator it names.
+sample is large for the dimension (calibrated on Gaussian-mixture twins where the sample supports the mixture),
+latent MI (LMI) where it is not. :func:`choose_method` applies it; :func:`~bioinfo_mi.estimators.auto` runs the
+estimator it names.
 
 Rule
 ----
@@ -24,6 +25,19 @@ With ``d = d_x + d_y`` non-constant columns and ``n`` samples:
   Gaussian twins do not describe such data. On label-resampled digits, groups 0-4 vs 5-9, 1500
   pairs (8 data sets, truth 0-1 bit) the calibrated copula KSG had MSE 0.133 bits^2 and read
   -0.119 at independence; plain KSG 0.040 and -0.005.
+- where the rule above chooses ``ksg-calibrated``, from :data:`MIXTURE_MIN_SAMPLES` (1000) samples on and where
+  one Gaussian fitted to the normal scores would be more dependent than the truth by at most
+  :data:`~bioinfo_mi.estimators._mixture.MAX_INFLATION` (``d_x d_y / 2n <= 0.1`` nats; e.g. up to 20 + 20 columns
+  at 2000 samples): :func:`~bioinfo_mi.estimators.ksg_mixture`, the copula KSG calibrated on twins drawn from a
+  Gaussian mixture fitted to the normal scores, whose curvature and clusters a single Gaussian twin lacks. Where
+  its guard rejects the mixture (the components the held-out likelihood chooses inflate the model's MI by
+  ``K d_x d_y / 2n`` nats, more than 0.1; or KSG converges faster on the data than on the twins),
+  ``ksg-calibrated`` runs instead with the same seed (reason ``"mixture-rejected"``; the mixture's guard in
+  ``extra["auto"]["mixture"]``). Measured (issue 30; docs/benchmarks.md, "Session 16: the mixture in auto"):
+  on the bmi suite (40 tasks, N = 2000) mean MSE 0.0346 -> 0.0190 bits^2; on the single-cell-shaped suite
+  ``bench_sc_suite.py`` and on ``bench_clustered.py`` see there. Its cost is 5-20 times ``ksg-calibrated``'s
+  (seconds at N = 2000-10 000), and a mixture predicted :func:`too_costly` beside LMI gives way to
+  ``ksg-calibrated`` before LMI is considered.
 - mostly discrete columns and ``DISCRETE_SAMPLES_PER_DIM * d <= n < samples_per_dim * d`` (2 to 10
   samples per dimension): plain KSG as well. An autoencoder trained on a few hundred tied samples
   learns little: on the same digits LMI had MSE 0.300 bits^2 at 300 pairs (2.3 samples per
@@ -121,9 +135,18 @@ import numpy as np
 
 from .._rows import Rows, check_rows, distinct_counts
 from .._validation import EstimateWarning
+from ._mixture import MAX_INFLATION
 from ._result import MIResult
 
-__all__ = ["choose_method", "mostly_discrete", "too_costly", "warn_few_samples", "MIN_SAMPLES", "COST_RATIO"]
+__all__ = [
+    "choose_method",
+    "mostly_discrete",
+    "too_costly",
+    "warn_few_samples",
+    "MIN_SAMPLES",
+    "MIXTURE_MIN_SAMPLES",
+    "COST_RATIO",
+]
 
 
 #: a column counts as discrete when it has fewer distinct values than this fraction of the samples
@@ -143,6 +166,9 @@ MIN_SAMPLES = 50
 #: Gaussians at n = 50 (benchmarks/bench_small_samples.py, 40 data sets) the calibrated KSG read
 #: RMSE 0.19 and 0.31 bits (0.5 and 2 bits) where LMI read 0.30 and 1.60
 LMI_MIN_SAMPLES = 80
+#: fewer samples than this: ``auto`` runs ``ksg-calibrated`` rather than ``ksg-mixture`` (no smaller sample was
+#: measured: bench_clustered.py runs N = 1000, the bmi and single-cell-shaped suites N = 2000 and more)
+MIXTURE_MIN_SAMPLES = 1000
 #: ``auto`` runs LMI instead of a KSG estimator predicted to take more than this many times as long ...
 COST_RATIO = 3.0
 #: ... and more than this many seconds (a wait of minutes buys the more accurate estimator)
@@ -210,6 +236,8 @@ def choose_method(
     costs: Mapping[str, float] | None = None,
     cost_ratio: float = COST_RATIO,
     screened: bool = False,
+    widths: tuple[int, int] | None = None,
+    mixture: bool = True,
 ) -> str:
     """Return the estimator that ``method="auto"`` runs for ``n_samples`` pairs of ``n_features`` columns.
 
@@ -237,11 +265,17 @@ def choose_method(
         side, and a KSG estimator that the samples would choose gives way to LMI, which screens them out on
         its training half (from :data:`LMI_MIN_SAMPLES` samples on; ``auto`` sets it where plain KSG on the rows
         the screen did not see reads more on the kept columns than on every column; module docstring, "Rule").
+    widths
+        ``(d_x, d_y)``, the non-constant columns of each side (summing to ``n_features``); ``None``: an even
+        split, the widest ``d_x d_y`` for ``n_features``.
+    mixture
+        Whether ``"ksg-mixture"`` is a candidate (module docstring, "Rule"); with ``costs``, they must hold its
+        prediction.
 
     Returns
     -------
-    ``"ksg-calibrated"``, ``"ksg"`` or ``"lmi"``. Below :data:`LMI_MIN_SAMPLES` samples, a KSG
-    estimator on all samples rather than LMI (whose KSG step sees only its held-out half) wherever the
+    ``"ksg-mixture"``, ``"ksg-calibrated"``, ``"ksg"`` or ``"lmi"``. Below :data:`LMI_MIN_SAMPLES` samples, a
+    KSG estimator on all samples rather than LMI (whose KSG step sees only its held-out half) wherever the
     Gaussian calibration can run (``n_samples > n_features + 2``).
     """
     chosen = "lmi"
@@ -250,8 +284,17 @@ def choose_method(
         chosen = "ksg" if discrete else "ksg-calibrated"
     elif discrete and n_samples >= min(samples_per_dim, DISCRETE_SAMPLES_PER_DIM) * n_features:
         chosen = "ksg"
+    d_x, d_y = widths if widths is not None else (n_features / 2, n_features / 2)
+    # one Gaussian's inflation; ksg_mixture rejects a chosen mixture of K components above K times it
+    if chosen == "ksg-calibrated" and mixture and n_samples >= MIXTURE_MIN_SAMPLES:
+        if d_x * d_y / (2.0 * n_samples) <= MAX_INFLATION:
+            chosen = "ksg-mixture"
     if chosen != "lmi" and n_samples >= LMI_MIN_SAMPLES:
-        if screened or (costs is not None and too_costly(costs[chosen], costs["lmi"], cost_ratio)):
+        if screened:
+            return "lmi"
+        if costs is not None and chosen == "ksg-mixture" and too_costly(costs[chosen], costs["lmi"], cost_ratio):
+            chosen = "ksg-calibrated"
+        if costs is not None and too_costly(costs[chosen], costs["lmi"], cost_ratio):
             return "lmi"
     return chosen
 

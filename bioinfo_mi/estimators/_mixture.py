@@ -26,24 +26,29 @@ a Gaussian mixture fitted to the data (there 3.19 and 0.36 bits; docs/benchmarks
    ``sigma``) until the twins read as much as the data, and the estimate is the MI of that blurred mixture: the
    member of the model family that KSG cannot tell from the data at this sample size. Otherwise the twins'
    error is subtracted: ``I_KSG - (KSG(twins) - I(mixture at sigma0))``;
-5. a guard, as in :func:`~bioinfo_mi.estimators.ksg_calibrated`'s convergence check: KSG's gain from ``n / 2`` to
-   ``n`` samples must be about the same on the data and on the twins (where the twins gain more, KSG misses more
-   on them than on the data and the calibration would overshoot); otherwise the uncorrected copula KSG is
-   returned with an :class:`~bioinfo_mi.EstimateWarning` (kind ``"guard-rejected"``).
+5. a guard with two checks. Support: ``K`` components fitted to ``n`` rows inflate the model's MI by about
+   ``K d_x d_y / 2n`` nats, which the blur removes only roughly; above :data:`MAX_INFLATION` (0.1 nats) the
+   mixture is not fitted at all. Convergence, as in :func:`~bioinfo_mi.estimators.ksg_calibrated`: KSG's gain
+   from ``n / 2`` to ``n`` samples must be about the same on the data and on the twins (where the twins gain
+   more, KSG misses more on them than on the data and the calibration would overshoot). Where either fails, the
+   uncorrected copula KSG is returned with an :class:`~bioinfo_mi.EstimateWarning` (kind ``"guard-rejected"``);
+   ``method="auto"`` then runs :func:`~bioinfo_mi.estimators.ksg_calibrated` instead.
 
 The pointwise values are the copula KSG's, shifted by the same constant. For data that are a Gaussian mixture
 (shared discrete states seen with Gaussian noise) the twins are the data's distribution up to the fit; for a
 Gaussian copula the held-out likelihood usually chooses one component and the twins are Gaussian. Where the
 sample cannot support a component's full covariance (well-separated states in 20 + 20 dimensions at N = 1000) it
 also chooses one component, KSG misses far more on that Gaussian twin than on the clusters, and the estimate
-overshoots (``benchmarks/bench_clustered.py``: 2.8-6.1 bits for truths of 2-3 where the guard let it through; it
-rejected 5 of 12 such fits): keep ``d_x d_y / 2n`` below about 0.1 nats.
+overshoots (``benchmarks/bench_clustered.py`` before the support check: 2.8-6.1 bits for truths of 2-3 where the
+convergence check let it through; it rejected 5 of 12 such fits): the support check rejects them (0.2 nats).
 
 Evidence (``benchmarks/bench_sc_suite.py``, ``benchmarks/bench_bmi_suite.py``, ``benchmarks/mixture_rule.py``;
 docs/benchmarks.md, "Session 15: the screen's retry and mixture twins"): on the suite's 7 tasks of at most 23
 columns per side, mean MSE 0.101 / 0.053 bits^2 at N = 2000 / 10 000 against ``ksg_calibrated``'s 0.300 / 0.167;
 on the bmi suite 0.049 against 0.035 (better on the Student-t tasks, worse on 25 + 25 and 50 + 50 Gaussians,
-where the fitted model's inflation is large). Not (yet) a choice of ``method="auto"``. Cost: one mixture fit per
+where the fitted model's inflation is large). ``method="auto"`` runs it from 1000 samples on where ``d_x d_y / 2n
+<= 0.1`` nats (:func:`~bioinfo_mi.estimators.choose_method`; bmi suite 0.0346 -> 0.0190 bits^2 for ``auto``,
+docs/benchmarks.md, "Session 16: the mixture in auto"). Cost: one mixture fit per
 candidate size on each half, one on all samples and one on a twin; ``n_twins`` KSG estimates, and ``n_twins`` more
 per bisection step (:data:`BISECTION_STEPS`) where the twins read more than the data; for the guard, four KSG
 estimates on half the data and two per twin; Monte Carlo MI evaluations (one per step of the bisection for
@@ -60,13 +65,20 @@ from scipy.special import logsumexp
 from sklearn.mixture import GaussianMixture
 
 from .._validation import EstimateWarning, check_positive_int, check_random_state, seed_from, to_base
-from ._calibrated import _HALF_SPLITS, _SLOPE_ABS, _SLOPE_NOISE, _SLOPE_REL
+from ._calibrated import _HALF_SPLITS, _RANK_TOL, _SLOPE_ABS, _SLOPE_NOISE, _SLOPE_REL
 from ._copula import copula_transform
 from ._knn import _ksg_pmi_prepared, _prepare, add_jitter
 from ._result import MIResult
 
-__all__ = ["ksg_mixture", "MIXTURE_COMPONENTS", "MIXTURE_MAX_ROWS", "MC_SAMPLES", "BISECTION_STEPS"]
+__all__ = ["ksg_mixture", "MAX_INFLATION", "MIXTURE_COMPONENTS", "MIXTURE_MAX_ROWS", "MC_SAMPLES", "BISECTION_STEPS"]
 
+#: largest inflation of the fitted mixture's MI, ``K d_x d_y / 2n`` nats for ``K`` components fitted to ``n`` rows, that
+#: the calibration is trusted to remove (the isotropic blur removes it only roughly): above it the estimate is
+#: rejected. Measured (benchmarks/mixture_rule.py): on the bmi suite the mixture beat ksg-calibrated on the tasks
+#: at or below 0.1 nats and lost on the 25 + 25 and 50 + 50 Gaussians (0.16 and 0.63 nats at n = 2000); on
+#: clustered states in 20 + 20 dimensions at n = 2000 it chose 2-4 components (0.2-0.4 nats) and read 2.3-2.9 bits
+#: for truths of 2.0
+MAX_INFLATION = 0.1
 #: candidate numbers of mixture components, tried in this order
 MIXTURE_COMPONENTS = (1, 2, 4, 8, 16, 32)
 #: Monte Carlo draws behind the mixture's MI (standard error about sd(pmi) / 256, < 0.01 bits at 2 bits of MI)
@@ -81,6 +93,15 @@ SIGMA_RANGE = (1e-3, 4.0)
 _REG_COVAR = 1e-4
 #: rows per block of the Monte Carlo densities
 _MC_BLOCK = 8192
+
+
+def _span(scores: np.ndarray) -> np.ndarray | None:
+    """Orthonormal basis (``d x r``) of the span of one side's normal scores where its correlation matrix is rank
+    deficient (eigenvalues below ``_RANK_TOL`` of the largest, as in ``ksg-calibrated``); ``None`` at full rank.
+    """
+    w, q = np.linalg.eigh(np.atleast_2d(np.corrcoef(scores, rowvar=False)))
+    keep = w > _RANK_TOL * max(w.max(), 1e-300)
+    return None if keep.all() else q[:, keep]
 
 
 def _fit(z: np.ndarray, components: int, seed: int) -> GaussianMixture:
@@ -153,8 +174,17 @@ def _mixture_mi(mixture: GaussianMixture, d_x: int, sigma: float, draws: tuple[n
 class _Twins:
     """The twins of one fit: base draws and blur noise (common to every ``sigma``), their KSG at a given blur."""
 
-    def __init__(self, mixture: GaussianMixture, n: int, n_twins: int, rng: np.random.Generator, ksg_args: tuple):
+    def __init__(
+        self,
+        mixture: GaussianMixture,
+        n: int,
+        n_twins: int,
+        rng: np.random.Generator,
+        ksg_args: tuple,
+        bases: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
+    ):
         self.d_x, (self.k, self.jitter, self.workers) = ksg_args[0], ksg_args[1:]
+        self.bases = bases  # the data's span per side (None: every direction); twins are mapped back through them
         self.base = [_draw(mixture, n, rng) for _ in range(n_twins)]
         self.noise = [rng.standard_normal(b.shape) for b in self.base]
         self.jitter_seeds = [seed_from(rng) for _ in self.base]
@@ -162,8 +192,9 @@ class _Twins:
 
     def _ksg_nats(self, z: np.ndarray, jrng: np.random.Generator) -> float:
         """Return KSG (nats) of one twin sample ``z``, each side jittered from ``jrng``."""
-        a = add_jitter(z[:, : self.d_x], jrng, self.jitter)
-        b = add_jitter(z[:, self.d_x :], jrng, self.jitter)
+        a, b = z[:, : self.d_x], z[:, self.d_x :]
+        a, b = (side if basis is None else side @ basis.T for side, basis in zip((a, b), self.bases, strict=True))
+        a, b = add_jitter(a, jrng, self.jitter), add_jitter(b, jrng, self.jitter)
         return float(_ksg_pmi_prepared(a, b, self.k, "nats", self.workers).mean())
 
     def ksg(self, sigma: float) -> float:
@@ -269,6 +300,22 @@ def _calibrate(
     return out | {"sigma": sigma0, "estimate": ksg_nats + model_nats - twin_nats, "calibration": "subtracted"}
 
 
+def _rejection(guard: dict[str, Any], components: int, widths: tuple[int, int], rows: int) -> str:
+    """Return the warning that the copula KSG is returned uncorrected, saying which check of the guard failed."""
+    if not guard["supported"]:
+        why = (
+            f"the {components}-component mixture that the held-out likelihood chooses is not supported by {rows} "
+            f"samples of {widths[0]} + {widths[1]} dimensions: its fitted MI would exceed the truth by about "
+            f"{components} d_x d_y / 2n = {guard['expected_inflation']:.2f} nats (more than {MAX_INFLATION})"
+        )
+    else:
+        why = (
+            "KSG gains more from n/2 to n samples on the mixture's twins than on the data, so the mixture does "
+            "not reproduce KSG's bias here (e.g. many dimensions for the samples, or tied counts)"
+        )
+    return f"{why}; returning the uncorrected copula KSG. method='ksg-calibrated' or 'lmi' suit such data"
+
+
 def ksg_mixture(
     x: Any,
     y: Any,
@@ -314,8 +361,41 @@ def ksg_mixture(
     ``inflation`` (the fitted mixture's excess MI, measured on a twin), ``sigma0`` (the blur that removes it),
     ``twin_ksg`` (the twins' mean KSG at ``sigma0``), ``sigma`` (the blur of the estimate: matched, or ``sigma0``
     where the error was subtracted), ``calibration`` (``"matched"``, ``"subtracted"`` or ``"rejected"``),
-    ``calibrated`` (False where rejected) and ``guard`` (``gain_data``, ``gain_twins``, ``rejected``), in ``base``
-    units where they are MI.
+    ``calibrated`` (False where rejected) and ``guard`` (``expected_inflation``, ``K d_x d_y / 2n``;
+    ``supported``, whether it is at most :data:`MAX_INFLATION` nats; ``gain_data``, ``gain_twins``;
+    ``rejected``), in ``base`` units where they are MI. Where the mixture is not supported it is not fitted, and
+    ``mixture_mi``, ``inflation``, ``twin_ksg``, ``sigma0``, ``sigma`` and the gains are absent.
+    """
+    res, rejection = mixture_estimate(
+        x,
+        y,
+        k=k,
+        n_twins=n_twins,
+        max_components=max_components,
+        base=base,
+        random_state=random_state,
+        jitter=jitter,
+        workers=workers,
+    )
+    if rejection is not None:
+        warnings.warn(EstimateWarning(rejection, "guard-rejected"), stacklevel=2)
+    return res
+
+
+def mixture_estimate(
+    x: Any,
+    y: Any,
+    *,
+    k: int,
+    n_twins: int,
+    max_components: int,
+    base: str | float,
+    random_state: int | np.random.Generator | None,
+    jitter: float,
+    workers: int,
+) -> tuple[MIResult, str | None]:
+    """Return :func:`ksg_mixture`'s result and, where its guard rejected the mixture, the warning it gives
+    (``None`` otherwise); ``method="auto"`` runs ``ksg-calibrated`` instead of warning.
     """
     n_twins = check_positive_int(n_twins, name="n_twins")
     max_components = check_positive_int(max_components, name="max_components")
@@ -331,46 +411,38 @@ def ksg_mixture(
         )
     pmi = _ksg_pmi_prepared(add_jitter(xs, rng, jitter), add_jitter(ys, rng, jitter), k, "nats", workers)
     ksg_nats = float(pmi.mean())
-    z = np.hstack([xs, ys])
+    # a side whose columns are linearly dependent is modelled on its span, so that neither the fit's regularisation
+    # nor the blur gives the twins directions the data do not have
+    bases = (_span(xs), _span(ys))
+    sides = [s if basis is None else s @ basis for s, basis in zip((xs, ys), bases, strict=True)]
+    (r_x, r_y), z = (side.shape[1] for side in sides), np.hstack(sides)
     if n > MIXTURE_MAX_ROWS:  # the mixture is fitted to a random subset: its cost stays bounded at atlas sizes
         z = z[np.sort(rng.choice(n, MIXTURE_MAX_ROWS, replace=False))]
     components, heldout = _choose_components(z, max_components, rng)
-    mixture = _fit(z, components, seed_from(rng) % 2**32)
-    twins = _Twins(mixture, n, n_twins, rng, (d_x, k, jitter, workers))
-    cal = _calibrate(mixture, twins, ksg_nats, d_x, rng, len(z))
-    sigma, estimate, calibration = cal["sigma"], cal["estimate"], cal["calibration"]
-    guard = _convergence((xs, ys), ksg_nats, twins, sigma, rng, (k, jitter, workers))
-    if guard["rejected"]:
-        warnings.warn(
-            EstimateWarning(
-                "KSG gains more from n/2 to n samples on the mixture's twins than on the data, so the mixture "
-                "does not reproduce KSG's bias here (e.g. many dimensions for the samples, or tied counts); "
-                "returning the uncorrected copula KSG. method='lmi' suits many dimensions",
-                "guard-rejected",
-            ),
-            stacklevel=2,
-        )
-        estimate, calibration = ksg_nats, "rejected"
+    extra: dict[str, Any] = {"ksg": to_base(ksg_nats, base), "components": components, "heldout": heldout}
+    expected = components * r_x * r_y / (2.0 * len(z))  # the fitted model's inflation (nats)
+    guard: dict[str, Any] = {"expected_inflation": expected, "supported": expected <= MAX_INFLATION}
+    estimate = ksg_nats
+    if guard["supported"]:
+        mixture = _fit(z, components, seed_from(rng) % 2**32)
+        twins = _Twins(mixture, n, n_twins, rng, (r_x, k, jitter, workers), bases)
+        cal = _calibrate(mixture, twins, ksg_nats, r_x, rng, len(z))
+        guard |= _convergence((xs, ys), ksg_nats, twins, cal["sigma"], rng, (k, jitter, workers))
+        estimate = ksg_nats if guard["rejected"] else cal["estimate"]
+        extra |= {key: to_base(cal[key], base) for key in ("mixture_mi", "inflation", "twin_ksg")}
+        extra |= {"sigma0": cal["sigma0"], "sigma": cal["sigma"]}
+        calibration = "rejected" if guard["rejected"] else cal["calibration"]
+    else:
+        guard["rejected"], calibration = True, "rejected"
+    rejection = _rejection(guard, components, (r_x, r_y), len(z)) if guard["rejected"] else None
     pmi = to_base(pmi + (estimate - ksg_nats), base)
-    extra = {
-        "ksg": to_base(ksg_nats, base),
-        "components": components,
-        "heldout": heldout,
-        "mixture_mi": to_base(cal["mixture_mi"], base),
-        "inflation": to_base(cal["inflation"], base),
-        "twin_ksg": to_base(cal["twin_ksg"], base),
-        "sigma0": cal["sigma0"],
-        "sigma": sigma,
+    extra |= {
         "calibration": calibration,
         "calibrated": calibration != "rejected",
-        "guard": {key: to_base(v, base) if key != "rejected" else v for key, v in guard.items()},
+        "guard": {key: to_base(v, base) if key.startswith(("gain", "expected")) else v for key, v in guard.items()},
     }
-    return MIResult(
-        mi=float(pmi.mean()),
-        pmi=pmi,
-        method="ksg-mixture",
-        base=base,
-        n_samples=n,
-        params={"k": k, "n_twins": n_twins, "max_components": max_components, "jitter": jitter},
-        extra=extra,
+    params = {"k": k, "n_twins": n_twins, "max_components": max_components, "jitter": jitter}
+    res = MIResult(
+        mi=float(pmi.mean()), pmi=pmi, method="ksg-mixture", base=base, n_samples=n, params=params, extra=extra
     )
+    return res, rejection

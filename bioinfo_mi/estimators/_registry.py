@@ -54,7 +54,7 @@ from ._copula import apply_transform
 from ._cost import CostModel, critic_seconds, ksg_calibrated_seconds, ksg_mixture_seconds, ksg_seconds, lmi_seconds
 from ._knn import bi_ksg, ksg
 from ._lmi import lmi, lmi_screens
-from ._mixture import ksg_mixture
+from ._mixture import ksg_mixture, mixture_estimate
 from ._neural import infonce, mine
 from ._normalization import ksg_global, ksg_global_linf, ksg_local
 from ._result import MIResult
@@ -132,6 +132,7 @@ _CANDIDATES: dict[str, Method] = {
     "lmi": _entry("lmi", lmi, "latent-subsampling", refits=True, cost=lmi_seconds),
     "ksg-calibrated": _entry("ksg-calibrated", ksg_calibrated, "copula-subsampling", cost=ksg_calibrated_seconds),
     "ksg": _entry("ksg", ksg, "subsampling", exact_counts=True, cost=ksg_seconds),
+    "ksg-mixture": _entry("ksg-mixture", ksg_mixture, "copula-subsampling", cost=ksg_mixture_seconds),
 }
 
 
@@ -151,7 +152,11 @@ def auto(
     The rule (:func:`~bioinfo_mi.estimators.choose_method`): the calibrated copula KSG from
     ``samples_per_dim`` samples per non-constant input dimension on, plain KSG where most columns are
     discrete, LMI below; under 80 samples a KSG estimator on all samples wherever its calibration can
-    run. A KSG estimator predicted (:func:`~bioinfo_mi.estimators.predicted_seconds`) to take more
+    run. From 1000 samples on, where one Gaussian fitted to the normal scores would overstate the MI by at most
+    0.1 nats (``d_x d_y / 2n``), the copula KSG is calibrated on Gaussian-mixture twins instead
+    (:func:`~bioinfo_mi.estimators.ksg_mixture`), and where the mixture's guard rejects it, on Gaussian twins
+    (:func:`~bioinfo_mi.estimators.ksg_calibrated`, same seed). A KSG estimator predicted
+    (:func:`~bioinfo_mi.estimators.predicted_seconds`) to take more
     than ``cost_ratio`` times as long as LMI, and more than 5 minutes, gives way to LMI, with an
     :class:`~bioinfo_mi.EstimateWarning` (kind ``"cost"``): large samples in hundreds of dimensions,
     where the exact neighbour search grows as ``n^2 d``. Where a KSG estimator is still chosen and a side has
@@ -182,20 +187,25 @@ def auto(
         Seed or ``numpy.random.Generator``.
     **options
         Options of :func:`~bioinfo_mi.estimators.ksg_calibrated` (``n_twins``, ``jitter``,
-        ``workers``) or of :func:`~bioinfo_mi.estimators.lmi` (``preset``, ``epochs``,
+        ``workers``), of :func:`~bioinfo_mi.estimators.ksg_mixture` (also ``max_components``, left out where
+        ``ksg-calibrated`` replaces a rejected mixture) or of :func:`~bioinfo_mi.estimators.lmi` (``preset``,
+        ``epochs``,
         ``device``, ...). An option that only the estimator not chosen takes raises ``ValueError``,
         except ``progress`` (LMI's training bar), which is ignored where KSG runs.
 
     Returns
     -------
     The chosen estimator's result (:class:`~bioinfo_mi.MIResult` or :class:`~bioinfo_mi.LMIResult`)
-    with ``extra["auto"]`` = ``{"method": ..., "reason": ..., "samples_per_dim": ..., "cost_ratio": ...,
+    with ``extra["auto"]`` = ``{"method": ..., "reason": ..., "mixture": ..., "samples_per_dim": ...,
+    "cost_ratio": ...,
     "n_samples": ..., "n_features": ..., "discrete": ..., "screen_check": ..., "predicted_seconds":
     {candidate: seconds}}``; ``reason`` is ``"samples"`` (the samples per dimension decided), ``"cost"`` (LMI
-    because the KSG estimator was too costly) or ``"screen"`` (LMI because the screen's left-out columns cost
-    KSG more than they hold); ``screen_check`` is ``None`` where the check did not run, else ``{"kept": (columns
-    of x, columns of y), "rows": rows screened, "ksg_all": ..., "ksg_kept": ...}`` (the two plain KSG readings
-    on the other rows, ``None`` where nothing was left out).
+    because the KSG estimator was too costly, or ``ksg-calibrated`` because the mixture was), ``"screen"`` (LMI
+    because the screen's left-out columns cost KSG more than they hold) or ``"mixture-rejected"``
+    (``ksg-calibrated`` because ``ksg-mixture``'s guard rejected the mixture; ``mixture`` then holds its
+    ``components``, ``ksg`` and ``guard``, else ``None``); ``screen_check`` is ``None`` where the check did
+    not run, else ``{"kept": (columns of x, columns of y), "rows": rows screened, "ksg_all": ..., "ksg_kept":
+    ...}`` (the two plain KSG readings on the other rows, ``None`` where nothing was left out).
 
     Notes
     -----
@@ -216,7 +226,7 @@ def auto(
     d_x, d_y = (int((rows.column_stats()[1] > 0).sum()) for rows in (xr, yr))
     n_features, discrete = d_x + d_y, mostly_discrete(xr, yr)
     costs = {name: entry.cost(n, d_x, d_y, options) for name, entry in _CANDIDATES.items()}
-    rule = partial(choose_method, n, n_features, samples_per_dim, discrete)
+    rule = partial(choose_method, n, n_features, samples_per_dim, discrete, widths=(d_x, d_y))
     by_samples, by_cost = rule(), rule(costs=costs, cost_ratio=cost_ratio)
     check = _screen_check(by_cost, xr, yr, (d_x, d_y), options, random_state)
     screened = check is not None and check["ksg_all"] is not None and check["ksg_kept"] > check["ksg_all"]
@@ -226,22 +236,26 @@ def auto(
     foreign = sorted(set(options) - accepted[chosen])
     if foreign:
         # the estimator that does take them (LMI for the training options)
-        other = next((n for n in ("lmi", "ksg-calibrated") if n != chosen and set(foreign) <= accepted[n]), "lmi")
+        other = next((n for n in _CANDIDATES if n != chosen and set(foreign) <= accepted[n]), "lmi")
         raise ValueError(
             f"method='auto' chose {chosen!r} for {n} samples of {n_features} non-constant columns "
             f"(samples_per_dim={samples_per_dim:g}), which does not take {', '.join(map(repr, foreign))}; "
             f"pass method={chosen!r} without them, or method={other!r}"
         )
-    if by_cost != by_samples:
+    if by_cost == "lmi" != by_samples:
         _warn_cost(by_samples, costs)
+    reason = "samples" if chosen == by_samples else "cost" if chosen == by_cost else "screen"
     if chosen == "lmi":
         xa, ya = xr, yr
     else:
         xa, ya = check_pair(x, y, min_samples=k + 2, method="auto")
-    res = _CANDIDATES[chosen].run(xa, ya, k=k, base=base, random_state=random_state, **options)
+    res, mixture = _run_chosen(chosen, xa, ya, dict(k=k, base=base, random_state=random_state, **options))
+    if mixture is not None:
+        chosen, reason = "ksg-calibrated", "mixture-rejected"
     res.extra["auto"] = {
         "method": chosen,
-        "reason": "samples" if chosen == by_samples else "cost" if chosen == by_cost else "screen",
+        "reason": reason,
+        "mixture": mixture,
         "samples_per_dim": float(samples_per_dim),
         "cost_ratio": float(cost_ratio),
         "n_samples": n,
@@ -251,6 +265,24 @@ def auto(
         "predicted_seconds": costs,
     }
     return res
+
+
+def _run_chosen(chosen: str, x: Any, y: Any, options: dict[str, Any]) -> tuple[MIResult, dict[str, Any] | None]:
+    """Run ``chosen``; where it is ``ksg-mixture`` and its guard rejects the mixture, run ``ksg-calibrated``
+    instead, with the same seed (the mixture's warning is not given; the calibrated KSG's own are), and return
+    the mixture's ``components``, ``ksg`` and ``guard`` beside it (``None`` where nothing was rejected).
+    """
+    if chosen != "ksg-mixture":
+        return _CANDIDATES[chosen].run(x, y, **options), None
+    defaults = {
+        name: p.default for name, p in inspect.signature(ksg_mixture).parameters.items() if name not in ("x", "y")
+    }
+    res, rejection = mixture_estimate(x, y, **(defaults | options))
+    if rejection is None:
+        return res, None
+    mixture = {key: res.extra[key] for key in ("components", "ksg", "guard")}
+    fallback = {key: v for key, v in options.items() if key in _CANDIDATES["ksg-calibrated"].options | {"k"}}
+    return _CANDIDATES["ksg-calibrated"].run(x, y, random_state=options["random_state"], **fallback), mixture
 
 
 def _screen_check(
@@ -358,7 +390,7 @@ REGISTRY: dict[str, Method] = {
     "lmi": _CANDIDATES["lmi"],
     "ksg-calibrated": _CANDIDATES["ksg-calibrated"],
     "ksg": _CANDIDATES["ksg"],
-    "ksg-mixture": _entry("ksg-mixture", ksg_mixture, "copula-subsampling", cost=ksg_mixture_seconds),
+    "ksg-mixture": _CANDIDATES["ksg-mixture"],
     "bi-ksg": _entry("bi-ksg", bi_ksg, "subsampling", exact_counts=True, cost=ksg_seconds),
     "ksg-local": _entry("ksg-local", ksg_local, "subsampling", exact_counts=True, cost=ksg_seconds),
     "ksg-global": _entry("ksg-global", ksg_global, "subsampling", exact_counts=True, cost=ksg_seconds),

@@ -76,9 +76,10 @@ def test_estimate_unchanged_from_50_samples_on_continuous_data():
     res = bm.mi(x, y)
     assert res.extra["auto"]["method"] == "ksg-calibrated"
     assert res.mi == ksg_calibrated(x, y, random_state=0).mi
-    for n in (50, 59, 100, 1000):
+    for n in (50, 59, 100, 999):
         assert choose_method(n, 6) == "ksg-calibrated"
         assert choose_method(n, 2) == "ksg-calibrated"
+    assert choose_method(1000, 6) == "ksg-mixture"  # from MIXTURE_MIN_SAMPLES on
     for n in (80, 99):  # 10 + 10 dimensions: LMI from the size where its held-out half can score 2 + 2 latents
         assert choose_method(n, 20) == "lmi"
 

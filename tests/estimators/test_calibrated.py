@@ -142,6 +142,7 @@ def test_auto_chooses_by_samples_per_dimension():
     assert res.method == "lmi" and record == {
         "method": "lmi",
         "reason": "samples",
+        "mixture": None,
         "samples_per_dim": 10.0,
         "cost_ratio": 3.0,
         "n_samples": 100,
@@ -149,7 +150,8 @@ def test_auto_chooses_by_samples_per_dimension():
         "discrete": False,
         "screen_check": None,
     }
-    assert predicted == {m: bm.estimators.predicted_seconds(m, 100, 20, 20) for m in ("lmi", "ksg-calibrated", "ksg")}
+    candidates = ("lmi", "ksg-calibrated", "ksg", "ksg-mixture")
+    assert predicted == {m: bm.estimators.predicted_seconds(m, 100, 20, 20) for m in candidates}
     assert res.mi == bm.mi(wide[:, :20], wide[:, 20:], method="lmi", random_state=0).mi  # LMI's own fit
 
 
@@ -275,7 +277,7 @@ def test_auto_uses_plain_ksg_on_mostly_discrete_columns():
     assert res.method == "ksg" and res.extra["auto"]["discrete"] is True
     assert res.mi == bm.mi(x, y, method="ksg", random_state=0).mi
     cont = bm.mi(x + rng.normal(size=x.shape), y + rng.normal(size=y.shape), random_state=0)
-    assert cont.method == "ksg-calibrated" and cont.extra["auto"]["discrete"] is False
+    assert cont.method == "ksg-mixture" and cont.extra["auto"]["discrete"] is False  # continuous: the mixture
     assert choose_method(1000, 6, discrete=True) == "ksg" and choose_method(100, 60, discrete=True) == "lmi"
     # 2-10 samples per dimension: plain KSG on discrete columns (digits: LMI learns little from a few
     # hundred tied samples), LMI on continuous ones and below 2 per dimension

@@ -21,7 +21,9 @@ def test_every_method_has_a_cost_that_grows_with_the_work(method):
     base = predicted(method, 2000, 10, 10)
     assert np.isfinite(base) and base > 0
     assert predicted(method, 8000, 10, 10) >= base  # more samples (MINE/InfoNCE: fixed steps, so equal is fine)
-    assert predicted(method, 2000, 300, 300) > base  # more dimensions
+    # more dimensions (auto: from 10 + 10 to 300 + 300 it changes estimator, ksg-mixture -> LMI; both LMI's)
+    wide = predicted(method, 2000, 300, 300)
+    assert wide > (predicted(method, 2000, 100, 100) if method == "auto" else base)
 
 
 def test_knn_cost_regimes():
@@ -80,18 +82,35 @@ def test_predicted_seconds_rejects_bad_input():
 
 def test_choose_method_gives_way_to_lmi_only_when_too_costly():
     costs = {"ksg-calibrated": 1000.0, "ksg": 400.0, "lmi": 200.0}
-    assert _auto.choose_method(5000, 20) == "ksg-calibrated"
-    assert _auto.choose_method(5000, 20, costs=costs) == "lmi"  # 1000 s > max(300 s, 3 x 200 s)
-    assert _auto.choose_method(5000, 20, costs=costs, cost_ratio=6.0) == "ksg-calibrated"
-    assert _auto.choose_method(5000, 20, costs=costs, cost_ratio=np.inf) == "ksg-calibrated"
+    assert _auto.choose_method(5000, 20, mixture=False) == "ksg-calibrated"
+    assert _auto.choose_method(5000, 20, costs=costs, mixture=False) == "lmi"  # 1000 s > max(300 s, 3 x 200 s)
+    assert _auto.choose_method(5000, 20, costs=costs, cost_ratio=6.0, mixture=False) == "ksg-calibrated"
+    assert _auto.choose_method(5000, 20, costs=costs, cost_ratio=np.inf, mixture=False) == "ksg-calibrated"
     # below the floor (5 minutes) the cost does not matter, however large the ratio
     cheap = {"ksg-calibrated": 250.0, "ksg": 250.0, "lmi": 0.1}
-    assert _auto.choose_method(5000, 20, costs=cheap) == "ksg-calibrated"
+    assert _auto.choose_method(5000, 20, costs=cheap, mixture=False) == "ksg-calibrated"
+    # the mixture gives way to the calibrated KSG first, by the same rule, then to LMI
+    assert _auto.choose_method(5000, 20) == "ksg-mixture"
+    assert _auto.choose_method(5000, 20, costs={**cheap, "ksg-mixture": 299.0}) == "ksg-mixture"
+    assert _auto.choose_method(5000, 20, costs={**cheap, "ksg-mixture": 301.0}) == "ksg-calibrated"
+    assert _auto.choose_method(5000, 20, costs={**costs, "ksg-mixture": 601.0}) == "lmi"  # both > 3 x 200 s
     # plain KSG on discrete data follows the same rule
     assert _auto.choose_method(5000, 20, discrete=True, costs=costs) == "ksg"
     assert _auto.choose_method(5000, 20, discrete=True, costs={**costs, "ksg": 601.0}) == "lmi"
     # below MIN_SAMPLES a KSG estimator on all samples stays, whatever the cost
     assert _auto.choose_method(40, 4, costs={"ksg-calibrated": 1e6, "ksg": 1e6, "lmi": 1.0}) == "ksg-calibrated"
+
+
+def test_the_mixture_runs_from_1000_samples_where_one_gaussian_would_inflate_by_at_most_a_tenth_of_a_nat():
+    """``ksg-mixture`` replaces ``ksg-calibrated`` where ``n >= MIXTURE_MIN_SAMPLES`` and ``d_x d_y / 2n <=
+    MAX_INFLATION`` (0.1 nats): 20 + 20 columns from 2000 samples on, 5 + 5 from 1000, 25 + 25 not at 2000."""
+    assert _auto.MIXTURE_MIN_SAMPLES == 1000 and _auto.MAX_INFLATION == 0.1
+    assert _auto.choose_method(1999, 40) == "ksg-calibrated" and _auto.choose_method(2000, 40) == "ksg-mixture"
+    assert _auto.choose_method(999, 10) == "ksg-calibrated" and _auto.choose_method(1000, 10) == "ksg-mixture"
+    assert _auto.choose_method(2000, 50) == "ksg-calibrated"
+    # the widths decide, not their sum: 5 + 45 inflate by 225 / 4000 nats
+    assert _auto.choose_method(2000, 50, widths=(5, 45)) == "ksg-mixture"
+    assert _auto.choose_method(2000, 40, discrete=True) == "ksg"  # tied columns keep plain KSG
 
 
 def test_the_cost_rule_changes_nothing_at_the_sizes_of_the_peer_suites():
@@ -108,8 +127,8 @@ def test_auto_records_its_reason_and_the_predicted_times():
     y = x + rng.normal(size=(300, 2))
     res = bm.mi(x, y)
     record = res.extra["auto"]
-    assert record["method"] == "ksg-calibrated" and record["reason"] == "samples"
-    assert set(record["predicted_seconds"]) == {"ksg-calibrated", "ksg", "lmi"}
+    assert record["method"] == "ksg-calibrated" and record["reason"] == "samples" and record["mixture"] is None
+    assert set(record["predicted_seconds"]) == {"ksg-mixture", "ksg-calibrated", "ksg", "lmi"}
     assert record["predicted_seconds"]["ksg-calibrated"] == pytest.approx(predicted("ksg-calibrated", 300, 2, 2))
     assert record["cost_ratio"] == _auto.COST_RATIO
 

@@ -15,8 +15,10 @@ Estimators
     ``screen=False`` (every column: LMI's default before; session 9-12 CSVs name it "LMI (ours)" and the
     screened fit "LMI screen (ours)"); bmi
     0.1.3 at its defaults: KSG (``KSGEnsembleFirstEstimator``, k = 5), CCA,
-    and with ``--full`` MINE and InfoNCE; latentmi 0.1.3 (the LMI paper's code). Peers that are not
-    installed are reported as skipped.
+    and with ``--full`` MINE and InfoNCE; latentmi 0.1.3 (the LMI paper's code); torch-mist 0.2.17's
+    normalizing-flow estimator (``"torch-mist flow"``: a joint affine autoregressive flow, trained on half the pairs
+    and evaluated on the other, on tasks of at most ``FLOW_MAX_D`` columns per side; ``pip install
+    torch-mist==0.2.17``). Peers that are not installed are reported as skipped.
 
     python benchmarks/bench_sc_suite.py            # N = 2000, 2 data sets per task (latentmi: the first)
     python benchmarks/bench_sc_suite.py --full     # N = 2000 and 10 000, 3 data sets, bmi's neural estimators
@@ -56,6 +58,7 @@ from _common import (
     ours_estimator,
     recorded_estimate,
     run_latentmi,
+    run_torch_mist_flow,
     save_figure,
     write,
     write_json,
@@ -67,8 +70,13 @@ import bioinfo_mi as bm
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
 DEFAULT = "auto (ours)"
 NEURAL = {"bmi MINE", "bmi InfoNCE"}
+#: the normalizing-flow peer (torch-mist's joint flow, ``_common.run_torch_mist_flow``)
+FLOW = "torch-mist flow"
+#: ... run on tasks of at most this many columns per side (a joint flow on hundreds of columns from 1000 training
+#: pairs is neither meaningful nor fast)
+FLOW_MAX_D = 50
 #: slow peers: on the first data set of each task only, unless --full
-SLOW = NEURAL | {"latentmi"}
+SLOW = NEURAL | {"latentmi", FLOW}
 #: a task whose truth is at least this many bits must be read at >= 80 % of it
 TRUTH_FLOOR = 0.3
 
@@ -110,6 +118,7 @@ def estimators() -> dict[str, Callable[[np.ndarray, np.ndarray, int], float]]:
         "bmi MINE": bmi_estimator("MINEEstimator", verbose=False),
         "bmi InfoNCE": bmi_estimator("InfoNCEEstimator", verbose=False),
         "latentmi": lambda x, y, seed: run_latentmi(x, y, seed),
+        FLOW: run_torch_mist_flow,
     }
 
 
@@ -121,6 +130,8 @@ def available(name: str) -> bool:
         return importlib.util.find_spec("bmi") is not None
     if name == "latentmi":
         return importlib.util.find_spec("latentmi") is not None
+    if name == FLOW:
+        return importlib.util.find_spec("torch_mist") is not None
     return True
 
 
@@ -142,6 +153,7 @@ def run(
         if transform != "none":
             tasks = [t for t in tasks if t.params["family"] == "counts"]
         jobs = [(t, s, e) for t in tasks for s in range(n_seeds) for e in names if full or s == 0 or e not in SLOW]
+        jobs = [(t, s, e) for t, s, e in jobs if e != FLOW or t.params["d"] <= FLOW_MAX_D]
         data: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
         for task, seed, est in tqdm(jobs, desc=f"sc suite N={n}", unit="fit"):
             suffix = "" if transform == "none" else f"__{transform}"

@@ -496,7 +496,6 @@ def _copula_se(
         info["se"] *= float(np.sqrt(1 + 1 / res.params["n_twins"]))
         info["what"] += ", times sqrt(1 + 1 / n_twins) for the twins"
     return info["se"], info
-    return _calibrated_se(res, xs, ys, ksg_opts, random_state, n_jobs, progress)
 
 
 def _twin_response(res: MIResult) -> tuple[float, float, float]:

@@ -269,8 +269,8 @@ def choose_method(
         ``(d_x, d_y)``, the non-constant columns of each side (summing to ``n_features``); ``None``: an even
         split, the widest ``d_x d_y`` for ``n_features``.
     mixture
-        Whether ``"ksg-mixture"`` is a candidate (module docstring, "Rule"); with ``costs``, they must hold its
-        prediction.
+        Whether ``"ksg-mixture"`` is a candidate (module docstring, "Rule"); with ``costs``, only where they hold
+        its prediction.
 
     Returns
     -------
@@ -286,6 +286,7 @@ def choose_method(
         chosen = "ksg"
     d_x, d_y = widths if widths is not None else (n_features / 2, n_features / 2)
     # one Gaussian's inflation; ksg_mixture rejects a chosen mixture of K components above K times it
+    mixture = mixture and (costs is None or "ksg-mixture" in costs)
     if chosen == "ksg-calibrated" and mixture and n_samples >= MIXTURE_MIN_SAMPLES:
         if d_x * d_y / (2.0 * n_samples) <= MAX_INFLATION:
             chosen = "ksg-mixture"

@@ -94,6 +94,8 @@ def test_choose_method_gives_way_to_lmi_only_when_too_costly():
     assert _auto.choose_method(5000, 20, costs={**cheap, "ksg-mixture": 299.0}) == "ksg-mixture"
     assert _auto.choose_method(5000, 20, costs={**cheap, "ksg-mixture": 301.0}) == "ksg-calibrated"
     assert _auto.choose_method(5000, 20, costs={**costs, "ksg-mixture": 601.0}) == "lmi"  # both > 3 x 200 s
+    # costs without the mixture's prediction (e.g. bm.cmi's candidates): the mixture is not a candidate, no KeyError
+    assert _auto.choose_method(5000, 20, costs=cheap) == "ksg-calibrated"
     # plain KSG on discrete data follows the same rule
     assert _auto.choose_method(5000, 20, discrete=True, costs=costs) == "ksg"
     assert _auto.choose_method(5000, 20, discrete=True, costs={**costs, "ksg": 601.0}) == "lmi"

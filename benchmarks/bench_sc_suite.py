@@ -31,12 +31,13 @@ Count-aware inputs (issue 30, direction 4): ``--transform raw``, ``log1p`` or ``
 count tasks (``raw``: as they are, fitted afresh beside the transforms), each side transformed on its own
 before any estimator sees it (``log1p``: every cell's counts scaled to the median total, then ``log1p``, as
 ``scanpy.pp.normalize_total`` + ``log1p``; ``pearson``: analytic Pearson residuals, Lause et al. 2021,
-``theta`` 100, clipped at +-sqrt(N), as ``scanpy.experimental.pp.normalize_pearson_residuals``). A transform
+``theta`` 100, clipped at +-sqrt(N), as ``scanpy.experimental.pp.normalize_pearson_residuals``; ``log1p-only``:
+``log1p`` of every count without the scaling, invertible per column, so the truth is exactly the raw one). A transform
 of one side alone cannot add information (data processing inequality), so the raw counts' truth bounds the
 transformed data's MI from above; the library size, which the normalisations remove, is independent of the
 states.
 
-    python benchmarks/bench_sc_suite.py --transform log1p --tag log1p    # also raw, pearson
+    python benchmarks/bench_sc_suite.py --transform log1p --tag log1p    # also raw, pearson, log1p-only
 
 Setup of the peers: ``pip install -e ".[bench]" && pip install --no-deps benchmark-mi==0.1.3``.
 """
@@ -101,6 +102,7 @@ def pearson_residuals(counts: np.ndarray, theta: float = 100.0) -> np.ndarray:
 TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "raw": np.asarray,
     "log1p": log1p_normalized,
+    "log1p-only": np.log1p,
     "pearson": pearson_residuals,
 }
 

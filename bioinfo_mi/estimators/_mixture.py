@@ -394,7 +394,7 @@ def ksg_mixture(
     calibration, ``mi`` its mean. ``extra``: ``ksg`` (the copula KSG), ``components`` (chosen), ``heldout``
     (held-out log-likelihood per sample for each size tried), ``mixture_mi`` (the fitted mixture's MI),
     ``inflation`` (the fitted mixture's excess MI: exact for one component, a mean over refits for more),
-    ``inflation_se`` (its Monte Carlo standard error), ``sigma0`` (the blur that removes it),
+    ``inflation_se`` (the standard error of that mean; 0 for one component), ``sigma0`` (the blur that removes it),
     ``twin_ksg`` (the twins' mean KSG at ``sigma0``), ``sigma`` (the blur of the estimate: matched, or ``sigma0``
     where the error was subtracted), ``calibration`` (``"matched"``, ``"subtracted"`` or ``"rejected"``),
     ``calibrated`` (False where rejected) and ``guard`` (``expected_inflation``, ``K d_x d_y / 2n``;

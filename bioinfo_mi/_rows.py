@@ -71,7 +71,8 @@ class Rows:
     def __init__(self, data: Any, name: str, dtype: np.dtype) -> None:
         self.data, self.name, self.dtype = data, name, np.dtype(dtype)
         self.shape: tuple[int, int] = (int(data.shape[0]), int(data.shape[1]))
-        self._stats: tuple[np.ndarray, np.ndarray] | None = None
+        self._stats: dict[bool, tuple[np.ndarray, np.ndarray]] = {}
+        self._counts: bool | None = None
 
     @property
     def n_samples(self) -> int:
@@ -119,36 +120,109 @@ class Rows:
                     out[lo:hi] = self.block(int(wanted[0]), int(wanted[-1]) + 1)[wanted - wanted[0]]
         return out
 
-    def column_stats(self) -> tuple[np.ndarray, np.ndarray]:
-        """Float64 column means and (population) SDs.
+    def column_stats(self, log1p: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Float64 column means and (population) SDs, of ``log(1 + x)`` with ``log1p``.
 
         A numpy source: numpy's ``mean`` and ``std`` of a block of columns at a time in float64
-        (identical to those of the whole array as float64). Other sources: sums over row blocks, two
-        passes. Computed once per :class:`Rows` (``auto``'s checks and LMI share them); copies are
-        returned.
+        (identical to those of the whole array as float64). A scipy sparse source with ``log1p``: sums of the
+        stored values (``log1p(0) = 0``). Other sources: sums over row blocks, two passes. Computed once per
+        :class:`Rows` and ``log1p`` (``auto``'s checks and LMI share them); copies are returned.
         """
-        if self._stats is None:
-            self._stats = self._column_stats()
-        return self._stats[0].copy(), self._stats[1].copy()
+        if log1p not in self._stats:
+            self._stats[log1p] = self._column_stats(log1p)
+        mean, sd = self._stats[log1p]
+        return mean.copy(), sd.copy()
 
-    def _column_stats(self) -> tuple[np.ndarray, np.ndarray]:
+    def _column_stats(self, log1p: bool = False) -> tuple[np.ndarray, np.ndarray]:
         d = self.n_features
         if self.in_memory:
             means, sds = np.empty(d), np.empty(d)
             step = max(1, BLOCK_BYTES // (8 * self.n_samples))
             for j in range(0, d, step):
                 part = self.data[:, j : j + step].astype(np.float64)
+                part = np.log1p(part, out=part) if log1p else part
                 means[j : j + step], sds[j : j + step] = part.mean(axis=0), part.std(axis=0)
             return means, sds
+        if log1p and self._sparse_blocks():
+            return self._sparse_log1p_stats()
         total = np.zeros(d)
-        for _, block in self.blocks():
+        for _, block in self._float_blocks(log1p):
             total += block.sum(axis=0, dtype=np.float64)
         means = total / self.n_samples
         squares = np.zeros(d)
-        for _, block in self.blocks():
+        for _, block in self._float_blocks(log1p):
             centred = np.subtract(block, means)  # one float64 temporary per block
             squares += np.square(centred, out=centred).sum(axis=0)
         return means, np.sqrt(squares / self.n_samples)
+
+    def _source_blocks(self) -> Iterator[Any]:
+        """Yield the source's own row blocks, not densified.
+
+        Blocks of :meth:`block_rows` rows: scipy sparse where the source hands out sparse rows, a Dask block
+        computed.
+        """
+        rows = self.block_rows()
+        for start in range(0, self.n_samples, rows):
+            block = self.data[start : min(start + rows, self.n_samples)]
+            yield block.compute() if hasattr(block, "compute") else block
+
+    def _sparse_blocks(self) -> bool:
+        """Tell whether the source hands out scipy sparse row blocks (a CSR matrix, a backed AnnData's sparse ``X``)."""
+        return sp.issparse(self.data) or (not self.in_memory and sp.issparse(next(self._source_blocks())))
+
+    def _sparse_log1p_stats(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return the column means and SDs of ``log(1 + x)`` from the stored values of sparse row blocks.
+
+        ``log1p(0) = 0``, so one pass over the stored values suffices, never densified; the same sums, in the
+        same order, for a matrix in memory and its backed file.
+        """
+        d = self.n_features
+        total, squares = np.zeros(d), np.zeros(d)
+        for block in self._source_blocks():
+            block = sp.csr_matrix(block)
+            values = np.log1p(block.data.astype(np.float64))
+            total += np.bincount(block.indices, weights=values, minlength=d)
+            squares += np.bincount(block.indices, weights=values * values, minlength=d)
+        means = total / self.n_samples
+        return means, np.sqrt(np.maximum(squares / self.n_samples - means * means, 0.0))
+
+    def _float_blocks(self, log1p: bool) -> Iterator[tuple[int, np.ndarray]]:
+        """:meth:`blocks`, each through ``log1p`` (a float64 copy) where asked."""
+        for start, block in self.blocks():
+            yield start, (np.log1p(block, dtype=np.float64) if log1p else block)
+
+    def is_counts(self) -> bool:
+        """Tell whether the sample is a count matrix: every value a non-negative integer, and some value above 1.
+
+        Read block by block, stopping at the first block that fails (a scipy sparse source: its stored values
+        only). Computed once per :class:`Rows`. A 0/1 matrix is not counted (``log(1 + x)`` is linear on it).
+        """
+        if self._counts is None:
+            self._counts = self._is_counts()
+        return self._counts
+
+    def _is_counts(self) -> bool:
+        if sp.issparse(self.data):
+            return _count_block(self.data.data) == 2
+        above_one = False
+        blocks = self._source_blocks() if not self.in_memory else (block for _, block in self.blocks())
+        for block in blocks:
+            verdict = _count_block(sp.csr_matrix(block).data if sp.issparse(block) else np.asarray(block))
+            if verdict == 0:
+                return False
+            above_one = above_one or verdict == 2
+        return above_one
+
+
+def _count_block(values: np.ndarray) -> int:
+    """0: some value is negative or not an integer; 1: non-negative integers at most 1; 2: some above 1."""
+    if values.size == 0:
+        return 1
+    if not np.issubdtype(values.dtype, np.integer) and not np.array_equal(values, np.round(values)):
+        return 0
+    if values.min() < 0:
+        return 0
+    return 2 if values.max() > 1 else 1
 
 
 def distinct_counts(rows: Rows, columns: np.ndarray, cap: float) -> np.ndarray:

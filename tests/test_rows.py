@@ -234,3 +234,54 @@ def test_lmi_caps_training_pairs_and_bounds_its_patience_in_pairs():
     for field, bad in (("max_train", 1), ("max_validation", 0), ("patience_pairs", 2.5)):
         with pytest.raises((TypeError, ValueError), match=field):
             bm.mi(x, y, method="lmi", preset=LMIPreset(**{field: bad}))
+
+
+@pytest.mark.parametrize("kind", ["numpy", "int", "sparse", "backed sparse", "backed dense", "dask"])
+def test_count_matrices_are_recognised_and_their_log1p_statistics_match_numpy(kind, tmp_path, monkeypatch):
+    import dask.array as da
+
+    rng = np.random.default_rng(8)
+    x = rng.poisson(rng.gamma(0.5, 2.0, size=(600, 15))).astype(np.float32)
+    monkeypatch.setattr(_rows, "BLOCK_BYTES", 8 * 15 * 100)  # 100 rows per block: several blocks
+
+    def rows_of(a):
+        if kind.startswith("backed"):
+            path = tmp_path / f"{len(list(tmp_path.iterdir()))}.h5ad"
+            ad.AnnData(X=sp.csr_matrix(a) if kind == "backed sparse" else a).write_h5ad(path)
+            return check_rows(ad.read_h5ad(path, backed="r").X)
+        return check_rows(
+            {
+                "numpy": lambda: a,
+                "int": lambda: a.astype(np.int64),
+                "sparse": lambda: sp.csr_matrix(a),
+                "dask": lambda: da.from_array(a, chunks=(128, 15)),
+            }[kind]()
+        )
+
+    rows = rows_of(x)
+    assert rows.is_counts()
+    mean, sd = rows.column_stats(log1p=True)
+    logged = np.log1p(x.astype(np.float64))
+    np.testing.assert_allclose(mean, logged.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(sd, logged.std(axis=0), rtol=1e-9)
+    assert not np.array_equal(rows.column_stats()[0], mean)  # the raw statistics are kept apart
+    if kind != "int":
+        x_frac, x_binary, x_negative = x.copy(), (x > 0).astype(np.float32), x.copy()
+        x_frac[599, 14] += 0.5  # one fractional value, in the last block
+        x_negative[0, 0] = -1
+        assert not rows_of(x_frac).is_counts()
+        assert not rows_of(x_binary).is_counts()  # 0/1: log1p is linear on it
+        assert not rows_of(x_negative).is_counts()
+
+
+def test_a_sparse_matrix_and_its_backed_file_give_identical_log1p_statistics(tmp_path):
+    x = sp.random(500, 40, density=0.2, format="csr", random_state=9, data_rvs=lambda k: np.arange(k) % 7 + 1)
+    ad.AnnData(X=x.astype(np.float32)).write_h5ad(tmp_path / "a.h5ad")
+    backed = ad.read_h5ad(tmp_path / "a.h5ad", backed="r")
+    try:
+        in_memory, from_disk = check_rows(x.astype(np.float32)), check_rows(backed.X)
+        assert in_memory.is_counts() and from_disk.is_counts()
+        for a, b in zip(in_memory.column_stats(log1p=True), from_disk.column_stats(log1p=True), strict=True):
+            assert np.array_equal(a, b)
+    finally:
+        backed.file.close()

@@ -13,7 +13,8 @@ Stages, each timed with this process's peak RSS sampled every 50 ms (``_common.p
 
 1. validation (``check_row_pair``: no copy of the inputs);
 2. the duplicated-row check of the KSG family and LMI (``_warn_duplicates``, one block of rows at a time);
-3. LMI's standardisation statistics of one side;
+3. LMI's check for a count matrix (``Rows.is_counts``) and its standardisation statistics of one side (of
+   ``log(1 + x)`` where it is counts, as LMI's default does since session 18);
 4. ``bm.mi(x, y, method="lmi")`` (a full fit; ``--epochs`` caps the epochs);
    with ``--unscreened`` also ``bm.mi(x, y, method="lmi", screen=False)`` (every column: LMI's default until
    session 13, when issue 30's column screen became the default; session 12's ``--screen`` ran the screen as
@@ -202,7 +203,9 @@ def main() -> None:
         warnings.simplefilter("ignore")
         xr, yr = stage("validation (check_row_pair)", check_row_pair, x, y, min_samples=2, method="lmi")
         stage("duplicated-row check (_warn_duplicates)", _warn_duplicates, xr, yr)
-        stage("LMI standardisation statistics (x)", _standardization, xr, "x")
+        counts = stage("count check (x: Rows.is_counts)", xr.is_counts)
+        label = "LMI standardisation statistics (x" + (", of log1p)" if counts else ")")
+        stage(label, _standardization, xr, "x", "local", counts)
         del xr, yr
         unscreened = [{"method": "lmi", "screen": False}] if args.unscreened else []
         fits = [] if args.epochs == 0 else [{"method": "lmi"}, *unscreened] + ([] if args.no_auto else [{}])

@@ -939,9 +939,8 @@ def lmi(
     fields with ``latent_dim`` as used, ``latent_dim_rule``, ``preset``, ``regularizer``, ...).
     """
     preset_name, cfg = _preset_config(preset, latent_dim, epochs, patience, batch_size, lr, screen, log_counts)
-    latent_dim_rule = "given" if latent_dim is not None else "preset"
-    patience_rule = "given" if patience is not None else "preset"
-    screen_rule = "given" if screen is not None else "preset"
+    given = {"latent_dim": latent_dim, "patience": patience, "screen": screen, "log_counts": log_counts}
+    rules = {f"{name}_rule": "preset" if value is None else "given" for name, value in given.items()}
     k = check_positive_int(k, name="k")
     _check_choices(regularizer, normalization, cfg)
     xr, yr = check_row_pair(x, y, min_samples=2, method="lmi")
@@ -951,17 +950,17 @@ def lmi(
     n_train, n_est = _halves(n, cfg.estimate_fraction, k)
     if n_train > cfg.max_train:  # the rest is held out: scored by KSG, a sample of it validates
         n_train, n_est = cfg.max_train, n - cfg.max_train
-    if patience_rule == "preset" and cfg.patience_pairs is not None:
+    if rules["patience_rule"] == "preset" and cfg.patience_pairs is not None:
         bounded = min(cfg.patience, max(1, -(-cfg.patience_pairs // n_train)))
         if bounded != cfg.patience:
-            cfg, patience_rule = replace(cfg, patience=bounded), "adapted"
+            cfg, rules["patience_rule"] = replace(cfg, patience=bounded), "adapted"
     log1p = (bool(cfg.log_counts and xr.is_counts()), bool(cfg.log_counts and yr.is_counts()))
     x_scaling = _standardization(xr, "x", normalization, log1p[0])
     y_scaling = _standardization(yr, "y", normalization, log1p[1])
-    if latent_dim_rule == "preset" and preset_name == "default":
+    if rules["latent_dim_rule"] == "preset" and preset_name == "default":
         adapted = _adapted_latent_dim(n_est, (len(x_scaling[0]), len(y_scaling[0])), cfg.latent_dim)
         if adapted != cfg.latent_dim:
-            cfg, latent_dim_rule = replace(cfg, latent_dim=adapted), "adapted"
+            cfg, rules["latent_dim_rule"] = replace(cfg, latent_dim=adapted), "adapted"
 
     rng = check_random_state(random_state)
     train_idx, test_idx, val_idx = _split(n, n_train, cfg.max_validation, rng)
@@ -992,13 +991,11 @@ def lmi(
         n_est=n_est,
         latent_dim=cfg.latent_dim,
         n_features=(len(x_scaling[0]), len(y_scaling[0])),
-        latent_dim_rule=latent_dim_rule,
+        latent_dim_rule=rules["latent_dim_rule"],
     )
-    settings = {"latent_dim_rule": latent_dim_rule, "patience_rule": patience_rule, "preset": preset_name}
-    settings.update(regularizer=regularizer, reconstruction_weight=reconstruction_weight, k=k)
-    settings.update(regularizer_weight=regularizer_weight, normalization=normalization, d_condition=weights[-1])
-    settings.update(screen=bool(cfg.screen), screen_rule=screen_rule, log1p=list(log1p))
-    settings.update(log_counts_rule="given" if log_counts is not None else "preset")
+    settings = {**rules, "preset": preset_name, "regularizer": regularizer, "k": k, "normalization": normalization}
+    settings.update(reconstruction_weight=reconstruction_weight, regularizer_weight=regularizer_weight)
+    settings.update(d_condition=weights[-1], screen=bool(cfg.screen), log1p=list(log1p))
     fitted = {"model": model, "train_idx": train_idx, "test_idx": test_idx, "history": history}
     return _lmi_result(pmi, base, n, {**asdict(cfg), **settings}, dev, cross_r2, zx, zy, best_epoch, fitted)
 

@@ -205,8 +205,7 @@ class Rows:
         if sp.issparse(self.data):
             return _count_block(self.data.data) == 2
         above_one = False
-        blocks = self._source_blocks() if not self.in_memory else (block for _, block in self.blocks())
-        for block in blocks:
+        for block in self._source_blocks():
             verdict = _count_block(sp.csr_matrix(block).data if sp.issparse(block) else np.asarray(block))
             if verdict == 0:
                 return False

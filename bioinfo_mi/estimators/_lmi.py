@@ -114,8 +114,8 @@ class LMIPreset:
         Pass a side that is a count matrix (every value a non-negative integer, some above 1:
         :meth:`~bioinfo_mi._rows.Rows.is_counts`) through ``log(1 + x)`` before the standardisation
         (:func:`lmi`, parameter ``log_counts``). ``True`` in ``"default"`` (issue 30, session 18; evidence in
-        docs/benchmarks.md, "Counts through log(1 + x)"), ``False`` in ``"paper"`` (Appendix A.1.2 standardises
-        the values as given).
+        docs/benchmarks.md, "Session 18: counts through log(1 + x) inside LMI"), ``False`` in ``"paper"``
+        (Appendix A.1.2 standardises the values as given).
     """
 
     width_rule: Literal["paper", "adaptive"] = "adaptive"
@@ -925,11 +925,12 @@ def lmi(
         counts) through ``log(1 + x)`` before the standardisation. The map is invertible per column, so the MI
         it estimates is the same; the encoders learn better on it (issue 30, session 18: the single-cell-shaped
         suite's negative-binomial counts read 0.61 -> 0.81 of 1.15 bits at N = 2000; docs/benchmarks.md,
-        "Counts through log(1 + x)"). A side with any negative or fractional value (normalised, log-normalised
-        or scaled data) is used as given. ``None`` (default): the preset's (:class:`LMIPreset` field
-        ``log_counts``): on in ``"default"``, off in ``"paper"`` (Appendix A.1.2). A value given is always
-        used. ``res.params["log1p"]``: the sides transformed (``[bool, bool]``), ``res.params["log_counts_rule"]``
-        ``"given"`` or ``"preset"``. ``res.model.encode`` applies the same map to new samples.
+        "Session 18: counts through log(1 + x) inside LMI"). A side with any negative or fractional value
+        (normalised, log-normalised or scaled data) is used as given. ``None`` (default): the preset's
+        (:class:`LMIPreset` field ``log_counts``): on in ``"default"``, off in ``"paper"`` (Appendix A.1.2). A
+        value given is always used. ``res.params["log1p"]``: the sides transformed (``[bool, bool]``),
+        ``res.params["log_counts_rule"]`` ``"given"`` or ``"preset"``. ``res.model.encode`` applies the same map to new
+        samples.
 
     Returns
     -------

@@ -31,6 +31,10 @@ kernel must stay far below quadratic at the 10^6 latent pairs of an atlas); ``ks
 ``--scaling ... --blocks 25000 50000 100000``: also the KSG estimate on all N pairs and within random blocks of
 at most each size (every pair's counts within its block: linear cost in N), beside the truth; ``ksg_blocks.csv``.
 This is the direction "KSG within random blocks" for growth below quadratic, measured: what it costs in bits.
+
+``--scaling ... --queries 200000``: also the counts of ``min(N, 200 000)`` random query pairs against all N (what
+LMI does above ``LMIPreset.max_queries`` held-out pairs: ``ksg_pointwise(..., queries=...)``), with both estimates,
+their difference and the Monte Carlo standard error the subset adds (``sd(pmi) / sqrt(m) * sqrt(1 - m / N)``).
 """
 
 from __future__ import annotations
@@ -86,6 +90,16 @@ def case_data(case: str, n: int) -> tuple[np.ndarray, np.ndarray]:
 TRUTH = {"rho0.6": -8 * 0.5 * np.log2(1 - 0.6**2), "latent": -4 * 0.5 * np.log2(1 - 0.8**2)}
 
 
+def query_counts(x: np.ndarray, y: np.ndarray, queries: np.ndarray, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """The package's search for the rows ``queries`` only, each against all N (``ksg_pointwise``'s ``queries``)."""
+    return _knn._NeighbourIndex(x, y).counts(x[queries], y[queries], k, exclude_self=True, self_rows=queries)
+
+
+def pmi_bits(nx: np.ndarray, ny: np.ndarray, n: int) -> np.ndarray:
+    """Pointwise KSG values (k = 3, bits) of counts among ``n`` pairs."""
+    return (digamma(3) + digamma(n) - digamma(nx + 1) - digamma(ny + 1)) / np.log(2)
+
+
 def ksg_bits(xa: np.ndarray, ya: np.ndarray) -> float:
     """KSG estimate (k = 3, bits) from the package's counts on jittered pairs."""
     nx, ny = brute_counts(xa, ya)
@@ -124,7 +138,7 @@ def blocks(sizes: list[int], cases: list[str], block_sizes: list[int]) -> None:
     print("wrote", write(table, "ksg_blocks"))
 
 
-def scaling(sizes: list[int], cases: list[str], trees_max: int) -> None:
+def scaling(sizes: list[int], cases: list[str], trees_max: int, queries: int | None = None, tag: str = "") -> None:
     """Time the neighbour counts at each size; growth exponents between sizes (module docstring)."""
     rows = []
     brute_counts(*case_data(cases[0], 500))  # compile / load the kernel outside the timing
@@ -132,11 +146,24 @@ def scaling(sizes: list[int], cases: list[str], trees_max: int) -> None:
         for n in sorted(sizes):
             xa, ya = case_data(case, n)
             searches = [("ours", brute_counts)] + ([("KD-trees", tree_counts)] if n <= trees_max else [])
+            if queries is not None:
+                m = min(n, queries)
+                chosen = np.sort(np.random.default_rng(n).choice(n, size=m, replace=False))
+                searches.append((f"ours, {queries} queries", lambda a, b, q=chosen: query_counts(a, b, q)))
             for search, fn in searches:
-                _, sec = timed(fn, xa, ya)
-                rows.append({"case": case, "search": search, "n": n, "seconds": sec})
+                (nx, ny), sec = timed(fn, xa, ya)
+                row = {"case": case, "search": search, "n": n, "seconds": sec}
+                if search.startswith("ours"):
+                    pmi = pmi_bits(nx, ny, n)
+                    row.update(truth_bits=TRUTH[case], mi_bits=float(pmi.mean()), n_queries=len(pmi))
+                    row["query_se_bits"] = float(pmi.std(ddof=1) / np.sqrt(len(pmi)) * np.sqrt(1 - len(pmi) / n))
+                rows.append(row)
                 print(f"{case} {search} N={n}: {sec:.2f} s", flush=True)
     table = pd.DataFrame(rows)
+    if queries is not None:
+        full = table[table.search == "ours"].set_index(["case", "n"]).mi_bits
+        keys = pd.MultiIndex.from_frame(table[["case", "n"]])
+        table["minus_all_queries_bits"] = table.mi_bits - full.reindex(keys).to_numpy()
     parts = []
     for _, g in table.groupby(["case", "search"], sort=False):
         g = g.sort_values("n").copy()
@@ -146,7 +173,8 @@ def scaling(sizes: list[int], cases: list[str], trees_max: int) -> None:
     table = pd.concat(parts, ignore_index=True)
     print(f"\nKSG neighbour counts (k = 3, 8 + 8 dims) against N; {machine()}")
     print(table.to_markdown(index=False, floatfmt=".3f"))
-    print("wrote", write(table, "ksg_scaling"))
+    name = "ksg_scaling" + (f"_{tag}" if tag else "")
+    print("wrote", write(table, name))
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(5.5, 4))
@@ -159,7 +187,7 @@ def scaling(sizes: list[int], cases: list[str], trees_max: int) -> None:
     ax.set_xlabel("pairs N")
     ax.set_ylabel("seconds (one KSG's neighbour counts)")
     ax.legend(fontsize=7)
-    print("figure:", save_figure(fig, FIGURES / "ksg_scaling.png", tight=True))
+    print("figure:", save_figure(fig, FIGURES / f"{name}.png", tight=True))
 
 
 def main() -> None:
@@ -167,6 +195,8 @@ def main() -> None:
     parser.add_argument("--scaling", type=int, nargs="+", help="instead: the counts' time at these N")
     parser.add_argument("--blocks", type=int, nargs="+", help="with --scaling: KSG within blocks instead")
     parser.add_argument("--trees-max", type=int, default=100_000, help="largest N of the KD-trees in --scaling")
+    parser.add_argument("--queries", type=int, help="with --scaling: also this many random queries against all N")
+    parser.add_argument("--tag", default="", help="with --scaling: suffix of the CSV and figure names")
     parser.add_argument("--n", type=int, default=50_000)
     parser.add_argument("--cases", nargs="+", default=["rho0.6", "latent"], choices=["rho0.6", "latent"])
     parser.add_argument("--no-latentmi", action="store_true")
@@ -180,7 +210,7 @@ def main() -> None:
         blocks(args.scaling, args.cases, args.blocks)
         return
     if args.scaling:
-        scaling(args.scaling, args.cases, args.trees_max)
+        scaling(args.scaling, args.cases, args.trees_max, args.queries, args.tag)
         return
     rows = []
     for case in args.cases:

@@ -20,8 +20,10 @@ Stages, each timed with this process's peak RSS sampled every 50 ms (``_common.p
    session 13, when issue 30's column screen became the default; session 12's ``--screen`` ran the screen as
    the extra fit, ``scale_dense_100000_1000_screen.csv``);
 5. ``bm.mi(x, y)``, the default (``auto``: LMI here, by its cost rule), unless ``--no-auto``;
-6. the neighbour kernel alone: KSG on as many 8 + 8-dimensional Gaussian pairs as LMI scores
-   (``N - min(N / 2, 50 000)``, its held-out latents), unless ``--no-knn``.
+6. the neighbour kernel alone: KSG on as many 8 + 8-dimensional Gaussian pairs as LMI holds out
+   (``N - min(N / 2, 50 000)``, its held-out latents), unless ``--no-knn``; where they are more than LMI's
+   ``max_queries`` (200 000), also KSG with that many random query pairs against all of them, as LMI's default
+   scores them since session 19 (``ksg_pointwise(..., queries=...)``).
 
     python benchmarks/bench_scale.py                          # N = 100 000, d = 1000 + 1000 (~6 min)
     python benchmarks/bench_scale.py --input sparse --d 2000  # sparse counts
@@ -50,6 +52,7 @@ from _common import machine, peak_rss, run_latentmi, save_figure, write
 
 import bioinfo_mi as bm
 from bioinfo_mi._rows import check_row_pair
+from bioinfo_mi.estimators import PRESETS, ksg_pointwise
 from bioinfo_mi.estimators._knn import _warn_duplicates
 from bioinfo_mi.estimators._lmi import _standardization
 
@@ -216,12 +219,18 @@ def main() -> None:
             res = stage(label, bm.mi, x, y, **kw)
             best = getattr(res, "best_epoch", None)  # LMI's; auto may run a KSG estimator
             rows[-1].update(estimate_bits=res.mi, n_epochs=res.extra.get("n_epochs"), best_epoch=best)
+            rows[-1].update(n_queries=res.extra.get("n_queries"))
             print(f"  estimate {res.mi:.4f} bits ({res.extra.get('n_epochs')} epochs, best {best})", flush=True)
         if not args.no_knn:
             n_est = args.n - min(args.n // 2, 50_000)
             zx, zy, _ = bm.datasets.correlated_gaussian(n_samples=n_est, d=8, rho=0.5, random_state=0)
             res = stage(f"KSG on {n_est} pairs of 8 + 8 dims", bm.mi, zx, zy, method="ksg")
-            rows[-1].update(estimate_bits=res.mi)
+            rows[-1].update(estimate_bits=res.mi, n_queries=n_est)
+            m = PRESETS["default"].max_queries
+            if m is not None and n_est > m:
+                queries = np.sort(np.random.default_rng(0).choice(n_est, size=m, replace=False))
+                pmi = stage(f"KSG, {m} random queries of the {n_est}", ksg_pointwise, zx, zy, queries=queries)
+                rows[-1].update(estimate_bits=float(pmi.mean()), n_queries=m)
     truth = TRUTH_BITS if args.input == "dense" else np.nan
     table = pd.DataFrame(rows).assign(n_samples=args.n, d=args.d, input=args.input, truth_bits=truth)
     tag = f"_{args.tag}" if args.tag else ""

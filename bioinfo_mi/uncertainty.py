@@ -632,6 +632,12 @@ def sampling_se(
             random_state=random_state,
         )
         info["what"] = "KSG on the held-out latents"
+        n_queries, n_test = int(res.extra.get("n_queries", len(test))), len(test)
+        if n_queries < n_test:  # a random subset of the held-out pairs was scored: its Monte Carlo error on top
+            scored = res.pmi[np.isfinite(res.pmi)]
+            query_se = float(np.std(scored, ddof=1) / np.sqrt(n_queries) * np.sqrt(1 - n_queries / n_test))
+            info["query_se"] = query_se
+            info["se"] = float(np.hypot(info["se"], query_se))
         return info["se"], info
     if design == "pointwise":
         scored = res.pmi[np.isfinite(res.pmi)]

@@ -263,7 +263,9 @@ def lmi_seconds(n_samples: int, d_x: int, d_y: int, options: Mapping[str, Any] |
     epochs = min(epochs, int(options.get("epochs") or epochs))
     epoch = training_seconds(params, n_train, -(-n_train // batch), min(n_est, preset.max_validation))
     encode = NET_PARAM_SECONDS / 3 * params / 3 * n_samples  # every row through its encoder (a third of a side)
-    return NET_OVERHEAD_SECONDS + epochs * epoch + encode + knn_seconds(n_est, n_est, 2 * latent)
+    # above max_queries held-out pairs, that many random ones are scored against all of them
+    n_query = n_est if preset.max_queries is None else min(n_est, preset.max_queries)
+    return NET_OVERHEAD_SECONDS + epochs * epoch + encode + knn_seconds(n_query, n_est, 2 * latent)
 
 
 def training_seconds(params: int, n_train: int, steps: int, n_eval: int, step_seconds: float | None = None) -> float:

@@ -157,14 +157,19 @@ class _NeighbourIndex:
     def _threads(self) -> int:
         return (os.cpu_count() or 1) if self.workers == -1 else max(1, self.workers)
 
-    def counts(self, xq: np.ndarray, yq: np.ndarray, k: int, *, exclude_self: bool) -> tuple[np.ndarray, np.ndarray]:
+    def counts(
+        self, xq: np.ndarray, yq: np.ndarray, k: int, *, exclude_self: bool, self_rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Numbers of reference points strictly closer (in x, in y) than each query's k-th
-        joint neighbour. With ``exclude_self`` the queries are the reference rows themselves and
-        neither the neighbour search nor the counts include the query's own row.
+        joint neighbour. With ``exclude_self`` the queries are reference rows themselves (all of them in
+        order, or the rows ``self_rows``) and neither the neighbour search nor the counts include the
+        query's own row.
         """
         if self.compiled:
-            return _knn_numba.counts(xq, yq, self.xr, self.yr, k, exclude_self=exclude_self, threads=self._threads())
-        return self._brute_force(xq, yq, k, exclude_self=exclude_self)
+            return _knn_numba.counts(
+                xq, yq, self.xr, self.yr, k, exclude_self=exclude_self, threads=self._threads(), self_rows=self_rows
+            )
+        return self._brute_force(xq, yq, k, exclude_self=exclude_self, self_rows=self_rows)
 
     def scaled_self_counts(self, k: int, scales: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Leave-one-out counts of the reference sample against itself for ``(x, c * y)`` at every
@@ -196,9 +201,10 @@ class _NeighbourIndex:
         return nx, ny
 
     def _brute_force(
-        self, xq: np.ndarray, yq: np.ndarray, k: int, *, exclude_self: bool
+        self, xq: np.ndarray, yq: np.ndarray, k: int, *, exclude_self: bool, self_rows: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         n_q, n_r = len(xq), len(self.xr)
+        own = torch.from_numpy(np.arange(n_q) if self_rows is None else np.asarray(self_rows, dtype=np.int64))
         txr, tyr = torch.from_numpy(self.xr), torch.from_numpy(self.yr)
         chunk = max(1, _BRUTE_CHUNK_ELEMENTS // max(n_r, 1))
         nx = np.empty(n_q, dtype=np.int64)
@@ -210,7 +216,7 @@ class _NeighbourIndex:
             dxy = torch.maximum(dx, dy)
             if exclude_self:
                 rows = torch.arange(stop - start)
-                dxy[rows, rows + start] = float("inf")
+                dxy[rows, own[start:stop]] = float("inf")
             eps = torch.topk(dxy, k, dim=1, largest=False, sorted=True).values[:, -1:]  # faster than kthvalue
             cx = (dx < eps).sum(dim=1)
             cy = (dy < eps).sum(dim=1)
@@ -246,6 +252,7 @@ def ksg_pointwise(
     random_state: int | np.random.Generator | None = 0,
     jitter: float = 1e-10,
     workers: int = -1,
+    queries: Any = None,
 ) -> np.ndarray:
     """Pointwise KSG mutual information (Kraskov algorithm 1, max norm; LMI paper Algorithm 5).
 
@@ -255,18 +262,45 @@ def ksg_pointwise(
     Parameters
     ----------
     {ksg}
+    queries
+        Rows whose pointwise values are computed (distinct integer indices), each against all ``N`` samples:
+        ``ksg_pointwise(x, y, queries=q)`` equals ``ksg_pointwise(x, y)[q]``. The mean over ``m`` rows drawn at
+        random is an unbiased estimate of the KSG estimate of all ``N`` (the same neighbourhoods, so the same
+        bias in ``N``) at about ``m / N`` of its cost, with a Monte Carlo standard error
+        ``sd(pmi) / sqrt(m) * sqrt(1 - m / N)`` on top; LMI does this above ``LMIPreset.max_queries``
+        held-out pairs. Default: every row.
 
     Returns
     -------
-    ``(N,)`` array of pointwise MI; its mean is the KSG estimate.
+    ``(N,)`` array of pointwise MI (``(len(queries),)`` with ``queries``); its mean is the KSG estimate.
     """
     xa, ya, k = _prepare(x, y, k, random_state, jitter, "ksg")
-    return _ksg_pmi_prepared(xa, ya, k, base, workers)
+    return _ksg_pmi_prepared(xa, ya, k, base, workers, _check_queries(queries, len(xa)))
 
 
-def _ksg_pmi_prepared(xa: np.ndarray, ya: np.ndarray, k: int, base: str | float, workers: int) -> np.ndarray:
+def _check_queries(queries: Any, n: int) -> np.ndarray | None:
+    """Return ``queries`` as an int64 array of distinct row indices in ``[0, n)``, or None (every row)."""
+    if queries is None:
+        return None
+    q = np.asarray(queries)
+    if q.ndim != 1 or q.size == 0 or not np.issubdtype(q.dtype, np.integer):
+        raise ValueError(f"queries must be a non-empty 1-D array of integer row indices, got shape {q.shape} {q.dtype}")
+    if q.min() < 0 or q.max() >= n:
+        raise ValueError(f"queries must index rows 0..{n - 1}, got values from {q.min()} to {q.max()}")
+    if len(np.unique(q)) != len(q):
+        raise ValueError("queries must not repeat a row")
+    return q.astype(np.int64)
+
+
+def _ksg_pmi_prepared(
+    xa: np.ndarray, ya: np.ndarray, k: int, base: str | float, workers: int, queries: np.ndarray | None = None
+) -> np.ndarray:
     n = len(xa)
-    nx, ny = _NeighbourIndex(xa, ya, workers).counts(xa, ya, k, exclude_self=True)
+    index = _NeighbourIndex(xa, ya, workers)
+    if queries is None:
+        nx, ny = index.counts(xa, ya, k, exclude_self=True)
+    else:
+        nx, ny = index.counts(xa[queries], ya[queries], k, exclude_self=True, self_rows=queries)
     # Algorithm 5 counts the point itself: n_x(incl. self) = nx + 1
     pmi = digamma(k) + digamma(n) - digamma(nx + 1) - digamma(ny + 1)
     return to_base(pmi, base)

@@ -384,6 +384,7 @@ def counts(
     scales: np.ndarray | None = None,
     exclude_self: bool,
     threads: int,
+    self_rows: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Strict marginal counts below each query's k-th joint neighbour, with ``threads`` threads.
 
@@ -407,6 +408,9 @@ def counts(
         Queries are the references: a query is never its own neighbour nor counted.
     threads
         Threads for the query blocks (the results do not depend on it).
+    self_rows
+        With ``exclude_self``: the reference row that each query is (the queries are ``xr[self_rows]``, a subset
+        of the references searched against all of them); default every reference row in order.
 
     Returns
     -------
@@ -428,16 +432,21 @@ def counts(
     torch_threads = torch.get_num_threads()
     previous = nb.get_num_threads()
     nb.set_num_threads(max(1, min(int(threads), nb.config.NUMBA_NUM_THREADS)))
+    # the reference row of each query, excluded from its search and counts (None: no query is a reference)
+    own_rows = None
+    if exclude_self:
+        own_rows = np.arange(n_q) if self_rows is None else np.asarray(self_rows, dtype=np.int64)
+    same = exclude_self and self_rows is None  # the queries are the references, in order: one shared layout
     try:
         pair = (xq, yq, xr, yr)
         # a rough radius from a few queries sets the cell width of pass 1
         sample = np.linspace(0, n_q - 1, min(n_q, 64)).astype(np.int64)
         layout = _Layout(joint_cols(xr, yr), joint_cols(xq[sample], yq[sample]), (np.inf, np.inf))
-        rough = _first_pass(pair, k, grid, exclude_self, v_is_y, v_col, layout, sample)
+        rough = _first_pass(pair, k, grid, own_rows, v_is_y, v_col, layout, sample)
         width = _cell_width(np.median(rough.max(axis=0)))
-        layout = _Layout(joint_cols(xr, yr), None if exclude_self else joint_cols(xq, yq), (width, width))
-        eps = _first_pass(pair, k, grid, exclude_self, v_is_y, v_col, layout, None)
-        nx, ny = _marginal_counts(pair, eps, grid, exclude_self)
+        layout = _Layout(joint_cols(xr, yr), None if same else joint_cols(xq, yq), (width, width))
+        eps = _first_pass(pair, k, grid, own_rows, v_is_y, v_col, layout, None)
+        nx, ny = _marginal_counts(pair, eps, grid, own_rows, same)
     finally:
         nb.set_num_threads(previous)
         if torch.get_num_threads() != torch_threads:
@@ -449,18 +458,20 @@ def _first_pass(
     pair: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     k: int,
     grid: np.ndarray,
-    exclude_self: bool,
+    own_rows: np.ndarray | None,
     v_is_y: bool,
     v_col: int,
     layout: _Layout,
     rows: np.ndarray | None,
 ) -> np.ndarray:
-    """Pass 1 of :func:`counts`: the ``(S, n_q)`` k-th joint distances of the queries ``rows`` (all: None)."""
+    """Pass 1 of :func:`counts`: the ``(S, n_q)`` k-th joint distances of the queries ``rows`` (all: None);
+    ``own_rows``: each query's own reference row, or None.
+    """
     xq, yq, xr, yr = pair
     xs, ys = (xq, yq) if rows is None else (xq[rows], yq[rows])
     qo = layout.query_order
-    if exclude_self:
-        own = _rank(layout.ref_order)[(np.arange(len(xq)) if rows is None else rows)[qo]]
+    if own_rows is not None:
+        own = _rank(layout.ref_order)[(own_rows if rows is None else own_rows[rows])[qo]]
     else:
         own = np.full(len(qo), -1)
     out = np.empty((len(grid), len(qo)))
@@ -486,9 +497,15 @@ def _first_pass(
 
 
 def _marginal_counts(
-    pair: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], eps: np.ndarray, grid: np.ndarray, exclude_self: bool
+    pair: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    eps: np.ndarray,
+    grid: np.ndarray,
+    own_rows: np.ndarray | None,
+    same: bool,
 ) -> list[np.ndarray]:
-    """Pass 2 of :func:`counts`: the ``(S, n_q)`` strict counts below ``eps`` in x and in (scaled) y."""
+    """Pass 2 of :func:`counts`: the ``(S, n_q)`` strict counts below ``eps`` in x and in (scaled) y
+    (``own_rows``: each query's own reference row, or None; ``same``: the queries are the references in order).
+    """
     xq, yq, xr, yr = pair
     n_q = len(xq)
     width = _cell_width(np.median(eps.max(axis=0)))
@@ -497,9 +514,9 @@ def _marginal_counts(
         u1, v = min(1, r.shape[1] - 1), min(2, r.shape[1] - 1)
         cols_r = (r[:, 0], r[:, u1], r[:, v])
         w = width / float(sc.min())
-        lay = _Layout(cols_r, None if exclude_self else (q[:, 0], q[:, u1], q[:, v]), (w, w))
+        lay = _Layout(cols_r, None if same else (q[:, 0], q[:, u1], q[:, v]), (w, w))
         qo = lay.query_order
-        own = _rank(lay.ref_order)[qo] if exclude_self else np.full(n_q, -1)
+        own = _rank(lay.ref_order)[own_rows[qo]] if own_rows is not None else np.full(n_q, -1)
         c = np.empty((len(grid), n_q), dtype=np.int64)
         c[:, qo] = _strict_counts(
             np.ascontiguousarray(q[qo]),

@@ -110,6 +110,15 @@ class LMIPreset:
         ``bioinfo_mi/estimators/_screen.py``). ``True`` in ``"default"`` (issue 30, session 13: the evidence is
         docs/benchmarks.md, "The screen is LMI's default"), ``False`` in ``"paper"`` (Appendix A.1.2: every
         column). Sides of at most 20 columns are never screened, so it changes nothing there.
+    max_queries
+        Most held-out pairs whose pointwise KSG values are computed (``None``: all). Above it, ``max_queries``
+        held-out pairs drawn at random are each scored against every held-out pair
+        (:func:`~bioinfo_mi.estimators.ksg_pointwise`, parameter ``queries``): the estimate has the same
+        expectation as KSG on all of them (the same neighbourhoods) and costs ``max_queries / n_held_out`` of it,
+        so the neighbour search grows about as N^0.8 instead of N^1.8 above it (issue 29); the Monte Carlo
+        error it adds, ``sd(pmi) / sqrt(max_queries)``, is about 0.004 bits at the default (docs/performance.md,
+        "The neighbour kernel's growth"), and the error bars include it. ``pmi`` is NaN on the pairs not scored.
+        ``200_000`` in ``"default"``, ``None`` in ``"paper"`` (Algorithm 5 scores every held-out pair).
     log_counts
         Pass a side that is a count matrix (every value a non-negative integer, some above 1:
         :meth:`~bioinfo_mi._rows.Rows.is_counts`) through ``log(1 + x)`` before the standardisation
@@ -135,11 +144,14 @@ class LMIPreset:
     patience_pairs: int | None = 100_000
     screen: bool = True
     log_counts: bool = True
+    max_queries: int | None = 200_000
 
 
 #: name -> :class:`LMIPreset` for ``lmi(..., preset=name)``: ``"default"`` and ``"paper"`` (Appendix A.1.2)
 PRESETS: dict[str, LMIPreset] = {
-    "paper": LMIPreset(width_rule="paper", lr=1e-4, max_epochs=300, patience=30, screen=False, log_counts=False),
+    "paper": LMIPreset(
+        width_rule="paper", lr=1e-4, max_epochs=300, patience=30, screen=False, log_counts=False, max_queries=None
+    ),
     "default": LMIPreset(),
 }
 
@@ -628,6 +640,8 @@ def _preset_config(
         overrides["log_counts"] = log_counts
     cfg = replace(cfg, **overrides)
     check_positive_int(cfg.latent_dim, name="latent_dim")
+    if cfg.max_queries is not None:
+        check_positive_int(cfg.max_queries, name="LMIPreset.max_queries")
     return preset_name, cfg
 
 
@@ -791,9 +805,12 @@ def _condition_tensors(
     )
 
 
-def _held_out_pmi(zx: np.ndarray, zy: np.ndarray, test_idx: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+def _held_out_pmi(
+    zx: np.ndarray, zy: np.ndarray, test_idx: np.ndarray, k: int, rng: np.random.Generator, max_queries: int | None
+) -> np.ndarray:
     """Pointwise KSG (nats) of the latents on the estimation half, NaN on the training half; 0 with a
-    warning where a latent representation collapsed to a constant there.
+    warning where a latent representation collapsed to a constant there. Above ``max_queries`` held-out pairs,
+    only a random ``max_queries`` of them are scored (against all; the others NaN).
     """
     pmi = np.full(len(zx), np.nan)
     zx_est, zy_est = zx[test_idx], zy[test_idx]
@@ -809,7 +826,12 @@ def _held_out_pmi(zx: np.ndarray, zy: np.ndarray, test_idx: np.ndarray, k: int, 
         with warnings.catch_warnings():
             # duplicated latents come from duplicated inputs, which were reported above
             warnings.filterwarnings("ignore", message=".*duplicated", category=UserWarning)
-            pmi[test_idx] = ksg_pointwise(zx_est, zy_est, k=k, base="nats", random_state=rng)
+            if max_queries is None or len(test_idx) <= max_queries:
+                pmi[test_idx] = ksg_pointwise(zx_est, zy_est, k=k, base="nats", random_state=rng)
+            else:
+                queries = np.sort(rng.choice(len(test_idx), size=max_queries, replace=False))
+                scored = ksg_pointwise(zx_est, zy_est, k=k, base="nats", random_state=rng, queries=queries)
+                pmi[test_idx[queries]] = scored
     return pmi
 
 
@@ -935,9 +957,10 @@ def lmi(
     Returns
     -------
     :class:`LMIResult`: ``mi`` (mean pMI over the estimation half), ``pmi`` (NaN on the training
-    half), latents ``zx``/``zy`` of all samples, the trained ``model``, ``train_idx``/``test_idx``,
-    per-epoch ``history`` and ``best_epoch``; ``params`` holds the settings used (the preset's
-    fields with ``latent_dim`` as used, ``latent_dim_rule``, ``preset``, ``regularizer``, ...).
+    half, and above :class:`LMIPreset` ``max_queries`` held-out pairs on those not scored), latents ``zx``/``zy``
+    of all samples, the trained ``model``, ``train_idx``/``test_idx``, per-epoch ``history`` and ``best_epoch``;
+    ``params`` holds the settings used (the preset's fields with ``latent_dim`` as used, ``latent_dim_rule``,
+    ``preset``, ``regularizer``, ...); ``extra["n_queries"]`` the number of held-out pairs scored.
     """
     preset_name, cfg = _preset_config(preset, latent_dim, epochs, patience, batch_size, lr, screen, log_counts)
     given = {"latent_dim": latent_dim, "patience": patience, "screen": screen, "log_counts": log_counts}
@@ -982,7 +1005,7 @@ def lmi(
     history, best_epoch = _train(model, x_train, y_train, x_val, y_val, cfg, generator, progress, c_pair)
 
     zx, zy = _encode_rows(model, xr, yr)
-    pmi = to_base(_held_out_pmi(zx, zy, test_idx, k, rng), base)
+    pmi = to_base(_held_out_pmi(zx, zy, test_idx, k, rng, cfg.max_queries), base)
     c_val = None if c_pair is None else c_pair[1]
     cross_r2 = _cross_r2(model, x_train, y_train, x_val, y_val, c_val) if regularizer == "cross" else None
     _diagnose(
@@ -1014,7 +1037,7 @@ def _lmi_result(
     fitted: dict[str, Any],
 ) -> LMIResult:
     """Assemble the :class:`LMIResult` of :func:`lmi`."""
-    extra = {"device": str(dev), "n_epochs": len(fitted["history"])}
+    extra = {"device": str(dev), "n_epochs": len(fitted["history"]), "n_queries": int(np.isfinite(pmi).sum())}
     if params.get("screen"):
         extra["screened_columns"] = (fitted["model"].x_keep.copy(), fitted["model"].y_keep.copy())
     if cross_r2 is not None:

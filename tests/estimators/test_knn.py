@@ -100,11 +100,43 @@ def test_compiled_counts_equal_full_distance_matrices(n, dx, dy, layout):
         got = _knn_numba.counts(x, y, x, y, 3, exclude_self=True, threads=threads)
         np.testing.assert_array_equal(got[0], want[0])
         np.testing.assert_array_equal(got[1], want[1])
+    rows = rng.choice(n, size=n // 7, replace=False)  # a random subset of the sample's own rows, against all
+    got = _knn_numba.counts(x[rows], y[rows], x, y, 3, exclude_self=True, threads=2, self_rows=rows)
+    np.testing.assert_array_equal(got[0], want[0][rows])
+    np.testing.assert_array_equal(got[1], want[1][rows])
     xq, yq = 1.5 * rng.normal(size=(97, dx)), 1.5 * rng.normal(size=(97, dy))  # some outside the sample's range
     want = full_counts(xq, yq, x, y, 4, exclude_self=False)
     got = _knn_numba.counts(xq, yq, x, y, 4, exclude_self=False, threads=2)
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])
+
+
+@pytest.mark.parametrize("dims", [1, 6])
+def test_queries_are_the_full_pointwise_values_at_those_rows(dims, search_path):
+    """``queries`` scores the chosen rows against every sample: exactly the full pointwise values there (same
+    jitter), in the order given; their mean is the Monte Carlo estimate that LMI uses above max_queries."""
+    x, y = correlated(900, 0.7, seed=dims, dims=dims)
+    full = ksg_pointwise(x, y, k=3, random_state=4)
+    rows = np.random.default_rng(dims).permutation(900)[:150]
+    np.testing.assert_array_equal(ksg_pointwise(x, y, k=3, random_state=4, queries=rows), full[rows])
+    np.testing.assert_array_equal(ksg_pointwise(x, y, k=3, random_state=4, queries=np.arange(900)), full)
+
+
+@pytest.mark.parametrize(
+    ("queries", "match"),
+    [
+        (np.array([0, 5, 5]), "must not repeat"),
+        (np.array([0, 900]), "must index rows 0..899"),
+        (np.array([-1, 3]), "must index rows"),
+        (np.array([0.0, 1.0]), "integer row indices"),
+        (np.zeros((2, 2), dtype=int), "1-D array"),
+        (np.array([], dtype=int), "non-empty"),
+    ],
+)
+def test_bad_queries_raise(queries, match):
+    x, y = correlated(900, 0.7, seed=0)
+    with pytest.raises(ValueError, match=match):
+        ksg_pointwise(x, y, queries=queries)
 
 
 def test_compiled_kernel_matches_torch(monkeypatch):

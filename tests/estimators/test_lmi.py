@@ -1,6 +1,7 @@
 """Latent MI (Algorithm 1): accuracy on Algorithm 4 data, null behaviour, the paper preset's
 architecture, reproducibility and what the result exposes."""
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -8,7 +9,8 @@ import pytest
 import torch
 
 import bioinfo_mi as bm
-from bioinfo_mi.estimators._lmi import PRESETS, LMIModel, _adapted_latent_dim, _Dropout, hidden_width, lmi
+from bioinfo_mi.estimators._lmi import PRESETS, LMIModel, LMIPreset, _adapted_latent_dim, _Dropout, hidden_width, lmi
+from bioinfo_mi.uncertainty import sampling_se
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +167,7 @@ def test_global_corrected_normalization_keeps_relative_variances():
         ({"regularizer": "vae"}, ValueError, "regularizer must be"),
         ({"lr": -1.0}, ValueError, "lr must be a positive number"),
         ({"normalization": "global"}, ValueError, "normalization must be"),
+        ({"preset": LMIPreset(max_queries=0)}, ValueError, "LMIPreset.max_queries must be an integer >= 1"),
     ],
 )
 def test_bad_parameters_raise(kwargs, exc, match):
@@ -287,3 +290,33 @@ def test_too_few_samples_even_for_the_smallest_adapted_size():
     with pytest.warns(bm.EstimateWarning, match=r"30 held-out samples in 4 .*fewer than 40 held-out samples even "):
         res = lmi(x, y, random_state=0, epochs=2)
     assert res.params["latent_dim"] == 2 and res.params["latent_dim_rule"] == "adapted"
+
+
+def test_max_queries_scores_a_random_subset_of_the_held_out_pairs_against_all():
+    """Above ``max_queries`` held-out pairs, a random ``max_queries`` of them get their pointwise KSG against every
+    held-out pair: the same values as when every pair is scored (the model and codes are the same; the subset is
+    drawn after training), NaN elsewhere, ``mi`` their mean; at or below it, bit for bit the full estimate; the error
+    bars add the subset's Monte Carlo error.
+    """
+    x, y = bm.datasets.gaussian_low_rank(d=30, rank=1, n_samples=600, mi_bits=1.0, random_state=1)
+    cfg = dataclasses.replace(PRESETS["default"], max_epochs=4)
+    every = lmi(x, y, preset=dataclasses.replace(cfg, max_queries=None), random_state=2)
+    assert every.extra["n_queries"] == len(every.test_idx) == 300
+    at = lmi(x, y, preset=dataclasses.replace(cfg, max_queries=300), random_state=2)
+    np.testing.assert_array_equal(at.pmi, every.pmi)
+    sub = lmi(x, y, preset=dataclasses.replace(cfg, max_queries=80), random_state=2)
+    np.testing.assert_array_equal(sub.zx, every.zx)
+    scored = np.isfinite(sub.pmi)
+    assert scored.sum() == sub.extra["n_queries"] == 80
+    assert np.isin(np.flatnonzero(scored), sub.test_idx).all()
+    np.testing.assert_allclose(sub.pmi[scored], every.pmi[scored], rtol=0, atol=1e-12)
+    assert sub.mi == pytest.approx(float(np.mean(sub.pmi[scored])))
+    assert sub.params["max_queries"] == 80
+    other = lmi(x, y, preset=dataclasses.replace(cfg, max_queries=80), random_state=3)
+    assert not np.array_equal(np.isfinite(other.pmi), scored)  # the subset follows the seed
+
+    se_every, _ = sampling_se(every, x, y, options={}, random_state=0)
+    se_sub, info = sampling_se(sub, x, y, options={}, random_state=0)
+    want = np.std(sub.pmi[scored], ddof=1) / np.sqrt(80) * np.sqrt(1 - 80 / 300)
+    assert info["query_se"] == pytest.approx(want)
+    assert se_sub == pytest.approx(np.hypot(se_every, want))

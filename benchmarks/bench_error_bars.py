@@ -46,6 +46,8 @@ Cases (``--parts cases``)
     ``auto``: the default (the calibrated copula KSG here) on a 5 + 5 Gaussian with two correlated
     pairs (rho 0.8) under a half-cube map, N = 2000.
     ``lmi``: LMI on Algorithm 4 (d = 100, k = 1, 1 bit, N = 2000) with 4 refits (in 2 processes).
+    ``auto-student``, ``auto-student-5d``: the default on 3 + 3 Student-t (2 degrees of freedom) and 5 + 5 (3), identity
+    scale, N = 2000, where it runs ``ksg-mixture`` on Student-t copula twins (session 19).
 
 The estimate alone is timed on the first 5 data sets of each case (``cost_ratio``: the time with
 error bars over the time without, there).
@@ -97,6 +99,20 @@ def student_pairs(n: int, rng: np.random.Generator, dof: float = 3.0) -> tuple[n
     return x * w, y * w
 
 
+def student_3d(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """3 + 3 Student-t, 2 degrees of freedom, identity scale (bmi's student-identity-3-3-2, 0.420 bits)."""
+    x, y = gaussian_pairs(n, rng, d=3, rho=0.0)
+    w = np.sqrt(2.0 / rng.chisquare(2.0, size=(n, 1)))
+    return x * w, y * w
+
+
+def student_5d(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """5 + 5 Student-t, 3 degrees of freedom, identity scale (bmi's student-identity-5-5-3, 0.431 bits)."""
+    x, y = gaussian_pairs(n, rng, d=5, rho=0.0)
+    w = np.sqrt(3.0 / rng.chisquare(3.0, size=(n, 1)))
+    return x * w, y * w
+
+
 def half_cube_sparse(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     x = rng.standard_normal((n, 5))
     y = rng.standard_normal((n, 5))
@@ -126,6 +142,9 @@ CASES = {
     "ksg-8d-large": (gaussian_8d, 20_000, "ksg", {}),
     "auto": (half_cube_sparse, 2000, "auto", {}),
     "lmi": (algorithm4, 2000, "lmi", {"n_jobs": 2}),  # the 4 refits in 2 processes
+    # session 19: auto runs ksg-mixture on Student-t copula twins there
+    "auto-student": (student_3d, 2000, "auto", {}),
+    "auto-student-5d": (student_5d, 2000, "auto", {}),
 }
 #: data sets on which the estimate alone is timed too (the cost ratio; the estimate is the same)
 TIMED = 5
@@ -138,6 +157,8 @@ REDUCED = {
     "ksg-8d-large": 40,
     "auto": 40,
     "lmi": 30,
+    "auto-student": 40,
+    "auto-student-5d": 40,
 }
 
 

@@ -124,6 +124,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -138,6 +139,7 @@ from .estimators._cmi import ksg_cmi
 from .estimators._copula import copula_transform
 from .estimators._registry import REGISTRY
 from .estimators._result import MIResult
+from .estimators._student import student_scores_mi
 
 __all__ = [
     "PARTITIONS",
@@ -533,6 +535,16 @@ def _inflation_se(res: MIResult, c: float) -> float:
     return (1.0 - c) * float(res.extra.get("inflation_se", 0.0))
 
 
+def _part_model_mi(res: MIResult) -> Callable[[np.ndarray, np.ndarray], float]:
+    """Return the model MI (nats) that a calibrated copula KSG follows, as a function of a part's normal scores: the
+    t-copula's, fitted to the part, where ``ksg-mixture`` calibrated on Student-t twins, else the Gaussian-copula
+    MI on each side's span (which stands in for a mixture's).
+    """
+    if res.extra.get("twin_model") == "student-t":
+        return student_scores_mi
+    return span_gaussian_mi
+
+
 def _calibrated_se(
     res: MIResult,
     xs: np.ndarray,
@@ -550,7 +562,8 @@ def _calibrated_se(
     jobs, parts, est = _part_estimates(xs, ys, "ksg", ksg_opts, design, random_state, n_jobs, progress)
     unit = _base_factor(res)
     # on the span of each side's correlations: low-rank inputs (e.g. a few factors behind many columns)
-    g_parts = np.array([span_gaussian_mi(xs[job.x_rows], ys[job.x_rows]) for job in jobs]) * unit
+    model_mi = _part_model_mi(res)
+    g_parts = np.array([model_mi(xs[job.x_rows], ys[job.x_rows]) for job in jobs]) * unit
     c, share, scale = _twin_response(res)
     info = _fit_b(est + share * g_parts, parts, n, design[1], bits_per_unit=None)
     ksg_b = _fit_b(est, parts, n, design[1], bits_per_unit=None)["B"]

@@ -14,6 +14,12 @@ a Gaussian mixture fitted to the data (there 3.19 and 0.36 bits; docs/benchmarks
    chosen among :data:`MIXTURE_COMPONENTS` by the held-out log-likelihood of a two-fold split (each half fitted,
    the other scored; the search stops after two sizes without a gain), then refitted on every sample (on a random
    :data:`MIXTURE_MAX_ROWS` of them above that many);
+   Where both sides have full rank and at most 64 columns together, a Student-t copula is compared with that
+   mixture on held-out rows (:mod:`~bioinfo_mi.estimators._student`; even and odd rows, no random numbers drawn)
+   and replaces it as the twin model where it predicts them better by at least 5 standard errors, and better than
+   the Gaussian copula and than one t-copula per side too: heavy tails shared by both sides, whose dependence no
+   correlation shows (session 19). Its twins are the fitted copula
+   itself, with its MI in closed form, and are not blurred (step 3); the calibration subtracts their error;
 3. ``n_twins`` twins of ``n`` samples are drawn from the mixture. The mixture's own MI is computed by Monte Carlo
    (:data:`MC_SAMPLES` draws of ``log p(x, y) - log p(x) - log p(y)``, the marginals of a mixture being mixtures of
    the components' marginals; in closed form for one component). A mixture fitted to ``n`` samples is more
@@ -70,6 +76,7 @@ from ._calibrated import _HALF_SPLITS, _RANK_TOL, _SLOPE_ABS, _SLOPE_NOISE, _SLO
 from ._copula import copula_transform, gaussian_mi_inflation
 from ._knn import _ksg_pmi_prepared, _prepare, add_jitter
 from ._result import MIResult
+from ._student import STUDENT_MAX_DIM, draw_student_copula, fit_student_copula, student_choice, student_copula_mi
 
 __all__ = [
     "ksg_mixture",
@@ -190,16 +197,14 @@ class _Twins:
 
     def __init__(
         self,
-        mixture: GaussianMixture,
-        n: int,
-        n_twins: int,
+        draws: list[np.ndarray],
         rng: np.random.Generator,
         ksg_args: tuple,
         bases: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
     ):
         self.d_x, (self.k, self.jitter, self.workers) = ksg_args[0], ksg_args[1:]
         self.bases = bases  # the data's span per side (None: every direction); twins are mapped back through them
-        self.base = [_draw(mixture, n, rng) for _ in range(n_twins)]
+        self.base = draws  # the twins' samples of the model, in the normal scores' space
         self.noise = [rng.standard_normal(b.shape) for b in self.base]
         self.jitter_seeds = [seed_from(rng) for _ in self.base]
         self.cache: dict[float, float] = {}
@@ -335,6 +340,37 @@ def _calibrate(
     return out | {"sigma": sigma0, "estimate": ksg_nats + model_nats - twin_nats, "calibration": "subtracted"}
 
 
+def _student_check(
+    z: np.ndarray, d_x: int, components: int, bases: tuple[np.ndarray | None, np.ndarray | None], enabled: bool
+) -> dict[str, Any] | None:
+    """Return :func:`~bioinfo_mi.estimators._student.student_choice` between the t-copula and the ``components``
+    mixture, or None where the t-copula is not considered (``student_t=False``, a side of linearly dependent
+    columns, or more than :data:`~bioinfo_mi.estimators._student.STUDENT_MAX_DIM` columns).
+    """
+    if not enabled or any(b is not None for b in bases) or z.shape[1] > STUDENT_MAX_DIM:
+        return None
+
+    def mixture_log_density(train: np.ndarray, test: np.ndarray) -> np.ndarray:
+        return _fit(train, components, 0).score_samples(test)
+
+    return student_choice(z, d_x, mixture_log_density)
+
+
+def _student_calibration(
+    z: np.ndarray, n: int, n_twins: int, rng: np.random.Generator, twin_args: tuple, ksg_nats: float
+) -> tuple[dict[str, Any], _Twins]:
+    """Return the calibration on t-copula twins (``I_KSG - (KSG(twins) - I(t-copula))``; the twins are the fitted
+    copula itself, so no blur) and the twins.
+    """
+    corr, df = fit_student_copula(z)
+    model_nats = student_copula_mi(corr, twin_args[0], df)
+    twins = _Twins([draw_student_copula(corr, df, n, rng) for _ in range(n_twins)], rng, twin_args)
+    twin_nats = twins.ksg(0.0)
+    cal = {"mixture_mi": model_nats, "inflation": 0.0, "inflation_se": 0.0, "sigma0": 0.0, "sigma": 0.0, "df": df}
+    cal |= {"twin_ksg": twin_nats, "estimate": ksg_nats + model_nats - twin_nats, "calibration": "subtracted"}
+    return cal, twins
+
+
 def _rejection(guard: dict[str, Any], components: int, widths: tuple[int, int], rows: int) -> str:
     """Return the warning that the copula KSG is returned uncorrected, saying which check of the guard failed."""
     if not guard["supported"]:
@@ -358,6 +394,7 @@ def ksg_mixture(
     k: int = 3,
     n_twins: int = 2,
     max_components: int = 32,
+    student_t: bool = True,
     base: str | float = "bits",
     random_state: int | np.random.Generator | None = 0,
     jitter: float = 1e-10,
@@ -380,6 +417,12 @@ def ksg_mixture(
         Mixture twins whose KSG is averaged (each costs one KSG estimate, and one per bisection step).
     max_components
         Most mixture components tried (:data:`MIXTURE_COMPONENTS` up to it; 1: Gaussian twins).
+    student_t
+        Also consider a Student-t copula as the twin model (:mod:`~bioinfo_mi.estimators._student`): it replaces the
+        mixture where it predicts held-out normal scores better by at least
+        :data:`~bioinfo_mi.estimators._student.STUDENT_MIN_Z` standard errors, and better than the Gaussian copula and
+        than one t-copula per side (heavy tails shared by both sides, e.g. the ``bmi`` suite's Student-t tasks).
+        ``False``: mixtures only (the estimator before session 19).
     base
         ``"bits"`` (default), ``"nats"`` or a number > 1.
     random_state
@@ -400,7 +443,10 @@ def ksg_mixture(
     ``calibrated`` (False where rejected) and ``guard`` (``expected_inflation``, ``K d_x d_y / 2n``;
     ``supported``, whether it is at most :data:`MAX_INFLATION` nats; ``gain_data``, ``gain_twins``;
     ``rejected``), in ``base`` units where they are MI. Where the mixture is not supported it is not fitted, and
-    ``mixture_mi``, ``inflation``, ``twin_ksg``, ``sigma0``, ``sigma`` and the gains are absent.
+    ``mixture_mi``, ``inflation``, ``twin_ksg``, ``sigma0``, ``sigma`` and the gains are absent. ``twin_model``:
+    ``"mixture"`` or ``"student-t"``; ``student`` (where the t-copula was considered): ``z``, ``gain`` (held-out
+    nats per row over the mixture), ``df_halves``, ``selected`` and, where used, ``df``; the t-copula's twins are
+    not blurred (``sigma0 = sigma = 0``, ``inflation = 0``) and ``mixture_mi`` is then the t-copula's MI.
     """
     res, rejection = mixture_estimate(
         x,
@@ -408,6 +454,7 @@ def ksg_mixture(
         k=k,
         n_twins=n_twins,
         max_components=max_components,
+        student_t=student_t,
         base=base,
         random_state=random_state,
         jitter=jitter,
@@ -426,6 +473,7 @@ def mixture_estimate(
     n_twins: int,
     max_components: int,
     base: str | float,
+    student_t: bool = True,
     random_state: int | np.random.Generator | None,
     jitter: float,
     workers: int,
@@ -435,6 +483,8 @@ def mixture_estimate(
     """
     n_twins = check_positive_int(n_twins, name="n_twins")
     max_components = check_positive_int(max_components, name="max_components")
+    if not isinstance(student_t, bool | np.bool_):
+        raise TypeError(f"student_t must be True or False, got {student_t!r}")
     xa, ya, k = _prepare(x, y, k, random_state, 0.0, "ksg-mixture")  # validation only; no jitter yet
     rng = check_random_state(random_state)
     xs = copula_transform(xa[:, xa.std(axis=0) > 0])
@@ -456,13 +506,22 @@ def mixture_estimate(
         z = z[np.sort(rng.choice(n, MIXTURE_MAX_ROWS, replace=False))]
     components, heldout = _choose_components(z, max_components, rng)
     extra: dict[str, Any] = {"ksg": to_base(ksg_nats, base), "components": components, "heldout": heldout}
-    expected = components * r_x * r_y / (2.0 * len(z))  # the fitted model's inflation (nats)
+    student = _student_check(z, r_x, components, bases, student_t)
+    use_t = student is not None and student["selected"]
+    extra["twin_model"] = "student-t" if use_t else "mixture"
+    # the fitted model's inflation (nats): K components', or one correlation matrix's for the t-copula
+    expected = (1 if use_t else components) * r_x * r_y / (2.0 * len(z))
     guard: dict[str, Any] = {"expected_inflation": expected, "supported": expected <= MAX_INFLATION}
     estimate = ksg_nats
     if guard["supported"]:
-        mixture = _fit(z, components, seed_from(rng) % 2**32)
-        twins = _Twins(mixture, n, n_twins, rng, (r_x, k, jitter, workers), bases)
-        cal = _calibrate(mixture, twins, ksg_nats, r_x, rng, len(z))
+        twin_args = (r_x, k, jitter, workers)
+        if use_t:
+            cal, twins = _student_calibration(z, n, n_twins, rng, twin_args, ksg_nats)
+            student["df"] = cal["df"]
+        else:
+            mixture = _fit(z, components, seed_from(rng) % 2**32)
+            twins = _Twins([_draw(mixture, n, rng) for _ in range(n_twins)], rng, twin_args, bases)
+            cal = _calibrate(mixture, twins, ksg_nats, r_x, rng, len(z))
         guard |= _convergence((xs, ys), ksg_nats, twins, cal["sigma"], rng, (k, jitter, workers))
         estimate = ksg_nats if guard["rejected"] else cal["estimate"]
         extra |= {key: to_base(cal[key], base) for key in ("mixture_mi", "inflation", "inflation_se", "twin_ksg")}
@@ -477,7 +536,9 @@ def mixture_estimate(
         "calibrated": calibration != "rejected",
         "guard": {key: to_base(v, base) if key.startswith(("gain", "expected")) else v for key, v in guard.items()},
     }
-    params = {"k": k, "n_twins": n_twins, "max_components": max_components, "jitter": jitter}
+    if student is not None:
+        extra["student"] = dict(student)
+    params = {"k": k, "n_twins": n_twins, "max_components": max_components, "student_t": student_t, "jitter": jitter}
     res = MIResult(
         mi=float(pmi.mean()), pmi=pmi, method="ksg-mixture", base=base, n_samples=n, params=params, extra=extra
     )

@@ -13,13 +13,12 @@ a Gaussian mixture fitted to the data (there 3.19 and 0.36 bits; docs/benchmarks
 2. a Gaussian mixture with full covariances is fitted to the joint normal scores; its number of components is
    chosen among :data:`MIXTURE_COMPONENTS` by the held-out log-likelihood of a two-fold split (each half fitted,
    the other scored; the search stops after two sizes without a gain), then refitted on every sample (on a random
-   :data:`MIXTURE_MAX_ROWS` of them above that many);
-   Where both sides have full rank and at most 64 columns together, a Student-t copula is compared with that
-   mixture on held-out rows (:mod:`~bioinfo_mi.estimators._student`; even and odd rows, no random numbers drawn)
-   and replaces it as the twin model where it predicts them better by at least 5 standard errors, and better than
-   the Gaussian copula and than one t-copula per side too: heavy tails shared by both sides, whose dependence no
-   correlation shows (session 19). Its twins are the fitted copula
-   itself, with its MI in closed form, and are not blurred (step 3); the calibration subtracts their error;
+   :data:`MIXTURE_MAX_ROWS` of them above that many). Where both sides have full rank and at most 64 columns
+   together, a Student-t copula is compared with that mixture on held-out rows (:mod:`~bioinfo_mi.estimators._student`;
+   even and odd rows, no random numbers drawn) and replaces it as the twin model where it predicts them better by at
+   least 5 standard errors than the mixture, than the Gaussian copula and than one t-copula per side: heavy tails
+   shared by both sides, whose dependence no correlation shows (session 19). Its twins are the fitted copula itself,
+   with its MI in closed form, not blurred (step 3); the calibration subtracts their error;
 3. ``n_twins`` twins of ``n`` samples are drawn from the mixture. The mixture's own MI is computed by Monte Carlo
    (:data:`MC_SAMPLES` draws of ``log p(x, y) - log p(x) - log p(y)``, the marginals of a mixture being mixtures of
    the components' marginals; in closed form for one component). A mixture fitted to ``n`` samples is more

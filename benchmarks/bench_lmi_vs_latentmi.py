@@ -15,7 +15,8 @@ absolute error and mean time, and the speed-up of our default over latentmi's de
 (``LMIPreset(max_width=256, screen=False)``; the default's cap is 512, so at d = 1000 the first hidden layer has
 256 units instead of 512), a candidate for issue 29's speed target; ``bioinfo_mi max256_screen`` the same on
 the screened columns, and ``bioinfo_mi max256_b256_screen`` with mini-batches of 256 as well (session 17: more
-optimiser steps per epoch on 1000 training pairs). ``bioinfo_mi unscreened``: the default with ``screen=False``,
+optimiser steps per epoch on 1000 training pairs), ``bioinfo_mi max256_b256_p5_screen`` with a patience of 5 epochs
+as well (session 19). ``bioinfo_mi unscreened``: the default with ``screen=False``,
 the default before session 13 (issue 30; its ``lmi_vs_latentmi_screen.csv`` of session 12 named it "bioinfo_mi
 default" and the screened fit "bioinfo_mi screen").
 """
@@ -37,6 +38,7 @@ CANDIDATES: dict[str, dict] = {
     "max256": {"preset": LMIPreset(max_width=256, screen=False)},
     "max256_screen": {"preset": LMIPreset(max_width=256)},
     "max256_b256_screen": {"preset": LMIPreset(max_width=256, batch_size=256)},
+    "max256_b256_p5_screen": {"preset": LMIPreset(max_width=256, batch_size=256, patience=5)},
     "unscreened": {"preset": "default", "screen": False},
 }
 

@@ -9,7 +9,11 @@ and 0.24 of 0.45 on 8 weakly separated unequal states. :func:`ksg_mixture` measu
 a Gaussian mixture fitted to the data (there 3.19 and 0.36 bits; docs/benchmarks.md, "Session 15"):
 
 1. every column is replaced by its normal scores (as in :func:`~bioinfo_mi.estimators.ksg_calibrated`) and
-   pointwise KSG runs on them: ``I_KSG``;
+   pointwise KSG runs on them: ``I_KSG``. Where ``I_KSG`` is below :data:`RESOLVE_Z` (3) of its standard errors
+   under independence, ``sd(pmi) / sqrt(n)``, KSG resolves no dependence and ``I_KSG`` is returned as it is
+   (``calibration="unresolved"``; no random numbers are drawn for the check): the steps below multiply the reading
+   by up to ``1 / c`` and, matched, clip a negative one at 0, which at independence turned noise into a positive
+   bias (session 20, ``benchmarks/bench_mixture_null.py``);
 2. a Gaussian mixture with full covariances is fitted to the joint normal scores; its number of components is
    chosen among :data:`MIXTURE_COMPONENTS` by the held-out log-likelihood of a two-fold split (each half fitted,
    the other scored; the search stops after two sizes without a gain), then refitted on every sample (on a random
@@ -80,6 +84,7 @@ from ._student import STUDENT_MAX_DIM, draw_student_copula, fit_student_copula, 
 __all__ = [
     "ksg_mixture",
     "MAX_INFLATION",
+    "RESOLVE_Z",
     "MIXTURE_COMPONENTS",
     "MIXTURE_MAX_ROWS",
     "MC_SAMPLES",
@@ -94,6 +99,12 @@ __all__ = [
 #: clustered states in 20 + 20 dimensions at n = 2000 it chose 2-4 components (0.2-0.4 nats) and read 2.3-2.9 bits
 #: for truths of 2.0
 MAX_INFLATION = 0.1
+#: the copula KSG must exceed RESOLVE_Z of its standard errors under independence, ``sd(pmi) / sqrt(n)``, before it is
+#: calibrated (step 1 of the module docstring): a calibration multiplies the reading by up to ``1 / c`` and, matched,
+#: clips a negative one at 0, which turns noise into a positive bias at independence (independent sides, each a 3-D
+#: t with 2 degrees of freedom, N = 2000, 10 data sets: mean 0.023 bits, up to 0.082, where the copula KSG read
+#: 0.004 on average, up to 0.047; ``benchmarks/bench_mixture_null.py``)
+RESOLVE_Z = 3.0
 #: candidate numbers of mixture components, tried in this order
 MIXTURE_COMPONENTS = (1, 2, 4, 8, 16, 32)
 #: Monte Carlo draws behind the mixture's MI (standard error about sd(pmi) / 256, < 0.01 bits at 2 bits of MI)
@@ -386,6 +397,15 @@ def _rejection(guard: dict[str, Any], components: int, widths: tuple[int, int], 
     return f"{why}; returning the uncorrected copula KSG. method='ksg-calibrated' or 'lmi' suit such data"
 
 
+def _unresolved(pmi: np.ndarray, extra: dict[str, Any], base: str | float, params: dict[str, Any]) -> MIResult:
+    """Return the uncalibrated copula KSG (``pmi`` in nats) where it does not resolve any dependence (step 1)."""
+    extra = {key: to_base(v, base) if key in ("ksg", "null_se") else v for key, v in extra.items()}
+    pmi = to_base(pmi, base)
+    return MIResult(
+        mi=float(pmi.mean()), pmi=pmi, method="ksg-mixture", base=base, n_samples=len(pmi), params=params, extra=extra
+    )
+
+
 def ksg_mixture(
     x: Any,
     y: Any,
@@ -438,14 +458,17 @@ def ksg_mixture(
     ``inflation`` (the fitted mixture's excess MI: exact for one component, a mean over refits for more),
     ``inflation_se`` (the standard error of that mean; 0 for one component), ``sigma0`` (the blur that removes it),
     ``twin_ksg`` (the twins' mean KSG at ``sigma0``), ``sigma`` (the blur of the estimate: matched, or ``sigma0``
-    where the error was subtracted), ``calibration`` (``"matched"``, ``"subtracted"`` or ``"rejected"``),
-    ``calibrated`` (False where rejected) and ``guard`` (``expected_inflation``, ``K d_x d_y / 2n``;
+    where the error was subtracted), ``calibration`` (``"matched"``, ``"subtracted"``, ``"rejected"`` or
+    ``"unresolved"``), ``null_se`` (the copula KSG's standard error under independence, ``sd(pmi) / sqrt(n)``),
+    ``calibrated`` (False where rejected or unresolved) and ``guard`` (``expected_inflation``, ``K d_x d_y / 2n``;
     ``supported``, whether it is at most :data:`MAX_INFLATION` nats; ``gain_data``, ``gain_twins``;
     ``rejected``), in ``base`` units where they are MI. Where the mixture is not supported it is not fitted, and
     ``mixture_mi``, ``inflation``, ``twin_ksg``, ``sigma0``, ``sigma`` and the gains are absent. ``twin_model``:
     ``"mixture"`` or ``"student-t"``; ``student`` (where the t-copula was considered): ``z``, ``gain`` (held-out
     nats per row over the mixture), ``df_halves``, ``selected`` and, where used, ``df``; the t-copula's twins are
-    not blurred (``sigma0 = sigma = 0``, ``inflation = 0``) and ``mixture_mi`` is then the t-copula's MI.
+    not blurred (``sigma0 = sigma = 0``, ``inflation = 0``) and ``mixture_mi`` is then the t-copula's MI. Where the
+    copula KSG is below :data:`RESOLVE_Z` of ``null_se`` (``"unresolved"``) it is the estimate, nothing is fitted and
+    ``extra`` holds only ``ksg``, ``null_se``, ``calibration`` and ``calibrated``.
     """
     res, rejection = mixture_estimate(
         x,
@@ -496,6 +519,11 @@ def mixture_estimate(
         )
     pmi = _ksg_pmi_prepared(add_jitter(xs, rng, jitter), add_jitter(ys, rng, jitter), k, "nats", workers)
     ksg_nats = float(pmi.mean())
+    params = {"k": k, "n_twins": n_twins, "max_components": max_components, "student_t": student_t, "jitter": jitter}
+    null_se = float(pmi.std(ddof=1)) / np.sqrt(n)
+    if ksg_nats < RESOLVE_Z * null_se:  # no dependence that KSG resolves: nothing to calibrate (step 1)
+        extra = {"ksg": ksg_nats, "null_se": null_se, "calibration": "unresolved", "calibrated": False}
+        return _unresolved(pmi, extra, base, params), None
     # a side whose columns are linearly dependent is modelled on its span, so that neither the fit's regularisation
     # nor the blur gives the twins directions the data do not have
     bases = (_span(xs), _span(ys))
@@ -504,7 +532,8 @@ def mixture_estimate(
     if n > MIXTURE_MAX_ROWS:  # the mixture is fitted to a random subset: its cost stays bounded at atlas sizes
         z = z[np.sort(rng.choice(n, MIXTURE_MAX_ROWS, replace=False))]
     components, heldout = _choose_components(z, max_components, rng)
-    extra: dict[str, Any] = {"ksg": to_base(ksg_nats, base), "components": components, "heldout": heldout}
+    extra: dict[str, Any] = {"ksg": to_base(ksg_nats, base), "null_se": to_base(null_se, base)}
+    extra |= {"components": components, "heldout": heldout}
     student = _student_check(z, r_x, components, bases, student_t)
     use_t = student is not None and student["selected"]
     extra["twin_model"] = "student-t" if use_t else "mixture"
@@ -537,7 +566,6 @@ def mixture_estimate(
     }
     if student is not None:
         extra["student"] = dict(student)
-    params = {"k": k, "n_twins": n_twins, "max_components": max_components, "student_t": student_t, "jitter": jitter}
     res = MIResult(
         mi=float(pmi.mean()), pmi=pmi, method="ksg-mixture", base=base, n_samples=n, params=params, extra=extra
     )

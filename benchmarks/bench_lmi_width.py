@@ -13,7 +13,11 @@ writes ``benchmarks/results/lmi_width.csv``.
 
 Every configuration but ``w256_screen`` trains on every column (``screen=False``), as every LMI did when these
 tables were made: ``w256`` was the default preset until session 13; ``w256_screen`` is the default since
-(``screen=True``, issue 30). ``max256`` caps the width at 256 (issue 29's speed target).
+(``screen=True``, issue 30). ``max256`` caps the width at 256 (issue 29's speed target). ``default`` is the default
+preset as it is; ``max256_b256_p5_screen`` issue 29's closest candidate for Algorithm 4's speed target (width at
+most 256, mini-batches of 256, patience 5; ``bench_lmi_vs_latentmi.py``), session 20:
+
+    python benchmarks/bench_lmi_width.py --k 1 2 3 --d 10 100 1000 --configs default max256_b256_p5_screen --tag s20
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ CONFIGS: dict[str, dict] = {
     "w512": {"preset": LMIPreset(min_width=512, screen=False)},
     "max256": {"preset": LMIPreset(max_width=256, screen=False)},
     "w256_screen": {"preset": LMIPreset(min_width=256), "screen": True},
+    "default": {"preset": "default"},
+    "max256_b256_p5_screen": {"preset": LMIPreset(max_width=256, batch_size=256, patience=5)},
 }
 
 

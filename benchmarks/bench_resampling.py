@@ -11,6 +11,7 @@ logistic regression, lambda = 1, over random 1:1 splits; 5-NN as well).
 
     python benchmarks/bench_resampling.py                      # digits, 24 datasets (< 7 min on 2 cores)
     python benchmarks/bench_resampling.py --full               # digits, 200 datasets (46 min on 1 busy core)
+    python benchmarks/bench_resampling.py --estimators LMI LMI-candidate KSG --latentmi 0 --tag s20cand
     python benchmarks/bench_resampling.py --source mnist --mnist-path ~/data/mnist --full
     python benchmarks/bench_resampling.py --source species --full \\
         --proteome "E. coli=UP000000625_83333/per-protein.h5" --proteome "A. thaliana=UP000006548_3702/per-protein.h5"
@@ -20,7 +21,8 @@ The digits source is scikit-learn's bundled 8x8 digits (no download); its classe
 digit pairs {2, 3} vs {4, 6} (``bm.datasets.DIGITS_CLASSES`` explains the choice) with 580 pairs per
 dataset. With the digits source the run also reports two other class choices on a few datasets
 (LMI and KSG only): single digits 0 vs 1 (250 pairs) and the groups 0-4 vs 5-9 (1500 pairs).
-Target: LMI MSE <= 0.005 on the digits source.
+Target: LMI MSE <= 0.005 on the digits source. ``LMI-candidate`` (only when named): issue 29's candidate preset for
+Algorithm 4's speed target, ``LMIPreset(max_width=256, batch_size=256, patience=5)``.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from _common import THREADS_HELP, machine, run_latentmi, save_figure, timed, wri
 
 import bioinfo_mi as bm
 from bioinfo_mi.benchmark import Estimator, run_benchmark, sample_task, summarize
+from bioinfo_mi.estimators import LMIPreset
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = ROOT / "docs" / "figures"
@@ -50,6 +53,10 @@ ESTIMATORS = {
     "KSG": Estimator("KSG", "ksg", {"k": 3}),
     "MINE": Estimator("MINE", "mine"),
     "InfoNCE": Estimator("InfoNCE", "infonce"),
+    # issue 29's candidate for Algorithm 4's speed target (not the default): width <= 256, batch 256, patience 5
+    "LMI-candidate": Estimator(
+        "LMI-candidate", "lmi", {"preset": LMIPreset(max_width=256, batch_size=256, patience=5)}
+    ),
 }
 #: digits class choices reported beside the default: (label, classes, pairs per dataset)
 DIGITS_ALTERNATIVES = [("0 vs 1", (0, 1), 250), ("0-4 vs 5-9", ((0, 1, 2, 3, 4), (5, 6, 7, 8, 9)), 1500)]

@@ -102,8 +102,8 @@ MAX_INFLATION = 0.1
 #: the copula KSG must exceed RESOLVE_Z of its standard errors under independence, ``sd(pmi) / sqrt(n)``, before it is
 #: calibrated (step 1 of the module docstring): a calibration multiplies the reading by up to ``1 / c`` and, matched,
 #: clips a negative one at 0, which turns noise into a positive bias at independence (independent sides, each a 3-D
-#: t with 2 degrees of freedom, N = 2000, 10 data sets: mean 0.023 bits, up to 0.082, where the copula KSG read
-#: 0.004 on average, up to 0.047; ``benchmarks/bench_mixture_null.py``)
+#: t with 2 degrees of freedom, N = 2000, 20 data sets: mean 0.019 bits, up to 0.080, where the copula KSG read
+#: -0.002 on average, up to 0.042; ``benchmarks/bench_mixture_null.py``)
 RESOLVE_Z = 3.0
 #: candidate numbers of mixture components, tried in this order
 MIXTURE_COMPONENTS = (1, 2, 4, 8, 16, 32)

@@ -213,8 +213,11 @@ def figure(runs: pd.DataFrame, paper: dict[str, pd.DataFrame], source: str, esti
         ax.scatter(sub.true_mi, sub.estimate, s=10, alpha=0.7, color="C0")
         ax.set_title(f"{name} (ours, {source})\nMSE {bm.benchmark.mse(sub.estimate, sub.true_mi):.4f}", fontsize=9)
         if ref is not None:
-            rsub = ref[ref.estimator.isin(PAPER_NAMES[name])]
+            rsub = ref[ref.estimator.isin(PAPER_NAMES.get(name, ()))]
             axr = axes[1, j]
+            if rsub.empty:  # a candidate preset has no counterpart in the paper
+                axr.set_title(f"{name}: not in the paper", fontsize=9)
+                continue
             axr.scatter(rsub.true_mi, rsub.estimate, s=10, alpha=0.7, color="C1")
             axr.set_title(
                 f"{name} (paper, {ref_key})\nMSE {bm.benchmark.mse(rsub.estimate, rsub.true_mi):.4f}", fontsize=9

@@ -31,6 +31,12 @@ Stages, each timed with this process's peak RSS sampled every 50 ms (``_common.p
     python benchmarks/bench_scale.py --input backed --n 1000000 --d 2000 --no-auto   # 10^6 cells from disk
     python benchmarks/bench_scale.py --sweep 1000 10000 100000   # LMI beside latentmi (up to 10^4), one run
     python benchmarks/bench_scale.py --unscreened --no-auto --no-knn --tag screen   # LMI with and without the screen
+    python benchmarks/bench_scale.py --device cuda --tag cuda   # the same table on a GPU machine
+
+``--device`` (default: CUDA where present, else CPU, as the package's own default) is passed to every
+``method="lmi"`` fit; ``bm.mi(x, y)`` (``auto``) runs with the package's default device, which is the same; the
+neighbour kernel (numba) runs on the CPU cores either way. ``--device cuda`` on a machine without CUDA stops before
+any work. The CSV's ``device`` column says which device the LMI fits used.
 
 Results: ``benchmarks/results/scale_<input>_<n>_<d>.csv``; ``--sweep``: ``scale_sweep_<d>.csv`` and
 ``docs/figures/scale_sweep_<d>.png`` (latentmi needs ``pip install -e ".[bench]"``). The figures of
@@ -186,7 +192,13 @@ def main() -> None:
     parser.add_argument("--no-knn", action="store_true", help="skip the KSG on latent-sized pairs")
     parser.add_argument("--sweep", type=int, nargs="+", help="instead: LMI and latentmi at these N (dense data)")
     parser.add_argument("--latentmi-max", type=int, default=10_000, help="largest N latentmi runs at in --sweep")
+    parser.add_argument("--device", default=None, help="torch device of the LMI fits (cuda, cpu)")
     args = parser.parse_args()
+    if args.device is not None:
+        import torch
+
+        if torch.device(args.device).type == "cuda" and not torch.cuda.is_available():
+            parser.error(f"--device {args.device}: this machine has no CUDA device")
     if args.sweep:
         sweep(args.sweep, args.d, args.latentmi_max)
         return
@@ -215,6 +227,8 @@ def main() -> None:
         for kw in fits:
             if args.epochs and kw:
                 kw = {**kw, "epochs": args.epochs}
+            if args.device is not None and kw:  # LMI's fits; auto keeps the package's default device
+                kw = {**kw, "device": args.device}
             label = f"bm.mi({', '.join(f'{k}={v!r}' for k, v in kw.items()) or 'x, y'})"
             res = stage(label, bm.mi, x, y, **kw)
             best = getattr(res, "best_epoch", None)  # LMI's; auto may run a KSG estimator
@@ -229,10 +243,12 @@ def main() -> None:
             m = PRESETS["default"].max_queries
             if m is not None and n_est > m:
                 queries = np.sort(np.random.default_rng(0).choice(n_est, size=m, replace=False))
-                pmi = stage(f"KSG, {m} random queries of the {n_est}", ksg_pointwise, zx, zy, queries=queries)
+                label = f"KSG, {m} random queries of the {n_est}"
+                pmi = stage(label, ksg_pointwise, zx, zy, queries=queries)
                 rows[-1].update(estimate_bits=float(pmi.mean()), n_queries=m)
     truth = TRUTH_BITS if args.input == "dense" else np.nan
-    table = pd.DataFrame(rows).assign(n_samples=args.n, d=args.d, input=args.input, truth_bits=truth)
+    device = args.device or ("cuda" if __import__("torch").cuda.is_available() else "cpu")
+    table = pd.DataFrame(rows).assign(n_samples=args.n, d=args.d, input=args.input, truth_bits=truth, device=device)
     tag = f"_{args.tag}" if args.tag else ""
     print(f"-> {write(table, f'scale_{args.input}_{args.n}_{args.d}{tag}')}")
 

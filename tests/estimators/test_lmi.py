@@ -320,3 +320,37 @@ def test_max_queries_scores_a_random_subset_of_the_held_out_pairs_against_all():
     want = np.std(sub.pmi[scored], ddof=1) / np.sqrt(80) * np.sqrt(1 - 80 / 300)
     assert info["query_se"] == pytest.approx(want)
     assert se_sub == pytest.approx(np.hypot(se_every, want))
+
+
+def test_training_reads_the_device_once_per_epoch_not_per_batch(monkeypatch):
+    """Issue 29: nothing in the loop over mini-batches forces a host round trip (on a GPU each ``.item()`` waits for
+    the device): the training and validation losses are summed on the device and read once per epoch each, and the
+    recorded losses are the same numbers as a per-batch sum on the host."""
+    import torch
+
+    from bioinfo_mi.estimators import _lmi
+
+    x, y, _ = bm.datasets.correlated_gaussian(n_samples=600, d=3, rho=0.6, random_state=0)
+    reads = {"n": 0}
+    item = torch.Tensor.item
+
+    def counted(self):
+        # a loss still attached to its graph (a per-batch read, as before issue 29's change) or a float64 sum of
+        # losses; Adam's own step counters are float32 tensors on the host and are not counted
+        reads["n"] += int(self.grad_fn is not None or self.dtype == torch.float64)
+        return item(self)
+
+    monkeypatch.setattr(torch.Tensor, "item", counted)
+    real_train = _lmi._train
+    seen = {}
+
+    def train(*args, **kwargs):
+        reads["n"] = 0
+        history, best = real_train(*args, **kwargs)
+        seen["reads"], seen["epochs"] = reads["n"], len(history)
+        return history, best
+
+    monkeypatch.setattr(_lmi, "_train", train)
+    res = bm.mi(x, y, method="lmi", random_state=0, batch_size=16, epochs=4, patience=4)
+    assert seen["epochs"] == 4 and seen["reads"] <= 2 * seen["epochs"]  # 19 batches per epoch here
+    assert np.isfinite(res.history.train_loss).all() and np.isfinite(res.history.val_loss).all()

@@ -18,6 +18,14 @@ preset as it is; ``max256_b256_p5_screen`` issue 29's closest candidate for Algo
 most 256, mini-batches of 256, patience 5; ``bench_lmi_vs_latentmi.py``), session 20:
 
     python benchmarks/bench_lmi_width.py --k 1 2 3 --d 10 100 1000 --configs default max256_b256_p5_screen --tag s20
+
+``--seeds``: more data sets per MI value (seed ``s`` draws the data and the fits with ``random_state=s``; the default,
+0, is the grid's own), so that two configurations are compared beyond one draw: session 21,
+
+    python benchmarks/bench_lmi_width.py --k 2 3 --d 10 100 1000 --configs default max256_b256_p5_screen --seeds 1 2 \
+        --tag s21seeds
+
+The CSV has one row per configuration, cell and seed (``seed``), and ``lmi_width_<tag>_runs.csv`` every estimate.
 """
 
 from __future__ import annotations
@@ -54,6 +62,7 @@ def main() -> None:
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS)[:6], choices=list(CONFIGS))
     parser.add_argument("--n-jobs", type=int, default=-1, help="worker processes (the estimates do not depend on it)")
     parser.add_argument("--tag", default="", help="suffix of the CSV name (lmi_width_<tag>.csv)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="random_state per replicate (0: the grid)")
     args = parser.parse_args()
     tasks = [
         gaussian_task(d, k, float(m), n_samples=2000)
@@ -64,20 +73,22 @@ def main() -> None:
     ]
     paper = paper_cells(reference_path(None))
     paper = paper[paper.estimator == "LMI"][["k", "d", "paper_mse"]]
-    rows = []
-    for name in args.configs:
+    rows, every = [], []
+    for name, seed in ((name, seed) for name in args.configs for seed in args.seeds):
         runs, seconds = timed(
             run_benchmark,
             tasks,
             [Estimator("LMI", "lmi", CONFIGS[name])],
-            random_state=0,
+            random_state=seed,
             n_jobs=args.n_jobs,
         )
         runs = runs.rename(columns={"rank": "k"})
+        every.append(runs.assign(config=name, seed=seed))
         for (k, d), g in runs.groupby(["k", "d"]):
             rows.append(
                 {
                     "config": name,
+                    "seed": seed,
                     "k": int(k),
                     "d": int(d),
                     "mse": mse(g.estimate, g.true_mi),
@@ -86,11 +97,13 @@ def main() -> None:
                     "s_per_fit": g.seconds.median(),
                 }
             )
-        print(f"{name}: {seconds:.0f} s", flush=True)
+        print(f"{name}, seed {seed}: {seconds:.0f} s", flush=True)
     table = pd.DataFrame(rows).merge(paper, on=["k", "d"], how="left")
     print(f"\nLMI configurations on the Gaussian grid (N=2000, 10 MI values per cell); {machine()}\n")
     print(table.to_markdown(index=False, floatfmt=".4f"))
-    print("wrote", write(table, "lmi_width" + (f"_{args.tag}" if args.tag else "")))
+    name = "lmi_width" + (f"_{args.tag}" if args.tag else "")
+    write(pd.concat(every, ignore_index=True), name + "_runs")
+    print("wrote", write(table, name))
 
 
 if __name__ == "__main__":

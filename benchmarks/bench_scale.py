@@ -54,6 +54,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+import torch
 from _common import machine, peak_rss, run_latentmi, save_figure, write
 
 import bioinfo_mi as bm
@@ -194,11 +195,8 @@ def main() -> None:
     parser.add_argument("--latentmi-max", type=int, default=10_000, help="largest N latentmi runs at in --sweep")
     parser.add_argument("--device", default=None, help="torch device of the LMI fits (cuda, cpu)")
     args = parser.parse_args()
-    if args.device is not None:
-        import torch
-
-        if torch.device(args.device).type == "cuda" and not torch.cuda.is_available():
-            parser.error(f"--device {args.device}: this machine has no CUDA device")
+    if args.device is not None and torch.device(args.device).type == "cuda" and not torch.cuda.is_available():
+        parser.error(f"--device {args.device}: this machine has no CUDA device")
     if args.sweep:
         sweep(args.sweep, args.d, args.latentmi_max)
         return
@@ -247,7 +245,7 @@ def main() -> None:
                 pmi = stage(label, ksg_pointwise, zx, zy, queries=queries)
                 rows[-1].update(estimate_bits=float(pmi.mean()), n_queries=m)
     truth = TRUTH_BITS if args.input == "dense" else np.nan
-    device = args.device or ("cuda" if __import__("torch").cuda.is_available() else "cpu")
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     table = pd.DataFrame(rows).assign(n_samples=args.n, d=args.d, input=args.input, truth_bits=truth, device=device)
     tag = f"_{args.tag}" if args.tag else ""
     print(f"-> {write(table, f'scale_{args.input}_{args.n}_{args.d}{tag}')}")

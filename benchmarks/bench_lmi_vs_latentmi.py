@@ -18,7 +18,9 @@ the screened columns, and ``bioinfo_mi max256_b256_screen`` with mini-batches of
 optimiser steps per epoch on 1000 training pairs), ``bioinfo_mi max256_b256_p5_screen`` with a patience of 5 epochs
 as well (session 19). ``bioinfo_mi unscreened``: the default with ``screen=False``,
 the default before session 13 (issue 30; its ``lmi_vs_latentmi_screen.csv`` of session 12 named it "bioinfo_mi
-default" and the screened fit "bioinfo_mi screen").
+default" and the screened fit "bioinfo_mi screen"). ``bioinfo_mi bfloat16`` / ``bioinfo_mi float32``: the default
+recipe with the training loop's products in bfloat16 / float32 (``LMIPreset(precision=...)``; session 22:
+``--tag s22bf16 --estimators "bioinfo_mi float32" "bioinfo_mi bfloat16" latentmi``).
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ CANDIDATES: dict[str, dict] = {
     "max256_b256_screen": {"preset": LMIPreset(max_width=256, batch_size=256)},
     "max256_b256_p5_screen": {"preset": LMIPreset(max_width=256, batch_size=256, patience=5)},
     "unscreened": {"preset": "default", "screen": False},
+    "bfloat16": {"preset": LMIPreset(precision="bfloat16")},
+    "float32": {"preset": LMIPreset(precision="float32")},
 }
 
 

@@ -25,6 +25,11 @@ most 256, mini-batches of 256, patience 5; ``bench_lmi_vs_latentmi.py``), sessio
     python benchmarks/bench_lmi_width.py --k 2 3 --d 10 100 1000 --configs default max256_b256_p5_screen --seeds 1 2 \
         --tag s21seeds
 
+``bf16`` trains the default recipe with its products in bfloat16 (``LMIPreset(precision="bfloat16")``; at the grid's
+1000 held-out pairs the latent size is 8 as in ``default``), ``fp32`` in float32 (the default's arithmetic), session 22:
+
+    python benchmarks/bench_lmi_width.py --k 2 3 --d 10 100 1000 --configs bf16 --seeds 0 1 2 --tag s22bf16
+
 The CSV has one row per configuration, cell and seed (``seed``), and ``lmi_width_<tag>_runs.csv`` every estimate.
 """
 
@@ -52,6 +57,8 @@ CONFIGS: dict[str, dict] = {
     "w256_screen": {"preset": LMIPreset(min_width=256), "screen": True},
     "default": {"preset": "default"},
     "max256_b256_p5_screen": {"preset": LMIPreset(max_width=256, batch_size=256, patience=5)},
+    "bf16": {"preset": LMIPreset(precision="bfloat16")},
+    "fp32": {"preset": LMIPreset(precision="float32")},
 }
 
 

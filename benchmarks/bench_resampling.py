@@ -22,7 +22,8 @@ digit pairs {2, 3} vs {4, 6} (``bm.datasets.DIGITS_CLASSES`` explains the choice
 dataset. With the digits source the run also reports two other class choices on a few datasets
 (LMI and KSG only): single digits 0 vs 1 (250 pairs) and the groups 0-4 vs 5-9 (1500 pairs).
 Target: LMI MSE <= 0.005 on the digits source. ``LMI-candidate`` (only when named): issue 29's candidate preset for
-Algorithm 4's speed target, ``LMIPreset(max_width=256, batch_size=256, patience=5)``.
+Algorithm 4's speed target, ``LMIPreset(max_width=256, batch_size=256, patience=5)``; ``LMI-bfloat16`` and
+``LMI-float32`` (only when named): the default recipe trained in bfloat16 and in float32 (issue 29, session 22).
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ ESTIMATORS = {
     "LMI-candidate": Estimator(
         "LMI-candidate", "lmi", {"preset": LMIPreset(max_width=256, batch_size=256, patience=5)}
     ),
+    # issue 29, session 22: the default recipe with the training loop's products in bfloat16, and in float32
+    "LMI-bfloat16": Estimator("LMI-bfloat16", "lmi", {"preset": LMIPreset(precision="bfloat16")}),
+    "LMI-float32": Estimator("LMI-float32", "lmi", {"preset": LMIPreset(precision="float32")}),
 }
 #: digits class choices reported beside the default: (label, classes, pairs per dataset)
 DIGITS_ALTERNATIVES = [("0 vs 1", (0, 1), 250), ("0-4 vs 5-9", ((0, 1, 2, 3, 4), (5, 6, 7, 8, 9)), 1500)]

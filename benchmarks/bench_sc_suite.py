@@ -13,7 +13,9 @@ Estimators
     takes minutes: ``--max-d 23`` leaves those tasks out), ``lmi`` (also the tl tools'
     default estimator; its columns screened on the training half since session 13) and ``lmi`` with
     ``screen=False`` (every column: LMI's default before; session 9-12 CSVs name it "LMI (ours)" and the
-    screened fit "LMI screen (ours)"); bmi
+    screened fit "LMI screen (ours)"), and ``lmi`` with ``precision="float32"`` / ``"bfloat16"`` (the training
+    loop's arithmetic, issue 29, session 22: ``--estimators "LMI float32 (ours)" "LMI bfloat16 (ours)" --seeds 4
+    --tag s22precision``); bmi
     0.1.3 at its defaults: KSG (``KSGEnsembleFirstEstimator``, k = 5), CCA,
     and with ``--full`` MINE and InfoNCE; latentmi 0.1.3 (the LMI paper's code); torch-mist 0.2.17's
     normalizing-flow estimator (``"torch-mist flow"``: a joint affine autoregressive flow, trained on half the pairs
@@ -115,6 +117,8 @@ def estimators() -> dict[str, Callable[[np.ndarray, np.ndarray, int], float]]:
         "ksg-mixture (ours)": ours_estimator("ksg-mixture"),
         "LMI (ours)": ours_estimator("lmi"),
         "LMI unscreened (ours)": ours_estimator("lmi", screen=False),
+        "LMI float32 (ours)": ours_estimator("lmi", precision="float32"),
+        "LMI bfloat16 (ours)": ours_estimator("lmi", precision="bfloat16"),
         "bmi KSG": bmi_estimator("KSGEnsembleFirstEstimator"),
         "bmi CCA": bmi_estimator("CCAMutualInformationEstimator"),
         "bmi MINE": bmi_estimator("MINEEstimator", verbose=False),

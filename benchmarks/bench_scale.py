@@ -32,11 +32,14 @@ Stages, each timed with this process's peak RSS sampled every 50 ms (``_common.p
     python benchmarks/bench_scale.py --sweep 1000 10000 100000   # LMI beside latentmi (up to 10^4), one run
     python benchmarks/bench_scale.py --unscreened --no-auto --no-knn --tag screen   # LMI with and without the screen
     python benchmarks/bench_scale.py --device cuda --tag cuda   # the same table on a GPU machine
+    python benchmarks/bench_scale.py --precision float32 --no-auto --no-knn --tag f32   # LMI trained in float32
 
 ``--device`` (default: CUDA where present, else CPU, as the package's own default) is passed to every
 ``method="lmi"`` fit; ``bm.mi(x, y)`` (``auto``) runs with the package's default device, which is the same; the
 neighbour kernel (numba) runs on the CPU cores either way. ``--device cuda`` on a machine without CUDA stops before
-any work. The CSV's ``device`` column says which device the LMI fits used.
+any work. The CSV's ``device`` column says which device the LMI fits used. ``--precision`` (default: the preset's,
+``"auto"``: bfloat16 on a CPU that multiplies it natively) is passed to the same fits; the CSV's ``precision`` column
+says which arithmetic their training used (issue 29, session 22).
 
 Results: ``benchmarks/results/scale_<input>_<n>_<d>.csv``; ``--sweep``: ``scale_sweep_<d>.csv`` and
 ``docs/figures/scale_sweep_<d>.png`` (latentmi needs ``pip install -e ".[bench]"``). The figures of
@@ -194,6 +197,7 @@ def main() -> None:
     parser.add_argument("--sweep", type=int, nargs="+", help="instead: LMI and latentmi at these N (dense data)")
     parser.add_argument("--latentmi-max", type=int, default=10_000, help="largest N latentmi runs at in --sweep")
     parser.add_argument("--device", default=None, help="torch device of the LMI fits (cuda, cpu)")
+    parser.add_argument("--precision", choices=["float32", "bfloat16", "auto"], default=None, help="of the LMI fits")
     args = parser.parse_args()
     if args.device is not None and torch.device(args.device).type == "cuda" and not torch.cuda.is_available():
         parser.error(f"--device {args.device}: this machine has no CUDA device")
@@ -227,11 +231,13 @@ def main() -> None:
                 kw = {**kw, "epochs": args.epochs}
             if args.device is not None and kw:  # LMI's fits; auto keeps the package's default device
                 kw = {**kw, "device": args.device}
+            if args.precision is not None and kw:
+                kw = {**kw, "precision": args.precision}
             label = f"bm.mi({', '.join(f'{k}={v!r}' for k, v in kw.items()) or 'x, y'})"
             res = stage(label, bm.mi, x, y, **kw)
             best = getattr(res, "best_epoch", None)  # LMI's; auto may run a KSG estimator
             rows[-1].update(estimate_bits=res.mi, n_epochs=res.extra.get("n_epochs"), best_epoch=best)
-            rows[-1].update(n_queries=res.extra.get("n_queries"))
+            rows[-1].update(n_queries=res.extra.get("n_queries"), precision=res.params.get("training_precision"))
             print(f"  estimate {res.mi:.4f} bits ({res.extra.get('n_epochs')} epochs, best {best})", flush=True)
         if not args.no_knn:
             n_est = args.n - min(args.n // 2, 50_000)

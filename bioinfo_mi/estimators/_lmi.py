@@ -125,6 +125,14 @@ class LMIPreset:
         (:func:`lmi`, parameter ``log_counts``). ``True`` in ``"default"`` (issue 30, session 18; evidence in
         docs/benchmarks.md, "Session 18: counts through log(1 + x) inside LMI"), ``False`` in ``"paper"``
         (Appendix A.1.2 standardises the values as given).
+    precision
+        Arithmetic of the training loop's matrix products (:func:`lmi`, parameter ``precision``): ``"float32"``,
+        ``"bfloat16"`` mixed precision (``torch.autocast``: the products in bfloat16; the weights, the optimiser
+        and the losses in float32), or ``"auto"``: bfloat16 on a CPU that multiplies it natively (AVX-512 BF16 or
+        AMX), float32 elsewhere (CUDA included: not measured on a GPU yet). The held-out codes that KSG scores are
+        always computed in float32. ``"float32"`` in both presets: bfloat16 trains 1.3-1.6x faster here but reads
+        the single-cell-shaped suite's high-MI tasks about 0.02 bits lower (issue 29, session 22; docs/performance.md,
+        "Training in bfloat16").
     """
 
     width_rule: Literal["paper", "adaptive"] = "adaptive"
@@ -145,12 +153,20 @@ class LMIPreset:
     screen: bool = True
     log_counts: bool = True
     max_queries: int | None = 200_000
+    precision: Literal["float32", "bfloat16", "auto"] = "float32"
 
 
 #: name -> :class:`LMIPreset` for ``lmi(..., preset=name)``: ``"default"`` and ``"paper"`` (Appendix A.1.2)
 PRESETS: dict[str, LMIPreset] = {
     "paper": LMIPreset(
-        width_rule="paper", lr=1e-4, max_epochs=300, patience=30, screen=False, log_counts=False, max_queries=None
+        width_rule="paper",
+        lr=1e-4,
+        max_epochs=300,
+        patience=30,
+        screen=False,
+        log_counts=False,
+        max_queries=None,
+        precision="float32",
     ),
     "default": LMIPreset(),
 }
@@ -433,6 +449,27 @@ def _validation_loss(
     return total.item() / len(x)  # one transfer to the host per evaluation
 
 
+def _native_bfloat16(device: torch.device) -> bool:
+    """Whether ``precision="auto"`` trains in bfloat16 on ``device``: a CPU that multiplies bfloat16 in hardware
+    (AVX-512 BF16 or AMX tiles). CUDA devices keep float32 (not measured on a GPU yet).
+    """
+    if device.type != "cpu":
+        return False
+    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+
+
+def _resolved_precision(precision: str, device: torch.device) -> str:
+    """Return ``"bfloat16"`` or ``"float32"``: the arithmetic :class:`LMIPreset` ``precision`` means on ``device``."""
+    bf16 = precision == "bfloat16" or (precision == "auto" and _native_bfloat16(device))
+    return "bfloat16" if bf16 else "float32"
+
+
+def _training_precision(precision: str, device: torch.device) -> torch.autocast:
+    """Return the ``torch.autocast`` context of the training loop for :class:`LMIPreset` field ``precision``."""
+    enabled = _resolved_precision(precision, device) == "bfloat16"
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
+
+
 def _sum_dtype(device: torch.device) -> torch.dtype:
     """Accumulator of the per-batch losses on the device: float64 (the host's Python float, so the recorded losses
     are the same numbers), float32 where the device has no float64 (Apple's MPS).
@@ -469,12 +506,14 @@ def _train(
         running = torch.zeros((), dtype=_sum_dtype(x_train.device), device=x_train.device)
         for start in range(0, n, preset.batch_size):
             idx = perm[start : start + preset.batch_size]
-            loss = model.loss(x_train[idx], y_train[idx], None if c_train is None else c_train[idx])
+            with _training_precision(preset.precision, x_train.device):
+                loss = model.loss(x_train[idx], y_train[idx], None if c_train is None else c_train[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             running += loss.detach().to(running.dtype) * len(idx)
-        val = _validation_loss(model, x_val, y_val, 4096, c_val)
+        with _training_precision(preset.precision, x_train.device):
+            val = _validation_loss(model, x_val, y_val, 4096, c_val)
         rows.append((epoch, running.item() / n, val))
         bar.set_postfix(val_loss=f"{val:.4f}")
         if val < best_loss:
@@ -619,6 +658,7 @@ def _preset_config(
     lr: float | None,
     screen: Any = None,
     log_counts: Any = None,
+    precision: Any = None,
 ) -> tuple[str, LMIPreset]:
     """Return the preset's name (``"custom"`` for an :class:`LMIPreset`) and its settings with the given overrides
     (``None``: the preset's).
@@ -648,6 +688,8 @@ def _preset_config(
         overrides["screen"] = screen
     if log_counts is not None:
         overrides["log_counts"] = log_counts
+    if precision is not None:
+        overrides["precision"] = precision
     cfg = replace(cfg, **overrides)
     check_positive_int(cfg.latent_dim, name="latent_dim")
     if cfg.max_queries is not None:
@@ -685,6 +727,8 @@ def _check_choices(regularizer: Any, normalization: Any, cfg: LMIPreset) -> None
         raise ValueError(f"normalization must be 'local' or 'global-corrected', got {normalization!r}")
     if not 0 < cfg.estimate_fraction < 1:
         raise ValueError(f"estimate_fraction must lie in (0, 1), got {cfg.estimate_fraction}")
+    if cfg.precision not in ("float32", "bfloat16", "auto"):
+        raise ValueError(f"precision must be 'float32', 'bfloat16' or 'auto', got {cfg.precision!r}")
     check_positive_int(cfg.max_train, name="max_train", minimum=2)
     check_positive_int(cfg.max_validation, name="max_validation")
     if cfg.patience_pairs is not None:
@@ -867,6 +911,7 @@ def lmi(
     condition: Any = None,
     screen: bool | None = None,
     log_counts: bool | None = None,
+    precision: Literal["float32", "bfloat16", "auto"] | None = None,
 ) -> LMIResult:
     """Latent MI estimate of I(X;Y) (LMI paper, Algorithm 1).
 
@@ -963,6 +1008,13 @@ def lmi(
         value given is always used. ``res.params["log1p"]``: the sides transformed (``[bool, bool]``),
         ``res.params["log_counts_rule"]`` ``"given"`` or ``"preset"``. ``res.model.encode`` applies the same map to new
         samples.
+    precision
+        Arithmetic of the training loop's matrix products: ``"float32"``, ``"bfloat16"`` (mixed precision: the
+        products in bfloat16 under ``torch.autocast``, weights, optimiser and losses in float32) or ``"auto"``
+        (bfloat16 on a CPU that multiplies it natively, AVX-512 BF16 or AMX; float32 elsewhere, CUDA included).
+        The held-out codes that KSG scores are computed in float32 whatever the choice. ``None`` (default): the
+        preset's (:class:`LMIPreset` field ``precision``). A value given is always used;
+        ``res.params["training_precision"]`` is the arithmetic used.
 
     Returns
     -------
@@ -970,9 +1022,12 @@ def lmi(
     half, and above :class:`LMIPreset` ``max_queries`` held-out pairs on those not scored), latents ``zx``/``zy``
     of all samples, the trained ``model``, ``train_idx``/``test_idx``, per-epoch ``history`` and ``best_epoch``;
     ``params`` holds the settings used (the preset's fields with ``latent_dim`` as used, ``latent_dim_rule``,
-    ``preset``, ``regularizer``, ...); ``extra["n_queries"]`` the number of held-out pairs scored.
+    ``preset``, ``regularizer``, ..., ``training_precision``: the arithmetic :class:`LMIPreset` ``precision`` meant
+    on the device, ``"bfloat16"`` or ``"float32"``); ``extra["n_queries"]`` the number of held-out pairs scored.
     """
-    preset_name, cfg = _preset_config(preset, latent_dim, epochs, patience, batch_size, lr, screen, log_counts)
+    preset_name, cfg = _preset_config(
+        preset, latent_dim, epochs, patience, batch_size, lr, screen, log_counts, precision
+    )
     given = {"latent_dim": latent_dim, "patience": patience, "screen": screen, "log_counts": log_counts}
     rules = {f"{name}_rule": "preset" if value is None else "given" for name, value in given.items()}
     k = check_positive_int(k, name="k")
@@ -1030,6 +1085,7 @@ def lmi(
     settings = {**rules, "preset": preset_name, "regularizer": regularizer, "k": k, "normalization": normalization}
     settings.update(reconstruction_weight=reconstruction_weight, regularizer_weight=regularizer_weight)
     settings.update(d_condition=weights[-1], screen=bool(cfg.screen), log1p=list(log1p))
+    settings["training_precision"] = _resolved_precision(cfg.precision, dev)
     fitted = {"model": model, "train_idx": train_idx, "test_idx": test_idx, "history": history}
     return _lmi_result(pmi, base, n, {**asdict(cfg), **settings}, dev, cross_r2, zx, zy, best_epoch, fitted)
 

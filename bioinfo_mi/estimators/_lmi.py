@@ -458,6 +458,13 @@ def _native_bfloat16(device: torch.device) -> bool:
     return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
 
 
+def _bfloat16_supported(device: torch.device) -> bool:
+    """Whether autocast can run bfloat16 on ``device`` at all (natively or emulated, as a CPU does)."""
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    return device.type in ("cpu", "mps")
+
+
 def _resolved_precision(precision: str, device: torch.device) -> str:
     """Return ``"bfloat16"`` or ``"float32"``: the arithmetic :class:`LMIPreset` ``precision`` means on ``device``."""
     bf16 = precision == "bfloat16" or (precision == "auto" and _native_bfloat16(device))
@@ -1013,8 +1020,9 @@ def lmi(
         products in bfloat16 under ``torch.autocast``, weights, optimiser and losses in float32) or ``"auto"``
         (bfloat16 on a CPU that multiplies it natively, AVX-512 BF16 or AMX; float32 elsewhere, CUDA included).
         The held-out codes that KSG scores are computed in float32 whatever the choice. ``None`` (default): the
-        preset's (:class:`LMIPreset` field ``precision``). A value given is always used;
-        ``res.params["training_precision"]`` is the arithmetic used.
+        preset's (:class:`LMIPreset` field ``precision``). A value given is always used (``"bfloat16"`` on a CUDA
+        device without bfloat16 support raises ``ValueError`` before any work; a CPU without native bfloat16 runs
+        it emulated, slower than float32); ``res.params["training_precision"]`` is the arithmetic used.
 
     Returns
     -------
@@ -1032,6 +1040,9 @@ def lmi(
     rules = {f"{name}_rule": "preset" if value is None else "given" for name, value in given.items()}
     k = check_positive_int(k, name="k")
     _check_choices(regularizer, normalization, cfg)
+    dev = check_device(device)
+    if _resolved_precision(cfg.precision, dev) == "bfloat16" and not _bfloat16_supported(dev):
+        raise ValueError(f"precision='bfloat16' needs a device with bfloat16 support; {dev} has none: use 'float32'")
     xr, yr = check_row_pair(x, y, min_samples=2, method="lmi")
     _warn_duplicates(xr, yr)
     n = xr.n_samples
@@ -1053,7 +1064,6 @@ def lmi(
 
     rng = check_random_state(random_state)
     train_idx, test_idx, val_idx = _split(n, n_train, cfg.max_validation, rng)
-    dev = check_device(device)
     generator = torch.Generator(device="cpu").manual_seed(seed_from(rng))
     model_generator = generator if dev.type == "cpu" else torch.Generator(device=dev).manual_seed(seed_from(rng))
     weights = (regularizer, reconstruction_weight, regularizer_weight, generator, 0 if cond is None else cond.shape[1])

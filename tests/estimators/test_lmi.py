@@ -426,3 +426,22 @@ def test_bfloat16_same_seed_same_numbers_and_close_to_float32():
     full = bm.mi(x, y, method="lmi", random_state=3, preset=LMIPreset(precision="float32"))
     # bfloat16 moved these fits by 0.003-0.02 bits (random_state 0-3; the seeds spread 0.04); hardware may differ
     assert abs(runs[0].mi - full.mi) < 0.15
+
+
+def test_bfloat16_on_a_device_without_it_raises_before_any_work(monkeypatch):
+    from bioinfo_mi.estimators import _lmi
+
+    monkeypatch.setattr(_lmi, "_bfloat16_supported", lambda device: False)
+
+    class InputsRead(Exception):
+        pass
+
+    def reading(*args, **kwargs):
+        raise InputsRead
+
+    monkeypatch.setattr(_lmi, "check_row_pair", reading)
+    x, y, _ = bm.datasets.correlated_gaussian(n_samples=100, d=2, rho=0.5, random_state=0)
+    with pytest.raises(ValueError, match="precision='bfloat16' needs a device with bfloat16 support"):
+        lmi(x, y, precision="bfloat16")  # before the inputs are read
+    with pytest.raises(InputsRead):  # float32 goes on to read them
+        lmi(x, y, precision="float32")

@@ -455,7 +455,9 @@ def _native_bfloat16(device: torch.device) -> bool:
     """
     if device.type != "cpu":
         return False
-    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    # private probes of torch (2.1+); a torch without them counts as no native bfloat16
+    probes = (getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+    return any(bool(probe()) for probe in probes if probe is not None)
 
 
 def _bfloat16_supported(device: torch.device) -> bool:
@@ -502,6 +504,7 @@ def _train(
     once per epoch, with the validation loss (issue 29: no host round trip per batch on a GPU).
     """
     c_train, c_val = conditions if conditions is not None else (None, None)
+    precision = _resolved_precision(preset.precision, x_train.device)  # the hardware is asked once per fit
     optimizer = torch.optim.Adam(model.parameters(), lr=preset.lr, betas=(0.9, 0.999), eps=preset.adam_eps)
     n = len(x_train)
     best_loss, best_state, best_epoch, waited = float("inf"), None, -1, 0
@@ -513,13 +516,13 @@ def _train(
         running = torch.zeros((), dtype=_sum_dtype(x_train.device), device=x_train.device)
         for start in range(0, n, preset.batch_size):
             idx = perm[start : start + preset.batch_size]
-            with _training_precision(preset.precision, x_train.device):
+            with _training_precision(precision, x_train.device):
                 loss = model.loss(x_train[idx], y_train[idx], None if c_train is None else c_train[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             running += loss.detach().to(running.dtype) * len(idx)
-        with _training_precision(preset.precision, x_train.device):
+        with _training_precision(precision, x_train.device):
             val = _validation_loss(model, x_val, y_val, 4096, c_val)
         rows.append((epoch, running.item() / n, val))
         bar.set_postfix(val_loss=f"{val:.4f}")

@@ -799,6 +799,30 @@ def _build_model(
     return model
 
 
+def _checked_device(device: Any, cfg: LMIPreset) -> torch.device:
+    """Return the torch device of a fit, or raise ``ValueError`` where ``cfg.precision`` asks for bfloat16 on a device
+    without it (before any input is read).
+    """
+    dev = check_device(device)
+    if _resolved_precision(cfg.precision, dev) == "bfloat16" and not _bfloat16_supported(dev):
+        raise ValueError(f"precision='bfloat16' needs a device with bfloat16 support; {dev} has none: use 'float32'")
+    return dev
+
+
+def _sizes(n: int, k: int, cfg: LMIPreset, rules: dict[str, str]) -> tuple[int, int, LMIPreset]:
+    """Return the training and held-out sizes of ``n`` samples and ``cfg`` with its patience bounded in training
+    pairs (:class:`LMIPreset` ``patience_pairs``; ``rules["patience_rule"]`` becomes ``"adapted"`` where it acts).
+    """
+    n_train, n_est = _halves(n, cfg.estimate_fraction, k)
+    if n_train > cfg.max_train:  # the rest is held out: scored by KSG, a sample of it validates
+        n_train, n_est = cfg.max_train, n - cfg.max_train
+    if rules["patience_rule"] == "preset" and cfg.patience_pairs is not None:
+        bounded = min(cfg.patience, max(1, -(-cfg.patience_pairs // n_train)))
+        if bounded != cfg.patience:
+            cfg, rules["patience_rule"] = replace(cfg, patience=bounded), "adapted"
+    return n_train, n_est, cfg
+
+
 def _split(n: int, n_train: int, max_validation: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
     """Training, held-out and validation rows (sorted): a random ``n_train`` train, the rest is held out, and
     at most ``max_validation`` of the held-out rows validate.
@@ -1043,20 +1067,12 @@ def lmi(
     rules = {f"{name}_rule": "preset" if value is None else "given" for name, value in given.items()}
     k = check_positive_int(k, name="k")
     _check_choices(regularizer, normalization, cfg)
-    dev = check_device(device)
-    if _resolved_precision(cfg.precision, dev) == "bfloat16" and not _bfloat16_supported(dev):
-        raise ValueError(f"precision='bfloat16' needs a device with bfloat16 support; {dev} has none: use 'float32'")
+    dev = _checked_device(device, cfg)
     xr, yr = check_row_pair(x, y, min_samples=2, method="lmi")
     _warn_duplicates(xr, yr)
     n = xr.n_samples
     cond = _check_condition(condition, n)
-    n_train, n_est = _halves(n, cfg.estimate_fraction, k)
-    if n_train > cfg.max_train:  # the rest is held out: scored by KSG, a sample of it validates
-        n_train, n_est = cfg.max_train, n - cfg.max_train
-    if rules["patience_rule"] == "preset" and cfg.patience_pairs is not None:
-        bounded = min(cfg.patience, max(1, -(-cfg.patience_pairs // n_train)))
-        if bounded != cfg.patience:
-            cfg, rules["patience_rule"] = replace(cfg, patience=bounded), "adapted"
+    n_train, n_est, cfg = _sizes(n, k, cfg, rules)
     log1p = (bool(cfg.log_counts and xr.is_counts()), bool(cfg.log_counts and yr.is_counts()))
     x_scaling = _standardization(xr, "x", normalization, log1p[0])
     y_scaling = _standardization(yr, "y", normalization, log1p[1])

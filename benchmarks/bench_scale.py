@@ -38,8 +38,8 @@ Stages, each timed with this process's peak RSS sampled every 50 ms (``_common.p
 ``method="lmi"`` fit; ``bm.mi(x, y)`` (``auto``) runs with the package's default device, which is the same; the
 neighbour kernel (numba) runs on the CPU cores either way. ``--device cuda`` on a machine without CUDA stops before
 any work. The CSV's ``device`` column says which device the LMI fits used. ``--precision`` (default: the preset's,
-``"auto"``: bfloat16 on a CPU that multiplies it natively) is passed to the same fits; the CSV's ``precision`` column
-says which arithmetic their training used (issue 29, session 22).
+``"float32"``; ``"auto"``: bfloat16 on a CPU that multiplies it natively) is passed to the same fits; the CSV's
+``precision`` column says which arithmetic their training used (issue 29, session 22).
 
 Results: ``benchmarks/results/scale_<input>_<n>_<d>.csv``; ``--sweep``: ``scale_sweep_<d>.csv`` and
 ``docs/figures/scale_sweep_<d>.png`` (latentmi needs ``pip install -e ".[bench]"``). The figures of

@@ -22,9 +22,11 @@ same data with a direct link ``y += c x`` for c in 0.1, 0.2, 0.4 (50 data sets e
 Part ``latent``: high-dimensional Gaussian CMI with a low-rank structure, as genes have it: a 2-D state
 ``s`` shared by x and y beyond z, and a ``d_z``-dimensional z driving both (stronger than ``s``), each seen
 through ``d`` noisy columns per side (d = 20, 50, 200; d_z = 2 and 10; N = 2000, ``--full`` also 10 000;
-3 data sets per cell). Truth in closed form from the joint covariance. ``bm.cmi`` with ``auto``,
-``ksg``, ``ksg-calibrated`` and ``lmi`` (the latent CMI), the MI difference of ``auto``, and tigramite's
-CMIknn (k = 3) where it runs in the time budget (d <= 50).
+3 data sets per cell). Truth in closed form from the joint covariance. Since session 23 also three
+conditionally independent cells (truth 0; ``--no-latent-nulls`` leaves them out): the design without its link
+(20 + 20 | 2, 50 + 50 | 10) and wide x, y given a 2-D z that enters x nonlinearly (20 + 20 | 2).
+``bm.cmi`` with ``auto``, ``ksg``, ``ksg-calibrated`` and ``lmi`` (the latent CMI), the MI difference of
+``auto``, and tigramite's CMIknn (k = 3) where it runs in the time budget (d <= 50).
 
 Part ``errorbars``: calibration of ``bm.cmi(..., error_bars=True)``: over independent data sets of one
 distribution, the SD of the estimates against the mean reported SE, and the 95 % coverage of the
@@ -271,13 +273,34 @@ def _method(method: str):
     return lambda x, y, z, s: bm.cmi(x, y, z, method=method, random_state=s, n_jobs=1).mi
 
 
-def run_latent(dims: list[int], dzs: list[int], n_values: list[int], n_seeds: int) -> pd.DataFrame:
+def nonlinear_null_design(d: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Wide x and y independent given a 2-D z that enters x nonlinearly (``z_1^2``, ``sin 2 z_2``, each loading
+    on all ``d`` columns) and y linearly: truth 0, the latent part's nonlinear null."""
+    rng = np.random.default_rng([seed, d, 77])
+    z = rng.normal(size=(n, 2))
+    f = np.hstack([z[:, :1] ** 2 - 1, np.sin(2 * z[:, 1:])])
+    x = f @ rng.normal(size=(2, d)) + rng.normal(size=(n, d))
+    y = z @ rng.normal(size=(2, d)) + rng.normal(size=(n, d))
+    return x, y, z, 0.0
+
+
+#: the latent part's conditionally independent cells (session 23): (design, d, d_z); "no link" is the low-rank
+#: design with the link beyond z removed, "nonlinear z" :func:`nonlinear_null_design`
+LATENT_NULLS = [("no link", 20, 2), ("no link", 50, 10), ("nonlinear z", 20, 2)]
+
+
+def run_latent(dims: list[int], dzs: list[int], n_values: list[int], n_seeds: int, nulls: bool) -> pd.DataFrame:
     has_tigramite = importlib.util.find_spec("tigramite") is not None
+    jobs = [("low-rank", d, dz, n, s) for d in dims for dz in dzs for n in n_values for s in range(n_seeds)]
+    if nulls:
+        jobs += [(name, d, dz, n, s) for name, d, dz in LATENT_NULLS for n in n_values for s in range(n_seeds)]
     rows = []
-    jobs = [(d, dz, n, s) for d in dims for dz in dzs for n in n_values for s in range(n_seeds)]
-    for d, dz, n, seed in tqdm(jobs, desc="latent CMI", unit="data set"):
-        x, y, z, truth = latent_design(d, dz, n, seed)
-        cell = {"d_x": d, "d_y": d, "d_z": dz, "n_samples": n, "seed": seed, "truth": truth}
+    for design, d, dz, n, seed in tqdm(jobs, desc="latent CMI", unit="data set"):
+        if design == "nonlinear z":
+            x, y, z, truth = nonlinear_null_design(d, n, seed)
+        else:
+            x, y, z, truth = latent_design(d, dz, n, seed, link=0.0 if design == "no link" else 1.0)
+        cell = {"design": design, "d_x": d, "d_y": d, "d_z": dz, "n_samples": n, "seed": seed, "truth": truth}
         rows += score(latent_estimators(has_tigramite, d), x, y, z, seed, cell)
     return pd.DataFrame(rows)
 
@@ -391,8 +414,9 @@ def run_lineage(gammas: list[float], n_clones: int, n_genes: int, seed: int) -> 
 
 def summarize_gaussian(runs: pd.DataFrame) -> pd.DataFrame:
     r = runs.assign(sq=(runs.estimate - runs.truth) ** 2, err=runs.estimate - runs.truth)
+    keys = (["design"] if "design" in r else []) + ["d_x", "d_y", "d_z", "n_samples", "estimator"]
     return (
-        r.groupby(["d_x", "d_y", "d_z", "n_samples", "estimator"])
+        r.groupby(keys)
         .agg(
             truth=("truth", "mean"),
             mean_estimate=("estimate", "mean"),
@@ -458,6 +482,9 @@ def main() -> None:
         help="parts to run; latent-test (the latent CMI's permutation test, about 30 min) only when named",
     )
     parser.add_argument("--latent-null", type=int, default=100, help="null data sets of the latent-test part")
+    parser.add_argument(
+        "--no-latent-nulls", action="store_true", help="latent: only the low-rank design (no conditionally null cells)"
+    )
     parser.add_argument("--error-sets", type=int, default=80, help="data sets per k-NN error-bar cell")
     parser.add_argument("--latent-error-sets", type=int, default=20, help="data sets of the latent error-bar cell")
     parser.add_argument("--from-runs", action="store_true", help="errorbars: summarise the stored runs, run nothing")
@@ -511,11 +538,11 @@ def main() -> None:
             test.round(3).to_string(index=False),
         )
     if "latent" in args.parts:
-        runs = run_latent([20, 50, 200], [2, 10], [2000, 10000] if args.full else [2000], 3)
+        runs = run_latent([20, 50, 200], [2, 10], [2000, 10000] if args.full else [2000], 3, not args.no_latent_nulls)
         latent = summarize_gaussian(runs)
         write(runs, "cmi_latent_runs")
         write(latent, "cmi_latent")
-        keys = ["d_x", "d_z", "n_samples"]
+        keys = ["design", "d_x", "d_z", "n_samples"]
         print(
             "\nlatent design: MSE (bits^2)\n",
             latent.pivot_table(index=keys, columns="estimator", values="mse").round(4),

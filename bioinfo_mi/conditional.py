@@ -11,7 +11,8 @@ Methods (:data:`CMI_METHODS`)
     ``within_method``; strata under ``min_stratum_samples`` samples are left out with an
     :class:`~bioinfo_mi.EstimateWarning` (see :mod:`bioinfo_mi.estimators._cmi`). ``"auto"``:
     ``"lmi"`` (the latent CMI: LMI's codes of ``x`` and ``y``, trained on one half with decoders that
-    see ``z``, and the k-NN CMI of the held-out codes given ``z``; :func:`bioinfo_mi.estimators.latent_cmi`)
+    see ``z``, and the corrected k-NN CMI of the held-out codes given ``z``;
+    :func:`bioinfo_mi.estimators.latent_cmi`)
     where the samples are fewer than :data:`CMI_SAMPLES_PER_DIM` (3) per column of ``x``, ``y`` and
     ``z`` or the calibrated k-NN CMI is predicted to cost more than 3 times LMI (the rule and cost
     model of ``bm.mi``'s ``auto``, :func:`bioinfo_mi.estimators.choose_method`), for a numeric and a
@@ -38,17 +39,21 @@ import dataclasses
 import warnings
 from typing import Any
 
-import numba as nb
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
 from ._docs import shared_docs
 from ._fits import FitJob, run_fits, warn_fits
 from ._parallel import check_n_jobs, root_seed, spawn_seeds
 from ._validation import EstimateWarning, check_array, check_options, check_positive_int
 from .estimators._auto import choose_method
-from .estimators._cmi import MIN_STRATUM_SAMPLES, check_strata, conditional_estimate, small_strata_warning
+from .estimators._cmi import (
+    MIN_STRATUM_SAMPLES,
+    check_strata,
+    conditional_estimate,
+    local_permutations,
+    small_strata_warning,
+)
 from .estimators._registry import get_method, predicted_seconds
 from .estimators._result import MIResult
 from .uncertainty import add_error_bars, sampling_se
@@ -95,56 +100,6 @@ def is_categorical(z: Any, min_stratum_samples: int = MIN_STRATUM_SAMPLES) -> bo
     if arr.dtype.kind in "iu" and arr.ndim == 1:
         return len(np.unique(arr)) <= len(arr) / max(min_stratum_samples, 1)
     return False
-
-
-@nb.njit(cache=True)
-def _restricted_permutation(neighbors: np.ndarray, order: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
-    """Runge's (2018) local permutation: visiting the samples in ``order``, each takes the first of its
-    (shuffled) neighbours not taken yet, or its last neighbour when all are.
-    """
-    n, k = neighbors.shape
-    taken = np.zeros(n, dtype=np.bool_)
-    out = np.empty(n, dtype=np.int64)
-    for i in order:
-        j = neighbors[i, k - 1]
-        for m in range(k):
-            if not taken[neighbors[i, m]]:
-                j = neighbors[i, m]
-                break
-        out[i] = j
-        taken[j] = True
-    return out
-
-
-def local_permutations(z: np.ndarray, n_shuffles: int, shuffle_neighbors: int, rng: np.random.Generator) -> np.ndarray:
-    """``(n_shuffles, n)`` permutations of the rows that keep each sample's ``x`` near its ``z`` (Runge 2018).
-
-    Parameters
-    ----------
-    z
-        ``(n, d_z)`` numeric conditioning sample (standardised here; ties broken by a tiny jitter).
-    n_shuffles
-        Number of permutations.
-    shuffle_neighbors
-        Neighbours in ``z`` (max norm, the sample itself included) among which a sample's ``x`` is drawn.
-    rng
-        Source of randomness.
-
-    Returns
-    -------
-    Integer array; row ``s`` is the row of ``x`` each sample takes in shuffle ``s``.
-    """
-    sd = z.std(axis=0)
-    zs = (z - z.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
-    zs = zs + 1e-10 * rng.random(zs.shape)
-    k = min(shuffle_neighbors, len(zs))
-    _, neighbors = cKDTree(zs).query(zs, k=k, p=np.inf)
-    neighbors = np.asarray(neighbors, dtype=np.int64).reshape(len(zs), k)
-    out = np.empty((n_shuffles, len(zs)), dtype=np.int64)
-    for s in range(n_shuffles):
-        shuffled = np.take_along_axis(neighbors, rng.permuted(np.tile(np.arange(k), (len(zs), 1)), axis=1), axis=1)
-        out[s] = _restricted_permutation(shuffled, rng.permutation(len(zs)))
-    return out
 
 
 def _check_common(method: Any, within_method: Any, min_stratum_samples: Any, options: dict) -> tuple[str, int]:

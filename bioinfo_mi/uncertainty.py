@@ -734,8 +734,10 @@ def conditional_se(
     - ``"ksg-calibrated"``: subsampling of the k-NN CMI on the normal scores, times
       ``sqrt(1 + 1 / n_twins)``, not extrapolated (the calibrated MI's design before issue 27, which missed the
       correction's own variance in higher dimensions; the calibration below is at 2 + 2 | 2 only);
-    - latent CMI (``"lmi"``): subsampling of the k-NN CMI of the held-out codes given the held-out ``z``
-      (extrapolated), or for a categorical ``z`` the strata's KSG standard errors on their held-out
+    - latent CMI (``"lmi"``): subsampling of the k-NN CMI of the held-out codes' normal scores given the
+      held-out ``z`` (extrapolated with the k-NN CMI's growth), times the estimate's bias factor ``f`` and
+      ``sqrt(1 + 1 / n_null)`` for its null-bias term (``bm.estimators.corrected_code_cmi``), or for a
+      categorical ``z`` the strata's KSG standard errors on their held-out
       codes, combined as below;
     - a stratified sum (categorical ``z``): ``sqrt(sum_z w_z^2 se_z^2)``, each stratum's
       :func:`sampling_se` (the strata are independent samples).
@@ -788,6 +790,20 @@ def conditional_se(
         )
     za = np.asarray(z, dtype=np.float64).reshape(len(x), -1)
     bits = float(to_base(1.0, "bits") / to_base(1.0, res.base))
+    if res.method == "ksg-corrected":  # the latent CMI's codes (corrected_code_cmi): C - C_0 scaled by f
+        scores = [copula_transform(a[:, a.std(axis=0) > 0]) for a in (x, y, za)]
+        code = extra["code_cmi"]
+        scale = float(code["factor"])
+        info = _subsampled(
+            len(x),
+            lambda rows, seed: ksg_cmi(*(a[rows] for a in scores), random_state=seed, **knn).mi,
+            res.pmi / scale,
+            random_state,
+            bits_per_unit=bits,
+            kappa_base=cmi_growth_base(sum(a.shape[1] for a in scores)),
+        )
+        info["what"] = "k-NN CMI on the normal scores, times the bias factor and sqrt(1 + 1 / n_null)"
+        return info["se"] * scale * float(np.sqrt(1 + 1 / code["n_null"])), info
     if res.method == "ksg-calibrated":
         scores = [copula_transform(a[:, a.std(axis=0) > 0]) for a in (x, y, za)]
         info = _subsampled(

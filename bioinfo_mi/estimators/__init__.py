@@ -23,7 +23,7 @@ The implementations live in private modules; import from here.
 from ._attribution import Attribution, attribution
 from ._auto import choose_method
 from ._calibrated import ksg_calibrated
-from ._cmi import gaussian_cmi, ksg_cmi, ksg_cmi_calibrated, latent_cmi
+from ._cmi import corrected_code_cmi, gaussian_cmi, ksg_cmi, ksg_cmi_calibrated, latent_cmi
 from ._copula import copula_transform, gaussian_mi, rank_transform
 from ._knn import bi_ksg, density_ratio, density_ratio_grid, ksg, ksg_pointwise
 from ._latent_scan import LatentScan, choose_latent_dim, scan_latent_dim
@@ -44,6 +44,7 @@ __all__ = [
     "ksg_cmi",
     "ksg_cmi_calibrated",
     "latent_cmi",
+    "corrected_code_cmi",
     "gaussian_cmi",
     "bi_ksg",
     "density_ratio",

@@ -688,7 +688,8 @@ def _bias_factor(scores: list[np.ndarray], k: int, rng: np.random.Generator) -> 
     if n <= 2 * (d_x + d_y + feats.shape[1]):  # too few samples for the features' Gaussian model
         feats = zs
     if n <= 2 * (d_x + d_y + zs.shape[1]):
-        return {"factor": 1.0, "twin_cmi": float("nan"), "twin_knn": float("nan"), "z_features": False}
+        nan = float("nan")
+        return {"factor": 1.0, "gaussian": nan, "twin_cmi": nan, "twin_knn": nan, "z_features": False}
     model = gaussian_cmi_twin_model(xs, ys, zs, z_target=feats)  # target given the features, twins linear in z
     twin_cmi = model["twin_cmi"]
     chol = np.linalg.cholesky(model["corr_twin"] + 1e-10 * np.eye(len(model["corr_twin"])))
@@ -700,7 +701,8 @@ def _bias_factor(scores: list[np.ndarray], k: int, rng: np.random.Generator) -> 
     twin_knn = float(np.mean(estimates))
     factor = twin_cmi / twin_knn if twin_knn >= CODE_MIN_TWIN_CMI else 1.0
     factor = float(np.clip(factor, 1.0, CODE_MAX_FACTOR))
-    return {"factor": factor, "twin_cmi": float(twin_cmi), "twin_knn": twin_knn, "z_features": feats is not zs}
+    out = {"factor": factor, "gaussian": float(model["gaussian_cmi"]), "twin_cmi": float(twin_cmi)}
+    return {**out, "twin_knn": twin_knn, "z_features": feats is not zs}
 
 
 def corrected_code_cmi(
@@ -726,9 +728,14 @@ def corrected_code_cmi(
        (:func:`gaussian_cmi_twin_model`'s ``z_target``): ``f = C_twin / mean KSG(twins)`` in ``[1, 4]``;
        1 where the twins' k-NN CMI is below :data:`CODE_MIN_TWIN_CMI` nats. At 8 + 8 code dimensions and
        1000 held-out pairs the k-NN CMI finds about half of a 1-bit CMI, and the twins measure that fraction;
-    4. the estimate ``(C - C_0) f`` (the pointwise values ``(c_i - C_0) f``). A multiplicative
-       correction keeps a null estimate near 0 whatever ``f`` is, which an additive one (as
-       ``ksg-calibrated``) does not where the codes depend on ``z`` nonlinearly (+0.05 to +0.7 bits measured).
+    4. the estimate ``(C - C_0) f`` (the pointwise values ``(c_i - C_0) f``), capped at ``max(C_G, C - C_0)``
+       with ``C_G`` the twins' target (``extra["capped"]``; ``f`` then lowered to meet the cap): a correction
+       that lifts the estimate above both is supported by neither, as in :func:`ksg_cmi_calibrated`. Codes that
+       are not Gaussian given ``z`` (discrete states, clones) can read above their Gaussian model already, and
+       there an uncapped factor overshot (the confounded lineage simulator: 0.44-0.57 bits for an upper bound
+       of 0.34). A multiplicative correction keeps a null estimate near 0 whatever ``f`` is, which an additive
+       one (as ``ksg-calibrated``) does not where the codes depend on ``z`` nonlinearly (up to +0.7 bits
+       measured).
 
     Measured (``benchmarks/bench_cmi.py --parts latent``, docs/benchmarks.md "Conditional MI"): on the dense
     low-rank design at N = 2000 the latent CMI read about half of the truth with the plain k-NN CMI and
@@ -751,8 +758,9 @@ def corrected_code_cmi(
     Returns
     -------
     :class:`MIResult` with method ``"ksg-corrected"``; ``extra``: ``raw`` (``C``), ``null_bias`` (``C_0``),
-    ``factor`` (``f``), ``twin_cmi`` and ``twin_knn`` (the twins' exact and k-NN CMI, nats), ``z_features``
-    (whether the twins' target saw the nonlinear features of ``z``), ``n_null``, ``n_twins``.
+    ``gaussian`` (``C_G``), ``factor`` (the ``f`` applied), ``twin_factor`` (``f`` before the cap),
+    ``capped``, ``twin_cmi`` and ``twin_knn`` (the twins' exact and k-NN CMI, nats), ``z_features`` (whether
+    the twins' target saw the nonlinear features of ``z``), ``n_null``, ``n_twins``.
     """
     rng = check_random_state(random_state)
     seed = int(rng.integers(0, 2**32 - 1))
@@ -765,8 +773,18 @@ def corrected_code_cmi(
             np.mean([ksg_cmi(scores[0][p], *scores[1:], k=k, base="nats", random_state=seed).mi for p in perms])
         )
         factor = _bias_factor(scores, k, rng)
+    centred = raw.mi - null
+    # a correction that lifts the estimate above both the null-corrected reading and the Gaussian CMI is supported
+    # by neither (as ksg_cmi_calibrated's cap): codes whose k-NN CMI already reads above their Gaussian model's
+    cap = max(factor["gaussian"], centred) if np.isfinite(factor["gaussian"]) else centred * factor["factor"]
+    capped = centred * factor["factor"] > cap
+    twin_factor = factor["factor"]
+    if capped:  # then centred > 0: the cap is at least centred, and f > 1
+        factor["factor"] = cap / centred
     pmi = to_base((raw.pmi - null) * factor["factor"], base)
     extra = {"raw": float(to_base(raw.mi, base)), "null_bias": float(to_base(null, base)), **factor}
+    extra["gaussian"] = float(to_base(factor["gaussian"], base))
+    extra.update(twin_factor=twin_factor, capped=bool(capped))
     extra.update(n_null=CODE_NULL_SHUFFLES, n_twins=CODE_TWINS, conditional=True)
     return MIResult(
         mi=float(pmi.mean()),

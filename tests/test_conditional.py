@@ -426,6 +426,20 @@ def test_corrected_code_cmi_removes_the_null_bias_of_codes_that_follow_z():
     assert again.mi == res.mi and np.array_equal(again.pmi, res.pmi)
 
 
+def test_corrected_code_cmi_does_not_lift_codes_that_read_above_their_gaussian_twins():
+    """Six shared, well-separated states: the Gaussian model of the codes says 3.8 bits, at most log2 6 = 2.58 is
+    there, and the k-NN CMI of the codes (2.5) reads above its twins' (1.7), so the twins' shortfall is not theirs
+    and the estimate is not lifted (the factor alone gave 3.8)."""
+    rng = np.random.default_rng(0)
+    states, z = rng.integers(0, 6, size=600), rng.normal(size=(600, 1))
+    centres = rng.normal(size=(6, 8)) * 2.0
+    zx = centres[states] + 0.5 * z + 0.6 * rng.normal(size=(600, 8))
+    zy = centres[rng.permutation(6)][states] - 0.5 * z + 0.6 * rng.normal(size=(600, 8))
+    res = bm.estimators.corrected_code_cmi(zx, zy, z, random_state=0)
+    assert res.extra["gaussian"] > 3.0 and res.extra["knn_ratio"] > 1.2
+    assert res.extra["factor"] < res.extra["twin_factor"] and res.mi < np.log2(6) + 0.05
+
+
 def test_lmi_condition_reaches_the_decoders_only():
     rng = np.random.default_rng(0)
     x, y, c = rng.normal(size=(200, 5)), rng.normal(size=(200, 5)), rng.normal(size=(200, 2))

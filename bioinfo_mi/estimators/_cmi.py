@@ -728,14 +728,15 @@ def corrected_code_cmi(
        (:func:`gaussian_cmi_twin_model`'s ``z_target``): ``f = C_twin / mean KSG(twins)`` in ``[1, 4]``;
        1 where the twins' k-NN CMI is below :data:`CODE_MIN_TWIN_CMI` nats. At 8 + 8 code dimensions and
        1000 held-out pairs the k-NN CMI finds about half of a 1-bit CMI, and the twins measure that fraction;
-    4. the estimate ``(C - C_0) f`` (the pointwise values ``(c_i - C_0) f``), capped at ``max(C_G, C - C_0)``
-       with ``C_G`` the twins' target (``extra["capped"]``; ``f`` then lowered to meet the cap): a correction
-       that lifts the estimate above both is supported by neither, as in :func:`ksg_cmi_calibrated`. Codes that
-       are not Gaussian given ``z`` (discrete states, clones) can read above their Gaussian model already, and
-       there an uncapped factor overshot (the confounded lineage simulator: 0.44-0.57 bits for an upper bound
-       of 0.34). A multiplicative correction keeps a null estimate near 0 whatever ``f`` is, which an additive
-       one (as ``ksg-calibrated``) does not where the codes depend on ``z`` nonlinearly (up to +0.7 bits
-       measured).
+    4. the estimate ``(C - C_0) f`` (the pointwise values ``(c_i - C_0) f``). Where the codes' ``C - C_0``
+       reads above the twins' k-NN CMI (``r = (C - C_0) / KSG(twins) > 1``: codes that are not Gaussian given
+       ``z`` in a way the k-NN resolves better, discrete states or clones) the twins' shortfall overstates
+       theirs, and the estimate is ``max(C - C_0, min((C - C_0) f, C_twin) (2 - r))``: the full lift at
+       ``r = 1``, none from ``r = 2`` on (``extra["knn_ratio"]``; ``f`` is then the factor this applies).
+       Uncapped, the factor overshot there: 0.56-0.62 bits on the confounded lineage simulator for an upper
+       bound of 0.34, and 3.8-4.7 bits on six shared, well-separated states (at most 2.58). A multiplicative
+       correction keeps a null estimate near 0 whatever ``f`` is, which an additive one (as
+       ``ksg-calibrated``) does not where the codes depend on ``z`` nonlinearly (up to +0.7 bits measured).
 
     Measured (``benchmarks/bench_cmi.py --parts latent``, docs/benchmarks.md "Conditional MI"): on the dense
     low-rank design at N = 2000 the latent CMI read about half of the truth with the plain k-NN CMI and
@@ -758,9 +759,10 @@ def corrected_code_cmi(
     Returns
     -------
     :class:`MIResult` with method ``"ksg-corrected"``; ``extra``: ``raw`` (``C``), ``null_bias`` (``C_0``),
-    ``gaussian`` (``C_G``), ``factor`` (the ``f`` applied), ``twin_factor`` (``f`` before the cap),
-    ``capped``, ``twin_cmi`` and ``twin_knn`` (the twins' exact and k-NN CMI, nats), ``z_features`` (whether
-    the twins' target saw the nonlinear features of ``z``), ``n_null``, ``n_twins``.
+    ``gaussian`` (the twins' target), ``factor`` (the ``f`` applied), ``twin_factor`` (``C_twin / KSG(twins)``),
+    ``knn_ratio`` (``r``; 0 where no factor is taken), ``twin_cmi`` and ``twin_knn`` (the twins' exact and
+    k-NN CMI, nats), ``z_features`` (whether the twins' target saw the nonlinear features of ``z``),
+    ``n_null``, ``n_twins``.
     """
     rng = check_random_state(random_state)
     seed = int(rng.integers(0, 2**32 - 1))
@@ -774,17 +776,17 @@ def corrected_code_cmi(
         )
         factor = _bias_factor(scores, k, rng)
     centred = raw.mi - null
-    # a correction that lifts the estimate above both the null-corrected reading and the Gaussian CMI is supported
-    # by neither (as ksg_cmi_calibrated's cap): codes whose k-NN CMI already reads above their Gaussian model's
-    cap = max(factor["gaussian"], centred) if np.isfinite(factor["gaussian"]) else centred * factor["factor"]
-    capped = centred * factor["factor"] > cap
     twin_factor = factor["factor"]
-    if capped:  # then centred > 0: the cap is at least centred, and f > 1
-        factor["factor"] = cap / centred
+    # the codes' k-NN CMI reads above their Gaussian twins' (ratio > 1): the codes are not Gaussian in a way the
+    # k-NN resolves better (states, clones), so the twins' shortfall overstates theirs; the lift tapers to none at 2
+    ratio = centred / factor["twin_knn"] if twin_factor > 1.0 else 0.0
+    if ratio > 1.0:
+        lifted = max(centred, min(centred * twin_factor, factor["twin_cmi"]) * (2.0 - ratio))
+        factor["factor"] = lifted / centred
     pmi = to_base((raw.pmi - null) * factor["factor"], base)
     extra = {"raw": float(to_base(raw.mi, base)), "null_bias": float(to_base(null, base)), **factor}
     extra["gaussian"] = float(to_base(factor["gaussian"], base))
-    extra.update(twin_factor=twin_factor, capped=bool(capped))
+    extra.update(twin_factor=twin_factor, knn_ratio=float(ratio))
     extra.update(n_null=CODE_NULL_SHUFFLES, n_twins=CODE_TWINS, conditional=True)
     return MIResult(
         mi=float(pmi.mean()),

@@ -402,8 +402,9 @@ def test_latent_cmi_corrects_the_knn_shortfall_on_its_codes():
     test = res.test_idx
     plain = bm.estimators.ksg_cmi(res.zx[test], res.zy[test], res.extra["latent_z"]).mi
     assert res.extra["code_estimator"] == "ksg-corrected"
-    assert plain < 0.65 * truth  # the uncorrected estimate on the same codes (0.55 of the truth here)
-    assert 0.7 * truth < res.mi < 1.15 * truth  # 0.84 of it here
+    # the same codes, uncorrected: 0.55 of the truth here, corrected 0.84 (a refit moves either by ~0.05 bits)
+    assert plain < 0.7 * truth and res.mi - plain > 0.15
+    assert 0.65 * truth < res.mi < 1.2 * truth
     code = res.extra["code_cmi"]
     assert 1.0 < code["factor"] <= 4.0 and code["n_null"] == 4
     assert res.mi == pytest.approx((code["raw"] - code["null_bias"]) * code["factor"])

@@ -441,6 +441,16 @@ def test_corrected_code_cmi_does_not_lift_codes_that_read_above_their_gaussian_t
     assert res.extra["factor"] < res.extra["twin_factor"] and res.mi < np.log2(6) + 0.05
 
 
+def test_corrected_code_cmi_takes_a_numeric_z_of_few_values():
+    """A float z of 3 distinct values makes z's nonlinear features collinear: the twins' target falls back to z
+    alone instead of raising (a valid call never fails for a default's internals)."""
+    rng = np.random.default_rng(0)
+    z = rng.integers(0, 3, size=(500, 1)).astype(float)
+    zx, zy = rng.normal(size=(500, 8)) + z, rng.normal(size=(500, 8)) + z
+    res = bm.estimators.corrected_code_cmi(zx, zy, z, random_state=0)
+    assert np.isfinite(res.mi) and not res.extra["z_features"]
+
+
 def test_lmi_condition_reaches_the_decoders_only():
     rng = np.random.default_rng(0)
     x, y, c = rng.normal(size=(200, 5)), rng.normal(size=(200, 5)), rng.normal(size=(200, 2))

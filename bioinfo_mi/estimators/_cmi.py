@@ -679,18 +679,26 @@ def _z_features(zs: np.ndarray) -> np.ndarray:
 def _bias_factor(scores: list[np.ndarray], k: int, rng: np.random.Generator) -> dict[str, Any]:
     """Return the k-NN CMI's relative shortfall on Gaussian twins of the codes' normal scores, ``C_twin /
     mean KSG(twins)``, bounded to ``[1, CODE_MAX_FACTOR]``; 1 where the twins carry too little dependence for a
-    ratio or the samples are too few for the Gaussian model (module constants above).
+    ratio, the samples are too few for the Gaussian model, or its covariance is singular (module constants above).
+    The twins' target conditions on ``z`` and its nonlinear features where they fit, else on ``z`` alone (a ``z``
+    of a few distinct values makes the features collinear).
     """
     xs, ys, zs = scores
     d_x, d_y = xs.shape[1], ys.shape[1]
-    feats = _z_features(zs)
     n = len(xs)
-    if n <= 2 * (d_x + d_y + feats.shape[1]):  # too few samples for the features' Gaussian model
-        feats = zs
-    if n <= 2 * (d_x + d_y + zs.shape[1]):
+    feats = _z_features(zs)
+    targets = [feats, zs] if n > 2 * (d_x + d_y + feats.shape[1]) else [zs]
+    model = None
+    for target in targets if n > 2 * (d_x + d_y + zs.shape[1]) else []:
+        try:  # target given the features (or z), the twins linear in z
+            model = gaussian_cmi_twin_model(xs, ys, zs, z_target=target)
+        except np.linalg.LinAlgError:
+            continue
+        feats = target
+        break
+    if model is None:
         nan = float("nan")
         return {"factor": 1.0, "gaussian": nan, "twin_cmi": nan, "twin_knn": nan, "z_features": False}
-    model = gaussian_cmi_twin_model(xs, ys, zs, z_target=feats)  # target given the features, twins linear in z
     twin_cmi = model["twin_cmi"]
     chol = np.linalg.cholesky(model["corr_twin"] + 1e-10 * np.eye(len(model["corr_twin"])))
     estimates = []

@@ -3,9 +3,10 @@
 Methods (:data:`CMI_METHODS`)
     ``"ksg"``: the k-NN estimator of Frenzel & Pompe (2007), exact neighbour counts with the package's
     kernel (:func:`bioinfo_mi.estimators.ksg_cmi`), for a numeric ``z``; ``"ksg-calibrated"``: the same
-    on normal scores with its bias measured on Gaussian twins and removed
+    on normal scores with its bias measured on Gaussian twins and removed, and the null bias that the
+    twins miss (where x or y follow z nonlinearly) measured by local permutations and removed
     (:func:`bioinfo_mi.estimators.ksg_cmi_calibrated`; on Gaussian CMI 20 times lower MSE than
-    ``"ksg"``, and as close to 0 under a nonlinear conditional independence: ``benchmarks/bench_cmi.py``).
+    ``"ksg"``, and close to 0 under a nonlinear conditional independence: ``benchmarks/bench_cmi.py``).
     ``"stratified"``: for a categorical ``z`` (cell type, batch, well) the exact decomposition
     ``I(X; Y | Z) = sum_z p(z) I(X; Y | Z = z)``, each stratum estimated by ``bm.mi`` with
     ``within_method``; strata under ``min_stratum_samples`` samples are left out with an
@@ -14,9 +15,10 @@ Methods (:data:`CMI_METHODS`)
     see ``z``, and the corrected k-NN CMI of the held-out codes given ``z``;
     :func:`bioinfo_mi.estimators.latent_cmi`)
     where the samples are fewer than :data:`CMI_SAMPLES_PER_DIM` (3) per column of ``x``, ``y`` and
-    ``z`` or the calibrated k-NN CMI is predicted to cost more than 3 times LMI (the rule and cost
-    model of ``bm.mi``'s ``auto``, :func:`bioinfo_mi.estimators.choose_method`), for a numeric and a
-    categorical ``z`` alike; otherwise
+    ``z`` or the calibrated k-NN CMI is predicted to cost more than 3 times LMI and 5 minutes (the rule
+    of ``bm.mi``'s ``auto``, :func:`bioinfo_mi.estimators.choose_method`; the k-NN CMI's own cost model,
+    ``bioinfo_mi.estimators._cost.ksg_cmi_calibrated_seconds``: about 2 minutes at 10 000 samples of
+    50 + 50 | 2 columns, LMI's 10 seconds), for a numeric and a categorical ``z`` alike; otherwise
     ``"stratified"`` when ``z`` is categorical (labels: strings, a pandas Categorical, booleans, or one
     integer column with at most ``n_samples / min_stratum_samples`` distinct values),
     ``"ksg-calibrated"`` otherwise (``"ksg"`` when the samples do not outnumber the columns of ``x``,
@@ -54,6 +56,7 @@ from .estimators._cmi import (
     local_permutations,
     small_strata_warning,
 )
+from .estimators._cost import ksg_cmi_calibrated_seconds, ksg_cmi_seconds
 from .estimators._registry import get_method, predicted_seconds
 from .estimators._result import MIResult
 from .uncertainty import add_error_bars, sampling_se
@@ -71,12 +74,10 @@ _KSG_OPTIONS = {"k", "base", "jitter", "workers"}
 #: leaves room for the bias-corrected Gaussian CMI's variance, which grows as the two approach
 #: (the level itself is not measured more finely than that)
 CMI_SAMPLES_PER_DIM = 3.0
-#: the estimators whose predicted cost ``auto`` compares
-_COST_CANDIDATES = ("lmi", "ksg-calibrated", "ksg")
 #: the options of the methods that estimate ``I(X; Y | Z)`` in one fit (:func:`conditional_estimate`)
 _NUMERIC = {
     "ksg": _KSG_OPTIONS,
-    "ksg-calibrated": _KSG_OPTIONS | {"n_twins"},
+    "ksg-calibrated": _KSG_OPTIONS | {"n_twins", "n_null"},
     "lmi": set(get_method("lmi").options),
 }
 
@@ -172,8 +173,8 @@ def cmi(
     {n_jobs}
     {progress}
     **options
-        Passed to the estimator: ``k``, ``base``, ``jitter``, ``workers`` of ``"ksg"`` (and ``n_twins`` of
-        ``"ksg-calibrated"``); those of :func:`bioinfo_mi.estimators.lmi` for ``"lmi"``; the options of
+        Passed to the estimator: ``k``, ``base``, ``jitter``, ``workers`` of ``"ksg"`` (and ``n_twins``,
+        ``n_null`` of ``"ksg-calibrated"``); those of :func:`bioinfo_mi.estimators.lmi` for ``"lmi"``; the options of
         ``within_method`` for ``"stratified"``.
 
     Returns
@@ -250,8 +251,13 @@ def _choose(z: Any, n_samples: int, minimum: int, width: int, within_method: str
                 "reason": f"z is categorical but no stratum has {minimum} samples: k-NN CMI on the stratum codes",
             }
     d = width + (1 if categorical else int(np.prod(np.shape(z)[1:])))
-    # the k-NN CMI's cost grows with n^2 and d: the same cost model as bm.mi's auto (x against y and z)
-    costs = {name: predicted_seconds(name, n_samples, width // 2, d - width // 2) for name in _COST_CANDIDATES}
+    # the k-NN CMI's cost grows with n^2 and d (its own model); LMI's is bm.mi's (x against y, z beside the decoders)
+    d_x, d_y = width // 2, width - width // 2
+    costs = {
+        "lmi": predicted_seconds("lmi", n_samples, width // 2, d - width // 2),
+        "ksg-calibrated": ksg_cmi_calibrated_seconds(n_samples, d_x, d_y, d - width),
+        "ksg": ksg_cmi_seconds(n_samples, d_x, d_y, d - width),
+    }
     # the latent route compresses x and y: taken where they are too wide for the samples (a wide z alone
     # is left to the k-NN CMI), or where the k-NN CMI would cost too much
     wide = choose_method(n_samples, width, CMI_SAMPLES_PER_DIM, mixture=False) == "lmi"

@@ -732,7 +732,8 @@ def conditional_se(
       (three correlations), 4.2 at 2 + 2 | 6, 4.7 at 3 + 3 | 3, 5.1 at 5 + 5 | 5; KSG's MI model
       (``1 + 1.5 I``) gave about 1.1 there, and the SE came out 25-30 % small below N = 2000;
     - ``"ksg-calibrated"``: subsampling of the k-NN CMI on the normal scores, times
-      ``sqrt(1 + 1 / n_twins)``, not extrapolated (the calibrated MI's design before issue 27, which missed the
+      ``sqrt(1 + 1 / n_twins)`` (``+ 1 / n_null`` inside the root where the null check removed an excess),
+      not extrapolated (the calibrated MI's design before issue 27, which missed the
       correction's own variance in higher dimensions; the calibration below is at 2 + 2 | 2 only);
     - latent CMI (``"lmi"``): subsampling of the k-NN CMI of the held-out codes' normal scores given the
       held-out ``z`` (extrapolated with the k-NN CMI's growth), times the estimate's bias factor ``f`` and
@@ -815,8 +816,13 @@ def conditional_se(
             random_state,
             bits_per_unit=None,
         )
-        factor = float(np.sqrt(1 + 1 / res.params["n_twins"]))
-        info["what"] = "k-NN CMI on the normal scores, times sqrt(1 + 1 / n_twins) for the twins"
+        # the null check's excess, where one was removed, is a mean over n_null permutations (issue 31, session 24)
+        n_null = int(res.params.get("n_null", 0))
+        extra_var = 1 / n_null if n_null and res.extra.get("null_excess", 0.0) > 0 else 0.0
+        factor = float(np.sqrt(1 + 1 / res.params["n_twins"] + extra_var))
+        info["what"] = (
+            "k-NN CMI on the normal scores, times sqrt(1 + 1 / n_twins [+ 1 / n_null where a null excess was removed])"
+        )
         return info["se"] * factor, info
     opts = {key: options[key] for key in ("k", "jitter", "workers") if key in options}
     width = sum(int((a.std(axis=0) > 0).sum()) for a in (x.reshape(len(x), -1), y.reshape(len(y), -1), za))

@@ -79,13 +79,45 @@ def test_calibrated_ksg_cmi_removes_the_k_nn_bias_on_gaussian_data():
     res = bm.cmi(x, y, z, method="ksg-calibrated", n_twins=3)
     assert res.method == "ksg-calibrated" and len(res.extra["twin_errors"]) == 3
     assert abs(res.mi - truth) < 0.06 < abs(plain - truth)
-    assert res.extra["raw"] - res.mi == pytest.approx(np.mean(res.extra["twin_errors"]))
+    assert res.extra["raw"] - res.mi == pytest.approx(np.mean(res.extra["twin_errors"]) + res.extra["null_excess"])
     assert res.pmi.mean() == pytest.approx(res.mi)
     assert bm.estimators.gaussian_cmi(cov, 5, 5) == pytest.approx(truth)
     with pytest.raises(ValueError, match="n_twins"):
         bm.cmi(x, y, z, method="ksg-calibrated", n_twins=0)
     with pytest.raises(TypeError, match="n_twins"):
         bm.cmi(x, y, z, method="ksg", n_twins=2)
+
+
+def _wide_nonlinear_null(n, seed, d=20):
+    """x, y of d columns independent given a 2-D z that enters x through z_1^2 and sin 2 z_2 (truth 0)."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, 2))
+    f = np.hstack([z[:, :1] ** 2 - 1, np.sin(2 * z[:, 1:])])
+    x = f @ rng.normal(size=(2, d)) + rng.normal(size=(n, d))
+    y = z @ rng.normal(size=(2, d)) + rng.normal(size=(n, d))
+    return x, y, z
+
+
+def test_calibrated_cmi_null_check_removes_what_the_twins_miss():
+    # the twins depend on z linearly; x follows z through z^2 and sin 2z: without the null check the calibrated
+    # k-NN CMI reads the nonlinear dependence on z as conditional dependence (0.6 bits in session 23)
+    x, y, z = _wide_nonlinear_null(2000, 3)
+    res = bm.cmi(x, y, z, random_state=1, n_jobs=1)  # the default runs the calibrated k-NN CMI with the check
+    unchecked = bm.cmi(x, y, z, method="ksg-calibrated", n_null=0, random_state=1, n_jobs=1)
+    assert res.method == "ksg-calibrated" and res.params["n_null"] == 2 and unchecked.params["n_null"] == 0
+    assert unchecked.mi > 0.3 and unchecked.extra["null_excess"] == 0.0
+    assert abs(res.mi) < 0.05 and res.extra["null_excess"] > 0.3
+    with pytest.raises(ValueError, match="n_null"):
+        bm.cmi(x, y, z, method="ksg-calibrated", n_null=-1)
+
+
+def test_null_excess_counts_only_an_excess_beyond_the_permutations_noise():
+    from bioinfo_mi.estimators._cmi import null_excess
+
+    assert null_excess([0.50, 0.52], [0.01, 0.03, 0.02, 0.00]) == pytest.approx(0.495)
+    assert null_excess([0.05, 0.03], [0.01, 0.03, 0.02, 0.00]) == 0.0  # 2.1 standard errors: within the noise
+    assert null_excess([-0.05, -0.04], [0.01, 0.03, 0.02, 0.00]) == 0.0  # below the twins': never added
+    assert null_excess([0.5], [0.0]) == 0.0  # no degree of freedom for the noise
 
 
 def test_conditional_independence_reads_near_zero_while_mi_is_large():

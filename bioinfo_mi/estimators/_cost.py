@@ -19,6 +19,10 @@ The work:
   twins), ``4 + 2 n_twins`` on half-samples (the guard's gain from half to all samples), and for
   each of the ``1 + n_twins`` samples the guard's KSG on at most 5 + 5 canonical dimensions, jointly
   and one pair at a time.
+- **The k-NN CMI** (``bm.cmi``): three neighbour counts in the joint space of ``(x, y, z)`` per
+  estimate, measured at :data:`CMI_KNN_FACTOR` times one KSG search there; the calibrated one runs
+  ``1 + n_null + 2 n_twins`` of them (the data, its local permutations, each twin and one permutation
+  of it; ``1 + n_twins`` without the null check).
 - **LMI**: per epoch, forward and backward passes of the training pairs (half the samples, at most
   the default preset's ``max_train``) through the six networks (``NET_PARAM_SECONDS`` per
   parameter and sample, about 6 floating-point operations), a cost per optimiser step
@@ -46,6 +50,9 @@ __all__ = [
     "knn_seconds",
     "ksg_seconds",
     "ksg_calibrated_seconds",
+    "ksg_cmi_seconds",
+    "ksg_cmi_calibrated_seconds",
+    "CMI_KNN_FACTOR",
     "ksg_mixture_seconds",
     "mixture_fit_seconds",
     "lmi_seconds",
@@ -173,6 +180,54 @@ def ksg_calibrated_seconds(n_samples: int, d_x: int, d_y: int, options: Mapping[
     joint, one_pair = knn_seconds(n_samples, n_samples, 2 * pairs), knn_seconds(n_samples, n_samples, 2)
     guard = (1 + n_twins) * (joint + pairs * one_pair)
     return full + halves + guard
+
+
+#: one k-NN CMI estimate (:func:`~bioinfo_mi.estimators.ksg_cmi`) over one KSG neighbour search of the same
+#: joint width and samples (:func:`knn_seconds`): measured 3.0-4.1 at 20-102 columns (N = 2000-10 000: 0.8 s at
+#: 2000 x (50 + 50 | 2), 12.9 s at 10 000) and 1.9-2.2 at 5 + 5 | 5 (issue 31, session 24; the calibrated CMI was
+#: priced with the calibrated MI's model before, 15 times too cheap at 10 000 x (50 + 50 | 2))
+CMI_KNN_FACTOR = 9.6
+
+
+def ksg_cmi_seconds(n_samples: int, d_x: int, d_y: int, d_z: int) -> float:
+    """Predicted seconds of one k-NN CMI estimate (:func:`~bioinfo_mi.estimators.ksg_cmi`).
+
+    Parameters
+    ----------
+    n_samples
+        Number of samples.
+    d_x, d_y, d_z
+        Dimensions of ``x``, ``y`` and ``z``.
+
+    Returns
+    -------
+    Seconds on the reference machine.
+    """
+    return CMI_KNN_FACTOR * knn_seconds(n_samples, n_samples, d_x + d_y + d_z)
+
+
+def ksg_cmi_calibrated_seconds(
+    n_samples: int, d_x: int, d_y: int, d_z: int, options: Mapping[str, Any] | None = None
+) -> float:
+    """Predicted seconds of one calibrated k-NN CMI (:func:`~bioinfo_mi.estimators.ksg_cmi_calibrated`):
+    ``1 + n_null + 2 n_twins`` k-NN CMI estimates (``1 + n_twins`` with ``n_null = 0``).
+
+    Parameters
+    ----------
+    n_samples
+        Number of samples.
+    d_x, d_y, d_z
+        Dimensions of ``x``, ``y`` and ``z``.
+    options
+        The estimator's options (``n_twins``, default 4; ``n_null``, default 2).
+
+    Returns
+    -------
+    Seconds on the reference machine.
+    """
+    n_twins, n_null = int((options or {}).get("n_twins", 4)), int((options or {}).get("n_null", 2))
+    estimates = 1 + n_null + (2 if n_null else 1) * n_twins
+    return estimates * ksg_cmi_seconds(n_samples, d_x, d_y, d_z)
 
 
 #: seconds of one EM iteration of a full-covariance Gaussian mixture per ``n K (d^2 + d)`` and per component

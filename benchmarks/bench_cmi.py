@@ -173,9 +173,11 @@ def _null_strata(n: int, seed: int, link: float) -> tuple:
     return x, y, labels
 
 
-def run_test(n_null: int, n_power: int, n: int) -> pd.DataFrame:
+def run_test(n_null: int, n_power: int, n: int, names: list[str] | None = None) -> pd.DataFrame:
+    """The CI test's runs; ``names``: only these cases (``"numeric z"``, ``"categorical z"``)."""
     rows = []
     cases = [("numeric z", _null_numeric, {}), ("categorical z", _null_strata, {"within_method": "ksg"})]
+    cases = [c for c in cases if names is None or c[0] in names]
     jobs = [
         (case, link, seed)
         for case in cases
@@ -289,7 +291,10 @@ def nonlinear_null_design(d: int, n: int, seed: int) -> tuple[np.ndarray, np.nda
 LATENT_NULLS = [("no link", 20, 2), ("no link", 50, 10), ("nonlinear z", 20, 2)]
 
 
-def run_latent(dims: list[int], dzs: list[int], n_values: list[int], n_seeds: int, nulls: bool) -> pd.DataFrame:
+def run_latent(
+    dims: list[int], dzs: list[int], n_values: list[int], n_seeds: int, nulls: bool, only: list[str] | None = None
+) -> pd.DataFrame:
+    """The latent part's runs; ``only``: run just these estimators (names of :func:`latent_estimators`)."""
     has_tigramite = importlib.util.find_spec("tigramite") is not None
     jobs = [("low-rank", d, dz, n, s) for d in dims for dz in dzs for n in n_values for s in range(n_seeds)]
     if nulls:
@@ -301,7 +306,8 @@ def run_latent(dims: list[int], dzs: list[int], n_values: list[int], n_seeds: in
         else:
             x, y, z, truth = latent_design(d, dz, n, seed, link=0.0 if design == "no link" else 1.0)
         cell = {"design": design, "d_x": d, "d_y": d, "d_z": dz, "n_samples": n, "seed": seed, "truth": truth}
-        rows += score(latent_estimators(has_tigramite, d), x, y, z, seed, cell)
+        ests = latent_estimators(has_tigramite, d)
+        rows += score({k: v for k, v in ests.items() if only is None or k in only}, x, y, z, seed, cell)
     return pd.DataFrame(rows)
 
 
@@ -483,6 +489,12 @@ def main() -> None:
     )
     parser.add_argument("--latent-null", type=int, default=100, help="null data sets of the latent-test part")
     parser.add_argument(
+        "--latent-estimators",
+        nargs="+",
+        default=None,
+        help="latent: rerun only these estimators (e.g. 'bm.cmi auto (ours)'); the others keep their stored runs",
+    )
+    parser.add_argument(
         "--no-latent-nulls", action="store_true", help="latent: only the low-rank design (no conditionally null cells)"
     )
     parser.add_argument("--error-sets", type=int, default=80, help="data sets per k-NN error-bar cell")
@@ -506,6 +518,13 @@ def main() -> None:
     parser.add_argument("--null", type=int, default=200, help="null data sets per case of the test")
     parser.add_argument("--power", type=int, default=50, help="data sets per link strength")
     parser.add_argument("--test-n", type=int, default=300, help="samples per data set of the test")
+    parser.add_argument(
+        "--test-cases",
+        nargs="+",
+        default=None,
+        choices=["numeric z", "categorical z"],
+        help="test: rerun only these cases; the others keep their stored runs",
+    )
     args = parser.parse_args()
     start = time.perf_counter()
     gauss = test = None
@@ -529,7 +548,10 @@ def main() -> None:
         table = runs.groupby(["n_samples", "estimator"]).estimate.agg(["mean", "std"]).reset_index()
         print("\nnonlinear conditional independence (truth 0; 10 data sets)\n", table.round(3).to_string(index=False))
     if "test" in args.parts:
-        runs = run_test(args.null, args.power, args.test_n)
+        runs = run_test(args.null, args.power, args.test_n, args.test_cases)
+        if args.test_cases:  # the cases not rerun keep their stored runs
+            kept = pd.read_csv(RESULTS / "cmi_test_runs.csv")
+            runs = pd.concat([kept[~kept.case.isin(args.test_cases)], runs], ignore_index=True)
         test = summarize_test(runs)
         write(runs, "cmi_test_runs")
         write(test, "cmi_test")
@@ -538,7 +560,13 @@ def main() -> None:
             test.round(3).to_string(index=False),
         )
     if "latent" in args.parts:
-        runs = run_latent([20, 50, 200], [2, 10], [2000, 10000] if args.full else [2000], 3, not args.no_latent_nulls)
+        only = args.latent_estimators
+        runs = run_latent(
+            [20, 50, 200], [2, 10], [2000, 10000] if args.full else [2000], 3, not args.no_latent_nulls, only
+        )
+        if only:  # the estimators not rerun keep their stored runs (the data sets are the same: seeded by cell)
+            kept = pd.read_csv(RESULTS / "cmi_latent_runs.csv")
+            runs = pd.concat([kept[~kept.estimator.isin(only)], runs], ignore_index=True)
         latent = summarize_gaussian(runs)
         write(runs, "cmi_latent_runs")
         write(latent, "cmi_latent")

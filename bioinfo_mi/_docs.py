@@ -17,6 +17,11 @@ n_samples
     Number of paired samples.
 d_x, d_y
     Dimensions (non-constant columns) of ``x`` and ``y``.""",
+    "cmi_sizes": """\
+n_samples
+    Number of samples.
+d_x, d_y, d_z
+    Dimensions of ``x``, ``y`` and ``z``.""",
     "n_jobs": """\
 n_jobs
     Worker processes for the fits (joblib/loky). Default -1: one per core, never more than there

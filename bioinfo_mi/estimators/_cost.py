@@ -189,15 +189,13 @@ def ksg_calibrated_seconds(n_samples: int, d_x: int, d_y: int, options: Mapping[
 CMI_KNN_FACTOR = 9.6
 
 
+@shared_docs
 def ksg_cmi_seconds(n_samples: int, d_x: int, d_y: int, d_z: int) -> float:
     """Predicted seconds of one k-NN CMI estimate (:func:`~bioinfo_mi.estimators.ksg_cmi`).
 
     Parameters
     ----------
-    n_samples
-        Number of samples.
-    d_x, d_y, d_z
-        Dimensions of ``x``, ``y`` and ``z``.
+    {cmi_sizes}
 
     Returns
     -------
@@ -206,6 +204,7 @@ def ksg_cmi_seconds(n_samples: int, d_x: int, d_y: int, d_z: int) -> float:
     return CMI_KNN_FACTOR * knn_seconds(n_samples, n_samples, d_x + d_y + d_z)
 
 
+@shared_docs
 def ksg_cmi_calibrated_seconds(
     n_samples: int, d_x: int, d_y: int, d_z: int, options: Mapping[str, Any] | None = None
 ) -> float:
@@ -214,10 +213,7 @@ def ksg_cmi_calibrated_seconds(
 
     Parameters
     ----------
-    n_samples
-        Number of samples.
-    d_x, d_y, d_z
-        Dimensions of ``x``, ``y`` and ``z``.
+    {cmi_sizes}
     options
         The estimator's options (``n_twins``, default 4; ``n_null``, default 2).
 

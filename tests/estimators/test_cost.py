@@ -159,3 +159,22 @@ def test_auto_rejects_a_bad_cost_ratio(bad):
     x = np.arange(100.0)
     with pytest.raises(ValueError, match="cost_ratio"):
         bm.mi(x, x**2, cost_ratio=bad)
+
+
+def test_the_k_nn_cmi_has_its_own_cost_model_and_auto_uses_it():
+    from bioinfo_mi.conditional import _choose
+    from bioinfo_mi.estimators._cost import CMI_KNN_FACTOR, knn_seconds, ksg_cmi_calibrated_seconds, ksg_cmi_seconds
+
+    one = ksg_cmi_seconds(10_000, 50, 50, 2)
+    assert one == pytest.approx(CMI_KNN_FACTOR * knn_seconds(10_000, 10_000, 102))
+    # data, 2 permutations, 4 twins and one permutation of each; without the null check data and twins
+    assert ksg_cmi_calibrated_seconds(10_000, 50, 50, 2) == pytest.approx(11 * one)
+    assert ksg_cmi_calibrated_seconds(10_000, 50, 50, 2, {"n_null": 0}) == pytest.approx(5 * one)
+    # about 2 minutes at 10 000 x (50 + 50 | 2) (measured 113 s without the check): the k-NN CMI stays; at
+    # 20 000 it is predicted above 5 minutes and 3 times LMI, and the latent CMI runs
+    z = np.zeros((10_000, 2))
+    method, record = _choose(z, 10_000, 20, 100, "auto")
+    assert method == "ksg-calibrated"
+    method, record = _choose(np.zeros((20_000, 2)), 20_000, 20, 100, "auto")
+    assert method == "lmi" and "predicted to take" in record["reason"]
+    assert record["predicted_seconds"]["ksg-calibrated"] > 3 * record["predicted_seconds"]["lmi"]

@@ -12,7 +12,8 @@ the raw data.
 
 Part ``null``: X and Y independent given a 2-D z that enters x nonlinearly (truth 0), N = 300 and 2000,
 10 data sets: the estimators' bias where the answer must be 0 (the Gaussian part favours estimators
-calibrated on Gaussians).
+calibrated on Gaussians); and the latent part's wide nonlinear-z design (20 + 20 columns) at N = 1000
+(``--null-wide`` data sets, default 20) with the latent part's estimators.
 
 Part ``test``: p-values of ``bm.cmi(..., n_shuffles=19)`` on data sets where X and Y share only Z
 (``--null`` of them, default 200): a numeric z entering x nonlinearly (local permutation) and a categorical
@@ -128,8 +129,10 @@ def estimators(with_tigramite: bool) -> dict:
     return out
 
 
-def run_gaussian(configs: list, n_values: list[int], n_seeds: int) -> pd.DataFrame:
+def run_gaussian(configs: list, n_values: list[int], n_seeds: int, only: list[str] | None = None) -> pd.DataFrame:
+    """The Gaussian part's runs; ``only``: run just these estimators (names of :func:`estimators`)."""
     ests = estimators(importlib.util.find_spec("tigramite") is not None)
+    ests = {k: v for k, v in ests.items() if only is None or k in only}
     rows = []
     jobs = [(c, n, s) for c in configs for n in n_values for s in range(n_seeds)]
     for sizes, n, seed in tqdm(jobs, desc="gaussian CMI", unit="data set"):
@@ -142,6 +145,19 @@ def run_gaussian(configs: list, n_values: list[int], n_seeds: int) -> pd.DataFra
         cell = {"d_x": sizes[0], "d_y": sizes[1], "d_z": sizes[2], "n_samples": n, "seed": seed, "truth": truth}
         rows += score(ests, x, y, z, seed, cell)
     return pd.DataFrame(rows)
+
+
+def keep_stored(runs: pd.DataFrame, name: str, column: str, rerun: list[str] | None) -> pd.DataFrame:
+    """``runs`` with the stored runs of ``name`` whose ``column`` is not in ``rerun`` (all new when ``rerun`` is None).
+
+    The data sets are seeded by cell, so a rerun of some estimators (or cases) scores the same data as the stored
+    runs of the others.
+    """
+    stored = RESULTS / f"{name}.csv"
+    if rerun is None or not stored.exists():
+        return runs
+    kept = pd.read_csv(stored)
+    return pd.concat([kept[~kept[column].isin(rerun)], runs], ignore_index=True)
 
 
 def score(ests: dict, x: np.ndarray, y: np.ndarray, z: np.ndarray, seed: int, cell: dict) -> list[dict]:
@@ -193,20 +209,28 @@ def run_test(n_null: int, n_power: int, n: int, names: list[str] | None = None) 
     return pd.DataFrame(rows)
 
 
-def run_null_bias(n_values: list[int], n_seeds: int) -> pd.DataFrame:
-    """Estimates where X and Y are independent given a 2-D z that enters x nonlinearly (truth 0)."""
-    ests = estimators(importlib.util.find_spec("tigramite") is not None)
+def run_null_bias(n_values: list[int], n_seeds: int, wide_n: int, wide_seeds: int) -> pd.DataFrame:
+    """Estimates where X and Y are independent given a 2-D z that enters x nonlinearly (truth 0): 2 columns of x
+    and 1 of y (``n_seeds`` data sets per N in ``n_values``), and ``wide_seeds`` data sets of the latent part's
+    wide design (:func:`nonlinear_null_design`, 20 + 20 columns) at ``wide_n`` samples with the latent part's
+    estimators (session 25: the calibrated CMI's null check between the latent part's N = 2000 and the test's 300).
+    """
+    has_tigramite = importlib.util.find_spec("tigramite") is not None
+    ests = estimators(has_tigramite)
     rows = []
-    jobs = [(n, s) for n in n_values for s in range(n_seeds)]
-    for n, seed in tqdm(jobs, desc="nonlinear null", unit="data set"):
+    jobs = [("2 + 1 | 2", n, s) for n in n_values for s in range(n_seeds)]
+    jobs += [("20 + 20 | 2", wide_n, s) for s in range(100, 100 + wide_seeds)]
+    for design, n, seed in tqdm(jobs, desc="nonlinear null", unit="data set"):
+        if design == "20 + 20 | 2":
+            x, y, z, _ = nonlinear_null_design(20, n, seed)
+            cell = {"design": design, "n_samples": n, "seed": seed, "truth": 0.0}
+            rows += score(latent_estimators(has_tigramite, 20), x, y, z, seed, cell)
+            continue
         rng = np.random.default_rng([seed, 3])
         z = rng.normal(size=(n, 2))
         x = np.hstack([z[:, :1] ** 2, np.sin(2 * z[:, 1:])]) + 0.5 * rng.normal(size=(n, 2))
         y = z @ np.ones((2, 1)) + 0.5 * rng.normal(size=(n, 1))
-        for name, est in ests.items():
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                rows.append({"n_samples": n, "seed": seed, "estimator": name, "estimate": est(x, y, z, seed)})
+        rows += score(ests, x, y, z, seed, {"design": design, "n_samples": n, "seed": seed, "truth": 0.0})
     return pd.DataFrame(rows)
 
 
@@ -495,6 +519,12 @@ def main() -> None:
         help="latent: rerun only these estimators (e.g. 'bm.cmi auto (ours)'); the others keep their stored runs",
     )
     parser.add_argument(
+        "--gaussian-estimators",
+        nargs="+",
+        default=None,
+        help="gaussian: rerun only these estimators (e.g. 'bm.cmi (ours)'); the others keep their stored runs",
+    )
+    parser.add_argument(
         "--no-latent-nulls", action="store_true", help="latent: only the low-rank design (no conditionally null cells)"
     )
     parser.add_argument("--error-sets", type=int, default=80, help="data sets per k-NN error-bar cell")
@@ -515,6 +545,9 @@ def main() -> None:
     )
     parser.add_argument("--error-designs", nargs="+", default=list(ERROR_DESIGNS), choices=list(ERROR_DESIGNS))
     parser.add_argument("--seeds", type=int, default=None, help="data sets per Gaussian cell (default 3; --full 5)")
+    parser.add_argument(
+        "--null-wide", type=int, default=20, help="null: data sets of the wide (20 + 20 | 2) design at N = 1000"
+    )
     parser.add_argument("--null", type=int, default=200, help="null data sets per case of the test")
     parser.add_argument("--power", type=int, default=50, help="data sets per link strength")
     parser.add_argument("--test-n", type=int, default=300, help="samples per data set of the test")
@@ -533,7 +566,9 @@ def main() -> None:
             FULL if args.full else REDUCED,
             [1000, 2000, 10000] if args.full else [2000],
             args.seeds or (5 if args.full else 3),
+            args.gaussian_estimators,
         )
+        runs = keep_stored(runs, "cmi_gaussian_runs", "estimator", args.gaussian_estimators)
         gauss = summarize_gaussian(runs)
         write(runs, "cmi_gaussian_runs")
         write(gauss, "cmi_gaussian")
@@ -543,15 +578,15 @@ def main() -> None:
         bias = gauss.pivot_table(index=["d_x", "d_y", "d_z", "n_samples"], columns="estimator", values="bias")
         print("\nbias (bits)\n", bias.round(3).to_string())
     if "null" in args.parts:
-        runs = run_null_bias([300, 2000], 10)
+        runs = run_null_bias([300, 2000], 10, 1000, args.null_wide)
         write(runs, "cmi_null_bias")
-        table = runs.groupby(["n_samples", "estimator"]).estimate.agg(["mean", "std"]).reset_index()
-        print("\nnonlinear conditional independence (truth 0; 10 data sets)\n", table.round(3).to_string(index=False))
+        table = runs.groupby(["design", "n_samples", "estimator"]).estimate.agg(
+            mean="mean", sd="std", above_005=lambda e: float(np.mean(np.abs(e) >= 0.05)), data_sets="size"
+        )
+        print("\nnonlinear conditional independence (truth 0)\n", table.round(3).reset_index().to_string(index=False))
     if "test" in args.parts:
         runs = run_test(args.null, args.power, args.test_n, args.test_cases)
-        if args.test_cases:  # the cases not rerun keep their stored runs
-            kept = pd.read_csv(RESULTS / "cmi_test_runs.csv")
-            runs = pd.concat([kept[~kept.case.isin(args.test_cases)], runs], ignore_index=True)
+        runs = keep_stored(runs, "cmi_test_runs", "case", args.test_cases)
         test = summarize_test(runs)
         write(runs, "cmi_test_runs")
         write(test, "cmi_test")
@@ -564,9 +599,7 @@ def main() -> None:
         runs = run_latent(
             [20, 50, 200], [2, 10], [2000, 10000] if args.full else [2000], 3, not args.no_latent_nulls, only
         )
-        if only:  # the estimators not rerun keep their stored runs (the data sets are the same: seeded by cell)
-            kept = pd.read_csv(RESULTS / "cmi_latent_runs.csv")
-            runs = pd.concat([kept[~kept.estimator.isin(only)], runs], ignore_index=True)
+        runs = keep_stored(runs, "cmi_latent_runs", "estimator", only)
         latent = summarize_gaussian(runs)
         write(runs, "cmi_latent_runs")
         write(latent, "cmi_latent")
@@ -582,12 +615,9 @@ def main() -> None:
         print("\ntruth\n", latent.groupby(keys).truth.mean().round(3).to_string())
         print("\nseconds\n", latent.pivot_table(index=keys, columns="estimator", values="seconds").round(1))
     if "errorbars" in args.parts:
-        stored = RESULTS / "cmi_error_bars_runs.csv"
         methods = [] if args.from_runs else args.error_methods
         runs = run_error_bars(args.error_sets, args.latent_error_sets, methods, args.error_designs)
-        if stored.exists():  # the methods not rerun keep their stored runs
-            kept = pd.read_csv(stored)
-            runs = pd.concat([kept[~kept.method.isin(methods)], runs], ignore_index=True)
+        runs = keep_stored(runs, "cmi_error_bars_runs", "method", methods)
         table = summarize_error_bars(runs)
         write(runs, "cmi_error_bars_runs")
         write(table, "cmi_error_bars")

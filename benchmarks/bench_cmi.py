@@ -48,7 +48,7 @@ genes), ``tl.lmi(adjust_for="confounder")`` and ``tl.markov_test(adjust_for="con
 defaults (LMI on the genes): I(early; late) and I(early; late | c) beside the state-level truths, and
 the Markov test's verdict with and without the adjustment.
 
-    python benchmarks/bench_cmi.py                 # about 10 min on 2 cores
+    python benchmarks/bench_cmi.py                 # about 10 min on 2 cores, plus the null part's wide cells
     python benchmarks/bench_cmi.py --full
     python benchmarks/bench_cmi.py --parts test --null 200
     python benchmarks/bench_cmi.py --parts latent-test --latent-null 100

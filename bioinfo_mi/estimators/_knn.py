@@ -33,7 +33,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 from scipy.spatial import cKDTree
 from scipy.special import digamma, gammaln
@@ -85,12 +84,38 @@ def add_jitter(x: np.ndarray, rng: np.random.Generator, jitter: float = 1e-10) -
     return centred + jitter * spread * rng.random(x.shape)
 
 
+#: elements of one slice of columns that :func:`_row_hashes` mixes at once (a few temporaries of 16 MiB each)
+HASH_SLICE_ELEMENTS = 2**21
+
+
+def _mix64(v: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser on uint64 values (wrapping arithmetic; ``v`` is not modified)."""
+    v = v + np.uint64(0x9E3779B97F4A7C15)
+    v ^= v >> np.uint64(30)
+    v *= np.uint64(0xBF58476D1CE4E5B9)
+    v ^= v >> np.uint64(27)
+    v *= np.uint64(0x94D049BB133111EB)
+    v ^= v >> np.uint64(31)
+    return v
+
+
 def _row_hashes(block: np.ndarray, hashes: np.ndarray) -> np.ndarray:
-    """``hashes`` (one uint64 per row) folded with every column of ``block``, column by column."""
-    for start in range(0, block.shape[1], 64):
-        for column in np.ascontiguousarray(block[:, start : start + 64].T) + 0.0:  # + 0.0: -0.0 -> 0.0
-            hashes = (hashes * np.uint64(0x100000001B3)) ^ pd.util.hash_array(column)
-    return hashes
+    """``hashes`` (one uint64 per row) folded with ``block``: each value's float64 bits (-0.0 as 0.0) xor its
+    column's key, times an odd constant, xor-shifted, summed over the columns (wrapping) and the sum mixed once;
+    vectorised over rows and a slice of columns at a time. The sum does not depend on the slices, so a row hashes
+    alike in every block of rows.
+    """
+    n, d = block.shape
+    width = max(1, min(d, HASH_SLICE_ELEMENTS // max(n, 1)))
+    total = np.zeros(n, dtype=np.uint64)
+    for start in range(0, d, width):
+        values = np.asarray(block[:, start : start + width], dtype=np.float64) + 0.0  # + 0.0: -0.0 -> 0.0
+        bits = values.view(np.uint64)  # a new array: mixed in place
+        bits ^= _mix64(np.arange(start, start + values.shape[1], dtype=np.uint64))
+        bits *= np.uint64(0x9E3779B97F4A7C15)
+        bits ^= bits >> np.uint64(29)
+        total += bits.sum(axis=1, dtype=np.uint64)
+    return _mix64(hashes ^ total)
 
 
 def _count_duplicate_rows(*blocks: np.ndarray | Rows) -> int:

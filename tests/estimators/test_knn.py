@@ -343,6 +343,26 @@ def test_duplicate_rows_of_a_large_continuous_sample_are_exact():
     assert _count_duplicate_rows(x, y) == 2 == int(pd.DataFrame(np.hstack([x, y])).duplicated().sum())
 
 
+def test_row_hashes_do_not_depend_on_the_column_slices(monkeypatch):
+    """The hashes fold the columns a slice at a time (vectorised); slices of 1, 3 and all columns, and a block of
+    fewer rows (wider slices), give the same hashes, equal rows equal hashes, and the hashed count stays exact on a
+    float32 sample with duplicates."""
+    from bioinfo_mi.estimators import _knn
+
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 2, size=(7000, 9)).astype(np.float32)  # 512 distinct rows: many duplicates
+    start = np.zeros(len(x), dtype=np.uint64)
+    hashes = []
+    for elements in (7000, 3 * 7000, 2**21):
+        monkeypatch.setattr(_knn, "HASH_SLICE_ELEMENTS", elements)
+        hashes.append(_knn._row_hashes(x, start))
+    assert all(np.array_equal(h, hashes[0]) for h in hashes)
+    assert len(np.unique(hashes[0])) == len(np.unique(x, axis=0))  # equal rows, equal hashes; no collision here
+    monkeypatch.setattr(_knn, "HASH_SLICE_ELEMENTS", 7000)
+    assert np.array_equal(_knn._row_hashes(x[:100], start[:100]), hashes[0][:100])  # a short block: other slices
+    assert _knn._count_duplicate_rows(x[:, :4], x[:, 4:]) == int(pd.DataFrame(x).duplicated().sum())
+
+
 def test_a_knn_estimate_keeps_the_callers_torch_threads():
     """numba's OpenMP layer sets the process's OpenMP thread count to its own when it starts, and torch reads the
     same count: a first KSG call turned a caller's ``torch.set_num_threads(1)`` into every core (two processes

@@ -7,6 +7,8 @@ vs 1.454 bits on one dataset). Before the repeated-fit layer fixed the thread co
 test failed there.
 """
 
+import sys
+
 import anndata as ad
 import numpy as np
 import pandas as pd
@@ -64,6 +66,20 @@ def test_fit_threads_restores_settings_and_caps_knn_workers():
         assert torch.get_num_threads() == 1
         assert _parallel.cpu_workers(-1) == 1 and _parallel.cpu_workers(8) == 1
     assert torch.get_num_threads() == before and _parallel.cpu_workers(-1) == -1
+
+
+def test_fit_threads_caps_every_blas_and_openmp_pool_and_rescans_after_an_import(monkeypatch):
+    """The scan of the loaded pools is kept between fits (7 ms each) and redone after an import."""
+    from threadpoolctl import threadpool_info
+
+    with _parallel.fit_threads(1):
+        assert {pool["num_threads"] for pool in threadpool_info()} == {1}
+    kept = _parallel._pools
+    with _parallel.fit_threads(1):
+        assert _parallel._pools is kept  # nothing imported in between: the same scan
+    monkeypatch.setitem(sys.modules, "_a_module_imported_since", object())
+    with _parallel.fit_threads(1):
+        assert _parallel._pools is not kept and {pool["num_threads"] for pool in threadpool_info()} == {1}
 
 
 @pytest.mark.slow

@@ -57,6 +57,7 @@ from .estimators._cmi import (
     small_strata_warning,
 )
 from .estimators._cost import ksg_cmi_calibrated_seconds, ksg_cmi_seconds
+from .estimators._lmi import lmi_can_split
 from .estimators._registry import get_method, predicted_seconds
 from .estimators._result import MIResult
 from .uncertainty import add_error_bars, sampling_se
@@ -205,6 +206,8 @@ def cmi(
     auto: dict[str, Any] | None = None
     if method == "auto":
         method, auto = _choose(z, len(xa), minimum, xa.shape[1] + ya.shape[1], within_method)
+        if method == "lmi" and not lmi_can_split(len(xa), options.get("k", 3), options):
+            method, auto = _no_halves(z, len(xa), xa.shape[1] + ya.shape[1], minimum)
     if method == "stratified":
         codes, labels = check_strata(z, len(xa))
         res = _stratified(
@@ -276,6 +279,19 @@ def _choose(z: Any, n_samples: int, minimum: int, width: int, within_method: str
     if n_samples <= d + 2:  # the twins' correlation matrix needs more samples than columns
         return "ksg", {"method": "ksg", "reason": f"z is numeric; {n_samples} samples for {d} columns: no calibration"}
     return "ksg-calibrated", {"method": "ksg-calibrated", "reason": "z is numeric"}
+
+
+def _no_halves(z: Any, n_samples: int, width: int, minimum: int) -> tuple[str, dict[str, Any]]:
+    """``auto``'s choice where the latent CMI it chose cannot split ``n_samples`` into LMI's halves: the plain k-NN
+    CMI on all samples (on the stratum codes for a categorical ``z``, warned by :func:`_fit_z`; a numeric ``z`` is
+    warned here, kind ``"few-samples"``).
+    """
+    why = f"{n_samples} samples are too few for LMI's halves and for calibrating {width} columns of x and y"
+    if is_categorical(z, minimum):
+        return "ksg", {"method": "ksg", "reason": f"z is categorical but {why}: k-NN CMI on the stratum codes"}
+    message = f"method='auto': {why}; the plain k-NN CMI runs on all samples"
+    warnings.warn(EstimateWarning(message, "few-samples"), stacklevel=3)
+    return "ksg", {"method": "ksg", "reason": f"z is numeric; {why}: k-NN CMI"}
 
 
 def _fit_z(z: Any, method: str, auto: dict[str, Any] | None) -> np.ndarray:

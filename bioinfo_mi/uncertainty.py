@@ -412,10 +412,15 @@ def _part_estimates(
     progress: bool,
 ) -> tuple[list[FitJob], np.ndarray, np.ndarray]:
     """Return the partitions' jobs, their labels and ``method``'s estimate on every part (:func:`subsampling_se`)."""
-    (usable, repeats, name), n = design, len(x)
+    (usable, repeats, name), n = design, x.shape[0]
     jobs, parts = _partition_jobs(n, usable, repeats, random_state)
-    results = run_fits(x, y, jobs, method=method, options=options, n_jobs=n_jobs, progress=progress)
-    est = np.array([r.mi for r in results])
+    # a part on which a side is constant (sparse or discrete columns, collapsed codes) has MI 0 by definition;
+    # the estimators raise for a constant side, which is right for the caller's data but not for a part of it
+    constant = np.array([_constant_rows(x, job.x_rows) or _constant_rows(y, job.y_rows) for job in jobs], dtype=bool)
+    fitted = [job for job, c in zip(jobs, constant, strict=True) if not c]
+    results = run_fits(x, y, fitted, method=method, options=options, n_jobs=n_jobs, progress=progress)
+    est = np.zeros(len(jobs))
+    est[~constant] = [r.mi for r in results]
     if not np.isfinite(est).all():
         raise ValueError(f"{method} returned a non-finite estimate on a part of the subsampling standard error")
     if name == "small":
@@ -425,6 +430,13 @@ def _part_estimates(
             f"({repeats} random partitions per number of parts)",
         )
     return jobs, np.array(parts), est
+
+
+def _constant_rows(features: Any, rows: np.ndarray) -> bool:
+    """Whether every column of ``features`` (an array or a sparse matrix) is constant on ``rows``."""
+    block = features[rows]
+    block = block.toarray() if hasattr(block, "toarray") else np.asarray(block)
+    return bool(block.shape[0] == 0 or not (block.max(axis=0) > block.min(axis=0)).any())
 
 
 def _closed_form_se(

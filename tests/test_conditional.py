@@ -494,3 +494,30 @@ def test_lmi_condition_reaches_the_decoders_only():
         bm.estimators.lmi(x, y, condition=c[:10], epochs=2)
     with pytest.raises(TypeError, match="condition"):
         bm.mi(x, y, method="lmi", condition=c)  # not an option of an MI estimate
+
+
+def test_calibrated_cmi_drops_constant_columns_and_skips_the_calibration_on_collinear_ones():
+    rng = np.random.default_rng(0)
+    a, z = rng.normal(size=300), rng.normal(size=300)
+    y = np.c_[a + z + rng.normal(size=300), rng.normal(size=300)]
+    plain = bm.cmi(a[:, None], y, z, method="ksg-calibrated", random_state=0)
+    with_constant = bm.cmi(np.c_[np.ones(300), a], y, z, method="ksg-calibrated", random_state=0)
+    assert with_constant.mi == plain.mi and with_constant.extra["calibrated"]
+    with pytest.warns(bm.EstimateWarning, match="calibration of the k-NN CMI skipped") as caught:
+        collinear = bm.cmi(np.c_[a, a], y, z, method="ksg-calibrated", random_state=0)
+    assert caught[0].message.kind == "calibration-skipped"
+    assert not collinear.extra["calibrated"] and collinear.mi == pytest.approx(collinear.extra["raw"])
+    assert 0.2 < collinear.mi < 1.5 and np.isfinite(collinear.pmi).all()
+
+
+@pytest.mark.parametrize("labels", [False, True])
+def test_auto_cmi_on_too_few_samples_for_the_latent_cmi_runs_the_k_nn_cmi(labels):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(8, 40))
+    y = x[:, :1] + rng.normal(size=(8, 5))
+    z = np.array(["a", "b"] * 4) if labels else rng.normal(size=8)
+    with pytest.warns(bm.EstimateWarning) as caught:
+        res = bm.cmi(x, y, z, random_state=0)
+    assert res.method == "ksg" and np.isfinite(res.mi) and res.extra["auto"]["method"] == "ksg"
+    kinds = {w.message.kind for w in caught if isinstance(w.message, bm.EstimateWarning)}
+    assert ("small-strata" if labels else "few-samples") in kinds

@@ -1,5 +1,7 @@
 """Standard errors, confidence intervals and permutation tests of ``bm.mi`` (issue 12)."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -343,3 +345,16 @@ def test_calibrated_error_bars_on_rank_deficient_inputs():
     res = bm.mi(x, y, method="ksg-calibrated", random_state=0, error_bars=True)
     assert res.extra["calibrated"] and np.isfinite(res.se) and res.se > 0
     assert res.extra["capped"] or "twin_response" in res.extra["error_bars"]
+
+
+def test_parts_on_which_a_side_is_constant_count_as_zero():
+    """Four non-zero values in 120 rows: most parts of the subsampling error bars see a constant x, whose MI is 0 by
+    definition (the estimators raise for a constant side, which is right for the data passed, not for a part)."""
+    rng = np.random.default_rng(1)
+    x = np.zeros((120, 2))
+    x[rng.choice(120, 4, replace=False), 0] = 1.0
+    y = rng.normal(size=(120, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = bm.mi(x, y, method="ksg", error_bars=True, random_state=0)
+    assert np.isfinite(res.se) and res.se > 0 and res.mi == bm.mi(x, y, method="ksg", random_state=0).mi

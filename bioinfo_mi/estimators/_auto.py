@@ -97,9 +97,10 @@ kind ``"few-samples"``. Below ``LMI_MIN_SAMPLES = 80`` it runs a KSG estimator o
 where the rule above would run LMI (which trains on half of the samples and scores the other half,
 here fewer than 40, short of 10 per dimension of its smallest latents, 2 + 2): the calibrated
 copula KSG, plain KSG on discrete columns, wherever the Gaussian calibration can run
-(``n > d + 2``; wider inputs stay with LMI). Evidence (``benchmarks/bench_small_samples.py``, results in
-``benchmarks/results/small_samples*.csv``): correlated Gaussians of 1+1 and 3+3 dimensions with
-0.5 and 2 bits, 40 data sets per cell, root mean squared error in bits:
+(``n > d + 2``; wider inputs stay with LMI, and where LMI cannot form its halves either, fewer than 10
+samples at ``k = 3``, plain KSG runs on all samples with a warning). Evidence
+(``benchmarks/bench_small_samples.py``, results in ``benchmarks/results/small_samples*.csv``): correlated
+Gaussians of 1+1 and 3+3 dimensions with 0.5 and 2 bits, 40 data sets per cell, root mean squared error in bits:
 
 =========  ==========  ====  ====  ====  ====  ====  ====
 dims       MI (bits)   n=10  15    20    30    50    100

@@ -366,14 +366,18 @@ def ksg_cmi_calibrated(
     -------
     :class:`MIResult` with method ``"ksg-calibrated"``; ``extra``: ``raw`` (``C_KSG``), ``gaussian``
     (``C_G``, the normal scores' bias-corrected Gaussian CMI), ``twin_errors``, ``null_bias`` (``C_0``),
-    ``twin_null_bias`` (mean ``C_0,twin``), ``null_excess`` (``E``), ``capped``, ``conditional``.
+    ``twin_null_bias`` (mean ``C_0,twin``), ``null_excess`` (``E``), ``capped``, ``conditional``, ``calibrated``
+    (``False``, with only ``raw`` beside it and an ``EstimateWarning``, where collinear columns leave no Gaussian
+    model to calibrate on: the result is then the uncorrected k-NN CMI of the normal scores). Constant columns are
+    dropped first.
     """
     k = check_positive_int(k, name="k")
     n_twins = check_positive_int(n_twins, name="n_twins")
     n_null = check_positive_int(n_null, name="n_null", minimum=0)
     if not np.isfinite(jitter) or jitter < 0:
         raise ValueError(f"jitter must be a finite number >= 0, got {jitter!r}")
-    xa, ya, za = _check_triple(x, y, z, k)
+    # constant columns carry nothing and would make the twins' covariance singular (as in ksg_calibrated)
+    xa, ya, za = (a[:, a.std(axis=0) > 0] for a in _check_triple(x, y, z, k))
     width = xa.shape[1] + ya.shape[1] + za.shape[1]
     if len(xa) <= width + 2:
         raise ValueError(
@@ -384,7 +388,11 @@ def ksg_cmi_calibrated(
     scores = [copula_transform(a) for a in (xa, ya, za)]
     seeds = rng.integers(0, 2**32 - 1, size=n_twins + 2)
     raw = ksg_cmi(*scores, k=k, base="nats", random_state=int(seeds[0]), jitter=jitter, workers=workers)
-    model = gaussian_cmi_twin_model(*scores)
+    params = {"k": k, "n_twins": n_twins, "n_null": n_null, "jitter": jitter}
+    try:
+        model = gaussian_cmi_twin_model(*scores)
+    except np.linalg.LinAlgError as err:  # collinear columns: no Gaussian twin to calibrate on
+        return _uncalibrated(raw, err, base, params)
     target = model["gaussian_cmi"]  # bias-corrected (nats)
     errors, twin_nulls = _twin_errors(scores, model, seeds[2:], k, n_null > 0, jitter, workers)
     nulls = _null_bias(scores, n_null, k, np.random.default_rng(int(seeds[1])), jitter, workers) if n_null else []
@@ -402,15 +410,41 @@ def ksg_cmi_calibrated(
         method="ksg-calibrated",
         base=base,
         n_samples=len(pmi),
-        params={"k": k, "n_twins": n_twins, "n_null": n_null, "jitter": jitter},
+        params=params,
         extra={
             "conditional": True,
+            "calibrated": True,
             "raw": float(to_base(raw.mi, base)),
             "gaussian": float(to_base(target, base)),
             "twin_errors": [float(to_base(e, base)) for e in errors],
             **{key: float(to_base(v, base)) for key, v in nulls.items()},
             "capped": bool(capped),
         },
+    )
+
+
+def _uncalibrated(raw: MIResult, err: Exception, base: str | float, params: dict[str, Any]) -> MIResult:
+    """Return the k-NN CMI of the normal scores (``raw``, nats) as :func:`ksg_cmi_calibrated`'s result where its
+    Gaussian model cannot be fitted, with an ``EstimateWarning`` (kind ``"calibration-skipped"``, as in
+    ``ksg_calibrated``).
+    """
+    warnings.warn(
+        EstimateWarning(
+            f"Gaussian calibration of the k-NN CMI skipped ({err}: collinear columns); returning the uncorrected "
+            "copula k-NN CMI",
+            "calibration-skipped",
+        ),
+        stacklevel=3,
+    )
+    pmi = to_base(raw.pmi, base)
+    return MIResult(
+        mi=float(pmi.mean()),
+        pmi=pmi,
+        method="ksg-calibrated",
+        base=base,
+        n_samples=len(pmi),
+        params=params,
+        extra={"conditional": True, "calibrated": False, "raw": float(to_base(raw.mi, base))},
     )
 
 

@@ -723,6 +723,28 @@ def lmi_screens(options: Mapping[str, Any]) -> bool:
     return bool(cfg.screen)
 
 
+def lmi_can_split(n: int, k: int, options: Mapping[str, Any]) -> bool:
+    """Whether :func:`lmi` called with ``options`` can split ``n`` samples into its two halves (LMI paper,
+    Algorithm 1): at least 2 training samples and ``k + 2`` held out for the KSG step.
+
+    Parameters
+    ----------
+    n
+        Number of paired samples.
+    k
+        Neighbours of the KSG step.
+    options
+        Keyword arguments of :func:`lmi` (``preset`` is read, for its ``estimate_fraction``; the rest is ignored).
+
+    Returns
+    -------
+    ``False`` where :func:`lmi` would raise ``ValueError`` for too few samples.
+    """
+    cfg = _preset_config(options.get("preset", "default"), None, None, None, None, None)[1]
+    n_est = int(round(n * cfg.estimate_fraction))
+    return n_est >= k + 2 and n - n_est >= 2
+
+
 def _check_choices(regularizer: Any, normalization: Any, cfg: LMIPreset) -> None:
     """Raise ``ValueError`` for an unknown regularizer or normalization, an estimation fraction outside (0, 1),
     or caps (``max_train``, ``max_validation``, ``patience_pairs``) that are not positive integers, and
@@ -749,7 +771,7 @@ def _halves(n: int, estimate_fraction: float, k: int) -> tuple[int, int]:
     """Return the sizes of the training and the estimation half, or raise ``ValueError`` when one is too small."""
     n_est = int(round(n * estimate_fraction))
     n_train = n - n_est
-    if n_est < k + 2 or n_train < 2:
+    if n_est < k + 2 or n_train < 2:  # the same condition as lmi_can_split
         raise ValueError(
             f"method 'lmi' needs enough samples for both halves: {n} samples give {n_train} training and "
             f"{n_est} estimation samples, but KSG with k={k} needs at least {k + 2} and training at least 2"

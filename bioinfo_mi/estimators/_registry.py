@@ -53,7 +53,7 @@ from ._calibrated import ksg_calibrated
 from ._copula import apply_transform
 from ._cost import CostModel, critic_seconds, ksg_calibrated_seconds, ksg_mixture_seconds, ksg_seconds, lmi_seconds
 from ._knn import bi_ksg, ksg
-from ._lmi import lmi, lmi_screens
+from ._lmi import lmi, lmi_can_split, lmi_screens
 from ._mixture import ksg_mixture, mixture_estimate
 from ._neural import infonce, mine
 from ._normalization import ksg_global, ksg_global_linf, ksg_local
@@ -201,7 +201,9 @@ def auto(
     "n_samples": ..., "n_features": ..., "discrete": ..., "screen_check": ..., "predicted_seconds":
     {candidate: seconds}}``; ``reason`` is ``"samples"`` (the samples per dimension decided), ``"cost"`` (LMI
     because the KSG estimator was too costly, or ``ksg-calibrated`` because the mixture was), ``"screen"`` (LMI
-    because the screen's left-out columns cost KSG more than they hold) or ``"mixture-rejected"``
+    because the screen's left-out columns cost KSG more than they hold), ``"no-halves"`` (plain KSG on all samples,
+    with an ``EstimateWarning`` of kind ``"few-samples"``: too few samples for LMI's two halves, fewer than 10 at
+    ``k = 3``, and too many columns for the calibrated KSG, ``n <= d + 2``) or ``"mixture-rejected"``
     (``ksg-calibrated`` because ``ksg-mixture``'s guard rejected the mixture; ``mixture`` then holds its
     ``components``, ``ksg`` and ``guard``, else ``None``); ``screen_check`` is ``None`` where the check did
     not run, else ``{"kept": (columns of x, columns of y), "rows": rows screened, "ksg_all": ..., "ksg_kept":
@@ -231,6 +233,10 @@ def auto(
     check = _screen_check(by_cost, xr, yr, (d_x, d_y), options, random_state)
     screened = check is not None and check["ksg_all"] is not None and check["ksg_kept"] > check["ksg_all"]
     chosen = rule(costs=costs, cost_ratio=cost_ratio, screened=screened)
+    halves = chosen != "lmi" or lmi_can_split(n, k, options)
+    if not halves:  # too few samples for LMI's halves and too many columns to calibrate: plain KSG on all samples
+        chosen = "ksg"
+        _warn_no_halves(n, n_features, k)
     if "progress" in options and "progress" not in accepted[chosen]:  # a display option: only where it applies
         options = {key: v for key, v in options.items() if key != "progress"}
     foreign = sorted(set(options) - accepted[chosen])
@@ -245,6 +251,7 @@ def auto(
     if by_cost == "lmi" != by_samples:
         _warn_cost(by_samples, costs)
     reason = "samples" if chosen == by_samples else "cost" if chosen == by_cost else "screen"
+    reason = reason if halves else "no-halves"
     if chosen == "lmi":
         xa, ya = xr, yr
     else:
@@ -326,6 +333,25 @@ def _check_stream(random_state: Any) -> np.random.Generator:
     is_generator = isinstance(random_state, np.random.Generator)
     source = copy.deepcopy(random_state) if is_generator else check_random_state(random_state)
     return np.random.default_rng([int(source.integers(2**63 - 1)), _CHECK_TAG])
+
+
+def _warn_no_halves(n: int, n_features: int, k: int) -> None:
+    """Warn (kind ``"few-samples"``) that ``auto`` runs plain KSG because LMI cannot split ``n`` samples and the
+    calibrated KSG cannot run on ``n_features`` columns, pointing at the first caller outside the package.
+    """
+    package = str(Path(__file__).resolve().parents[1])
+    frame, level = sys._getframe(0), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(
+        EstimateWarning(
+            f"method='auto' runs plain KSG (k={k}) on all {n} samples: LMI needs k + 2 = {k + 2} held-out and 2 "
+            f"training samples, and the calibrated KSG more samples than columns + 2 ({n_features} + 2). In "
+            f"{n_features} dimensions {n} samples bound little: read the estimate as a rough indication.",
+            "few-samples",
+        ),
+        stacklevel=level,
+    )
 
 
 def _warn_cost(by_samples: str, costs: Mapping[str, float]) -> None:

@@ -116,3 +116,27 @@ def test_every_method_warns_below_the_threshold(method):
         res = bm.mi(x, y, method=method)
     (warning,) = _few_samples(caught)
     assert f"bm.mi(method={method!r}) got 15 samples" in str(warning.message) and np.isfinite(res.mi)
+
+
+@pytest.mark.parametrize("n", [5, 8, 9])
+def test_auto_runs_plain_ksg_where_neither_lmi_nor_the_calibration_can(n):
+    """Fewer than 10 samples (k = 3: LMI holds out k + 2) of more columns than samples - 2: the default still answers,
+    with plain KSG on all samples and a warning that says why; from 10 samples LMI runs as the rule says."""
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=(n, 40))
+    y = x[:, :3] + rng.normal(size=(n, 3))
+    with pytest.warns(EstimateWarning, match="runs plain KSG") as caught:
+        res = bm.mi(x, y, random_state=0)
+    assert res.method == "ksg" and res.extra["auto"]["reason"] == "no-halves" and np.isfinite(res.mi)
+    assert any(w.message.kind == "few-samples" and "LMI needs" in str(w.message) for w in caught)
+    assert res.mi == ksg(x, y, random_state=0).mi
+    x10 = rng.normal(size=(10, 40))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert bm.mi(x10, x10[:, :3] + rng.normal(size=(10, 3)), random_state=0).method == "lmi"
+
+
+def test_a_typed_method_is_not_replaced_on_too_few_samples():
+    x = np.random.default_rng(0).normal(size=(8, 40))
+    with pytest.raises(ValueError, match="method 'lmi' needs enough samples for both halves"):
+        bm.mi(x, x[:, :3], method="lmi")

@@ -388,11 +388,43 @@ def ksg_cmi_calibrated(
     scores = [copula_transform(a) for a in (xa, ya, za)]
     seeds = rng.integers(0, 2**32 - 1, size=n_twins + 2)
     raw = ksg_cmi(*scores, k=k, base="nats", random_state=int(seeds[0]), jitter=jitter, workers=workers)
-    params = {"k": k, "n_twins": n_twins, "n_null": n_null, "jitter": jitter}
     try:
         model = gaussian_cmi_twin_model(*scores)
     except np.linalg.LinAlgError as err:  # collinear columns: no Gaussian twin to calibrate on
-        return _uncalibrated(raw, err, base, params)
+        warnings.warn(
+            EstimateWarning(
+                f"Gaussian calibration of the k-NN CMI skipped ({err}: collinear columns); returning the uncorrected "
+                "copula k-NN CMI",
+                "calibration-skipped",
+            ),
+            stacklevel=2,
+        )
+        pmi, extra = to_base(raw.pmi, base), {"calibrated": False}
+    else:
+        pmi, extra = _calibrated(raw, scores, model, seeds, (k, n_null, jitter, workers), base)
+    return MIResult(
+        mi=float(pmi.mean()),
+        pmi=pmi,
+        method="ksg-calibrated",
+        base=base,
+        n_samples=len(pmi),
+        params={"k": k, "n_twins": n_twins, "n_null": n_null, "jitter": jitter},
+        extra={"conditional": True, "raw": float(to_base(raw.mi, base)), **extra},
+    )
+
+
+def _calibrated(
+    raw: MIResult,
+    scores: list[np.ndarray],
+    model: dict[str, Any],
+    seeds: np.ndarray,
+    settings: tuple[int, int, float, int],
+    base: str | float,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Run steps 3-5 of :func:`ksg_cmi_calibrated` on the normal ``scores`` and their Gaussian ``model``: the pointwise
+    values of the calibrated estimate (in ``base``) and the ``extra`` fields of the calibration.
+    """
+    k, n_null, jitter, workers = settings
     target = model["gaussian_cmi"]  # bias-corrected (nats)
     errors, twin_nulls = _twin_errors(scores, model, seeds[2:], k, n_null > 0, jitter, workers)
     nulls = _null_bias(scores, n_null, k, np.random.default_rng(int(seeds[1])), jitter, workers) if n_null else []
@@ -404,48 +436,13 @@ def ksg_cmi_calibrated(
     capped = corrected > cap
     pmi = to_base(raw.pmi - shift - (corrected - cap if capped else 0.0), base)
     nulls = {"null_bias": mean, "twin_null_bias": float(np.mean(twin_nulls)) if n_null else 0.0, "null_excess": excess}
-    return MIResult(
-        mi=float(pmi.mean()),
-        pmi=pmi,
-        method="ksg-calibrated",
-        base=base,
-        n_samples=len(pmi),
-        params=params,
-        extra={
-            "conditional": True,
-            "calibrated": True,
-            "raw": float(to_base(raw.mi, base)),
-            "gaussian": float(to_base(target, base)),
-            "twin_errors": [float(to_base(e, base)) for e in errors],
-            **{key: float(to_base(v, base)) for key, v in nulls.items()},
-            "capped": bool(capped),
-        },
-    )
-
-
-def _uncalibrated(raw: MIResult, err: Exception, base: str | float, params: dict[str, Any]) -> MIResult:
-    """Return the k-NN CMI of the normal scores (``raw``, nats) as :func:`ksg_cmi_calibrated`'s result where its
-    Gaussian model cannot be fitted, with an ``EstimateWarning`` (kind ``"calibration-skipped"``, as in
-    ``ksg_calibrated``).
-    """
-    warnings.warn(
-        EstimateWarning(
-            f"Gaussian calibration of the k-NN CMI skipped ({err}: collinear columns); returning the uncorrected "
-            "copula k-NN CMI",
-            "calibration-skipped",
-        ),
-        stacklevel=3,
-    )
-    pmi = to_base(raw.pmi, base)
-    return MIResult(
-        mi=float(pmi.mean()),
-        pmi=pmi,
-        method="ksg-calibrated",
-        base=base,
-        n_samples=len(pmi),
-        params=params,
-        extra={"conditional": True, "calibrated": False, "raw": float(to_base(raw.mi, base))},
-    )
+    return pmi, {
+        "calibrated": True,
+        "gaussian": float(to_base(target, base)),
+        "twin_errors": [float(to_base(e, base)) for e in errors],
+        **{key: float(to_base(v, base)) for key, v in nulls.items()},
+        "capped": bool(capped),
+    }
 
 
 def gaussian_cmi_twin_model(

@@ -337,41 +337,36 @@ def _check_stream(random_state: Any) -> np.random.Generator:
 
 def _warn_no_halves(n: int, n_features: int, k: int) -> None:
     """Warn (kind ``"few-samples"``) that ``auto`` runs plain KSG because LMI cannot split ``n`` samples and the
-    calibrated KSG cannot run on ``n_features`` columns, pointing at the first caller outside the package.
+    calibrated KSG cannot run on ``n_features`` columns.
     """
-    package = str(Path(__file__).resolve().parents[1])
-    frame, level = sys._getframe(0), 1
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(
-        EstimateWarning(
-            f"method='auto' runs plain KSG (k={k}) on all {n} samples: LMI needs k + 2 = {k + 2} held-out and 2 "
-            f"training samples, and the calibrated KSG more samples than columns + 2 ({n_features} + 2). In "
-            f"{n_features} dimensions {n} samples bound little: read the estimate as a rough indication.",
-            "few-samples",
-        ),
-        stacklevel=level,
+    _warn_caller(
+        f"method='auto' runs plain KSG (k={k}) on all {n} samples: LMI needs k + 2 = {k + 2} held-out and 2 "
+        f"training samples, and the calibrated KSG more samples than columns + 2 ({n_features} + 2). In "
+        f"{n_features} dimensions {n} samples bound little: read the estimate as a rough indication.",
+        "few-samples",
     )
 
 
-def _warn_cost(by_samples: str, costs: Mapping[str, float]) -> None:
-    """Warn (kind ``"cost"``) that ``auto`` runs LMI instead of the slower, more accurate ``by_samples``,
-    pointing at the first caller outside the package (``bm.mi`` or ``bm.estimators.auto`` alike).
+def _warn_caller(message: str, kind: str) -> None:
+    """Warn with an :class:`EstimateWarning` of ``kind`` pointing at the first caller outside the package
+    (``bm.mi`` or ``bm.estimators.auto`` alike).
     """
     package = str(Path(__file__).resolve().parents[1])
     frame, level = sys._getframe(0), 1
     while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
         frame, level = frame.f_back, level + 1
-    warnings.warn(
-        EstimateWarning(
-            f"method='auto' runs LMI instead of {by_samples!r}, which is predicted to take "
-            f"{costs[by_samples] / 60:.0f} min on 2 cores against {costs['lmi'] / 60:.1f} min for LMI "
-            "(bm.estimators.predicted_seconds). LMI can read lower where the dependence is carried by "
-            "low-variance columns among many (see docs/choosing_estimator.md, 'Cost'); "
-            f"pass cost_ratio=np.inf (or method={by_samples!r}) to wait for {by_samples!r}.",
-            "cost",
-        ),
-        stacklevel=level,
+    warnings.warn(EstimateWarning(message, kind), stacklevel=level)
+
+
+def _warn_cost(by_samples: str, costs: Mapping[str, float]) -> None:
+    """Warn (kind ``"cost"``) that ``auto`` runs LMI instead of the slower, more accurate ``by_samples``."""
+    _warn_caller(
+        f"method='auto' runs LMI instead of {by_samples!r}, which is predicted to take "
+        f"{costs[by_samples] / 60:.0f} min on 2 cores against {costs['lmi'] / 60:.1f} min for LMI "
+        "(bm.estimators.predicted_seconds). LMI can read lower where the dependence is carried by "
+        "low-variance columns among many (see docs/choosing_estimator.md, 'Cost'); "
+        f"pass cost_ratio=np.inf (or method={by_samples!r}) to wait for {by_samples!r}.",
+        "cost",
     )
 
 

@@ -741,8 +741,11 @@ def lmi_can_split(n: int, k: int, options: Mapping[str, Any]) -> bool:
     ``False`` where :func:`lmi` would raise ``ValueError`` for too few samples.
     """
     cfg = _preset_config(options.get("preset", "default"), None, None, None, None, None)[1]
-    n_est = int(round(n * cfg.estimate_fraction))
-    return n_est >= k + 2 and n - n_est >= 2
+    try:
+        _halves(n, cfg.estimate_fraction, k)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_choices(regularizer: Any, normalization: Any, cfg: LMIPreset) -> None:
@@ -771,7 +774,7 @@ def _halves(n: int, estimate_fraction: float, k: int) -> tuple[int, int]:
     """Return the sizes of the training and the estimation half, or raise ``ValueError`` when one is too small."""
     n_est = int(round(n * estimate_fraction))
     n_train = n - n_est
-    if n_est < k + 2 or n_train < 2:  # the same condition as lmi_can_split
+    if n_est < k + 2 or n_train < 2:
         raise ValueError(
             f"method 'lmi' needs enough samples for both halves: {n} samples give {n_train} training and "
             f"{n_est} estimation samples, but KSG with k={k} needs at least {k + 2} and training at least 2"

@@ -8,6 +8,9 @@ are always copied (never modified in place).
 
 from __future__ import annotations
 
+import sys
+import warnings
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,6 +32,7 @@ __all__ = [
     "seed_from",
     "spawn_generator",
     "to_base",
+    "warn_estimate",
 ]
 
 
@@ -43,6 +47,24 @@ class EstimateWarning(UserWarning):
     def __init__(self, message: str, kind: str = "estimate") -> None:
         super().__init__(message)
         self.kind = kind
+
+
+def warn_estimate(message: str, kind: str) -> None:
+    """Warn with an :class:`EstimateWarning` of ``kind`` pointing at the first caller outside the package (the
+    user's line, whichever public function of the package it called).
+
+    Parameters
+    ----------
+    message
+        What is missing and what to do about it.
+    kind
+        The diagnostic's name (:attr:`EstimateWarning.kind`).
+    """
+    package = str(Path(__file__).resolve().parent)
+    frame, level = sys._getframe(0), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(EstimateWarning(message, kind), stacklevel=level)
 
 
 def check_array(x: Any, *, name: str = "x") -> np.ndarray:

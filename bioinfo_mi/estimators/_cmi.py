@@ -389,12 +389,14 @@ def ksg_cmi_calibrated(
     seeds = rng.integers(0, 2**32 - 1, size=n_twins + 2)
     raw = ksg_cmi(*scores, k=k, base="nats", random_state=int(seeds[0]), jitter=jitter, workers=workers)
     try:
-        model = gaussian_cmi_twin_model(*scores)
-    except np.linalg.LinAlgError as err:  # collinear columns: no Gaussian twin to calibrate on
+        model = None if _collinear(scores) else gaussian_cmi_twin_model(*scores)
+    except np.linalg.LinAlgError:  # nearly collinear: the factorisation failed on this CPU's rounding
+        model = None
+    if model is None:  # no Gaussian twin to calibrate on
         warnings.warn(
             EstimateWarning(
-                f"Gaussian calibration of the k-NN CMI skipped ({err}: collinear columns); returning the uncorrected "
-                "copula k-NN CMI",
+                "Gaussian calibration of the k-NN CMI skipped (collinear columns: the normal scores' correlation "
+                "matrix is singular); returning the uncorrected copula k-NN CMI",
                 "calibration-skipped",
             ),
             stacklevel=2,
@@ -411,6 +413,15 @@ def ksg_cmi_calibrated(
         params={"k": k, "n_twins": n_twins, "n_null": n_null, "jitter": jitter},
         extra={"conditional": True, "raw": float(to_base(raw.mi, base)), **extra},
     )
+
+
+def _collinear(scores: list[np.ndarray]) -> bool:
+    """Whether the columns of the normal scores are linearly dependent (to rounding: the smallest eigenvalue of their
+    correlation matrix below 1e-10 of the largest), so that no Gaussian twin model exists. Decided on the eigenvalues
+    rather than on a failed factorisation, which depends on the CPU's rounding.
+    """
+    eig = np.linalg.eigvalsh(np.corrcoef(np.hstack(scores), rowvar=False))
+    return bool(eig[0] <= 1e-10 * eig[-1])
 
 
 def _calibrated(

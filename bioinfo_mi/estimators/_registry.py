@@ -29,24 +29,21 @@ from __future__ import annotations
 
 import copy
 import inspect
-import sys
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from .._rows import check_row_pair
 from .._validation import (
-    EstimateWarning,
     check_options,
     check_pair,
     check_positive_int,
     check_random_state,
     seed_from,
+    warn_estimate,
 )
 from ._auto import COST_RATIO, LMI_MIN_SAMPLES, MIN_SAMPLES, choose_method, mostly_discrete, warn_few_samples
 from ._calibrated import ksg_calibrated
@@ -339,7 +336,7 @@ def _warn_no_halves(n: int, n_features: int, k: int) -> None:
     """Warn (kind ``"few-samples"``) that ``auto`` runs plain KSG because LMI cannot split ``n`` samples and the
     calibrated KSG cannot run on ``n_features`` columns.
     """
-    _warn_caller(
+    warn_estimate(
         f"method='auto' runs plain KSG (k={k}) on all {n} samples: LMI needs k + 2 = {k + 2} held-out and 2 "
         f"training samples, and the calibrated KSG more samples than columns + 2 ({n_features} + 2). In "
         f"{n_features} dimensions {n} samples bound little: read the estimate as a rough indication.",
@@ -347,20 +344,9 @@ def _warn_no_halves(n: int, n_features: int, k: int) -> None:
     )
 
 
-def _warn_caller(message: str, kind: str) -> None:
-    """Warn with an :class:`EstimateWarning` of ``kind`` pointing at the first caller outside the package
-    (``bm.mi`` or ``bm.estimators.auto`` alike).
-    """
-    package = str(Path(__file__).resolve().parents[1])
-    frame, level = sys._getframe(0), 1
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(EstimateWarning(message, kind), stacklevel=level)
-
-
 def _warn_cost(by_samples: str, costs: Mapping[str, float]) -> None:
     """Warn (kind ``"cost"``) that ``auto`` runs LMI instead of the slower, more accurate ``by_samples``."""
-    _warn_caller(
+    warn_estimate(
         f"method='auto' runs LMI instead of {by_samples!r}, which is predicted to take "
         f"{costs[by_samples] / 60:.0f} min on 2 cores against {costs['lmi'] / 60:.1f} min for LMI "
         "(bm.estimators.predicted_seconds). LMI can read lower where the dependence is carried by "

@@ -32,12 +32,13 @@ from ..pp.pairing import (
 from ..uncertainty import parametric_p_value
 from ._adjust import check_adjust_for, run_tool_fits, tool_conditional_jobs
 from ._utils import (
-    check_estimator_kwds,
+    check_enough_pairs,
     check_fits,
     pairing_jobs,
     plain,
     representation,
     shared_within_se,
+    tool_method,
 )
 
 __all__ = ["lmi", "pmi"]
@@ -66,6 +67,22 @@ class _Plan:
     size_column: str
     size: int
     describe: dict[str, Any]
+
+
+def _check_plan_size(
+    plan: _Plan, method: str, options: dict[str, Any], min_clones: int | None, may_fall_back: bool, tool: str
+) -> tuple[str, dict[str, Any]]:
+    """Return the method to run on the plan's pairs and its options (:func:`~bioinfo_mi.tl._utils.check_enough_pairs`):
+    refuse too few before any fit, warn below 50 shared clones when ``min_clones`` is None.
+    """
+    d = plan.describe
+    lineage = plan.size_column == "n_clones"
+    what = "pairs"
+    if lineage:
+        key, (a, b) = d["condition_key"], d["conditions"]
+        what = f"clones shared by {key}={a!r} and {key}={b!r}"
+    warn = lineage and min_clones is None
+    return check_enough_pairs(plan.size, method, options, what=what, warn=warn, may_fall_back=may_fall_back, tool=tool)
 
 
 def _distinct_fits(plan: _Plan, method: str) -> tuple[_Plan, str]:
@@ -128,7 +145,7 @@ def _plan(
     n_pairings: int,
     n_shuffles: int,
     random_state: Any,
-    min_clones: int,
+    min_clones: int | None,
 ) -> _Plan:
     """Return what to fit: paired data (see :func:`_resolve_pair_keys`) or clone pairings of lineage data."""
     lineage = {"clone_key": clone_key, "condition_key": condition_key, "conditions": conditions, "restrict": restrict}
@@ -370,6 +387,26 @@ def _store_attribution(
                 target.var[f"{key_added}_attribution_{tag}{side}"] = scores
 
 
+def checked_estimator(
+    adata: AnnData,
+    method: str | None,
+    use_rep: str | None,
+    estimator_kwds: Mapping[str, Any] | None,
+    attribution: Any,
+    adjust_for: Any,
+    tool: str,
+) -> tuple[str, dict[str, Any], bool, str | None, Any]:
+    """Check a tool's estimator arguments before any fit: return the method (the default's for None) and its options
+    (:func:`~bioinfo_mi.tl._utils.tool_method`), whether the default may fall back on too few pairs, the
+    attribution score (:func:`check_attribution`) and the adjustment (:func:`~bioinfo_mi.tl._adjust.check_adjust_for`).
+    """
+    method, options, may_fall_back = tool_method(
+        method, use_rep, estimator_kwds, tool, asks_for_lmi=bool(attribution) or adjust_for is not None
+    )
+    score = check_attribution(attribution, method, options)
+    return method, options, may_fall_back, score, check_adjust_for(adata, adjust_for, method, attribution=score)
+
+
 @shared_docs
 def lmi(
     adata: AnnData,
@@ -382,10 +419,10 @@ def lmi(
     layer: str | None = None,
     n_pairings: int = 5,
     n_shuffles: int = 5,
-    method: str = "lmi",
+    method: str | None = None,
     error_bars: bool = True,
     attribution: bool | str = False,
-    min_clones: int = 50,
+    min_clones: int | None = None,
     key_added: str = "lmi",
     copy: bool = False,
     random_state: int | np.random.Generator | None = 0,
@@ -439,7 +476,11 @@ def lmi(
         Numbers of real and shuffled pairings (each one fit). On paired data the real fits differ only by
         seed, so a method without randomness (the KSG family) is fitted once whatever ``n_pairings``.
     method
-        Any :data:`bioinfo_mi.METHODS` entry.
+        Any :data:`bioinfo_mi.METHODS` entry. ``None`` (the default): ``"lmi"``, the paper's estimator (stored
+        as ``params["method"]``); where there are too few pairs for LMI's two halves (fewer than 10 at ``k=3``)
+        and no ``estimator_kwds``, ``attribution`` or ``adjust_for`` was given, plain ``"ksg"`` on all of them
+        instead, with an :class:`~bioinfo_mi.EstimateWarning` (kind ``"few-samples"``). A method you give is
+        always run (``"lmi"`` on too few pairs: a ``ValueError`` before any fit).
     error_bars
         Sampling standard error of every real fit (:func:`bioinfo_mi.uncertainty.sampling_se`; for
         LMI, subsampling of KSG on its held-out latents, a small cost beside the training), stored in
@@ -453,7 +494,11 @@ def lmi(
         feature and fit (``"permutation"``). With ``adjust_for``, the conditional fits' scores too: the
         partial ``cross_r2`` beyond ``Z``.
     min_clones
-        Fewest shared clones accepted.
+        Fewest shared clones accepted (a ``ValueError`` listing each condition's cells and clones below it).
+        ``None`` (the default): no floor of the tool's own; below 50 shared clones the estimates are returned
+        with an :class:`~bioinfo_mi.EstimateWarning` (kind ``"few-samples"``), and only the method's own
+        minimum is refused before any fit (LMI: 10 pairs for its two halves at ``k=3``; ``method="auto"``
+        estimates from 5).
     {key_added}
     {copy}
     {random_state}
@@ -528,9 +573,9 @@ def lmi(
     check_positive_int(n_pairings, name="n_pairings")
     check_positive_int(n_shuffles, name="n_shuffles", minimum=0)
     check_fits(fits, cache_dir, random_state)
-    options = check_estimator_kwds(representation(use_rep), method, estimator_kwds, "tl.lmi")
-    score = check_attribution(attribution, method, options)
-    adjustment = check_adjust_for(adata, adjust_for, method, attribution=score)
+    method, options, may_fall_back, score, adjustment = checked_estimator(
+        adata, method, representation(use_rep), estimator_kwds, attribution, adjust_for, "tl.lmi"
+    )
     plan = _plan(
         adata,
         pair_keys=pair_keys,
@@ -545,6 +590,7 @@ def lmi(
         random_state=random_state,
         min_clones=min_clones,
     )
+    method, options = _check_plan_size(plan, method, options, min_clones, may_fall_back, "tl.lmi")
     plan, varies = _distinct_fits(plan, method)
     # the conditional jobs are built (and checked against the cells used) before any fit, on their own seeds
     cond = tool_conditional_jobs(adjustment, [plan.jobs], n_shuffles, plan.describe["random_state"])
@@ -606,8 +652,8 @@ def pmi(
     layer: str | None = None,
     n_pairings: int = 5,
     side: str = "early",
-    method: str = "lmi",
-    min_clones: int = 50,
+    method: str | None = None,
+    min_clones: int | None = None,
     key_added: str = "pmi",
     copy: bool = False,
     random_state: int | np.random.Generator | None = 0,
@@ -655,7 +701,9 @@ def pmi(
     check_adata(adata, copy=copy)
     check_positive_int(n_pairings, name="n_pairings")
     check_fits(fits, cache_dir, random_state)
-    options = check_estimator_kwds(representation(use_rep), method, estimator_kwds, "tl.pmi")
+    method, options, may_fall_back = tool_method(
+        method, representation(use_rep), estimator_kwds, "tl.pmi", asks_for_lmi=False
+    )
     plan = _plan(
         adata,
         pair_keys=pair_keys,
@@ -676,6 +724,7 @@ def pmi(
             f"{plan.describe['pair_keys']}) has one row per pair, which gets the pair's pMI: use side='early' "
             "(the default)"
         )
+    method, options = _check_plan_size(plan, method, options, min_clones, may_fall_back, "tl.pmi")
     plan, _ = _distinct_fits(plan, method)
     results = run_fits(
         plan.x_features,

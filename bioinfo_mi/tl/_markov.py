@@ -32,10 +32,10 @@ from ..pp.pairing import (
     show_values,
     sorted_values,
 )
-from ._adjust import check_adjust_for, run_tool_fits, tool_conditional_jobs
-from ._lmi import attribution_table, check_attribution, feature_names
+from ._adjust import run_tool_fits, tool_conditional_jobs
+from ._lmi import attribution_table, checked_estimator, feature_names
 from ._utils import (
-    check_estimator_kwds,
+    check_enough_pairs,
     check_fits,
     pairing_jobs,
     plain,
@@ -169,7 +169,7 @@ def _comparison_jobs(
     well_key: str,
     n_pairings: int,
     n_shuffles: int,
-    min_clones: int,
+    min_clones: int | None,
     random_state: int,
 ) -> tuple[list[FitJob], list[FitJob], int, int]:
     """Fit jobs and numbers of shared clones of the two comparisons: I(early; late) seeded by
@@ -199,6 +199,44 @@ def _comparison_jobs(
             f"{SISTERS} at late time {design['late_origin']}: {err}; pass late= or wells= to choose others"
         ) from err
     return jobs_el, jobs_sis, n_el, n_sis
+
+
+def _check_sizes(
+    design: Mapping[str, Any],
+    well_key: str,
+    sizes: tuple[int, int],
+    run: tuple[str, dict[str, Any]],
+    min_clones: int | None,
+    may_fall_back: bool,
+) -> tuple[str, dict[str, Any]]:
+    """Return the method to run on both comparisons and its options (one for both, so that their difference
+    compares like with like; :func:`~bioinfo_mi.tl._utils.check_enough_pairs`): refuse too few shared clones
+    before any fit, warn below 50 when ``min_clones`` is None.
+    """
+    method, options = run
+    t, (w1, w2) = design["time_key"], design["wells"]
+    for n, what in (
+        (sizes[0], f"clones shared by {t}={design['early']!r} and {t}={design['late']!r} ({EARLY_LATE})"),
+        (sizes[1], f"clones shared by {well_key}={w1!r} and {well_key}={w2!r} at {t}={design['late']!r} ({SISTERS})"),
+    ):
+        ran, options = check_enough_pairs(
+            n,
+            method,
+            options,
+            what=what,
+            warn=min_clones is None,
+            may_fall_back=may_fall_back,
+            tool="tl.markov_test",
+        )
+        method, may_fall_back = ran, may_fall_back and ran == method
+    return method, options
+
+
+def _design_params(design: Mapping[str, Any], well_key: str) -> dict[str, Any]:
+    """Return the design as stored in ``params``: clone and time keys, well key, early, late, wells."""
+    params = {name: design[name] for name in ("clone_key", "time_key")}
+    params.update(well_key=well_key, early=design["early"], late=design["late"], wells=list(design["wells"]))
+    return params
 
 
 def _fit_table(results: Sequence[FitResult], n_el_jobs: int, n_clones: tuple[int, int]) -> pd.DataFrame:
@@ -321,9 +359,9 @@ def markov_test(
     n_shuffles: int = 2,
     error_bars: bool = True,
     significance_level: float = 0.05,
-    method: str = "lmi",
+    method: str | None = None,
     attribution: bool | str = False,
-    min_clones: int = 50,
+    min_clones: int | None = None,
     key_added: str = "markov_test",
     copy: bool = False,
     random_state: int | np.random.Generator | None = 0,
@@ -442,9 +480,9 @@ def markov_test(
     check_positive_int(n_pairings, name="n_pairings", minimum=2)
     check_fits(fits, cache_dir, random_state)
     use_rep = representation(use_rep)
-    options = check_estimator_kwds(use_rep, method, estimator_kwds, "tl.markov_test")
-    score = check_attribution(attribution, method, options)
-    adjustment = check_adjust_for(adata, adjust_for, method, attribution=score)
+    method, options, may_fall_back, score, adjustment = checked_estimator(
+        adata, method, use_rep, estimator_kwds, attribution, adjust_for, "tl.markov_test"
+    )
     if not 0 < significance_level < 1:
         raise ValueError(f"significance_level must lie in (0, 1), got {significance_level}")
     design = _design(adata, clone_key, time_key, well_key, early, late, wells)
@@ -459,6 +497,7 @@ def markov_test(
         min_clones=min_clones,
         random_state=random_state,
     )
+    method, options = _check_sizes(design, well_key, (n_el, n_sis), (method, options), min_clones, may_fall_back)
     jobs = jobs_el + jobs_sis
     cond_jobs, how, sizes = tool_conditional_jobs(adjustment, [jobs_el, jobs_sis], n_shuffles, random_state)
     run = dict(method=method, options=options, n_jobs=check_n_jobs(n_jobs), progress=progress, cache_dir=cache_dir)
@@ -471,8 +510,7 @@ def markov_test(
     table = _fit_table(results, len(jobs_el), (n_el, n_sis))
     summary, shared, within = _comparison_summary(table, results, error_bars)
     test = _dpi_test(table, shared, within, n_pairings, error_bars, significance_level)
-    params = {name: design[name] for name in ("clone_key", "time_key")}
-    params.update(well_key=well_key, early=design["early"], late=design["late"], wells=list(design["wells"]))
+    params = _design_params(design, well_key)
     params.update(use_rep=use_rep, layer=layer, n_pairings=n_pairings, n_shuffles=n_shuffles)
     params.update(error_bars=bool(error_bars), significance_level=significance_level, method=method, attribution=score)
     params.update(min_clones=min_clones, random_state=random_state, estimator_kwds=options, version=__version__)

@@ -16,12 +16,19 @@ from anndata import AnnData
 
 from .._fits import FitJob, FitResult
 from .._parallel import spawn_seeds
-from .._validation import check_options
+from .._validation import check_options, check_positive_int, warn_estimate
 from ..api import METHODS, method_options
+from ..estimators._lmi import lmi_can_split
 from ..pp.pairing import draw_pairings, resolve_conditions
 
 __all__ = [
+    "DEFAULT_METHOD",
+    "FALLBACK_METHOD",
+    "RECOMMENDED_CLONES",
+    "check_enough_pairs",
     "check_estimator_kwds",
+    "check_min_clones",
+    "tool_method",
     "check_fits",
     "pairing_jobs",
     "plain",
@@ -29,6 +36,19 @@ __all__ = [
     "shared_variance",
     "shared_within_se",
 ]
+
+
+#: shared clones (pairs) below which a tool run with ``min_clones=None`` warns: LMI then holds out fewer than 25
+#: pairs for its KSG step (latent size 2 and small-sample error bars, each warned by the fits too)
+RECOMMENDED_CLONES = 50
+
+#: the tools' estimator when ``method`` is not given (the LMI paper's), and what runs instead where there are too
+#: few pairs for its two halves (:func:`check_enough_pairs`)
+DEFAULT_METHOD, FALLBACK_METHOD = "lmi", "ksg"
+
+#: shared clones below which a tool run with ``min_clones=None`` refuses to pair cells (its error lists each
+#: condition's cells and clones): the fewest pairs KSG estimates from at the default ``k=3`` (``k + 2``)
+MIN_PAIRS = 5
 
 
 def plain(value: Any) -> Any:
@@ -90,6 +110,71 @@ def check_estimator_kwds(
     return out
 
 
+def check_min_clones(min_clones: Any) -> int | None:
+    """Return ``min_clones`` checked: None (the default: no floor of the tool's own, a warning below
+    :data:`RECOMMENDED_CLONES`) or an int >= 1 (a floor: ``ValueError`` below it).
+    """
+    return None if min_clones is None else check_positive_int(min_clones, name="min_clones")
+
+
+def tool_method(
+    method: str | None, use_rep: str | None, estimator_kwds: Mapping[str, Any] | None, tool: str, *, asks_for_lmi: bool
+) -> tuple[str, dict[str, Any], bool]:
+    """Return a tool's method (:data:`DEFAULT_METHOD` for None), its options checked (:func:`check_estimator_kwds`),
+    and whether the default may fall back to :data:`FALLBACK_METHOD` on too few pairs: only where ``method`` and
+    ``estimator_kwds`` were not given and nothing else asks for LMI (``asks_for_lmi``: attribution, an adjustment).
+    """
+    may_fall_back = method is None and estimator_kwds is None and not asks_for_lmi
+    method = DEFAULT_METHOD if method is None else method
+    return method, check_estimator_kwds(use_rep, method, estimator_kwds, tool), may_fall_back
+
+
+def check_enough_pairs(
+    n: int,
+    method: str,
+    options: dict[str, Any],
+    *,
+    what: str,
+    warn: bool,
+    may_fall_back: bool,
+    tool: str,
+) -> tuple[str, dict[str, Any]]:
+    """Return the method to run on ``n`` pairs and its options: ``method``, or, where LMI cannot split them and
+    ``may_fall_back`` (:func:`tool_method`), plain KSG at its defaults with an :class:`~bioinfo_mi.EstimateWarning`.
+    Refuse before any fit what cannot be estimated; warn below :data:`RECOMMENDED_CLONES` pairs if ``warn``.
+
+    LMI's floor is its two halves: at least 2 training pairs and ``k + 2`` held out, 10 pairs at the defaults;
+    the KSG family needs ``k + 2`` pairs (5). ``what`` names the pairs in the messages (e.g. ``"clones shared
+    by time=2.0 and time=6.0"``).
+    """
+    k = options.get("k", 3)
+    if method.lower() == "lmi" and not lmi_can_split(n, k, options):
+        least = next(m for m in range(n + 1, 10 * k + 100) if lmi_can_split(m, k, options))
+        if not may_fall_back:
+            raise ValueError(
+                f"{n} {what}: too few for method='lmi', which needs {least} (2 training pairs and k + 2 = {k + 2} "
+                "held out for its KSG step); method='auto' or 'ksg' estimate from 5"
+            )
+        method, options = FALLBACK_METHOD, check_estimator_kwds(None, FALLBACK_METHOD, None, tool)
+        if n >= k + 2:
+            warn_estimate(
+                f"{n} {what}: too few for LMI, the default estimator, which needs {least} (2 training pairs and "
+                f"k + 2 = {k + 2} held out); plain KSG (k={k}) runs on all {n} pairs instead. Read the estimates "
+                "as a rough indication.",
+                "few-samples",
+            )
+    if n < k + 2:
+        raise ValueError(f"{n} {what}: too few for any estimate (a KSG estimate with k={k} needs {k + 2})")
+    if warn and n < RECOMMENDED_CLONES:
+        warn_estimate(
+            f"{n} {what}, fewer than {RECOMMENDED_CLONES}: the estimates are returned, but at this size each "
+            "rests on few pairs (LMI holds out half of them for its KSG step) and the shuffle test has little "
+            "power; read them as a rough indication (pass min_clones to refuse such runs instead)",
+            "few-samples",
+        )
+    return method, options
+
+
 def pairing_jobs(
     adata: AnnData,
     *,
@@ -100,15 +185,16 @@ def pairing_jobs(
     n_pairings: int,
     n_shuffles: int,
     random_state: Any,
-    min_clones: int,
+    min_clones: int | None,
 ) -> tuple[list[FitJob], tuple[Any, Any], int]:
     """Return the fit jobs of ``n_pairings`` real and ``n_shuffles`` shuffled clone pairings, the two
-    conditions paired and the number of shared clones.
+    conditions paired and the number of shared clones (at least ``min_clones``; None: :data:`MIN_PAIRS`).
 
     Every pairing draws one cell per shared clone and condition (:func:`bioinfo_mi.pp.draw_pairings`);
     a shuffled control then permutes the second condition's cells, which breaks the clone link.
     Each job gets its own seed, derived from ``random_state``.
     """
+    min_clones = check_min_clones(min_clones)
     pairings = draw_pairings(
         adata,
         clone_key=clone_key,
@@ -116,7 +202,7 @@ def pairing_jobs(
         conditions=conditions,
         restrict=restrict,
         n_pairings=n_pairings + n_shuffles,
-        min_clones=min_clones,
+        min_clones=MIN_PAIRS if min_clones is None else min_clones,
         random_state=random_state,
     )
     seeds = spawn_seeds(random_state, n_pairings + 2 * n_shuffles)

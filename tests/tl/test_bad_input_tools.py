@@ -5,6 +5,8 @@ failure), or a documented result, checked on tiny data with KSG. The data are bu
 them: sparse integer counts, integer clone ids with -1 for missing, categorical time "d2"/"d6"/"d10".
 """
 
+import warnings
+
 import anndata as ad
 import numpy as np
 import pandas as pd
@@ -243,7 +245,7 @@ def test_pair_keys_default_only_without_lineage_arguments(no_fit):
 def test_one_clone(hand, no_fit, name):
     one = hand[hand.obs["clone"].isin([0, -1]).to_numpy()].copy()
     kwargs = {} if name == "markov_test" else dict(conditions=("d2", "d10"))
-    with pytest.raises(ValueError, match=r"found 1 clones observed under both time='d2' and time='d10'; at least 50"):
+    with pytest.raises(ValueError, match=r"found 1 clones observed under both time='d2' and time='d10'; at least 5 "):
         tool(name)(one, **options(name), **kwargs)
 
 
@@ -302,7 +304,7 @@ def test_markov_says_which_late_time_has_no_sisters(hand, no_fit):
     with pytest.raises(
         ValueError,
         match=r"I\(late; late'\) at late time time='d10' \(the last of \['d2', 'd6', 'd10'\] in time order\): "
-        r"found 0 clones observed under both well='0' and well='1' \(restricted to \{'time': 'd10'\}\); at least 50 "
+        r"found 0 clones observed under both well='0' and well='1' \(restricted to \{'time': 'd10'\}\); at least 5 "
         r"are needed \(under well='0' .*: 80 cells with a clone from 80 clones; under well='1' .*: 0 cells",
     ):
         bm.tl.markov_test(adata, **FAST)
@@ -453,3 +455,81 @@ def test_pmi_side_both_on_paired_data_is_refused(no_fit):
     pairs = bm.datasets.simulate_interactions(n_pairs=120, n_proteins=80, d=8, random_state=0)
     with pytest.raises(ValueError, match="side='both'.*one row per pair"):
         bm.tl.pmi(pairs, side="both", **{k: v for k, v in FAST.items() if k != "n_shuffles"})
+
+
+# --- few shared clones (small real objects): the defaults estimate what the clones allow, with a warning; a ------
+# --- min_clones or method you give is honoured -----------------------------------------------------------------
+
+QUIET = dict(n_pairings=2, progress=False, n_jobs=1, random_state=0)
+TOOLS = {
+    "lmi": (bm.tl.lmi, dict(conditions=("d2", "d10"), n_shuffles=2)),
+    "pmi": (bm.tl.pmi, dict(conditions=("d2", "d10"))),
+    "markov_test": (bm.tl.markov_test, dict(n_shuffles=1)),
+}
+
+
+def few(n_clones: int):
+    return by_hand(n_clones=n_clones, seed=1)
+
+
+def run(name: str, adata, **kwargs):
+    """Run tool ``name`` on ``adata``; return its uns entry and the messages of the EstimateWarnings it gave."""
+    func, defaults = TOOLS[name]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        func(adata, **QUIET, **defaults, **kwargs)
+    messages = [str(w.message) for w in caught if issubclass(w.category, bm.EstimateWarning)]
+    return adata.uns["markov_test" if name == "markov_test" else name], messages
+
+
+@pytest.mark.parametrize("name", list(TOOLS))
+def test_fewer_than_50_clones_estimate_with_a_warning_and_a_typed_min_clones_refuses(name):
+    adata = few(20)
+    entry, messages = run(name, adata, method="ksg")
+    assert entry["params"]["method"] == "ksg" and entry["params"]["min_clones"] == "None"
+    assert any("20 clones shared by time='d2' and time='d10'" in m and "fewer than 50" in m for m in messages)
+    if name == "markov_test":  # both comparisons are named
+        assert any("20 clones shared by well='0' and well='1' at time='d10'" in m for m in messages)
+    with pytest.raises(ValueError, match=r"found 20 clones observed under both .*; at least 30 are needed \(under"):
+        run(name, few(20), method="ksg", min_clones=30)
+    _, quiet = run(name, few(20), method="ksg", min_clones=20)  # a floor you give: no warning of the tool's own
+    assert not any("fewer than 50" in m for m in quiet)
+
+
+@pytest.mark.parametrize("name", list(TOOLS))
+def test_too_few_clones_for_lmi_run_ksg_by_default_and_refuse_a_typed_lmi(name, no_fit):
+    with pytest.raises(ValueError, match=r"7 clones shared by time='d2' and time='d10'.*too few for method='lmi', "):
+        run(name, few(7), method="lmi")  # typed: never replaced, refused before any fit (no_fit)
+
+
+@pytest.mark.parametrize("name", list(TOOLS))
+def test_the_default_method_falls_back_to_ksg_below_lmis_halves(name):
+    entry, messages = run(name, few(7))
+    assert entry["params"]["method"] == "ksg"
+    assert any(
+        "7 clones shared by time='d2' and time='d10'" in m and "too few for LMI, the default" in m for m in messages
+    )
+    reference, _ = run(name, few(7), method="ksg")  # the same fits as KSG asked for by name
+    if name == "pmi":
+        return
+    assert reference["table"]["estimate"].tolist() == entry["table"]["estimate"].tolist()
+
+
+def test_the_fallback_serves_the_default_only(no_fit):
+    """Options of LMI (estimator_kwds), attribution or an adjustment ask for LMI: no fallback, a clear error."""
+    with pytest.raises(ValueError, match="too few for method='lmi'"):
+        run("lmi", few(7), estimator_kwds={"epochs": 3})
+    with pytest.raises(ValueError, match="too few for method='lmi'"):
+        run("lmi", few(7), attribution=True)
+
+
+@pytest.mark.parametrize("name", list(TOOLS))
+def test_fewer_clones_than_any_estimate_needs_are_refused_with_the_cells_listed(name, no_fit):
+    with pytest.raises(ValueError, match=r"found 4 clones observed under both .*; at least 5 are needed \(under"):
+        run(name, few(4))
+
+
+def test_min_clones_must_be_none_or_a_positive_int(no_fit):
+    for bad in (0, -3, 2.5, "50"):
+        with pytest.raises((ValueError, TypeError), match="min_clones"):
+            run("lmi", few(20), min_clones=bad)

@@ -165,29 +165,42 @@ def _fit(
             # a conditional fit is attributed beyond its z (the partial cross_r2)
             scored = attribute(res, x, y, z=job.z, score=attribution, random_state=spawn_seeds(job.seed, 2)[1])  # type: ignore[arg-type]
             scores = (scored.x, scored.y)
+    return FitResult(job=job, mi=res.mi, pmi=res.pmi, se=se, warnings=held_warnings(caught), attribution=scores)
+
+
+def held_warnings(caught: Sequence[warnings.WarningMessage]) -> tuple[tuple[str, str], ...]:
+    """Return the :class:`~bioinfo_mi.EstimateWarning` diagnostics among ``caught`` (recorded during one fit) as
+    ``(kind, message)`` pairs, held back for :func:`warn_held`; every other warning is passed on as raised.
+    """
     held = []
     for w in caught:
         if isinstance(w.message, EstimateWarning):
             held.append((w.message.kind, str(w.message)))
-        else:  # everything else is passed on as raised
+        else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return FitResult(job=job, mi=res.mi, pmi=res.pmi, se=se, warnings=tuple(held), attribution=scores)
+    return tuple(held)
+
+
+def warn_held(held: Sequence[Sequence[tuple[str, str]]], what: str, *, stacklevel: int = 3) -> None:
+    """Report the held diagnostics of several fits (:func:`held_warnings`, one sequence per fit) once per kind,
+    with the count of ``what`` (e.g. ``"real fits"``) that raised it and the first one's message.
+    """
+    by_kind: dict[str, list[str]] = {}
+    for fit in held:
+        for kind, message in dict(reversed(fit)).items():  # a fit counts once per kind (its first message)
+            by_kind.setdefault(kind, []).append(message)
+    for kind, messages in by_kind.items():
+        warnings.warn(
+            EstimateWarning(f"{len(messages)} of {len(held)} {what}: {messages[0]}", kind), stacklevel=stacklevel
+        )
 
 
 def warn_fits(results: Sequence[FitResult], *, stacklevel: int = 3) -> None:
     """Report the :class:`~bioinfo_mi.EstimateWarning` diagnostics of the real (unshuffled) fits, once
-    per kind with the count of fits that raised it. Shuffled fits are expected to show no dependence,
-    so their diagnostics are not reported.
+    per kind with the count of fits that raised it (:func:`warn_held`). Shuffled fits are expected to show no
+    dependence, so their diagnostics are not reported.
     """
-    real = [r for r in results if not r.job.shuffled]
-    by_kind: dict[str, list[str]] = {}
-    for r in real:
-        for kind, message in dict(reversed(r.warnings)).items():  # a fit counts once per kind (its first message)
-            by_kind.setdefault(kind, []).append(message)
-    for kind, messages in by_kind.items():
-        warnings.warn(
-            EstimateWarning(f"{len(messages)} of {len(real)} real fits: {messages[0]}", kind), stacklevel=stacklevel
-        )
+    warn_held([r.warnings for r in results if not r.job.shuffled], "real fits", stacklevel=stacklevel + 1)
 
 
 def method_defaults(

@@ -26,7 +26,7 @@ from anndata import AnnData
 from .._arrays import normalize_embeddings
 from .._docs import shared_docs
 from .._parallel import spawn_seeds
-from .._validation import check_array, check_positive_int
+from .._validation import check_array, check_positive_int, warn_estimate
 
 __all__ = [
     "pair_interactions",
@@ -361,9 +361,34 @@ def pair_ids(pairs: AnnData) -> tuple[np.ndarray, np.ndarray]:
     return pairs.obs["source_id"].astype(str).to_numpy(), pairs.obs["target_id"].astype(str).to_numpy()
 
 
+#: held-out proteins per split in the LMI paper (Section 4.1: 170, i.e. 28 900 candidate pairs), and the share of
+#: the proteins that ``n_holdout=None`` holds out where there are fewer than ``PAPER_HOLDOUT / HOLDOUT_SHARE``
+PAPER_HOLDOUT, HOLDOUT_SHARE = 170, 0.1
+
+
+def _default_holdout(n_proteins: int) -> int:
+    """Return ``n_holdout=None``'s value: the paper's 170 from 1700 proteins, else a tenth of them (at least 2),
+    with an :class:`~bioinfo_mi.EstimateWarning` that says so.
+    """
+    if n_proteins * HOLDOUT_SHARE >= PAPER_HOLDOUT:
+        return PAPER_HOLDOUT
+    n_holdout = max(2, int(n_proteins * HOLDOUT_SHARE))
+    warn_estimate(
+        f"the pairs hold {n_proteins} proteins, fewer than the {int(PAPER_HOLDOUT / HOLDOUT_SHARE)} from which the "
+        f"paper's {PAPER_HOLDOUT} held-out proteins per split are a tenth: holding out {n_holdout} (a tenth) instead, "
+        f"{n_holdout**2} candidate pairs per split; pass n_holdout to choose",
+        "few-proteins",
+    )
+    return n_holdout
+
+
 @shared_docs
 def holdout_splits(
-    pairs: AnnData, *, n_holdout: int = 170, n_splits: int = 20, random_state: int | np.random.Generator | None = 0
+    pairs: AnnData,
+    *,
+    n_holdout: int | None = None,
+    n_splits: int = 20,
+    random_state: int | np.random.Generator | None = 0,
 ) -> list[HoldoutSplit]:
     """Draw the hold-out splits of :func:`bioinfo_mi.tl.interaction_roc` (LMI paper, Section 4.1).
 
@@ -374,8 +399,12 @@ def holdout_splits(
     ----------
     pairs
         Paired AnnData with ``obs['source_id']`` and ``obs['target_id']``.
-    n_holdout, n_splits
-        Held-out proteins per split, number of splits.
+    n_holdout
+        Held-out proteins per split (at least 2, fewer than the proteins). ``None`` (the default): the paper's 170
+        where the pairs hold at least 1700 proteins (a tenth of them), else a tenth of the proteins (at least 2),
+        with an :class:`~bioinfo_mi.EstimateWarning` (kind ``"few-proteins"``).
+    n_splits
+        Number of splits.
     {random_state}
         It also seeds the per-split fits (:attr:`HoldoutSplit.seed`).
 
@@ -383,10 +412,13 @@ def holdout_splits(
     -------
     A list of :class:`HoldoutSplit`.
     """
-    n_holdout = check_positive_int(n_holdout, name="n_holdout", minimum=2)
+    if n_holdout is not None:
+        n_holdout = check_positive_int(n_holdout, name="n_holdout", minimum=2)
     n_splits = check_positive_int(n_splits, name="n_splits")
     sources, targets = pair_ids(pairs)
     proteins = np.unique(np.concatenate([sources, targets]))
+    if n_holdout is None:
+        n_holdout = _default_holdout(len(proteins))
     if n_holdout >= len(proteins):
         raise ValueError(
             f"n_holdout={n_holdout} needs more proteins than the {len(proteins)} in the pairs "

@@ -140,7 +140,9 @@ def preprocess(
     ValueError
         ``n_top_genes`` < 1 or > ``adata.n_vars``; ``target_sum`` or ``max_value`` not positive;
         unknown ``flavor`` or ``counts``; input that is not counts (see above: the message says what
-        was found and what to pass); ``layer_counts`` naming an existing layer other than ``layer``.
+        was found and what to pass); ``layer_counts`` naming an existing layer other than ``layer``; fewer
+        than 2 cells, or no gene that varies across cells once each is scaled to the same total (every count 0,
+        or counts that differ by library size only: nothing to select).
     KeyError
         ``layer`` not in ``adata.layers`` (the message lists the layers).
     TypeError
@@ -249,6 +251,7 @@ def _check_input(adata: AnnData, *, layer: str | None, counts: str, layer_counts
         )
     x = adata.X if layer is None else adata.layers[layer]
     _check_counts(x, source=source)
+    _check_some_gene_varies(x, source=source)
     kind = counts
     if kind == "auto":
         kind = "normalized" if layer is None and adata.uns.get(X_CONTENT_KEY) == "normalized_counts" else "raw"
@@ -292,6 +295,45 @@ def _check_counts(x: Any, *, source: str = "adata.X") -> None:
             "preprocess expects non-negative counts (e.g. preprocess(adata, layer='counts'), or the counts moved "
             "back to .X)"
         )
+
+
+def _check_some_gene_varies(x: Any, *, source: str) -> None:
+    """Raise unless some gene varies across cells once every cell is scaled to the same total count (what the
+    highly variable genes are selected from): one cell, every count 0, or counts proportional from cell to cell
+    (library size only) leave nothing to select. Checked on evenly spaced sample rows first (as
+    :func:`_first_non_integer`), and on every row, a block at a time, only when those show no variation.
+    """
+    n = x.shape[0]
+    if n < 2:
+        raise ValueError(f"preprocess needs at least 2 cells to select variable genes and scale them; {source} has {n}")
+    sample = np.unique(np.linspace(0, n - 1, min(n, _SAMPLE_ROWS)).astype(np.int64))
+    if _spread(x[sample]) or _spread(x):
+        return
+    raise ValueError(
+        f"no gene of {source} varies across cells once each cell is scaled to the same total count (every count 0, "
+        "or counts that differ between cells by library size only): there are no variable genes to select"
+    )
+
+
+def _spread(x: Any) -> bool:
+    """Whether some column of ``x``, every row scaled to sum 1, spans more than 1e-6 of its largest value (less is
+    rounding); column minima and maxima a block of rows at a time (sparse rows stay sparse, no copy of ``x``).
+    """
+    n, d = x.shape
+    lo, hi = np.full(d, np.inf), np.full(d, -np.inf)
+    block = 65536 if sp.issparse(x) else max(1, 2**22 // max(d, 1))
+    for start in range(0, n, block):
+        rows = x[start : start + block]
+        totals = np.asarray(rows.sum(axis=1), dtype=np.float64).ravel()
+        inverse = np.divide(1.0, totals, out=np.zeros_like(totals), where=totals > 0)
+        if sp.issparse(rows):
+            scaled = sp.diags(inverse) @ sp.csr_matrix(rows, dtype=np.float64)
+            low, high = scaled.min(axis=0).toarray().ravel(), scaled.max(axis=0).toarray().ravel()
+        else:
+            scaled = np.asarray(rows, dtype=np.float64) * inverse[:, None]
+            low, high = scaled.min(axis=0), scaled.max(axis=0)
+        lo, hi = np.minimum(lo, low), np.maximum(hi, high)
+    return bool(np.any(hi - lo > 1e-6 * hi))
 
 
 def _first_non_integer(x: Any) -> tuple[float, float, int] | None:

@@ -30,12 +30,13 @@ from sklearn.metrics import roc_auc_score, roc_curve
 
 from .._cache import fingerprint, load_arrays, save_arrays, signature_defaults
 from .._docs import shared_docs
-from .._fits import cache_key, method_defaults
+from .._fits import cache_key, held_warnings, method_defaults, warn_held
 from .._parallel import check_n_jobs, root_seed, run_parallel
 from .._validation import EstimateWarning, check_positive_int
 from .._version import __version__
 from ..api import mi
 from ..estimators import density_ratio_grid, role_log_ratios
+from ..estimators._lmi import lmi_can_split
 from ..pp.interactions import (
     HoldoutSplit,
     holdout_splits,
@@ -78,11 +79,17 @@ def _fit_split(
     clip: float | None,
     max_elements: int,
 ) -> dict[str, Any]:
-    """Train on one split and score every ordered held-out pair (all scores, before choosing candidates)."""
+    """Train on one split and score every ordered held-out pair (all scores, before choosing candidates); the
+    fit's :class:`~bioinfo_mi.EstimateWarning` diagnostics are held (``warn_kinds``, ``warn_messages``) so that the
+    tool reports them once (:func:`~bioinfo_mi._fits.warn_held`), also from workers and the cache.
+    """
     x_train, y_train, held, mean, std = split_arrays(
         embeddings, sources, targets, split, normalize=normalize, clip=clip
     )
-    fit = mi(x_train, y_train, method="lmi", random_state=split.seed, **options)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", EstimateWarning)
+        fit = mi(x_train, y_train, method="lmi", random_state=split.seed, **options)
+    diagnostics = held_warnings(caught)
     zx_held, zy_held = fit.model.encode(held, held)
     ratio = density_ratio_grid(
         zx_held, zy_held, fit.zx, fit.zy, k=k, random_state=split.seed, max_elements=max_elements
@@ -111,6 +118,8 @@ def _fit_split(
         "labels": labels,
         "n_train_pairs": len(split.train_rows),
         "mi_train": float(fit.mi),
+        "warn_kinds": np.array([kind for kind, _ in diagnostics], dtype=str),
+        "warn_messages": np.array([message for _, message in diagnostics], dtype=str),
     }
 
 
@@ -176,6 +185,8 @@ def _load_split(path: Path, split: HoldoutSplit) -> dict[str, Any]:
         "labels": (h, h),
         "n_train_pairs": (),
         "mi_train": (),
+        "warn_kinds": (-1,),
+        "warn_messages": (-1,),
     }
     arrays = load_arrays(path, shapes)
     if int(arrays["split"]) != split.split:
@@ -183,11 +194,24 @@ def _load_split(path: Path, split: HoldoutSplit) -> dict[str, Any]:
     return {name: arrays[name] if len(shape) else arrays[name].item() for name, shape in shapes.items()}
 
 
+def _check_training_pairs(plan: list[HoldoutSplit], options: Mapping[str, Any]) -> int:
+    """Refuse, before any fit, splits that leave LMI too few training pairs for its two halves; return the number
+    of held-out proteins per split.
+    """
+    fewest = min(plan, key=lambda split: len(split.train_rows))
+    if not lmi_can_split(len(fewest.train_rows), options.get("k", 3), options):
+        raise ValueError(
+            f"split {fewest.split} leaves {len(fewest.train_rows)} training pairs (pairs with neither partner among "
+            f"its {len(fewest.held_out)} held-out proteins): too few for LMI's two halves; lower n_holdout or add pairs"
+        )
+    return len(plan[0].held_out)
+
+
 @shared_docs
 def interaction_roc(
     pairs: AnnData,
     *,
-    n_holdout: int = 170,
+    n_holdout: int | None = None,
     n_splits: int = 20,
     k: int = 3,
     score: str = "log_odds",
@@ -234,7 +258,11 @@ def interaction_roc(
         :func:`bioinfo_mi.datasets.simulate_interactions`: ``obs['source_id']``,
         ``obs['target_id']`` and the raw per-protein embeddings in ``uns['embeddings']``.
     n_holdout, n_splits
-        Held-out proteins per split (paper: 170, i.e. 28 900 candidates) and number of splits (20).
+        Held-out proteins per split (paper: 170, i.e. 28 900 candidates) and number of splits (20). ``n_holdout=None``
+        (the default): 170 where the pairs hold at least 1700 proteins, else a tenth of the proteins, with an
+        :class:`~bioinfo_mi.EstimateWarning` (:func:`bioinfo_mi.pp.holdout_splits`); ``params["n_holdout"]`` holds
+        the number used. A split must leave LMI enough training pairs for its two halves (``ValueError`` before any
+        fit otherwise).
     k
         Neighbours of the density-ratio estimator.
     score
@@ -304,6 +332,7 @@ def interaction_roc(
 
     # 1. plan the splits: held-out proteins, the pairs left for training (Section 4.1)
     plan = holdout_splits(pairs, n_holdout=n_holdout, n_splits=n_splits, random_state=random_state)
+    n_holdout = _check_training_pairs(plan, options)
     if fits is not None:
         bad = [i for i in fits if not 0 <= int(i) < n_splits]
         if bad:
@@ -323,6 +352,8 @@ def interaction_roc(
     )
     if fits is not None:
         return None
+    held = [tuple(zip(r["warn_kinds"].tolist(), r["warn_messages"].tolist(), strict=True)) for r in results]
+    warn_held(held, "splits' LMI fits")
     # 3. evaluate the chosen score on the candidates: AUC and ROC curve per split
     evaluated = [_evaluate(r, split.held_out, roles, score) for r, split in zip(results, plan, strict=True)]
     # 4. tabulate

@@ -389,3 +389,32 @@ def test_default_n_top_genes_on_fewer_genes_keeps_them_all():
     assert out.uns["bioinfo_mi_preprocess"]["n_top_genes"] == 100 and out.n_vars <= 100
     with pytest.raises(ValueError, match="n_top_genes=1000 exceeds"):
         bm.pp.preprocess(adata, n_top_genes=1000, copy=True)
+
+
+@pytest.mark.parametrize(
+    "counts, what",
+    [
+        (np.zeros((10, 4)), "every count 0"),
+        (sp.csr_matrix((10, 4)), "every count 0, sparse"),
+        (np.full((20, 5), 3.0), "the same counts in every cell"),
+        (np.outer(np.arange(1, 21), np.arange(1, 6)), "counts proportional between cells (library size only)"),
+    ],
+)
+def test_nothing_to_select_raises_before_any_change(counts, what):
+    """No gene varies once cells are scaled to one total: a clear error, the object as it was (was IndexError)."""
+    adata = ad.AnnData(counts.astype(np.float32))
+    before = adata.copy()
+    with pytest.raises(ValueError, match="no gene of adata.X varies across cells once each cell is scaled"):
+        bm.pp.preprocess(adata)
+    assert adata.n_vars == before.n_vars and not adata.layers and not adata.uns
+    assert (abs(adata.X - before.X)).max() == 0
+
+
+def test_one_cell_raises_and_a_varying_gene_found_beyond_the_sampled_rows_passes():
+    with pytest.raises(ValueError, match="at least 2 cells .* adata.X has 1"):
+        bm.pp.preprocess(ad.AnnData(np.ones((1, 4), dtype=np.float32)))
+    counts = np.ones((5000, 3), dtype=np.float32)  # identical cells but one, which no evenly spaced sample row hits
+    counts[4002] = (1, 2, 3)
+    adata = ad.AnnData(counts)
+    bm.pp.preprocess(adata, n_top_genes=3)
+    assert adata.n_vars >= 1 and np.isfinite(adata.X).all()  # what scanpy selects among 3 genes

@@ -3,6 +3,7 @@ correct labels, chunking, determinism, split-into-jobs, errors (LMI paper, Secti
 
 import warnings
 
+import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
@@ -209,6 +210,43 @@ def test_generator_random_state_is_honoured(pairs):
     pd.testing.assert_frame_equal(a["table"], b["table"])
     pd.testing.assert_frame_equal(a["table"], c["table"])
     pd.testing.assert_frame_equal(a["holdout"], c["holdout"])
+
+
+def test_default_n_holdout_is_the_papers_170_from_1700_proteins_else_a_tenth(pairs):
+    """238 proteins: a tenth (23) held out, with a warning; a number given is used as given (170 of 238 is allowed
+    by the split itself, and refused by the tool when it leaves LMI too few training pairs)."""
+    with pytest.warns(bm.EstimateWarning, match=r"238 proteins, fewer than the 1700 .* holding out 23") as caught:
+        splits = bm.pp.holdout_splits(pairs, n_splits=2, random_state=0)
+    assert caught[0].message.kind == "few-proteins" and all(len(s.held_out) == 23 for s in splits)
+    ids = {"source_id": [f"P{i}" for i in range(900)], "target_id": [f"Q{i}" for i in range(900)]}
+    many = ad.AnnData(obs=pd.DataFrame(ids, index=[f"pair{i}" for i in range(900)]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", bm.EstimateWarning)  # 1800 proteins: the paper's 170, no warning
+        wide = bm.pp.holdout_splits(many, n_splits=1, random_state=0)
+    assert len(wide[0].held_out) == 170
+    assert len(bm.pp.holdout_splits(pairs, n_holdout=170, n_splits=1, random_state=0)[0].held_out) == 170
+
+
+def test_too_few_training_pairs_are_refused_before_any_fit(pairs, monkeypatch):
+    import bioinfo_mi.tl._interactions as module
+
+    monkeypatch.setattr(module, "run_parallel", lambda *a, **k: pytest.fail("a split was fitted"))
+    with pytest.raises(ValueError, match=r"leaves \d+ training pairs .* too few for LMI's two halves; lower n_holdout"):
+        bm.tl.interaction_roc(pairs, n_holdout=230, n_splits=2, progress=False)
+
+
+def test_the_splits_diagnostics_are_reported_once_per_kind():
+    """40 pairs of 34 proteins: every split trains LMI on 30-40 pairs, each fit warns (few-samples and more)."""
+    small = bm.datasets.simulate_interactions(n_pairs=40, n_proteins=20, d=8, mi_bits=1.0, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bm.tl.interaction_roc(small, n_splits=3, random_state=0, estimator_kwds={"epochs": 2}, progress=False, n_jobs=1)
+    assert small.uns["interaction_roc"]["params"]["n_holdout"] == 3  # the number used (a tenth of 34), not None
+    fits = [str(w.message) for w in caught if "splits' LMI fits" in str(w.message)]
+    assert fits and all(m.split(":")[0].endswith("of 3 splits' LMI fits") for m in fits)
+    kinds = [w.message.kind for w in caught if "splits' LMI fits" in str(w.message)]
+    assert len(kinds) == len(set(kinds))  # once per kind, however many splits raised it
+    assert not any(w.filename.endswith(("_registry.py", "_interactions.py")) for w in caught)  # none raw
 
 
 def test_tl_holds_the_tools_only():

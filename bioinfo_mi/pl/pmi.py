@@ -18,6 +18,9 @@ __all__ = ["pmi_trend", "pmi_embedding"]
 
 UNSCORED_COLOR = "lightgrey"
 
+#: cells in the rolling mean of :func:`pmi_trend` (LMI paper, Fig. 6c), from 5 times as many scored cells
+PAPER_WINDOW = 100
+
 
 def _numeric(column: pd.Series, key: str) -> np.ndarray:
     if not pd.api.types.is_numeric_dtype(column):
@@ -31,7 +34,7 @@ def pmi_trend(
     *,
     key: str = "pmi",
     pseudotime_key: str = "neutrophil_pseudotime",
-    window: int = 100,
+    window: int | None = None,
     min_pseudotime: float | None = None,
     marker: float | None = None,
     ax: Axes | None = None,
@@ -43,7 +46,8 @@ def pmi_trend(
     Scored cells (pMI and pseudotime not NaN, pseudotime >= ``min_pseudotime``) are sorted by
     pseudotime; their pMI is drawn as light points and its centred rolling mean over ``window``
     consecutive cells as a line (undefined, so not drawn, within ``window // 2`` cells of either end).
-    The paper uses ``window=100`` and marks the pseudotime 35e3 where pMI drops (Section 4.2).
+    The paper uses ``window=100`` and marks the pseudotime 35e3 where pMI drops (Section 4.2); the legend gives the
+    window drawn.
 
     Parameters
     ----------
@@ -55,7 +59,9 @@ def pmi_trend(
     pseudotime_key
         Obs column of pseudotime (NaN for cells off the trajectory).
     window
-        Number of cells in the rolling mean.
+        Number of cells in the rolling mean (at most the number of scored cells: a ``ValueError`` otherwise).
+        ``None`` (the default): the paper's 100 from 500 scored cells on, a fifth of the scored cells below (at
+        least 1, no smoothing), so that a small object's trend is drawn over most of its cells.
     min_pseudotime
         Drop cells with a smaller pseudotime; default keep all.
     marker
@@ -70,16 +76,20 @@ def pmi_trend(
     """
     pmi = _numeric(obs_column(adata, key, "key"), key)
     pseudotime = _numeric(obs_column(adata, pseudotime_key, "pseudotime_key"), pseudotime_key)
-    check_positive_int(window, name="window")
+    if window is not None:
+        window = check_positive_int(window, name="window")
     keep = np.isfinite(pmi) & np.isfinite(pseudotime)
     if min_pseudotime is not None:
         keep &= pseudotime >= min_pseudotime
     n_scored = int(keep.sum())
-    if n_scored < window:
+    if window is None and n_scored > 0:
+        window = min(PAPER_WINDOW, max(1, n_scored // 5))
+    if window is None or n_scored < window:
+        short = f"fewer than window={window}. Lower the window or score more cells" if window else "nothing to draw"
         raise ValueError(
             f"only {n_scored} cells have finite {key!r} and {pseudotime_key!r}"
             + (f" with pseudotime >= {min_pseudotime}" if min_pseudotime is not None else "")
-            + f"; fewer than window={window}. Lower the window or score more cells."
+            + f"; {short}."
         )
     order = np.argsort(pseudotime[keep], kind="stable")
     x, y = pseudotime[keep][order], pmi[keep][order]

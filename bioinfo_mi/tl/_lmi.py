@@ -400,9 +400,7 @@ def checked_estimator(
     (:func:`~bioinfo_mi.tl._utils.tool_method`), whether the default may fall back on too few pairs, the
     attribution score (:func:`check_attribution`) and the adjustment (:func:`~bioinfo_mi.tl._adjust.check_adjust_for`).
     """
-    method, options, may_fall_back = tool_method(
-        method, use_rep, estimator_kwds, tool, asks_for_lmi=bool(attribution) or adjust_for is not None
-    )
+    method, options, may_fall_back = tool_method(method, use_rep, estimator_kwds, tool, asks_for_lmi=bool(attribution))
     score = check_attribution(attribution, method, options)
     return method, options, may_fall_back, score, check_adjust_for(adata, adjust_for, method, attribution=score)
 
@@ -478,9 +476,10 @@ def lmi(
     method
         Any :data:`bioinfo_mi.METHODS` entry. ``None`` (the default): ``"lmi"``, the paper's estimator (stored
         as ``params["method"]``); where there are too few pairs for LMI's two halves (fewer than 10 at ``k=3``)
-        and no ``estimator_kwds``, ``attribution`` or ``adjust_for`` was given, plain ``"ksg"`` on all of them
-        instead, with an :class:`~bioinfo_mi.EstimateWarning` (kind ``"few-samples"``). A method you give is
-        always run (``"lmi"`` on too few pairs: a ``ValueError`` before any fit).
+        and neither ``estimator_kwds`` nor ``attribution`` asks for LMI, plain ``"ksg"`` on all of them instead
+        (with ``adjust_for``: the k-NN CMI), with an :class:`~bioinfo_mi.EstimateWarning` (kind
+        ``"few-samples"``). A method you give is always run (``"lmi"`` on too few pairs: a ``ValueError`` before
+        any fit).
     error_bars
         Sampling standard error of every real fit (:func:`bioinfo_mi.uncertainty.sampling_se`; for
         LMI, subsampling of KSG on its held-out latents, a small cost beside the training), stored in

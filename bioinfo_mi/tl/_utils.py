@@ -122,7 +122,8 @@ def tool_method(
 ) -> tuple[str, dict[str, Any], bool]:
     """Return a tool's method (:data:`DEFAULT_METHOD` for None), its options checked (:func:`check_estimator_kwds`),
     and whether the default may fall back to :data:`FALLBACK_METHOD` on too few pairs: only where ``method`` and
-    ``estimator_kwds`` were not given and nothing else asks for LMI (``asks_for_lmi``: attribution, an adjustment).
+    ``estimator_kwds`` were not given and nothing else asks for LMI (``asks_for_lmi``: an attribution, which reads
+    LMI's decoders).
     """
     may_fall_back = method is None and estimator_kwds is None and not asks_for_lmi
     method = DEFAULT_METHOD if method is None else method

@@ -195,6 +195,26 @@ def test_pmi_trend_errors(adata):
         bm.pl.pmi_trend(adata, window=20, marker=9e4)  # no line where there are no data
 
 
+def test_pmi_trend_default_window_is_the_papers_100_from_500_cells_else_a_fifth(adata):
+    """260 scored cells: a window of 52 (a fifth), shown in the legend; 12 cells: 2; 3 cells: 1 (no smoothing)."""
+    scored = adata.obs.dropna(subset=["pmi", "neutrophil_pseudotime"]).sort_values("neutrophil_pseudotime")
+    ax = bm.pl.pmi_trend(adata)
+    (smooth,) = ax.get_lines()
+    expected = scored.pmi.rolling(52, center=True).mean().to_numpy()
+    np.testing.assert_allclose(smooth.get_ydata(), expected, equal_nan=True)
+    assert "rolling mean (52 cells)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    for n, window in ((12, 2), (3, 1)):
+        few = adata[adata.obs.index.isin(scored.index[:n]) | adata.obs.pmi.isna().to_numpy()].copy()
+        (line,) = bm.pl.pmi_trend(few).get_lines()
+        expected = scored.pmi[:n].rolling(window, center=True).mean().to_numpy()
+        np.testing.assert_allclose(line.get_ydata(), expected, equal_nan=True)
+    none = adata.copy()
+    none.obs["pmi"] = np.nan
+    with pytest.raises(ValueError, match="only 0 cells have finite 'pmi' .*; nothing to draw"):
+        bm.pl.pmi_trend(none)
+    plt.close("all")
+
+
 def test_pmi_trend_checks_marker_before_drawing(adata):
     plt.close("all")
     with pytest.raises(ValueError, match=r"marker=90000.0 .* \[.*\] \('neutrophil_pseudotime'\)"):

@@ -515,8 +515,16 @@ def test_the_default_method_falls_back_to_ksg_below_lmis_halves(name):
     assert reference["table"]["estimate"].tolist() == entry["table"]["estimate"].tolist()
 
 
+def test_the_fallback_adjusts_with_the_k_nn_cmi():
+    adata = few(7)
+    adata.obs["score"] = np.random.default_rng(0).normal(size=adata.n_obs)
+    entry, messages = run("lmi", adata, adjust_for="score")
+    assert entry["params"]["method"] == "ksg" and entry["summary"]["adjusted"].tolist() == [False, True]
+    assert any("too few for LMI, the default" in m for m in messages)
+
+
 def test_the_fallback_serves_the_default_only(no_fit):
-    """Options of LMI (estimator_kwds), attribution or an adjustment ask for LMI: no fallback, a clear error."""
+    """Options of LMI (estimator_kwds) or an attribution (LMI's decoders) ask for LMI: no fallback, a clear error."""
     with pytest.raises(ValueError, match="too few for method='lmi'"):
         run("lmi", few(7), estimator_kwds={"epochs": 3})
     with pytest.raises(ValueError, match="too few for method='lmi'"):

@@ -28,13 +28,13 @@ __all__ = [
     "check_enough_pairs",
     "check_estimator_kwds",
     "check_min_clones",
-    "tool_method",
     "check_fits",
     "pairing_jobs",
     "plain",
     "representation",
     "shared_variance",
     "shared_within_se",
+    "tool_method",
 ]
 
 
@@ -154,7 +154,7 @@ def check_enough_pairs(
         if not may_fall_back:
             raise ValueError(
                 f"{n} {what}: too few for method='lmi', which needs {least} (2 training pairs and k + 2 = {k + 2} "
-                "held out for its KSG step); method='auto' or 'ksg' estimate from 5"
+                f"held out for its KSG step); method='auto' or 'ksg' estimate from {k + 2}"
             )
         method, options = FALLBACK_METHOD, check_estimator_kwds(None, FALLBACK_METHOD, None, tool)
         if n >= k + 2:

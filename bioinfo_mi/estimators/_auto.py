@@ -135,7 +135,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .._rows import Rows, check_rows, distinct_counts
-from .._validation import EstimateWarning
+from .._validation import EstimateWarning, check_positive_int
 from ._mixture import MAX_INFLATION
 from ._result import MIResult
 
@@ -279,6 +279,8 @@ def choose_method(
     KSG estimator on all samples rather than LMI (whose KSG step sees only its held-out half) wherever the
     Gaussian calibration can run (``n_samples > n_features + 2``).
     """
+    n_samples = check_positive_int(n_samples, name="n_samples")
+    n_features = check_positive_int(n_features, name="n_features")
     chosen = "lmi"
     small = n_samples < LMI_MIN_SAMPLES and n_samples > n_features + 2
     if n_samples >= samples_per_dim * n_features or small:

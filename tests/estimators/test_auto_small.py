@@ -140,3 +140,12 @@ def test_a_typed_method_is_not_replaced_on_too_few_samples():
     x = np.random.default_rng(0).normal(size=(8, 40))
     with pytest.raises(ValueError, match="method 'lmi' needs enough samples for both halves"):
         bm.mi(x, x[:, :3], method="lmi")
+
+
+def test_choose_method_names_a_bad_size_argument():
+    """``bm.estimators.choose_method`` takes sizes, not data: data given by mistake get an error naming it."""
+    with pytest.raises(TypeError, match=r"n_samples must be an integer >= 1, got array"):
+        choose_method(np.ones(3), 4)
+    with pytest.raises(ValueError, match="n_features must be an integer >= 1, got 0"):
+        choose_method(10, 0)
+    assert choose_method(np.int64(2000), np.int64(46)) == "ksg-calibrated"
